@@ -1,0 +1,52 @@
+/**
+ * Typed errors. Every error the pipeline raises on purpose is a `PthnetError` with a stable
+ * `code`, so the CLI can print it without a stack trace and tests can match on the class.
+ * The underlying failure, when there is one, travels in the standard `cause`.
+ */
+export class PthnetError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A config value or CLI flag that does not validate: names the key, the value and what was expected. */
+export class ConfigError extends PthnetError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CONFIG', message, options);
+  }
+}
+
+/** Input data (a clip, a list, a feature file) that cannot be used as it is. */
+export class InputError extends PthnetError {
+  readonly path: string | undefined;
+  constructor(message: string, path?: string, options?: { cause?: unknown }) {
+    super('INPUT', message, options);
+    this.path = path;
+  }
+}
+
+/** A checkpoint file (.pth, safetensors) that cannot be read or does not fit the model. */
+export class CheckpointError extends PthnetError {
+  readonly path: string | undefined;
+  constructor(message: string, path?: string, options?: { cause?: unknown }) {
+    super('CHECKPOINT', message, options);
+    this.path = path;
+  }
+}
+
+/** The manifest database is inconsistent or cannot be opened. */
+export class ManifestError extends PthnetError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('MANIFEST', message, options);
+  }
+}
+
+/** Training stopped on purpose (NaN loss, interrupted) after saving what it could. */
+export class TrainingError extends PthnetError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('TRAINING', message, options);
+  }
+}

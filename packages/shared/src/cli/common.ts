@@ -1,0 +1,37 @@
+import { Command } from 'commander';
+import { isAbsolute, resolve } from 'node:path';
+import { loadConfig, type ConfigOverride, type PipelineConfig } from '../config/index.js';
+import { addConfigFlags, configOverrides, type ConfigFlag } from './flags.js';
+
+/** Flags every stage takes. */
+export const COMMON_FLAGS: readonly ConfigFlag[] = [
+  { flags: '--data-dir <dir>', key: 'dataDir', description: 'working directory of the manifest and artifacts (default: data/)', kind: 'string' },
+  { flags: '--backend <name>', key: 'backend', description: 'TensorFlow.js backend: auto|node-gpu|node|wasm|cpu', kind: 'string' },
+  { flags: '--workers <n>', key: 'workers', description: 'worker threads for CPU work', kind: 'number' },
+];
+
+export interface StageContext {
+  config: PipelineConfig;
+  /** Absolute data directory. */
+  dataDir: string;
+  /** Absolute path of the manifest database. */
+  manifestPath: string;
+}
+
+/** A stage command with `--config`, the common flags and the stage's own config flags. */
+export function stageCommand(name: string, summary: string, flags: readonly ConfigFlag[] = []): Command {
+  const cmd = new Command(name).description(summary).option('--config <file>', 'config file (default: pthnet.config.json in the current directory)');
+  addConfigFlags(cmd, [...COMMON_FLAGS, ...flags]);
+  cmd.showHelpAfterError('(run with --help for usage)');
+  return cmd;
+}
+
+/** Loads and validates the config with the given flags applied; resolves the data directory. */
+export function stageContext(cmd: Command, flags: readonly ConfigFlag[] = [], extra: readonly ConfigOverride[] = []): StageContext {
+  const opts = cmd.opts<Record<string, unknown>>();
+  const overrides = [...configOverrides(opts, [...COMMON_FLAGS, ...flags], cmd), ...extra];
+  const configPath = typeof opts.config === 'string' ? opts.config : undefined;
+  const config = loadConfig({ ...(configPath !== undefined ? { path: configPath } : {}), overrides });
+  const dataDir = isAbsolute(config.dataDir) ? config.dataDir : resolve(process.cwd(), config.dataDir);
+  return { config, dataDir, manifestPath: resolve(dataDir, 'manifest.sqlite') };
+}

@@ -1,0 +1,57 @@
+import { Option, type Command } from 'commander';
+import type { ConfigOverride } from '../config/index.js';
+
+/**
+ * Flags that set config keys. The raw flag text is converted only where that is
+ * unambiguous (numbers, lists, booleans); anything else reaches the validator as given, so
+ * `--lr fast` fails as "train.lr (--lr): expected number, got "fast"" rather than as NaN.
+ */
+export type FlagKind = 'number' | 'string' | 'numberList' | 'stringList' | 'boolean' | 'negatedBoolean';
+
+export interface ConfigFlag {
+  /** Commander flag spec, e.g. `--lr <number>` or `--no-shuffle`. */
+  flags: string;
+  /** Dotted config key the flag sets. */
+  key: string;
+  description: string;
+  kind: FlagKind;
+}
+
+function convert(raw: unknown, kind: FlagKind): unknown {
+  if (typeof raw !== 'string') return raw;
+  const num = (s: string) => (s.trim() !== '' && Number.isFinite(Number(s)) ? Number(s) : s);
+  switch (kind) {
+    case 'number':
+      return num(raw);
+    case 'numberList':
+      return raw.split(',').map((s) => num(s.trim()));
+    case 'stringList':
+      return raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    default:
+      return raw;
+  }
+}
+
+/** Commander's attribute name for a flag spec (`--weight-decay <x>` → `weightDecay`, `--no-shuffle` → `shuffle`). */
+function attributeName(flags: string): string {
+  return new Option(flags).attributeName();
+}
+
+export function addConfigFlags(cmd: Command, flags: readonly ConfigFlag[]): Command {
+  for (const f of flags) cmd.addOption(new Option(f.flags, `${f.description} [config: ${f.key}]`));
+  return cmd;
+}
+
+/** Collects the overrides of the flags the user actually gave. */
+export function configOverrides(opts: Record<string, unknown>, flags: readonly ConfigFlag[], cmd?: Command): ConfigOverride[] {
+  const out: ConfigOverride[] = [];
+  for (const f of flags) {
+    const attr = attributeName(f.flags);
+    if (cmd && cmd.getOptionValueSource(attr) !== 'cli') continue;
+    const value = opts[attr];
+    if (value === undefined) continue;
+    const flag = f.flags.split(/[ ,<[]/)[0] ?? f.flags;
+    out.push({ key: f.key, value: convert(value, f.kind), flag });
+  }
+  return out;
+}

@@ -1,0 +1,3 @@
+export * from './common.js';
+export * from './flags.js';
+export type * from './types.js';

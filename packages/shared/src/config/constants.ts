@@ -1,0 +1,14 @@
+/** File name of the pipeline config, looked up in the working directory (the repo root). */
+export const CONFIG_FILE_NAME = 'pthnet.config.json';
+
+/** Default working directory for the manifest and every artifact. */
+export const DEFAULT_DATA_DIR = 'data';
+
+/** FERV39k / DFEW label order used by the reference code (SPEC section 2). */
+export const REFERENCE_LABELS = ['Happy', 'Sad', 'Neutral', 'Angry', 'Surprise', 'Disgust', 'Fear'] as const;
+
+export const BACKENDS = ['auto', 'node-gpu', 'node', 'wasm', 'cpu'] as const;
+export const DIRECTIONS = ['forward', 'reversed'] as const;
+export const SOURCES = ['raw', 'face'] as const;
+export const WINDOW_RULES = ['cover', 'inside'] as const;
+export const LAYOUTS = ['ferv39k', 'dfew', 'list', 'generic'] as const;

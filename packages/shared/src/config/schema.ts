@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import { BACKENDS, DEFAULT_DATA_DIR, DIRECTIONS, LAYOUTS, SOURCES, WINDOW_RULES } from './constants.js';
+
+/**
+ * The pipeline config: one typed object for every stage, read from `pthnet.config.json`
+ * and overridden by flags. Every field has a documented default, so an empty file (or none)
+ * is a valid config: the published FERV39k recipe with the ViT-g backbone.
+ */
+
+const positiveInt = z.number().int().positive();
+const nonNegative = z.number().nonnegative();
+
+export const datasetSourceSchema = z.object({
+  /** Name used in the manifest (`clips.dataset`) and in feature folder names. */
+  name: z.string().min(1),
+  /** How the root is laid out: FERV39k, DFEW, a reference list file, or `<root>/<split>/<label>/<clip>`. */
+  layout: z.enum(LAYOUTS),
+  /** Dataset root (relative paths resolve against the working directory). */
+  root: z.string().min(1),
+  /** `list` layout: the list files, one per split (`{ "train": "train_All.txt" }`). */
+  lists: z.record(z.string(), z.string()).optional(),
+  /** DFEW: which of the 5 folds. */
+  fold: z.number().int().min(1).max(5).default(1),
+  /** Check that every listed file exists (off for list-only imports). */
+  checkFiles: z.boolean().default(true),
+  /** Label names in index order; defaults to the reference order (SPEC section 2). */
+  labels: z.array(z.string()).optional(),
+});
+
+export const backboneSchema = z.object({
+  /** `vit-s16`, `vit-b16`, `vit-l16`, `vit-h16`, `vit-g14`, or `custom` (then `custom` holds the shape). */
+  preset: z.string().default('vit-g14'),
+  /** Backbone weights: an official VideoMAE v2 `.pth` or a `.safetensors` file. */
+  checkpoint: z.string().optional(),
+  /** Custom ViT shape (patch, width, depth, heads, mlpRatio, imageSize) when preset is `custom`. */
+  custom: z.record(z.string(), z.number()).optional(),
+  /** Mean/std normalisation after scaling to [0, 1]; the reference extraction uses none. */
+  normalize: z.object({ mean: z.array(z.number()).length(3), std: z.array(z.number()).length(3) }).nullable().default(null),
+});
+
+export const pipelineConfigSchema = z.object({
+  /** Working directory of manifests and artifacts. */
+  dataDir: z.string().min(1).default(DEFAULT_DATA_DIR),
+  /** TensorFlow.js backend: `auto` picks node-gpu > node > wasm > cpu, whichever loads. */
+  backend: z.enum(BACKENDS).default('auto'),
+  /** Worker threads for CPU-bound stages (each runs its own backend). */
+  workers: positiveInt.default(2),
+  ingest: z
+    .object({
+      datasets: z.array(datasetSourceSchema).default([]),
+    })
+    .prefault({}),
+  extract: z
+    .object({
+      backbone: backboneSchema.prefault({}),
+      /** Feature folder prefix, as in the reference layout `th14_vit_g_16_<stride>`. */
+      tag: z.string().min(1).default('th14_vit_g'),
+      strides: z.array(positiveInt).min(1).default([4, 8, 16]),
+      windowLength: positiveInt.default(16),
+      rule: z.enum(WINDOW_RULES).default('cover'),
+      directions: z.array(z.enum(DIRECTIONS)).min(1).default(['forward', 'reversed']),
+      sources: z.array(z.enum(SOURCES)).min(1).default(['raw']),
+      /** Windows per backbone batch. */
+      batchSize: positiveInt.default(16),
+      /** Clips decoded at once. */
+      decodeConcurrency: positiveInt.default(2),
+    })
+    .prefault({}),
+  datasets: z
+    .object({
+      /** Which feature source the datasets are built from. */
+      source: z.enum(SOURCES).default('raw'),
+      /** Stride of each pyramid level (SPEC section 5): H, M, L. */
+      strides: z.object({ H: positiveInt, M: positiveInt, L: positiveInt }).default({ H: 4, M: 8, L: 16 }),
+      /** Split used for validation during training and for evaluation. */
+      testSplit: z.string().default('test'),
+      trainSplit: z.string().default('train'),
+    })
+    .prefault({}),
+  train: z
+    .object({
+      epochs: positiveInt.default(20),
+      batchSize: positiveInt.default(32),
+      lr: z.number().positive().default(0.005),
+      milestones: z.array(positiveInt).default([5, 10, 15]),
+      gamma: z.number().positive().max(1).default(0.1),
+      momentum: nonNegative.max(1).default(0.9),
+      weightDecay: nonNegative.default(1e-4),
+      direction: z.enum(['forward', 'reversed', 'both']).default('both'),
+      seed: z.number().int().nonnegative().default(0),
+      shuffle: z.boolean().default(true),
+      noise: nonNegative.default(0.0005),
+      dropPath: nonNegative.max(0.99).default(0.1),
+      /** Initial weights: one of our checkpoints or a reference `.pth`. */
+      init: z.string().nullable().default(null),
+      /** Output folder of runs (relative to dataDir). */
+      out: z.string().default('runs'),
+      /** PTH-Net size overrides (defaults: the published FERV39k config). */
+      model: z.record(z.string(), z.unknown()).default({}),
+    })
+    .prefault({}),
+  eval: z
+    .object({
+      mu: z.number().min(0).max(1).default(0.7),
+      sweep: z.boolean().default(false),
+      /** Report folder (relative to dataDir). */
+      out: z.string().default('reports/latest'),
+    })
+    .prefault({}),
+});
+
+/** The validated config with every default filled in. */
+export type PipelineConfig = z.infer<typeof pipelineConfigSchema>;
+/** What a config file or a set of flags may contain. */
+export type PipelineConfigInput = z.input<typeof pipelineConfigSchema>;
+export type DatasetSourceConfig = z.infer<typeof datasetSourceSchema>;

@@ -1,0 +1,2 @@
+export * from './progress.js';
+export type * from './types.js';

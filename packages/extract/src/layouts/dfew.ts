@@ -1,0 +1,62 @@
+import path from 'node:path';
+import { LayoutCollector, labelMapOf, readListLines } from './collector.js';
+import { validateLayoutConfig } from './config.js';
+import { DEFAULT_LABELS, DFEW_FOLDERS, DFEW_NAME_DIGITS } from './constants.js';
+import { clipStem, findChildFile, findChildFolder, requireFolder } from './fs-index.js';
+import { attachSources, openRoleTrees } from './role-trees.js';
+import type { ClipCandidate, DfewLayoutConfig, DfewLayoutOptions, LayoutResult } from './types.js';
+
+const DATASET = 'dfew';
+
+/**
+ * DFEW: `EmoLabel_DataSplit/{train,test}(single-labeled)/set_<fold>.csv` (`video_name,label`,
+ * labels 1..7), raw clips `Clip/original/<00001>.mp4`, aligned faces `Clip/clip_224x224/<00001>/`
+ * (frames) or `<00001>.mp4`. Clip ids are the zero-padded names; split names `train` and `test`.
+ */
+export async function readDfewLayout(options: DfewLayoutOptions): Promise<LayoutResult> {
+  const config = validateLayoutConfig({ ...options, layout: 'dfew' }) as DfewLayoutConfig;
+  await requireFolder(config.root, 'DFEW root');
+  const collector = new LayoutCollector(DATASET, labelMapOf(DEFAULT_LABELS));
+  const clipFolder = (await findChildFolder(config.root, [DFEW_FOLDERS.clip])) ?? path.join(config.root, DFEW_FOLDERS.clip);
+  const trees = await openRoleTrees(
+    config.sources.map((role) => ({
+      role,
+      parent: clipFolder,
+      aliases: [DFEW_FOLDERS[role]],
+      depth: 1,
+      preferred: role === 'raw' ? 'video' : 'frames',
+    })),
+    config.checkFiles,
+    collector,
+  );
+
+  const splitsFolder = await findChildFolder(config.root, [DFEW_FOLDERS.splits]);
+  for (const split of config.splits) {
+    const folderName = `${split}(single-labeled)`;
+    const fileName = `set_${config.fold}.csv`;
+    const splitFolder = splitsFolder ? await findChildFolder(splitsFolder, [folderName]) : undefined;
+    const listPath =
+      (splitFolder && (await findChildFile(splitFolder, fileName))) ?? path.join(config.root, DFEW_FOLDERS.splits, folderName, fileName);
+    for (const [i, line] of ((await readListLines(listPath, collector)) ?? []).entries()) {
+      const where = `${split}/${fileName}:${line.number}`;
+      const fields = line.text.split(',').map((field) => field.trim());
+      if (i === 0 && fields[0]?.toLowerCase() === 'video_name') continue;
+      const name = fields.length === 2 ? clipStem(path.basename(fields[0] as string)) : '';
+      if (!/^\d{1,5}$/.test(name) || !/^-?\d+$/.test(fields[1] ?? '')) {
+        collector.problem({ path: listPath, reason: `${where}: malformed line "${line.text}" (expected "<video number>,<label 1..7>")` });
+        continue;
+      }
+      const clipId = name.padStart(DFEW_NAME_DIGITS, '0');
+      // The split files count labels from 1, the label map from 0.
+      const label = collector.labelByIndex(Number(fields[1]) - 1);
+      if (!label) {
+        collector.problem({ clipId, path: listPath, reason: `${where}: label ${fields[1]} not in 1..${collector.labelMap.length}` });
+        continue;
+      }
+      if (!collector.claim(clipId, where, listPath)) continue;
+      const clip: ClipCandidate = { id: clipId, dataset: DATASET, split, label: label.index, labelName: label.name, sources: {} };
+      if (attachSources(clip, trees, collector)) collector.add(clip);
+    }
+  }
+  return collector.result();
+}

@@ -1,0 +1,67 @@
+import path from 'node:path';
+import { LayoutCollector, labelMapOf } from './collector.js';
+import { validateLayoutConfig } from './config.js';
+import { clipKindOf, clipStem, isHidden, listDirectory, requireFolder, type ListedEntry } from './fs-index.js';
+import type { ClipCandidate, GenericLayoutConfig, GenericLayoutOptions, LayoutResult } from './types.js';
+
+/** Plain code-unit order, the same on every machine and locale (like Python's `sorted`). */
+function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function folders(entries: readonly ListedEntry[] | undefined): ListedEntry[] {
+  return (entries ?? []).filter((entry) => entry.isDirectory && !isHidden(entry.name)).sort((a, b) => byCodeUnits(a.name, b.name));
+}
+
+/**
+ * `<root>/<split>/<label>/<clip>`, a clip being a video file or a folder of frames. Labels are the
+ * given order, else the label folder names of all splits sorted; clip ids `<split>/<label>/<clip>`.
+ */
+export async function readGenericLayout(options: GenericLayoutOptions): Promise<LayoutResult> {
+  const config = validateLayoutConfig({ ...options, layout: 'generic' }) as GenericLayoutConfig;
+  await requireFolder(config.root, `${config.dataset} root`);
+
+  const splitFolders = folders(await listDirectory(config.root));
+  const chosenSplits = config.splits ?? splitFolders.map((entry) => entry.name);
+  const labelFoldersBySplit = new Map<string, ListedEntry[]>();
+  const missingSplits: string[] = [];
+  for (const split of chosenSplits) {
+    const folder = splitFolders.find((entry) => entry.name === split);
+    if (folder) labelFoldersBySplit.set(split, folders(await listDirectory(folder.path)));
+    else missingSplits.push(split);
+  }
+  const labelNames =
+    config.labels ?? [...new Set([...labelFoldersBySplit.values()].flat().map((entry) => entry.name))].sort(byCodeUnits);
+  const collector = new LayoutCollector(config.dataset, labelMapOf(labelNames));
+  for (const split of missingSplits) collector.problem({ path: path.join(config.root, split), reason: `split folder "${split}" missing` });
+
+  for (const [split, labelFolders] of labelFoldersBySplit) {
+    for (const labelFolder of labelFolders) {
+      const label = collector.labelByName(labelFolder.name);
+      if (!label) {
+        collector.problem({ path: labelFolder.path, reason: `label "${labelFolder.name}" not in the label order ${labelNames.join(', ')}` });
+        continue;
+      }
+      const entries = ((await listDirectory(labelFolder.path)) ?? []).filter((entry) => !isHidden(entry.name));
+      for (const entry of entries.sort((a, b) => byCodeUnits(a.name, b.name))) {
+        const kind = clipKindOf(entry);
+        if (!kind) {
+          collector.problem({ path: entry.path, reason: 'neither a video file nor a folder of frames' });
+          continue;
+        }
+        const clipId = `${split}/${labelFolder.name}/${clipStem(entry.name)}`;
+        if (!collector.claim(clipId, entry.path, entry.path)) continue;
+        const clip: ClipCandidate = {
+          id: clipId,
+          dataset: config.dataset,
+          split,
+          label: label.index,
+          labelName: label.name,
+          sources: { [config.sourceRole]: { path: entry.path, kind } },
+        };
+        collector.add(clip);
+      }
+    }
+  }
+  return collector.result();
+}

@@ -1,0 +1,307 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError, InputError } from 'shared';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validateLayoutConfig } from './config.js';
+import { DEFAULT_LABELS } from './constants.js';
+import { readDfewLayout } from './dfew.js';
+import { readFerv39kLayout } from './ferv39k.js';
+import { readGenericLayout } from './generic.js';
+import { readLayout } from './read-layout.js';
+import { readReferenceListLayout } from './reference-list.js';
+import type { ClipCandidate, IngestProblem } from './types.js';
+
+let tmp: string;
+
+/** Creates files (content optional) and folders (paths ending in '/') under `root`. */
+async function buildTree(root: string, entries: Record<string, string>): Promise<void> {
+  for (const [relative, content] of Object.entries(entries)) {
+    const target = path.join(root, relative);
+    if (relative.endsWith('/')) {
+      await mkdir(target, { recursive: true });
+    } else {
+      await mkdir(path.dirname(target), { recursive: true });
+      await writeFile(target, content);
+    }
+  }
+}
+
+function byId(clips: ClipCandidate[]): Record<string, ClipCandidate> {
+  return Object.fromEntries(clips.map((clip) => [clip.id, clip]));
+}
+
+function reasons(problems: IngestProblem[]): string[] {
+  return problems.map((problem) => `${problem.clipId ?? '-'} | ${problem.reason}`).sort();
+}
+
+const labelMap = DEFAULT_LABELS.map((name, index) => ({ index, name }));
+
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'pthnet-layouts-'));
+});
+
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+describe('FERV39k layout', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = path.join(tmp, 'ferv39k');
+    // Folder names spelled as in one of the copies, clip folders in mixed case.
+    await buildTree(root, {
+      '0_7_labelClips/Action/Sad/0010.mp4': '',
+      '0_7_labelClips/Action/Happy/0001.mp4': '',
+      '0_7_labelClips/DailyLife/Angry/0094.mp4': '',
+      '2_ClipforFaceCrop/action/sad/0010/1.jpg': '',
+      '2_ClipforFaceCrop/Action/Happy/0001/': '',
+      '4_Setups/all_scenes/train_All.csv': [
+        'Action/Sad/0010 Sad',
+        'Action/Happy/0001 happy',
+        '',
+        'Action/Happy/0001 Happy',
+        'Action/Sad/0011 Sad',
+        'Action/Sad/0012 Bored',
+        'garbage',
+      ].join('\r\n'),
+      '4_Setups/all_scenes/test_All.csv': 'DailyLife/Angry/0094 Angry\n',
+    });
+  });
+
+  it('joins raw clips and face crops into one candidate, matching folder names in any case', async () => {
+    const result = await readFerv39kLayout({ root });
+    expect(result.labelMap).toEqual(labelMap);
+    const clips = byId(result.clips);
+    expect(Object.keys(clips).sort()).toEqual(['Action/Happy/0001', 'Action/Sad/0010', 'DailyLife/Angry/0094']);
+    expect(clips['Action/Sad/0010']).toEqual({
+      id: 'Action/Sad/0010',
+      dataset: 'ferv39k',
+      split: 'train',
+      label: 1,
+      labelName: 'Sad',
+      sources: {
+        raw: { path: path.join(root, '0_7_labelClips/Action/Sad/0010.mp4'), kind: 'video' },
+        face: { path: path.join(root, '2_ClipforFaceCrop/action/sad/0010'), kind: 'frames' },
+      },
+    });
+    expect(clips['Action/Happy/0001']?.label).toBe(0);
+    expect(clips['DailyLife/Angry/0094']).toMatchObject({ split: 'test', label: 3, labelName: 'Angry' });
+    expect(clips['DailyLife/Angry/0094']?.sources.face).toBeUndefined();
+    expect(reasons(result.problems)).toEqual([
+      '- | train_All.csv:7: malformed line "garbage" (expected "<Scene>/<Emotion>/<ID> <Emotion>")',
+      'Action/Happy/0001 | train_All.csv:4: clip listed twice (first at train_All.csv:2)',
+      'Action/Sad/0011 | face source missing',
+      'Action/Sad/0011 | raw source missing',
+      'Action/Sad/0012 | train_All.csv:6: label "Bored" not in the label map',
+      'DailyLife/Angry/0094 | face source missing',
+    ]);
+    expect(result.problems.every((problem) => problem.dataset === 'ferv39k')).toBe(true);
+  });
+
+  it('builds the expected paths without touching the clips when checkFiles is false', async () => {
+    const result = await readFerv39kLayout({ root, checkFiles: false, splits: ['train'], sources: ['face'] });
+    expect(result.clips.map((clip) => clip.id)).toEqual(['Action/Sad/0010', 'Action/Happy/0001', 'Action/Sad/0011']);
+    expect(result.clips[2]?.sources).toEqual({ face: { path: path.join(root, '2_ClipforFaceCrop/Action/Sad/0011'), kind: 'frames' } });
+    expect(result.problems).toHaveLength(3);
+  });
+
+  it('reports a missing split list and a missing root', async () => {
+    const bare = path.join(tmp, 'ferv39k-bare');
+    await buildTree(bare, { '0_7_LabelClips/': '' });
+    const result = await readFerv39kLayout({ root: bare, splits: ['test'] });
+    expect(result.clips).toEqual([]);
+    expect(result.problems.map((problem) => problem.reason)).toEqual([
+      'face clip folder missing (looked for 2_ClipsforFaceCrop or 2_ClipforFaceCrop, any letter case)',
+      'list file missing',
+    ]);
+    expect(result.problems[1]?.path).toBe(path.join(bare, '4_setups/All_scenes/test_All.csv'));
+    await expect(readFerv39kLayout({ root: path.join(tmp, 'nowhere') })).rejects.toThrow(InputError);
+  });
+});
+
+describe('DFEW layout', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = path.join(tmp, 'dfew');
+    await buildTree(root, {
+      'Clip/original/00001.mp4': '',
+      'Clip/original/00002.mp4': '',
+      'Clip/original/00005.mp4': '',
+      'Clip/clip_224x224/00001/00001_1.jpg': '',
+      'Clip/clip_224x224/00002.mp4': '',
+      'EmoLabel_DataSplit/train(single-labeled)/set_1.csv': 'video_name,label\n1,1\n00002,7\n3,8\n2,7\nabc,1\n',
+      'EmoLabel_DataSplit/test(single-labeled)/set_1.csv': 'video_name,label\n5,3\n4,2\n',
+      'EmoLabel_DataSplit/train(single-labeled)/set_2.csv': 'video_name,label\n5,5\n',
+      'EmoLabel_DataSplit/test(single-labeled)/set_2.csv': 'video_name,label\n1,1\n',
+    });
+  });
+
+  it('reads a fold: labels 1..7 shifted to 0..6, names padded, aligned faces as folders or videos', async () => {
+    const result = await readDfewLayout({ root });
+    const clips = byId(result.clips);
+    expect(Object.keys(clips).sort()).toEqual(['00001', '00002', '00005']);
+    expect(clips['00001']).toEqual({
+      id: '00001',
+      dataset: 'dfew',
+      split: 'train',
+      label: 0,
+      labelName: 'Happy',
+      sources: {
+        raw: { path: path.join(root, 'Clip/original/00001.mp4'), kind: 'video' },
+        face: { path: path.join(root, 'Clip/clip_224x224/00001'), kind: 'frames' },
+      },
+    });
+    expect(clips['00002']).toMatchObject({ label: 6, labelName: 'Fear', sources: { face: { kind: 'video' } } });
+    expect(clips['00005']).toMatchObject({ split: 'test', label: 2, labelName: 'Neutral' });
+    expect(reasons(result.problems)).toEqual([
+      '- | train/set_1.csv:6: malformed line "abc,1" (expected "<video number>,<label 1..7>")',
+      '00002 | train/set_1.csv:5: clip listed twice (first at train/set_1.csv:3)',
+      '00003 | train/set_1.csv:4: label 8 not in 1..7',
+      '00004 | face source missing',
+      '00004 | raw source missing',
+      '00005 | face source missing',
+    ]);
+  });
+
+  it('reads another fold and validates the fold number', async () => {
+    const result = await readDfewLayout({ root, fold: 2, sources: ['raw'] });
+    expect(result.clips.map((clip) => [clip.id, clip.split, clip.label])).toEqual([
+      ['00005', 'train', 4],
+      ['00001', 'test', 0],
+    ]);
+    expect(result.problems).toEqual([]);
+    await expect(readDfewLayout({ root, fold: 6 })).rejects.toThrow('layout.fold: expected an integer 1..5, got 6');
+  });
+});
+
+describe('generic layout', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = path.join(tmp, 'generic');
+    await buildTree(root, {
+      'train/happy/a.mp4': '',
+      'train/happy/b/1.png': '',
+      'train/sad/c.AVI': '',
+      'train/sad/notes.txt': '',
+      'train/sad/.DS_Store': '',
+      'test/neutral/d.mp4': '',
+      'test/happy/e/': '',
+    });
+  });
+
+  it('takes sorted label folder names by default', async () => {
+    const result = await readGenericLayout({ root, dataset: 'mine' });
+    expect(result.labelMap).toEqual([
+      { index: 0, name: 'happy' },
+      { index: 1, name: 'neutral' },
+      { index: 2, name: 'sad' },
+    ]);
+    expect(result.clips.map((clip) => [clip.id, clip.split, clip.label, clip.sources.raw?.kind])).toEqual([
+      ['test/happy/e', 'test', 0, 'frames'],
+      ['test/neutral/d', 'test', 1, 'video'],
+      ['train/happy/a', 'train', 0, 'video'],
+      ['train/happy/b', 'train', 0, 'frames'],
+      ['train/sad/c', 'train', 2, 'video'],
+    ]);
+    expect(result.clips[4]?.sources.raw?.path).toBe(path.join(root, 'train/sad/c.AVI'));
+    expect(result.problems).toEqual([{ dataset: 'mine', path: path.join(root, 'train/sad/notes.txt'), reason: 'neither a video file nor a folder of frames' }]);
+  });
+
+  it('follows a given label order and split list', async () => {
+    const result = await readGenericLayout({ root, labels: ['sad', 'happy'], splits: ['train', 'val'], sourceRole: 'face' });
+    expect(result.labelMap).toEqual([
+      { index: 0, name: 'sad' },
+      { index: 1, name: 'happy' },
+    ]);
+    expect(result.clips.map((clip) => [clip.id, clip.label])).toEqual([
+      ['train/happy/a', 1],
+      ['train/happy/b', 1],
+      ['train/sad/c', 0],
+    ]);
+    expect(result.clips[0]?.sources).toEqual({ face: { path: path.join(root, 'train/happy/a.mp4'), kind: 'video' } });
+    expect(result.problems.map((problem) => problem.reason)).toEqual(['split folder "val" missing', 'neither a video file nor a folder of frames']);
+  });
+
+  it('reports the same clip stored twice (video and folder)', async () => {
+    const twice = path.join(tmp, 'generic-twice');
+    await buildTree(twice, { 'train/happy/x.mp4': '', 'train/happy/x/': '' });
+    const result = await readLayout({ layout: 'generic', root: twice });
+    expect(result.clips).toHaveLength(1);
+    expect(result.problems).toHaveLength(1);
+    expect(result.problems[0]?.reason).toMatch(/clip listed twice/);
+  });
+});
+
+describe('reference list layout (small)', () => {
+  it('re-roots list paths, keeps the expected frame count and reports bad lines', async () => {
+    const root = path.join(tmp, 'reflist');
+    await buildTree(root, {
+      'faces/Action/Sad/0010/1.jpg': '',
+      'faces/My Scene/Happy/0002.mp4': '',
+      'list.txt': [
+        '/home/someone/FERV39k/Action/Sad/0010 31 1',
+        '/home/someone/FERV39k/My Scene/Happy/0002 20 0',
+        '/home/someone/FERV39k/Action/Sad/0010 31 1',
+        '/home/someone/FERV39k/Action/Sad/0011 31 9',
+        'Action/Sad/0012 x 1',
+        '0013 12 1',
+      ].join('\n'),
+    });
+    const result = await readReferenceListLayout({ root: path.join(root, 'faces'), lists: [{ split: 'test', path: path.join(root, 'list.txt') }] });
+    expect(result.clips).toEqual([
+      {
+        id: 'Action/Sad/0010',
+        dataset: 'ferv39k',
+        split: 'test',
+        label: 1,
+        labelName: 'Sad',
+        sources: { face: { path: path.join(root, 'faces/Action/Sad/0010'), kind: 'frames' } },
+        expectedFrames: 31,
+      },
+      {
+        id: 'My Scene/Happy/0002',
+        dataset: 'ferv39k',
+        split: 'test',
+        label: 0,
+        labelName: 'Happy',
+        sources: { face: { path: path.join(root, 'faces/My Scene/Happy/0002.mp4'), kind: 'video' } },
+        expectedFrames: 20,
+      },
+    ]);
+    expect(reasons(result.problems)).toEqual([
+      '- | list.txt:5: malformed line "Action/Sad/0012 x 1" (expected "<path> <frames> <label index>")',
+      '- | list.txt:6: malformed line "0013 12 1" (expected "<path> <frames> <label index>")',
+      'Action/Sad/0010 | list.txt:3: clip listed twice (first at list.txt:1)',
+      'Action/Sad/0011 | list.txt:4: label 9 not in 0..6',
+    ]);
+  });
+});
+
+describe('layout config validation', () => {
+  it('fills defaults', () => {
+    expect(validateLayoutConfig({ layout: 'ferv39k', root: '/data' })).toEqual({
+      layout: 'ferv39k',
+      root: '/data',
+      splits: ['train', 'test'],
+      sources: ['raw', 'face'],
+      checkFiles: true,
+    });
+    expect(validateLayoutConfig({ layout: 'reference-list', root: '/r', lists: [{ split: 'train', path: '/l.txt' }] })).toMatchObject({
+      dataset: 'ferv39k',
+      labels: [...DEFAULT_LABELS],
+      sourceRole: 'face',
+      sourceKind: 'frames',
+      checkFiles: true,
+    });
+  });
+
+  it('names the bad key and value', () => {
+    expect(() => validateLayoutConfig({ layout: 'lmdb', root: '/x' })).toThrow('layout.layout: expected one of ferv39k, dfew, reference-list, generic, got "lmdb"');
+    expect(() => validateLayoutConfig({ layout: 'dfew' })).toThrow('layout.root: expected a non-empty string, got undefined');
+    expect(() => validateLayoutConfig({ layout: 'ferv39k', root: '/x', sources: ['raw', 'depth'] })).toThrow(ConfigError);
+    expect(() => validateLayoutConfig({ layout: 'ferv39k', root: '/x', checkFiles: 'no' })).toThrow('layout.checkFiles: expected true or false, got "no"');
+    expect(() => validateLayoutConfig({ layout: 'reference-list', root: '/x' })).toThrow(/layout.lists: expected a non-empty list/);
+    expect(() => validateLayoutConfig(null)).toThrow('layout: expected an object, got null');
+  });
+});

@@ -1,1 +1,4 @@
 // Public API of the `eval` package.
+export * from './metrics/index.js';
+export * from './combine/index.js';
+export * from './report/index.js';

@@ -1,0 +1,485 @@
+import { constants as bufferConstants } from 'node:buffer';
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { ConfigError, InputError, PthnetError, npyHeader, readNpy, writeFileAtomic } from 'shared';
+import { LEVELS, LEVEL_STRIDES } from '../sampling/constants.js';
+import type { Level } from '../sampling/types.js';
+import {
+  PACKED_FORMAT,
+  PACKED_NAME_PATTERN,
+  PACKED_READ_CHUNK_BYTES,
+  PACKED_VERSION,
+  PACKED_WRITE_CHUNK_BYTES,
+} from './constants.js';
+import { probeNpyFile, type NpyHeaderInfo } from './npy-header.js';
+import type {
+  BuildPackedDatasetOptions,
+  BuildPackedDatasetResult,
+  OpenPackedDatasetOptions,
+  PackedClipSource,
+  PackedDataset,
+  PackedIndex,
+  PackedLevelIndex,
+  RowCountMismatch,
+  SkippedClip,
+} from './types.js';
+
+/*
+ * Packed dataset layout (format `pthnet-packed-features`, version 1), in `outDir`:
+ *
+ *   <name>.index.json            the entry point: clip ids, labels, label names, D, and per
+ *                                level the data file name, total rows, each clip's first row
+ *                                (`offsets`) and row count (`counts`); skipped clips.
+ *   <name>.<H|M|L>.<build>.npy   per level, every packed clip's feature rows `[n_i, D]`
+ *                                concatenated in index order: one float32 little-endian C-order
+ *                                .npy `[sum n_i, D]` (numpy.load / mmap_mode work on it). The
+ *                                header is numpy's, padded to a multiple of 64 bytes, so clip
+ *                                i's rows start at byte `dataOffset + offsets[i] * D * 4`.
+ *
+ * A reader takes one sequential read per level (or positional reads of one clip's rows), never
+ * one file per sample. Every file is written to a temp name, fsynced and renamed. The data files
+ * carry a per-build id and the index is renamed last, so a crash at any point leaves the
+ * previous index pointing at its own, still present, data files; files of older builds are
+ * removed after the new index is in place (so build one name from one process at a time).
+ * Float32Array views need a little-endian host, which 'shared' (.npy I/O) already requires.
+ */
+
+interface LevelProbe {
+  readonly path: string;
+  readonly header: NpyHeaderInfo;
+  readonly rows: number;
+  readonly D: number;
+}
+
+interface KeptClip {
+  readonly source: PackedClipSource;
+  readonly probes: Readonly<Record<Level, LevelProbe>>;
+}
+
+export function packedIndexPath(dir: string, name: string): string {
+  return path.join(dir, `${name}.index.json`);
+}
+
+/** Writes all of `bytes` (one write call may write less). */
+async function writeFully(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, written, bytes.length - written);
+    written += bytesWritten;
+  }
+}
+
+function validateBuildOptions(options: BuildPackedDatasetOptions): void {
+  if (!Array.isArray(options.clips)) {
+    throw new ConfigError(`buildPackedDataset 'clips': expected an array, got ${typeof options.clips}`);
+  }
+  if (typeof options.outDir !== 'string' || options.outDir === '') {
+    throw new ConfigError(`buildPackedDataset 'outDir': expected a folder path, got ${String(options.outDir)}`);
+  }
+  if (typeof options.name !== 'string' || !PACKED_NAME_PATTERN.test(options.name)) {
+    throw new ConfigError(
+      `buildPackedDataset 'name': expected letters, digits, '.', '_' or '-', got ${JSON.stringify(options.name)}`,
+    );
+  }
+  if (options.labelNames !== undefined && !options.labelNames.every((label) => typeof label === 'string')) {
+    throw new ConfigError(`buildPackedDataset 'labelNames': expected an array of strings, got ${JSON.stringify(options.labelNames)}`);
+  }
+  const seen = new Set<string>();
+  for (const clip of options.clips) {
+    if (typeof clip.id !== 'string' || clip.id === '') {
+      throw new ConfigError(`buildPackedDataset 'clips[].id': expected a non-empty string, got ${JSON.stringify(clip.id)}`);
+    }
+    if (seen.has(clip.id)) {
+      throw new ConfigError(`buildPackedDataset 'clips': expected unique ids, got ${JSON.stringify(clip.id)} twice`);
+    }
+    seen.add(clip.id);
+    if (!Number.isSafeInteger(clip.label) || clip.label < 0) {
+      throw new ConfigError(
+        `buildPackedDataset clip ${clip.id} 'label': expected a non-negative integer, got ${String(clip.label)}`,
+      );
+    }
+  }
+}
+
+/** Header checks of one level file; a reason to leave the clip out, or its shape. */
+async function probeLevel(
+  clip: PackedClipSource,
+  level: Level,
+): Promise<{ probe: LevelProbe } | { skipped: SkippedClip }> {
+  const file = clip.levels?.[level];
+  const skip = (reason: SkippedClip['reason'], detail: string) => ({
+    skipped: { id: clip.id, level, path: file ?? '', reason, detail },
+  });
+  if (typeof file !== 'string' || file === '') return skip('missing-file', `no ${level} feature file given`);
+  let header;
+  try {
+    header = await probeNpyFile(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return skip('missing-file', `${file} does not exist`);
+    return skip('unreadable', (error as Error).message);
+  }
+  if (header.shape.length !== 2 || (header.descr !== '<f4' && header.descr !== '<f8') || header.fortranOrder) {
+    return skip(
+      'unreadable',
+      `${file}: expected a C-order little-endian float32 or float64 array [windows, D], got ${header.descr}${header.fortranOrder ? ' Fortran-order' : ''} (${header.shape.join(', ')})`,
+    );
+  }
+  const [rows, D] = header.shape as [number, number];
+  const itemSize = header.descr === '<f4' ? 4 : 8;
+  const expectedSize = header.dataOffset + rows * D * itemSize;
+  if (header.fileSize !== expectedSize) {
+    return skip('unreadable', `${file}: expected ${expectedSize} bytes for (${rows}, ${D}) ${header.descr}, got ${header.fileSize}`);
+  }
+  if (rows === 0 || D === 0) return skip('empty', `${file}: shape (${rows}, ${D}) has no features`);
+  return { probe: { path: file, header, rows, D } };
+}
+
+/** Reads one probed level file's rows as little-endian float32 bytes. */
+async function readLevelBytes(probe: LevelProbe): Promise<Uint8Array> {
+  const { header, rows, D } = probe;
+  if (header.descr === '<f8') {
+    // Rare (the extractor and the reference write float32): parse whole, narrow like `.astype(np.float32)`.
+    const array = await readNpy(probe.path);
+    if (array.dtype !== 'float64' || array.shape[0] !== rows || array.shape[1] !== D) {
+      throw new InputError(`${probe.path}: expected float64 (${rows}, ${D}) as probed, got ${array.dtype} (${array.shape.join(', ')})`, probe.path);
+    }
+    const values = Float32Array.from(array.data);
+    return new Uint8Array(values.buffer);
+  }
+  const byteLength = rows * D * 4;
+  const raw = new Uint8Array(byteLength);
+  const handle = await open(probe.path, 'r');
+  try {
+    let read = 0;
+    while (read < byteLength) {
+      const { bytesRead } = await handle.read(raw, read, byteLength - read, header.dataOffset + read);
+      if (bytesRead === 0) {
+        throw new InputError(`${probe.path}: expected ${byteLength} data bytes, the file ended after ${read}`, probe.path);
+      }
+      read += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
+  return raw;
+}
+
+/**
+ * Packs per-clip feature files into one data file per level plus an index (layout above).
+ * Clips missing a level, or whose file is empty or unreadable, are reported in `skipped` and
+ * left out of every level, so the levels stay aligned. All files must share one D.
+ */
+export async function buildPackedDataset(options: BuildPackedDatasetOptions): Promise<BuildPackedDatasetResult> {
+  validateBuildOptions(options);
+  const { clips, outDir, name, onProgress } = options;
+
+  const kept: KeptClip[] = [];
+  const skipped: SkippedClip[] = [];
+  const rowCountMismatches: RowCountMismatch[] = [];
+  let featureDim: number | undefined;
+  let featureDimSource = '';
+  for (const [done, clip] of clips.entries()) {
+    const results = await Promise.all(LEVELS.map((level) => probeLevel(clip, level)));
+    const failures = results.flatMap((result) => ('skipped' in result ? [result.skipped] : []));
+    if (failures.length > 0) {
+      skipped.push(...failures);
+    } else {
+      const probes = Object.fromEntries(
+        LEVELS.map((level, i) => [level, (results[i] as { probe: LevelProbe }).probe]),
+      ) as Record<Level, LevelProbe>;
+      for (const level of LEVELS) {
+        const probe = probes[level];
+        if (featureDim === undefined) {
+          featureDim = probe.D;
+          featureDimSource = probe.path;
+        } else if (probe.D !== featureDim) {
+          throw new InputError(
+            `${probe.path}: expected D = ${featureDim} (as in ${featureDimSource}), got D = ${probe.D}; all levels and clips must share one feature width`,
+            probe.path,
+          );
+        }
+        const listed = clip.windows?.[level];
+        if (listed !== undefined && listed !== probe.rows) {
+          rowCountMismatches.push({ id: clip.id, level, path: probe.path, listed, actual: probe.rows });
+        }
+      }
+      kept.push({ source: clip, probes });
+    }
+    onProgress?.({ phase: 'probe', done: done + 1, total: clips.length });
+  }
+  if (kept.length === 0 || featureDim === undefined) {
+    throw new InputError(
+      `packed dataset ${name}: expected at least one clip with all three levels, got none of ${clips.length} (${skipped.length} level files missing or unusable)`,
+    );
+  }
+  const D = featureDim;
+
+  const buildId = randomBytes(4).toString('hex');
+  const levels = {} as Record<Level, PackedLevelIndex>;
+  const dataPaths = {} as Record<Level, string>;
+  for (const level of LEVELS) {
+    const counts = kept.map((clip) => clip.probes[level].rows);
+    const offsets: number[] = [];
+    let total = 0;
+    for (const count of counts) {
+      offsets.push(total);
+      total += count;
+    }
+    const file = `${name}.${level}.${buildId}.npy`;
+    levels[level] = { file, rows: total, offsets, counts };
+    dataPaths[level] = path.join(outDir, file);
+
+    await writeFileAtomic(dataPaths[level], async (handle) => {
+      await writeFully(handle, npyHeader('float32', [total, D]));
+      const chunk = new Uint8Array(PACKED_WRITE_CHUNK_BYTES);
+      let filled = 0;
+      for (const [done, clip] of kept.entries()) {
+        const bytes = await readLevelBytes(clip.probes[level]);
+        if (filled + bytes.length > chunk.length) {
+          await writeFully(handle, chunk.subarray(0, filled));
+          filled = 0;
+        }
+        if (bytes.length > chunk.length) {
+          await writeFully(handle, bytes);
+        } else {
+          chunk.set(bytes, filled);
+          filled += bytes.length;
+        }
+        onProgress?.({ phase: level, done: done + 1, total: kept.length });
+      }
+      await writeFully(handle, chunk.subarray(0, filled));
+    });
+  }
+
+  const index: PackedIndex = {
+    format: PACKED_FORMAT,
+    version: PACKED_VERSION,
+    name,
+    buildId,
+    createdAt: new Date().toISOString(),
+    dtype: '<f4',
+    D,
+    size: kept.length,
+    clipIds: kept.map((clip) => clip.source.id),
+    labels: kept.map((clip) => clip.source.label),
+    labelNames: options.labelNames ? [...options.labelNames] : null,
+    strides: LEVEL_STRIDES,
+    levels,
+    skipped,
+  };
+  const indexPath = packedIndexPath(outDir, name);
+  await writeFileAtomic(indexPath, `${JSON.stringify(index)}\n`);
+  await removeOtherBuilds(outDir, name, buildId);
+
+  return {
+    indexPath,
+    dataPaths,
+    size: kept.length,
+    D,
+    rows: { H: levels.H.rows, M: levels.M.rows, L: levels.L.rows },
+    skipped,
+    rowCountMismatches,
+  };
+}
+
+/** Data files of earlier builds of `name`, unreferenced once the new index is in place. */
+async function removeOtherBuilds(outDir: string, name: string, buildId: string): Promise<void> {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const pattern = new RegExp(`^${escaped}\\.[HML]\\.([0-9a-f]+)\\.npy$`);
+  for (const entry of await readdir(outDir)) {
+    const match = pattern.exec(entry);
+    if (match && match[1] !== buildId) await unlink(path.join(outDir, entry)).catch(() => undefined);
+  }
+}
+
+function isIntegerArray(value: unknown, length: number): value is number[] {
+  return (
+    Array.isArray(value) &&
+    value.length === length &&
+    value.every((item) => Number.isSafeInteger(item) && (item as number) >= 0)
+  );
+}
+
+/** Checks an index file's content; throws `InputError` naming the key. */
+function validateIndex(json: unknown, file: string): PackedIndex {
+  const fail = (key: string, expected: string, got: unknown): never => {
+    throw new InputError(`${file}: '${key}': expected ${expected}, got ${JSON.stringify(got)?.slice(0, 80)}`, file);
+  };
+  if (typeof json !== 'object' || json === null) return fail('(root)', 'an object', json);
+  const index = json as Record<string, unknown>;
+  if (index.format !== PACKED_FORMAT) fail('format', JSON.stringify(PACKED_FORMAT), index.format);
+  if (index.version !== PACKED_VERSION) fail('version', String(PACKED_VERSION), index.version);
+  if (index.dtype !== '<f4') fail('dtype', "'<f4'", index.dtype);
+  const D = index.D;
+  if (!Number.isSafeInteger(D) || (D as number) < 1) fail('D', 'a positive integer', D);
+  const size = index.size;
+  if (!Number.isSafeInteger(size) || (size as number) < 0) fail('size', 'a non-negative integer', size);
+  const n = size as number;
+  if (!Array.isArray(index.clipIds) || index.clipIds.length !== n || !index.clipIds.every((id) => typeof id === 'string')) {
+    fail('clipIds', `${n} strings`, index.clipIds);
+  }
+  if (!isIntegerArray(index.labels, n)) fail('labels', `${n} non-negative integers`, index.labels);
+  if (index.labelNames !== null && !(Array.isArray(index.labelNames) && index.labelNames.every((label) => typeof label === 'string'))) {
+    fail('labelNames', 'null or an array of strings', index.labelNames);
+  }
+  const levels = index.levels as Record<string, unknown> | undefined;
+  if (typeof levels !== 'object' || levels === null) return fail('levels', 'an object with H, M, L', levels);
+  for (const level of LEVELS) {
+    const entry = levels[level] as Record<string, unknown> | undefined;
+    if (typeof entry !== 'object' || entry === null) fail(`levels.${level}`, 'an object', entry);
+    const { file: dataFile, rows, offsets, counts } = entry as Record<string, unknown>;
+    if (typeof dataFile !== 'string' || dataFile.includes('/') || dataFile.includes('\\')) {
+      fail(`levels.${level}.file`, 'a file name in the same folder', dataFile);
+    }
+    if (!isIntegerArray(counts, n) || !counts.every((count) => count > 0)) {
+      fail(`levels.${level}.counts`, `${n} positive integers`, counts);
+    }
+    if (!isIntegerArray(offsets, n)) fail(`levels.${level}.offsets`, `${n} non-negative integers`, offsets);
+    let total = 0;
+    (counts as number[]).forEach((count, i) => {
+      if ((offsets as number[])[i] !== total) fail(`levels.${level}.offsets[${i}]`, `${total} (sum of earlier counts)`, (offsets as number[])[i]);
+      total += count;
+    });
+    if (rows !== total) fail(`levels.${level}.rows`, `${total} (sum of counts)`, rows);
+  }
+  return index as unknown as PackedIndex;
+}
+
+interface LevelStore {
+  readonly data: Float32Array | undefined;
+  readonly fd: number | undefined;
+  readonly dataOffset: number;
+}
+
+async function preloadLevel(file: string, dataOffset: number, byteLength: number): Promise<Float32Array> {
+  const buffer = new ArrayBuffer(byteLength);
+  const bytes = new Uint8Array(buffer);
+  const handle = await open(file, 'r');
+  try {
+    let read = 0;
+    while (read < byteLength) {
+      const want = Math.min(PACKED_READ_CHUNK_BYTES, byteLength - read);
+      const { bytesRead } = await handle.read(bytes, read, want, dataOffset + read);
+      if (bytesRead === 0) throw new InputError(`${file}: expected ${byteLength} data bytes, the file ended after ${read}`, file);
+      read += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
+  return new Float32Array(buffer);
+}
+
+/**
+ * Opens a packed dataset written by `buildPackedDataset`. Checks the index and that each data
+ * file's header and size match it, then preloads (default) or keeps the files open for
+ * positional reads.
+ */
+export async function openPackedDataset(
+  dir: string,
+  name: string,
+  options: OpenPackedDatasetOptions = {},
+): Promise<PackedDataset> {
+  const preload = options.preload ?? true;
+  if (typeof preload !== 'boolean') {
+    throw new ConfigError(`openPackedDataset 'preload': expected a boolean, got ${String(preload)}`);
+  }
+  const indexPath = packedIndexPath(dir, name);
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(indexPath, 'utf8'));
+  } catch (error) {
+    throw new InputError(`cannot read packed index ${indexPath}: ${(error as Error).message}`, indexPath, { cause: error });
+  }
+  const index = validateIndex(json, indexPath);
+  const { D } = index;
+
+  const stores = {} as Record<Level, LevelStore>;
+  const openFds: number[] = [];
+  try {
+    for (const level of LEVELS) {
+      const { file, rows } = index.levels[level];
+      const dataPath = path.join(dir, file);
+      let header;
+      try {
+        header = await probeNpyFile(dataPath);
+      } catch (error) {
+        throw new InputError(`packed data ${dataPath} (level ${level} of ${indexPath}): ${(error as Error).message}`, dataPath, {
+          cause: error,
+        });
+      }
+      const byteLength = rows * D * 4;
+      if (
+        header.descr !== '<f4' ||
+        header.fortranOrder ||
+        header.shape.length !== 2 ||
+        header.shape[0] !== rows ||
+        header.shape[1] !== D ||
+        header.fileSize !== header.dataOffset + byteLength ||
+        header.dataOffset % 4 !== 0
+      ) {
+        throw new InputError(
+          `${dataPath}: expected '<f4' (${rows}, ${D}) in ${header.dataOffset + byteLength} bytes as ${indexPath} says, got ${header.descr} (${header.shape.join(', ')}) in ${header.fileSize} bytes`,
+          dataPath,
+        );
+      }
+      if (preload && byteLength <= bufferConstants.MAX_LENGTH) {
+        stores[level] = { data: await preloadLevel(dataPath, header.dataOffset, byteLength), fd: undefined, dataOffset: header.dataOffset };
+      } else {
+        const fd = openSync(dataPath, 'r');
+        openFds.push(fd);
+        stores[level] = { data: undefined, fd, dataOffset: header.dataOffset };
+      }
+    }
+  } catch (error) {
+    for (const fd of openFds) closeSync(fd);
+    throw error;
+  }
+
+  let closed = false;
+  const checkIndex = (level: Level, i: number): void => {
+    if (closed) throw new PthnetError('CLOSED', `packed dataset ${name} in ${dir} is closed`);
+    if (!LEVELS.includes(level)) throw new ConfigError(`packed dataset 'level': expected H, M or L, got ${String(level)}`);
+    if (!Number.isSafeInteger(i) || i < 0 || i >= index.size) {
+      throw new ConfigError(`packed dataset ${name} clip index: expected an integer in [0, ${index.size}), got ${String(i)}`);
+    }
+  };
+
+  return {
+    name,
+    dir,
+    size: index.size,
+    D,
+    clipIds: index.clipIds,
+    labels: Int32Array.from(index.labels),
+    labelNames: index.labelNames,
+    rowCount(level: Level, i: number): number {
+      checkIndex(level, i);
+      return index.levels[level].counts[i] as number;
+    },
+    rows(level: Level, i: number): Float32Array {
+      checkIndex(level, i);
+      const offset = index.levels[level].offsets[i] as number;
+      const count = index.levels[level].counts[i] as number;
+      const store = stores[level];
+      if (store.data !== undefined) return store.data.subarray(offset * D, (offset + count) * D);
+      const values = new Float32Array(count * D);
+      const bytes = new Uint8Array(values.buffer);
+      const position = store.dataOffset + offset * D * 4;
+      let read = 0;
+      while (read < bytes.length) {
+        const bytesRead = readSync(store.fd as number, bytes, read, bytes.length - read, position + read);
+        if (bytesRead === 0) throw new InputError(`packed data of level ${level} ended early at clip ${i}`, index.levels[level].file);
+        read += bytesRead;
+      }
+      return values;
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      for (const fd of openFds) closeSync(fd);
+    },
+  };
+}

@@ -1,3 +1,4 @@
 export * from './common.js';
 export * from './flags.js';
 export type * from './types.js';
+export * from './run.js';

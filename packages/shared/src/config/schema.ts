@@ -10,21 +10,18 @@ import { BACKENDS, DEFAULT_DATA_DIR, DIRECTIONS, LAYOUTS, SOURCES, WINDOW_RULES 
 const positiveInt = z.number().int().positive();
 const nonNegative = z.number().nonnegative();
 
-export const datasetSourceSchema = z.object({
-  /** Name used in the manifest (`clips.dataset`) and in feature folder names. */
+/**
+ * One dataset to ingest. Layout-specific options (`splits`, `sources`, `fold`, `lists`,
+ * `checkFiles`, `labels`) pass through to the extract package's layout validator, which
+ * fills their defaults and names a bad key.
+ */
+export const datasetSourceSchema = z.looseObject({
+  /** Name used in the manifest (`clips.dataset`). */
   name: z.string().min(1),
-  /** How the root is laid out: FERV39k, DFEW, a reference list file, or `<root>/<split>/<label>/<clip>`. */
+  /** How the root is laid out: FERV39k, DFEW, reference list files, or `<root>/<split>/<label>/<clip>`. */
   layout: z.enum(LAYOUTS),
   /** Dataset root (relative paths resolve against the working directory). */
   root: z.string().min(1),
-  /** `list` layout: the list files, one per split (`{ "train": "train_All.txt" }`). */
-  lists: z.record(z.string(), z.string()).optional(),
-  /** DFEW: which of the 5 folds. */
-  fold: z.number().int().min(1).max(5).default(1),
-  /** Check that every listed file exists (off for list-only imports). */
-  checkFiles: z.boolean().default(true),
-  /** Label names in index order; defaults to the reference order (SPEC section 2). */
-  labels: z.array(z.string()).optional(),
 });
 
 export const backboneSchema = z.object({

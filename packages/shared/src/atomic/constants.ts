@@ -1,0 +1,11 @@
+/** Temp files are named `<name>.<pid>.<12 hex>.tmp` beside their target; this recognises them. */
+export const TEMP_FILE_PATTERN = /^(.+)\.(\d+)\.([0-9a-f]{12})\.tmp$/;
+
+/** Random bytes in a temp file name (12 hex digits): enough that two writers never collide. */
+export const TEMP_NAME_RANDOM_BYTES = 6;
+
+/**
+ * A temp file whose pid is still alive is normally kept (its writer may be busy), but a pid can
+ * be reused after a reboot; past this age the file is removed anyway.
+ */
+export const DEFAULT_TEMP_MAX_AGE_MS = 24 * 60 * 60_000;

@@ -1,0 +1,12 @@
+export * from './types.js';
+export * from './constants.js';
+export { isProcessAlive } from './liveness.js';
+export {
+  cleanStaleTempFiles,
+  fsyncDirectory,
+  fsyncFile,
+  renameDurably,
+  tempPathFor,
+  writeFileAtomic,
+} from './write-file-atomic.js';
+export { ensureArtifact, produceArtifact } from './produce-artifact.js';

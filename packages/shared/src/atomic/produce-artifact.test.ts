@@ -1,0 +1,293 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManifestStore } from '../manifest/store.js';
+import type { ArtifactRow } from '../manifest/schema.js';
+import { ensureArtifact, produceArtifact } from './produce-artifact.js';
+import { itemBytes } from './test-support/items.js';
+import type { ProducePhase } from './types.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const childScript = path.join(here, 'test-support', 'producer-child.ts');
+
+function findRepoRoot(from: string): string {
+  let dir = from;
+  while (!existsSync(path.join(dir, 'pnpm-workspace.yaml'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`no pnpm-workspace.yaml above ${from}`);
+    dir = parent;
+  }
+  return dir;
+}
+const repoRoot = findRepoRoot(here);
+
+interface ChildResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+interface Child {
+  /** Resolves once the child printed `ready` (manifest open, run started, temp files swept). */
+  ready: Promise<void>;
+  done: Promise<ChildResult>;
+  go(): void;
+  kill(): void;
+}
+
+function startChild(env: Record<string, string>): Child {
+  const child = spawn(process.execPath, ['--import', 'tsx', childScript], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  child.stdout.on('data', (data: Buffer) => {
+    stdout += data.toString();
+    if (stdout.includes('ready\n')) markReady();
+  });
+  child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+  const done = new Promise<ChildResult>((resolve) => {
+    // 'close' comes after the process is reaped, so its pid reads as dead from then on.
+    child.on('close', (code, signal) => {
+      markReady();
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  return {
+    ready,
+    done,
+    go: () => child.stdin.write('go\n'),
+    kill: () => child.kill('SIGKILL'),
+  };
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function itemOf(row: ArtifactRow): number {
+  return Number(row.variant.replace('item-', ''));
+}
+
+/** Every `done` row has its complete file: exists, recorded size and hash, and the expected bytes. */
+function expectDoneRowsIntact(manifestPath: string): ArtifactRow[] {
+  const store = ManifestStore.open(manifestPath);
+  try {
+    const done = store.listArtifacts({ stage: 'test', status: 'done' });
+    for (const row of done) {
+      expect(existsSync(row.path), `${row.path} of a done row`).toBe(true);
+      const bytes = readFileSync(row.path);
+      expect(bytes.length).toBe(row.bytes);
+      expect(sha256(bytes)).toBe(row.contentHash);
+      expect(sha256(bytes)).toBe(sha256(itemBytes(itemOf(row))));
+    }
+    return done;
+  } finally {
+    store.close();
+  }
+}
+
+function tempFilesIn(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir).filter((name) => name.endsWith('.tmp')) : [];
+}
+
+function producedLog(logPath: string): Map<number, number> {
+  const counts = new Map<number, number>();
+  if (!existsSync(logPath)) return counts;
+  for (const line of readFileSync(logPath, 'utf8').split('\n')) {
+    if (line === '') continue;
+    const item = Number(line.split(' ')[0]);
+    counts.set(item, (counts.get(item) ?? 0) + 1);
+  }
+  return counts;
+}
+
+describe('produceArtifact', () => {
+  let dir: string;
+  let manifestPath: string;
+  let outDir: string;
+  let logPath: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'pthnet-produce-'));
+    manifestPath = path.join(dir, 'manifest.sqlite');
+    outDir = path.join(dir, 'out');
+    logPath = path.join(dir, 'produced.log');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('records done with the file size and hash, and a rerun skips it', async () => {
+    const store = ManifestStore.open(manifestPath);
+    try {
+      const identity = { stage: 'test', kind: 'blob', variant: 'one' };
+      const plan = { cacheKey: 'k1', path: path.join(outDir, 'one.bin') };
+      const phases: ProducePhase[] = [];
+      const content = new TextEncoder().encode('hello manifest');
+      const first = await produceArtifact(store, identity, plan, async (tmp) => {
+        expect(path.dirname(tmp)).toBe(outDir);
+        expect(path.basename(tmp)).toMatch(new RegExp(`^one\\.bin\\.${process.pid}\\.[0-9a-f]{12}\\.tmp$`));
+        const { writeFile } = await import('node:fs/promises');
+        await writeFile(tmp, content);
+      }, { onPhase: (phase) => phases.push(phase) });
+      expect(phases).toEqual(['claimed', 'written', 'synced', 'renamed', 'recorded']);
+      expect(first).toEqual({ outcome: 'produced', path: plan.path, bytes: content.length, contentHash: sha256(content) });
+      const row = store.getArtifact(identity);
+      expect(row?.status).toBe('done');
+      expect(row?.claimToken).toBeNull();
+      expect(row?.bytes).toBe(content.length);
+      expect(row?.contentHash).toBe(sha256(content));
+      expect(tempFilesIn(outDir)).toEqual([]);
+      const again = await ensureArtifact(store, identity, plan, async () => {
+        throw new Error('must not be called');
+      });
+      expect(again).toEqual({ outcome: 'skipped', reason: 'up-to-date' });
+    } finally {
+      store.close();
+    }
+  });
+
+  it('records a failing writer as failed with its error, removes its temp file and rethrows', async () => {
+    const store = ManifestStore.open(manifestPath);
+    try {
+      const identity = { stage: 'test', kind: 'blob', variant: 'bad' };
+      const plan = { cacheKey: 'k1', path: path.join(outDir, 'bad.bin') };
+      await expect(
+        produceArtifact(store, identity, plan, async (tmp) => {
+          const { writeFile } = await import('node:fs/promises');
+          await writeFile(tmp, 'partial');
+          throw new Error('decoder exploded', { cause: new Error('EOF at frame 3') });
+        }),
+      ).rejects.toThrow('decoder exploded');
+      const row = store.getArtifact(identity);
+      expect(row?.status).toBe('failed');
+      expect(row?.error).toBe('Error: decoder exploded <- caused by Error: EOF at frame 3');
+      expect(row?.claimToken).toBeNull();
+      expect(tempFilesIn(outDir)).toEqual([]);
+      expect(existsSync(plan.path)).toBe(false);
+      expect((await store.planArtifact(identity, plan)).reason).toBe('failed');
+    } finally {
+      store.close();
+    }
+  });
+
+  it('never records done for a missing or partial file when killed at any step, and reruns finish the work', async () => {
+    const itemCount = 14;
+    const base = { MANIFEST: manifestPath, OUT_DIR: outDir, PRODUCE_LOG: logPath, ITEM_COUNT: String(itemCount) };
+    let crashes = 0;
+
+    // Deterministic kills right after each step of the protocol, on different items.
+    const crashPoints: Array<[ProducePhase, number]> = [
+      ['claimed', 1],
+      ['written', 3],
+      ['synced', 5],
+      ['renamed', 7],
+    ];
+    for (const [phase, item] of crashPoints) {
+      const result = await startChild({ ...base, CRASH_PHASE: phase, CRASH_ITEM: String(item) }).done;
+      expect(result.signal, result.stderr).toBe('SIGKILL');
+      crashes++;
+      const done = expectDoneRowsIntact(manifestPath);
+      expect(done.map(itemOf)).not.toContain(item);
+      // Items before the crash point are done (earlier runs made some; this run made the rest).
+      expect(done.map(itemOf).sort((a, b) => a - b)).toEqual(Array.from({ length: item }, (_, i) => i));
+      // Killed between writing and renaming, the temp file is left for the next run to sweep
+      // (each run sweeps at its start, so only this run's one is there).
+      expect(tempFilesIn(outDir)).toHaveLength(phase === 'written' || phase === 'synced' ? 1 : 0);
+      if (phase === 'renamed') {
+        // The file is in place but the row is not done: the next run must redo it, not trust it.
+        expect(existsSync(path.join(outDir, `item-00${item}.bin`))).toBe(true);
+      }
+    }
+
+    // Kills at random moments while writes are slow (chunks written 15 ms apart).
+    const random = mulberry32(12345);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const child = startChild({ ...base, CHUNK_DELAY_MS: '15' });
+      await child.ready;
+      await new Promise((resolve) => setTimeout(resolve, 40 + Math.floor(random() * 200)));
+      child.kill();
+      const result = await child.done;
+      if (result.signal === 'SIGKILL') crashes++;
+      expectDoneRowsIntact(manifestPath);
+    }
+
+    // A clean rerun completes every item and sweeps every stale temp file.
+    const final = await startChild(base).done;
+    expect(final.code, final.stderr).toBe(0);
+    const done = expectDoneRowsIntact(manifestPath);
+    expect(done.map(itemOf).sort((a, b) => a - b)).toEqual(Array.from({ length: itemCount }, (_, i) => i));
+    expect(tempFilesIn(outDir)).toEqual([]);
+    for (let item = 0; item < itemCount; item++) {
+      expect(statSync(path.join(outDir, `item-${String(item).padStart(3, '0')}.bin`)).size).toBe(itemBytes(item).length);
+    }
+    const store = ManifestStore.open(manifestPath);
+    try {
+      const summary = store.statusSummary();
+      expect(summary.stages).toEqual([
+        { stage: 'test', done: itemCount, stale: 0, failed: 0, pending: 0, missing: 0, total: itemCount, bytes: itemCount * itemBytes(0).length },
+      ]);
+      const runs = store.listRuns({ stage: 'test' });
+      expect(runs.filter((run) => run.outcome === 'interrupted')).toHaveLength(crashes);
+      expect(runs.filter((run) => run.outcome === 'ok')).toHaveLength(runs.length - crashes);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('gives every item to exactly one of two processes running the same stage at once', async () => {
+    const itemCount = 50;
+    const env = {
+      MANIFEST: manifestPath,
+      OUT_DIR: outDir,
+      PRODUCE_LOG: logPath,
+      ITEM_COUNT: String(itemCount),
+      CHUNK_DELAY_MS: '1',
+      WAIT_FOR_GO: '1',
+    };
+    // Both open the fresh manifest at once, so they also race on creating the schema.
+    const children = [startChild(env), startChild(env)];
+    await Promise.all(children.map((child) => child.ready));
+    for (const child of children) child.go();
+    const results = await Promise.all(children.map((child) => child.done));
+    for (const result of results) expect(result.code, result.stderr).toBe(0);
+
+    const produced = producedLog(logPath);
+    expect([...produced.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: itemCount }, (_, i) => i));
+    expect([...produced.values()].every((times) => times === 1)).toBe(true);
+    const counts = results.map((result) => JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}') as { produced: number });
+    expect(counts[0]!.produced + counts[1]!.produced).toBe(itemCount);
+
+    const done = expectDoneRowsIntact(manifestPath);
+    expect(done).toHaveLength(itemCount);
+    expect(done.every((row) => row.attempts === 1)).toBe(true);
+    const sqlite = new Database(manifestPath, { readonly: true });
+    try {
+      expect(sqlite.pragma('integrity_check', { simple: true })).toBe('ok');
+      expect(sqlite.pragma('foreign_key_check')).toEqual([]);
+    } finally {
+      sqlite.close();
+    }
+  });
+});
+
+/** Small seeded PRNG so the random kill delays are the same on every run. */
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,70 @@
+import { ConfigError } from '../errors/index.js';
+import { CACHE_KEY_FORMAT_VERSION } from './constants.js';
+import { hashBytes } from './hash.js';
+import type { CacheKeyInput, JsonValue } from './types.js';
+
+/**
+ * JSON text with object keys sorted at every depth, so that equal values always give equal
+ * text whatever order their keys were built in. Keys whose value is `undefined` are left out
+ * (as `JSON.stringify` does); array order is kept. Throws on values JSON cannot round-trip
+ * (NaN, Infinity, bigint, functions), which would otherwise hash to misleading text.
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(canonicalize(value, '$'));
+}
+
+function canonicalize(value: unknown, at: string): JsonValue {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new ConfigError(`${at}: expected a finite number, got ${value}`);
+    return value;
+  }
+  if (Array.isArray(value)) {
+    return value.map((item, i) => canonicalize(item === undefined ? null : item, `${at}[${i}]`));
+  }
+  if (typeof value === 'object' && isPlainObject(value)) {
+    const sorted: Record<string, JsonValue> = {};
+    for (const key of Object.keys(value).sort()) {
+      const item = (value as Record<string, unknown>)[key];
+      if (item !== undefined) sorted[key] = canonicalize(item, `${at}.${key}`);
+    }
+    return sorted;
+  }
+  const kind = value === undefined ? 'undefined' : typeof value === 'object' ? value.constructor?.name ?? 'object' : typeof value;
+  throw new ConfigError(`${at}: expected a JSON value (string, finite number, boolean, null, array, plain object), got ${kind}`);
+}
+
+/**
+ * The cache key of an artifact: sha256 (hex) of the canonical JSON of the stage, kind,
+ * parameters, input content hashes and code version. Equal keys mean the artifact would come
+ * out the same, so a done artifact with the current key can be skipped.
+ */
+export function cacheKey(input: CacheKeyInput): string {
+  for (const key of ['stage', 'kind', 'codeVersion'] as const) {
+    if (typeof input[key] !== 'string' || input[key] === '') {
+      throw new ConfigError(`cacheKey: ${key}: expected a non-empty string, got ${JSON.stringify(input[key])}`);
+    }
+  }
+  const inputs = input.inputs;
+  const hashes = Array.isArray(inputs) ? inputs : Object.values(inputs);
+  for (const hash of hashes) {
+    if (typeof hash !== 'string' || hash === '') {
+      throw new ConfigError(`cacheKey: inputs: expected content hashes as non-empty strings, got ${JSON.stringify(hash)}`);
+    }
+  }
+  return hashBytes(
+    canonicalJson({
+      format: CACHE_KEY_FORMAT_VERSION,
+      stage: input.stage,
+      kind: input.kind,
+      params: input.params,
+      inputs: input.inputs,
+      codeVersion: input.codeVersion,
+    }),
+  );
+}
+
+function isPlainObject(value: object): boolean {
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}

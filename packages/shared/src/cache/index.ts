@@ -1,0 +1,4 @@
+export * from './types.js';
+export * from './constants.js';
+export { hashBytes, hashFile, hashFileWithSize } from './hash.js';
+export { cacheKey, canonicalJson } from './cache-key.js';

@@ -1,0 +1,34 @@
+/** File name of the manifest inside a data directory (`<data-dir>/manifest.sqlite`). */
+export const MANIFEST_FILE_NAME = 'manifest.sqlite';
+
+/**
+ * How long a connection waits for another process's write lock before giving up. Stages run
+ * as separate processes over one manifest; a generous wait turns contention into a pause
+ * instead of a SQLITE_BUSY failure.
+ */
+export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
+
+/**
+ * How long a claim stays valid without renewal. `produceArtifact` renews it while the writer
+ * runs, so this only bounds how long a crashed process on another host (whose pid we cannot
+ * check) blocks an item.
+ */
+export const DEFAULT_CLAIM_LEASE_MS = 10 * 60_000;
+
+/** A migration racing another process's migration of the same fresh file is retried this often. */
+export const MIGRATION_ATTEMPTS = 5;
+
+export const CLIP_SOURCE_KINDS = ['raw', 'face'] as const;
+export const ARTIFACT_DIRECTIONS = ['forward', 'reversed'] as const;
+export const ARTIFACT_STATUSES = ['pending', 'done', 'failed', 'stale'] as const;
+export const RUN_OUTCOMES = ['running', 'ok', 'failed', 'interrupted'] as const;
+
+/** Reasons ingest records instead of stopping a run; free text is allowed beyond these. */
+export const INGEST_ISSUE_REASONS = [
+  'missing_file',
+  'unreadable',
+  'zero_length',
+  'duplicate',
+  'unknown_label',
+  'missing_from_list',
+] as const;

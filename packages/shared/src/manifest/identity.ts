@@ -1,0 +1,52 @@
+import { canonicalJson } from '../cache/cache-key.js';
+import { ConfigError } from '../errors/index.js';
+import { CLIP_SOURCE_KINDS, ARTIFACT_DIRECTIONS } from './constants.js';
+import type { ArtifactIdentity, NormalizedArtifactIdentity } from './types.js';
+
+/** Fills an identity's optional parts and checks each one, naming the bad key. */
+export function normalizeIdentity(identity: ArtifactIdentity): NormalizedArtifactIdentity {
+  const { stage, kind, clipId = null, direction = null, stride = null, source = null, variant = '' } = identity;
+  if (typeof stage !== 'string' || stage === '') {
+    throw new ConfigError(`artifact identity: stage: expected a non-empty string, got ${JSON.stringify(stage)}`);
+  }
+  if (typeof kind !== 'string' || kind === '') {
+    throw new ConfigError(`artifact identity: kind: expected a non-empty string, got ${JSON.stringify(kind)}`);
+  }
+  if (clipId !== null && (typeof clipId !== 'string' || clipId === '')) {
+    throw new ConfigError(`artifact identity: clipId: expected a non-empty string or null, got ${JSON.stringify(clipId)}`);
+  }
+  if (direction !== null && !(ARTIFACT_DIRECTIONS as readonly string[]).includes(direction)) {
+    throw new ConfigError(`artifact identity: direction: expected one of ${ARTIFACT_DIRECTIONS.join(', ')} or null, got ${JSON.stringify(direction)}`);
+  }
+  if (stride !== null && !(Number.isInteger(stride) && stride > 0)) {
+    throw new ConfigError(`artifact identity: stride: expected a positive integer or null, got ${JSON.stringify(stride)}`);
+  }
+  if (source !== null && !(CLIP_SOURCE_KINDS as readonly string[]).includes(source)) {
+    throw new ConfigError(`artifact identity: source: expected one of ${CLIP_SOURCE_KINDS.join(', ')} or null, got ${JSON.stringify(source)}`);
+  }
+  if (typeof variant !== 'string') {
+    throw new ConfigError(`artifact identity: variant: expected a string, got ${JSON.stringify(variant)}`);
+  }
+  return { stage, kind, clipId, direction, stride, source, variant };
+}
+
+/** The stored, unique text of an identity: canonical JSON of its parts in a fixed order. */
+export function identityKey(identity: ArtifactIdentity): string {
+  const { stage, kind, clipId, direction, stride, source, variant } = normalizeIdentity(identity);
+  return canonicalJson([stage, kind, clipId, direction, stride, source, variant]);
+}
+
+/** A short human-readable name of an identity for messages: `extract/features Action/Sad/0010 forward s4 raw`. */
+export function describeIdentity(identity: ArtifactIdentity): string {
+  const { stage, kind, clipId, direction, stride, source, variant } = normalizeIdentity(identity);
+  return [
+    `${stage}/${kind}`,
+    clipId,
+    direction,
+    stride === null ? null : `s${stride}`,
+    source,
+    variant === '' ? null : variant,
+  ]
+    .filter((part) => part !== null)
+    .join(' ');
+}

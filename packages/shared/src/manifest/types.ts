@@ -1,0 +1,235 @@
+import type { ArtifactRow, RunRow } from './schema.js';
+import type { ARTIFACT_STATUSES, CLIP_SOURCE_KINDS, ARTIFACT_DIRECTIONS, RUN_OUTCOMES } from './constants.js';
+
+export type ClipSourceKind = (typeof CLIP_SOURCE_KINDS)[number];
+export type Direction = (typeof ARTIFACT_DIRECTIONS)[number];
+export type ArtifactStatus = (typeof ARTIFACT_STATUSES)[number];
+export type RunOutcome = (typeof RUN_OUTCOMES)[number];
+
+export interface ManifestOpenOptions {
+  /** How long to wait for another process's write lock, in ms. Default 30 000. */
+  busyTimeoutMs?: number;
+  /** Default claim lease, in ms. Default 10 min. */
+  claimLeaseMs?: number;
+  /** Open an existing file read-only (no migrations, no writes). Default false. */
+  readonly?: boolean;
+}
+
+/** A clip as ingest describes it. */
+export interface ClipInput {
+  id: string;
+  dataset: string;
+  /** The clip's split where it has exactly one (FERV39k); null/omitted for fold-based datasets. */
+  split?: string | null;
+  label: number;
+  labelName: string;
+  frameCount: number;
+  fps?: number | null;
+  width?: number | null;
+  height?: number | null;
+  contentHash: string;
+}
+
+/** One medium a clip can be read from. */
+export interface ClipSourceInput {
+  clipId: string;
+  kind: ClipSourceKind;
+  path: string;
+  contentHash: string;
+  frameCount: number;
+  fps?: number | null;
+  width?: number | null;
+  height?: number | null;
+  isFrameFolder: boolean;
+}
+
+/** What an upsert did: `unchanged` wrote nothing at all. */
+export type UpsertOutcome = 'inserted' | 'updated' | 'unchanged';
+
+export interface UpsertCounts {
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  /** Artifacts marked stale because a clip's or source's content hash changed. */
+  artifactsMarkedStale: number;
+}
+
+export interface ClipQuery {
+  dataset?: string;
+  /** Matches the clip's own split or its membership in `split_members`. */
+  split?: string;
+  label?: number;
+}
+
+export interface IngestIssueInput {
+  dataset: string;
+  /** The clip concerned, when the problem is about a known clip id. */
+  clipId?: string | null;
+  /** The file or folder concerned. */
+  path?: string | null;
+  /** A short code: one of INGEST_ISSUE_REASONS or another stable word. */
+  reason: string;
+  /** Human-readable detail (the underlying error message). */
+  detail?: string | null;
+  runId?: string | null;
+}
+
+/**
+ * What an artifact is. Two artifacts with the same identity are the same thing made at
+ * different times (possibly from different inputs); the cache key tells those apart.
+ */
+export interface ArtifactIdentity {
+  stage: string;
+  kind: string;
+  /** Null for artifacts that are not per clip (datasets, checkpoints, reports). */
+  clipId?: string | null;
+  direction?: Direction | null;
+  stride?: number | null;
+  source?: ClipSourceKind | null;
+  /** Anything else that names it (split, fold, epoch tag). Default ''. */
+  variant?: string;
+}
+
+/** Identity with every optional part filled in, as stored. */
+export interface NormalizedArtifactIdentity {
+  stage: string;
+  kind: string;
+  clipId: string | null;
+  direction: Direction | null;
+  stride: number | null;
+  source: ClipSourceKind | null;
+  variant: string;
+}
+
+/** How the current run would make an artifact. */
+export interface ArtifactPlanInfo {
+  cacheKey: string;
+  /** The parameters that went into the cache key, stored as JSON for inspection. */
+  params?: Record<string, unknown>;
+  /** Where the file goes; stored resolved to an absolute path. */
+  path: string;
+}
+
+export type PlanReason =
+  | 'up-to-date'
+  | 'new'
+  | 'key-changed'
+  | 'file-missing'
+  | 'size-mismatch'
+  | 'hash-mismatch'
+  | 'failed'
+  | 'stale'
+  | 'pending'
+  | 'path-changed';
+
+export interface ArtifactPlan {
+  decision: 'skip' | 'todo';
+  reason: PlanReason;
+  /** The row as it stands after planning (undefined for a new item). */
+  row: ArtifactRow | undefined;
+}
+
+export interface PlanOptions {
+  /**
+   * `hash` (default) re-reads a done file and compares its sha256; `size` trusts a file with
+   * the recorded size (for quick status checks, not for deciding to skip work).
+   */
+  verify?: 'hash' | 'size';
+}
+
+/** A claim this store holds on an artifact. */
+export interface ArtifactClaim {
+  artifactId: number;
+  identity: NormalizedArtifactIdentity;
+  identityKey: string;
+  token: string;
+  path: string;
+  cacheKey: string;
+  expiresAt: Date;
+}
+
+export interface ClaimOptions {
+  leaseMs?: number;
+  runId?: string | null;
+}
+
+export interface CompletedFile {
+  path: string;
+  bytes: number;
+  contentHash: string;
+}
+
+/** Selects artifacts; every given field must match (null matches NULL). */
+export interface ArtifactFilter {
+  stage?: string;
+  kind?: string;
+  clipId?: string | null;
+  direction?: Direction | null;
+  stride?: number | null;
+  source?: ClipSourceKind | null;
+  variant?: string;
+  status?: ArtifactStatus | readonly ArtifactStatus[];
+  /** Only rows whose cache key differs from this one. */
+  cacheKeyNot?: string;
+}
+
+export interface RunCounts {
+  [name: string]: number;
+}
+
+export interface FinishRunInput {
+  outcome: Exclude<RunOutcome, 'running'>;
+  counts?: RunCounts;
+  error?: unknown;
+}
+
+export interface StageStatus {
+  stage: string;
+  /** Done rows whose file is present (or unchecked when `checkFiles` is false). */
+  done: number;
+  stale: number;
+  failed: number;
+  pending: number;
+  /** Done rows whose file is gone. */
+  missing: number;
+  total: number;
+  /** Bytes recorded for done rows. */
+  bytes: number;
+}
+
+export interface FailedArtifact {
+  stage: string;
+  kind: string;
+  clipId: string | null;
+  direction: Direction | null;
+  stride: number | null;
+  source: ClipSourceKind | null;
+  variant: string;
+  path: string;
+  error: string | null;
+  attempts: number;
+  updatedAt: Date;
+}
+
+export interface StatusSummary {
+  stages: StageStatus[];
+  failed: FailedArtifact[];
+  /** Done rows whose file is gone (paths). */
+  missing: string[];
+  ingestIssues: {
+    total: number;
+    byReason: Record<string, number>;
+    byDataset: Record<string, number>;
+  };
+  clips: { total: number; byDataset: Record<string, number> };
+  /** Most recent run of each stage. */
+  lastRuns: RunRow[];
+}
+
+export interface StatusOptions {
+  /** Stat every done file to count missing ones. Default true. */
+  checkFiles?: boolean;
+  /** At most this many failed items are listed. Default 50. */
+  failedLimit?: number;
+}
+

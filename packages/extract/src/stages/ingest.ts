@@ -1,0 +1,201 @@
+import PQueue from 'p-queue';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import {
+  ConfigError,
+  InputError,
+  ManifestStore,
+  createProgress,
+  hashBytes,
+  stageCommand,
+  stageContext,
+  withStageRun,
+  type ClipInput,
+  type ClipSourceInput,
+  type DatasetSourceConfig,
+} from 'shared';
+import { validateLayoutConfig } from '../layouts/config.js';
+import { readLayout } from '../layouts/read-layout.js';
+import type { ClipCandidate, LayoutOptions, SourceRef, SourceRole } from '../layouts/types.js';
+import { hashSource } from '../probe/hash.js';
+import { probeSource } from '../probe/probe.js';
+
+export interface IngestSummary {
+  dataset: string;
+  clips: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  artifactsMarkedStale: number;
+  problems: Record<string, number>;
+}
+
+/** Maps a layout reader's free-text problem onto the manifest's short reason codes. */
+function reasonCode(reason: string): string {
+  const r = reason.toLowerCase();
+  if (r.includes('twice') || r.includes('duplicate')) return 'duplicate';
+  if (r.includes('label')) return 'unknown_label';
+  if (r.includes('missing') || r.includes('not found') || r.includes('does not exist')) return 'missing_file';
+  if (r.includes('zero') || r.includes('empty')) return 'zero_length';
+  if (r.includes('malformed') || r.includes('line')) return 'malformed';
+  return 'unreadable';
+}
+
+function layoutOptions(entry: DatasetSourceConfig, cwd: string): LayoutOptions {
+  const { name, ...rest } = entry as DatasetSourceConfig & Record<string, unknown>;
+  const options = { ...rest, root: resolve(cwd, entry.root), dataset: name } as Record<string, unknown>;
+  if (Array.isArray(options.lists)) {
+    options.lists = (options.lists as Array<{ split: string; path: string }>).map((l) => ({ ...l, path: resolve(cwd, l.path) }));
+  }
+  if (entry.layout === 'ferv39k' || entry.layout === 'dfew') delete options.dataset;
+  try {
+    validateLayoutConfig(options);
+  } catch (cause) {
+    throw new ConfigError(`ingest.datasets "${name}": ${(cause as Error).message}`, { cause });
+  }
+  return options as unknown as LayoutOptions;
+}
+
+interface ProbedSource {
+  role: SourceRole;
+  row: ClipSourceInput;
+}
+
+/**
+ * Probes one source, reusing the recorded probe when the content hash is unchanged: hashing
+ * is cheap next to counting frames, and it is what makes re-ingesting an unchanged tree fast.
+ */
+async function probeWithCache(store: ManifestStore, clipId: string, role: SourceRole, ref: SourceRef): Promise<ProbedSource> {
+  const contentHash = await hashSource(ref);
+  const known = store.getClipSource(clipId, role);
+  if (known && known.contentHash === contentHash && known.path === ref.path) {
+    return {
+      role,
+      row: {
+        clipId, kind: role, path: ref.path, contentHash, frameCount: known.frameCount,
+        fps: known.fps, width: known.width, height: known.height, isFrameFolder: known.isFrameFolder,
+      },
+    };
+  }
+  const probe = await probeSource(ref, { hash: false });
+  if (probe.frameCount <= 0) throw new InputError(`${ref.path}: expected at least one frame, got none`, ref.path);
+  return {
+    role,
+    row: {
+      clipId, kind: role, path: ref.path, contentHash, frameCount: probe.frameCount,
+      fps: probe.fps, width: probe.width, height: probe.height, isFrameFolder: ref.kind === 'frames',
+    },
+  };
+}
+
+/** Ingests one configured dataset: layout → probe every source → clips, sources, issues. */
+export async function ingestDataset(
+  store: ManifestStore,
+  entry: DatasetSourceConfig,
+  options: { cwd: string; runId: string; signal?: AbortSignal; concurrency?: number },
+): Promise<IngestSummary> {
+  const layout = await readLayout(layoutOptions(entry, options.cwd));
+  const dataset = entry.name;
+  store.setLabelMap(dataset, layout.labelMap.map((l) => l.name));
+  // Issues describe the tree as it is now: last run's are replaced, not accumulated.
+  store.clearIngestIssues(dataset);
+  const problems: Record<string, number> = {};
+  const record = (reason: string, detail: string, clipId?: string, path?: string) => {
+    problems[reason] = (problems[reason] ?? 0) + 1;
+    store.recordIngestIssue({ dataset, clipId: clipId ?? null, path: path ?? null, reason, detail, runId: options.runId });
+  };
+  for (const p of layout.problems) record(reasonCode(p.reason), p.reason, p.clipId, p.path);
+
+  const progress = createProgress({ label: `ingest ${dataset}`, total: layout.clips.length, unit: 'clips' });
+  const queue = new PQueue({ concurrency: options.concurrency ?? 4 });
+  const clipRows: ClipInput[] = [];
+  const sourceRows: ClipSourceInput[] = [];
+  const ingestOne = async (clip: ClipCandidate) => {
+    if (options.signal?.aborted) return;
+    const probed: ProbedSource[] = [];
+    for (const role of ['raw', 'face'] as const) {
+      const ref = clip.sources[role];
+      if (!ref) continue;
+      try {
+        probed.push(await probeWithCache(store, clip.id, role, ref));
+      } catch (error) {
+        const message = (error as Error).message;
+        record(/zero|empty|no frame|at least one frame/i.test(message) ? 'zero_length' : 'unreadable', message, clip.id, ref.path);
+      }
+    }
+    progress.tick();
+    if (probed.length === 0) return;
+    const primary = probed.find((p) => p.role === 'raw') ?? probed[0]!;
+    clipRows.push({
+      id: clip.id, dataset, split: clip.split, label: clip.label, labelName: clip.labelName,
+      frameCount: primary.row.frameCount, fps: primary.row.fps ?? null, width: primary.row.width ?? null, height: primary.row.height ?? null,
+      // The clip changes when any of its sources does.
+      contentHash: hashBytes(probed.map((p) => `${p.role}:${p.row.contentHash}`).sort().join('\n')),
+    });
+    sourceRows.push(...probed.map((p) => p.row));
+  };
+  await Promise.all(layout.clips.map((clip) => queue.add(() => ingestOne(clip))));
+  progress.stop();
+
+  clipRows.sort((a, b) => a.id.localeCompare(b.id));
+  const counts = store.upsertClips(clipRows);
+  const sourceCounts = store.upsertClipSources(sourceRows);
+  const splits = new Map<string, string[]>();
+  for (const c of clipRows) splits.set(c.split ?? '', [...(splits.get(c.split ?? '') ?? []), c.id]);
+  for (const [split, ids] of splits) if (split !== '') store.setSplitMembers(dataset, split, ids);
+  return {
+    dataset,
+    clips: clipRows.length,
+    inserted: counts.inserted,
+    updated: counts.updated,
+    unchanged: counts.unchanged,
+    artifactsMarkedStale: counts.artifactsMarkedStale + sourceCounts.artifactsMarkedStale,
+    problems,
+  };
+}
+
+export function command(): Command {
+  const cmd = stageCommand('ingest', 'register clips (videos or frame folders) and their labels in the manifest')
+    .option('--dataset <name>', 'ingest only this configured dataset')
+    .option('--json', 'print the summary as JSON');
+  cmd.addHelpText(
+    'after',
+    '\nDatasets come from `ingest.datasets` in pthnet.config.json, e.g.\n' +
+      '  { "name": "ferv39k", "layout": "ferv39k", "root": "/data/FERV39k", "sources": ["raw", "face"] }\n' +
+      'Layouts: ferv39k, dfew (with "fold"), reference-list (with "lists": [{ "split", "path" }]), generic.',
+  );
+  cmd.action(async (opts: { dataset?: string; json?: boolean }) => {
+    const ctx = stageContext(cmd);
+    const datasets = ctx.config.ingest.datasets.filter((d) => opts.dataset === undefined || d.name === opts.dataset);
+    if (datasets.length === 0) {
+      throw new ConfigError(
+        opts.dataset === undefined
+          ? 'ingest.datasets: expected at least one dataset, got none (add one to pthnet.config.json)'
+          : `--dataset: expected one of ${ctx.config.ingest.datasets.map((d) => d.name).join(', ') || '(none configured)'}, got "${opts.dataset}"`,
+      );
+    }
+    const store = ManifestStore.open(ctx.manifestPath);
+    try {
+      const summaries: IngestSummary[] = [];
+      await withStageRun(store, 'ingest', ctx.config.ingest, async (run) => {
+        for (const entry of datasets) {
+          if (run.signal.aborted) break;
+          summaries.push(await ingestDataset(store, entry, { cwd: process.cwd(), runId: run.id, signal: run.signal }));
+        }
+        const total = (k: 'inserted' | 'updated' | 'unchanged') => summaries.reduce((s, x) => s + x[k], 0);
+        return { counts: { inserted: total('inserted'), updated: total('updated'), unchanged: total('unchanged') } };
+      });
+      if (opts.json) console.log(JSON.stringify(summaries, null, 2));
+      else for (const s of summaries) {
+        const probs = Object.entries(s.problems).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+        console.log(
+          `ingest ${s.dataset}: ${s.clips} clips (${s.inserted} new, ${s.updated} changed, ${s.unchanged} unchanged); ` +
+            `${s.artifactsMarkedStale} artifacts marked stale; problems: ${probs}`,
+        );
+      }
+    } finally {
+      store.close();
+    }
+  });
+  return cmd;
+}

@@ -1,0 +1,65 @@
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { stageCommand, stageContext } from '../cli/common.js';
+import { ManifestStore } from '../manifest/index.js';
+import type { StatusSummary } from '../manifest/types.js';
+
+/** The pipeline's stages in run order, so the table reads top to bottom like the pipeline. */
+const STAGE_ORDER = ['ingest', 'extract', 'import-features', 'datasets', 'train', 'eval'];
+
+export function formatStatus(summary: StatusSummary, manifestPath: string): string {
+  const lines: string[] = [`manifest: ${manifestPath}`];
+  const byDataset = Object.entries(summary.clips.byDataset).map(([d, n]) => `${d} ${n}`).join(', ');
+  lines.push(`clips: ${summary.clips.total}${byDataset ? ` (${byDataset})` : ''}`);
+  const issues = Object.entries(summary.ingestIssues.byReason).map(([r, n]) => `${r} ${n}`).join(', ');
+  lines.push(`ingest issues: ${summary.ingestIssues.total}${issues ? ` (${issues})` : ''}`);
+  lines.push('');
+  const header = ['stage', 'done', 'stale', 'failed', 'pending', 'missing', 'total', 'MB'];
+  const rank = (s: string) => (STAGE_ORDER.indexOf(s) === -1 ? 99 : STAGE_ORDER.indexOf(s));
+  const rows = [...summary.stages]
+    .sort((a, b) => rank(a.stage) - rank(b.stage))
+    .map((s) => [s.stage, s.done, s.stale, s.failed, s.pending, s.missing, s.total, (s.bytes / 1e6).toFixed(1)].map(String));
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const fmt = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  lines.push(fmt(header), ...rows.map(fmt));
+  if (rows.length === 0) lines.push('(no artifacts yet)');
+  if (summary.failed.length > 0) {
+    lines.push('', 'failed:');
+    for (const f of summary.failed) {
+      const what = [f.stage, f.kind, f.clipId, f.direction, f.stride, f.source, f.variant].filter((x) => x !== null && x !== '').join(' ');
+      lines.push(`  ${what}: ${f.error ?? '(no error text)'}`);
+    }
+  }
+  if (summary.missing.length > 0) lines.push('', `missing files (${summary.missing.length}):`, ...summary.missing.slice(0, 20).map((p) => `  ${p}`));
+  if (summary.lastRuns.length > 0) {
+    lines.push('', 'last runs:');
+    for (const r of summary.lastRuns) {
+      const counts = r.counts ? ` ${r.counts}` : '';
+      lines.push(`  ${r.stage.padEnd(16)} ${r.outcome.padEnd(11)} ${r.startedAt.toISOString()}${counts}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+export function command(): Command {
+  const cmd = stageCommand('status', 'what the manifest holds: done, stale, failed, missing per stage')
+    .option('--json', 'print the summary as JSON')
+    .option('--no-check-files', 'trust recorded files without checking they exist');
+  cmd.action((opts: { json?: boolean; checkFiles: boolean }) => {
+    const ctx = stageContext(cmd);
+    if (!existsSync(ctx.manifestPath)) {
+      if (opts.json) console.log(JSON.stringify({ manifest: ctx.manifestPath, exists: false }));
+      else console.log(`no manifest yet at ${ctx.manifestPath}: run \`pnpm pthnet ingest\` first`);
+      return;
+    }
+    const store = ManifestStore.open(ctx.manifestPath);
+    try {
+      const summary = store.statusSummary({ checkFiles: opts.checkFiles });
+      if (opts.json) console.log(JSON.stringify({ manifest: ctx.manifestPath, exists: true, ...summary }, null, 2));
+      else console.log(formatStatus(summary, ctx.manifestPath));
+    } finally {
+      store.close();
+    }
+  });
+  return cmd;
+}

@@ -9,3 +9,4 @@ export * from './charts/index.js';
 export * from './config/index.js';
 export * from './progress/index.js';
 export * from './cli/index.js';
+export * from './pipeline/index.js';

@@ -12,7 +12,7 @@ const stage = (name: string, summary: string, load: () => Promise<StageModule>):
 export const STAGES: readonly StageEntry[] = [
   stage('ingest', 'register clips (videos or frame folders) and their labels in the manifest', () => import('../../../extract/src/stages/ingest.js')),
   stage('extract', 'VideoMAE v2 feature pyramids to .npy, forward and reversed', () => import('../../../extract/src/stages/extract.js')),
-  stage('import-features', 'register features that already exist in the reference layout', () => import('../../../extract/src/stages/importFeatures.js')),
+  stage('import-features', 'register features that already exist in the reference layout', () => import('../../../train/src/stages/importFeatures.js')),
   stage('datasets', 'pack forward/reversed three-level datasets per split', () => import('../../../train/src/stages/datasets.js')),
   stage('train', 'train PTH-Net on the packed datasets (forward and reversed)', () => import('../../../train/src/stages/train.js')),
   stage('eval', 'evaluate forward, reversed and combined models; write the report', () => import('../../../eval/src/stages/eval.js')),

@@ -1,0 +1,153 @@
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import {
+  ARTIFACT_KINDS,
+  CODE_VERSIONS,
+  ManifestStore,
+  cacheKey,
+  hashFileWithSize,
+  stageCommand,
+  stageContext,
+  withStageRun,
+  type ArtifactIdentity,
+  type ArtifactRow,
+  type ClipSourceKind,
+  type ConfigFlag,
+  type Direction,
+  type PipelineConfig,
+} from 'shared';
+import { LEVELS } from '../sampling/constants.js';
+import type { Level } from '../sampling/types.js';
+import { buildPackedDataset } from '../packed/packed.js';
+import type { PackedClipSource } from '../packed/types.js';
+
+export interface DatasetSpec {
+  split: string;
+  direction: Direction;
+  source: ClipSourceKind;
+}
+
+export function datasetName(spec: DatasetSpec): string {
+  return `${spec.source}_${spec.direction}_${spec.split}`;
+}
+
+export function datasetIdentity(spec: DatasetSpec): ArtifactIdentity {
+  return { stage: 'datasets', kind: ARTIFACT_KINDS.packedDataset, direction: spec.direction, source: spec.source, variant: spec.split };
+}
+
+export interface DatasetOutcome {
+  name: string;
+  clips: number;
+  /** Clips of the split left out because a level's features are not done. */
+  incomplete: Array<{ clipId: string; missing: Level[] }>;
+  outcome: 'built' | 'up-to-date' | 'empty' | 'taken';
+  indexPath: string;
+}
+
+/**
+ * Collects, per clip of the split, the done feature artifacts of the three levels. Joined by
+ * clip id; a clip missing a level is reported and left out, never shifted onto another.
+ */
+export function collectDatasetClips(store: ManifestStore, config: PipelineConfig, spec: DatasetSpec) {
+  const strides = config.datasets.strides;
+  const byClip = new Map<string, Map<number, ArtifactRow>>();
+  for (const row of store.listArtifacts({ stage: 'extract', kind: ARTIFACT_KINDS.features, status: 'done', direction: spec.direction, source: spec.source })) {
+    if (row.clipId === null || row.stride === null) continue;
+    const m = byClip.get(row.clipId) ?? new Map<number, ArtifactRow>();
+    m.set(row.stride, row);
+    byClip.set(row.clipId, m);
+  }
+  const clips: Array<PackedClipSource & { hashes: string[] }> = [];
+  const incomplete: DatasetOutcome['incomplete'] = [];
+  for (const clip of store.listClips({ split: spec.split })) {
+    const rows = byClip.get(clip.id);
+    const missing = LEVELS.filter((l) => !rows?.has(strides[l]));
+    if (missing.length > 0) {
+      incomplete.push({ clipId: clip.id, missing });
+      continue;
+    }
+    const level = (l: Level) => rows!.get(strides[l])!;
+    clips.push({
+      id: clip.id,
+      label: clip.label,
+      levels: { H: level('H').path, M: level('M').path, L: level('L').path },
+      hashes: LEVELS.map((l) => level(l).contentHash ?? ''),
+    });
+  }
+  clips.sort((a, b) => a.id.localeCompare(b.id));
+  return { clips, incomplete };
+}
+
+/** Builds (or confirms up to date) one packed dataset. */
+export async function buildDataset(store: ManifestStore, config: PipelineConfig, dataDir: string, spec: DatasetSpec, runId?: string): Promise<DatasetOutcome> {
+  const name = datasetName(spec);
+  const outDir = join(dataDir, 'datasets', name);
+  const indexPath = join(outDir, `${name}.index.json`);
+  const { clips, incomplete } = collectDatasetClips(store, config, spec);
+  const base = { name, clips: clips.length, incomplete, indexPath };
+  if (clips.length === 0) return { ...base, outcome: 'empty' };
+  const params = { split: spec.split, direction: spec.direction, source: spec.source, strides: config.datasets.strides };
+  const key = cacheKey({
+    stage: 'datasets', kind: ARTIFACT_KINDS.packedDataset, params,
+    inputs: clips.map((c) => `${c.id}\t${c.label}\t${c.hashes.join(',')}`),
+    codeVersion: CODE_VERSIONS.datasets,
+  });
+  const identity = datasetIdentity(spec);
+  const info = { cacheKey: key, path: indexPath, params };
+  const plan = await store.planArtifact(identity, info);
+  if (plan.decision === 'skip') return { ...base, outcome: 'up-to-date' };
+  if (!store.claim(identity, info, { runId: runId ?? null })) return { ...base, outcome: 'taken' };
+  try {
+    const labelNames = store.getLabelMap(store.getClip(clips[0]!.id)?.dataset ?? '');
+    // The builder writes each level file and then the index atomically; recording comes last.
+    const built = await buildPackedDataset({ clips, outDir, name, ...(labelNames.length > 0 ? { labelNames } : {}) });
+    const { hash, bytes } = await hashFileWithSize(built.indexPath);
+    store.complete(identity, { path: built.indexPath, bytes, contentHash: hash });
+    const skipped = built.skipped.map((s) => ({ clipId: s.id, missing: [s.level] }));
+    return { ...base, clips: built.size, incomplete: [...incomplete, ...skipped], outcome: 'built' };
+  } catch (error) {
+    store.fail(identity, error);
+    throw error;
+  }
+}
+
+export function datasetSpecs(config: PipelineConfig): DatasetSpec[] {
+  const specs: DatasetSpec[] = [];
+  for (const direction of config.extract.directions) {
+    for (const split of [config.datasets.trainSplit, config.datasets.testSplit]) specs.push({ split, direction, source: config.datasets.source });
+  }
+  return specs;
+}
+
+const DATASET_FLAGS: readonly ConfigFlag[] = [
+  { flags: '--source <raw|face>', key: 'datasets.source', description: 'which features to pack', kind: 'string' },
+  { flags: '--train-split <name>', key: 'datasets.trainSplit', description: 'training split', kind: 'string' },
+  { flags: '--test-split <name>', key: 'datasets.testSplit', description: 'test/validation split', kind: 'string' },
+];
+
+export function command(): Command {
+  const cmd = stageCommand('datasets', 'pack forward/reversed three-level datasets per split', DATASET_FLAGS).option('--json', 'print the outcome as JSON');
+  cmd.action(async (opts: { json?: boolean }) => {
+    const ctx = stageContext(cmd, DATASET_FLAGS);
+    const store = ManifestStore.open(ctx.manifestPath);
+    try {
+      const outcomes: DatasetOutcome[] = [];
+      await withStageRun(store, 'datasets', ctx.config.datasets, async (run) => {
+        for (const spec of datasetSpecs(ctx.config)) {
+          if (run.signal.aborted) break;
+          outcomes.push(await buildDataset(store, ctx.config, ctx.dataDir, spec, run.id));
+        }
+        const count = (o: DatasetOutcome['outcome']) => outcomes.filter((x) => x.outcome === o).length;
+        return { counts: { built: count('built'), upToDate: count('up-to-date'), empty: count('empty') } };
+      });
+      if (opts.json) console.log(JSON.stringify(outcomes, null, 2));
+      else for (const o of outcomes) {
+        const left = o.incomplete.length ? `, ${o.incomplete.length} left out (a level missing)` : '';
+        console.log(`datasets ${o.name}: ${o.outcome}, ${o.clips} clips${left}`);
+      }
+    } finally {
+      store.close();
+    }
+  });
+  return cmd;
+}

@@ -6,7 +6,7 @@ const win = (v: number) => new Uint8Array([v]);
 describe('WindowBatcher', () => {
   it('fills batches across clips and flushes the last partial batch when every job waits', async () => {
     const batches: number[][] = [];
-    const batcher = new WindowBatcher(4, async (ws) => {
+    const batcher = new WindowBatcher<Uint8Array>(4, async (ws) => {
       batches.push(ws.map((w) => w[0]!));
       return ws.map((w) => new Float32Array([w[0]! * 10]));
     });
@@ -26,7 +26,7 @@ describe('WindowBatcher', () => {
 
   it('does not wait for a job that is still decoding until it adds its windows or leaves', async () => {
     const batches: number[][] = [];
-    const batcher = new WindowBatcher(8, async (ws) => {
+    const batcher = new WindowBatcher<Uint8Array>(8, async (ws) => {
       batches.push(ws.map((w) => w[0]!));
       return ws.map(() => new Float32Array(1));
     });
@@ -41,7 +41,7 @@ describe('WindowBatcher', () => {
   });
 
   it('passes a batch failure to every clip in it', async () => {
-    const batcher = new WindowBatcher(2, async () => {
+    const batcher = new WindowBatcher<Uint8Array>(2, async () => {
       throw new Error('backbone exploded');
     });
     batcher.enter();

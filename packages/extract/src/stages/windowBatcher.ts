@@ -3,8 +3,8 @@
  * windows and waits; a batch runs when `batchSize` windows are waiting, or when every active
  * clip job is waiting on the batcher (nobody else will add any), so a partial batch never stalls.
  */
-export class WindowBatcher {
-  private pending: Array<{ windows: Uint8Array[]; resolve: (rows: Float32Array[]) => void; reject: (e: unknown) => void }> = [];
+export class WindowBatcher<W> {
+  private pending: Array<{ windows: W[]; resolve: (rows: Float32Array[]) => void; reject: (e: unknown) => void }> = [];
   private pendingWindows = 0;
   private running: Promise<void> = Promise.resolve();
   private active = 0;
@@ -14,7 +14,7 @@ export class WindowBatcher {
   constructor(
     private readonly batchSize: number,
     /** Runs one batch: concatenated windows in, one feature row per window out. */
-    private readonly run: (windows: Uint8Array[]) => Promise<Float32Array[]>,
+    private readonly run: (windows: W[]) => Promise<Float32Array[]>,
   ) {}
 
   /** A clip job starts (it may add windows later). */
@@ -29,7 +29,7 @@ export class WindowBatcher {
   }
 
   /** Feature rows of `windows`, in order. The caller must be between `enter` and `leave`. */
-  features(windows: Uint8Array[]): Promise<Float32Array[]> {
+  features(windows: W[]): Promise<Float32Array[]> {
     if (windows.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
       this.pending.push({ windows, resolve, reject });

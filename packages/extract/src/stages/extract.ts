@@ -1,0 +1,334 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import PQueue from 'p-queue';
+import type { Command } from 'commander';
+import {
+  ARTIFACT_KINDS,
+  CODE_VERSIONS,
+  ConfigError,
+  ManifestStore,
+  cacheKey,
+  createProgress,
+  encodeNpy,
+  featureFolderName,
+  featureIdentity,
+  hashFile,
+  produceArtifact,
+  stageCommand,
+  stageContext,
+  withStageRun,
+  writeFileAtomic,
+  type ArtifactIdentity,
+  type ClipRow,
+  type ClipSourceKind,
+  type ClipSourceRow,
+  type ConfigFlag,
+  type Direction,
+  type JsonValue,
+  type PipelineConfig,
+} from 'shared';
+import { decodeClip } from '../decode/decode.js';
+import { resolveVitConfig } from '../videomae/config.js';
+import { createVitWorkerPool } from '../videomae/workerPool.js';
+import type { VitConfig, VitWorkerPool } from '../videomae/types.js';
+import { planWindows } from '../windows/windows.js';
+import { WindowBatcher } from './windowBatcher.js';
+
+export interface ExtractItem {
+  identity: ArtifactIdentity;
+  clip: ClipRow;
+  source: ClipSourceRow;
+  direction: Direction;
+  stride: number;
+  folder: string;
+  path: string;
+  cacheKey: string;
+  params: Record<string, unknown>;
+}
+
+/** One 16-frame window, RGB uint8 `[frames, height, width, 3]`. */
+export interface FrameWindow {
+  pixels: Uint8Array;
+  height: number;
+  width: number;
+}
+
+export interface ExtractSummary {
+  clips: number;
+  produced: number;
+  upToDate: number;
+  taken: number;
+  failed: number;
+  windows: number;
+  passesSaved: number;
+  backend?: string;
+}
+
+/** The backbone config of the pipeline config: a preset or `custom` shape, plus normalisation. */
+export function backboneVitConfig(config: PipelineConfig): VitConfig {
+  const b = config.extract.backbone;
+  return resolveVitConfig({ preset: b.preset as never, ...(b.custom ?? {}), normalize: b.normalize });
+}
+
+/**
+ * The sha256 of the backbone checkpoint, remembered by path, size and mtime: hashing a 4 GB
+ * ViT-g file on every run would cost more than a rerun that has nothing to do.
+ */
+export async function backboneHash(path: string, dataDir: string): Promise<string> {
+  const memoPath = join(dataDir, 'backbone-hashes.json');
+  const info = statSync(path);
+  const stamp = `${info.size}:${info.mtimeMs}`;
+  let memo: Record<string, { stamp: string; hash: string }> = {};
+  if (existsSync(memoPath)) {
+    try {
+      memo = JSON.parse(readFileSync(memoPath, 'utf8')) as typeof memo;
+    } catch {
+      memo = {};
+    }
+  }
+  const known = memo[path];
+  if (known?.stamp === stamp) return known.hash;
+  const hash = await hashFile(path);
+  memo[path] = { stamp, hash };
+  await writeFileAtomic(memoPath, JSON.stringify(memo, null, 2));
+  return hash;
+}
+
+/** Every (clip, source, direction, stride) feature file the config asks for, with its cache key. */
+export function planExtractItems(store: ManifestStore, config: PipelineConfig, dataDir: string, backbone: { hash: string; vit: VitConfig }): ExtractItem[] {
+  const e = config.extract;
+  const items: ExtractItem[] = [];
+  const sources = new Map<string, ClipSourceRow[]>();
+  for (const clip of store.listClips()) sources.set(clip.id, store.getClipSources(clip.id));
+  for (const clip of store.listClips()) {
+    for (const kind of e.sources) {
+      const source = sources.get(clip.id)?.find((s) => s.kind === kind);
+      if (!source) continue;
+      for (const direction of e.directions) {
+        for (const stride of e.strides) {
+          const folder = featureFolderName({ tag: e.tag, windowLength: e.windowLength, stride, source: kind, direction });
+          const { embedDim, depth, numHeads, patchSize, tubeletSize, mlpRatio, imageSize, numFrames, normalize } = backbone.vit;
+          const params: Record<string, JsonValue> = {
+            backbone: backbone.hash,
+            vit: { embedDim, depth, numHeads, patchSize, tubeletSize, mlpRatio, imageSize, numFrames, normalize: normalize ? { mean: [...normalize.mean], std: [...normalize.std] } : null },
+            rule: e.rule, windowLength: e.windowLength, stride, direction, source: kind,
+          };
+          items.push({
+            identity: featureIdentity(clip.id, direction, stride, kind as ClipSourceKind),
+            clip, source, direction, stride, folder,
+            path: join(dataDir, 'features', folder, `${clip.id}.npy`),
+            cacheKey: cacheKey({ stage: 'extract', kind: ARTIFACT_KINDS.features, params, inputs: { source: source.contentHash }, codeVersion: CODE_VERSIONS.extract }),
+            params,
+          });
+        }
+      }
+    }
+  }
+  return items;
+}
+
+/** `--shard i/n`: keep the clips whose position in id order is i modulo n. */
+export function parseShard(text: string | undefined): { index: number; count: number } | undefined {
+  if (text === undefined) return undefined;
+  const m = /^(\d+)\/(\d+)$/.exec(text);
+  const index = Number(m?.[1]);
+  const count = Number(m?.[2]);
+  if (!m || count < 1 || index >= count) throw new ConfigError(`--shard: expected i/n with 0 <= i < n, got "${text}"`);
+  return { index, count };
+}
+
+/**
+ * Extracts the todo items of one clip source: decode once, plan the windows of each
+ * direction (a window shared by several strides runs once), send them through the batcher,
+ * and write each stride's `[windows, D]` file through the crash-safe artifact protocol.
+ */
+async function extractClipSource(
+  store: ManifestStore,
+  items: ExtractItem[],
+  batcher: WindowBatcher<FrameWindow>,
+  config: PipelineConfig,
+  runId: string,
+  summary: ExtractSummary,
+): Promise<void> {
+  const first = items[0]!;
+  const decoded = await decodeClip({ path: first.source.path, kind: first.source.isFrameFolder ? 'frames' : 'video' });
+  const frameBytes = decoded.width * decoded.height * 3;
+  const L = config.extract.windowLength;
+  for (const direction of new Set(items.map((i) => i.direction))) {
+    const mine = items.filter((i) => i.direction === direction);
+    const plan = planWindows(decoded.n, mine.map((i) => i.stride), config.extract.rule, direction, L);
+    const windows = plan.windows.map((w): FrameWindow => {
+      const pixels = new Uint8Array(L * frameBytes);
+      w.frames.forEach((f, k) => pixels.set(decoded.frames.subarray(f * frameBytes, (f + 1) * frameBytes), k * frameBytes));
+      return { pixels, height: decoded.height, width: decoded.width };
+    });
+    const rows = await batcher.features(windows);
+    summary.windows += windows.length;
+    summary.passesSaved += plan.passesSaved;
+    const D = rows[0]?.length ?? 0;
+    for (const item of mine) {
+      const ids = plan.strides.find((s) => s.stride === item.stride)!.windowIds;
+      const data = new Float32Array(ids.length * D);
+      ids.forEach((id, r) => data.set(rows[id]!, r * D));
+      // The row count rides along in params so that feature lists need not open the files.
+      const result = await produceArtifact(
+        store, item.identity, { cacheKey: item.cacheKey, path: item.path, params: { ...item.params, windows: ids.length } },
+        (tmpPath) => writeFile(tmpPath, encodeNpy({ data, shape: [ids.length, D] })),
+        { runId },
+      );
+      if (result.outcome === 'produced') summary.produced += 1;
+      else summary.taken += 1;
+    }
+  }
+}
+
+/** Rewrites each feature folder's lists (`<split>.txt`, reference format) from the manifest. */
+export async function writeFeatureLists(store: ManifestStore, dataDir: string): Promise<string[]> {
+  const featuresDir = join(dataDir, 'features');
+  const byFile = new Map<string, string[]>();
+  const clips = new Map(store.listClips().map((c) => [c.id, c]));
+  for (const row of store.listArtifacts({ stage: 'extract', kind: ARTIFACT_KINDS.features, status: 'done' })) {
+    if (!row.path.startsWith(featuresDir) || row.clipId === null) continue;
+    const clip = clips.get(row.clipId);
+    const folder = relative(featuresDir, row.path).split('/')[0]!;
+    const split = clip?.split ?? 'all';
+    const windows = (JSON.parse(row.params ?? '{}') as { windows?: number }).windows ?? 0;
+    const key = join(featuresDir, folder, `${split}.txt`);
+    byFile.set(key, [...(byFile.get(key) ?? []), `${relative(dataDir, row.path)} ${windows} ${clip?.label ?? 0}`]);
+  }
+  for (const [file, lines] of byFile) await writeFileAtomic(file, `${lines.sort().join('\n')}\n`);
+  return [...byFile.keys()];
+}
+
+const EXTRACT_FLAGS: readonly ConfigFlag[] = [
+  { flags: '--strides <list>', key: 'extract.strides', description: 'comma-separated strides, e.g. 4,8,16', kind: 'numberList' },
+  { flags: '--rule <cover|inside>', key: 'extract.rule', description: 'window rule', kind: 'string' },
+  { flags: '--directions <list>', key: 'extract.directions', description: 'forward,reversed', kind: 'stringList' },
+  { flags: '--sources <list>', key: 'extract.sources', description: 'raw,face', kind: 'stringList' },
+  { flags: '--preset <name>', key: 'extract.backbone.preset', description: 'vit-s16|vit-b16|vit-l16|vit-h16|vit-g14|custom', kind: 'string' },
+  { flags: '--checkpoint <file>', key: 'extract.backbone.checkpoint', description: 'VideoMAE v2 .pth or .safetensors', kind: 'string' },
+  { flags: '--batch-size <n>', key: 'extract.batchSize', description: 'windows per backbone batch', kind: 'number' },
+  { flags: '--tag <tag>', key: 'extract.tag', description: 'feature folder prefix', kind: 'string' },
+];
+
+export async function runExtract(
+  store: ManifestStore,
+  config: PipelineConfig,
+  dataDir: string,
+  options: { limit?: number; shard?: { index: number; count: number }; runId: string; signal?: AbortSignal },
+): Promise<ExtractSummary> {
+  const checkpoint = config.extract.backbone.checkpoint;
+  if (checkpoint === undefined || !existsSync(checkpoint)) {
+    throw new ConfigError(`extract.backbone.checkpoint: expected an existing VideoMAE v2 checkpoint (.pth or .safetensors), got ${JSON.stringify(checkpoint ?? null)}`);
+  }
+  const vit = backboneVitConfig(config);
+  const hash = await backboneHash(checkpoint, dataDir);
+  const all = planExtractItems(store, config, dataDir, { hash, vit });
+  const summary: ExtractSummary = { clips: 0, produced: 0, upToDate: 0, taken: 0, failed: 0, windows: 0, passesSaved: 0 };
+
+  // Decide per item; group the todo items by clip source.
+  const groups = new Map<string, ExtractItem[]>();
+  for (const item of all) {
+    const plan = await store.planArtifact(item.identity, { cacheKey: item.cacheKey, path: item.path, params: item.params });
+    if (plan.decision === 'skip') {
+      summary.upToDate += 1;
+      continue;
+    }
+    const k = `${item.clip.id}\u0000${item.source.kind}`;
+    groups.set(k, [...(groups.get(k) ?? []), item]);
+  }
+  let jobs = [...groups.values()].sort((a, b) => a[0]!.clip.id.localeCompare(b[0]!.clip.id));
+  if (options.shard) jobs = jobs.filter((_, i) => i % options.shard!.count === options.shard!.index);
+  if (options.limit !== undefined) jobs = jobs.slice(0, options.limit);
+  summary.clips = jobs.length;
+  if (jobs.length > 0) {
+    let pool: VitWorkerPool | undefined;
+    try {
+      pool = await createVitWorkerPool({ config: vit, weightsPath: checkpoint, workers: config.workers, backend: config.backend });
+      summary.backend = pool.backend;
+      process.stderr.write(`[extract] backbone ${vit.preset ?? 'custom'} D=${vit.embedDim} on ${pool.backend} x${pool.workers}, ${jobs.length} clip sources to do\n`);
+      const activePool = pool;
+      const L = config.extract.windowLength;
+      const batcher = new WindowBatcher<FrameWindow>(config.extract.batchSize, async (windows) => {
+        // Windows of different clips can differ in frame size: each size is its own batch.
+        const out: Float32Array[] = new Array(windows.length);
+        const bySize = new Map<string, number[]>();
+        windows.forEach((w, i) => bySize.set(`${w.height}x${w.width}`, [...(bySize.get(`${w.height}x${w.width}`) ?? []), i]));
+        for (const idx of bySize.values()) {
+          const { height: h, width: w } = windows[idx[0]!]!;
+          const data = new Uint8Array(idx.length * L * h * w * 3);
+          idx.forEach((i, j) => data.set(windows[i]!.pixels, j * L * h * w * 3));
+          const feats = await activePool.extractFeatures({ data, shape: [idx.length, L, h, w, 3] });
+          const D = feats.length / idx.length;
+          idx.forEach((i, j) => (out[i] = feats.slice(j * D, (j + 1) * D)));
+        }
+        return out;
+      });
+      const progress = createProgress({ label: 'extract', total: jobs.length, unit: 'clips' });
+      const queue = new PQueue({ concurrency: config.extract.decodeConcurrency });
+      await Promise.all(
+        jobs.map((items) =>
+          queue.add(async () => {
+            if (options.signal?.aborted) return;
+            batcher.enter();
+            try {
+              await extractClipSource(store, items, batcher, config, options.runId, summary);
+            } catch (error) {
+              summary.failed += 1;
+              for (const item of items) {
+                const current = store.getArtifact(item.identity);
+                if (current?.status === 'done' && current.cacheKey === item.cacheKey) continue;
+                if (store.claim(item.identity, { cacheKey: item.cacheKey, path: item.path, params: item.params }, { runId: options.runId })) store.fail(item.identity, error);
+              }
+              process.stderr.write(`[extract] ${items[0]!.clip.id} (${items[0]!.source.kind}): ${(error as Error).message}\n`);
+            } finally {
+              batcher.leave();
+              progress.tick(1, `${summary.windows} windows`);
+            }
+          }),
+        ),
+      );
+      progress.stop();
+    } finally {
+      await pool?.close();
+    }
+  }
+  await writeFeatureLists(store, dataDir);
+  return summary;
+}
+
+export function command(): Command {
+  const cmd = stageCommand('extract', 'VideoMAE v2 feature pyramids to .npy, forward and reversed', EXTRACT_FLAGS)
+    .option('--limit <n>', 'extract at most n clip sources this run')
+    .option('--shard <i/n>', 'only clips i, i+n, i+2n, ... (in id order) of those with work')
+    .option('--json', 'print the summary as JSON');
+  cmd.action(async (opts: { limit?: string; shard?: string; json?: boolean }) => {
+    const ctx = stageContext(cmd, EXTRACT_FLAGS);
+    const limit = opts.limit === undefined ? undefined : Number(opts.limit);
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) throw new ConfigError(`--limit: expected a non-negative integer, got "${opts.limit}"`);
+    const shard = parseShard(opts.shard);
+    const store = ManifestStore.open(ctx.manifestPath);
+    try {
+      let summary: ExtractSummary | undefined;
+      await withStageRun(store, 'extract', ctx.config.extract, async (run) => {
+        summary = await runExtract(store, ctx.config, ctx.dataDir, {
+          ...(limit !== undefined ? { limit } : {}), ...(shard ? { shard } : {}), runId: run.id, signal: run.signal,
+        });
+        const { produced, upToDate, failed, windows, passesSaved } = summary;
+        return { counts: { produced, upToDate, failed, windows, passesSaved }, outcome: failed > 0 ? 'failed' : 'ok' };
+      });
+      if (!summary) return;
+      if (opts.json) console.log(JSON.stringify(summary, null, 2));
+      else {
+        console.log(
+          `extract: ${summary.produced} feature files written, ${summary.upToDate} up to date, ${summary.failed} clip sources failed; ` +
+            `${summary.windows} backbone passes (${summary.passesSaved} saved by sharing windows across strides)`,
+        );
+      }
+    } finally {
+      store.close();
+    }
+  });
+  return cmd;
+}

@@ -10,3 +10,4 @@ export * from './config/index.js';
 export * from './progress/index.js';
 export * from './cli/index.js';
 export * from './pipeline/index.js';
+export * from './backend/index.js';

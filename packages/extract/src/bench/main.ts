@@ -1,0 +1,37 @@
+/**
+ * `tsx packages/extract/src/bench/main.ts [--sizes 112,224] [--seconds 3] [--batch 1]
+ * [--workers 2] [--backend auto] [--preset vit-s16]`: prints the ViT benchmark as JSON on
+ * stdout, progress on stderr.
+ */
+import { parseArgs } from 'node:util';
+import type { BackendPreference } from 'shared';
+import type { VitPresetName } from '../videomae/types.js';
+import { benchVit } from './vit.js';
+
+const { values } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '112,224' },
+    seconds: { type: 'string', default: '3' },
+    batch: { type: 'string', default: '1' },
+    workers: { type: 'string', default: '2' },
+    backend: { type: 'string', default: 'auto' },
+    preset: { type: 'string', default: 'vit-s16' },
+  },
+});
+
+let result;
+try {
+  result = await benchVit({
+    imageSizes: values.sizes.split(',').map(Number),
+    seconds: Number(values.seconds),
+    batchSize: Number(values.batch),
+    poolWorkers: Number(values.workers),
+    backend: values.backend as BackendPreference,
+    preset: values.preset as VitPresetName,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+} catch (error) {
+  process.stderr.write(`bench extract-vit failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}
+process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

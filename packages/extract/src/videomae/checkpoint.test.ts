@@ -1,0 +1,68 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { writeSafetensors, type SafetensorsTensor } from 'model';
+import { CheckpointError, selectBackend } from 'shared';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadVitWeights, openVitTensorSource } from './checkpoint.js';
+import { resolveVitConfig } from './config.js';
+import { loadTinyVitFixture, maxAbsDiff, type TinyVitFixture } from './testing.js';
+import { createVitModel } from './vit.js';
+
+let fixture: TinyVitFixture;
+let scratch: string;
+beforeAll(async () => {
+  fixture = await loadTinyVitFixture();
+  scratch = await mkdtemp(path.join(tmpdir(), 'vit-checkpoint-'));
+  await selectBackend('wasm');
+});
+afterAll(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+describe('openVitTensorSource', () => {
+  it('finds the state dict under module in the reference .pth, head included, and reads one tensor', async () => {
+    const source = await openVitTensorSource(fixture.checkpointPath);
+    try {
+      expect(source.path).toBe(fixture.checkpointPath);
+      expect([...source.shapes]).toEqual([...fixture.stateDictShapes]);
+      const bias = await source.read('blocks.1.attn.v_bias');
+      expect(bias.length).toBe(48);
+      await expect(source.read('blocks.2.attn.v_bias')).rejects.toThrow(`${fixture.checkpointPath}: blocks.2.attn.v_bias: expected a tensor, got no such key`);
+    } finally {
+      await source.close();
+    }
+  });
+
+  it('refuses a file that is neither a torch zip nor safetensors', async () => {
+    const bogus = path.join(scratch, 'bogus.pth');
+    await writeFile(bogus, 'not a checkpoint at all');
+    const opening = openVitTensorSource(bogus);
+    await expect(opening).rejects.toBeInstanceOf(CheckpointError);
+    await expect(openVitTensorSource(bogus)).rejects.toThrow(`${bogus}: expected a PyTorch zip checkpoint (.pth) or a safetensors file, got neither`);
+  });
+});
+
+describe('loadVitWeights', () => {
+  it('loads the same model from a safetensors copy whose keys carry a module. prefix', async () => {
+    const source = await openVitTensorSource(fixture.checkpointPath);
+    const tensors: SafetensorsTensor[] = [];
+    for (const [key, shape] of source.shapes) tensors.push({ name: `module.${key}`, dtype: 'F32', shape: [...shape], data: await source.read(key) });
+    await source.close();
+    const copy = path.join(scratch, 'tiny.safetensors');
+    await writeSafetensors(copy, tensors);
+
+    const model = createVitModel(fixture.config, await loadVitWeights(copy, fixture.config));
+    expect(maxAbsDiff(await model.extractFeatures(fixture.windows), fixture.features.data)).toBeLessThan(1e-4);
+    model.dispose();
+  });
+
+  it('refuses a checkpoint that does not fit the preset, with the file as the error path', async () => {
+    const loading = loadVitWeights(fixture.checkpointPath, resolveVitConfig('vit-b16'));
+    await expect(loading).rejects.toBeInstanceOf(CheckpointError);
+    await expect(loading).rejects.toMatchObject({
+      path: fixture.checkpointPath,
+      message: `${fixture.checkpointPath}: patch_embed.proj.weight: expected shape [768, 3, 2, 16, 16], got [48, 3, 2, 8, 8] (the checkpoint has D 48, patch 8, tubelet 2, depth 2, MLP 192; the config is vit-b16)`,
+    });
+  });
+});

@@ -1,0 +1,10 @@
+export * from './checkpoint.js';
+export * from './config.js';
+export * from './constants.js';
+export * from './flops.js';
+export * from './position.js';
+export * from './preprocess.js';
+export type * from './types.js';
+export * from './vit.js';
+export * from './weights.js';
+export * from './workerPool.js';

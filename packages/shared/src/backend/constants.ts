@@ -1,0 +1,25 @@
+import type { BackendName, BackendPreference } from './types.js';
+
+export const BACKEND_PREFERENCES: readonly BackendPreference[] = ['auto', 'node-gpu', 'node', 'wasm', 'cpu'];
+
+/** Order tried by `auto`: native TensorFlow first, then the wasm kernels, then plain JS. */
+export const AUTO_ORDER: readonly BackendName[] = ['node-gpu', 'node', 'wasm', 'cpu'];
+
+/** npm package that provides each backend. */
+export const BACKEND_PACKAGES: Record<BackendName, string> = {
+  'node-gpu': '@tensorflow/tfjs-node-gpu',
+  node: '@tensorflow/tfjs-node',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+  cpu: '@tensorflow/tfjs-backend-cpu',
+};
+
+/** Name each backend registers under in tfjs-core. */
+export const TFJS_BACKEND_NAMES: Record<BackendName, string> = {
+  'node-gpu': 'tensorflow',
+  node: 'tensorflow',
+  wasm: 'wasm',
+  cpu: 'cpu',
+};
+
+/** File the tfjs-node packages load at import time; without it the import throws. */
+export const NATIVE_BINDING_FILE = 'tfjs_binding.node';

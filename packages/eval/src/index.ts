@@ -1,4 +1,3 @@
 // Public API of the `eval` package.
-export * from './metrics/index.js';
 export * from './combine/index.js';
 export * from './report/index.js';

@@ -11,3 +11,4 @@ export * from './progress/index.js';
 export * from './cli/index.js';
 export * from './pipeline/index.js';
 export * from './backend/index.js';
+export * from './metrics/index.js';

@@ -1,6 +1,6 @@
 import { ConfigError, InputError } from 'shared';
 import { describe, expect, it } from 'vitest';
-import type { LogitMatrix } from '../metrics/index.js';
+import type { LogitMatrix } from 'shared';
 import { combineLogits, sweepMu } from './combine.js';
 import { DEFAULT_MU_GRID } from './constants.js';
 

@@ -1,6 +1,6 @@
 import { ConfigError, InputError } from 'shared';
-import { computeMetrics, validateLogitMatrix } from '../metrics/index.js';
-import type { LogitMatrix } from '../metrics/index.js';
+import { computeMetrics, validateLogitMatrix } from 'shared';
+import type { LogitMatrix } from 'shared';
 import { DEFAULT_MU_GRID } from './constants.js';
 import type { MuSweepEntry } from './types.js';
 

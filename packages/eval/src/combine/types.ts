@@ -1,4 +1,4 @@
-import type { ClassificationMetrics } from '../metrics/index.js';
+import type { ClassificationMetrics } from 'shared';
 
 /** Metrics of the combination `mu * forward + (1 - mu) * reversed` at one mu. */
 export interface MuSweepEntry {

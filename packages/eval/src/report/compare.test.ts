@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { metricsFromConfusion } from '../metrics/index.js';
+import { metricsFromConfusion } from 'shared';
 import { compareReports, formatComparison } from './compare.js';
 import type { ReportMetricsFile } from './types.js';
 

@@ -1,4 +1,4 @@
-import type { ClassificationMetrics } from '../metrics/index.js';
+import type { ClassificationMetrics } from 'shared';
 import type { MetricDifference, ReportComparison, ReportMetricsFile, ReportModel } from './types.js';
 
 const MODELS: readonly ReportModel[] = ['forward', 'reversed', 'combined'];

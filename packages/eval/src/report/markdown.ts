@@ -1,4 +1,4 @@
-import type { ClassificationMetrics } from '../metrics/index.js';
+import type { ClassificationMetrics } from 'shared';
 import { REPORT_FILES, SETTING_LABELS } from './constants.js';
 import { markdownTable, percent, publishedDatasetOf, tableVColumnOrder } from './format.js';
 import type { ReportMetricsFile, ReportModel } from './types.js';

@@ -2,7 +2,7 @@ import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, InputError, renderChartPng, trainingCurvePoints, trainingCurvesSpec, writeFileAtomic } from 'shared';
 import { validateMu } from '../combine/index.js';
-import type { ClassificationMetrics } from '../metrics/index.js';
+import type { ClassificationMetrics } from 'shared';
 import { confusionMatrixSpec, muSweepSpec } from './charts.js';
 import { DEFAULT_REPORT_OPTIONS, REPORT_CHART_SIZES, REPORT_FILES } from './constants.js';
 import { renderPredictionsCsv } from './csv.js';

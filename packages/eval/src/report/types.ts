@@ -1,6 +1,6 @@
 import type { TrainingCurvesInput } from 'shared';
 import type { MuSweepEntry } from '../combine/index.js';
-import type { ClassificationMetrics } from '../metrics/index.js';
+import type { ClassificationMetrics } from 'shared';
 
 /** One test clip of the report: its logits from each network and the final prediction. */
 export interface PredictionRow {

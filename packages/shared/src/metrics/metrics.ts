@@ -1,4 +1,4 @@
-import { InputError } from 'shared';
+import { InputError } from '../errors/index.js';
 import { REFERENCE_ABSENT_CLASS_RECALL } from './constants.js';
 import type { ClassificationMetrics, LogitMatrix } from './types.js';
 

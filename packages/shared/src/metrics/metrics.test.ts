@@ -1,4 +1,4 @@
-import { InputError } from 'shared';
+import { InputError } from '../errors/index.js';
 import { describe, expect, it } from 'vitest';
 import { argmaxRows, computeMetrics, confusionMatrix, metricsFromConfusion } from './metrics.js';
 import type { LogitMatrix } from './types.js';

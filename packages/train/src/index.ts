@@ -1,1 +1,10 @@
 // Public API of the `train` package.
+export * from './sampling/types.js';
+export * from './sampling/constants.js';
+export * from './sampling/rng.js';
+export * from './sampling/sampling.js';
+export * from './packed/types.js';
+export * from './packed/constants.js';
+export * from './packed/feature-list.js';
+export * from './packed/packed.js';
+export * from './packed/make-batch.js';

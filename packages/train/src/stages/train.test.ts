@@ -1,0 +1,123 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ManifestStore, readNpy, selectBackend, validateConfig, writeFileAtomic, writeNpy } from 'shared';
+import { loadPthNetCheckpoint } from 'model';
+import { main } from '../../../shared/src/cli/pthnet.js';
+import { openPackedDataset } from '../packed/packed.js';
+import { trainRun } from '../trainer/trainer.js';
+
+const TINY = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../../shared/fixtures/pthnet/tiny');
+const LEVELS = [['H', 4, 16], ['M', 8, 8], ['L', 16, 4]] as const;
+
+interface Expected {
+  train_steps: Array<{ loss: number; loss_ce: number; loss_kl_L: number; loss_kl_M: number }>;
+  state_dict_after_steps: Record<string, { shape: number[]; data: number[] }>;
+}
+
+/**
+ * The fixture batch written out as per-clip feature files in the reference layout, with
+ * reference lists: clip b has the first mask-count steps of each level as its rows.
+ */
+async function writeFixtureFeatures(root: string): Promise<void> {
+  const labels = (await readNpy(join(TINY, 'labels.npy'))).data as BigInt64Array;
+  for (const [level, stride] of LEVELS) {
+    const x = await readNpy(join(TINY, `input_${level}.npy`));
+    const m = (await readNpy(join(TINY, `mask_${level}.npy`))).data as Uint8Array;
+    const [B, D, T] = x.shape as [number, number, number];
+    const lines: string[] = [];
+    for (let b = 0; b < B; b++) {
+      let n = 0;
+      while (n < T && m[b * T + n] === 1) n++;
+      const rows = new Float32Array(n * D);
+      for (let t = 0; t < n; t++) for (let c = 0; c < D; c++) rows[t * D + c] = (x.data as Float32Array)[(b * D + c) * T + t]!;
+      const id = `Scene/Emotion/000${b}`;
+      await writeNpy(join(root, `th14_vit_g_16_${stride}`, `${id}.npy`), { data: rows, shape: [n, D] });
+      lines.push(`get_features/th14_vit_g_16_${stride}/${id}.npy ${n} ${labels[b]}`);
+    }
+    await writeFileAtomic(join(root, `th14_vit_g_16_${stride}`, 'train_All.txt'), `${lines.join('\n')}\n`);
+  }
+}
+
+describe('train command on the reference fixture (fixtures/pthnet/tiny)', () => {
+  let work: string;
+  let config: string;
+  let expected: Expected;
+
+  beforeAll(async () => {
+    await selectBackend('wasm');
+    expected = JSON.parse(readFileSync(join(TINY, 'expected.json'), 'utf8')) as Expected;
+    work = mkdtempSync(join(tmpdir(), 'pthnet-train-'));
+    await writeFixtureFeatures(join(work, 'features'));
+    config = join(work, 'pthnet.config.json');
+    // validation on the training clips: the fixture has one split
+    writeFileSync(config, JSON.stringify({ dataDir: join(work, 'data'), backend: 'wasm', extract: { directions: ['forward'] }, datasets: { testSplit: 'train' } }));
+    expect(await main(['import-features', '--config', config, '--lists', join(work, 'features')])).toBe(0);
+    expect(await main(['datasets', '--config', config])).toBe(0);
+  });
+
+  it('reproduces the reference per-step losses and final state dict (batch 5, no shuffle, no noise, drop path 0)', async () => {
+    const code = await main([
+      'train', '--config', config, '--direction', 'forward', '--init', join(TINY, 'checkpoint_init.pth'),
+      '--epochs', '3', '--batch-size', '5', '--lr', '0.005', '--momentum', '0.9', '--weight-decay', '1e-4', '--milestones', '100',
+      '--no-shuffle', '--noise', '0', '--drop-path', '0',
+    ]);
+    expect(code).toBe(0);
+    const run = join(work, 'data/runs/raw_forward');
+    const steps = readFileSync(join(run, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.type === 'step');
+    expect(steps).toHaveLength(3);
+    steps.forEach((s, i) => {
+      const want = expected.train_steps[i]!;
+      for (const k of ['loss', 'loss_ce', 'loss_kl_L', 'loss_kl_M'] as const) expect(Math.abs(s[k] - want[k])).toBeLessThan(1e-4);
+      expect(s.lr).toBe(0.005);
+    });
+    const last = await loadPthNetCheckpoint(join(run, 'last.safetensors'));
+    const keys = Object.keys(expected.state_dict_after_steps);
+    expect([...last.stateDict.keys()]).toEqual(keys);
+    for (const key of keys) {
+      const want = expected.state_dict_after_steps[key]!;
+      const got = last.stateDict.get(key)!;
+      expect(got.shape).toEqual(want.shape);
+      let worst = 0;
+      want.data.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - got.data[i]!))));
+      expect(worst, key).toBeLessThan(1e-5);
+    }
+    // rerun with nothing changed: no training
+    const store = ManifestStore.open(join(work, 'data/manifest.sqlite'));
+    const before = store.getArtifact({ stage: 'train', kind: 'checkpoint', direction: 'forward', source: 'raw' });
+    store.close();
+    expect(before?.status).toBe('done');
+    expect(await main([
+      'train', '--config', config, '--direction', 'forward', '--init', join(TINY, 'checkpoint_init.pth'),
+      '--epochs', '3', '--batch-size', '5', '--lr', '0.005', '--milestones', '100', '--no-shuffle', '--noise', '0', '--drop-path', '0',
+    ])).toBe(0);
+    expect(readFileSync(join(run, 'log.jsonl'), 'utf8').trim().split('\n').filter((l) => l.includes('"step"'))).toHaveLength(3);
+  });
+
+  it('a run interrupted after an epoch resumes to the same result as an uninterrupted one', async () => {
+    const name = 'raw_forward_train';
+    const ds = await openPackedDataset(join(work, 'data/datasets', name), name);
+    const hyper = validateConfig({
+      train: { epochs: 4, batchSize: 2, lr: 0.01, milestones: [2], seed: 7, shuffle: true, noise: 0.01, dropPath: 0.3, model: { n_embd: 32, mlp_dim: 24 } },
+    }).train;
+    const straight = await trainRun({ outDir: join(work, 'straight'), train: ds, validation: ds, hyper, runKey: 'k' });
+    const controller = new AbortController();
+    const first = await trainRun({
+      outDir: join(work, 'resumed'), train: ds, validation: ds, hyper, runKey: 'k', signal: controller.signal,
+      onEpoch: (r) => r.epoch === 1 && controller.abort(),
+    });
+    expect(first).toMatchObject({ interrupted: true, resumedFromEpoch: 0 });
+    expect(first.epochs).toHaveLength(2);
+    const second = await trainRun({ outDir: join(work, 'resumed'), train: ds, validation: ds, hyper, runKey: 'k' });
+    expect(second).toMatchObject({ interrupted: false, resumedFromEpoch: 2 });
+    expect(second.epochs.map((e) => e.loss)).toEqual(straight.epochs.map((e) => e.loss));
+    const a = await loadPthNetCheckpoint(join(work, 'straight/last.safetensors'));
+    const b = await loadPthNetCheckpoint(join(work, 'resumed/last.safetensors'));
+    for (const [key, t] of a.stateDict) expect(b.stateDict.get(key)!.data, key).toEqual(t.data);
+    const log = readFileSync(join(work, 'resumed/log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(log.filter((r) => r.type === 'epoch').map((r) => r.epoch)).toEqual([0, 1, 2, 3]);
+    await ds.close();
+  });
+});

@@ -1,0 +1,160 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import {
+  ARTIFACT_KINDS,
+  CODE_VERSIONS,
+  ConfigError,
+  ManifestStore,
+  cacheKey,
+  hashFile,
+  hashFileWithSize,
+  selectBackend,
+  stageCommand,
+  stageContext,
+  withStageRun,
+  type ArtifactIdentity,
+  type ClipSourceKind,
+  type ConfigFlag,
+  type Direction,
+  type PipelineConfig,
+} from 'shared';
+import { openPackedDataset } from '../packed/packed.js';
+import { trainRun } from '../trainer/trainer.js';
+import type { ResumeMode, TrainRunResult } from '../trainer/types.js';
+import { datasetIdentity, datasetName, type DatasetSpec } from './datasets.js';
+
+export const TRAIN_FLAGS: readonly ConfigFlag[] = [
+  { flags: '--epochs <n>', key: 'train.epochs', description: 'epochs (default 20)', kind: 'number' },
+  { flags: '--batch-size <n>', key: 'train.batchSize', description: 'clips per step (default 32)', kind: 'number' },
+  { flags: '--lr <x>', key: 'train.lr', description: 'learning rate (default 0.005)', kind: 'number' },
+  { flags: '--milestones <list>', key: 'train.milestones', description: 'MultiStepLR epochs, e.g. 5,10,15', kind: 'numberList' },
+  { flags: '--gamma <x>', key: 'train.gamma', description: 'MultiStepLR factor (default 0.1)', kind: 'number' },
+  { flags: '--momentum <x>', key: 'train.momentum', description: 'SGD momentum (default 0.9)', kind: 'number' },
+  { flags: '--weight-decay <x>', key: 'train.weightDecay', description: 'SGD weight decay (default 1e-4)', kind: 'number' },
+  { flags: '--direction <d>', key: 'train.direction', description: 'forward|reversed|both (default both)', kind: 'string' },
+  { flags: '--seed <n>', key: 'train.seed', description: 'seed of weights, shuffling, sampling, noise, drop path', kind: 'number' },
+  { flags: '--no-shuffle', key: 'train.shuffle', description: 'keep the dataset order', kind: 'negatedBoolean' },
+  { flags: '--noise <sigma>', key: 'train.noise', description: 'Gaussian input noise (default 0.0005)', kind: 'number' },
+  { flags: '--drop-path <p>', key: 'train.dropPath', description: 'stochastic depth in the branches (default 0.1)', kind: 'number' },
+  { flags: '--init <checkpoint>', key: 'train.init', description: 'initial weights: ours (.safetensors) or a reference .pth', kind: 'string' },
+  { flags: '--out <dir>', key: 'train.out', description: 'runs folder, relative to the data dir (default runs)', kind: 'string' },
+];
+
+export function trainIdentity(direction: Direction, source: ClipSourceKind): ArtifactIdentity {
+  return { stage: 'train', kind: ARTIFACT_KINDS.checkpoint, direction, source };
+}
+
+export function runDir(config: PipelineConfig, dataDir: string, direction: Direction): string {
+  const out = isAbsolute(config.train.out) ? config.train.out : join(dataDir, config.train.out);
+  return join(out, `${config.datasets.source}_${direction}`);
+}
+
+export function trainDirections(config: PipelineConfig): Direction[] {
+  return config.train.direction === 'both' ? ['forward', 'reversed'] : [config.train.direction];
+}
+
+export interface TrainOutcome {
+  direction: Direction;
+  outcome: 'trained' | 'up-to-date' | 'taken' | 'interrupted';
+  outDir: string;
+  result?: TrainRunResult;
+}
+
+/** The done packed dataset of a split, or a clear error saying which stage to run. */
+function requireDataset(store: ManifestStore, spec: DatasetSpec) {
+  const row = store.getArtifact(datasetIdentity(spec));
+  if (row?.status !== 'done' || row.contentHash === null || !existsSync(row.path)) {
+    throw new ConfigError(`train: expected the packed dataset ${datasetName(spec)}, got ${row ? `one that is ${row.status}` : 'none'} (run \`pnpm pthnet datasets\` first)`);
+  }
+  return row;
+}
+
+export async function trainDirection(
+  store: ManifestStore,
+  config: PipelineConfig,
+  dataDir: string,
+  direction: Direction,
+  options: { resume: ResumeMode; runId: string; signal?: AbortSignal },
+): Promise<TrainOutcome> {
+  const source = config.datasets.source;
+  const trainSpec: DatasetSpec = { split: config.datasets.trainSplit, direction, source };
+  const valSpec: DatasetSpec = { split: config.datasets.testSplit, direction, source };
+  const trainRow = requireDataset(store, trainSpec);
+  const valRow = requireDataset(store, valSpec);
+  const init = config.train.init === null ? null : resolve(config.train.init);
+  if (init !== null && !existsSync(init)) throw new ConfigError(`train.init: expected an existing checkpoint, got "${config.train.init}"`);
+  const { out: _out, ...hyper } = config.train;
+  const params = { ...hyper, init: init === null ? null : 'file', direction: undefined, source };
+  const key = cacheKey({
+    stage: 'train', kind: ARTIFACT_KINDS.checkpoint, params: JSON.parse(JSON.stringify(params)),
+    inputs: { train: trainRow.contentHash!, validation: valRow.contentHash!, init: init === null ? '' : await hashFile(init) },
+    codeVersion: CODE_VERSIONS.train,
+  });
+  const outDir = runDir(config, dataDir, direction);
+  const identity = trainIdentity(direction, source);
+  const info = { cacheKey: key, path: join(outDir, 'best.safetensors'), params: JSON.parse(JSON.stringify(params)) };
+  const plan = await store.planArtifact(identity, info);
+  if (plan.decision === 'skip') return { direction, outcome: 'up-to-date', outDir };
+  if (!store.claim(identity, info, { runId: options.runId })) return { direction, outcome: 'taken', outDir };
+  // Training can outlast a claim's lease: keep renewing it while this process works.
+  const renew = setInterval(() => store.renewClaim(identity), 60_000);
+  try {
+    const [trainSet, valSet] = await Promise.all([
+      openPackedDataset(join(dataDir, 'datasets', datasetName(trainSpec)), datasetName(trainSpec)),
+      openPackedDataset(join(dataDir, 'datasets', datasetName(valSpec)), datasetName(valSpec)),
+    ]);
+    try {
+      const result = await trainRun({
+        outDir, train: trainSet, validation: valSet, hyper: config.train, runKey: key, resume: options.resume,
+        label: `train ${direction}`, ...(options.signal ? { signal: options.signal } : {}),
+        provenance: { direction, source, trainDataset: datasetName(trainSpec), validationDataset: datasetName(valSpec) },
+      });
+      if (result.interrupted) return { direction, outcome: 'interrupted', outDir, result };
+      const { hash, bytes } = await hashFileWithSize(result.bestPath);
+      store.complete(identity, { path: result.bestPath, bytes, contentHash: hash });
+      return { direction, outcome: 'trained', outDir, result };
+    } finally {
+      await Promise.all([trainSet.close(), valSet.close()]);
+    }
+  } catch (error) {
+    store.fail(identity, error);
+    throw error;
+  } finally {
+    clearInterval(renew);
+  }
+}
+
+export function command(): Command {
+  const cmd = stageCommand('train', 'train PTH-Net on the packed datasets (forward and reversed)', TRAIN_FLAGS)
+    .option('--resume', 'continue the last checkpoint of an interrupted run (error if there is none)')
+    .option('--restart', 'ignore an interrupted run and start over')
+    .option('--json', 'print the outcome as JSON');
+  cmd.addHelpText('after', '\nWithout --resume or --restart, an interrupted run with the same settings and data is continued.');
+  cmd.action(async (opts: { resume?: boolean; restart?: boolean; json?: boolean }) => {
+    const ctx = stageContext(cmd, TRAIN_FLAGS);
+    if (opts.resume && opts.restart) throw new ConfigError('--resume and --restart: expected at most one of them, got both');
+    const resume: ResumeMode = opts.resume ? 'require' : opts.restart ? 'never' : 'auto';
+    const backend = await selectBackend(ctx.config.backend);
+    process.stderr.write(`[train] tfjs backend: ${backend.name}\n`);
+    const store = ManifestStore.open(ctx.manifestPath);
+    try {
+      const outcomes: TrainOutcome[] = [];
+      await withStageRun(store, 'train', ctx.config.train, async (run) => {
+        for (const direction of trainDirections(ctx.config)) {
+          if (run.signal.aborted) break;
+          outcomes.push(await trainDirection(store, ctx.config, ctx.dataDir, direction, { resume, runId: run.id, signal: run.signal }));
+        }
+        return { counts: { trained: outcomes.filter((o) => o.outcome === 'trained').length, upToDate: outcomes.filter((o) => o.outcome === 'up-to-date').length } };
+      });
+      if (opts.json) console.log(JSON.stringify(outcomes.map(({ result, ...o }) => ({ ...o, bestEpoch: result?.bestEpoch, bestWar: result?.bestWar })), null, 2));
+      else for (const o of outcomes) {
+        const best = o.result ? `: best WAR ${(100 * o.result.bestWar).toFixed(2)} at epoch ${o.result.bestEpoch} (${o.result.bestPath})` : '';
+        console.log(`train ${o.direction}: ${o.outcome}${best}`);
+      }
+    } finally {
+      store.close();
+    }
+  });
+  return cmd;
+}

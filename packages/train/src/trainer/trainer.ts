@@ -1,0 +1,233 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  CODE_VERSIONS,
+  TrainingError,
+  computeMetrics,
+  createProgress,
+  renderChartPng,
+  trainingCurvesSpec,
+  writeFileAtomic,
+  type TrainEpochRecord,
+  type TrainLogRecord,
+  type TrainStepRecord,
+} from 'shared';
+import {
+  MultiStepLR,
+  SGD,
+  createPthNet,
+  loadPthNetCheckpoint,
+  savePthNetCheckpoint,
+  trainStep,
+  type PthNet,
+} from 'model';
+import { createRng } from '../sampling/rng.js';
+import type { Batch, Rng } from '../sampling/types.js';
+import { makeBatch } from '../packed/make-batch.js';
+import type { PackedDataset } from '../packed/types.js';
+import type { TrainRunOptions, TrainRunResult, TrainingState } from './types.js';
+
+/** Batch tensors in the network's layout; masks as 0/1 floats. */
+function batchTensors(batch: Batch) {
+  const x = (t: { data: Float32Array; shape: readonly number[] }) => tf.tensor3d(t.data, t.shape as [number, number, number]);
+  const m = (t: { data: Uint8Array; shape: readonly number[] }) => tf.tensor3d(Float32Array.from(t.data), t.shape as [number, number, number]);
+  return {
+    inputs: { x_H: x(batch.x_H), x_M: x(batch.x_M), x_L: x(batch.x_L), m_H: m(batch.m_H), m_M: m(batch.m_M), m_L: m(batch.m_L) },
+    labels: tf.tensor1d(batch.y.data, 'int32'),
+  };
+}
+
+/** Fisher-Yates with the run's generator, so shuffling resumes exactly. */
+function permutation(n: number, rng: Rng): number[] {
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.nextInt(0, i + 1);
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}
+
+/** Level-H logits of every clip of `dataset`, `[N, K]` row-major. */
+export function predictDataset(model: PthNet, dataset: PackedDataset, batchSize: number): Float32Array {
+  const K = model.config.num_classes;
+  const out = new Float32Array(dataset.size * K);
+  for (let start = 0; start < dataset.size; start += batchSize) {
+    const idx = Array.from({ length: Math.min(batchSize, dataset.size - start) }, (_, i) => start + i);
+    const batch = makeBatch(dataset, idx, { mode: 'eval' });
+    const { inputs, labels } = batchTensors(batch);
+    const logits = model.predict(inputs.x_H, inputs.m_H);
+    out.set(logits.dataSync(), start * K);
+    tf.dispose([logits, labels, ...Object.values(inputs)]);
+  }
+  return out;
+}
+
+function readState(sidecarPath: string): TrainingState | undefined {
+  if (!existsSync(sidecarPath)) return undefined;
+  try {
+    const sidecar = JSON.parse(readFileSync(sidecarPath, 'utf8')) as { provenance?: { args?: { trainingState?: TrainingState } } };
+    return sidecar.provenance?.args?.trainingState;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Keeps the log lines of completed epochs only, so a resumed run's log reads as one run. */
+async function truncateLog(logPath: string, epochsDone: number): Promise<TrainLogRecord[]> {
+  if (!existsSync(logPath)) return [];
+  const kept = readFileSync(logPath, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as TrainLogRecord)
+    .filter((r) => r.epoch < epochsDone);
+  await writeFileAtomic(logPath, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  return kept;
+}
+
+/**
+ * Trains one PTH-Net (one direction) with the published recipe: SGD with momentum and weight
+ * decay (PyTorch semantics), MultiStepLR, loss CE + KL(L) + KL(M), drop path, input noise.
+ * After every epoch it scores the validation set and writes `last` (weights, momentum and
+ * the training state) and, when WAR improves, `best`: a crash or Ctrl-C loses at most the
+ * epoch in progress, and a resumed run continues exactly where `last` left off.
+ */
+export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult> {
+  const { hyper, train, validation, outDir } = options;
+  const label = options.label ?? 'train';
+  await mkdir(outDir, { recursive: true });
+  const lastBase = join(outDir, 'last');
+  const bestBase = join(outDir, 'best');
+  const logPath = join(outDir, 'log.jsonl');
+  const numClasses = train.labelNames?.length ?? Math.max(...train.labels, ...validation.labels) + 1;
+
+  // Initial weights decide the architecture; `dropPath` is only the stochastic-depth rate
+  // (a model built with drop path has its per-channel scales even when the rate is 0).
+  const init = hyper.init ? await loadPthNetCheckpoint(hyper.init) : undefined;
+  const model = createPthNet(init?.config ?? { ...(hyper.model as Record<string, never>), n_in: train.D, num_classes: numClasses }, { seed: hyper.seed });
+  if (model.config.n_in !== train.D || model.config.num_classes < numClasses) {
+    throw new TrainingError(
+      `${label}: the network takes ${model.config.n_in}-wide features and ${model.config.num_classes} classes, ` +
+        `got ${train.D}-wide features and ${numClasses} classes${hyper.init ? ` (from --init ${hyper.init})` : ''}`,
+    );
+  }
+  const sgd = new SGD(model.namedVariables(), {
+    lr: hyper.lr, momentum: hyper.momentum, weightDecay: hyper.weightDecay,
+    // momentum buffers travel in checkpoints in the reference layout
+    codec: { encode: (name, data) => model.toReference(name, data), decode: (name, t) => model.fromReference(name, t) },
+  });
+  const scheduler = new MultiStepLR(sgd, { baseLr: hyper.lr, milestones: hyper.milestones, gamma: hyper.gamma });
+  let rng = createRng(hyper.seed);
+  let state: TrainingState = { runKey: options.runKey, epoch: 0, step: 0, rng: rng.getState(), bestWar: -1, bestEpoch: -1 };
+
+  const resumeMode = options.resume ?? 'auto';
+  const previous = resumeMode === 'never' ? undefined : readState(`${lastBase}.json`);
+  if (resumeMode === 'require' && (previous === undefined || previous.runKey !== options.runKey)) {
+    throw new TrainingError(
+      previous === undefined
+        ? `--resume: expected a last checkpoint in ${outDir}, got none`
+        : `--resume: the last checkpoint in ${outDir} was trained with other settings or data (run key differs); run without --resume to start over`,
+    );
+  }
+  let history: TrainLogRecord[] = [];
+  if (previous !== undefined && previous.runKey === options.runKey) {
+    const ckpt = await loadPthNetCheckpoint(`${lastBase}.safetensors`);
+    model.loadStateDict(ckpt.stateDict);
+    if (ckpt.momentum) sgd.loadState({ momentumBuffers: ckpt.momentum });
+    for (let e = 0; e < previous.epoch; e++) scheduler.step();
+    rng = createRng(previous.rng);
+    state = previous;
+    history = await truncateLog(logPath, previous.epoch);
+  } else {
+    if (init) model.loadStateDict(init.stateDict);
+    await writeFileAtomic(logPath, '');
+  }
+
+  const epochs: TrainEpochRecord[] = history.filter((r): r is TrainEpochRecord => r.type === 'epoch');
+  const resumedFromEpoch = state.epoch;
+  const saveCheckpoint = async (base: string, war: number, uar: number) => {
+    const stateDict = model.stateDict();
+    const momentum = sgd.state().momentumBuffers;
+    await savePthNetCheckpoint(base, {
+      stateDict, config: model.config, epoch: state.epoch, metrics: { war, uar },
+      provenance: { codeVersion: CODE_VERSIONS.train, source: 'pthnet train', args: { ...options.provenance, trainingState: state } },
+      momentum,
+      optimizer: { type: 'SGD', lr: sgd.lr, momentum: hyper.momentum, weight_decay: hyper.weightDecay, dampening: 0, nesterov: false } as never,
+    });
+  };
+
+  let interrupted = false;
+  const stepsPerEpoch = Math.ceil(train.size / hyper.batchSize);
+  for (let epoch = state.epoch; epoch < hyper.epochs; epoch++) {
+    if (options.signal?.aborted) {
+      interrupted = true;
+      break;
+    }
+    const started = performance.now();
+    const order = hyper.shuffle ? permutation(train.size, rng) : Array.from({ length: train.size }, (_, i) => i);
+    const progress = createProgress({ label: `${label} epoch ${epoch + 1}/${hyper.epochs}`, total: train.size, unit: 'clips' });
+    const stepLines: string[] = [];
+    let lossSum = 0;
+    for (let s = 0; s < stepsPerEpoch; s++) {
+      const idx = order.slice(s * hyper.batchSize, (s + 1) * hyper.batchSize);
+      const batch = makeBatch(train, idx, { mode: 'train', rng, noise: hyper.noise });
+      const { inputs, labels } = batchTensors(batch);
+      let losses;
+      try {
+        losses = trainStep(model, sgd, inputs, labels, {
+          training: true,
+          dropPathProb: hyper.dropPath,
+          dropPathRng: () => rng.nextFloat(),
+        }).losses;
+      } finally {
+        tf.dispose([labels, ...Object.values(inputs)]);
+      }
+      if (!Number.isFinite(losses.loss)) {
+        progress.stop();
+        const keep = existsSync(`${lastBase}.safetensors`) ? `the last good checkpoint is ${lastBase}.safetensors (epoch ${state.epoch})` : 'no epoch had completed, so there is no checkpoint';
+        throw new TrainingError(`${label}: loss became ${losses.loss} at epoch ${epoch + 1}, step ${s + 1} (lr ${sgd.lr}); stopped. ${keep}. Try a lower --lr.`);
+      }
+      state.step += 1;
+      lossSum += losses.loss * idx.length;
+      const record: TrainStepRecord = { type: 'step', epoch, step: state.step, lr: sgd.lr, ...losses };
+      stepLines.push(JSON.stringify(record));
+      progress.tick(idx.length, `loss ${losses.loss.toFixed(4)}`);
+    }
+    progress.stop();
+    scheduler.step();
+
+    const logits = predictDataset(model, validation, hyper.batchSize);
+    const metrics = computeMetrics({ data: logits, shape: [validation.size, numClasses] }, validation.labels);
+    state = { ...state, epoch: epoch + 1, rng: rng.getState() };
+    const improved = metrics.war > state.bestWar;
+    if (improved) state = { ...state, bestWar: metrics.war, bestEpoch: epoch + 1 };
+    // best first, then last: `last` carries the state that says which best is current
+    if (improved) await saveCheckpoint(bestBase, metrics.war, metrics.uar);
+    await saveCheckpoint(lastBase, metrics.war, metrics.uar);
+    const epochRecord: TrainEpochRecord = {
+      type: 'epoch', epoch, war: metrics.war, uar: metrics.uar, loss: lossSum / train.size,
+      time_s: (performance.now() - started) / 1000, lr_next: sgd.lr, best: improved,
+    };
+    await appendFile(logPath, `${stepLines.join('\n')}\n${JSON.stringify(epochRecord)}\n`);
+    epochs.push(epochRecord);
+    history.push(...stepLines.map((l) => JSON.parse(l) as TrainLogRecord), epochRecord);
+    await writeFile(join(outDir, 'curves.png'), await renderChartPng(trainingCurvesSpec({ forward: history }, label), { width: 900, height: 360 }));
+    process.stderr.write(
+      `[${label}] epoch ${epoch + 1}/${hyper.epochs}: loss ${epochRecord.loss.toFixed(4)}, WAR ${(100 * metrics.war).toFixed(2)}, UAR ${(100 * metrics.uar).toFixed(2)}${improved ? ' (best)' : ''}\n`,
+    );
+    options.onEpoch?.(epochRecord);
+  }
+  model.dispose();
+  sgd.dispose();
+  return {
+    bestPath: `${bestBase}.safetensors`,
+    lastPath: `${lastBase}.safetensors`,
+    bestEpoch: state.bestEpoch,
+    bestWar: state.bestWar,
+    epochs,
+    resumedFromEpoch,
+    interrupted,
+    backend: tf.getBackend(),
+  };
+}

@@ -8,3 +8,8 @@ export * from './packed/constants.js';
 export * from './packed/feature-list.js';
 export * from './packed/packed.js';
 export * from './packed/make-batch.js';
+export * from './trainer/types.js';
+export { trainRun, predictDataset } from './trainer/trainer.js';
+export { datasetIdentity, datasetName, datasetSpecs, buildDataset, type DatasetSpec } from './stages/datasets.js';
+export { trainIdentity, runDir, trainDirections, trainDirection } from './stages/train.js';
+export { importFeatures } from './stages/importFeatures.js';

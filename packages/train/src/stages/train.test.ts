@@ -1,44 +1,18 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ManifestStore, readNpy, selectBackend, validateConfig, writeFileAtomic, writeNpy } from 'shared';
+import { ManifestStore, selectBackend, validateConfig } from 'shared';
 import { loadPthNetCheckpoint } from 'model';
 import { main } from '../../../shared/src/cli/pthnet.js';
 import { openPackedDataset } from '../packed/packed.js';
 import { trainRun } from '../trainer/trainer.js';
+import { TINY, writeFixtureFeatures } from './fixture.test-helper.js';
 
-const TINY = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../../shared/fixtures/pthnet/tiny');
-const LEVELS = [['H', 4, 16], ['M', 8, 8], ['L', 16, 4]] as const;
 
 interface Expected {
   train_steps: Array<{ loss: number; loss_ce: number; loss_kl_L: number; loss_kl_M: number }>;
   state_dict_after_steps: Record<string, { shape: number[]; data: number[] }>;
-}
-
-/**
- * The fixture batch written out as per-clip feature files in the reference layout, with
- * reference lists: clip b has the first mask-count steps of each level as its rows.
- */
-async function writeFixtureFeatures(root: string): Promise<void> {
-  const labels = (await readNpy(join(TINY, 'labels.npy'))).data as BigInt64Array;
-  for (const [level, stride] of LEVELS) {
-    const x = await readNpy(join(TINY, `input_${level}.npy`));
-    const m = (await readNpy(join(TINY, `mask_${level}.npy`))).data as Uint8Array;
-    const [B, D, T] = x.shape as [number, number, number];
-    const lines: string[] = [];
-    for (let b = 0; b < B; b++) {
-      let n = 0;
-      while (n < T && m[b * T + n] === 1) n++;
-      const rows = new Float32Array(n * D);
-      for (let t = 0; t < n; t++) for (let c = 0; c < D; c++) rows[t * D + c] = (x.data as Float32Array)[(b * D + c) * T + t]!;
-      const id = `Scene/Emotion/000${b}`;
-      await writeNpy(join(root, `th14_vit_g_16_${stride}`, `${id}.npy`), { data: rows, shape: [n, D] });
-      lines.push(`get_features/th14_vit_g_16_${stride}/${id}.npy ${n} ${labels[b]}`);
-    }
-    await writeFileAtomic(join(root, `th14_vit_g_16_${stride}`, 'train_All.txt'), `${lines.join('\n')}\n`);
-  }
 }
 
 describe('train command on the reference fixture (fixtures/pthnet/tiny)', () => {

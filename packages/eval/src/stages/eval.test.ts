@@ -1,0 +1,59 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readPngSize, selectBackend } from 'shared';
+import { main } from '../../../shared/src/cli/pthnet.js';
+import { TINY, writeFixtureFeatures } from '../../../train/src/stages/fixture.test-helper.js';
+import { readReport } from '../report/index.js';
+
+interface Expected {
+  eval_logits_H: { shape: [number, number]; data: number[] };
+}
+
+describe('eval command on the reference fixture', () => {
+  let work: string;
+  let config: string;
+  let expected: Expected;
+
+  beforeAll(async () => {
+    await selectBackend('wasm');
+    expected = JSON.parse(readFileSync(join(TINY, 'expected.json'), 'utf8')) as Expected;
+    work = mkdtempSync(join(tmpdir(), 'pthnet-eval-'));
+    await writeFixtureFeatures(join(work, 'features'), ['', '_rv']);
+    config = join(work, 'pthnet.config.json');
+    writeFileSync(config, JSON.stringify({ dataDir: join(work, 'data'), backend: 'wasm', datasets: { testSplit: 'train' } }));
+    expect(await main(['import-features', '--config', config, '--lists', join(work, 'features')])).toBe(0);
+    expect(await main(['datasets', '--config', config])).toBe(0);
+  });
+
+  it('scores a reference .pth forward and reversed on reference-layout features: logits, metrics, report files', async () => {
+    const pth = join(TINY, 'checkpoint_init.pth');
+    expect(await main(['eval', '--config', config, '--forward', pth, '--reversed', pth, '--mu', '0.7', '--sweep'])).toBe(0);
+    const dir = join(work, 'data/reports/latest');
+    const csv = readFileSync(join(dir, 'predictions.csv'), 'utf8').trim().split('\n');
+    const header = csv[0]!.split(',');
+    const K = expected.eval_logits_H.shape[1];
+    const fwdCols = header.map((h, i) => [h, i] as const).filter(([h]) => h.startsWith('forward_')).map(([, i]) => i);
+    expect(fwdCols).toHaveLength(K);
+    // rows are in clip-id order, which is the fixture's batch order
+    csv.slice(1).forEach((line, b) => {
+      const cells = line.split(',');
+      fwdCols.forEach((col, k) => expect(Math.abs(Number(cells[col]) - expected.eval_logits_H.data[b * K + k]!)).toBeLessThan(1e-4));
+    });
+    const report = await readReport(dir);
+    expect(report.numSamples).toBe(5);
+    // same network both ways on the same features: combined = forward
+    expect(report.results.combined.war).toBe(report.results.forward!.war);
+    expect(report.sweep).toHaveLength(11);
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toContain('UAR');
+    for (const chart of report.charts) {
+      const size = readPngSize(readFileSync(join(dir, chart)));
+      expect(size.width).toBeGreaterThan(100);
+      expect(size.height).toBeGreaterThan(100);
+    }
+    // nothing changed: the report is up to date, and --compare of a report with itself is all zeros
+    expect(await main(['eval', '--config', config, '--forward', pth, '--reversed', pth, '--mu', '0.7', '--sweep'])).toBe(0);
+    expect(await main(['eval', '--compare', dir, dir])).toBe(0);
+  });
+});

@@ -1,0 +1,225 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import {
+  ARTIFACT_KINDS,
+  CODE_VERSIONS,
+  ConfigError,
+  ManifestStore,
+  cacheKey,
+  computeMetrics,
+  hashFile,
+  hashFileWithSize,
+  parseTrainLog,
+  selectBackend,
+  stageCommand,
+  stageContext,
+  withStageRun,
+  type ArtifactIdentity,
+  type ClassificationMetrics,
+  type ConfigFlag,
+  type Direction,
+  type PipelineConfig,
+  type TrainLogRecord,
+} from 'shared';
+import { createPthNet, loadPthNetCheckpoint } from 'model';
+import { datasetIdentity, datasetName, openPackedDataset, predictDataset, runDir, trainIdentity, type DatasetSpec } from 'train';
+import { combineLogits, sweepMu } from '../combine/index.js';
+import { compareReports, formatComparison, readReport, writeReport } from '../report/index.js';
+import type { PredictionRow, WrittenReport } from '../report/types.js';
+
+const EVAL_FLAGS: readonly ConfigFlag[] = [
+  { flags: '--mu <x>', key: 'eval.mu', description: 'weight of the forward model in the combination (default 0.7)', kind: 'number' },
+  { flags: '--sweep', key: 'eval.sweep', description: 'also evaluate mu = 0, 0.1, ..., 1', kind: 'boolean' },
+  { flags: '--out <dir>', key: 'eval.out', description: 'report folder, relative to the data dir (default reports/latest)', kind: 'string' },
+];
+
+export interface EvalInputs {
+  forward: string;
+  reversed?: string;
+  split: string;
+}
+
+export interface EvalSummary {
+  outcome: 'written' | 'up-to-date';
+  reportDir: string;
+  forward?: ClassificationMetrics;
+  reversed?: ClassificationMetrics;
+  combined: ClassificationMetrics;
+  mu: number;
+  clips: number;
+}
+
+/** Level-H logits of one checkpoint on one packed dataset, keyed by clip id. */
+async function logitsByClip(checkpoint: string, datasetDir: string, name: string, batchSize: number) {
+  const ckpt = await loadPthNetCheckpoint(checkpoint);
+  const model = createPthNet(ckpt.config);
+  model.loadStateDict(ckpt.stateDict);
+  const ds = await openPackedDataset(datasetDir, name);
+  try {
+    if (ds.D !== ckpt.config.n_in) {
+      throw new ConfigError(`${checkpoint}: expected ${ds.D}-wide features as in dataset ${name}, got a network taking ${ckpt.config.n_in}`);
+    }
+    const logits = predictDataset(model, ds, batchSize);
+    const K = ckpt.config.num_classes;
+    const rows = new Map<string, { label: number; logits: Float32Array }>();
+    ds.clipIds.forEach((id, i) => rows.set(id, { label: ds.labels[i]!, logits: logits.slice(i * K, (i + 1) * K) }));
+    return { rows, K, labelNames: ds.labelNames };
+  } finally {
+    model.dispose();
+    await ds.close();
+  }
+}
+
+function readCurves(path: string): TrainLogRecord[] | undefined {
+  return existsSync(path) ? parseTrainLog(readFileSync(path, 'utf8'), path) : undefined;
+}
+
+/** The pipeline's own checkpoints and test datasets, or the flags' overrides. */
+function resolveInputs(store: ManifestStore, config: PipelineConfig, dataDir: string, flags: { forward?: string; reversed?: string }) {
+  const source = config.datasets.source;
+  const checkpoint = (direction: Direction, flag: string | undefined) => {
+    if (flag !== undefined) {
+      if (!existsSync(flag)) throw new ConfigError(`--${direction}: expected an existing checkpoint, got "${flag}"`);
+      return resolve(flag);
+    }
+    const row = store.getArtifact(trainIdentity(direction, source));
+    return row?.status === 'done' && existsSync(row.path) ? row.path : undefined;
+  };
+  const forward = checkpoint('forward', flags.forward);
+  if (forward === undefined) throw new ConfigError('eval: expected a forward checkpoint, got none (run `pnpm pthnet train`, or pass --forward <checkpoint>)');
+  const reversed = checkpoint('reversed', flags.reversed);
+  const dataset = (direction: Direction) => {
+    const spec: DatasetSpec = { split: config.datasets.testSplit, direction, source };
+    const row = store.getArtifact(datasetIdentity(spec));
+    if (row?.status !== 'done') throw new ConfigError(`eval: expected the packed dataset ${datasetName(spec)}, got ${row ? `one that is ${row.status}` : 'none'} (run \`pnpm pthnet datasets\`)`);
+    return { spec, row, dir: join(dataDir, 'datasets', datasetName(spec)) };
+  };
+  return { forward, reversed, forwardData: dataset('forward'), reversedData: reversed ? dataset('reversed') : undefined };
+}
+
+export async function runEval(
+  store: ManifestStore,
+  config: PipelineConfig,
+  dataDir: string,
+  flags: { forward?: string; reversed?: string; runId?: string },
+): Promise<EvalSummary> {
+  const inputs = resolveInputs(store, config, dataDir, flags);
+  const reportDir = isAbsolute(config.eval.out) ? config.eval.out : join(dataDir, config.eval.out);
+  const identity: ArtifactIdentity = { stage: 'eval', kind: ARTIFACT_KINDS.report, variant: config.eval.out };
+  const params = { mu: config.eval.mu, sweep: config.eval.sweep, split: config.datasets.testSplit };
+  const key = cacheKey({
+    stage: 'eval', kind: ARTIFACT_KINDS.report, params,
+    inputs: {
+      forward: await hashFile(inputs.forward),
+      reversed: inputs.reversed ? await hashFile(inputs.reversed) : '',
+      forwardData: inputs.forwardData.row.contentHash ?? '',
+      reversedData: inputs.reversedData?.row.contentHash ?? '',
+    },
+    codeVersion: CODE_VERSIONS.eval,
+  });
+  const info = { cacheKey: key, path: join(reportDir, 'metrics.json'), params };
+  const plan = await store.planArtifact(identity, info);
+  if (plan.decision === 'skip') {
+    const report = await readReport(reportDir);
+    return { outcome: 'up-to-date', reportDir, combined: report.results.combined, mu: report.mu, clips: report.numSamples, ...(report.results.forward ? { forward: report.results.forward } : {}), ...(report.results.reversed ? { reversed: report.results.reversed } : {}) };
+  }
+  if (!store.claim(identity, info, { runId: flags.runId ?? null })) throw new ConfigError(`eval: another process is writing ${reportDir}`);
+  try {
+    const batch = config.train.batchSize;
+    const fwd = await logitsByClip(inputs.forward, inputs.forwardData.dir, datasetName(inputs.forwardData.spec), batch);
+    const rev = inputs.reversed && inputs.reversedData
+      ? await logitsByClip(inputs.reversed, inputs.reversedData.dir, datasetName(inputs.reversedData.spec), batch)
+      : undefined;
+    // Joined by clip id: a clip missing from the reversed dataset is scored on the forward model alone.
+    const ids = [...fwd.rows.keys()].filter((id) => rev === undefined || rev.rows.has(id)).sort();
+    const K = fwd.K;
+    const stack = (get: (id: string) => Float32Array) => {
+      const data = new Float32Array(ids.length * K);
+      ids.forEach((id, i) => data.set(get(id), i * K));
+      return { data, shape: [ids.length, K] as [number, number] };
+    };
+    const labels = Int32Array.from(ids.map((id) => fwd.rows.get(id)!.label));
+    const forwardLogits = stack((id) => fwd.rows.get(id)!.logits);
+    const reversedLogits = rev ? stack((id) => rev.rows.get(id)!.logits) : undefined;
+    const mu = config.eval.mu;
+    const combinedLogits = reversedLogits ? combineLogits(forwardLogits, reversedLogits, mu) : forwardLogits;
+    const forward = computeMetrics(forwardLogits, labels);
+    const reversed = reversedLogits ? computeMetrics(reversedLogits, labels) : undefined;
+    const combined = computeMetrics(combinedLogits, labels);
+    const classNames = fwd.labelNames ?? Array.from({ length: K }, (_, k) => String(k));
+    const predictions: PredictionRow[] = ids.map((id, i) => {
+      const row = (m: { data: Float32Array }) => m.data.subarray(i * K, (i + 1) * K);
+      const c = row(combinedLogits);
+      let predicted = 0;
+      for (let k = 1; k < K; k++) if (c[k]! > c[predicted]!) predicted = k;
+      return { clipId: id, label: labels[i]!, forwardLogits: row(forwardLogits), ...(reversedLogits ? { reversedLogits: row(reversedLogits) } : {}), combinedLogits: c, predicted };
+    });
+    const clip = store.getClip(ids[0] ?? '');
+    const curvesForward = readCurves(join(dirname(inputs.forward), 'log.jsonl'));
+    const curvesReversed = inputs.reversed ? readCurves(join(dirname(inputs.reversed), 'log.jsonl')) : undefined;
+    const written: WrittenReport = await writeReport(reportDir, {
+      dataset: clip?.dataset ?? 'unknown',
+      classNames,
+      forward,
+      ...(reversed ? { reversed } : {}),
+      combined,
+      mu,
+      ...(config.eval.sweep && reversedLogits ? { sweep: sweepMu(forwardLogits, reversedLogits, labels) } : {}),
+      predictions,
+      curves: { ...(curvesForward ? { forward: curvesForward } : {}), ...(curvesReversed ? { reversed: curvesReversed } : {}) },
+      faceCrops: config.datasets.source === 'face',
+    });
+    const { hash, bytes } = await hashFileWithSize(written.metricsJson);
+    store.complete(identity, { path: written.metricsJson, bytes, contentHash: hash });
+    return { outcome: 'written', reportDir, forward, ...(reversed ? { reversed } : {}), combined, mu, clips: ids.length };
+  } catch (error) {
+    store.fail(identity, error);
+    throw error;
+  }
+}
+
+/** The UAR/WAR table printed at the end of `eval` and of the demo. */
+export function formatResultTable(summary: EvalSummary): string {
+  const pct = (x: number) => (100 * x).toFixed(2).padStart(6);
+  const lines = ['model       UAR     WAR'];
+  if (summary.forward) lines.push(`forward   ${pct(summary.forward.uar)}  ${pct(summary.forward.war)}`);
+  if (summary.reversed) lines.push(`reversed  ${pct(summary.reversed.uar)}  ${pct(summary.reversed.war)}`);
+  lines.push(`combined  ${pct(summary.combined.uar)}  ${pct(summary.combined.war)}   (mu ${summary.mu}, ${summary.clips} test clips)`);
+  if (summary.combined.absentClasses.length > 0) lines.push(`note: classes absent from the test labels: ${summary.combined.absentClasses.join(', ')} (UAR is over the present classes)`);
+  return lines.join('\n');
+}
+
+export function command(): Command {
+  const cmd = stageCommand('eval', 'evaluate forward, reversed and combined models; write the report', EVAL_FLAGS)
+    .option('--forward <checkpoint>', 'forward model (ours .safetensors or a reference .pth); default: the pipeline\'s')
+    .option('--reversed <checkpoint>', 'reversed model; default: the pipeline\'s')
+    .option('--compare <reports...>', 'print the metric differences between two report folders and exit')
+    .option('--json', 'print the summary as JSON');
+  cmd.action(async (opts: { forward?: string; reversed?: string; compare?: string[]; json?: boolean }) => {
+    if (opts.compare !== undefined) {
+      if (opts.compare.length !== 2) throw new ConfigError(`--compare: expected two report folders, got ${opts.compare.length}`);
+      const [a, b] = opts.compare as [string, string];
+      const comparison = compareReports(await readReport(a), await readReport(b));
+      console.log(opts.json ? JSON.stringify(comparison, null, 2) : formatComparison(comparison, { a, b }));
+      return;
+    }
+    const ctx = stageContext(cmd, EVAL_FLAGS);
+    const backend = await selectBackend(ctx.config.backend);
+    process.stderr.write(`[eval] tfjs backend: ${backend.name}\n`);
+    const store = ManifestStore.open(ctx.manifestPath);
+    try {
+      let summary: EvalSummary | undefined;
+      await withStageRun(store, 'eval', ctx.config.eval, async (run) => {
+        summary = await runEval(store, ctx.config, ctx.dataDir, { ...(opts.forward ? { forward: opts.forward } : {}), ...(opts.reversed ? { reversed: opts.reversed } : {}), runId: run.id });
+        return { counts: { written: summary.outcome === 'written' ? 1 : 0 } };
+      });
+      if (!summary) return;
+      if (opts.json) console.log(JSON.stringify(summary, null, 2));
+      else console.log(`${formatResultTable(summary)}\nreport (${summary.outcome}): ${join(summary.reportDir, 'report.md')}`);
+    } finally {
+      store.close();
+    }
+  });
+  return cmd;
+}

@@ -31,6 +31,7 @@ import type { PredictionRow, WrittenReport } from '../report/types.js';
 const EVAL_FLAGS: readonly ConfigFlag[] = [
   { flags: '--mu <x>', key: 'eval.mu', description: 'weight of the forward model in the combination (default 0.7)', kind: 'number' },
   { flags: '--sweep', key: 'eval.sweep', description: 'also evaluate mu = 0, 0.1, ..., 1', kind: 'boolean' },
+  { flags: '--source <raw|face>', key: 'datasets.source', description: 'which features (datasets) to use', kind: 'string' },
   { flags: '--out <dir>', key: 'eval.out', description: 'report folder, relative to the data dir (default reports/latest)', kind: 'string' },
 ];
 
@@ -112,9 +113,8 @@ export async function runEval(
     stage: 'eval', kind: ARTIFACT_KINDS.report, params,
     inputs: {
       forward: await hashFile(inputs.forward),
-      reversed: inputs.reversed ? await hashFile(inputs.reversed) : '',
-      forwardData: inputs.forwardData.row.contentHash ?? '',
-      reversedData: inputs.reversedData?.row.contentHash ?? '',
+      forwardData: inputs.forwardData.row.contentHash!,
+      ...(inputs.reversed && inputs.reversedData ? { reversed: await hashFile(inputs.reversed), reversedData: inputs.reversedData.row.contentHash! } : {}),
     },
     codeVersion: CODE_VERSIONS.eval,
   });

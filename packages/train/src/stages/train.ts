@@ -17,6 +17,7 @@ import {
   type ClipSourceKind,
   type ConfigFlag,
   type Direction,
+  type JsonValue,
   type PipelineConfig,
 } from 'shared';
 import { openPackedDataset } from '../packed/packed.js';
@@ -37,6 +38,7 @@ export const TRAIN_FLAGS: readonly ConfigFlag[] = [
   { flags: '--no-shuffle', key: 'train.shuffle', description: 'keep the dataset order', kind: 'negatedBoolean' },
   { flags: '--noise <sigma>', key: 'train.noise', description: 'Gaussian input noise (default 0.0005)', kind: 'number' },
   { flags: '--drop-path <p>', key: 'train.dropPath', description: 'stochastic depth in the branches (default 0.1)', kind: 'number' },
+  { flags: '--source <raw|face>', key: 'datasets.source', description: 'which features (datasets) to use', kind: 'string' },
   { flags: '--init <checkpoint>', key: 'train.init', description: 'initial weights: ours (.safetensors) or a reference .pth', kind: 'string' },
   { flags: '--out <dir>', key: 'train.out', description: 'runs folder, relative to the data dir (default runs)', kind: 'string' },
 ];
@@ -85,15 +87,15 @@ export async function trainDirection(
   const init = config.train.init === null ? null : resolve(config.train.init);
   if (init !== null && !existsSync(init)) throw new ConfigError(`train.init: expected an existing checkpoint, got "${config.train.init}"`);
   const { out: _out, ...hyper } = config.train;
-  const params = { ...hyper, init: init === null ? null : 'file', direction: undefined, source };
-  const key = cacheKey({
-    stage: 'train', kind: ARTIFACT_KINDS.checkpoint, params: JSON.parse(JSON.stringify(params)),
-    inputs: { train: trainRow.contentHash!, validation: valRow.contentHash!, init: init === null ? '' : await hashFile(init) },
-    codeVersion: CODE_VERSIONS.train,
-  });
+  // The direction is the identity, not a parameter: `--direction both` and `forward` share runs.
+  const { direction: _direction, ...shared } = hyper;
+  const params = JSON.parse(JSON.stringify({ ...shared, init: init === null ? null : 'file', source })) as Record<string, JsonValue>;
+  const inputs: Record<string, string> = { train: trainRow.contentHash!, validation: valRow.contentHash! };
+  if (init !== null) inputs.init = await hashFile(init);
+  const key = cacheKey({ stage: 'train', kind: ARTIFACT_KINDS.checkpoint, params, inputs, codeVersion: CODE_VERSIONS.train });
   const outDir = runDir(config, dataDir, direction);
   const identity = trainIdentity(direction, source);
-  const info = { cacheKey: key, path: join(outDir, 'best.safetensors'), params: JSON.parse(JSON.stringify(params)) };
+  const info = { cacheKey: key, path: join(outDir, 'best.safetensors'), params };
   const plan = await store.planArtifact(identity, info);
   if (plan.decision === 'skip') return { direction, outcome: 'up-to-date', outDir };
   if (!store.claim(identity, info, { runId: options.runId })) return { direction, outcome: 'taken', outDir };

@@ -1,0 +1,160 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import type { Command } from 'commander';
+import { ConfigError, PthnetError, createProgress, loadConfig, selectBackend, stageCommand, stageContext, type PipelineConfig } from 'shared';
+import { writeSafetensors } from 'model';
+import {
+  backboneVitConfig,
+  createVitModel,
+  decodeClip,
+  generateDemoDataset,
+  planWindows,
+  randomVitTensorSource,
+  vitWeightsFromSource,
+  type SourceRef,
+  type VitConfig,
+  type VitTensorSource,
+} from 'extract';
+import { readReport } from '../report/index.js';
+import { formatResultTable } from './eval.js';
+
+/** Seeds of the demo: the same clips and the same backbone on every machine. */
+export const DEMO_SEED = 7;
+export const DEMO_BACKBONE_SEED = 3;
+/** Scale of the demo backbone's patch embedding relative to VideoMAE's init. */
+export const DEMO_PATCH_EMBED_GAIN = 10;
+
+/**
+ * The demo's backbone: a small VideoMAE-v2-shaped ViT with seeded random weights, written
+ * as a real checkpoint (reference key names, head included) and read later by the same
+ * loader as the official checkpoints. Its features are those of an untrained network, with
+ * two adjustments that keep them usable:
+ * - a stronger patch embedding: at VideoMAE's init (std 0.02) the fixed sinusoid position
+ *   table outweighs the pixels in every token, and all clips come out nearly alike;
+ * - `fc_norm` calibrated on a few demo training clips so each feature channel is centred
+ *   and scaled: an untrained network's features share a large constant part, and PTH-Net
+ *   (like the reference) barely learns from the small differences on top of it.
+ */
+export async function writeDemoBackbone(path: string, config: PipelineConfig, calibrationClips: readonly SourceRef[]): Promise<boolean> {
+  if (existsSync(path)) return false;
+  const vit = backboneVitConfig(config);
+  const random = randomVitTensorSource(vit, DEMO_BACKBONE_SEED);
+  const values = new Map<string, Float32Array>();
+  for (const name of random.shapes.keys()) values.set(name, await random.read(name));
+  const patch = values.get('patch_embed.proj.weight')!;
+  for (let i = 0; i < patch.length; i++) patch[i]! *= DEMO_PATCH_EMBED_GAIN;
+
+  const { mean, std } = await featureStatistics(vit, values, random.shapes, calibrationClips);
+  const gamma = values.get('fc_norm.weight')!;
+  const beta = values.get('fc_norm.bias')!;
+  for (let j = 0; j < gamma.length; j++) {
+    // y = (gamma * z + beta - mean) / std, with gamma = 1 and beta = 0 at init
+    beta[j] = (beta[j]! - mean[j]!) / std[j]!;
+    gamma[j] = gamma[j]! / std[j]!;
+  }
+  const tensors = [...random.shapes].map(([name, shape]) => ({ name, dtype: 'F32' as const, shape: [...shape], data: values.get(name)! }));
+  await writeSafetensors(path, tensors, { format: 'pt', note: 'pthnet demo backbone: random weights, not a trained VideoMAE v2' });
+  return true;
+}
+
+/** Per-channel mean and std of the backbone's features over the windows of some clips. */
+async function featureStatistics(
+  vit: VitConfig,
+  values: ReadonlyMap<string, Float32Array>,
+  shapes: ReadonlyMap<string, readonly number[]>,
+  clips: readonly SourceRef[],
+): Promise<{ mean: Float64Array; std: Float64Array }> {
+  await selectBackend('auto');
+  const source: VitTensorSource = { shapes, description: 'demo backbone', read: async (k) => values.get(k)!, close: async () => undefined };
+  const model = createVitModel(vit, await vitWeightsFromSource(source, vit));
+  const D = vit.embedDim;
+  const sum = new Float64Array(D);
+  const sq = new Float64Array(D);
+  let count = 0;
+  try {
+    for (const ref of clips) {
+      const clip = await decodeClip(ref);
+      const frameBytes = clip.width * clip.height * 3;
+      for (const w of planWindows(clip.n, [8], 'cover', 'forward').windows) {
+        const data = new Uint8Array(16 * frameBytes);
+        w.frames.forEach((f, k) => data.set(clip.frames.subarray(f * frameBytes, (f + 1) * frameBytes), k * frameBytes));
+        const feature = await model.extractFeatures({ data, shape: [1, 16, clip.height, clip.width, 3] });
+        for (let j = 0; j < D; j++) {
+          sum[j]! += feature[j]!;
+          sq[j]! += feature[j]! * feature[j]!;
+        }
+        count += 1;
+      }
+    }
+  } finally {
+    model.dispose();
+  }
+  const mean = sum.map((v) => v / count);
+  const std = sq.map((v, j) => Math.sqrt(Math.max(v / count - mean[j]! ** 2, 0)) + 1e-3);
+  return { mean, std };
+}
+
+function resolveFrom(base: string, p: string): string {
+  return isAbsolute(p) ? p : resolve(base, p);
+}
+
+/** Runs `turbo run eval` in the workspace root: turbo orders ingest → extract → datasets → train → eval. */
+function runTurbo(root: string, args: readonly string[]): Promise<void> {
+  const turbo = join(dirname(createRequire(import.meta.url).resolve('turbo/package.json')), 'bin', 'turbo');
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [turbo, 'run', 'eval', '--output-logs=full', ...args], { cwd: root, stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (code === 0) resolvePromise();
+      else reject(new PthnetError('DEMO', `turbo run eval ${signal ? `was stopped by ${signal}` : `exited with ${code}`}; the manifest keeps what finished, rerun \`pnpm demo\` to continue`));
+    });
+  });
+}
+
+export function command(): Command {
+  const cmd = stageCommand('demo', 'generate the built-in demo set and run the whole pipeline on it through turbo')
+    .option('--generate-only', 'make the demo clips and backbone, run nothing');
+  cmd.addHelpText('after', '\nThe demo is configured by pthnet.config.json in the repository root (its `ingest` entry points at data/demo/source).');
+  cmd.action(async (opts: { generateOnly?: boolean }) => {
+    const ctx = stageContext(cmd);
+    const cwd = process.cwd();
+    const demoEntry = ctx.config.ingest.datasets.find((d) => d.name === 'demo');
+    if (!demoEntry) throw new ConfigError('ingest.datasets: expected an entry named "demo" (see README, Quick start), got none');
+    const root = resolveFrom(cwd, demoEntry.root);
+    const progress = createProgress({ label: 'demo clips', total: 1, unit: 'clips' });
+    const dataset = await generateDemoDataset({
+      root, seed: DEMO_SEED,
+      onProgress: (e) => {
+        progress.setTotal(e.total);
+        progress.tick(1);
+      },
+    });
+    progress.stop();
+    console.log(`demo set: ${dataset.clips.length} clips in ${root}${dataset.generated ? '' : ' (already there)'}`);
+    const checkpoint = ctx.config.extract.backbone.checkpoint;
+    if (checkpoint === undefined) throw new ConfigError('extract.backbone.checkpoint: expected the demo backbone path, got nothing');
+    // calibrated on 4 training clips per class, both views
+    const perLabel = new Map<number, number>();
+    const calibration = dataset.clips
+      .filter((c) => c.split === 'train' && (perLabel.set(c.label, (perLabel.get(c.label) ?? 0) + 1).get(c.label) ?? 0) <= 4)
+      .flatMap((c): SourceRef[] => [
+        { path: c.rawPath, kind: c.rawStorage === 'video' ? 'video' : 'frames' },
+        { path: c.facePath, kind: c.faceStorage === 'video' ? 'video' : 'frames' },
+      ]);
+    const wrote = await writeDemoBackbone(resolveFrom(cwd, checkpoint), ctx.config, calibration);
+    console.log(`demo backbone: ${checkpoint}${wrote ? '' : ' (already there)'} (random weights: demo features come from an untrained network)`);
+    if (opts.generateOnly) return;
+    await runTurbo(cwd, []);
+    const config = loadConfig();
+    const reportDir = resolveFrom(ctx.dataDir, config.eval.out);
+    const report = await readReport(reportDir);
+    console.log(`\n${formatResultTable({
+      outcome: 'written', reportDir, combined: report.results.combined, mu: report.mu, clips: report.numSamples,
+      ...(report.results.forward ? { forward: report.results.forward } : {}),
+      ...(report.results.reversed ? { reversed: report.results.reversed } : {}),
+    })}\nreport: ${join(reportDir, 'report.md')}`);
+  });
+  return cmd;
+}

@@ -104,7 +104,11 @@ function resolveFrom(base: string, p: string): string {
 function runTurbo(root: string, args: readonly string[]): Promise<void> {
   const turbo = join(dirname(createRequire(import.meta.url).resolve('turbo/package.json')), 'bin', 'turbo');
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [turbo, 'run', 'eval', '--output-logs=full', ...args], { cwd: root, stdio: 'inherit' });
+    const child = spawn(process.execPath, [turbo, 'run', 'eval', '--output-logs=full', ...args], {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', TURBO_NO_UPDATE_NOTIFIER: '1' },
+    });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       if (code === 0) resolvePromise();

@@ -1,4 +1,5 @@
 import PQueue from 'p-queue';
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
@@ -17,6 +18,7 @@ import {
 import { validateLayoutConfig } from '../layouts/config.js';
 import { readLayout } from '../layouts/read-layout.js';
 import type { ClipCandidate, LayoutOptions, SourceRef, SourceRole } from '../layouts/types.js';
+import { listFrameFiles } from '../probe/frames-folder.js';
 import { hashSource } from '../probe/hash.js';
 import { probeSource } from '../probe/probe.js';
 
@@ -62,28 +64,44 @@ interface ProbedSource {
 }
 
 /**
- * Probes one source, reusing the recorded probe when the content hash is unchanged: hashing
- * is cheap next to counting frames, and it is what makes re-ingesting an unchanged tree fast.
+ * Size and mtime of a video, or of every file of a frame folder: when they are unchanged the
+ * content is taken as unchanged, so re-ingesting an unchanged tree reads no file contents.
+ * `rehash` turns this off (a file changed without its size or mtime changing).
  */
-async function probeWithCache(store: ManifestStore, clipId: string, role: SourceRole, ref: SourceRef): Promise<ProbedSource> {
-  const contentHash = await hashSource(ref);
-  const known = store.getClipSource(clipId, role);
-  if (known && known.contentHash === contentHash && known.path === ref.path) {
-    return {
-      role,
-      row: {
-        clipId, kind: role, path: ref.path, contentHash, frameCount: known.frameCount,
-        fps: known.fps, width: known.width, height: known.height, isFrameFolder: known.isFrameFolder,
-      },
-    };
+export async function fileStamp(ref: SourceRef): Promise<string> {
+  if (ref.kind === 'video') {
+    const s = await stat(ref.path);
+    return `${s.size}:${s.mtimeMs}`;
   }
+  const files = await listFrameFiles(ref.path);
+  const stats = await Promise.all(files.map((f) => stat(f)));
+  return `${files.length}:${stats.reduce((n, s) => n + s.size, 0)}:${Math.max(0, ...stats.map((s) => s.mtimeMs))}`;
+}
+
+/**
+ * Probes one source, reusing the recorded probe when the content is unchanged (same stamp,
+ * or same hash): counting frames decodes the whole clip, hashing reads it, a stamp does neither.
+ */
+async function probeWithCache(store: ManifestStore, clipId: string, role: SourceRole, ref: SourceRef, rehash: boolean): Promise<ProbedSource> {
+  const stamp = await fileStamp(ref);
+  const known = store.getClipSource(clipId, role);
+  const reuse = (contentHash: string): ProbedSource => ({
+    role,
+    row: {
+      clipId, kind: role, path: ref.path, contentHash, frameCount: known!.frameCount, fps: known!.fps,
+      width: known!.width, height: known!.height, isFrameFolder: known!.isFrameFolder, fileStamp: stamp,
+    },
+  });
+  if (!rehash && known && known.path === ref.path && known.fileStamp === stamp) return reuse(known.contentHash);
+  const contentHash = await hashSource(ref);
+  if (known && known.contentHash === contentHash && known.path === ref.path) return reuse(contentHash);
   const probe = await probeSource(ref, { hash: false });
   if (probe.frameCount <= 0) throw new InputError(`${ref.path}: expected at least one frame, got none`, ref.path);
   return {
     role,
     row: {
       clipId, kind: role, path: ref.path, contentHash, frameCount: probe.frameCount,
-      fps: probe.fps, width: probe.width, height: probe.height, isFrameFolder: ref.kind === 'frames',
+      fps: probe.fps, width: probe.width, height: probe.height, isFrameFolder: ref.kind === 'frames', fileStamp: stamp,
     },
   };
 }
@@ -92,7 +110,7 @@ async function probeWithCache(store: ManifestStore, clipId: string, role: Source
 export async function ingestDataset(
   store: ManifestStore,
   entry: DatasetSourceConfig,
-  options: { cwd: string; runId: string; signal?: AbortSignal; concurrency?: number },
+  options: { cwd: string; runId: string; signal?: AbortSignal; concurrency?: number; rehash?: boolean },
 ): Promise<IngestSummary> {
   const layout = await readLayout(layoutOptions(entry, options.cwd));
   const dataset = entry.name;
@@ -117,7 +135,7 @@ export async function ingestDataset(
       const ref = clip.sources[role];
       if (!ref) continue;
       try {
-        probed.push(await probeWithCache(store, clip.id, role, ref));
+        probed.push(await probeWithCache(store, clip.id, role, ref, options.rehash ?? false));
       } catch (error) {
         const message = (error as Error).message;
         record(/zero|empty|no frame|at least one frame/i.test(message) ? 'zero_length' : 'unreadable', message, clip.id, ref.path);
@@ -157,6 +175,7 @@ export async function ingestDataset(
 export function command(): Command {
   const cmd = stageCommand('ingest', 'register clips (videos or frame folders) and their labels in the manifest')
     .option('--dataset <name>', 'ingest only this configured dataset')
+    .option('--rehash', 'hash every file again, even when its size and mtime are unchanged')
     .option('--json', 'print the summary as JSON');
   cmd.addHelpText(
     'after',
@@ -164,7 +183,7 @@ export function command(): Command {
       '  { "name": "ferv39k", "layout": "ferv39k", "root": "/data/FERV39k", "sources": ["raw", "face"] }\n' +
       'Layouts: ferv39k, dfew (with "fold"), reference-list (with "lists": [{ "split", "path" }]), generic.',
   );
-  cmd.action(async (opts: { dataset?: string; json?: boolean }) => {
+  cmd.action(async (opts: { dataset?: string; json?: boolean; rehash?: boolean }) => {
     const ctx = stageContext(cmd);
     const datasets = ctx.config.ingest.datasets.filter((d) => opts.dataset === undefined || d.name === opts.dataset);
     if (datasets.length === 0) {
@@ -180,7 +199,7 @@ export function command(): Command {
       await withStageRun(store, 'ingest', ctx.config.ingest, async (run) => {
         for (const entry of datasets) {
           if (run.signal.aborted) break;
-          summaries.push(await ingestDataset(store, entry, { cwd: process.cwd(), runId: run.id, signal: run.signal }));
+          summaries.push(await ingestDataset(store, entry, { cwd: process.cwd(), runId: run.id, signal: run.signal, rehash: opts.rehash ?? false }));
         }
         const total = (k: 'inserted' | 'updated' | 'unchanged') => summaries.reduce((s, x) => s + x[k], 0);
         return { counts: { inserted: total('inserted'), updated: total('updated'), unchanged: total('unchanged') } };

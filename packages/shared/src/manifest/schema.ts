@@ -65,6 +65,8 @@ export const clipSources = sqliteTable(
     width: integer('width'),
     height: integer('height'),
     isFrameFolder: integer('is_frame_folder', { mode: 'boolean' }).notNull(),
+    /** Size and modification time of the file (or of a frame folder's files) when it was hashed: an unchanged stamp lets ingest skip re-hashing. */
+    fileStamp: text('file_stamp'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -12,6 +12,39 @@ import * as schema from './schema.js';
 import { artifacts, clips } from './schema.js';
 import { ManifestStore } from './store.js';
 import type { ArtifactIdentity, ClipInput } from './types.js';
+import Database from 'better-sqlite3';
+import { drizzle } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+
+const DRIZZLE_DIR = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../drizzle');
+const JOURNAL = JSON.parse(readFileSync(path.join(DRIZZLE_DIR, 'meta/_journal.json'), 'utf8')) as { entries: Array<{ idx: number; tag: string }> };
+
+describe('manifest upgrades', () => {
+  it('opens a manifest written by the first schema and adds clip_sources.file_stamp, keeping the rows', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pthnet-upgrade-'));
+    // a migrations folder holding only the first migration, as the first release shipped it
+    const old = path.join(dir, 'drizzle');
+    mkdirSync(path.join(old, 'meta'), { recursive: true });
+    const first = JOURNAL.entries[0]!;
+    writeFileSync(path.join(old, `${first.tag}.sql`), readFileSync(path.join(DRIZZLE_DIR, `${first.tag}.sql`)));
+    writeFileSync(path.join(old, 'meta/_journal.json'), JSON.stringify({ ...JOURNAL, entries: [first] }));
+    const file = path.join(dir, 'manifest.sqlite');
+    const sqlite = new Database(file);
+    migrate(drizzle(sqlite), { migrationsFolder: old });
+    sqlite.prepare("insert into clips (id, dataset, split, label, label_name, frame_count, content_hash, created_at, updated_at) values ('a', 'd', 'train', 0, 'Happy', 3, 'h', 0, 0)").run();
+    expect(sqlite.prepare("select name from pragma_table_info('clip_sources')").all().map((r) => (r as { name: string }).name)).not.toContain('file_stamp');
+    sqlite.close();
+
+    const store = ManifestStore.open(file);
+    try {
+      expect(store.appliedMigrations()).toHaveLength(JOURNAL.entries.length);
+      expect(store.sqlite.prepare("select name from pragma_table_info('clip_sources')").all().map((r) => (r as { name: string }).name)).toContain('file_stamp');
+      expect(store.getClip('a')?.labelName).toBe('Happy');
+    } finally {
+      store.close();
+    }
+  });
+});
 
 const TABLES = ['artifacts', 'clip_sources', 'clips', 'ingest_issues', 'label_maps', 'runs', 'split_members'];
 
@@ -62,7 +95,7 @@ describe('ManifestStore schema and migrations', () => {
       expect(store.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
       expect(store.sqlite.pragma('foreign_keys', { simple: true })).toBe(1);
       expect(store.sqlite.pragma('busy_timeout', { simple: true })).toBe(12_345);
-      expect(store.appliedMigrations()).toHaveLength(1);
+      expect(store.appliedMigrations()).toHaveLength(JOURNAL.entries.length);
     } finally {
       store.close();
     }

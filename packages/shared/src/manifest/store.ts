@@ -917,6 +917,7 @@ function clipSourceValues(input: ClipSourceInput): Required<ClipSourceValues> {
     width: input.width ?? null,
     height: input.height ?? null,
     isFrameFolder: input.isFrameFolder,
+    fileStamp: input.fileStamp ?? null,
   };
 }
 

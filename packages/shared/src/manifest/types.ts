@@ -41,6 +41,8 @@ export interface ClipSourceInput {
   width?: number | null;
   height?: number | null;
   isFrameFolder: boolean;
+  /** Size and mtime of what was hashed (see `clip_sources.file_stamp`). */
+  fileStamp?: string | null;
 }
 
 /** What an upsert did: `unchanged` wrote nothing at all. */

@@ -1,0 +1,1 @@
+ALTER TABLE `clip_sources` ADD `file_stamp` text;

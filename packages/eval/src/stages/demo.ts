@@ -2,8 +2,9 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { ConfigError, PthnetError, createProgress, loadConfig, selectBackend, stageCommand, stageContext, type PipelineConfig } from 'shared';
+import { CONFIG_ENV_VAR, ConfigError, PthnetError, createProgress, loadConfig, selectBackend, stageCommand, stageContext, type PipelineConfig } from 'shared';
 import { writeSafetensors } from 'model';
 import {
   backboneVitConfig,
@@ -20,8 +21,7 @@ import {
 import { readReport } from '../report/index.js';
 import { formatResultTable } from './eval.js';
 
-/** Seeds of the demo: the same clips and the same backbone on every machine. */
-export const DEMO_SEED = 7;
+/** Seed of the demo backbone: the same weights on every machine. */
 export const DEMO_BACKBONE_SEED = 3;
 /** Scale of the demo backbone's patch embedding relative to VideoMAE's init. */
 export const DEMO_PATCH_EMBED_GAIN = 10;
@@ -96,19 +96,27 @@ async function featureStatistics(
   return { mean, std };
 }
 
+/** The folder with pnpm-workspace.yaml, where turbo must run, whatever the current directory. */
+function workspaceRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'pnpm-workspace.yaml'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new PthnetError('DEMO', 'cannot find the workspace root (pnpm-workspace.yaml) above the eval package');
+    dir = up;
+  }
+  return dir;
+}
+
 function resolveFrom(base: string, p: string): string {
   return isAbsolute(p) ? p : resolve(base, p);
 }
 
 /** Runs `turbo run eval` in the workspace root: turbo orders ingest → extract → datasets → train → eval. */
-function runTurbo(root: string, args: readonly string[]): Promise<void> {
+function runTurbo(root: string, configPath: string | undefined): Promise<void> {
   const turbo = join(dirname(createRequire(import.meta.url).resolve('turbo/package.json')), 'bin', 'turbo');
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [turbo, 'run', 'eval', '--output-logs=full', ...args], {
-      cwd: root,
-      stdio: 'inherit',
-      env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', TURBO_NO_UPDATE_NOTIFIER: '1' },
-    });
+    const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', TURBO_NO_UPDATE_NOTIFIER: '1', ...(configPath ? { [CONFIG_ENV_VAR]: configPath } : {}) };
+    const child = spawn(process.execPath, [turbo, 'run', 'eval', '--output-logs=full'], { cwd: root, stdio: 'inherit', env });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       if (code === 0) resolvePromise();
@@ -121,7 +129,7 @@ export function command(): Command {
   const cmd = stageCommand('demo', 'generate the built-in demo set and run the whole pipeline on it through turbo')
     .option('--generate-only', 'make the demo clips and backbone, run nothing');
   cmd.addHelpText('after', '\nThe demo is configured by pthnet.config.json in the repository root (its `ingest` entry points at data/demo/source).');
-  cmd.action(async (opts: { generateOnly?: boolean }) => {
+  cmd.action(async (opts: { generateOnly?: boolean; config?: string }) => {
     const ctx = stageContext(cmd);
     const cwd = process.cwd();
     const demoEntry = ctx.config.ingest.datasets.find((d) => d.name === 'demo');
@@ -129,7 +137,7 @@ export function command(): Command {
     const root = resolveFrom(cwd, demoEntry.root);
     const progress = createProgress({ label: 'demo clips', total: 1, unit: 'clips' });
     const dataset = await generateDemoDataset({
-      root, seed: DEMO_SEED,
+      root, seed: ctx.config.demo.seed, clipsPerClass: ctx.config.demo.clipsPerClass,
       onProgress: (e) => {
         progress.setTotal(e.total);
         progress.tick(1);
@@ -150,8 +158,9 @@ export function command(): Command {
     const wrote = await writeDemoBackbone(resolveFrom(cwd, checkpoint), ctx.config, calibration);
     console.log(`demo backbone: ${checkpoint}${wrote ? '' : ' (already there)'} (random weights: demo features come from an untrained network)`);
     if (opts.generateOnly) return;
-    await runTurbo(cwd, []);
-    const config = loadConfig();
+    const configPath = opts.config !== undefined ? resolve(opts.config) : process.env[CONFIG_ENV_VAR];
+    await runTurbo(workspaceRoot(), configPath);
+    const config = loadConfig(configPath !== undefined ? { path: configPath } : {});
     const reportDir = resolveFrom(ctx.dataDir, config.eval.out);
     const report = await readReport(reportDir);
     console.log(`\n${formatResultTable({

@@ -1,6 +1,9 @@
 /** File name of the pipeline config, looked up in the working directory (the repo root). */
 export const CONFIG_FILE_NAME = 'pthnet.config.json';
 
+/** Environment variable naming the config file (how `--config` reaches stages run by turbo). */
+export const CONFIG_ENV_VAR = 'PTHNET_CONFIG';
+
 /** Default working directory for the manifest and every artifact. */
 export const DEFAULT_DATA_DIR = 'data';
 

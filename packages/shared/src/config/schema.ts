@@ -96,6 +96,14 @@ export const pipelineConfigSchema = z.object({
       model: z.record(z.string(), z.unknown()).default({}),
     })
     .prefault({}),
+  demo: z
+    .object({
+      /** Seed of the generated demo clips. */
+      seed: z.number().int().nonnegative().default(7),
+      /** Clips per class and split of the demo set. */
+      clipsPerClass: z.object({ train: positiveInt.default(24), test: positiveInt.default(8) }).prefault({}),
+    })
+    .prefault({}),
   eval: z
     .object({
       mu: z.number().min(0).max(1).default(0.7),

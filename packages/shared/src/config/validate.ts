@@ -2,7 +2,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { z } from 'zod';
 import { ConfigError } from '../errors/index.js';
-import { CONFIG_FILE_NAME } from './constants.js';
+import { CONFIG_ENV_VAR, CONFIG_FILE_NAME } from './constants.js';
 import { pipelineConfigSchema, type PipelineConfig, type PipelineConfigInput } from './schema.js';
 
 /** A value set from the command line, remembered so an error can name the flag. */
@@ -72,13 +72,16 @@ export function applyOverrides(raw: unknown, overrides: readonly ConfigOverride[
 }
 
 /**
- * Reads the config file (default `pthnet.config.json` in `cwd`; absent means all defaults)
+ * Reads the config file (`path`, else `$PTHNET_CONFIG`, else `pthnet.config.json` in `cwd`;
+ * a missing default file means all defaults)
  * and validates it with the overrides applied.
  */
 export function loadConfig(options: { path?: string; cwd?: string; overrides?: readonly ConfigOverride[] } = {}): PipelineConfig {
   const cwd = options.cwd ?? process.cwd();
-  const explicit = options.path !== undefined;
-  const path = resolve(cwd, options.path ?? CONFIG_FILE_NAME);
+  // PTHNET_CONFIG carries a --config choice into the stages that turbo starts.
+  const chosen = options.path ?? process.env[CONFIG_ENV_VAR];
+  const explicit = chosen !== undefined && chosen !== '';
+  const path = resolve(cwd, explicit ? chosen : CONFIG_FILE_NAME);
   let raw: unknown = {};
   if (existsSync(path)) {
     try {

@@ -89,5 +89,5 @@ describe('demo end to end (reduced)', () => {
     expect(c3.datasets).toMatchObject({ built: 2, upToDate: 2 });
     expect(c3.train).toMatchObject({ trained: 2 });
     expect(c3.eval).toMatchObject({ written: 1 });
-  });
+  }, 900_000);
 });

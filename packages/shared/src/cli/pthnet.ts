@@ -16,6 +16,7 @@ export const STAGES: readonly StageEntry[] = [
   stage('datasets', 'pack forward/reversed three-level datasets per split', () => import('../../../train/src/stages/datasets.js')),
   stage('train', 'train PTH-Net on the packed datasets (forward and reversed)', () => import('../../../train/src/stages/train.js')),
   stage('eval', 'evaluate forward, reversed and combined models; write the report', () => import('../../../eval/src/stages/eval.js')),
+  stage('predict', 'classify one video or frame folder end to end', () => import('../../../eval/src/stages/predict.js')),
   stage('status', 'what the manifest holds: done, stale, failed, missing per stage', () => import('../stages/status.js')),
   stage('demo', 'generate the built-in demo set and run the whole pipeline on it', () => import('../../../eval/src/stages/demo.js')),
 ];

@@ -1,11 +1,14 @@
 /**
  * `tsx packages/extract/src/bench/main.ts [--sizes 112,224] [--seconds 3] [--batch 1]
- * [--workers 2] [--backend auto] [--preset vit-s16]`: prints the ViT benchmark as JSON on
- * stdout, progress on stderr.
+ * [--workers 2] [--backend auto] [--preset vit-s16] [--list <reference clip list>]`: prints the
+ * ViT benchmark, decode frames/s and the passes window sharing saves as JSON on stdout, progress on stderr.
  */
 import { parseArgs } from 'node:util';
 import type { BackendPreference } from 'shared';
 import type { VitPresetName } from '../videomae/types.js';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { benchDecode, benchWindowSharing } from './pipeline.js';
 import { benchVit } from './vit.js';
 
 const { values } = parseArgs({
@@ -16,6 +19,7 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '2' },
     backend: { type: 'string', default: 'auto' },
     preset: { type: 'string', default: 'vit-s16' },
+    list: { type: 'string', default: resolve(import.meta.dirname, '../../../../../shared/data/annotations/ferv39k/train_All.txt') },
   },
 });
 
@@ -34,4 +38,6 @@ try {
   process.stderr.write(`bench extract-vit failed: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 }
-process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+const decode = await benchDecode();
+const sharing = existsSync(values.list) ? benchWindowSharing(values.list) : null;
+process.stdout.write(`${JSON.stringify({ ...result, decode, windowSharing: sharing }, null, 2)}\n`);

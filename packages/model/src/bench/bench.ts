@@ -1,0 +1,195 @@
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { AUTO_ORDER, ConfigError, selectBackend, type BackendName } from 'shared';
+import { SGD } from '../optim/sgd.js';
+import { DataParallelPthNet } from '../parallel/data-parallel.js';
+import type { HostPyramidBatch } from '../parallel/types.js';
+import { DEFAULT_PTHNET_CONFIG } from '../pthnet/constants.js';
+import { createPthNet } from '../pthnet/pthnet.js';
+import { seededUniform } from '../pthnet/random.js';
+import { trainStep } from '../pthnet/train-step.js';
+import { BENCH_LEVEL_LENGTHS, DEFAULT_BENCH_OPTIONS } from './constants.js';
+import type { BackendResult, BenchOptions, BenchReport, PhaseResult } from './types.js';
+
+/** Reads `--backends wasm,cpu --seconds 5 --batch 32 --workers 2 --slow-step-seconds 20 --seed 0`. */
+export function parseBenchArgs(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      backends: { type: 'string' },
+      seconds: { type: 'string' },
+      batch: { type: 'string' },
+      workers: { type: 'string' },
+      'slow-step-seconds': { type: 'string' },
+      seed: { type: 'string' },
+    },
+    strict: true,
+  });
+  const number = (key: string, raw: string | undefined, fallback: number, min: number, integer: boolean): number => {
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
+      throw new ConfigError(`bench --${key}: expected ${integer ? 'an integer' : 'a number'} >= ${min}, got ${JSON.stringify(raw)}`);
+    }
+    return value;
+  };
+  let backends = DEFAULT_BENCH_OPTIONS.backends;
+  if (values.backends !== undefined) {
+    const names = values.backends.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    const unknown = names.find((n) => !(AUTO_ORDER as readonly string[]).includes(n));
+    if (unknown !== undefined || names.length === 0) {
+      throw new ConfigError(`bench --backends: expected a comma-separated list of ${AUTO_ORDER.join(', ')}, got ${JSON.stringify(values.backends)}`);
+    }
+    backends = names as BackendName[];
+  }
+  return {
+    backends,
+    seconds: number('seconds', values.seconds, DEFAULT_BENCH_OPTIONS.seconds, 0, false),
+    batch: number('batch', values.batch, DEFAULT_BENCH_OPTIONS.batch, 1, true),
+    workers: number('workers', values.workers, DEFAULT_BENCH_OPTIONS.workers, 0, true),
+    slowStepSeconds: number('slow-step-seconds', values['slow-step-seconds'], DEFAULT_BENCH_OPTIONS.slowStepSeconds, 0, false),
+    seed: number('seed', values.seed, DEFAULT_BENCH_OPTIONS.seed, 0, true),
+  };
+}
+
+/** A full-length batch of the FERV39k shapes: Gaussian features, every mask step real. */
+export function makeBenchBatch(batch: number, nIn: number, seed: number): { inputs: HostPyramidBatch; labels: Int32Array } {
+  const random = seededUniform(seed);
+  const gaussian = (): number => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  const features = (steps: number) => ({ shape: [batch, nIn, steps], data: Float32Array.from({ length: batch * nIn * steps }, gaussian) });
+  const mask = (steps: number) => ({ shape: [batch, 1, steps], data: new Uint8Array(batch * steps).fill(1) });
+  const { H, M, L } = BENCH_LEVEL_LENGTHS;
+  return {
+    inputs: { x_L: features(L), x_M: features(M), x_H: features(H), m_L: mask(L), m_M: mask(M), m_H: mask(H) },
+    labels: Int32Array.from({ length: batch }, (_, i) => i % DEFAULT_PTHNET_CONFIG.num_classes),
+  };
+}
+
+/** Warm-up once, then repeats `run` for `seconds` (a slow warm-up is the only sample). */
+async function measure(run: () => Promise<void> | void, batch: number, seconds: number, slowStepSeconds: number): Promise<PhaseResult> {
+  const cpuSeconds = (since: NodeJS.CpuUsage): number => {
+    const used = process.cpuUsage(since);
+    return (used.user + used.system) / 1e6;
+  };
+  const warmStart = performance.now();
+  const warmCpu = process.cpuUsage();
+  await run();
+  const warmMs = performance.now() - warmStart;
+  if (warmMs / 1000 > slowStepSeconds) {
+    return { clipsPerSecond: (batch * 1000) / warmMs, msPerBatch: warmMs, batches: 0, cpuSecondsPerBatch: cpuSeconds(warmCpu) };
+  }
+  let batches = 0;
+  const start = performance.now();
+  const startCpu = process.cpuUsage();
+  do {
+    await run();
+    batches++;
+  } while (performance.now() - start < seconds * 1000);
+  const ms = (performance.now() - start) / batches;
+  return { clipsPerSecond: (batch * 1000) / ms, msPerBatch: ms, batches, cpuSecondsPerBatch: cpuSeconds(startCpu) / batches };
+}
+
+async function benchInProcess(backend: BackendName, options: BenchOptions, data: ReturnType<typeof makeBenchBatch>): Promise<BackendResult> {
+  const model = createPthNet({}, { seed: options.seed });
+  const optimizer = new SGD(model.namedVariables(), { lr: 0.005, momentum: 0.9, weightDecay: 1e-4 });
+  const toTensor = (host: { shape: number[]; data: Float32Array | Uint8Array }) =>
+    tf.tensor(host.data instanceof Uint8Array ? Float32Array.from(host.data) : host.data, host.shape, 'float32');
+  const { inputs } = data;
+  const batch = {
+    x_L: toTensor(inputs.x_L), x_M: toTensor(inputs.x_M), x_H: toTensor(inputs.x_H),
+    m_L: toTensor(inputs.m_L), m_M: toTensor(inputs.m_M), m_H: toTensor(inputs.m_H),
+  };
+  const labels = tf.tensor1d(data.labels, 'int32');
+  try {
+    const train = await measure(
+      () => {
+        trainStep(model, optimizer, batch, labels, { training: true });
+      },
+      options.batch,
+      options.seconds,
+      options.slowStepSeconds,
+    );
+    const evaluate = await measure(
+      async () => {
+        const logits = model.predict(batch.x_H, batch.m_H);
+        await logits.data();
+        logits.dispose();
+      },
+      options.batch,
+      options.seconds,
+      options.slowStepSeconds,
+    );
+    return { backend, threads: 1, train, eval: evaluate };
+  } finally {
+    tf.dispose([...Object.values(batch), labels]);
+    optimizer.dispose();
+    model.dispose();
+  }
+}
+
+async function benchParallel(backend: BackendName, options: BenchOptions, data: ReturnType<typeof makeBenchBatch>): Promise<BackendResult> {
+  const pool = await DataParallelPthNet.create({
+    workers: options.workers,
+    backend,
+    seed: options.seed,
+    optimizer: { lr: 0.005, momentum: 0.9, weightDecay: 1e-4 },
+  });
+  try {
+    const train = await measure(
+      async () => {
+        await pool.trainStep(data.inputs, data.labels, { training: true });
+      },
+      options.batch,
+      options.seconds,
+      options.slowStepSeconds,
+    );
+    const evaluate = await measure(
+      async () => {
+        await pool.predict(data.inputs.x_H, data.inputs.m_H);
+      },
+      options.batch,
+      options.seconds,
+      options.slowStepSeconds,
+    );
+    return { backend, threads: options.workers, train, eval: evaluate };
+  } finally {
+    await pool.dispose();
+  }
+}
+
+/**
+ * Training (forward + backward + SGD, all three levels) and inference (level H) throughput of the
+ * full FERV39k PTH-Net at batch `options.batch`, for every backend that loads: in process, and
+ * data-parallel on `options.workers` worker threads where that is more than one.
+ */
+export async function runPthNetBenchmark(options: BenchOptions): Promise<BenchReport> {
+  const data = makeBenchBatch(options.batch, DEFAULT_PTHNET_CONFIG.n_in, options.seed + 1);
+  const results: BackendResult[] = [];
+  const skipped: BenchReport['skipped'] = [];
+  for (const backend of options.backends) {
+    try {
+      await selectBackend(backend);
+    } catch (error) {
+      skipped.push({ backend, reason: error instanceof Error ? error.message : String(error) });
+      continue;
+    }
+    results.push(await benchInProcess(backend, options, data));
+    if (options.workers > 1) results.push(await benchParallel(backend, options, data));
+  }
+  const model = createPthNet();
+  const parameters = model.parameterCount;
+  model.dispose();
+  return {
+    benchmark: 'pthnet-throughput',
+    config: 'ferv39k',
+    parameters,
+    batch: options.batch,
+    levelLengths: { ...BENCH_LEVEL_LENGTHS },
+    seconds: options.seconds,
+    node: process.version,
+    cpus: os.availableParallelism(),
+    results,
+    skipped,
+  };
+}

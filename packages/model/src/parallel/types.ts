@@ -1,0 +1,102 @@
+import type { BackendPreference } from 'shared';
+import type { SgdState } from '../optim/types.js';
+import type { PthNetConfig, PthNetLoss, StateDict } from '../pthnet/types.js';
+
+/** A tensor outside tfjs: shape and row-major data (masks may be bytes). */
+export interface HostArray<D extends ArrayLike<number> = Float32Array> {
+  shape: number[];
+  data: D;
+}
+
+export type HostMask = HostArray<Float32Array | Uint8Array>;
+
+/** One batch of the three pyramid levels, `[B, C, T]` features and `[B, 1, T]` masks. */
+export interface HostPyramidBatch {
+  x_L: HostArray;
+  x_M: HostArray;
+  x_H: HostArray;
+  m_L: HostMask;
+  m_M: HostMask;
+  m_H: HostMask;
+}
+
+export interface DataParallelOptions {
+  /** PTH-Net config (partial: defaults are the FERV39k config). */
+  config?: Partial<PthNetConfig>;
+  /** Worker threads, each with its own tfjs backend; default 2 (this machine's cores). */
+  workers?: number;
+  /** Backend each worker selects; default `auto`. */
+  backend?: BackendPreference;
+  /** Seed of the initial weights (identical in every worker) and of stochastic depth. */
+  seed?: number;
+  /** SGD hyperparameters (PyTorch semantics). */
+  optimizer: { lr: number; momentum?: number; weightDecay?: number };
+  /** Initial weights in reference layout (a loaded checkpoint's state dict). */
+  stateDict?: StateDict;
+}
+
+export interface ParallelStepOptions {
+  /** Train mode (stochastic depth on when the drop-path probability is > 0). */
+  training?: boolean;
+  /** Overrides the network's drop-path probability for this step. */
+  dropPathProb?: number;
+}
+
+export interface ParallelStepResult {
+  /** Losses of the whole batch (each worker's mean weighted by its share). */
+  losses: PthNetLoss<number>;
+  /** Parameters no worker produced a gradient for (never updated). */
+  paramsWithoutGrad: string[];
+}
+
+/** Messages main -> worker. */
+export type WorkerRequest =
+  | {
+      kind: 'train';
+      id: number;
+      /** This worker's rows of the batch; null when the batch has fewer clips than workers. */
+      batch: HostPyramidBatch | null;
+      labels: Int32Array;
+      /** This worker's fraction of the batch. */
+      share: number;
+      lr: number;
+      options: ParallelStepOptions;
+      step: number;
+    }
+  | { kind: 'predict'; id: number; x: HostArray; mask: HostMask }
+  | { kind: 'stateDict'; id: number }
+  | { kind: 'loadStateDict'; id: number; stateDict: StateDict }
+  | { kind: 'optimizerState'; id: number }
+  | { kind: 'loadOptimizerState'; id: number; state: Pick<SgdState, 'momentumBuffers'> }
+  | { kind: 'close'; id: number };
+
+/** Messages worker -> main. */
+export type WorkerResponse =
+  | { kind: 'ready'; backend: string; parameterCount: number }
+  | { kind: 'trained'; id: number; losses: PthNetLoss<number>; paramsWithoutGrad: string[] }
+  | { kind: 'predicted'; id: number; logits: Float32Array }
+  | { kind: 'stateDict'; id: number; stateDict: StateDict }
+  | { kind: 'optimizerState'; id: number; state: SgdState }
+  | { kind: 'ok'; id: number }
+  | { kind: 'error'; id: number | null; message: string; name: string };
+
+/** What each worker is started with. */
+export interface WorkerInit {
+  index: number;
+  config: PthNetConfig;
+  backend: BackendPreference;
+  seed: number;
+  optimizer: { lr: number; momentum?: number; weightDecay?: number };
+  stateDict?: StateDict;
+  /** Gradient exchange: one float slot per worker, every parameter at a fixed offset. */
+  gradients: SharedArrayBuffer;
+  /** Which worker produced a gradient for which parameter (workers x parameters). */
+  gradientFlags: SharedArrayBuffer;
+  /** Updated weights (internal layout, same offsets as a gradient slot), each shard written by its owner. */
+  weights: SharedArrayBuffer;
+  /** Which parameters were updated this step (one flag per parameter). */
+  updatedFlags: SharedArrayBuffer;
+  /** Barrier counters and the abort flag. */
+  control: SharedArrayBuffer;
+  workers: number;
+}

@@ -1,0 +1,162 @@
+/**
+ * One data-parallel worker: its own tfjs backend and PTH-Net replica. Every replica starts from
+ * the same weights, sums the same gradients in the same order and applies the same SGD update,
+ * so the replicas stay identical without ever sending weights around.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from 'shared';
+import { SGD } from '../optim/sgd.js';
+import { PthNet } from '../pthnet/pthnet.js';
+import { deriveSeed, seededUniform } from '../pthnet/random.js';
+import { computeGradients } from '../pthnet/train-step.js';
+import { CONTROL_ABORT } from './constants.js';
+import { barrier, parameterOffsets, reduceGradient, shardRanges } from './exchange.js';
+import type { HostArray, HostMask, WorkerInit, WorkerRequest, WorkerResponse } from './types.js';
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+
+function post(message: WorkerResponse): void {
+  port.postMessage(message);
+}
+
+function toTensor(host: HostArray | HostMask): tf.Tensor {
+  return tf.tensor(host.data instanceof Uint8Array ? Float32Array.from(host.data) : host.data, host.shape, 'float32');
+}
+
+async function main(): Promise<void> {
+  const selected = await selectBackend(init.backend);
+  const model = new PthNet(init.config, { seed: init.seed });
+  if (init.stateDict) model.loadStateDict(init.stateDict);
+  const optimizer = new SGD(model.namedVariables(), {
+    ...init.optimizer,
+    codec: { encode: (name, data) => model.toReference(name, data), decode: (name, tensor) => model.fromReference(name, tensor) },
+  });
+  const names = model.parameterNames();
+  const sizes = model.specs.map((s) => s.internalShape.reduce((n, d) => n * d, 1));
+  const { offsets, total } = parameterOffsets(sizes);
+  const slots = new Float32Array(init.gradients);
+  const flags = new Int32Array(init.gradientFlags);
+  const control = new Int32Array(init.control);
+
+  const shard = shardRanges(sizes, init.workers)[init.index]!;
+  const inShard = (i: number): boolean => i >= shard[0] && i < shard[1];
+  const weights = new Float32Array(init.weights);
+  const updatedFlags = new Int32Array(init.updatedFlags);
+  const variables = model.namedVariables();
+
+  /**
+   * Gradient of this worker's rows, written to its slot; then, after everyone has written, the
+   * sum and SGD update of this worker's shard of parameters, written to the shared weights; then,
+   * after every shard is written, every replica loads all of them.
+   */
+  const train = (request: Extract<WorkerRequest, { kind: 'train' }>): WorkerResponse => {
+    let losses = { loss: 0, loss_ce: 0, loss_kl_L: 0, loss_kl_M: 0 };
+    const flagRow = init.index * names.length;
+    if (request.batch === null) {
+      flags.fill(0, flagRow, flagRow + names.length);
+    } else {
+      const host = request.batch;
+      const batch = tf.tidy(() => ({
+        x_L: toTensor(host.x_L), x_M: toTensor(host.x_M), x_H: toTensor(host.x_H),
+        m_L: toTensor(host.m_L), m_M: toTensor(host.m_M), m_H: toTensor(host.m_H),
+      }));
+      const labels = tf.tensor1d(request.labels, 'int32');
+      const rng = seededUniform(deriveSeed(init.seed, request.step * init.workers + init.index + 1));
+      let result;
+      try {
+        result = computeGradients(model, batch, labels, {
+          ...request.options,
+          training: request.options.training ?? true,
+          dropPathRng: rng,
+          gradScale: request.share,
+        });
+      } finally {
+        tf.dispose([...Object.values(batch), labels]);
+      }
+      losses = result.losses;
+      const slotStart = init.index * total;
+      names.forEach((name, i) => {
+        const grad = result.grads.get(name);
+        flags[flagRow + i] = grad === undefined ? 0 : 1;
+        if (grad !== undefined) slots.set(grad.dataSync() as Float32Array, slotStart + offsets[i]!);
+      });
+      tf.dispose([...result.grads.values()]);
+    }
+    barrier(control, init.workers);
+    optimizer.lr = request.lr;
+    for (let i = shard[0]; i < shard[1]; i++) {
+      const sum = reduceGradient(slots, flags, total, names.length, init.workers, i, offsets[i]!, sizes[i]!);
+      updatedFlags[i] = sum === null ? 0 : 1;
+      if (sum !== null) weights.set(optimizer.update(names[i]!, variables.get(names[i]!)!.dataSync() as Float32Array, sum), offsets[i]!);
+    }
+    barrier(control, init.workers);
+    tf.tidy(() => {
+      names.forEach((name, i) => {
+        if (updatedFlags[i] === 0) return;
+        // a copy: the cpu backend would otherwise keep the shared memory as the tensor's storage
+        const values = weights.slice(offsets[i]!, offsets[i]! + sizes[i]!);
+        variables.get(name)!.assign(tf.tensor(values, model.specs[i]!.internalShape, 'float32'));
+      });
+    });
+    const withoutGrad = names.filter((_, i) => updatedFlags[i] === 0);
+    return { kind: 'trained', id: request.id, losses, paramsWithoutGrad: withoutGrad };
+  };
+
+  const handle = (request: WorkerRequest): WorkerResponse | null => {
+    switch (request.kind) {
+      case 'train':
+        return train(request);
+      case 'predict': {
+        const logits = tf.tidy(() => model.predict(toTensor(request.x), toTensor(request.mask)));
+        const data = logits.dataSync() as Float32Array;
+        logits.dispose();
+        return { kind: 'predicted', id: request.id, logits: data };
+      }
+      case 'stateDict':
+        return { kind: 'stateDict', id: request.id, stateDict: model.stateDict() };
+      case 'loadStateDict':
+        model.loadStateDict(request.stateDict);
+        return { kind: 'ok', id: request.id };
+      case 'optimizerState': {
+        // each worker owns the momentum of its shard; the main thread merges them
+        const state = optimizer.state();
+        const own = new Map([...state.momentumBuffers].filter(([name]) => inShard(names.indexOf(name))));
+        return { kind: 'optimizerState', id: request.id, state: { ...state, momentumBuffers: own } };
+      }
+      case 'loadOptimizerState':
+        optimizer.loadState({
+          // names the network does not have are kept, so the optimizer rejects them
+          momentumBuffers: new Map(
+            [...request.state.momentumBuffers].filter(([name]) => names.indexOf(name) < 0 || inShard(names.indexOf(name))),
+          ),
+        });
+        return { kind: 'ok', id: request.id };
+      case 'close':
+        optimizer.dispose();
+        model.dispose();
+        post({ kind: 'ok', id: request.id });
+        port.close();
+        return null;
+    }
+  };
+
+  port.on('message', (request: WorkerRequest) => {
+    try {
+      const response = handle(request);
+      if (response !== null) post(response);
+    } catch (error) {
+      // a failed step leaves the others waiting at the barrier: release them
+      if (request.kind === 'train') Atomics.store(control, CONTROL_ABORT, 1);
+      const e = error instanceof Error ? error : new Error(String(error));
+      post({ kind: 'error', id: request.id, message: e.message, name: e.name });
+    }
+  });
+  post({ kind: 'ready', backend: selected.name, parameterCount: model.parameterCount });
+}
+
+main().catch((error: unknown) => {
+  const e = error instanceof Error ? error : new Error(String(error));
+  post({ kind: 'error', id: null, message: e.message, name: e.name });
+});

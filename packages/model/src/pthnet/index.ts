@@ -1,0 +1,11 @@
+export * from './config.js';
+export * from './constants.js';
+export * from './gradients.js';
+export * from './layers.js';
+export * from './linear.js';
+export * from './loss.js';
+export * from './params.js';
+export * from './pthnet.js';
+export * from './random.js';
+export * from './train-step.js';
+export type * from './types.js';

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { seededUniform } from 'model';
 import { CheckpointError, ConfigError } from 'shared';
 import { vitParameterCount } from './flops.js';
 import {
@@ -132,18 +133,6 @@ export function checkVitShapes(shapes: ReadonlyMap<string, readonly number[]>, c
       path,
     );
   }
-}
-
-/** mulberry32: a small seeded generator, so random benchmark weights are the same in every worker. */
-function seededUniform(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

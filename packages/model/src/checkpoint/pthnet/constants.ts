@@ -1,32 +1,16 @@
+import { ATTENTION_CONV_KERNEL, ATTENTION_HEADS, DEFAULT_PTHNET_CONFIG, GROUP_NORM_GROUPS } from '../../pthnet/constants.js';
 import type { PthNetConfig } from '../../pthnet/types.js';
 
 /**
  * The published FERV39k configuration (reference `main.py` defaults): 10,419,719 parameters,
  * the key set of `fixtures/shapes.json`. Also the defaults for config fields a checkpoint's
  * shapes cannot tell (max_len, scale_factor, use_pos, downsample_type, path_pdrop's value).
+ * It is the network's own default config.
  */
-export const PTHNET_FERV39K_CONFIG: Readonly<PthNetConfig> = Object.freeze({
-  n_in: 1408,
-  n_embd: 512,
-  mlp_dim: 768,
-  max_len: 16,
-  arch: [2, 2, 1, 1],
-  scale_factor: 2,
-  with_ln: true,
-  path_pdrop: 0.1,
-  downsample_type: 'max',
-  thr_size: [3, 1, 3, 3],
-  k: [1, 3, 5],
-  use_pos: false,
-  num_classes: 7,
-} satisfies PthNetConfig);
+export const PTHNET_FERV39K_CONFIG: Readonly<PthNetConfig> = DEFAULT_PTHNET_CONFIG;
 
-/** GroupNorm groups in every SSD layer (fixed in the reference code). */
-export const SSD_GROUP_NORM_GROUPS = 16;
-/** Attention heads of the SSD cross-attention (fixed in the reference code). */
-export const SSD_ATTENTION_HEADS = 8;
-/** Kernel of the depthwise q/k/v convs inside the cross-attention (fixed in the reference code). */
-export const CROSS_ATTENTION_CONV_KERNEL = 3;
+/** GroupNorm groups, attention heads and the q/k/v conv kernel of every SSD layer (fixed in the reference code). */
+export { GROUP_NORM_GROUPS as SSD_GROUP_NORM_GROUPS, ATTENTION_HEADS as SSD_ATTENTION_HEADS, ATTENTION_CONV_KERNEL as CROSS_ATTENTION_CONV_KERNEL };
 
 /** Module lists of SSD layers, in registration order, with their `arch`/`thr_size` index. */
 export const SSD_STAGES = [

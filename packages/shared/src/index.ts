@@ -12,3 +12,4 @@ export * from './cli/index.js';
 export * from './pipeline/index.js';
 export * from './backend/index.js';
 export * from './metrics/index.js';
+export * from './paths/index.js';

@@ -2,9 +2,8 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { CONFIG_ENV_VAR, ConfigError, PthnetError, createProgress, loadConfig, selectBackend, stageCommand, stageContext, type PipelineConfig } from 'shared';
+import { CONFIG_ENV_VAR, workspaceRoot, ConfigError, PthnetError, createProgress, loadConfig, selectBackend, stageCommand, stageContext, type PipelineConfig } from 'shared';
 import { writeSafetensors } from 'model';
 import {
   backboneVitConfig,
@@ -94,17 +93,6 @@ async function featureStatistics(
   const mean = sum.map((v) => v / count);
   const std = sq.map((v, j) => Math.sqrt(Math.max(v / count - mean[j]! ** 2, 0)) + 1e-3);
   return { mean, std };
-}
-
-/** The folder with pnpm-workspace.yaml, where turbo must run, whatever the current directory. */
-function workspaceRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'pnpm-workspace.yaml'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new PthnetError('DEMO', 'cannot find the workspace root (pnpm-workspace.yaml) above the eval package');
-    dir = up;
-  }
-  return dir;
 }
 
 function resolveFrom(base: string, p: string): string {

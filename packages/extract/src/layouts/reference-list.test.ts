@@ -6,7 +6,7 @@ import { readReferenceListLayout } from './reference-list.js';
 import { referenceDataDir } from './testing.js';
 import type { ClipCandidate } from './types.js';
 
-const annotations = path.join(referenceDataDir(import.meta.url), 'annotations', 'ferv39k');
+const annotations = path.join(referenceDataDir(), 'annotations', 'ferv39k');
 const lists = [
   { split: 'train', path: path.join(annotations, 'train_All.txt') },
   { split: 'test', path: path.join(annotations, 'test_All.txt') },

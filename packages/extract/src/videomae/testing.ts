@@ -1,20 +1,13 @@
 // Test helpers: the tiny VideoMAE v2 golden fixture. Not part of the public API.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { readNpyAs } from 'shared';
+import { fixturesDir, readNpyAs } from 'shared';
 import { resolveVitConfig } from './config.js';
 import type { VideoWindowBatch, VitConfig } from './types.js';
 
-/** `<repo>/../shared/fixtures/videomae/tiny`, the repo being the folder with pnpm-workspace.yaml above this file. */
+/** `<repo>/../shared/fixtures/videomae/tiny`. */
 export function tinyVitFixtureDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'pnpm-workspace.yaml'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`no pnpm-workspace.yaml above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
-  return path.resolve(dir, '../shared/fixtures/videomae/tiny');
+  return fixturesDir('videomae', 'tiny');
 }
 
 export interface TinyVitFixture {

@@ -116,7 +116,7 @@ describe('planWindows', () => {
 });
 
 describe('cover rule against the FERV39k reference feature lists', () => {
-  const annotations = path.join(referenceDataDir(import.meta.url), 'annotations', 'ferv39k');
+  const annotations = path.join(referenceDataDir(), 'annotations', 'ferv39k');
   const clipKey = (listPath: string) => listPath.replace(/\.npy$/, '').split('/').slice(-3).join('/');
   const frameCounts = new Map<string, number>();
   for (const line of readFileSync(path.join(annotations, 'test_All.txt'), 'utf8').split('\n')) {

@@ -1,22 +1,7 @@
 /** Test support: locating the read-only golden fixtures and reading their JSON tensors. */
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 
-/** The folder holding pnpm-workspace.yaml, found by walking up from this file. */
-export function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'pnpm-workspace.yaml'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('pnpm-workspace.yaml not found above the test file');
-    dir = parent;
-  }
-  return dir;
-}
-
-export function fixturesDir(): string {
-  return path.resolve(repoRoot(), '../shared/fixtures');
-}
+export { fixturesDir } from 'shared';
 
 /** A fixture tensor as stored in expected.json: nested lists of float64 values. */
 export interface JsonTensor {

@@ -11,20 +11,12 @@ import type { ArtifactRow } from '../manifest/schema.js';
 import { ensureArtifact, produceArtifact } from './produce-artifact.js';
 import { itemBytes } from './test-support/items.js';
 import type { ProducePhase } from './types.js';
+import { workspaceRoot } from '../paths/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const childScript = path.join(here, 'test-support', 'producer-child.ts');
 
-function findRepoRoot(from: string): string {
-  let dir = from;
-  while (!existsSync(path.join(dir, 'pnpm-workspace.yaml'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`no pnpm-workspace.yaml above ${from}`);
-    dir = parent;
-  }
-  return dir;
-}
-const repoRoot = findRepoRoot(here);
+const repoRoot = workspaceRoot();
 
 interface ChildResult {
   code: number | null;

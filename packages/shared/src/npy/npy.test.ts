@@ -1,22 +1,13 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../errors/index.js';
 import { encodeNpy, npyHeader, parseNpy, readNpy, readNpyAs, readNpySync, writeNpy } from './npy.js';
 import type { NpyDtype } from './types.js';
+import { fixturesDir } from '../paths/index.js';
 
-function findRepoRoot(from: string): string {
-  let dir = from;
-  while (!existsSync(path.join(dir, 'pnpm-workspace.yaml'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`no pnpm-workspace.yaml above ${from}`);
-    dir = parent;
-  }
-  return dir;
-}
-const fixtures = path.resolve(findRepoRoot(path.dirname(fileURLToPath(import.meta.url))), '../shared/fixtures');
+const fixtures = fixturesDir();
 
 /** dtype and shape of every fixture, as numpy reports them (read off the headers). */
 const FIXTURES: Record<string, { dtype: NpyDtype; shape: number[] }> = {

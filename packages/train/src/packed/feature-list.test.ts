@@ -1,24 +1,14 @@
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from 'shared';
 import { clipIdFromFeaturePath, joinFeatureLists, readFeatureList } from './feature-list.js';
 import type { FeatureList, FeatureListEntry } from './types.js';
+import { sharedDir } from 'shared';
 
-function findRepoRoot(start: string): string {
-  let dir = start;
-  while (!existsSync(path.join(dir, 'pnpm-workspace.yaml'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`no pnpm-workspace.yaml above ${start}`);
-    dir = parent;
-  }
-  return dir;
-}
 
-const SHARED = path.resolve(findRepoRoot(path.dirname(fileURLToPath(import.meta.url))), '../shared');
+const SHARED = sharedDir();
 const FERV_LISTS = path.join(SHARED, 'data/annotations/ferv39k');
 
 let tmp: string;

@@ -1,8 +1,6 @@
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError, encodeNpy, readNpy } from 'shared';
 import { LEVELS, LEVEL_LENGTHS, LEVEL_STRIDES } from '../sampling/constants.js';
@@ -12,18 +10,10 @@ import { joinFeatureLists, readFeatureList } from './feature-list.js';
 import { makeBatch } from './make-batch.js';
 import { buildPackedDataset, openPackedDataset, packedIndexPath } from './packed.js';
 import type { PackedIndex } from './types.js';
+import { fixturesDir } from 'shared';
 
-function findRepoRoot(start: string): string {
-  let dir = start;
-  while (!existsSync(path.join(dir, 'pnpm-workspace.yaml'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`no pnpm-workspace.yaml above ${start}`);
-    dir = parent;
-  }
-  return dir;
-}
 
-const FIXTURES = path.resolve(findRepoRoot(path.dirname(fileURLToPath(import.meta.url))), '../shared/fixtures');
+const FIXTURES = fixturesDir();
 const TINY = path.join(FIXTURES, 'pthnet/tiny');
 const LABEL_NAMES = ['Happy', 'Sad', 'Neutral', 'Angry', 'Surprise', 'Disgust', 'Fear'];
 const SCENES = ['Action', 'DailyLife', 'Interview', 'Social', 'Crime'];

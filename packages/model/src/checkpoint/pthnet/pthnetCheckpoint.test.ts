@@ -9,7 +9,7 @@ import { buildTorchZip, bytesOf, contiguousStride, fixturesDir, torchTensor, typ
 import { loadPthNetCheckpoint, savePthNetCheckpoint } from './pthnetCheckpoint.js';
 import type { LoadedPthNetCheckpoint, PthNetStateDict } from './types.js';
 
-const fixtures = fixturesDir(import.meta.url);
+const fixtures = fixturesDir();
 const REFERENCE_PTH = path.join(fixtures, 'pthnet/tiny/checkpoint_init.pth');
 const tiny = JSON.parse(readFileSync(path.join(fixtures, 'pthnet/tiny/expected.json'), 'utf8')) as {
   config: PthNetConfig;

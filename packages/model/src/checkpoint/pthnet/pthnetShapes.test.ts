@@ -7,7 +7,7 @@ import { fixturesDir } from '../torch/testing.js';
 import { PTHNET_FERV39K_CONFIG } from './constants.js';
 import { checkPthNetShapes, expectedPthNetShapes, inferPthNetConfig, validateCheckpointConfig } from './pthnetShapes.js';
 
-const fixtures = fixturesDir(import.meta.url);
+const fixtures = fixturesDir();
 const shapesJson = JSON.parse(readFileSync(path.join(fixtures, 'shapes.json'), 'utf8')) as {
   pthnet_ferv39k: { param_count: number; state_dict: Record<string, number[]> };
 };

@@ -3,26 +3,10 @@
  * and a pickle writer that spells out the handful of opcodes torch.save uses, so tests can
  * build checkpoints byte by byte without Python.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { crc32, deflateRawSync } from 'node:zlib';
 import yauzl, { type Entry } from 'yauzl';
 
-/** `<repo>/../shared/fixtures`, found by walking up to the folder with pnpm-workspace.yaml. */
-export function fixturesDir(fromUrl: string): string {
-  let dir = path.dirname(fileURLToPath(fromUrl));
-  for (;;) {
-    try {
-      readFileSync(path.join(dir, 'pnpm-workspace.yaml'));
-      return path.resolve(dir, '../shared/fixtures');
-    } catch {
-      const parent = path.dirname(dir);
-      if (parent === dir) throw new Error('no pnpm-workspace.yaml above the test file');
-      dir = parent;
-    }
-  }
-}
+export { fixturesDir } from 'shared';
 
 export interface ZipInput {
   name: string;

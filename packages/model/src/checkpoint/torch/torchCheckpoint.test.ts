@@ -9,7 +9,7 @@ import { bytesOf, buildTorchZip, buildZip, contiguousStride, fixturesDir, readZi
 import { openTorchCheckpoint } from './torchCheckpoint.js';
 import type { NumpyArray, PickledObject, TensorRef } from './types.js';
 
-const fixtures = fixturesDir(import.meta.url);
+const fixtures = fixturesDir();
 const PTHNET_PTH = path.join(fixtures, 'pthnet/tiny/checkpoint_init.pth');
 const VIDEOMAE_PTH = path.join(fixtures, 'videomae/tiny/checkpoint.pth');
 const pthnetExpected = JSON.parse(readFileSync(path.join(fixtures, 'pthnet/tiny/expected.json'), 'utf8')) as {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readPngSize, selectBackend } from 'shared';
+import { loadPthNetCheckpoint, savePthNetCheckpoint } from 'model';
 import { main } from '../../../shared/src/cli/pthnet.js';
 import { TINY, writeFixtureFeatures } from '../../../train/src/stages/fixture.test-helper.js';
 import { readReport } from '../report/index.js';
@@ -55,5 +56,22 @@ describe('eval command on the reference fixture', () => {
     // nothing changed: the report is up to date, and --compare of a report with itself is all zeros
     expect(await main(['eval', '--config', config, '--forward', pth, '--reversed', pth, '--mu', '0.7', '--sweep'])).toBe(0);
     expect(await main(['eval', '--compare', dir, dir])).toBe(0);
+  });
+
+  it('scores our safetensors checkpoint (the same weights converted) to the same reference logits', async () => {
+    const ours = join(work, 'converted');
+    const init = await loadPthNetCheckpoint(join(TINY, 'checkpoint_init.pth'));
+    const saved = await savePthNetCheckpoint(ours, { stateDict: init.stateDict, config: init.config, epoch: 0, metrics: {}, provenance: { source: 'checkpoint_init.pth' } });
+    const out = join(work, 'report-ours');
+    expect(await main(['eval', '--config', config, '--forward', saved.weightsPath, '--out', out])).toBe(0);
+    const csv = readFileSync(join(out, 'predictions.csv'), 'utf8').trim().split('\n');
+    const header = csv[0]!.split(',');
+    const K = expected.eval_logits_H.shape[1];
+    const cols = header.map((h, i) => [h, i] as const).filter(([h]) => h.startsWith('forward_')).map(([, i]) => i);
+    csv.slice(1).forEach((line, b) => {
+      const cells = line.split(',');
+      cols.forEach((col, k) => expect(Math.abs(Number(cells[col]) - expected.eval_logits_H.data[b * K + k]!)).toBeLessThan(1e-4));
+    });
+    expect((await readReport(out)).results.reversed).toBeUndefined();
   });
 });

@@ -23,7 +23,7 @@ export { DEMO_LABELS, DEMO_SCENES, DEMO_MARKER_FILE, DEFAULT_PATTERN_PARAMS } fr
 export { validateDemoConfig } from './demo/config.js';
 export { demoClassPattern, demoClipSignal } from './demo/pattern.js';
 export { planDemoDataset } from './demo/plan.js';
-export { renderDemoClip, demoFrameSize } from './demo/render.js';
+export { renderDemoClip, demoFrameSize, type FrameSize, type RenderedView } from './demo/render.js';
 export { generateDemoDataset } from './demo/generate.js';
 export * from './videomae/index.js';
 export { benchVit, type VitBenchOptions, type VitBenchResult, type VitBenchRun } from './bench/vit.js';

@@ -98,6 +98,17 @@ describe('planDemoDataset', () => {
     expect(Math.max(...lengths)).toBeGreaterThan(40);
   });
 
+  it('draws lengths peaked in the middle of the range, as in FERV39k', () => {
+    const lengths = planDemoDataset({ ...content, clipsPerClass: { train: 24, test: 8 } }).map((p) => p.frames);
+    const mean = lengths.reduce((a, b) => a + b, 0) / lengths.length;
+    const singleWindow = lengths.filter((n) => n <= 16).length / lengths.length;
+    // Triangular over [8, 48]: mean 28, P(n <= 16) = 2 * (8.5 / 40)^2 = 0.09 (FERV39k: 0.12).
+    expect(mean).toBeGreaterThan(25);
+    expect(mean).toBeLessThan(31);
+    expect(singleWindow).toBeGreaterThan(0.03);
+    expect(singleWindow).toBeLessThan(0.18);
+  });
+
   it('keeps train clips unchanged when only the test count changes', () => {
     const more = planDemoDataset({ ...content, clipsPerClass: { train: 6, test: 5 } });
     const train = (list: DemoClipPlan[]): unknown[] => list.filter((p) => p.split === 'train').map(({ index: _index, ...rest }) => rest);

@@ -48,7 +48,9 @@ export function planDemoDataset(config: DemoContentConfig): DemoClipPlan[] {
           label,
           scene,
           sceneIndex,
-          frames: rng.int(config.minFrames, config.maxFrames),
+          // Triangular over [minFrames, maxFrames], peaked in the middle like FERV39k's face-crop
+          // lengths (where about 12% of clips have 16 frames or fewer, i.e. a single window).
+          frames: config.minFrames + Math.round(((config.maxFrames - config.minFrames) * (rng.next() + rng.next())) / 2),
           rawStorage,
           faceStorage,
           pattern: {

@@ -53,7 +53,7 @@ export interface DemoConfigInput {
   clipsPerClass?: { train?: number; test?: number };
   /** Frame height in pixels of both views (default 48); raw frames are 4:3, face crops square. Even, >= 16. */
   size?: number;
-  /** Shortest clip in frames (default 8). */
+  /** Shortest clip in frames (default 8). Lengths are triangular over [minFrames, maxFrames], peaked in the middle. */
   minFrames?: number;
   /** Longest clip in frames (default 48). */
   maxFrames?: number;

@@ -36,8 +36,8 @@ export const DEMO_PATCH_EMBED_GAIN = 10;
  *   and scaled: an untrained network's features share a large constant part, and PTH-Net
  *   (like the reference) barely learns from the small differences on top of it.
  */
-export async function writeDemoBackbone(path: string, config: PipelineConfig, calibrationClips: readonly SourceRef[]): Promise<boolean> {
-  if (existsSync(path)) return false;
+export async function writeDemoBackbone(path: string, config: PipelineConfig, calibrationClips: readonly SourceRef[], force = false): Promise<boolean> {
+  if (existsSync(path) && !force) return false;
   const vit = backboneVitConfig(config);
   const random = randomVitTensorSource(vit, DEMO_BACKBONE_SEED);
   const values = new Map<string, Float32Array>();
@@ -143,7 +143,8 @@ export function command(): Command {
         { path: c.rawPath, kind: c.rawStorage === 'video' ? 'video' : 'frames' },
         { path: c.facePath, kind: c.faceStorage === 'video' ? 'video' : 'frames' },
       ]);
-    const wrote = await writeDemoBackbone(resolveFrom(cwd, checkpoint), ctx.config, calibration);
+    // a new demo set (other seed, size or generator version) gets a backbone calibrated on it
+    const wrote = await writeDemoBackbone(resolveFrom(cwd, checkpoint), ctx.config, calibration, dataset.generated);
     console.log(`demo backbone: ${checkpoint}${wrote ? '' : ' (already there)'} (random weights: demo features come from an untrained network)`);
     if (opts.generateOnly) return;
     const configPath = opts.config !== undefined ? resolve(opts.config) : process.env[CONFIG_ENV_VAR];

@@ -185,6 +185,19 @@ export class DataParallelPthNet {
     return { losses, paramsWithoutGrad: first.paramsWithoutGrad };
   }
 
+  /**
+   * Steps taken so far. Drop path in the workers is seeded by (seed, step), so a resumed run
+   * sets this to the steps it has done and draws the same masks as an uninterrupted one.
+   */
+  get stepCount(): number {
+    return this.steps;
+  }
+
+  set stepCount(steps: number) {
+    if (!Number.isInteger(steps) || steps < 0) throw new ConfigError(`parallel.stepCount: expected an integer >= 0, got ${JSON.stringify(steps)}`);
+    this.steps = steps;
+  }
+
   /** Level-H logits `[B, classes]` (row-major), the batch split across the workers. */
   async predict(x_H: HostArray, m_H: HostMask): Promise<Float32Array> {
     const size = x_H.shape[0]!;

@@ -70,27 +70,28 @@ describe('train command on the reference fixture (fixtures/pthnet/tiny)', () => 
     expect(readFileSync(join(run, 'log.jsonl'), 'utf8').trim().split('\n').filter((l) => l.includes('"step"'))).toHaveLength(3);
   });
 
-  it('a run interrupted after an epoch resumes to the same result as an uninterrupted one', async () => {
+  it.each([1, 2])('a run interrupted after an epoch resumes to the same result as an uninterrupted one (%i worker threads)', async (workers) => {
     const name = 'raw_forward_train';
     const ds = await openPackedDataset(join(work, 'data/datasets', name), name);
     const hyper = validateConfig({
       train: { epochs: 4, batchSize: 2, lr: 0.01, milestones: [2], seed: 7, shuffle: true, noise: 0.01, dropPath: 0.3, model: { n_embd: 32, mlp_dim: 24 } },
     }).train;
-    const straight = await trainRun({ outDir: join(work, 'straight'), train: ds, validation: ds, hyper, runKey: 'k' });
+    const straight = await trainRun({ outDir: join(work, `straight${workers}`), train: ds, validation: ds, hyper, runKey: 'k', workers, parallelFromParameters: 0 });
     const controller = new AbortController();
     const first = await trainRun({
-      outDir: join(work, 'resumed'), train: ds, validation: ds, hyper, runKey: 'k', signal: controller.signal,
+      outDir: join(work, `resumed${workers}`), train: ds, validation: ds, hyper, runKey: 'k', signal: controller.signal, workers, parallelFromParameters: 0,
       onEpoch: (r) => r.epoch === 1 && controller.abort(),
     });
     expect(first).toMatchObject({ interrupted: true, resumedFromEpoch: 0 });
     expect(first.epochs).toHaveLength(2);
-    const second = await trainRun({ outDir: join(work, 'resumed'), train: ds, validation: ds, hyper, runKey: 'k' });
+    const second = await trainRun({ outDir: join(work, `resumed${workers}`), train: ds, validation: ds, hyper, runKey: 'k', workers, parallelFromParameters: 0 });
     expect(second).toMatchObject({ interrupted: false, resumedFromEpoch: 2 });
     expect(second.epochs.map((e) => e.loss)).toEqual(straight.epochs.map((e) => e.loss));
-    const a = await loadPthNetCheckpoint(join(work, 'straight/last.safetensors'));
-    const b = await loadPthNetCheckpoint(join(work, 'resumed/last.safetensors'));
+    expect(straight.backend).toBe(workers === 1 ? 'wasm, 1 thread' : `wasm, ${workers} worker threads`);
+    const a = await loadPthNetCheckpoint(join(work, `straight${workers}/last.safetensors`));
+    const b = await loadPthNetCheckpoint(join(work, `resumed${workers}/last.safetensors`));
     for (const [key, t] of a.stateDict) expect(b.stateDict.get(key)!.data, key).toEqual(t.data);
-    const log = readFileSync(join(work, 'resumed/log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const log = readFileSync(join(work, `resumed${workers}/log.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(log.filter((r) => r.type === 'epoch').map((r) => r.epoch)).toEqual([0, 1, 2, 3]);
     await ds.close();
   });

@@ -108,7 +108,7 @@ export async function trainDirection(
     ]);
     try {
       const result = await trainRun({
-        outDir, train: trainSet, validation: valSet, hyper: config.train, runKey: key, resume: options.resume,
+        outDir, train: trainSet, validation: valSet, hyper: config.train, runKey: key, resume: options.resume, workers: config.workers,
         label: `train ${direction}`, ...(options.signal ? { signal: options.signal } : {}),
         provenance: { direction, source, trainDataset: datasetName(trainSpec), validationDataset: datasetName(valSpec) },
       });

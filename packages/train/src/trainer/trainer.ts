@@ -14,15 +14,8 @@ import {
   type TrainLogRecord,
   type TrainStepRecord,
 } from 'shared';
-import {
-  MultiStepLR,
-  SGD,
-  createPthNet,
-  loadPthNetCheckpoint,
-  savePthNetCheckpoint,
-  trainStep,
-  type PthNet,
-} from 'model';
+import { MultiStepLR, loadPthNetCheckpoint, savePthNetCheckpoint, type PthNet } from 'model';
+import { createTrainingEngine, type TrainingEngine } from './engine.js';
 import { createRng } from '../sampling/rng.js';
 import type { Batch, Rng } from '../sampling/types.js';
 import { makeBatch } from '../packed/make-batch.js';
@@ -60,6 +53,17 @@ export function predictDataset(model: PthNet, dataset: PackedDataset, batchSize:
     const logits = model.predict(inputs.x_H, inputs.m_H);
     out.set(logits.dataSync(), start * K);
     tf.dispose([logits, labels, ...Object.values(inputs)]);
+  }
+  return out;
+}
+
+/** Level-H logits of every clip of `dataset` through a training engine. */
+async function predictWith(engine: TrainingEngine, dataset: PackedDataset, batchSize: number): Promise<Float32Array> {
+  const K = engine.config.num_classes;
+  const out = new Float32Array(dataset.size * K);
+  for (let start = 0; start < dataset.size; start += batchSize) {
+    const idx = Array.from({ length: Math.min(batchSize, dataset.size - start) }, (_, i) => start + i);
+    out.set(await engine.predict(makeBatch(dataset, idx, { mode: 'eval' })), start * K);
   }
   return out;
 }
@@ -105,129 +109,123 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
   // Initial weights decide the architecture; `dropPath` is only the stochastic-depth rate
   // (a model built with drop path has its per-channel scales even when the rate is 0).
   const init = hyper.init ? await loadPthNetCheckpoint(hyper.init) : undefined;
-  const model = createPthNet(init?.config ?? { ...(hyper.model as Record<string, never>), n_in: train.D, num_classes: numClasses }, { seed: hyper.seed });
-  if (model.config.n_in !== train.D || model.config.num_classes < numClasses) {
-    throw new TrainingError(
-      `${label}: the network takes ${model.config.n_in}-wide features and ${model.config.num_classes} classes, ` +
-        `got ${train.D}-wide features and ${numClasses} classes${hyper.init ? ` (from --init ${hyper.init})` : ''}`,
-    );
-  }
-  const sgd = new SGD(model.namedVariables(), {
-    lr: hyper.lr, momentum: hyper.momentum, weightDecay: hyper.weightDecay,
-    // momentum buffers travel in checkpoints in the reference layout
-    codec: { encode: (name, data) => model.toReference(name, data), decode: (name, t) => model.fromReference(name, t) },
+  const engine = await createTrainingEngine({
+    config: init?.config ?? { ...(hyper.model as Record<string, never>), n_in: train.D, num_classes: numClasses },
+    seed: hyper.seed,
+    optimizer: { lr: hyper.lr, momentum: hyper.momentum, weightDecay: hyper.weightDecay },
+    workers: options.workers ?? 1,
+    ...(options.parallelFromParameters !== undefined ? { parallelFromParameters: options.parallelFromParameters } : {}),
   });
-  const scheduler = new MultiStepLR(sgd, { baseLr: hyper.lr, milestones: hyper.milestones, gamma: hyper.gamma });
-  let rng = createRng(hyper.seed);
-  let state: TrainingState = { runKey: options.runKey, epoch: 0, step: 0, rng: rng.getState(), bestWar: -1, bestEpoch: -1 };
-
-  const resumeMode = options.resume ?? 'auto';
-  const previous = resumeMode === 'never' ? undefined : readState(`${lastBase}.json`);
-  if (resumeMode === 'require' && (previous === undefined || previous.runKey !== options.runKey)) {
-    throw new TrainingError(
-      previous === undefined
-        ? `--resume: expected a last checkpoint in ${outDir}, got none`
-        : `--resume: the last checkpoint in ${outDir} was trained with other settings or data (run key differs); run without --resume to start over`,
-    );
-  }
-  let history: TrainLogRecord[] = [];
-  if (previous !== undefined && previous.runKey === options.runKey) {
-    const ckpt = await loadPthNetCheckpoint(`${lastBase}.safetensors`);
-    model.loadStateDict(ckpt.stateDict);
-    if (ckpt.momentum) sgd.loadState({ momentumBuffers: ckpt.momentum });
-    for (let e = 0; e < previous.epoch; e++) scheduler.step();
-    rng = createRng(previous.rng);
-    state = previous;
-    history = await truncateLog(logPath, previous.epoch);
-  } else {
-    if (init) model.loadStateDict(init.stateDict);
-    await writeFileAtomic(logPath, '');
-  }
-
-  const epochs: TrainEpochRecord[] = history.filter((r): r is TrainEpochRecord => r.type === 'epoch');
-  const resumedFromEpoch = state.epoch;
-  const saveCheckpoint = async (base: string, war: number, uar: number) => {
-    const stateDict = model.stateDict();
-    const momentum = sgd.state().momentumBuffers;
-    await savePthNetCheckpoint(base, {
-      stateDict, config: model.config, epoch: state.epoch, metrics: { war, uar },
-      provenance: { codeVersion: CODE_VERSIONS.train, source: 'pthnet train', args: { ...options.provenance, trainingState: state } },
-      momentum,
-      optimizer: { type: 'SGD', lr: sgd.lr, momentum: hyper.momentum, weight_decay: hyper.weightDecay, dampening: 0, nesterov: false } as never,
-    });
-  };
-
-  let interrupted = false;
-  const stepsPerEpoch = Math.ceil(train.size / hyper.batchSize);
-  for (let epoch = state.epoch; epoch < hyper.epochs; epoch++) {
-    if (options.signal?.aborted) {
-      interrupted = true;
-      break;
+  try {
+    if (engine.config.n_in !== train.D || engine.config.num_classes < numClasses) {
+      throw new TrainingError(
+        `${label}: the network takes ${engine.config.n_in}-wide features and ${engine.config.num_classes} classes, ` +
+          `got ${train.D}-wide features and ${numClasses} classes${hyper.init ? ` (from --init ${hyper.init})` : ''}`,
+      );
     }
-    const started = performance.now();
-    const order = hyper.shuffle ? permutation(train.size, rng) : Array.from({ length: train.size }, (_, i) => i);
-    const progress = createProgress({ label: `${label} epoch ${epoch + 1}/${hyper.epochs}`, total: train.size, unit: 'clips' });
-    const stepLines: string[] = [];
-    let lossSum = 0;
-    for (let s = 0; s < stepsPerEpoch; s++) {
-      const idx = order.slice(s * hyper.batchSize, (s + 1) * hyper.batchSize);
-      const batch = makeBatch(train, idx, { mode: 'train', rng, noise: hyper.noise });
-      const { inputs, labels } = batchTensors(batch);
-      let losses;
-      try {
-        losses = trainStep(model, sgd, inputs, labels, {
-          training: true,
-          dropPathProb: hyper.dropPath,
-          dropPathRng: () => rng.nextFloat(),
-        }).losses;
-      } finally {
-        tf.dispose([labels, ...Object.values(inputs)]);
-      }
-      if (!Number.isFinite(losses.loss)) {
-        progress.stop();
-        const keep = existsSync(`${lastBase}.safetensors`) ? `the last good checkpoint is ${lastBase}.safetensors (epoch ${state.epoch})` : 'no epoch had completed, so there is no checkpoint';
-        throw new TrainingError(`${label}: loss became ${losses.loss} at epoch ${epoch + 1}, step ${s + 1} (lr ${sgd.lr}); stopped. ${keep}. Try a lower --lr.`);
-      }
-      state.step += 1;
-      lossSum += losses.loss * idx.length;
-      const record: TrainStepRecord = { type: 'step', epoch, step: state.step, lr: sgd.lr, ...losses };
-      stepLines.push(JSON.stringify(record));
-      progress.tick(idx.length, `loss ${losses.loss.toFixed(4)}`);
-    }
-    progress.stop();
-    scheduler.step();
+    process.stderr.write(`[${label}] training on ${engine.description}\n`);
+    const scheduler = new MultiStepLR(engine, { baseLr: hyper.lr, milestones: hyper.milestones, gamma: hyper.gamma });
+    let rng = createRng(hyper.seed);
+    let state: TrainingState = { runKey: options.runKey, epoch: 0, step: 0, rng: rng.getState(), bestWar: -1, bestEpoch: -1 };
 
-    const logits = predictDataset(model, validation, hyper.batchSize);
-    const metrics = computeMetrics({ data: logits, shape: [validation.size, numClasses] }, validation.labels);
-    state = { ...state, epoch: epoch + 1, rng: rng.getState() };
-    const improved = metrics.war > state.bestWar;
-    if (improved) state = { ...state, bestWar: metrics.war, bestEpoch: epoch + 1 };
-    // best first, then last: `last` carries the state that says which best is current
-    if (improved) await saveCheckpoint(bestBase, metrics.war, metrics.uar);
-    await saveCheckpoint(lastBase, metrics.war, metrics.uar);
-    const epochRecord: TrainEpochRecord = {
-      type: 'epoch', epoch, war: metrics.war, uar: metrics.uar, loss: lossSum / train.size,
-      time_s: (performance.now() - started) / 1000, lr_next: sgd.lr, best: improved,
+    const resumeMode = options.resume ?? 'auto';
+    const previous = resumeMode === 'never' ? undefined : readState(`${lastBase}.json`);
+    if (resumeMode === 'require' && (previous === undefined || previous.runKey !== options.runKey)) {
+      throw new TrainingError(
+        previous === undefined
+          ? `--resume: expected a last checkpoint in ${outDir}, got none`
+          : `--resume: the last checkpoint in ${outDir} was trained with other settings or data (run key differs); run without --resume to start over`,
+      );
+    }
+    let history: TrainLogRecord[] = [];
+    if (previous !== undefined && previous.runKey === options.runKey) {
+      const ckpt = await loadPthNetCheckpoint(`${lastBase}.safetensors`);
+      await engine.loadStateDict(ckpt.stateDict);
+      if (ckpt.momentum) await engine.loadMomentum(ckpt.momentum);
+      engine.stepCount = previous.step;
+      for (let e = 0; e < previous.epoch; e++) scheduler.step();
+      rng = createRng(previous.rng);
+      state = previous;
+      history = await truncateLog(logPath, previous.epoch);
+    } else {
+      if (init) await engine.loadStateDict(init.stateDict);
+      await writeFileAtomic(logPath, '');
+    }
+
+    const epochs: TrainEpochRecord[] = history.filter((r): r is TrainEpochRecord => r.type === 'epoch');
+    const resumedFromEpoch = state.epoch;
+    const saveCheckpoint = async (base: string, war: number, uar: number) => {
+      const [stateDict, momentum] = await Promise.all([engine.stateDict(), engine.momentum()]);
+      await savePthNetCheckpoint(base, {
+        stateDict, config: engine.config, epoch: state.epoch, metrics: { war, uar },
+        provenance: { codeVersion: CODE_VERSIONS.train, source: 'pthnet train', args: { ...options.provenance, trainingState: state } },
+        momentum,
+        optimizer: { type: 'SGD', lr: engine.lr, momentum: hyper.momentum, weight_decay: hyper.weightDecay, dampening: 0, nesterov: false } as never,
+      });
     };
-    await appendFile(logPath, `${stepLines.join('\n')}\n${JSON.stringify(epochRecord)}\n`);
-    epochs.push(epochRecord);
-    history.push(...stepLines.map((l) => JSON.parse(l) as TrainLogRecord), epochRecord);
-    await writeFile(join(outDir, 'curves.png'), await renderChartPng(trainingCurvesSpec({ forward: history }, label), { width: 900, height: 360 }));
-    process.stderr.write(
-      `[${label}] epoch ${epoch + 1}/${hyper.epochs}: loss ${epochRecord.loss.toFixed(4)}, WAR ${(100 * metrics.war).toFixed(2)}, UAR ${(100 * metrics.uar).toFixed(2)}${improved ? ' (best)' : ''}\n`,
-    );
-    options.onEpoch?.(epochRecord);
+
+    let interrupted = false;
+    const stepsPerEpoch = Math.ceil(train.size / hyper.batchSize);
+    for (let epoch = state.epoch; epoch < hyper.epochs; epoch++) {
+      if (options.signal?.aborted) {
+        interrupted = true;
+        break;
+      }
+      const started = performance.now();
+      const order = hyper.shuffle ? permutation(train.size, rng) : Array.from({ length: train.size }, (_, i) => i);
+      const progress = createProgress({ label: `${label} epoch ${epoch + 1}/${hyper.epochs}`, total: train.size, unit: 'clips' });
+      const stepLines: string[] = [];
+      let lossSum = 0;
+      for (let s = 0; s < stepsPerEpoch; s++) {
+        const idx = order.slice(s * hyper.batchSize, (s + 1) * hyper.batchSize);
+        const batch = makeBatch(train, idx, { mode: 'train', rng, noise: hyper.noise });
+        const losses = await engine.trainStep(batch, { dropPathProb: hyper.dropPath, dropPathRng: () => rng.nextFloat() });
+        if (!Number.isFinite(losses.loss)) {
+          progress.stop();
+          const keep = existsSync(`${lastBase}.safetensors`) ? `the last good checkpoint is ${lastBase}.safetensors (epoch ${state.epoch})` : 'no epoch had completed, so there is no checkpoint';
+          throw new TrainingError(`${label}: loss became ${losses.loss} at epoch ${epoch + 1}, step ${s + 1} (lr ${engine.lr}); stopped. ${keep}. Try a lower --lr.`);
+        }
+        state.step += 1;
+        lossSum += losses.loss * idx.length;
+        const record: TrainStepRecord = { type: 'step', epoch, step: state.step, lr: engine.lr, ...losses };
+        stepLines.push(JSON.stringify(record));
+        progress.tick(idx.length, `loss ${losses.loss.toFixed(4)}`);
+      }
+      progress.stop();
+      scheduler.step();
+
+      const logits = await predictWith(engine, validation, hyper.batchSize);
+      const metrics = computeMetrics({ data: logits, shape: [validation.size, numClasses] }, validation.labels);
+      state = { ...state, epoch: epoch + 1, rng: rng.getState() };
+      const improved = metrics.war > state.bestWar;
+      if (improved) state = { ...state, bestWar: metrics.war, bestEpoch: epoch + 1 };
+      // best first, then last: `last` carries the state that says which best is current
+      if (improved) await saveCheckpoint(bestBase, metrics.war, metrics.uar);
+      await saveCheckpoint(lastBase, metrics.war, metrics.uar);
+      const epochRecord: TrainEpochRecord = {
+        type: 'epoch', epoch, war: metrics.war, uar: metrics.uar, loss: lossSum / train.size,
+        time_s: (performance.now() - started) / 1000, lr_next: engine.lr, best: improved,
+      };
+      await appendFile(logPath, `${stepLines.join('\n')}\n${JSON.stringify(epochRecord)}\n`);
+      epochs.push(epochRecord);
+      history.push(...stepLines.map((l) => JSON.parse(l) as TrainLogRecord), epochRecord);
+      await writeFile(join(outDir, 'curves.png'), await renderChartPng(trainingCurvesSpec({ forward: history }, label), { width: 900, height: 360 }));
+      process.stderr.write(
+        `[${label}] epoch ${epoch + 1}/${hyper.epochs}: loss ${epochRecord.loss.toFixed(4)}, WAR ${(100 * metrics.war).toFixed(2)}, UAR ${(100 * metrics.uar).toFixed(2)}${improved ? ' (best)' : ''}\n`,
+      );
+      options.onEpoch?.(epochRecord);
+    }
+    return {
+      bestPath: `${bestBase}.safetensors`,
+      lastPath: `${lastBase}.safetensors`,
+      bestEpoch: state.bestEpoch,
+      bestWar: state.bestWar,
+      epochs,
+      resumedFromEpoch,
+      interrupted,
+      backend: engine.description,
+    };
+  } finally {
+    await engine.dispose();
   }
-  model.dispose();
-  sgd.dispose();
-  return {
-    bestPath: `${bestBase}.safetensors`,
-    lastPath: `${lastBase}.safetensors`,
-    bestEpoch: state.bestEpoch,
-    bestWar: state.bestWar,
-    epochs,
-    resumedFromEpoch,
-    interrupted,
-    backend: tf.getBackend(),
-  };
 }

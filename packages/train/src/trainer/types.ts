@@ -22,6 +22,10 @@ export interface TrainRunOptions {
   signal?: AbortSignal;
   /** Called after each epoch's checkpoint is safely written. */
   onEpoch?: (record: TrainEpochRecord) => void;
+  /** Worker threads on CPU backends (data-parallel); 1 trains in this thread. Default 1. */
+  workers?: number;
+  /** Smallest network split across workers (see `EngineOptions`). */
+  parallelFromParameters?: number;
   /** Provenance recorded in the checkpoints. */
   provenance?: Record<string, unknown>;
 }
@@ -46,5 +50,6 @@ export interface TrainRunResult {
   /** Epochs already done when this run started (from a resumed `last`). */
   resumedFromEpoch: number;
   interrupted: boolean;
+  /** Where it trained, e.g. `wasm, 2 worker threads`. */
   backend: string;
 }

@@ -99,11 +99,10 @@ export async function backboneHash(path: string, dataDir: string): Promise<strin
 export function planExtractItems(store: ManifestStore, config: PipelineConfig, dataDir: string, backbone: { hash: string; vit: VitConfig }): ExtractItem[] {
   const e = config.extract;
   const items: ExtractItem[] = [];
-  const sources = new Map<string, ClipSourceRow[]>();
-  for (const clip of store.listClips()) sources.set(clip.id, store.getClipSources(clip.id));
   for (const clip of store.listClips()) {
+    const sources = store.getClipSources(clip.id);
     for (const kind of e.sources) {
-      const source = sources.get(clip.id)?.find((s) => s.kind === kind);
+      const source = sources.find((s) => s.kind === kind);
       if (!source) continue;
       for (const direction of e.directions) {
         for (const stride of e.strides) {

@@ -23,7 +23,7 @@ import {
   type TrainLogRecord,
 } from 'shared';
 import { createPthNet, loadPthNetCheckpoint } from 'model';
-import { datasetIdentity, datasetName, openPackedDataset, predictDataset, runDir, trainIdentity, type DatasetSpec } from 'train';
+import { datasetIdentity, datasetName, openPackedDataset, predictDataset, trainIdentity, type DatasetSpec } from 'train';
 import { combineLogits, sweepMu } from '../combine/index.js';
 import { compareReports, formatComparison, readReport, writeReport } from '../report/index.js';
 import type { PredictionRow, WrittenReport } from '../report/types.js';

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { z } from 'zod';
 import { ConfigError } from '../errors/index.js';
 import { CONFIG_ENV_VAR, CONFIG_FILE_NAME } from './constants.js';
-import { pipelineConfigSchema, type PipelineConfig, type PipelineConfigInput } from './schema.js';
+import { pipelineConfigSchema, type PipelineConfig } from './schema.js';
 
 /** A value set from the command line, remembered so an error can name the flag. */
 export interface ConfigOverride {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type { Command } from 'commander';
 import { CONFIG_ENV_VAR, workspaceRoot, ConfigError, PthnetError, createProgress, loadConfig, selectBackend, stageCommand, stageContext, type PipelineConfig } from 'shared';
@@ -17,8 +17,7 @@ import {
   type VitConfig,
   type VitTensorSource,
 } from 'extract';
-import { readReport } from '../report/index.js';
-import { formatResultTable } from './eval.js';
+import { formatResultTable, summaryFromReport } from './eval.js';
 
 /** Seed of the demo backbone: the same weights on every machine. */
 export const DEMO_BACKBONE_SEED = 3;
@@ -95,10 +94,6 @@ async function featureStatistics(
   return { mean, std };
 }
 
-function resolveFrom(base: string, p: string): string {
-  return isAbsolute(p) ? p : resolve(base, p);
-}
-
 /** Runs `turbo run eval` in the workspace root: turbo orders ingest → extract → datasets → train → eval. */
 function runTurbo(root: string, configPath: string | undefined): Promise<void> {
   const turbo = join(dirname(createRequire(import.meta.url).resolve('turbo/package.json')), 'bin', 'turbo');
@@ -122,7 +117,7 @@ export function command(): Command {
     const cwd = process.cwd();
     const demoEntry = ctx.config.ingest.datasets.find((d) => d.name === 'demo');
     if (!demoEntry) throw new ConfigError('ingest.datasets: expected an entry named "demo" (see README, Quick start), got none');
-    const root = resolveFrom(cwd, demoEntry.root);
+    const root = resolve(cwd, demoEntry.root);
     const progress = createProgress({ label: 'demo clips', total: 1, unit: 'clips' });
     const dataset = await generateDemoDataset({
       root, seed: ctx.config.demo.seed, clipsPerClass: ctx.config.demo.clipsPerClass,
@@ -144,19 +139,14 @@ export function command(): Command {
         { path: c.facePath, kind: c.faceStorage === 'video' ? 'video' : 'frames' },
       ]);
     // a new demo set (other seed, size or generator version) gets a backbone calibrated on it
-    const wrote = await writeDemoBackbone(resolveFrom(cwd, checkpoint), ctx.config, calibration, dataset.generated);
+    const wrote = await writeDemoBackbone(resolve(cwd, checkpoint), ctx.config, calibration, dataset.generated);
     console.log(`demo backbone: ${checkpoint}${wrote ? '' : ' (already there)'} (random weights: demo features come from an untrained network)`);
     if (opts.generateOnly) return;
     const configPath = opts.config !== undefined ? resolve(opts.config) : process.env[CONFIG_ENV_VAR];
     await runTurbo(workspaceRoot(), configPath);
     const config = loadConfig(configPath !== undefined ? { path: configPath } : {});
-    const reportDir = resolveFrom(ctx.dataDir, config.eval.out);
-    const report = await readReport(reportDir);
-    console.log(`\n${formatResultTable({
-      outcome: 'written', reportDir, combined: report.results.combined, mu: report.mu, clips: report.numSamples,
-      ...(report.results.forward ? { forward: report.results.forward } : {}),
-      ...(report.results.reversed ? { reversed: report.results.reversed } : {}),
-    })}\nreport: ${join(reportDir, 'report.md')}`);
+    const reportDir = resolve(ctx.dataDir, config.eval.out);
+    console.log(`\n${formatResultTable(await summaryFromReport(reportDir, 'written'))}\nreport: ${join(reportDir, 'report.md')}`);
   });
   return cmd;
 }

@@ -120,10 +120,7 @@ export async function runEval(
   });
   const info = { cacheKey: key, path: join(reportDir, 'metrics.json'), params };
   const plan = await store.planArtifact(identity, info);
-  if (plan.decision === 'skip') {
-    const report = await readReport(reportDir);
-    return { outcome: 'up-to-date', reportDir, combined: report.results.combined, mu: report.mu, clips: report.numSamples, ...(report.results.forward ? { forward: report.results.forward } : {}), ...(report.results.reversed ? { reversed: report.results.reversed } : {}) };
-  }
+  if (plan.decision === 'skip') return summaryFromReport(reportDir, 'up-to-date');
   if (!store.claim(identity, info, { runId: flags.runId ?? null })) throw new ConfigError(`eval: another process is writing ${reportDir}`);
   try {
     const batch = config.train.batchSize;
@@ -177,6 +174,13 @@ export async function runEval(
     store.fail(identity, error);
     throw error;
   }
+}
+
+/** The summary of a report already on disk. */
+export async function summaryFromReport(reportDir: string, outcome: EvalSummary['outcome']): Promise<EvalSummary> {
+  const report = await readReport(reportDir);
+  const { forward, reversed, combined } = report.results;
+  return { outcome, reportDir, combined, mu: report.mu, clips: report.numSamples, ...(forward ? { forward } : {}), ...(reversed ? { reversed } : {}) };
 }
 
 /** The UAR/WAR table printed at the end of `eval` and of the demo. */

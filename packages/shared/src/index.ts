@@ -13,3 +13,4 @@ export * from './pipeline/index.js';
 export * from './backend/index.js';
 export * from './metrics/index.js';
 export * from './paths/index.js';
+export * from './random/index.js';

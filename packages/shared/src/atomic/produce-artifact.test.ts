@@ -12,6 +12,7 @@ import { ensureArtifact, produceArtifact } from './produce-artifact.js';
 import { itemBytes } from './test-support/items.js';
 import type { ProducePhase } from './types.js';
 import { workspaceRoot } from '../paths/index.js';
+import { seededUniform } from '../random/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const childScript = path.join(here, 'test-support', 'producer-child.ts');
@@ -202,7 +203,8 @@ describe('produceArtifact', () => {
     }
 
     // Kills at random moments while writes are slow (chunks written 15 ms apart).
-    const random = mulberry32(12345);
+    // seeded, so the random kill delays are the same on every run
+    const random = seededUniform(12345);
     for (let attempt = 0; attempt < 3; attempt++) {
       const child = startChild({ ...base, CHUNK_DELAY_MS: '15' });
       await child.ready;
@@ -271,15 +273,3 @@ describe('produceArtifact', () => {
     }
   });
 });
-
-/** Small seeded PRNG so the random kill delays are the same on every run. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -1,3 +1,4 @@
+import type { ElementArray } from '../torch/decode.js';
 /** Element types of the safetensors format, spelled as in its header. */
 export type SafetensorsDtype =
   | 'F64'
@@ -20,17 +21,7 @@ export type SafetensorsDtype =
  * Values of one tensor, row-major, as stored: F16 and BF16 as their raw 16-bit patterns
  * (Uint16Array) so a round trip is bit-exact; BOOL and the 8-bit floats as raw bytes.
  */
-export type SafetensorsValues =
-  | Float64Array
-  | Float32Array
-  | BigInt64Array
-  | BigUint64Array
-  | Int32Array
-  | Uint32Array
-  | Int16Array
-  | Uint16Array
-  | Int8Array
-  | Uint8Array;
+export type SafetensorsValues = ElementArray;
 
 export interface SafetensorsTensor {
   name: string;

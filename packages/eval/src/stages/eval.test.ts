@@ -1,11 +1,10 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readPngSize, selectBackend } from 'shared';
 import { loadPthNetCheckpoint, savePthNetCheckpoint } from 'model';
 import { main } from '../../../shared/src/cli/pthnet.js';
-import { TINY, writeFixtureFeatures } from '../../../train/src/stages/fixture.test-helper.js';
+import { TINY, fixtureWorkspace } from '../../../train/src/stages/fixture.test-helper.js';
 import { readReport } from '../report/index.js';
 
 interface Expected {
@@ -20,12 +19,7 @@ describe('eval command on the reference fixture', () => {
   beforeAll(async () => {
     await selectBackend('wasm');
     expected = JSON.parse(readFileSync(join(TINY, 'expected.json'), 'utf8')) as Expected;
-    work = mkdtempSync(join(tmpdir(), 'pthnet-eval-'));
-    await writeFixtureFeatures(join(work, 'features'), ['', '_rv']);
-    config = join(work, 'pthnet.config.json');
-    writeFileSync(config, JSON.stringify({ dataDir: join(work, 'data'), backend: 'wasm', datasets: { testSplit: 'train' } }));
-    expect(await main(['import-features', '--config', config, '--lists', join(work, 'features')])).toBe(0);
-    expect(await main(['datasets', '--config', config])).toBe(0);
+    ({ work, config } = await fixtureWorkspace('pthnet-eval-', ['forward', 'reversed']));
   });
 
   it('scores a reference .pth forward and reversed on reference-layout features: logits, metrics, report files', async () => {

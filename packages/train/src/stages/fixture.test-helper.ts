@@ -1,6 +1,9 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readNpy, writeFileAtomic, writeNpy } from 'shared';
+import { main } from '../../../shared/src/cli/pthnet.js';
 
 export const TINY = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../../shared/fixtures/pthnet/tiny');
 const LEVELS = [['H', 4, 16], ['M', 8, 8], ['L', 16, 4]] as const;
@@ -32,3 +35,19 @@ export async function writeFixtureFeatures(root: string, suffixes: readonly stri
   }
 }
 
+/**
+ * A work folder whose manifest holds the fixture clips as imported features, packed into
+ * datasets, with a config validating on the training clips (the fixture has one split).
+ * `directions` chooses which feature folders exist and get packed.
+ */
+export async function fixtureWorkspace(prefix: string, directions: ReadonlyArray<'forward' | 'reversed'>): Promise<{ work: string; config: string }> {
+  const work = mkdtempSync(join(tmpdir(), prefix));
+  await writeFixtureFeatures(join(work, 'features'), directions.map((d) => (d === 'reversed' ? '_rv' : '')));
+  const config = join(work, 'pthnet.config.json');
+  writeFileSync(config, JSON.stringify({ dataDir: join(work, 'data'), backend: 'wasm', extract: { directions }, datasets: { testSplit: 'train' } }));
+  for (const args of [['import-features', '--lists', join(work, 'features')], ['datasets']]) {
+    const code = await main([args[0]!, '--config', config, ...args.slice(1)]);
+    if (code !== 0) throw new Error(`pthnet ${args[0]} on the fixture exited with ${code}`);
+  }
+  return { work, config };
+}

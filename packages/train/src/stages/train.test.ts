@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ManifestStore, selectBackend, validateConfig } from 'shared';
@@ -7,7 +6,7 @@ import { loadPthNetCheckpoint } from 'model';
 import { main } from '../../../shared/src/cli/pthnet.js';
 import { openPackedDataset } from '../packed/packed.js';
 import { trainRun } from '../trainer/trainer.js';
-import { TINY, writeFixtureFeatures } from './fixture.test-helper.js';
+import { TINY, fixtureWorkspace } from './fixture.test-helper.js';
 
 
 interface Expected {
@@ -23,13 +22,7 @@ describe('train command on the reference fixture (fixtures/pthnet/tiny)', () => 
   beforeAll(async () => {
     await selectBackend('wasm');
     expected = JSON.parse(readFileSync(join(TINY, 'expected.json'), 'utf8')) as Expected;
-    work = mkdtempSync(join(tmpdir(), 'pthnet-train-'));
-    await writeFixtureFeatures(join(work, 'features'));
-    config = join(work, 'pthnet.config.json');
-    // validation on the training clips: the fixture has one split
-    writeFileSync(config, JSON.stringify({ dataDir: join(work, 'data'), backend: 'wasm', extract: { directions: ['forward'] }, datasets: { testSplit: 'train' } }));
-    expect(await main(['import-features', '--config', config, '--lists', join(work, 'features')])).toBe(0);
-    expect(await main(['datasets', '--config', config])).toBe(0);
+    ({ work, config } = await fixtureWorkspace('pthnet-train-', ['forward']));
   });
 
   it('reproduces the reference per-step losses and final state dict (batch 5, no shuffle, no noise, drop path 0)', async () => {

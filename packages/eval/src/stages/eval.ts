@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
+  describeBackend,
   ARTIFACT_KINDS,
   CODE_VERSIONS,
   ConfigError,
@@ -210,7 +211,7 @@ export function command(): Command {
     }
     const ctx = stageContext(cmd, EVAL_FLAGS);
     const backend = await selectBackend(ctx.config.backend);
-    process.stderr.write(`[eval] tfjs backend: ${backend.name}\n`);
+    process.stderr.write(`[eval] tfjs backend: ${describeBackend(backend)}\n`);
     const store = ManifestStore.open(ctx.manifestPath);
     try {
       let summary: EvalSummary | undefined;

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
 import {
+  describeBackend,
   ConfigError,
   InputError,
   ManifestStore,
@@ -124,7 +125,7 @@ export function command(): Command {
   cmd.action(async (clipPath: string, opts: { forward?: string; reversed?: string; top: string; json?: boolean }) => {
     const ctx = stageContext(cmd, PREDICT_FLAGS);
     const backend = await selectBackend(ctx.config.backend);
-    if (!opts.json) process.stderr.write(`[predict] tfjs backend: ${backend.name}\n`);
+    if (!opts.json) process.stderr.write(`[predict] tfjs backend: ${describeBackend(backend)}\n`);
     let forward = opts.forward;
     let reversed = opts.reversed;
     let labelNames: string[] = [];

@@ -1,4 +1,4 @@
-import { ConfigError, selectBackend, type BackendPreference } from 'shared';
+import { ConfigError, describeBackend, selectBackend, type BackendPreference } from 'shared';
 import { resolveVitConfig } from '../videomae/config.js';
 import { vitFlopsPerWindow } from '../videomae/flops.js';
 import type { VideoWindowBatch, VitConfig, VitPresetName } from '../videomae/types.js';
@@ -105,7 +105,7 @@ export async function benchVit(options: VitBenchOptions = {}): Promise<VitBenchR
     const model = createVitModel(config, await vitWeightsFromSource(randomVitTensorSource(config, 0), config));
     try {
       const windows = syntheticWindows(batchSize, config);
-      record('in-process', 1, selected.name, await timeCalls(() => model.extractFeatures(windows), batchSize, seconds));
+      record('in-process', 1, describeBackend(selected), await timeCalls(() => model.extractFeatures(windows), batchSize, seconds));
     } finally {
       model.dispose();
     }
@@ -114,7 +114,7 @@ export async function benchVit(options: VitBenchOptions = {}): Promise<VitBenchR
       const pool = await createVitWorkerPool({ config, randomSeed: 0, workers: poolWorkers, backend: backendPreference });
       try {
         const windows = syntheticWindows(batchSize * poolWorkers, config);
-        record('worker-pool', poolWorkers, pool.backend, await timeCalls(() => pool.extractFeatures(windows), batchSize * poolWorkers, seconds));
+        record('worker-pool', poolWorkers, pool.backendDetail, await timeCalls(() => pool.extractFeatures(windows), batchSize * poolWorkers, seconds));
       } finally {
         await pool.close();
       }

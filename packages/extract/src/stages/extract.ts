@@ -246,7 +246,7 @@ export async function runExtract(
     try {
       pool = await createVitWorkerPool({ config: vit, weightsPath: checkpoint, workers: config.workers, backend: config.backend });
       summary.backend = pool.backend;
-      process.stderr.write(`[extract] backbone ${vit.preset ?? 'custom'} D=${vit.embedDim} on ${pool.backend} x${pool.workers}, ${jobs.length} clip sources to do\n`);
+      process.stderr.write(`[extract] backbone ${vit.preset ?? 'custom'} D=${vit.embedDim} on ${pool.backendDetail} x${pool.workers}, ${jobs.length} clip sources to do\n`);
       const activePool = pool;
       const L = config.extract.windowLength;
       const batcher = new WindowBatcher<FrameWindow>(config.extract.batchSize, async (windows) => {

@@ -167,6 +167,8 @@ export interface VitWorkerPool {
   readonly workers: number;
   /** The backend each worker ended up on. */
   readonly backend: string;
+  /** The same, for logs: with the matMul library on wasm (`describeBackend`). */
+  readonly backendDetail: string;
   /** Splits the batch across the idle workers; resolves to `[batch, embedDim]` row-major. */
   extractFeatures(windows: VideoWindowBatch): Promise<Float32Array>;
   close(): Promise<void>;

@@ -4,7 +4,7 @@
  * weights, then answers `extract` tasks one at a time.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { PthnetError, selectBackend } from 'shared';
+import { PthnetError, describeBackend, selectBackend } from 'shared';
 import { loadVitWeights } from './checkpoint.js';
 import { resolveVitConfig } from './config.js';
 import { createVitModel } from './vit.js';
@@ -25,8 +25,11 @@ async function start(port: NonNullable<typeof parentPort>, init: VitWorkerInit):
   const post = (message: VitWorkerMessage, transfer?: ArrayBuffer[]): void => port.postMessage(message, transfer);
   let model: VitModel;
   let backend: string;
+  let backendDetail: string;
   try {
-    backend = (await selectBackend(init.backend)).name;
+    const selected = await selectBackend(init.backend, { gemmThreads: init.gemmThreads });
+    backend = selected.name;
+    backendDetail = describeBackend(selected);
     const config = resolveVitConfig(init.config);
     const weights =
       'path' in init.weights
@@ -47,7 +50,7 @@ async function start(port: NonNullable<typeof parentPort>, init: VitWorkerInit):
       (error: unknown) => post({ type: 'error', id: task.id, error: serialize(error) }),
     );
   });
-  post({ type: 'ready', backend });
+  post({ type: 'ready', backend, backendDetail });
 }
 
 if (parentPort === null) throw new Error('vitWorker.ts runs as a worker thread (see createVitWorkerPool)');

@@ -1,4 +1,5 @@
-import { CheckpointError } from 'shared';
+import { existsSync, readFileSync } from 'node:fs';
+import { CheckpointError, OPENBLAS_CORE_BY_CPU_FLAGS } from 'shared';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveVitConfig } from './config.js';
 import { loadTinyVitFixture, maxAbsDiff, type TinyVitFixture } from './testing.js';
@@ -14,6 +15,16 @@ describe('createVitWorkerPool', () => {
     const pool = await createVitWorkerPool({ config: fixture.config, weightsPath: fixture.checkpointPath, workers: 2, backend: 'wasm' });
     try {
       expect([pool.workers, pool.backend, pool.config.embedDim]).toEqual([2, 'wasm', 48]);
+      // where the OpenBLAS addon is built, the workers' matMuls run on it, one BLAS thread each
+      // (they share the cores), with the kernels chosen for this CPU: a worker cannot set the
+      // environment OpenBLAS reads, so the pool loads it first in this thread
+      if (!/own matMul/.test(pool.backendDetail)) {
+        expect(pool.backendDetail).toMatch(/^wasm \+ OpenBLAS [\d.]+ sgemm \(\w+, \d+ threads?\)$/);
+        const cpuFlags = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1] : undefined;
+        const flags = new Set(cpuFlags?.trim().split(/\s+/));
+        const core = OPENBLAS_CORE_BY_CPU_FLAGS.find((c) => c.flags.every((f) => flags.has(f)))?.core;
+        if (core !== undefined) expect(pool.backendDetail).toContain(`sgemm (${core}, `);
+      }
       const features = await pool.extractFeatures(fixture.windows);
       expect(features.length).toBe(96);
       expect(maxAbsDiff(features, fixture.features.data)).toBeLessThan(1e-4);

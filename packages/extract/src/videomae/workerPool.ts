@@ -1,9 +1,10 @@
+import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { CheckpointError, ConfigError, InputError, PthnetError } from 'shared';
+import { CheckpointError, ConfigError, InputError, PthnetError, preloadNativeGemm } from 'shared';
 import { DEFAULT_VIT_POOL_WORKERS } from './constants.js';
 import { ensureVitConfig, vitShapeOf } from './config.js';
 import { checkWindowBatch } from './preprocess.js';
@@ -71,6 +72,7 @@ export async function createVitWorkerPool(options: VitWorkerPoolOptions): Promis
         ? { path: options.weightsPath, format: options.weightsFormat ?? 'auto' }
         : { randomSeed: options.randomSeed ?? 0 },
     backend: options.backend ?? 'wasm',
+    gemmThreads: Math.max(1, Math.floor(os.availableParallelism() / count)),
   };
 
   const queue: PendingTask[] = [];
@@ -98,17 +100,18 @@ export async function createVitWorkerPool(options: VitWorkerPoolOptions): Promis
     }
   };
 
+  preloadNativeGemm();
   const bootstrap = workerBootstrap();
   const started = Array.from({ length: count }, (_, index) => {
     const thread = new Worker(bootstrap, { eval: true, workerData: init });
     const worker: PoolWorker = { index, thread, busy: null };
     workers.push(worker);
     const where = `ViT worker ${index}`;
-    return new Promise<string>((resolve, reject) => {
+    return new Promise<{ name: string; detail: string }>((resolve, reject) => {
       thread.on('message', (message: VitWorkerMessage) => {
         switch (message.type) {
           case 'ready':
-            resolve(message.backend);
+            resolve({ name: message.backend, detail: message.backendDetail });
             return;
           case 'failed':
             reject(revive(message.error, where));
@@ -140,7 +143,7 @@ export async function createVitWorkerPool(options: VitWorkerPoolOptions): Promis
     });
   });
 
-  let backends: string[];
+  let backends: Array<{ name: string; detail: string }>;
   try {
     backends = await Promise.all(started);
   } catch (error) {
@@ -160,7 +163,8 @@ export async function createVitWorkerPool(options: VitWorkerPoolOptions): Promis
   return {
     config,
     workers: count,
-    backend: backends[0] ?? 'unknown',
+    backend: backends[0]?.name ?? 'unknown',
+    backendDetail: backends[0]?.detail ?? 'unknown',
     async extractFeatures(windows: VideoWindowBatch): Promise<Float32Array> {
       checkWindowBatch(windows, config);
       const [batch, frames, height, width, channels] = windows.shape;

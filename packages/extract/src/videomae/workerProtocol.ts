@@ -6,6 +6,8 @@ export interface VitWorkerInit {
   config: VitConfigInput;
   weights: VitWeightsSpec;
   backend: BackendPreference;
+  /** OpenBLAS threads for the wasm backend's matMuls: the workers share the cores. */
+  gemmThreads: number;
 }
 
 export interface VitWorkerTask {
@@ -24,7 +26,7 @@ export interface SerializedError {
 }
 
 export type VitWorkerMessage =
-  | { type: 'ready'; backend: string }
+  | { type: 'ready'; backend: string; backendDetail: string }
   | { type: 'failed'; error: SerializedError }
   | { type: 'result'; id: number; features: Float32Array }
   | { type: 'error'; id: number; error: SerializedError };

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { AUTO_ORDER, ConfigError, selectBackend, type BackendName } from 'shared';
+import { AUTO_ORDER, ConfigError, NATIVE_GEMM_DISABLE_ENV, describeActiveBackend, disableNativeGemm, selectBackend, type BackendName, type SelectedBackend } from 'shared';
 import { SGD } from '../optim/sgd.js';
 import { DataParallelPthNet } from '../parallel/data-parallel.js';
 import type { HostPyramidBatch } from '../parallel/types.js';
@@ -120,7 +120,7 @@ async function benchInProcess(backend: BackendName, options: BenchOptions, data:
       options.seconds,
       options.slowStepSeconds,
     );
-    return { backend, threads: 1, train, eval: evaluate };
+    return { backend, detail: describeActiveBackend(), threads: 1, train, eval: evaluate };
   } finally {
     tf.dispose([...Object.values(batch), labels]);
     optimizer.dispose();
@@ -152,7 +152,7 @@ async function benchParallel(backend: BackendName, options: BenchOptions, data: 
       options.seconds,
       options.slowStepSeconds,
     );
-    return { backend, threads: options.workers, train, eval: evaluate };
+    return { backend, detail: pool.backendDetail, threads: options.workers, train, eval: evaluate };
   } finally {
     await pool.dispose();
   }
@@ -167,16 +167,30 @@ export async function runPthNetBenchmark(options: BenchOptions): Promise<BenchRe
   const data = makeBenchBatch(options.batch, DEFAULT_PTHNET_CONFIG.n_in, options.seed + 1);
   const results: BackendResult[] = [];
   const skipped: BenchReport['skipped'] = [];
+  const gemmSetting = process.env[NATIVE_GEMM_DISABLE_ENV];
   for (const backend of options.backends) {
-    try {
-      await selectBackend(backend);
-    } catch (error) {
-      skipped.push({ backend, reason: error instanceof Error ? error.message : String(error) });
-      continue;
+    // wasm twice: with its own matMul kernels, then on OpenBLAS where the addon is built
+    for (const nativeGemm of backend === 'wasm' ? [false, true] : [null]) {
+      if (nativeGemm !== null) process.env[NATIVE_GEMM_DISABLE_ENV] = nativeGemm ? '1' : '0';
+      let selected: SelectedBackend;
+      try {
+        selected = await selectBackend(backend);
+      } catch (error) {
+        skipped.push({ backend, reason: error instanceof Error ? error.message : String(error) });
+        break;
+      }
+      if (nativeGemm === false) disableNativeGemm();
+      if (nativeGemm === true && selected.gemm?.active !== true) {
+        skipped.push({ backend, reason: `OpenBLAS matMul: ${selected.gemm?.active === false ? selected.gemm.reason : 'unavailable'}` });
+        continue;
+      }
+      results.push(await benchInProcess(backend, options, data));
+      // the workers read the environment they start with
+      if (options.workers > 1) results.push(await benchParallel(backend, options, data));
     }
-    results.push(await benchInProcess(backend, options, data));
-    if (options.workers > 1) results.push(await benchParallel(backend, options, data));
   }
+  if (gemmSetting === undefined) delete process.env[NATIVE_GEMM_DISABLE_ENV];
+  else process.env[NATIVE_GEMM_DISABLE_ENV] = gemmSetting;
   const model = createPthNet();
   const parameters = model.parameterCount;
   model.dispose();

@@ -28,6 +28,8 @@ export interface PhaseResult {
 
 export interface BackendResult {
   backend: BackendName;
+  /** The backend as `describeBackend` puts it: on wasm, whether its matMuls ran on OpenBLAS. */
+  detail: string;
   /** 1 for the in-process run, the worker count for the data-parallel one. */
   threads: number;
   train: PhaseResult;

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { ConfigError, InputError, PthnetError, TrainingError } from 'shared';
+import { ConfigError, InputError, PthnetError, TrainingError, preloadNativeGemm } from 'shared';
 import type { SgdState } from '../optim/types.js';
 import { validatePthNetConfig } from '../pthnet/config.js';
 import { DEFAULT_PTHNET_SEED } from '../pthnet/constants.js';
@@ -60,6 +60,8 @@ export class DataParallelPthNet {
   readonly workerCount: number;
   /** Backend each worker runs (as `selectBackend` named it). */
   readonly backend: string;
+  /** The same, for logs: with the matMul library on wasm (`describeBackend`). */
+  readonly backendDetail: string;
   /** Learning rate of the next step (a `MultiStepLR` can drive it). */
   lr: number;
   private readonly workers: Worker[];
@@ -69,12 +71,13 @@ export class DataParallelPthNet {
   private steps = 0;
   private broken: Error | null = null;
 
-  private constructor(config: PthNetConfig, workers: Worker[], control: Int32Array, backend: string, lr: number) {
+  private constructor(config: PthNetConfig, workers: Worker[], control: Int32Array, backend: { name: string; detail: string }, lr: number) {
     this.config = config;
     this.workers = workers;
     this.workerCount = workers.length;
     this.control = control;
-    this.backend = backend;
+    this.backend = backend.name;
+    this.backendDetail = backend.detail;
     this.lr = lr;
     this.pending = workers.map(() => new Map());
     workers.forEach((worker, index) => {
@@ -99,7 +102,8 @@ export class DataParallelPthNet {
     const updatedFlags = new SharedArrayBuffer(specs.length * Int32Array.BYTES_PER_ELEMENT);
     const control = new SharedArrayBuffer(CONTROL_LENGTH * Int32Array.BYTES_PER_ELEMENT);
     const workers: Worker[] = [];
-    const ready: Array<Promise<string>> = [];
+    preloadNativeGemm();
+    const ready: Array<Promise<{ name: string; detail: string }>> = [];
     for (let index = 0; index < count; index++) {
       const worker = spawnWorker({
         index,
@@ -119,7 +123,7 @@ export class DataParallelPthNet {
       ready.push(
         new Promise((resolve, reject) => {
           const onMessage = (message: WorkerResponse): void => {
-            if (message.kind === 'ready') resolve(message.backend);
+            if (message.kind === 'ready') resolve({ name: message.backend, detail: message.backendDetail });
             else if (message.kind === 'error') reject(errorFrom(index, message));
           };
           worker.once('message', onMessage);
@@ -127,7 +131,7 @@ export class DataParallelPthNet {
         }),
       );
     }
-    let backends: string[];
+    let backends: Array<{ name: string; detail: string }>;
     try {
       backends = await Promise.all(ready);
     } catch (error) {

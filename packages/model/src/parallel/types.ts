@@ -72,7 +72,7 @@ export type WorkerRequest =
 
 /** Messages worker -> main. */
 export type WorkerResponse =
-  | { kind: 'ready'; backend: string; parameterCount: number }
+  | { kind: 'ready'; backend: string; backendDetail: string; parameterCount: number }
   | { kind: 'trained'; id: number; losses: PthNetLoss<number>; paramsWithoutGrad: string[] }
   | { kind: 'predicted'; id: number; logits: Float32Array }
   | { kind: 'stateDict'; id: number; stateDict: StateDict }

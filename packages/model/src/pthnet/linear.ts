@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { transposedMatMulIsFast } from 'shared';
 
 let sharedTransposes: Map<tf.Tensor, tf.Tensor> | null = null;
 
@@ -32,10 +33,11 @@ function transposedWeight(w: tf.Tensor2D, saved: tf.Tensor2D): tf.Tensor2D {
 /**
  * `x W + b` for `x [N, K]`, `W [K, M]`, `b [M]`, with a gradient written out by hand.
  *
- * tfjs's own matMul gradient uses transposed matMuls, and on the wasm backend those leave the
- * XNNPACK kernel for a scalar loop about 10x slower. Here every product is a plain `[., K] x [K, .]`
- * matMul: the transposes are explicit copies (cheap next to the product), and the bias gradient is
- * a row of ones times dy rather than a column reduction (which the wasm backend also transposes).
+ * tfjs's own matMul gradient uses transposed matMuls, and the wasm backend's own kernel runs
+ * those in a scalar loop about 10x slower than XNNPACK. There (see `transposedMatMulIsFast`) every
+ * product here is a plain `[., K] x [K, .]` matMul with explicit transposes (cheap next to the
+ * product); elsewhere the transposes are left to the matMul. The bias gradient is a row of ones
+ * times dy rather than a column reduction (which the wasm backend also transposes).
  *
  * `inputGrad: false` skips dx, for the first layer where x is the data.
  */
@@ -49,8 +51,13 @@ export function linear(x: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D, optio
   const gradients = (dy: tf.Tensor2D, saved: tf.Tensor[]): tf.Tensor[] => {
     const [xSaved, wSaved] = saved as [tf.Tensor2D, tf.Tensor2D];
     const grads: tf.Tensor[] = [];
-    if (inputGrad) grads.push(tf.matMul(dy, transposedWeight(w, wSaved)));
-    grads.push(tf.matMul(tf.transpose(xSaved), dy));
+    if (transposedMatMulIsFast()) {
+      if (inputGrad) grads.push(tf.matMul(dy, wSaved, false, true));
+      grads.push(tf.matMul(xSaved, dy, true, false));
+    } else {
+      if (inputGrad) grads.push(tf.matMul(dy, transposedWeight(w, wSaved)));
+      grads.push(tf.matMul(tf.transpose(xSaved), dy));
+    }
     if (bias !== undefined) grads.push(tf.reshape(tf.matMul(tf.ones([1, dy.shape[0]]), dy), [dy.shape[1]]));
     return grads;
   };

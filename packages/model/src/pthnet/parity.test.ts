@@ -1,12 +1,13 @@
 /**
  * Parity with the reference PyTorch code on the golden tiny PTH-Net (shared/fixtures/pthnet/tiny,
- * SPEC section 8), on both CPU backends: eval logits, three SGD steps with every level's outputs,
+ * SPEC section 8), on the cpu backend, the wasm backend with its own matMul kernels and the wasm
+ * backend with its matMuls on OpenBLAS (where the native addon is built): eval logits, three SGD steps with every level's outputs,
  * the loss terms, every step-0 gradient, the parameters without gradient, the logits after the
  * steps and the final state dict.
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { readNpySync, selectBackend, type NpyArray } from 'shared';
+import { disableNativeGemm, readNpySync, selectBackend, type NpyArray } from 'shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPthNetCheckpoint } from '../checkpoint/index.js';
 import { SGD } from '../optim/sgd.js';
@@ -65,13 +66,18 @@ function npyTensor(name: string): tf.Tensor {
   return tf.tensor(data, array.shape, 'float32');
 }
 
-describe.each(['cpu', 'wasm'] as const)('PTH-Net parity with the reference on %s', (backend) => {
+const openBlasBuilt = (await selectBackend('wasm')).gemm?.active === true;
+const SETUPS = ['cpu', 'wasm', ...(openBlasBuilt ? ['wasm + OpenBLAS matMul'] : [])] as const;
+
+describe.each(SETUPS)('PTH-Net parity with the reference on %s', (setup) => {
   let model: PthNet;
   let batch: PyramidBatch<tf.Tensor>;
   let labels: tf.Tensor1D;
 
   beforeAll(async () => {
-    await selectBackend(backend);
+    const selected = await selectBackend(setup === 'cpu' ? 'cpu' : 'wasm');
+    if (setup === 'wasm') disableNativeGemm();
+    else if (setup !== 'cpu') expect(selected.gemm?.active).toBe(true);
     const checkpoint = await loadPthNetCheckpoint(path.join(tinyDir, 'checkpoint_init.pth'));
     model = new PthNet(validatePthNetConfig(expected.config));
     model.loadStateDict(checkpoint.stateDict);

@@ -3,8 +3,10 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '../errors/index.js';
+import { shareWasmIdentity } from './kernel-swaps.js';
+import { enableNativeGemm, nativeGemmStatus } from './native-gemm.js';
 import { AUTO_ORDER, BACKEND_PACKAGES, BACKEND_PREFERENCES, NATIVE_BINDING_FILE, TFJS_BACKEND_NAMES } from './constants.js';
-import type { BackendAttempt, BackendName, BackendPreference, SelectedBackend } from './types.js';
+import type { BackendAttempt, BackendName, BackendPreference, NativeGemmStatus, SelectedBackend } from './types.js';
 
 const requireFromHere = createRequire(import.meta.url);
 
@@ -59,12 +61,36 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+export interface SelectBackendOptions {
+  /**
+   * OpenBLAS threads for the wasm backend's matMuls (process-wide; default: every core).
+   * Data-parallel workers, one per core, ask for 1.
+   */
+  gemmThreads?: number;
+}
+
+/** One line for logs: the backend, and on wasm whether its matMuls run on OpenBLAS. */
+export function describeBackend(selected: Pick<SelectedBackend, 'name' | 'gemm'>): string {
+  const gemm = selected.gemm;
+  if (gemm === undefined) return selected.name;
+  if (gemm.active) return `${selected.name} + ${gemm.library} sgemm (${gemm.core}, ${gemm.threads} thread${gemm.threads === 1 ? '' : 's'})`;
+  return `${selected.name} (own matMul: ${gemm.reason})`;
+}
+
+/** `describeBackend` of the backend running now. */
+export function describeActiveBackend(): string {
+  const tfjsName = tf.getBackend();
+  const name = (Object.keys(TFJS_BACKEND_NAMES) as BackendName[]).find((n) => TFJS_BACKEND_NAMES[n] === tfjsName) ?? (tfjsName as BackendName);
+  return describeBackend({ name, ...(name === 'wasm' ? { gemm: nativeGemmStatus() } : {}) });
+}
+
 /**
  * Makes one tfjs backend the active one for the single `@tensorflow/tfjs-core` instance and
  * says which. `auto` tries node-gpu, node, wasm, cpu in that order, skipping quietly over those
  * that cannot load here; an explicit choice that cannot load is a `ConfigError` saying why.
+ * On wasm, the matMul kernels move to OpenBLAS where the native addon is built (`gemm` says).
  */
-export async function selectBackend(preference: BackendPreference = 'auto'): Promise<SelectedBackend> {
+export async function selectBackend(preference: BackendPreference = 'auto', options: SelectBackendOptions = {}): Promise<SelectedBackend> {
   if (!BACKEND_PREFERENCES.includes(preference)) {
     throw new ConfigError(`backend: expected one of ${BACKEND_PREFERENCES.join(', ')}, got ${JSON.stringify(preference)}`);
   }
@@ -74,7 +100,9 @@ export async function selectBackend(preference: BackendPreference = 'auto'): Pro
     try {
       await activate(name);
       tried.push({ name });
-      return { name, tfjsName: tf.getBackend(), tried };
+      if (name === 'wasm') shareWasmIdentity();
+      const gemm: NativeGemmStatus | undefined = name === 'wasm' ? enableNativeGemm(options.gemmThreads) : undefined;
+      return { name, tfjsName: tf.getBackend(), tried, ...(gemm ? { gemm } : {}) };
     } catch (error) {
       tried.push({ name, error: describe(error) });
       if (preference !== 'auto') {

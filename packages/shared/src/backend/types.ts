@@ -17,4 +17,31 @@ export interface SelectedBackend {
   tfjsName: string;
   /** Every backend tried, in order, the last one being `name`. */
   tried: BackendAttempt[];
+  /** On wasm: whether its matMuls run on OpenBLAS (see native-gemm.ts). */
+  gemm?: NativeGemmStatus;
 }
+
+/** The OpenBLAS binding in `packages/shared/native` (see native-gemm.ts). */
+export interface NativeGemmAddon {
+  gemm(
+    transposeA: boolean,
+    transposeB: boolean,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    a: Float32Array,
+    strideA: number,
+    b: Float32Array,
+    strideB: number,
+    out: Float32Array,
+    bias: Float32Array | null,
+  ): void;
+  setThreads(threads: number): void;
+  info(): { config: string; core: string; threads: number };
+}
+
+/** Whether the wasm backend's matMuls run on OpenBLAS, and why not when they do not. */
+export type NativeGemmStatus =
+  | { active: true; library: string; core: string; threads: number }
+  | { active: false; reason: string };

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
+  describeBackend,
   ARTIFACT_KINDS,
   CODE_VERSIONS,
   ConfigError,
@@ -138,7 +139,7 @@ export function command(): Command {
     if (opts.resume && opts.restart) throw new ConfigError('--resume and --restart: expected at most one of them, got both');
     const resume: ResumeMode = opts.resume ? 'require' : opts.restart ? 'never' : 'auto';
     const backend = await selectBackend(ctx.config.backend);
-    process.stderr.write(`[train] tfjs backend: ${backend.name}\n`);
+    process.stderr.write(`[train] tfjs backend: ${describeBackend(backend)}\n`);
     const store = ManifestStore.open(ctx.manifestPath);
     try {
       const outcomes: TrainOutcome[] = [];

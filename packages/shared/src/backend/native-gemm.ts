@@ -1,0 +1,174 @@
+/**
+ * The wasm backend's matMuls on OpenBLAS. tfjs-backend-wasm multiplies with 128-bit wasm SIMD
+ * (about 24 GFLOP/s per core here) and in one thread; OpenBLAS's AVX-512 sgemm does about 140
+ * GFLOP/s per core and uses every core. The wasm heap is an ordinary ArrayBuffer, so the native
+ * `gemm` reads the operands and writes the product in place: the BatchMatMul and _FusedMatMul
+ * kernels of the wasm backend are swapped for ones that call it, and every other op stays wasm.
+ *
+ * The addon (`packages/shared/native`) is built by `pnpm install` where libopenblas-dev and a C
+ * compiler are present; without it, or with `PTHNET_NATIVE_GEMM=0`, the wasm kernels run as shipped.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import * as tf from '@tensorflow/tfjs-core';
+import { isWasmKernelSwapped, restoreWasmKernel, swapWasmKernel } from './kernel-swaps.js';
+import { NATIVE_GEMM_ADDON, NATIVE_GEMM_DISABLE_ENV, OPENBLAS_CORE_BY_CPU_FLAGS } from './constants.js';
+import type { NativeGemmAddon, NativeGemmStatus } from './types.js';
+
+const requireFromHere = createRequire(import.meta.url);
+const KERNELS = ['BatchMatMul', '_FusedMatMul'] as const;
+
+let addon: NativeGemmAddon | null = null;
+let loadError: string | null = null;
+
+/**
+ * OpenBLAS 0.3.21 (Debian 12) does not recognise CPUs newer than Cooper Lake and falls back to
+ * its SSE3 kernels, 4x slower; where the user has not chosen, pick the core from the CPU flags.
+ * It must be in the environment before the library loads.
+ */
+function chooseOpenBlasCore(): void {
+  if (process.env.OPENBLAS_CORETYPE !== undefined || process.platform !== 'linux' || process.arch !== 'x64') return;
+  let flags: Set<string>;
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
+    flags = new Set((line ?? '').split(':')[1]?.trim().split(/\s+/) ?? []);
+  } catch {
+    return;
+  }
+  const match = OPENBLAS_CORE_BY_CPU_FLAGS.find(({ flags: needed }) => needed.every((f) => flags.has(f)));
+  if (match !== undefined) process.env.OPENBLAS_CORETYPE = match.core;
+}
+
+/**
+ * Loads the addon in this thread ahead of worker threads that will use it. OpenBLAS picks its
+ * kernels from the environment once, when the first thread loads it, and a worker thread's
+ * `process.env` is its own copy: only the main thread can set what the library reads.
+ */
+export function preloadNativeGemm(): void {
+  if (process.env[NATIVE_GEMM_DISABLE_ENV] !== '0') loadAddon();
+}
+
+/** The addon, loaded once per thread; null (with `loadError` set) where it is not built or cannot load. */
+export function loadAddon(): NativeGemmAddon | null {
+  if (addon !== null || loadError !== null) return addon;
+  const file = new URL(NATIVE_GEMM_ADDON, import.meta.url);
+  if (!existsSync(file)) {
+    loadError = `native GEMM addon not built (${file.pathname}; needs libopenblas-dev and a C compiler at pnpm install)`;
+    return null;
+  }
+  chooseOpenBlasCore();
+  try {
+    addon = requireFromHere(file.pathname) as NativeGemmAddon;
+  } catch (error) {
+    loadError = `native GEMM addon failed to load: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  return addon;
+}
+
+interface WasmTensorInfo extends tf.TensorInfo {
+  shape: number[];
+}
+
+/** What the swapped kernels need of tfjs-backend-wasm's backend object (public on the class). */
+interface WasmHeapBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): WasmTensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+}
+
+function product(dims: readonly number[]): number {
+  return dims.reduce((n, d) => n * d, 1);
+}
+
+/**
+ * `a x b` (+ bias) on OpenBLAS, or null for what it does not cover (non-float32, an activation,
+ * a bias that is not one value per output column, batch shapes that broadcast other than
+ * all-or-one), which the original wasm kernel then runs.
+ */
+function nativeMatMul(gemm: NativeGemmAddon, backend: WasmHeapBackend, a: WasmTensorInfo, b: WasmTensorInfo, transposeA: boolean, transposeB: boolean, bias?: WasmTensorInfo): tf.TensorInfo | null {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return null;
+  const rankA = a.shape.length;
+  const rankB = b.shape.length;
+  const m = transposeA ? a.shape[rankA - 1]! : a.shape[rankA - 2]!;
+  const k = transposeA ? a.shape[rankA - 2]! : a.shape[rankA - 1]!;
+  const kB = transposeB ? b.shape[rankB - 1]! : b.shape[rankB - 2]!;
+  const n = transposeB ? b.shape[rankB - 2]! : b.shape[rankB - 1]!;
+  if (k !== kB) return null;
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  const batchA = product(outerA);
+  const batchB = product(outerB);
+  if (batchA !== batchB && batchA !== 1 && batchB !== 1) return null;
+  let outer: number[];
+  try {
+    outer = tf.backend_util.assertAndGetBroadcastShape(outerA, outerB);
+  } catch {
+    return null;
+  }
+  if (batchA === batchB && outerA.some((d, i) => d !== outerB[i])) return null;
+  if (bias !== undefined && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== n)) return null;
+  const batch = Math.max(batchA, batchB);
+  const out = backend.makeOutput([...outer, m, n], 'float32');
+  // views after makeOutput: an allocation may have grown (and so replaced) the heap buffer
+  gemm.gemm(
+    transposeA, transposeB, batch, m, n, k,
+    backend.typedArrayFromHeap(a), batchA === 1 ? 0 : m * k,
+    backend.typedArrayFromHeap(b), batchB === 1 ? 0 : k * n,
+    backend.typedArrayFromHeap(out),
+    bias === undefined ? null : backend.typedArrayFromHeap(bias),
+  );
+  return out;
+}
+
+function gemmKernel(name: (typeof KERNELS)[number], original: tf.KernelConfig, gemm: NativeGemmAddon): tf.KernelFunc {
+  return (args) => {
+    const { inputs, attrs } = args;
+    const backend = args.backend as unknown as WasmHeapBackend;
+    const { transposeA, transposeB, activation } = attrs as { transposeA: boolean; transposeB: boolean; activation?: string };
+    const { a, b, bias, preluActivationWeights } = inputs as Record<string, WasmTensorInfo | undefined>;
+    const plain = name === 'BatchMatMul' || ((activation ?? 'linear') === 'linear' && preluActivationWeights == null);
+    const out = plain && a && b ? nativeMatMul(gemm, backend, a, b, transposeA, transposeB, bias ?? undefined) : null;
+    return out ?? original.kernelFunc(args);
+  };
+}
+
+/**
+ * Swaps the wasm backend's matMul kernels for OpenBLAS ones (idempotent), with `threads` BLAS
+ * threads for this process. Call after the wasm backend is initialised. Returns what runs.
+ */
+export function enableNativeGemm(threads: number = os.availableParallelism()): NativeGemmStatus {
+  if (process.env[NATIVE_GEMM_DISABLE_ENV] === '0') return { active: false, reason: `${NATIVE_GEMM_DISABLE_ENV}=0` };
+  const gemm = loadAddon();
+  if (gemm === null) return { active: false, reason: loadError! };
+  gemm.setThreads(threads);
+  try {
+    for (const name of KERNELS) swapWasmKernel(name, (original) => gemmKernel(name, original, gemm));
+  } catch (error) {
+    disableNativeGemm();
+    return { active: false, reason: error instanceof Error ? error.message : String(error) };
+  }
+  return nativeGemmStatus();
+}
+
+/** Puts the wasm backend's own matMul kernels back. */
+export function disableNativeGemm(): void {
+  for (const name of KERNELS) restoreWasmKernel(name);
+}
+
+/** Whether the wasm backend's matMuls currently run on OpenBLAS, with what, or why not. */
+export function nativeGemmStatus(): NativeGemmStatus {
+  if (!KERNELS.every(isWasmKernelSwapped) || addon === null) {
+    return { active: false, reason: loadError ?? (process.env[NATIVE_GEMM_DISABLE_ENV] === '0' ? `${NATIVE_GEMM_DISABLE_ENV}=0` : 'not enabled') };
+  }
+  const { config, core, threads } = addon.info();
+  return { active: true, library: config.split(' ').slice(0, 2).join(' '), core, threads };
+}
+
+/**
+ * Whether `matMul(a, b, transposeA, transposeB)` runs as fast as a plain one on the active
+ * backend. Not on the wasm backend's own kernel, which leaves XNNPACK for a scalar loop on any
+ * transposed or batched product; on OpenBLAS and the other backends a transpose is free.
+ */
+export function transposedMatMulIsFast(): boolean {
+  return tf.getBackend() !== 'wasm' || KERNELS.every(isWasmKernelSwapped);
+}

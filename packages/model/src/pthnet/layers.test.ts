@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from 'shared';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { channelNorm, downsample, dropPath, embedding, gelu, groupNorm, keyMaskBias, sumKernels, temporalDepthwise } from './layers.js';
+import { channelNorm, downsample, dropPath, embedding, gelu, groupNorm, keyMaskBias, sumKernels, temporalDepthwise, withInferenceKernels } from './layers.js';
 import { linear } from './linear.js';
 import { detach, pthnetLoss } from './loss.js';
 
@@ -97,6 +97,18 @@ describe.each(['wasm', 'cpu'] as const)('PTH-Net blocks on %s', (backend) => {
     const x = tf.tensor3d([1, 2, 3, 4], [1, 4, 1]);
     const w = tf.tensor2d([[1], [10], [100]]);
     close(values(temporalDepthwise(x, w, tf.tensor1d([0.5]))), [210.5, 321.5, 432.5, 43.5]);
+    // inference runs the backend's depthwise-conv kernel instead: same values
+    close(values(withInferenceKernels(() => temporalDepthwise(x, w, tf.tensor1d([0.5])))), [210.5, 321.5, 432.5, 43.5]);
+  });
+
+  it('the inference depthwise kernel equals the pad/slice form for every kernel width', () => {
+    const x = tf.randomUniform([3, 8, 6], -1, 1, 'float32', 1) as tf.Tensor3D;
+    for (const k of [1, 3, 5]) {
+      const w = tf.randomUniform([k, 6], -1, 1, 'float32', k);
+      const b = tf.randomUniform([6], -1, 1, 'float32', 10 + k);
+      close(values(withInferenceKernels(() => temporalDepthwise(x, w, b))), values(temporalDepthwise(x, w, b)), 1e-6);
+      close(values(withInferenceKernels(() => temporalDepthwise(x, w))), values(temporalDepthwise(x, w)), 1e-6);
+    }
   });
 
   it('embedding leaves masked steps at relu(norm bias), not zero', () => {

@@ -120,26 +120,42 @@ export function groupNorm(x: tf.Tensor3D, weight: tf.Tensor, bias: tf.Tensor): t
  * (the local convs and psi on u; the key and value convs on kv_in) share them.
  */
 export class TimeShifts {
-  private readonly padded: tf.Tensor3D | null;
+  private padded: tf.Tensor3D | null = null;
   private readonly cache = new Map<number, tf.Tensor3D>();
 
   constructor(
     readonly x: tf.Tensor3D,
     readonly reach: number,
-  ) {
-    this.padded = reach > 0 ? tf.pad(x, [[0, 0], [reach, reach], [0, 0]]) : null;
-  }
+  ) {}
 
   at(shift: number): tf.Tensor3D {
     if (shift === 0) return this.x;
-    if (Math.abs(shift) > this.reach || this.padded === null) throw new Error(`TimeShifts: shift ${shift} beyond reach ${this.reach}`);
+    if (Math.abs(shift) > this.reach) throw new Error(`TimeShifts: shift ${shift} beyond reach ${this.reach}`);
     let tap = this.cache.get(shift);
     if (tap === undefined) {
       const [batch, steps, channels] = this.x.shape;
+      this.padded ??= tf.pad(this.x, [[0, 0], [this.reach, this.reach], [0, 0]]);
       tap = tf.slice(this.padded, [0, this.reach + shift, 0], [batch, steps, channels]);
       this.cache.set(shift, tap);
     }
     return tap;
+  }
+}
+
+let inference = false;
+
+/**
+ * Runs `fn` (a forward pass no gradient will be taken of) with the depthwise convs on the
+ * backend's own depthwise-conv kernel: one op where the pad/slice/mul form takes 3k, and the
+ * kernel the training graph must avoid (the wasm backend has no gradient for it) is fine here.
+ */
+export function withInferenceKernels<T>(fn: () => T): T {
+  const outer = inference;
+  inference = true;
+  try {
+    return fn();
+  } finally {
+    inference = outer;
   }
 }
 
@@ -150,6 +166,17 @@ export class TimeShifts {
 export function depthwise(shifts: TimeShifts, weight: tf.Tensor, bias?: tf.Tensor): tf.Tensor3D {
   const k = weight.shape[0]!;
   const channels = weight.shape[1]!;
+  if (inference) {
+    const [batch, steps] = shifts.x.shape;
+    const out = tf.fused.depthwiseConv2d({
+      x: tf.reshape<tf.Rank.R4>(shifts.x, [batch, steps, 1, channels]),
+      filter: tf.reshape<tf.Rank.R4>(weight, [k, 1, channels, 1]),
+      strides: 1,
+      pad: 'same',
+      ...(bias === undefined ? {} : { bias }),
+    });
+    return tf.reshape(out, [batch, steps, channels]);
+  }
   const half = (k - 1) / 2;
   const tapWeight = (j: number): tf.Tensor => (k === 1 ? tf.reshape(weight, [channels]) : tf.reshape(tf.slice(weight, [j, 0], [1, channels]), [channels]));
   let out = tf.mul<tf.Tensor3D>(shifts.at(-half), tapWeight(0));

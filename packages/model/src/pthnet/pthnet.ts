@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, InputError } from 'shared';
 import { validatePthNetConfig } from './config.js';
 import { DEFAULT_PTHNET_SEED, LEVEL_LENGTH_MULTIPLE } from './constants.js';
-import { downsample, embedding, head, keyMaskBias, ssdLayer, type DropPathSetting, type ParamLookup } from './layers.js';
+import { downsample, embedding, head, keyMaskBias, ssdLayer, withInferenceKernels, type DropPathSetting, type ParamLookup } from './layers.js';
 import { parameterCount, pthnetParameterSpecs, toInternalLayout, toReferenceLayout } from './params.js';
 import { deriveSeed, seededUniform } from './random.js';
 import type {
@@ -155,7 +155,7 @@ export class PthNet {
 
   /** Inference: level H alone, eval mode. Returns logits `[B, classes]`. */
   predict(x_H: tf.Tensor, m_H: tf.Tensor): tf.Tensor2D {
-    return tf.tidy(() => this.forwardLevel(x_H, m_H, 'H', null));
+    return tf.tidy(() => withInferenceKernels(() => this.forwardLevel(x_H, m_H, 'H', null)));
   }
 
   /** One level, `x [B, n_in, T]`, `mask [B, 1, T]` (bool or 0/1) -> logits `[B, classes]`. */

@@ -11,6 +11,25 @@ import { resolve } from 'node:path';
 import { benchDecode, benchWindowSharing } from './pipeline.js';
 import { benchVit } from './vit.js';
 
+const USAGE = `Usage: pnpm bench extract [flags]
+VideoMAE v2 ViT windows/s and GFLOP/s (random weights; in this thread and on a worker pool),
+ffmpeg decode frames/s, and the backbone passes that sharing windows across strides saves on a
+reference clip list. Prints JSON on stdout, progress on stderr.
+
+  --sizes <px,...>     input sizes (default 112,224)
+  --seconds <s>        timed seconds per run (default 3)
+  --batch <n>          windows per call (default 1)
+  --workers <n>        worker pool threads, 0 for none (default 2)
+  --backend <name>     auto, node-gpu, node, wasm or cpu (default auto)
+  --preset <name>      ViT preset (default vit-s16)
+  --list <file>        reference clip list for window sharing (default: FERV39k train_All.txt)
+  -h, --help           this text`;
+
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+
 const { values } = parseArgs({
   options: {
     sizes: { type: 'string', default: '112,224' },

@@ -5,6 +5,25 @@
 import { PthnetError } from 'shared';
 import { parseBenchArgs, runPthNetBenchmark } from './bench.js';
 
+const USAGE = `Usage: pnpm bench model [flags]
+PTH-Net training (forward + backward + SGD, three levels) and inference (level H) throughput in
+clips/s at the full FERV39k config, in this thread and data-parallel on worker threads, for each
+backend that loads (wasm twice: its own matMul kernels, then OpenBLAS where the addon is built).
+Prints one JSON object on stdout.
+
+  --backends <list>          comma-separated, of node-gpu, node, wasm, cpu (default: all)
+  --seconds <s>              timed seconds per phase (default 5)
+  --batch <n>                clips per batch (default 32)
+  --workers <n>              data-parallel worker threads, 0 or 1 for none (default 2)
+  --slow-step-seconds <s>    a warm-up step slower than this is the only one timed (default 20)
+  --seed <n>                 weights and data seed (default 0)
+  -h, --help                 this text`;
+
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+
 try {
   const report = await runPthNetBenchmark(parseBenchArgs(process.argv.slice(2)));
   process.stdout.write(`${JSON.stringify(report)}\n`);

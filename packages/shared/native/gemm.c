@@ -97,6 +97,7 @@ static napi_value Gemm(napi_env env, napi_callback_info info) {
       !fits(env, "out", out_len, batch, mn, mn) || (bias != NULL && !fits(env, "bias", bias_len, 1, 0, n))) {
     return NULL;
   }
+  if (m == 0 || n == 0) return NULL; /* an empty product: nothing to write */
   const int lda = trans_a ? (int)m : (int)k;
   const int ldb = trans_b ? (int)k : (int)n;
   for (uint32_t i = 0; i < batch; i++) {

@@ -1,10 +1,9 @@
-import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { CheckpointError, ConfigError, InputError, PthnetError, preloadNativeGemm } from 'shared';
+import { CheckpointError, ConfigError, InputError, PthnetError, gemmThreadsPerWorker, preloadNativeGemm } from 'shared';
 import { DEFAULT_VIT_POOL_WORKERS } from './constants.js';
 import { ensureVitConfig, vitShapeOf } from './config.js';
 import { checkWindowBatch } from './preprocess.js';
@@ -72,7 +71,7 @@ export async function createVitWorkerPool(options: VitWorkerPoolOptions): Promis
         ? { path: options.weightsPath, format: options.weightsFormat ?? 'auto' }
         : { randomSeed: options.randomSeed ?? 0 },
     backend: options.backend ?? 'wasm',
-    gemmThreads: Math.max(1, Math.floor(os.availableParallelism() / count)),
+    gemmThreads: gemmThreadsPerWorker(count),
   };
 
   const queue: PendingTask[] = [];

@@ -3,10 +3,9 @@
  * the same weights, sums the same gradients in the same order and applies the same SGD update,
  * so the replicas stay identical without ever sending weights around.
  */
-import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
-import { describeBackend, selectBackend } from 'shared';
+import { describeBackend, gemmThreadsPerWorker, selectBackend } from 'shared';
 import { SGD } from '../optim/sgd.js';
 import { PthNet } from '../pthnet/pthnet.js';
 import { deriveSeed, seededUniform } from '../pthnet/random.js';
@@ -27,8 +26,7 @@ function toTensor(host: HostArray | HostMask): tf.Tensor {
 }
 
 async function main(): Promise<void> {
-  // the workers share the cores: each multiplies in its own thread(s), not OpenBLAS's pool for all
-  const selected = await selectBackend(init.backend, { gemmThreads: Math.max(1, Math.floor(os.availableParallelism() / init.workers)) });
+  const selected = await selectBackend(init.backend, { gemmThreads: gemmThreadsPerWorker(init.workers) });
   const model = new PthNet(init.config, { seed: init.seed });
   if (init.stateDict) model.loadStateDict(init.stateDict);
   const optimizer = new SGD(model.namedVariables(), {

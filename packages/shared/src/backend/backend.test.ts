@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors/index.js';
-import { selectBackend } from './backend.js';
+import { describeActiveBackend, selectBackend } from './backend.js';
 import type { BackendPreference } from './types.js';
 
 describe('selectBackend', () => {
@@ -23,8 +23,10 @@ describe('selectBackend', () => {
     expect(selected).toEqual({ name: 'cpu', tfjsName: 'cpu', tried: [{ name: 'cpu' }] });
     expect(tf.getBackend()).toBe('cpu');
     expect(Array.from(tf.mul(tf.tensor1d([2, 3]), 4).dataSync())).toEqual([8, 12]);
+    expect(describeActiveBackend()).toBe('cpu');
     await selectBackend('wasm');
     expect(tf.getBackend()).toBe('wasm');
+    expect(describeActiveBackend()).toMatch(/^wasm( \+ OpenBLAS| \(own matMul)/);
   });
 
   it('an explicit backend that cannot load is a ConfigError saying why', async () => {

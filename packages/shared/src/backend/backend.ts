@@ -77,11 +77,13 @@ export function describeBackend(selected: Pick<SelectedBackend, 'name' | 'gemm'>
   return `${selected.name} (own matMul: ${gemm.reason})`;
 }
 
-/** `describeBackend` of the backend running now. */
+let lastSelected: SelectedBackend | null = null;
+
+/** `describeBackend` of the backend running now (tfjs's own name where `selectBackend` did not pick it). */
 export function describeActiveBackend(): string {
   const tfjsName = tf.getBackend();
-  const name = (Object.keys(TFJS_BACKEND_NAMES) as BackendName[]).find((n) => TFJS_BACKEND_NAMES[n] === tfjsName) ?? (tfjsName as BackendName);
-  return describeBackend({ name, ...(name === 'wasm' ? { gemm: nativeGemmStatus() } : {}) });
+  if (tfjsName === 'wasm') return describeBackend({ name: 'wasm', gemm: nativeGemmStatus() });
+  return lastSelected?.tfjsName === tfjsName ? describeBackend(lastSelected) : tfjsName;
 }
 
 /**
@@ -102,7 +104,8 @@ export async function selectBackend(preference: BackendPreference = 'auto', opti
       tried.push({ name });
       if (name === 'wasm') shareWasmIdentity();
       const gemm: NativeGemmStatus | undefined = name === 'wasm' ? enableNativeGemm(options.gemmThreads) : undefined;
-      return { name, tfjsName: tf.getBackend(), tried, ...(gemm ? { gemm } : {}) };
+      lastSelected = { name, tfjsName: tf.getBackend(), tried, ...(gemm ? { gemm } : {}) };
+      return lastSelected;
     } catch (error) {
       tried.push({ name, error: describe(error) });
       if (preference !== 'auto') {

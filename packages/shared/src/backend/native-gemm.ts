@@ -40,6 +40,11 @@ function chooseOpenBlasCore(): void {
   if (match !== undefined) process.env.OPENBLAS_CORETYPE = match.core;
 }
 
+/** OpenBLAS threads for each of `workers` threads that multiply at the same time: they share the cores. */
+export function gemmThreadsPerWorker(workers: number): number {
+  return Math.max(1, Math.floor(os.availableParallelism() / workers));
+}
+
 /**
  * Loads the addon in this thread ahead of worker threads that will use it. OpenBLAS picks its
  * kernels from the environment once, when the first thread loads it, and a worker thread's

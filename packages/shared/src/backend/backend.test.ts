@@ -1,8 +1,24 @@
+import { readdirSync, realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors/index.js';
+import { workspaceRoot } from '../paths/index.js';
 import { describeActiveBackend, selectBackend } from './backend.js';
 import type { BackendPreference } from './types.js';
+
+describe('the workspace', () => {
+  it('resolves one @tensorflow/tfjs-core for every package (one engine, one kernel registry)', () => {
+    const packagesDir = path.join(workspaceRoot(), 'packages');
+    const resolved = new Set(
+      readdirSync(packagesDir).map((name) =>
+        realpathSync(createRequire(path.join(packagesDir, name, 'package.json')).resolve('@tensorflow/tfjs-core')),
+      ),
+    );
+    expect([...resolved]).toHaveLength(1);
+  });
+});
 
 describe('selectBackend', () => {
   it('auto falls back quietly past the unbuilt tfjs-node packages to wasm', async () => {

@@ -60,6 +60,7 @@ const CASES: Array<{ name: string; a: number[]; b: number[]; tA: boolean; tB: bo
   { name: 'batched', a: [3, 2, 9, 13], b: [3, 2, 13, 5], tA: false, tB: false },
   { name: 'a broadcast over the batch', a: [9, 13], b: [4, 13, 5], tA: false, tB: false },
   { name: 'b broadcast over the batch', a: [4, 9, 13], b: [1, 5, 13], tA: false, tB: true },
+  { name: 'batch shapes of different rank', a: [4, 9, 13], b: [1, 4, 13, 5], tA: false, tB: false },
   { name: 'an empty product', a: [0, 13], b: [13, 5], tA: false, tB: false },
   { name: 'no inner dimension', a: [3, 0], b: [0, 4], tA: false, tB: false },
 ];

@@ -71,13 +71,9 @@ export function loadAddon(): NativeGemmAddon | null {
   return addon;
 }
 
-interface WasmTensorInfo extends tf.TensorInfo {
-  shape: number[];
-}
-
 /** What the swapped kernels need of tfjs-backend-wasm's backend object (public on the class). */
 interface WasmHeapBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): WasmTensorInfo;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
 }
 
@@ -90,7 +86,7 @@ function product(dims: readonly number[]): number {
  * a bias that is not one value per output column, batch shapes that broadcast other than
  * all-or-one), which the original wasm kernel then runs.
  */
-function nativeMatMul(gemm: NativeGemmAddon, backend: WasmHeapBackend, a: WasmTensorInfo, b: WasmTensorInfo, transposeA: boolean, transposeB: boolean, bias?: WasmTensorInfo): tf.TensorInfo | null {
+function nativeMatMul(gemm: NativeGemmAddon, backend: WasmHeapBackend, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean, bias?: tf.TensorInfo): tf.TensorInfo | null {
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return null;
   const rankA = a.shape.length;
   const rankB = b.shape.length;
@@ -110,9 +106,10 @@ function nativeMatMul(gemm: NativeGemmAddon, backend: WasmHeapBackend, a: WasmTe
   } catch {
     return null;
   }
-  if (batchA === batchB && outerA.some((d, i) => d !== outerB[i])) return null;
-  if (bias !== undefined && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== n)) return null;
   const batch = Math.max(batchA, batchB);
+  // e.g. [4, 1] against [1, 4]: broadcasting makes more products than either side holds
+  if (product(outer) !== batch) return null;
+  if (bias !== undefined && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== n)) return null;
   const out = backend.makeOutput([...outer, m, n], 'float32');
   // views after makeOutput: an allocation may have grown (and so replaced) the heap buffer
   gemm.gemm(
@@ -130,7 +127,7 @@ function gemmKernel(name: (typeof KERNELS)[number], original: tf.KernelConfig, g
     const { inputs, attrs } = args;
     const backend = args.backend as unknown as WasmHeapBackend;
     const { transposeA, transposeB, activation } = attrs as { transposeA: boolean; transposeB: boolean; activation?: string };
-    const { a, b, bias, preluActivationWeights } = inputs as Record<string, WasmTensorInfo | undefined>;
+    const { a, b, bias, preluActivationWeights } = inputs as Record<string, tf.TensorInfo | undefined>;
     const plain = name === 'BatchMatMul' || ((activation ?? 'linear') === 'linear' && preluActivationWeights == null);
     const out = plain && a && b ? nativeMatMul(gemm, backend, a, b, transposeA, transposeB, bias ?? undefined) : null;
     return out ?? original.kernelFunc(args);

@@ -67,14 +67,8 @@ export interface DemoConfigInput {
 }
 
 /** The validated config with every default filled in. */
-export interface DemoConfig {
+export interface DemoConfig extends DemoContentConfig {
   root: string;
-  seed: number;
-  clipsPerClass: { train: number; test: number };
-  size: number;
-  minFrames: number;
-  maxFrames: number;
-  fps: number;
   concurrency: number;
   ffmpegPath: string | undefined;
   onProgress: ((event: DemoProgressEvent) => void) | undefined;

@@ -199,14 +199,7 @@ export interface StageStatus {
   bytes: number;
 }
 
-export interface FailedArtifact {
-  stage: string;
-  kind: string;
-  clipId: string | null;
-  direction: Direction | null;
-  stride: number | null;
-  source: ClipSourceKind | null;
-  variant: string;
+export interface FailedArtifact extends NormalizedArtifactIdentity {
   path: string;
   error: string | null;
   attempts: number;

@@ -115,8 +115,8 @@ class InProcessEngine implements TrainingEngine {
 class ParallelEngine implements TrainingEngine {
   readonly description: string;
 
-  constructor(private readonly net: DataParallelPthNet, workers: number) {
-    this.description = `${net.backendDetail}, ${workers} worker threads`;
+  constructor(private readonly net: DataParallelPthNet) {
+    this.description = `${net.backendDetail}, ${net.workerCount} worker threads`;
   }
 
   get config(): PthNetConfig {
@@ -183,7 +183,7 @@ export async function createTrainingEngine(options: EngineOptions): Promise<Trai
       config: options.config, workers: options.workers, backend: tf.getBackend() as BackendPreference,
       seed: options.seed, optimizer: options.optimizer,
     });
-    return new ParallelEngine(net, options.workers);
+    return new ParallelEngine(net);
   }
   return new InProcessEngine(createPthNet(options.config, { seed: options.seed }), options.optimizer);
 }

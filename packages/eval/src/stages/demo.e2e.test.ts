@@ -14,7 +14,7 @@ import { resolveMediaBinaries } from 'extract';
 const ROOT = join(import.meta.dirname, '../../../..');
 
 function demo(config: string): string {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'packages/shared/src/cli/pthnet.ts', 'demo', '--config', config], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'packages/cli/src/pthnet.ts', 'demo', '--config', config], {
     cwd: ROOT, encoding: 'utf8', env: { ...process.env, CI: '1' }, timeout: 600_000,
   });
   if (r.status !== 0) throw new Error(`demo failed (${r.status}):\n${r.stdout}\n${r.stderr}`);

@@ -3,8 +3,11 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readPngSize, selectBackend } from 'shared';
 import { loadPthNetCheckpoint, savePthNetCheckpoint } from 'model';
-import { main } from '../../../shared/src/cli/pthnet.js';
-import { TINY, fixtureWorkspace } from '../../../train/src/stages/fixture.test-helper.js';
+import { dispatch } from 'shared/cli';
+import { TINY, fixtureWorkspace } from 'train/testing';
+import { EVAL_STAGES } from './index.js';
+
+const main = (argv: readonly string[]) => dispatch(EVAL_STAGES, argv);
 import { readReport } from '../report/index.js';
 
 interface Expected {

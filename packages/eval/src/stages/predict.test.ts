@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InputError, selectBackend, validateConfig } from 'shared';
 import { predictClip } from './predict.js';
-import { patternFrames, writeLavfiVideo, writePngFrames } from '../../../extract/src/probe/testing.js';
+import { patternFrames, writeLavfiVideo, writePngFrames } from 'extract/testing';
 
 const FIXTURES = resolve(import.meta.dirname, '../../../../../shared/fixtures');
 const PTHNET = join(FIXTURES, 'pthnet/tiny/checkpoint_init.pth');

@@ -2,3 +2,4 @@ export * from './common.js';
 export * from './flags.js';
 export type * from './types.js';
 export * from './run.js';
+export * from './dispatch.js';

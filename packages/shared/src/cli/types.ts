@@ -1,11 +1,15 @@
 import type { Command } from 'commander';
 
-/** What a stage package exports for the `pthnet` dispatcher. */
+/** What a stage module exports for the `pthnet` dispatcher. */
 export interface StageModule {
   /** Builds the stage's commander command (flags, help, action). */
   command(): Command;
 }
 
+/**
+ * A stage as data: each stage package exports a table of these (`<package>/stages`), and the
+ * dispatcher at the top of the workspace composes the tables, so no package names a package above it.
+ */
 export interface StageEntry {
   name: string;
   summary: string;

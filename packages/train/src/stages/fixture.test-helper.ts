@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readNpy, writeFileAtomic, writeNpy } from 'shared';
-import { main } from '../../../shared/src/cli/pthnet.js';
+import { dispatch } from 'shared/cli';
+import { TRAIN_STAGES } from './index.js';
 
 export const TINY = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../../shared/fixtures/pthnet/tiny');
 const LEVELS = [['H', 4, 16], ['M', 8, 8], ['L', 16, 4]] as const;
@@ -46,7 +47,7 @@ export async function fixtureWorkspace(prefix: string, directions: ReadonlyArray
   const config = join(work, 'pthnet.config.json');
   writeFileSync(config, JSON.stringify({ dataDir: join(work, 'data'), backend: 'wasm', extract: { directions }, datasets: { testSplit: 'train' } }));
   for (const args of [['import-features', '--lists', join(work, 'features')], ['datasets']]) {
-    const code = await main([args[0]!, '--config', config, ...args.slice(1)]);
+    const code = await dispatch(TRAIN_STAGES, [args[0]!, '--config', config, ...args.slice(1)]);
     if (code !== 0) throw new Error(`pthnet ${args[0]} on the fixture exited with ${code}`);
   }
   return { work, config };

@@ -3,7 +3,10 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ManifestStore, selectBackend, validateConfig } from 'shared';
 import { loadPthNetCheckpoint } from 'model';
-import { main } from '../../../shared/src/cli/pthnet.js';
+import { dispatch } from 'shared/cli';
+import { TRAIN_STAGES } from './index.js';
+
+const main = (argv: readonly string[]) => dispatch(TRAIN_STAGES, argv);
 import { openPackedDataset } from '../packed/packed.js';
 import { trainRun } from '../trainer/trainer.js';
 import { TINY, fixtureWorkspace } from './fixture.test-helper.js';

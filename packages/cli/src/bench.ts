@@ -16,7 +16,7 @@ if (name === undefined || !(name in BENCHMARKS)) {
   console.error(`Usage: pnpm bench <name> [flags]   (name: one of ${Object.keys(BENCHMARKS).join(', ')}; got ${name ?? 'nothing'})\n${list}`);
   process.exitCode = name === '--help' || name === '-h' ? 0 : 2;
 } else {
-  const script = fileURLToPath(new URL(`../../../${name}/src/bench/main.ts`, import.meta.url));
+  const script = fileURLToPath(new URL(`../../${name}/src/bench/main.ts`, import.meta.url));
   if (!existsSync(script)) throw new Error(`bench ${name}: expected ${script}, got no such file`);
   // The benchmark reads its own flags from process.argv.
   process.argv = [process.argv[0]!, script, ...rest];

@@ -1,0 +1,7 @@
+// The stages `extract` contributes to the `pthnet` dispatcher; modules load only when their stage runs.
+import { defineStage } from 'shared/cli';
+
+export const EXTRACT_STAGES = [
+  defineStage('ingest', 'register clips (videos or frame folders) and their labels in the manifest', () => import('./ingest.js')),
+  defineStage('extract', 'VideoMAE v2 feature pyramids to .npy, forward and reversed', () => import('./extract.js')),
+] as const;

@@ -12,8 +12,12 @@ const BENCHMARKS: Record<string, string> = {
 
 const [name, ...rest] = process.argv.slice(2);
 if (name === undefined || !(name in BENCHMARKS)) {
-  const list = Object.entries(BENCHMARKS).map(([n, d]) => `  ${n.padEnd(8)} ${d}`).join('\n');
-  console.error(`Usage: pnpm bench <name> [flags]   (name: one of ${Object.keys(BENCHMARKS).join(', ')}; got ${name ?? 'nothing'})\n${list}`);
+  const list = Object.entries(BENCHMARKS)
+    .map(([n, d]) => `  ${n.padEnd(8)} ${d}`)
+    .join('\n');
+  console.error(
+    `Usage: pnpm bench <name> [flags]   (name: one of ${Object.keys(BENCHMARKS).join(', ')}; got ${name ?? 'nothing'})\n${list}`,
+  );
   process.exitCode = name === '--help' || name === '-h' ? 0 : 2;
 } else {
   const script = fileURLToPath(new URL(`../../${name}/src/bench/main.ts`, import.meta.url));

@@ -10,7 +10,17 @@ function matrix(rows: number[][]): LogitMatrix {
 
 describe('combineLogits', () => {
   it('weights forward by mu and reversed by 1 - mu', () => {
-    const combined = combineLogits(matrix([[1, 2], [-1, 0.5]]), matrix([[3, 0], [1, 1]]), 0.7);
+    const combined = combineLogits(
+      matrix([
+        [1, 2],
+        [-1, 0.5],
+      ]),
+      matrix([
+        [3, 0],
+        [1, 1],
+      ]),
+      0.7,
+    );
     expect(combined.shape).toEqual([2, 2]);
     const expected = [0.7 * 1 + 0.3 * 3, 0.7 * 2, -0.7 + 0.3, 0.35 + 0.3];
     [...combined.data].forEach((value, i) => expect(value).toBeCloseTo(expected[i]!, 6));
@@ -35,8 +45,18 @@ describe('sweepMu', () => {
   //   clip 1 (label 1): [0, 2 - mu]         -> class 1 always
   //   clip 2 (label 1): [mu, 3 (1 - mu)]    -> class 0 when mu > 3/4
   //   clip 3 (label 1): [1 - mu, mu]        -> class 1 when mu > 1/2; an exact tie at 1/2 -> class 0
-  const forward = matrix([[2, 0], [0, 1], [1, 0], [0, 1]]);
-  const reversed = matrix([[0, 1], [0, 2], [0, 3], [1, 0]]);
+  const forward = matrix([
+    [2, 0],
+    [0, 1],
+    [1, 0],
+    [0, 1],
+  ]);
+  const reversed = matrix([
+    [0, 1],
+    [0, 2],
+    [0, 3],
+    [1, 0],
+  ]);
   const labels = [0, 1, 1, 1];
 
   it('uses mu = k / 10 exactly', () => {

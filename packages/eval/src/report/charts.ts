@@ -9,11 +9,7 @@ const AXIS_CONFIG = { labelFontSize: 13, titleFontSize: 14 };
  * its count. Colour is the share of the true class's clips (the row-normalised value), so a
  * rare class's row is as readable as a frequent one's.
  */
-export function confusionMatrixSpec(
-  confusion: readonly (readonly number[])[],
-  classNames: readonly string[],
-  title: string,
-): VegaLiteSpec {
+export function confusionMatrixSpec(confusion: readonly (readonly number[])[], classNames: readonly string[], title: string): VegaLiteSpec {
   const rowTotals = confusion.map((row) => row.reduce((a, b) => a + b, 0));
   // Row labels carry the class size, so an empty (absent) class is visible as such.
   const rowNames = classNames.map((name, truth) => `${name} (n=${rowTotals[truth] ?? 0})`);
@@ -29,7 +25,12 @@ export function confusionMatrixSpec(
   const side = cell * classNames.length;
   return {
     $schema: SCHEMA,
-    title: { text: title, fontSize: 16, subtitle: 'rows: true class, columns: predicted class; colour: share of the row', subtitleFontSize: 12 },
+    title: {
+      text: title,
+      fontSize: 16,
+      subtitle: 'rows: true class, columns: predicted class; colour: share of the row',
+      subtitleFontSize: 12,
+    },
     data: { values },
     width: side,
     height: side,
@@ -90,7 +91,18 @@ export function muSweepSpec(sweep: readonly MuSweepEntry[], chosenMu: number, ti
           y: { field: 'value', type: 'quantitative', title: 'accuracy (%)', scale: { zero: false } },
           color: { field: 'metric', type: 'nominal', title: 'metric', scale: { domain: ['UAR', 'WAR'], range: ['#ff7f0e', '#1f77b4'] } },
           // dash and shape keep both curves visible where UAR and WAR coincide
-          strokeDash: { field: 'metric', type: 'nominal', title: 'metric', scale: { domain: ['UAR', 'WAR'], range: [[6, 4], [1, 0]] } },
+          strokeDash: {
+            field: 'metric',
+            type: 'nominal',
+            title: 'metric',
+            scale: {
+              domain: ['UAR', 'WAR'],
+              range: [
+                [6, 4],
+                [1, 0],
+              ],
+            },
+          },
           shape: { field: 'metric', type: 'nominal', title: 'metric', scale: { domain: ['UAR', 'WAR'], range: ['square', 'circle'] } },
         },
       },

@@ -22,8 +22,21 @@ function report(confusion: number[][], classNames = ['Happy', 'Sad'], forward?: 
 
 describe('compareReports', () => {
   // a: WAR 6/10, recall 3/5, 3/5; b: WAR 7/10, recall 4/5, 3/5
-  const a = report([[3, 2], [2, 3]]);
-  const b = report([[4, 1], [2, 3]], ['Happy', 'Sad'], [[5, 0], [5, 0]]);
+  const a = report([
+    [3, 2],
+    [2, 3],
+  ]);
+  const b = report(
+    [
+      [4, 1],
+      [2, 3],
+    ],
+    ['Happy', 'Sad'],
+    [
+      [5, 0],
+      [5, 0],
+    ],
+  );
 
   it('gives b - a in percentage points for every model and metric', () => {
     const { rows, warnings } = compareReports(a, b);
@@ -41,7 +54,17 @@ describe('compareReports', () => {
   });
 
   it('warns when the reports are not comparable', () => {
-    const other = { ...report([[1, 0], [0, 1]], ['Angry', 'Fear']), dataset: 'DFEW', mu: 0.5 };
+    const other = {
+      ...report(
+        [
+          [1, 0],
+          [0, 1],
+        ],
+        ['Angry', 'Fear'],
+      ),
+      dataset: 'DFEW',
+      mu: 0.5,
+    };
     const { rows, warnings } = compareReports(a, other);
     expect(warnings).toEqual([
       'different datasets: FERV39k and DFEW',

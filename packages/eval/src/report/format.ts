@@ -38,9 +38,7 @@ export function markdownTable(header: readonly string[], rows: readonly (readonl
 export function tableVColumnOrder(classNames: readonly string[]): number[] {
   const labelOrder = classNames.map((_, index) => index);
   if (classNames.length !== TABLE_V_CLASS_ORDER.length) return labelOrder;
-  const positions = classNames.map((name) =>
-    TABLE_V_CLASS_ORDER.findIndex((spellings) => spellings.includes(name.trim().toLowerCase())),
-  );
+  const positions = classNames.map((name) => TABLE_V_CLASS_ORDER.findIndex((spellings) => spellings.includes(name.trim().toLowerCase())));
   if (positions.some((p) => p < 0) || new Set(positions).size !== positions.length) return labelOrder;
   return [...labelOrder].sort((a, b) => positions[a]! - positions[b]!);
 }
@@ -58,7 +56,6 @@ export function publishedResultsFor(dataset: string, faceCrops: boolean | undefi
   const paperDataset = publishedDatasetOf(dataset);
   if (paperDataset === undefined) return [];
   return PUBLISHED_RESULTS.filter(
-    (result) =>
-      result.dataset === paperDataset && (faceCrops === undefined || result.setting === (faceCrops ? 'face' : 'raw')),
+    (result) => result.dataset === paperDataset && (faceCrops === undefined || result.setting === (faceCrops ? 'face' : 'raw')),
   );
 }

@@ -51,7 +51,14 @@ export function renderReportMarkdown(report: ReportMetricsFile): string {
       published.war.toFixed(2),
     ]);
   }
-  lines.push(markdownTable(header, rows, header.map((_, i) => (i === 0 ? 'l' : 'r'))), '');
+  lines.push(
+    markdownTable(
+      header,
+      rows,
+      header.map((_, i) => (i === 0 ? 'l' : 'r')),
+    ),
+    '',
+  );
   if (report.published.length > 0) {
     lines.push(
       `Paper rows: PTH-Net (Li et al., IEEE TIP), Table V; the per-class numbers of the paper are not reproduced here ("–").` +
@@ -102,12 +109,7 @@ export function renderReportMarkdown(report: ReportMetricsFile): string {
     lines.push(
       markdownTable(
         ['mu', 'UAR', 'WAR', 'Weighted F1'],
-        report.sweep.map((s) => [
-          s.mu === mu ? `**${s.mu}**` : String(s.mu),
-          percent(s.uar),
-          percent(s.war),
-          percent(s.weightedF1),
-        ]),
+        report.sweep.map((s) => [s.mu === mu ? `**${s.mu}**` : String(s.mu), percent(s.uar), percent(s.war), percent(s.weightedF1)]),
         ['r', 'r', 'r', 'r'],
       ),
       '',

@@ -52,10 +52,29 @@ function buildInput(overrides: Partial<ReportInput> = {}): ReportInput {
     predicted: predicted[i]!,
   }));
   const epochLog = (run: number): TrainLogRecord[] =>
-    [0, 1, 2].flatMap((epoch) => [
-      { type: 'step', epoch, step: epoch * 2, lr: 0.005, loss: 2 - epoch * 0.4 - run * 0.1, loss_ce: 1.8, loss_kl_L: 0.1, loss_kl_M: 0.1 },
-      { type: 'epoch', epoch, war: 0.4 + epoch * 0.03 - run * 0.01, uar: 0.3 + epoch * 0.02, loss: 1.9 - epoch * 0.4 - run * 0.1, time_s: 12 },
-    ] as TrainLogRecord[]);
+    [0, 1, 2].flatMap(
+      (epoch) =>
+        [
+          {
+            type: 'step',
+            epoch,
+            step: epoch * 2,
+            lr: 0.005,
+            loss: 2 - epoch * 0.4 - run * 0.1,
+            loss_ce: 1.8,
+            loss_kl_L: 0.1,
+            loss_kl_M: 0.1,
+          },
+          {
+            type: 'epoch',
+            epoch,
+            war: 0.4 + epoch * 0.03 - run * 0.01,
+            uar: 0.3 + epoch * 0.02,
+            loss: 1.9 - epoch * 0.4 - run * 0.1,
+            time_s: 12,
+          },
+        ] as TrainLogRecord[],
+    );
   return {
     dataset: 'FERV39k',
     classNames: CLASS_NAMES,

@@ -8,14 +8,7 @@ import { DEFAULT_REPORT_OPTIONS, REPORT_CHART_SIZES, REPORT_FILES } from './cons
 import { renderPredictionsCsv } from './csv.js';
 import { publishedResultsFor } from './format.js';
 import { renderReportMarkdown } from './markdown.js';
-import type {
-  ReportInput,
-  ReportMetricsFile,
-  ReportModel,
-  ReportOptions,
-  ResolvedReportOptions,
-  WrittenReport,
-} from './types.js';
+import type { ReportInput, ReportMetricsFile, ReportModel, ReportOptions, ResolvedReportOptions, WrittenReport } from './types.js';
 
 /** Checks the options and fills the defaults; throws `ConfigError` naming the key. */
 export function validateReportOptions(options: ReportOptions = {}): ResolvedReportOptions {
@@ -27,12 +20,7 @@ export function validateReportOptions(options: ReportOptions = {}): ResolvedRepo
 }
 
 function checkMetrics(metrics: ClassificationMetrics, key: string, numClasses: number, numSamples?: number): void {
-  if (
-    typeof metrics !== 'object' ||
-    metrics === null ||
-    metrics.numClasses !== numClasses ||
-    metrics.confusion?.length !== numClasses
-  ) {
+  if (typeof metrics !== 'object' || metrics === null || metrics.numClasses !== numClasses || metrics.confusion?.length !== numClasses) {
     throw new InputError(
       `report ${key}: expected metrics over ${numClasses} classes (one per class name), got ${
         typeof metrics === 'object' && metrics !== null ? `${metrics.numClasses} classes` : String(metrics)
@@ -123,14 +111,27 @@ export async function writeReport(dir: string, input: ReportInput, options?: Rep
     const jobs: [string, Parameters<typeof renderChartPng>[0], { width: number; height: number }][] = [];
     for (const [model, metrics] of models) {
       if (metrics === undefined) continue;
-      const title = model === 'combined' ? `Confusion matrix: combined (mu = ${mu}), ${input.dataset}` : `Confusion matrix: ${model}, ${input.dataset}`;
-      jobs.push([`${REPORT_FILES.confusionChartPrefix}${model}.png`, confusionMatrixSpec(metrics.confusion, classNames, title), REPORT_CHART_SIZES.confusion]);
+      const title =
+        model === 'combined' ? `Confusion matrix: combined (mu = ${mu}), ${input.dataset}` : `Confusion matrix: ${model}, ${input.dataset}`;
+      jobs.push([
+        `${REPORT_FILES.confusionChartPrefix}${model}.png`,
+        confusionMatrixSpec(metrics.confusion, classNames, title),
+        REPORT_CHART_SIZES.confusion,
+      ]);
     }
     if (input.sweep !== undefined && input.sweep.length > 0) {
-      jobs.push([REPORT_FILES.muSweepChart, muSweepSpec(input.sweep, mu, `Forward + reversed combination, ${input.dataset}`), REPORT_CHART_SIZES.muSweep]);
+      jobs.push([
+        REPORT_FILES.muSweepChart,
+        muSweepSpec(input.sweep, mu, `Forward + reversed combination, ${input.dataset}`),
+        REPORT_CHART_SIZES.muSweep,
+      ]);
     }
     if (input.curves !== undefined && trainingCurvePoints(input.curves).length > 0) {
-      jobs.push([REPORT_FILES.trainingCurvesChart, trainingCurvesSpec(input.curves, `Training curves, ${input.dataset}`), REPORT_CHART_SIZES.trainingCurves]);
+      jobs.push([
+        REPORT_FILES.trainingCurvesChart,
+        trainingCurvesSpec(input.curves, `Training curves, ${input.dataset}`),
+        REPORT_CHART_SIZES.trainingCurves,
+      ]);
     }
     // One at a time: each render is CPU-bound and the machine is shared.
     for (const [file, spec, size] of jobs) {
@@ -185,7 +186,9 @@ export async function readReport(reportPath: string): Promise<ReportMetricsFile>
   try {
     if ((await stat(reportPath)).isDirectory()) file = path.join(reportPath, REPORT_FILES.metrics);
   } catch (error) {
-    throw new InputError(`report ${reportPath}: expected a report folder or its ${REPORT_FILES.metrics}, got nothing there`, reportPath, { cause: error });
+    throw new InputError(`report ${reportPath}: expected a report folder or its ${REPORT_FILES.metrics}, got nothing there`, reportPath, {
+      cause: error,
+    });
   }
   let parsed: unknown;
   try {

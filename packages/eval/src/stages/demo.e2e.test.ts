@@ -15,7 +15,10 @@ const ROOT = join(import.meta.dirname, '../../../..');
 
 function demo(config: string): string {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'packages/cli/src/pthnet.ts', 'demo', '--config', config], {
-    cwd: ROOT, encoding: 'utf8', env: { ...process.env, CI: '1' }, timeout: 600_000,
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, CI: '1' },
+    timeout: 600_000,
   });
   if (r.status !== 0) throw new Error(`demo failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
@@ -42,14 +45,17 @@ describe('demo end to end (reduced)', () => {
     const data = join(work, 'data');
     const config = join(work, 'pthnet.config.json');
     const root = JSON.parse(readFileSync(join(ROOT, 'pthnet.config.json'), 'utf8')) as Record<string, any>;
-    writeFileSync(config, JSON.stringify({
-      ...root,
-      dataDir: data,
-      ingest: { datasets: [{ ...root.ingest.datasets[0], root: join(data, 'demo/source') }] },
-      extract: { ...root.extract, backbone: { ...root.extract.backbone, checkpoint: join(data, 'demo/backbone.safetensors') } },
-      demo: { clipsPerClass: { train: 3, test: 2 } },
-      train: { ...root.train, epochs: 2 },
-    }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        ...root,
+        dataDir: data,
+        ingest: { datasets: [{ ...root.ingest.datasets[0], root: join(data, 'demo/source') }] },
+        extract: { ...root.extract, backbone: { ...root.extract.backbone, checkpoint: join(data, 'demo/backbone.safetensors') } },
+        demo: { clipsPerClass: { train: 3, test: 2 } },
+        train: { ...root.train, epochs: 2 },
+      }),
+    );
     const manifest = join(data, 'manifest.sqlite');
 
     const first = demo(config);

@@ -3,7 +3,18 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type { Command } from 'commander';
-import { CONFIG_ENV_VAR, workspaceRoot, ConfigError, PthnetError, createProgress, loadConfig, selectBackend, stageCommand, stageContext, type PipelineConfig } from 'shared';
+import {
+  CONFIG_ENV_VAR,
+  workspaceRoot,
+  ConfigError,
+  PthnetError,
+  createProgress,
+  loadConfig,
+  selectBackend,
+  stageCommand,
+  stageContext,
+  type PipelineConfig,
+} from 'shared';
 import { writeSafetensors } from 'model';
 import {
   backboneVitConfig,
@@ -35,7 +46,12 @@ export const DEMO_PATCH_EMBED_GAIN = 10;
  *   and scaled: an untrained network's features share a large constant part, and PTH-Net
  *   (like the reference) barely learns from the small differences on top of it.
  */
-export async function writeDemoBackbone(path: string, config: PipelineConfig, calibrationClips: readonly SourceRef[], force = false): Promise<boolean> {
+export async function writeDemoBackbone(
+  path: string,
+  config: PipelineConfig,
+  calibrationClips: readonly SourceRef[],
+  force = false,
+): Promise<boolean> {
   if (existsSync(path) && !force) return false;
   const vit = backboneVitConfig(config);
   const random = randomVitTensorSource(vit, DEMO_BACKBONE_SEED);
@@ -98,20 +114,36 @@ async function featureStatistics(
 function runTurbo(root: string, configPath: string | undefined): Promise<void> {
   const turbo = join(dirname(createRequire(import.meta.url).resolve('turbo/package.json')), 'bin', 'turbo');
   return new Promise((resolvePromise, reject) => {
-    const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', TURBO_NO_UPDATE_NOTIFIER: '1', ...(configPath ? { [CONFIG_ENV_VAR]: configPath } : {}) };
+    const env = {
+      ...process.env,
+      TURBO_TELEMETRY_DISABLED: '1',
+      TURBO_NO_UPDATE_NOTIFIER: '1',
+      ...(configPath ? { [CONFIG_ENV_VAR]: configPath } : {}),
+    };
     const child = spawn(process.execPath, [turbo, 'run', 'eval', '--output-logs=full'], { cwd: root, stdio: 'inherit', env });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       if (code === 0) resolvePromise();
-      else reject(new PthnetError('DEMO', `turbo run eval ${signal ? `was stopped by ${signal}` : `exited with ${code}`}; the manifest keeps what finished, rerun \`pnpm demo\` to continue`));
+      else
+        reject(
+          new PthnetError(
+            'DEMO',
+            `turbo run eval ${signal ? `was stopped by ${signal}` : `exited with ${code}`}; the manifest keeps what finished, rerun \`pnpm demo\` to continue`,
+          ),
+        );
     });
   });
 }
 
 export function command(): Command {
-  const cmd = stageCommand('demo', 'generate the built-in demo set and run the whole pipeline on it through turbo')
-    .option('--generate-only', 'make the demo clips and backbone, run nothing');
-  cmd.addHelpText('after', '\nThe demo is configured by pthnet.config.json in the repository root (its `ingest` entry points at data/demo/source).');
+  const cmd = stageCommand('demo', 'generate the built-in demo set and run the whole pipeline on it through turbo').option(
+    '--generate-only',
+    'make the demo clips and backbone, run nothing',
+  );
+  cmd.addHelpText(
+    'after',
+    '\nThe demo is configured by pthnet.config.json in the repository root (its `ingest` entry points at data/demo/source).',
+  );
   cmd.action(async (opts: { generateOnly?: boolean; config?: string }) => {
     const ctx = stageContext(cmd);
     const cwd = process.cwd();
@@ -120,7 +152,9 @@ export function command(): Command {
     const root = resolve(cwd, demoEntry.root);
     const progress = createProgress({ label: 'demo clips', total: 1, unit: 'clips' });
     const dataset = await generateDemoDataset({
-      root, seed: ctx.config.demo.seed, clipsPerClass: ctx.config.demo.clipsPerClass,
+      root,
+      seed: ctx.config.demo.seed,
+      clipsPerClass: ctx.config.demo.clipsPerClass,
       onProgress: (e) => {
         progress.setTotal(e.total);
         progress.tick(1);
@@ -140,7 +174,9 @@ export function command(): Command {
       ]);
     // a new demo set (other seed, size or generator version) gets a backbone calibrated on it
     const wrote = await writeDemoBackbone(resolve(cwd, checkpoint), ctx.config, calibration, dataset.generated);
-    console.log(`demo backbone: ${checkpoint}${wrote ? '' : ' (already there)'} (random weights: demo features come from an untrained network)`);
+    console.log(
+      `demo backbone: ${checkpoint}${wrote ? '' : ' (already there)'} (random weights: demo features come from an untrained network)`,
+    );
     if (opts.generateOnly) return;
     const configPath = opts.config !== undefined ? resolve(opts.config) : process.env[CONFIG_ENV_VAR];
     await runTurbo(workspaceRoot(), configPath);

@@ -32,7 +32,10 @@ describe('eval command on the reference fixture', () => {
     const csv = readFileSync(join(dir, 'predictions.csv'), 'utf8').trim().split('\n');
     const header = csv[0]!.split(',');
     const K = expected.eval_logits_H.shape[1];
-    const fwdCols = header.map((h, i) => [h, i] as const).filter(([h]) => h.startsWith('forward_')).map(([, i]) => i);
+    const fwdCols = header
+      .map((h, i) => [h, i] as const)
+      .filter(([h]) => h.startsWith('forward_'))
+      .map(([, i]) => i);
     expect(fwdCols).toHaveLength(K);
     // rows are in clip-id order, which is the fixture's batch order
     csv.slice(1).forEach((line, b) => {
@@ -58,13 +61,22 @@ describe('eval command on the reference fixture', () => {
   it('scores our safetensors checkpoint (the same weights converted) to the same reference logits', async () => {
     const ours = join(work, 'converted');
     const init = await loadPthNetCheckpoint(join(TINY, 'checkpoint_init.pth'));
-    const saved = await savePthNetCheckpoint(ours, { stateDict: init.stateDict, config: init.config, epoch: 0, metrics: {}, provenance: { source: 'checkpoint_init.pth' } });
+    const saved = await savePthNetCheckpoint(ours, {
+      stateDict: init.stateDict,
+      config: init.config,
+      epoch: 0,
+      metrics: {},
+      provenance: { source: 'checkpoint_init.pth' },
+    });
     const out = join(work, 'report-ours');
     expect(await main(['eval', '--config', config, '--forward', saved.weightsPath, '--out', out])).toBe(0);
     const csv = readFileSync(join(out, 'predictions.csv'), 'utf8').trim().split('\n');
     const header = csv[0]!.split(',');
     const K = expected.eval_logits_H.shape[1];
-    const cols = header.map((h, i) => [h, i] as const).filter(([h]) => h.startsWith('forward_')).map(([, i]) => i);
+    const cols = header
+      .map((h, i) => [h, i] as const)
+      .filter(([h]) => h.startsWith('forward_'))
+      .map(([, i]) => i);
     csv.slice(1).forEach((line, b) => {
       const cells = line.split(',');
       cols.forEach((col, k) => expect(Math.abs(Number(cells[col]) - expected.eval_logits_H.data[b * K + k]!)).toBeLessThan(1e-4));

@@ -33,7 +33,12 @@ const EVAL_FLAGS: readonly ConfigFlag[] = [
   { flags: '--mu <x>', key: 'eval.mu', description: 'weight of the forward model in the combination (default 0.7)', kind: 'number' },
   { flags: '--sweep', key: 'eval.sweep', description: 'also evaluate mu = 0, 0.1, ..., 1', kind: 'boolean' },
   { flags: '--source <raw|face>', key: 'datasets.source', description: 'which features (datasets) to use', kind: 'string' },
-  { flags: '--out <dir>', key: 'eval.out', description: 'report folder, relative to the data dir (default reports/latest)', kind: 'string' },
+  {
+    flags: '--out <dir>',
+    key: 'eval.out',
+    description: 'report folder, relative to the data dir (default reports/latest)',
+    kind: 'string',
+  },
 ];
 
 export interface EvalInputs {
@@ -60,7 +65,9 @@ async function logitsByClip(checkpoint: string, datasetDir: string, name: string
   const ds = await openPackedDataset(datasetDir, name);
   try {
     if (ds.D !== ckpt.config.n_in) {
-      throw new ConfigError(`${checkpoint}: expected ${ds.D}-wide features as in dataset ${name}, got a network taking ${ckpt.config.n_in}`);
+      throw new ConfigError(
+        `${checkpoint}: expected ${ds.D}-wide features as in dataset ${name}, got a network taking ${ckpt.config.n_in}`,
+      );
     }
     const logits = predictDataset(model, ds, batchSize);
     const K = ckpt.config.num_classes;
@@ -89,12 +96,16 @@ function resolveInputs(store: ManifestStore, config: PipelineConfig, dataDir: st
     return row?.status === 'done' && existsSync(row.path) ? row.path : undefined;
   };
   const forward = checkpoint('forward', flags.forward);
-  if (forward === undefined) throw new ConfigError('eval: expected a forward checkpoint, got none (run `pnpm pthnet train`, or pass --forward <checkpoint>)');
+  if (forward === undefined)
+    throw new ConfigError('eval: expected a forward checkpoint, got none (run `pnpm pthnet train`, or pass --forward <checkpoint>)');
   const reversed = checkpoint('reversed', flags.reversed);
   const dataset = (direction: Direction) => {
     const spec: DatasetSpec = { split: config.datasets.testSplit, direction, source };
     const row = store.getArtifact(datasetIdentity(spec));
-    if (row?.status !== 'done') throw new ConfigError(`eval: expected the packed dataset ${datasetName(spec)}, got ${row ? `one that is ${row.status}` : 'none'} (run \`pnpm pthnet datasets\`)`);
+    if (row?.status !== 'done')
+      throw new ConfigError(
+        `eval: expected the packed dataset ${datasetName(spec)}, got ${row ? `one that is ${row.status}` : 'none'} (run \`pnpm pthnet datasets\`)`,
+      );
     return { spec, row, dir: join(dataDir, 'datasets', datasetName(spec)) };
   };
   return { forward, reversed, forwardData: dataset('forward'), reversedData: reversed ? dataset('reversed') : undefined };
@@ -111,11 +122,15 @@ export async function runEval(
   const identity: ArtifactIdentity = { stage: 'eval', kind: ARTIFACT_KINDS.report, variant: config.eval.out };
   const params = { mu: config.eval.mu, sweep: config.eval.sweep, split: config.datasets.testSplit };
   const key = cacheKey({
-    stage: 'eval', kind: ARTIFACT_KINDS.report, params,
+    stage: 'eval',
+    kind: ARTIFACT_KINDS.report,
+    params,
     inputs: {
       forward: await hashFile(inputs.forward),
       forwardData: inputs.forwardData.row.contentHash!,
-      ...(inputs.reversed && inputs.reversedData ? { reversed: await hashFile(inputs.reversed), reversedData: inputs.reversedData.row.contentHash! } : {}),
+      ...(inputs.reversed && inputs.reversedData
+        ? { reversed: await hashFile(inputs.reversed), reversedData: inputs.reversedData.row.contentHash! }
+        : {}),
     },
     codeVersion: CODE_VERSIONS.eval,
   });
@@ -126,9 +141,10 @@ export async function runEval(
   try {
     const batch = config.train.batchSize;
     const fwd = await logitsByClip(inputs.forward, inputs.forwardData.dir, datasetName(inputs.forwardData.spec), batch);
-    const rev = inputs.reversed && inputs.reversedData
-      ? await logitsByClip(inputs.reversed, inputs.reversedData.dir, datasetName(inputs.reversedData.spec), batch)
-      : undefined;
+    const rev =
+      inputs.reversed && inputs.reversedData
+        ? await logitsByClip(inputs.reversed, inputs.reversedData.dir, datasetName(inputs.reversedData.spec), batch)
+        : undefined;
     // Joined by clip id: a clip missing from the reversed dataset is scored on the forward model alone.
     const ids = [...fwd.rows.keys()].filter((id) => rev === undefined || rev.rows.has(id)).sort();
     const K = fwd.K;
@@ -151,7 +167,14 @@ export async function runEval(
       const c = row(combinedLogits);
       let predicted = 0;
       for (let k = 1; k < K; k++) if (c[k]! > c[predicted]!) predicted = k;
-      return { clipId: id, label: labels[i]!, forwardLogits: row(forwardLogits), ...(reversedLogits ? { reversedLogits: row(reversedLogits) } : {}), combinedLogits: c, predicted };
+      return {
+        clipId: id,
+        label: labels[i]!,
+        forwardLogits: row(forwardLogits),
+        ...(reversedLogits ? { reversedLogits: row(reversedLogits) } : {}),
+        combinedLogits: c,
+        predicted,
+      };
     });
     const clip = store.getClip(ids[0] ?? '');
     const curvesForward = readCurves(join(dirname(inputs.forward), 'log.jsonl'));
@@ -181,7 +204,15 @@ export async function runEval(
 export async function summaryFromReport(reportDir: string, outcome: EvalSummary['outcome']): Promise<EvalSummary> {
   const report = await readReport(reportDir);
   const { forward, reversed, combined } = report.results;
-  return { outcome, reportDir, combined, mu: report.mu, clips: report.numSamples, ...(forward ? { forward } : {}), ...(reversed ? { reversed } : {}) };
+  return {
+    outcome,
+    reportDir,
+    combined,
+    mu: report.mu,
+    clips: report.numSamples,
+    ...(forward ? { forward } : {}),
+    ...(reversed ? { reversed } : {}),
+  };
 }
 
 /** The UAR/WAR table printed at the end of `eval` and of the demo. */
@@ -191,14 +222,15 @@ export function formatResultTable(summary: EvalSummary): string {
   if (summary.forward) lines.push(`forward   ${pct(summary.forward.uar)}  ${pct(summary.forward.war)}`);
   if (summary.reversed) lines.push(`reversed  ${pct(summary.reversed.uar)}  ${pct(summary.reversed.war)}`);
   lines.push(`combined  ${pct(summary.combined.uar)}  ${pct(summary.combined.war)}   (mu ${summary.mu}, ${summary.clips} test clips)`);
-  if (summary.combined.absentClasses.length > 0) lines.push(`note: classes absent from the test labels: ${summary.combined.absentClasses.join(', ')} (UAR is over the present classes)`);
+  if (summary.combined.absentClasses.length > 0)
+    lines.push(`note: classes absent from the test labels: ${summary.combined.absentClasses.join(', ')} (UAR is over the present classes)`);
   return lines.join('\n');
 }
 
 export function command(): Command {
   const cmd = stageCommand('eval', 'evaluate forward, reversed and combined models; write the report', EVAL_FLAGS)
-    .option('--forward <checkpoint>', 'forward model (ours .safetensors or a reference .pth); default: the pipeline\'s')
-    .option('--reversed <checkpoint>', 'reversed model; default: the pipeline\'s')
+    .option('--forward <checkpoint>', "forward model (ours .safetensors or a reference .pth); default: the pipeline's")
+    .option('--reversed <checkpoint>', "reversed model; default: the pipeline's")
     .option('--compare <reports...>', 'print the metric differences between two report folders and exit')
     .option('--json', 'print the summary as JSON');
   cmd.action(async (opts: { forward?: string; reversed?: string; compare?: string[]; json?: boolean }) => {
@@ -216,7 +248,11 @@ export function command(): Command {
     try {
       let summary: EvalSummary | undefined;
       await withStageRun(store, 'eval', ctx.config.eval, async (run) => {
-        summary = await runEval(store, ctx.config, ctx.dataDir, { ...(opts.forward ? { forward: opts.forward } : {}), ...(opts.reversed ? { reversed: opts.reversed } : {}), runId: run.id });
+        summary = await runEval(store, ctx.config, ctx.dataDir, {
+          ...(opts.forward ? { forward: opts.forward } : {}),
+          ...(opts.reversed ? { reversed: opts.reversed } : {}),
+          runId: run.id,
+        });
         return { counts: { written: summary.outcome === 'written' ? 1 : 0 } };
       });
       if (!summary) return;

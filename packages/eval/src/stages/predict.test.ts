@@ -11,7 +11,13 @@ const PTHNET = join(FIXTURES, 'pthnet/tiny/checkpoint_init.pth');
 
 describe('predict on one clip (tiny backbone and PTH-Net fixtures, both 48-wide)', () => {
   const config = validateConfig({
-    extract: { backbone: { preset: 'custom', checkpoint: join(FIXTURES, 'videomae/tiny/checkpoint.pth'), custom: { patch: 8, width: 48, depth: 2, heads: 4, image_size: 32 } } },
+    extract: {
+      backbone: {
+        preset: 'custom',
+        checkpoint: join(FIXTURES, 'videomae/tiny/checkpoint.pth'),
+        custom: { patch: 8, width: 48, depth: 2, heads: 4, image_size: 32 },
+      },
+    },
     eval: { mu: 0.7 },
   });
   let dir: string;
@@ -23,7 +29,11 @@ describe('predict on one clip (tiny backbone and PTH-Net fixtures, both 48-wide)
   it('classifies a video shorter than 16 frames: one window, probabilities summing to 1, sorted', async () => {
     const video = join(dir, 'short.mp4');
     await writeLavfiVideo(video, 'testsrc2', 10, 40, 32);
-    const p = await predictClip(video, config, { forward: PTHNET, reversed: PTHNET, labelNames: ['Happy', 'Sad', 'Neutral', 'Angry', 'Surprise', 'Disgust', 'Fear'] });
+    const p = await predictClip(video, config, {
+      forward: PTHNET,
+      reversed: PTHNET,
+      labelNames: ['Happy', 'Sad', 'Neutral', 'Angry', 'Surprise', 'Disgust', 'Fear'],
+    });
     expect(p.frames).toBe(10);
     expect(p.windows).toBe(1);
     expect(p.combined.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
@@ -39,7 +49,8 @@ describe('predict on one clip (tiny backbone and PTH-Net fixtures, both 48-wide)
     const h = 16;
     const base = patternFrames(6, w, h);
     const frames = new Uint8Array(12 * w * h * 3);
-    for (let i = 0; i < 12; i++) frames.set(base.subarray((i < 6 ? i : 11 - i) * w * h * 3, ((i < 6 ? i : 11 - i) + 1) * w * h * 3), i * w * h * 3);
+    for (let i = 0; i < 12; i++)
+      frames.set(base.subarray((i < 6 ? i : 11 - i) * w * h * 3, ((i < 6 ? i : 11 - i) + 1) * w * h * 3), i * w * h * 3);
     const folder = join(dir, 'palindrome');
     await writePngFrames(folder, frames, w, h);
     const p = await predictClip(folder, config, { forward: PTHNET, reversed: PTHNET });
@@ -51,6 +62,8 @@ describe('predict on one clip (tiny backbone and PTH-Net fixtures, both 48-wide)
     const bad = join(dir, 'broken.mp4');
     writeFileSync(bad, 'not a video');
     await expect(predictClip(bad, config, { forward: PTHNET })).rejects.toThrow(InputError);
-    await expect(predictClip(join(dir, 'missing.mp4'), config, { forward: PTHNET })).rejects.toThrow(/missing\.mp4: expected a video file or a folder of frames/);
+    await expect(predictClip(join(dir, 'missing.mp4'), config, { forward: PTHNET })).rejects.toThrow(
+      /missing\.mp4: expected a video file or a folder of frames/,
+    );
   });
 });

@@ -31,7 +31,12 @@ export interface Prediction {
 }
 
 /** Level-H input of one clip in one direction: backbone features of its stride-H windows, sampled as in evaluation. */
-async function levelH(vit: VitModel, clip: { frames: Uint8Array; n: number; width: number; height: number }, direction: Direction, config: PipelineConfig) {
+async function levelH(
+  vit: VitModel,
+  clip: { frames: Uint8Array; n: number; width: number; height: number },
+  direction: Direction,
+  config: PipelineConfig,
+) {
   const L = config.extract.windowLength;
   const plan = planWindows(clip.n, [config.datasets.strides.H], config.extract.rule, direction, L);
   const frameBytes = clip.width * clip.height * 3;
@@ -44,7 +49,11 @@ async function levelH(vit: VitModel, clip: { frames: Uint8Array; n: number; widt
   }
   const T = config.extract.windowLength; // level H length, 16
   const sampled = sampleClipLevel({ data: rows, rows: plan.windows.length }, D, T, 'eval');
-  return { x: tf.tensor3d(sampled.input, [1, D, T]), m: tf.tensor3d(Float32Array.from(sampled.mask), [1, 1, T]), windows: plan.windows.length };
+  return {
+    x: tf.tensor3d(sampled.input, [1, D, T]),
+    m: tf.tensor3d(Float32Array.from(sampled.mask), [1, 1, T]),
+    windows: plan.windows.length,
+  };
 }
 
 async function logitsOf(checkpoint: string, x: tf.Tensor3D, m: tf.Tensor3D): Promise<{ logits: Float32Array; classes: number }> {
@@ -76,7 +85,9 @@ export async function predictClip(
   if (!existsSync(path)) throw new InputError(`${path}: expected a video file or a folder of frames, got nothing at that path`, path);
   const backbone = config.extract.backbone.checkpoint;
   if (backbone === undefined || !existsSync(backbone)) {
-    throw new ConfigError(`extract.backbone.checkpoint: expected an existing VideoMAE v2 checkpoint, got ${JSON.stringify(backbone ?? null)}`);
+    throw new ConfigError(
+      `extract.backbone.checkpoint: expected an existing VideoMAE v2 checkpoint, got ${JSON.stringify(backbone ?? null)}`,
+    );
   }
   const kind = statSync(path).isDirectory() ? 'frames' : 'video';
   const clip = await decodeClip({ path, kind });
@@ -101,8 +112,14 @@ export async function predictClip(
       .map((probability, index) => ({ index, name: names[index] ?? String(index), probability }))
       .sort((a, b) => b.probability - a.probability || a.index - b.index);
     return {
-      clip: path, frames: clip.n, windows: fwd.windows, classes, forward: softmax(f.logits),
-      ...(r ? { reversed: softmax(r.logits) } : {}), combined, mu,
+      clip: path,
+      frames: clip.n,
+      windows: fwd.windows,
+      classes,
+      forward: softmax(f.logits),
+      ...(r ? { reversed: softmax(r.logits) } : {}),
+      combined,
+      mu,
     };
   } finally {
     tf.dispose(tensors);
@@ -144,14 +161,16 @@ export function command(): Command {
         store.close();
       }
     }
-    if (forward === undefined) throw new ConfigError('predict: expected a forward checkpoint, got none (train first, or pass --forward <checkpoint>)');
+    if (forward === undefined)
+      throw new ConfigError('predict: expected a forward checkpoint, got none (train first, or pass --forward <checkpoint>)');
     const prediction = await predictClip(resolve(clipPath), ctx.config, { forward, ...(reversed ? { reversed } : {}), labelNames });
     if (opts.json) {
       console.log(JSON.stringify(prediction, null, 2));
       return;
     }
     console.log(`${clipPath}: ${prediction.frames} frames, ${prediction.windows} windows`);
-    for (const c of prediction.classes.slice(0, Number(opts.top) || 3)) console.log(`  ${c.name.padEnd(10)} ${(100 * c.probability).toFixed(1).padStart(5)} %`);
+    for (const c of prediction.classes.slice(0, Number(opts.top) || 3))
+      console.log(`  ${c.name.padEnd(10)} ${(100 * c.probability).toFixed(1).padStart(5)} %`);
   });
   return cmd;
 }

@@ -15,7 +15,9 @@ export interface DecodeBenchResult {
 }
 
 /** Decode speed: an H.264 test clip made here, decoded to RGB frames a few times. */
-export async function benchDecode(options: { width?: number; height?: number; frames?: number; repeats?: number } = {}): Promise<DecodeBenchResult> {
+export async function benchDecode(
+  options: { width?: number; height?: number; frames?: number; repeats?: number } = {},
+): Promise<DecodeBenchResult> {
   const { width = 640, height = 360, frames = 96, repeats = 3 } = options;
   const dir = mkdtempSync(join(tmpdir(), 'pthnet-bench-decode-'));
   const file = join(dir, 'clip.mp4');
@@ -69,7 +71,12 @@ export function benchWindowSharing(listPath: string, strides: number[] = [4, 8, 
     clips += 1;
   }
   return {
-    source: listPath, clips, strides, passesWithoutSharing: without, passesWithSharing: withSharing,
-    saved: without - withSharing, savedFraction: (without - withSharing) / Math.max(without, 1),
+    source: listPath,
+    clips,
+    strides,
+    passesWithoutSharing: without,
+    passesWithSharing: withSharing,
+    saved: without - withSharing,
+    savedFraction: (without - withSharing) / Math.max(without, 1),
   };
 }

@@ -60,7 +60,11 @@ function syntheticWindows(batch: number, config: VitConfig): VideoWindowBatch {
   return { data, shape: [batch, config.numFrames, side, side, 3] };
 }
 
-async function timeCalls(call: () => Promise<unknown>, windowsPerCall: number, seconds: number): Promise<{ windows: number; seconds: number }> {
+async function timeCalls(
+  call: () => Promise<unknown>,
+  windowsPerCall: number,
+  seconds: number,
+): Promise<{ windows: number; seconds: number }> {
   await call(); // warm-up: first-call kernel setup and weight packing
   const start = performance.now();
   let windows = 0;
@@ -73,7 +77,10 @@ async function timeCalls(call: () => Promise<unknown>, windowsPerCall: number, s
 
 function positive(key: string, value: number, integer: boolean, allowZero = false): number {
   const ok = Number.isFinite(value) && (allowZero ? value >= 0 : value > 0) && (!integer || Number.isInteger(value));
-  if (!ok) throw new ConfigError(`bench.${key}: expected a ${allowZero ? 'non-negative' : 'positive'} ${integer ? 'integer' : 'number'}, got ${String(value)}`);
+  if (!ok)
+    throw new ConfigError(
+      `bench.${key}: expected a ${allowZero ? 'non-negative' : 'positive'} ${integer ? 'integer' : 'number'}, got ${String(value)}`,
+    );
   return value;
 }
 
@@ -96,9 +103,21 @@ export async function benchVit(options: VitBenchOptions = {}): Promise<VitBenchR
     const gflopPerWindow = vitFlopsPerWindow(config).total / 1e9;
     const record = (mode: VitBenchRun['mode'], threads: number, backend: string, timed: { windows: number; seconds: number }): void => {
       const windowsPerSecond = timed.windows / timed.seconds;
-      const run = { imageSize, mode, threads, backend, batchSize, ...timed, windowsPerSecond, gflopPerWindow, gflopPerSecond: windowsPerSecond * gflopPerWindow };
+      const run = {
+        imageSize,
+        mode,
+        threads,
+        backend,
+        batchSize,
+        ...timed,
+        windowsPerSecond,
+        gflopPerWindow,
+        gflopPerSecond: windowsPerSecond * gflopPerWindow,
+      };
       runs.push(run);
-      log(`${preset} ${imageSize}px ${mode} x${threads} (${backend}): ${windowsPerSecond.toFixed(3)} windows/s, ${run.gflopPerSecond.toFixed(1)} GFLOP/s`);
+      log(
+        `${preset} ${imageSize}px ${mode} x${threads} (${backend}): ${windowsPerSecond.toFixed(3)} windows/s, ${run.gflopPerSecond.toFixed(1)} GFLOP/s`,
+      );
     };
 
     const selected = await selectBackend(backendPreference);
@@ -114,7 +133,12 @@ export async function benchVit(options: VitBenchOptions = {}): Promise<VitBenchR
       const pool = await createVitWorkerPool({ config, randomSeed: 0, workers: poolWorkers, backend: backendPreference });
       try {
         const windows = syntheticWindows(batchSize * poolWorkers, config);
-        record('worker-pool', poolWorkers, pool.backendDetail, await timeCalls(() => pool.extractFeatures(windows), batchSize * poolWorkers, seconds));
+        record(
+          'worker-pool',
+          poolWorkers,
+          pool.backendDetail,
+          await timeCalls(() => pool.extractFeatures(windows), batchSize * poolWorkers, seconds),
+        );
       } finally {
         await pool.close();
       }

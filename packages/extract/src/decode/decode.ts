@@ -80,11 +80,7 @@ async function decodeVideo(source: SourceRef, maxSide: number | undefined): Prom
   if (native.width === 0 || native.height === 0) throw new InputError(`${source.path}: video stream has no frame size`, source.path);
   const size = targetSize(native, maxSide);
   const bytes = await runToBuffer(
-    (command) =>
-      command
-        .input(source.path)
-        .outputOptions(['-map', '0:v:0', '-an', '-sn', '-dn'])
-        .videoFilters(scaleFilter(native, size)),
+    (command) => command.input(source.path).outputOptions(['-map', '0:v:0', '-an', '-sn', '-dn']).videoFilters(scaleFilter(native, size)),
     source.path,
   );
   return framesOf(bytes, size, source.path);
@@ -123,15 +119,14 @@ async function decodeFrameFolder(source: SourceRef, maxSide: number | undefined)
     const parts: Buffer[] = [];
     for (const [i, run] of runsOfSameCodec(files).entries()) {
       const listPath = path.join(listDir, `run-${i}.ffconcat`);
-      const lines = ['ffconcat version 1.0', ...run.flatMap((file) => [`file ${quoteForConcatList(path.resolve(file))}`, `duration ${FRAME_LIST_DURATION_S}`])];
+      const lines = [
+        'ffconcat version 1.0',
+        ...run.flatMap((file) => [`file ${quoteForConcatList(path.resolve(file))}`, `duration ${FRAME_LIST_DURATION_S}`]),
+      ];
       await writeFile(listPath, `${lines.join('\n')}\n`);
       parts.push(
         await runToBuffer(
-          (command) =>
-            command
-              .input(listPath)
-              .inputOptions(['-f', 'concat', '-safe', '0'])
-              .videoFilters(scaleFilter(native, size)),
+          (command) => command.input(listPath).inputOptions(['-f', 'concat', '-safe', '0']).videoFilters(scaleFilter(native, size)),
           source.path,
         ),
       );

@@ -22,7 +22,11 @@ export async function assertFfmpegExecutable(ffmpegPath: string): Promise<void> 
   try {
     await access(ffmpegPath, fsConstants.X_OK);
   } catch (cause) {
-    throw new InputError(`ffmpeg ${ffmpegPath}: expected an executable ffmpeg binary, got ${(cause as NodeJS.ErrnoException).code ?? 'an unusable path'}`, ffmpegPath, { cause });
+    throw new InputError(
+      `ffmpeg ${ffmpegPath}: expected an executable ffmpeg binary, got ${(cause as NodeJS.ErrnoException).code ?? 'an unusable path'}`,
+      ffmpegPath,
+      { cause },
+    );
   }
 }
 
@@ -38,7 +42,9 @@ function runFfmpeg(ffmpegPath: string, view: RenderedView, fps: number, output: 
       .output(output)
       .on('error', (error: Error, _stdout: string | null, stderr: string | null) => {
         const detail = (stderr ?? '').trim().split('\n').slice(-3).join(' | ');
-        reject(new InputError(`ffmpeg could not write ${output}: ${error.message}${detail ? ` (${detail})` : ''}`, output, { cause: error }));
+        reject(
+          new InputError(`ffmpeg could not write ${output}: ${error.message}${detail ? ` (${detail})` : ''}`, output, { cause: error }),
+        );
       })
       .on('end', () => resolve())
       .run();
@@ -54,5 +60,10 @@ export async function writeDemoVideo(ffmpegPath: string, view: RenderedView, fps
 /** Writes the frames as `0001.png`, `0002.png`, ... into `dir`. */
 export async function writeDemoFrameFolder(ffmpegPath: string, view: RenderedView, fps: number, dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
-  await runFfmpeg(ffmpegPath, view, fps, path.join(dir, FRAME_NAME_PATTERN), ['-c:v png', '-pix_fmt rgb24', '-start_number 1', '-f image2']);
+  await runFfmpeg(ffmpegPath, view, fps, path.join(dir, FRAME_NAME_PATTERN), [
+    '-c:v png',
+    '-pix_fmt rgb24',
+    '-start_number 1',
+    '-f image2',
+  ]);
 }

@@ -38,7 +38,13 @@ async function hashTree(root: string): Promise<Map<string, string>> {
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) await walk(full);
-      else hashes.set(path.relative(root, full), createHash('sha256').update(await readFile(full)).digest('hex'));
+      else
+        hashes.set(
+          path.relative(root, full),
+          createHash('sha256')
+            .update(await readFile(full))
+            .digest('hex'),
+        );
     }
   };
   await walk(root);
@@ -181,7 +187,9 @@ describe('generateDemoDataset: determinism and idempotence', () => {
     const root = path.join(workDir, 'broken');
     const attempt = generateDemoDataset({ ...tiny, root, ffmpegPath: failing });
     await expect(attempt).rejects.toThrow(InputError);
-    await expect(attempt).rejects.toThrow(/ffmpeg could not write .*broken\.\d+\.[0-9a-f]{12}\.tmp\/0_7_LabelClips\/.*Unknown encoder libx264/);
+    await expect(attempt).rejects.toThrow(
+      /ffmpeg could not write .*broken\.\d+\.[0-9a-f]{12}\.tmp\/0_7_LabelClips\/.*Unknown encoder libx264/,
+    );
     expect((await readdir(workDir)).filter((name) => name.startsWith('broken'))).toEqual([]);
   });
 
@@ -242,7 +250,13 @@ describe('generateDemoDataset: layout and content', () => {
     }
 
     // ffprobe a few videos of each view: H.264, yuv420p, the right size, every frame there.
-    const sample = [...rawVideos.slice(0, 3).map((c) => [c, 'raw'] as const), ...dataset.clips.filter((c) => c.faceStorage === 'video').slice(0, 3).map((c) => [c, 'face'] as const)];
+    const sample = [
+      ...rawVideos.slice(0, 3).map((c) => [c, 'raw'] as const),
+      ...dataset.clips
+        .filter((c) => c.faceStorage === 'video')
+        .slice(0, 3)
+        .map((c) => [c, 'face'] as const),
+    ];
     for (const [clip, view] of sample) {
       const data = await ffprobeCounted(view === 'raw' ? clip.rawPath : clip.facePath);
       const stream = data.streams[0];

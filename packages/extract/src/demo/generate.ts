@@ -18,7 +18,16 @@ import { resolveMediaBinaries } from '../probe/binaries.js';
 import { assertFfmpegExecutable, writeDemoFrameFolder, writeDemoVideo } from './encode.js';
 import { planDemoDataset } from './plan.js';
 import { renderDemoClip } from './render.js';
-import type { DemoClip, DemoClipPlan, DemoConfigInput, DemoContentConfig, DemoDataset, DemoMarker, DemoSplit, DemoStorage } from './types.js';
+import type {
+  DemoClip,
+  DemoClipPlan,
+  DemoConfigInput,
+  DemoContentConfig,
+  DemoDataset,
+  DemoMarker,
+  DemoSplit,
+  DemoStorage,
+} from './types.js';
 
 type MarkerClip = DemoMarker['clips'][number];
 
@@ -45,7 +54,9 @@ function toDataset(root: string, marker: DemoMarker, generated: boolean): DemoDa
   return {
     root,
     labels: [...marker.labels],
-    clips: marker.clips.map((clip): DemoClip => ({ ...clip, rawPath: path.join(root, clip.rawPath), facePath: path.join(root, clip.facePath) })),
+    clips: marker.clips.map(
+      (clip): DemoClip => ({ ...clip, rawPath: path.join(root, clip.rawPath), facePath: path.join(root, clip.facePath) }),
+    ),
     generated,
   };
 }
@@ -91,7 +102,8 @@ async function assertReplaceable(root: string): Promise<void> {
   let entries: string[];
   try {
     const info = await stat(root);
-    if (!info.isDirectory()) throw new ConfigError(`demo config root: expected a folder to create the demo dataset in, got the file ${root}`);
+    if (!info.isDirectory())
+      throw new ConfigError(`demo config root: expected a folder to create the demo dataset in, got the file ${root}`);
     entries = await readdir(root);
   } catch (error) {
     if (error instanceof ConfigError) throw error;
@@ -103,7 +115,14 @@ async function assertReplaceable(root: string): Promise<void> {
   );
 }
 
-async function writeClip(plan: DemoClipPlan, clip: MarkerClip, folder: string, size: number, fps: number, ffmpegPath: string): Promise<void> {
+async function writeClip(
+  plan: DemoClipPlan,
+  clip: MarkerClip,
+  folder: string,
+  size: number,
+  fps: number,
+  ffmpegPath: string,
+): Promise<void> {
   const views = renderDemoClip(plan, size);
   const write = (storage: DemoStorage, view: typeof views.raw, relative: string): Promise<void> =>
     storage === 'video'

@@ -54,7 +54,11 @@ export function demoClassPattern(label: number, t: number, params: DemoPatternPa
  * channel's mean over the clip subtracted: the clip's average face is then exactly its base
  * face, whatever the class and the per-clip params.
  */
-export function demoClipSignal(label: number, frames: number, params: DemoPatternParams = DEFAULT_PATTERN_PARAMS): { tint: Float64Array; growth: Float64Array } {
+export function demoClipSignal(
+  label: number,
+  frames: number,
+  params: DemoPatternParams = DEFAULT_PATTERN_PARAMS,
+): { tint: Float64Array; growth: Float64Array } {
   const tint = new Float64Array(frames);
   const growth = new Float64Array(frames);
   for (let i = 0; i < frames; i++) {

@@ -13,7 +13,14 @@ const content = { seed: 3, clipsPerClass: { train: 6, test: 3 }, size: 48, minFr
 describe('validateDemoConfig', () => {
   it('fills the documented defaults', () => {
     const config = validateDemoConfig({ root: 'some/where' });
-    expect(demoContentConfig(config)).toEqual({ seed: 0, clipsPerClass: { train: 24, test: 8 }, size: 48, minFrames: 8, maxFrames: 48, fps: 25 });
+    expect(demoContentConfig(config)).toEqual({
+      seed: 0,
+      clipsPerClass: { train: 24, test: 8 },
+      size: 48,
+      minFrames: 8,
+      maxFrames: 48,
+      fps: 25,
+    });
     expect(config.root).toBe(path.resolve('some/where'));
     expect(config.concurrency).toBe(2);
   });

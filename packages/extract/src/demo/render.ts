@@ -168,7 +168,15 @@ function pixelRange(low: number, high: number, origin: number, unit: number, cou
 }
 
 /** Paints an ellipse with an anti-aliased edge about one pixel wide (so size changes are smooth, not 1-pixel jumps). */
-function paintEllipse(canvas: Float32Array, view: ViewWindow, cx: number, cy: number, rx: number, ry: number, colour: ArrayLike<number>): void {
+function paintEllipse(
+  canvas: Float32Array,
+  view: ViewWindow,
+  cx: number,
+  cy: number,
+  rx: number,
+  ry: number,
+  colour: ArrayLike<number>,
+): void {
   const [xFirst, xLast] = pixelRange(cx - rx - view.unit, cx + rx + view.unit, view.x0, view.unit, view.width);
   const [yFirst, yLast] = pixelRange(cy - ry - view.unit, cy + ry + view.unit, view.y0, view.unit, view.height);
   const edge = view.unit / Math.min(rx, ry);

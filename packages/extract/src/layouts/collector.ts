@@ -63,13 +63,19 @@ export async function readListLines(listPath: string, collector: LayoutCollector
     text = await readFile(listPath, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    collector.problem({ path: listPath, reason: code === 'ENOENT' ? 'list file missing' : `list file unreadable (${String(code ?? error)})` });
+    collector.problem({
+      path: listPath,
+      reason: code === 'ENOENT' ? 'list file missing' : `list file unreadable (${String(code ?? error)})`,
+    });
     return undefined;
   }
   const lines: ListLine[] = [];
-  text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((raw, i) => {
-    const trimmed = raw.trim();
-    if (trimmed !== '') lines.push({ number: i + 1, text: trimmed });
-  });
+  text
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/)
+    .forEach((raw, i) => {
+      const trimmed = raw.trim();
+      if (trimmed !== '') lines.push({ number: i + 1, text: trimmed });
+    });
   return lines;
 }

@@ -93,7 +93,14 @@ function validateReferenceList(record: Record<string, unknown>): ReferenceListLa
   if (!Array.isArray(lists) || lists.length === 0) fail('lists', expected, lists);
   const files: ReferenceListFile[] = lists.map((entry: unknown) => {
     const item = entry as Record<string, unknown> | null;
-    if (typeof item !== 'object' || item === null || typeof item['split'] !== 'string' || typeof item['path'] !== 'string' || item['split'] === '' || item['path'] === '') {
+    if (
+      typeof item !== 'object' ||
+      item === null ||
+      typeof item['split'] !== 'string' ||
+      typeof item['path'] !== 'string' ||
+      item['split'] === '' ||
+      item['path'] === ''
+    ) {
       fail('lists', expected, lists);
     }
     return { split: item['split'] as string, path: item['path'] as string };

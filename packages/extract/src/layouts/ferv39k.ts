@@ -10,7 +10,10 @@ const DATASET = 'ferv39k';
 
 /** `<Scene>/<Emotion>/<ID>` from a listed path; extra leading folders are dropped. */
 export function ferv39kClipId(listed: string): string | undefined {
-  const parts = listed.replace(/\\/g, '/').split('/').filter((part) => part !== '' && part !== '.');
+  const parts = listed
+    .replace(/\\/g, '/')
+    .split('/')
+    .filter((part) => part !== '' && part !== '.');
   return parts.length >= 3 ? parts.slice(-3).join('/') : undefined;
 }
 
@@ -47,7 +50,10 @@ export async function readFerv39kLayout(options: Ferv39kLayoutOptions): Promise<
       const fields = line.text.split(/[\s,]+/);
       const clipId = fields.length === 2 ? ferv39kClipId(fields[0] as string) : undefined;
       if (!clipId) {
-        collector.problem({ path: listPath, reason: `${where}: malformed line "${line.text}" (expected "<Scene>/<Emotion>/<ID> <Emotion>")` });
+        collector.problem({
+          path: listPath,
+          reason: `${where}: malformed line "${line.text}" (expected "<Scene>/<Emotion>/<ID> <Emotion>")`,
+        });
         continue;
       }
       const label = collector.labelByName(fields[1] as string);

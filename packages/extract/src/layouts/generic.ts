@@ -30,8 +30,7 @@ export async function readGenericLayout(options: GenericLayoutOptions): Promise<
     if (folder) labelFoldersBySplit.set(split, folders(await listDirectory(folder.path)));
     else missingSplits.push(split);
   }
-  const labelNames =
-    config.labels ?? [...new Set([...labelFoldersBySplit.values()].flat().map((entry) => entry.name))].sort(byCodeUnits);
+  const labelNames = config.labels ?? [...new Set([...labelFoldersBySplit.values()].flat().map((entry) => entry.name))].sort(byCodeUnits);
   const collector = new LayoutCollector(config.dataset, labelMapOf(labelNames));
   for (const split of missingSplits) collector.problem({ path: path.join(config.root, split), reason: `split folder "${split}" missing` });
 
@@ -39,7 +38,10 @@ export async function readGenericLayout(options: GenericLayoutOptions): Promise<
     for (const labelFolder of labelFolders) {
       const label = collector.labelByName(labelFolder.name);
       if (!label) {
-        collector.problem({ path: labelFolder.path, reason: `label "${labelFolder.name}" not in the label order ${labelNames.join(', ')}` });
+        collector.problem({
+          path: labelFolder.path,
+          reason: `label "${labelFolder.name}" not in the label order ${labelNames.join(', ')}`,
+        });
         continue;
       }
       const entries = ((await listDirectory(labelFolder.path)) ?? []).filter((entry) => !isHidden(entry.name));

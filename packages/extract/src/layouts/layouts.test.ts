@@ -205,7 +205,9 @@ describe('generic layout', () => {
       ['train/sad/c', 'train', 2, 'video'],
     ]);
     expect(result.clips[4]?.sources.raw?.path).toBe(path.join(root, 'train/sad/c.AVI'));
-    expect(result.problems).toEqual([{ dataset: 'mine', path: path.join(root, 'train/sad/notes.txt'), reason: 'neither a video file nor a folder of frames' }]);
+    expect(result.problems).toEqual([
+      { dataset: 'mine', path: path.join(root, 'train/sad/notes.txt'), reason: 'neither a video file nor a folder of frames' },
+    ]);
   });
 
   it('follows a given label order and split list', async () => {
@@ -220,7 +222,10 @@ describe('generic layout', () => {
       ['train/sad/c', 0],
     ]);
     expect(result.clips[0]?.sources).toEqual({ face: { path: path.join(root, 'train/happy/a.mp4'), kind: 'video' } });
-    expect(result.problems.map((problem) => problem.reason)).toEqual(['split folder "val" missing', 'neither a video file nor a folder of frames']);
+    expect(result.problems.map((problem) => problem.reason)).toEqual([
+      'split folder "val" missing',
+      'neither a video file nor a folder of frames',
+    ]);
   });
 
   it('reports the same clip stored twice (video and folder)', async () => {
@@ -248,7 +253,10 @@ describe('reference list layout (small)', () => {
         '0013 12 1',
       ].join('\n'),
     });
-    const result = await readReferenceListLayout({ root: path.join(root, 'faces'), lists: [{ split: 'test', path: path.join(root, 'list.txt') }] });
+    const result = await readReferenceListLayout({
+      root: path.join(root, 'faces'),
+      lists: [{ split: 'test', path: path.join(root, 'list.txt') }],
+    });
     expect(result.clips).toEqual([
       {
         id: 'Action/Sad/0010',
@@ -297,10 +305,14 @@ describe('layout config validation', () => {
   });
 
   it('names the bad key and value', () => {
-    expect(() => validateLayoutConfig({ layout: 'lmdb', root: '/x' })).toThrow('layout.layout: expected one of ferv39k, dfew, reference-list, generic, got "lmdb"');
+    expect(() => validateLayoutConfig({ layout: 'lmdb', root: '/x' })).toThrow(
+      'layout.layout: expected one of ferv39k, dfew, reference-list, generic, got "lmdb"',
+    );
     expect(() => validateLayoutConfig({ layout: 'dfew' })).toThrow('layout.root: expected a non-empty string, got undefined');
     expect(() => validateLayoutConfig({ layout: 'ferv39k', root: '/x', sources: ['raw', 'depth'] })).toThrow(ConfigError);
-    expect(() => validateLayoutConfig({ layout: 'ferv39k', root: '/x', checkFiles: 'no' })).toThrow('layout.checkFiles: expected true or false, got "no"');
+    expect(() => validateLayoutConfig({ layout: 'ferv39k', root: '/x', checkFiles: 'no' })).toThrow(
+      'layout.checkFiles: expected true or false, got "no"',
+    );
     expect(() => validateLayoutConfig({ layout: 'reference-list', root: '/x' })).toThrow(/layout.lists: expected a non-empty list/);
     expect(() => validateLayoutConfig(null)).toThrow('layout: expected an object, got null');
   });

@@ -32,7 +32,10 @@ export async function readReferenceListLayout(options: ReferenceListLayoutOption
       const framesText = tokens.pop() ?? '';
       const clipId = tokens.length > 0 ? ferv39kClipId(clipStem(tokens.join(' '))) : undefined;
       if (!clipId || !/^\d+$/.test(framesText) || Number(framesText) < 1 || !/^-?\d+$/.test(labelText)) {
-        collector.problem({ path: list.path, reason: `${where}: malformed line "${line.text}" (expected "<path> <frames> <label index>")` });
+        collector.problem({
+          path: list.path,
+          reason: `${where}: malformed line "${line.text}" (expected "<path> <frames> <label index>")`,
+        });
         continue;
       }
       const label = collector.labelByIndex(Number(labelText));

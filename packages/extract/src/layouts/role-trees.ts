@@ -25,7 +25,11 @@ export interface RoleTreeRequest {
 }
 
 /** Finds (and, with `checkFiles`, indexes) each role's folder; a missing one is a problem when checking. */
-export async function openRoleTrees(requests: readonly RoleTreeRequest[], checkFiles: boolean, collector: LayoutCollector): Promise<RoleTree[]> {
+export async function openRoleTrees(
+  requests: readonly RoleTreeRequest[],
+  checkFiles: boolean,
+  collector: LayoutCollector,
+): Promise<RoleTree[]> {
   const trees: RoleTree[] = [];
   for (const request of requests) {
     const folder = await findChildFolder(request.parent, request.aliases);
@@ -34,7 +38,10 @@ export async function openRoleTrees(requests: readonly RoleTreeRequest[], checkF
       // Unchecked paths still use the spelling found on disk when there is one.
       trees.push({ role: request.role, folder: folder ?? assumed, preferred: request.preferred });
     } else if (!folder) {
-      collector.problem({ path: assumed, reason: `${request.role} clip folder missing (looked for ${request.aliases.join(' or ')}, any letter case)` });
+      collector.problem({
+        path: assumed,
+        reason: `${request.role} clip folder missing (looked for ${request.aliases.join(' or ')}, any letter case)`,
+      });
     } else {
       trees.push({ role: request.role, folder, preferred: request.preferred, index: await indexClipTree(folder, request.depth) });
     }

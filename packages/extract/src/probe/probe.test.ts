@@ -31,7 +31,9 @@ describe('probeSource on videos', () => {
   it('counts the frames of a 17-frame clip exactly and reads fps, size and hash', async () => {
     const file = path.join(dir, 'v17.mp4');
     const probed = await probeSource({ path: file, kind: 'video' });
-    const expectedHash = createHash('sha256').update(await readFile(file)).digest('hex');
+    const expectedHash = createHash('sha256')
+      .update(await readFile(file))
+      .digest('hex');
     expect(probed).toEqual({
       path: file,
       kind: 'video',
@@ -108,7 +110,9 @@ describe('probeSource on frame folders', () => {
   });
 
   it('rejects a folder without frames', async () => {
-    await expect(probeSource({ path: path.join(dir, 'no-frames'), kind: 'frames' })).rejects.toThrow(/no-frames: expected .jpg\/.jpeg\/.png frames, found none/);
+    await expect(probeSource({ path: path.join(dir, 'no-frames'), kind: 'frames' })).rejects.toThrow(
+      /no-frames: expected .jpg\/.jpeg\/.png frames, found none/,
+    );
     await expect(probeSource({ path: path.join(dir, 'absent'), kind: 'frames' })).rejects.toThrow(InputError);
   });
 });

@@ -16,7 +16,10 @@ export function ffprobeFile(file: string, extraOptions: string[] = []): Promise<
       .setFfprobePath(ffprobe)
       .ffprobe(extraOptions, (error: unknown, data: FfprobeData) => {
         if (error) {
-          const detail = error instanceof Error ? (error.message.split('\n').find((line) => /invalid|error|no such/i.test(line)) ?? error.message.split('\n')[0]) : String(error);
+          const detail =
+            error instanceof Error
+              ? (error.message.split('\n').find((line) => /invalid|error|no such/i.test(line)) ?? error.message.split('\n')[0])
+              : String(error);
           reject(new InputError(`${file}: not a readable video or image (${detail?.trim()})`, file, { cause: error }));
         } else {
           resolve(data);

@@ -19,7 +19,17 @@ export async function runFfmpeg(args: string[]): Promise<void> {
 /** An H.264 mp4 of `frames` frames at 25 fps from a lavfi source such as `testsrc2` or `color=c=red`. */
 export async function writeLavfiVideo(file: string, source: string, frames: number, width: number, height: number): Promise<void> {
   const separator = source.includes('=') ? ':' : '=';
-  await runFfmpeg(['-f', 'lavfi', '-i', `${source}${separator}size=${width}x${height}:rate=25`, '-frames:v', String(frames), '-pix_fmt', 'yuv420p', file]);
+  await runFfmpeg([
+    '-f',
+    'lavfi',
+    '-i',
+    `${source}${separator}size=${width}x${height}:rate=25`,
+    '-frames:v',
+    String(frames),
+    '-pix_fmt',
+    'yuv420p',
+    file,
+  ]);
 }
 
 /** Known RGB24 frames: every byte a different function of frame, row, column and channel. */
@@ -28,8 +38,7 @@ export function patternFrames(n: number, width: number, height: number): Uint8Ar
   let i = 0;
   for (let f = 0; f < n; f++)
     for (let y = 0; y < height; y++)
-      for (let x = 0; x < width; x++)
-        for (let c = 0; c < 3; c++) bytes[i++] = (f * 37 + y * 5 + x * 3 + c * 85) % 256;
+      for (let x = 0; x < width; x++) for (let c = 0; c < 3; c++) bytes[i++] = (f * 37 + y * 5 + x * 3 + c * 85) % 256;
   return bytes;
 }
 
@@ -38,5 +47,17 @@ export async function writePngFrames(dir: string, rgb: Uint8Array, width: number
   await mkdir(dir, { recursive: true });
   const rawPath = path.join(dir, '..', `${path.basename(dir)}.rgb`);
   await writeFile(rawPath, rgb);
-  await runFfmpeg(['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-i', rawPath, '-start_number', '1', path.join(dir, `%d.${extension}`)]);
+  await runFfmpeg([
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgb24',
+    '-s',
+    `${width}x${height}`,
+    '-i',
+    rawPath,
+    '-start_number',
+    '1',
+    path.join(dir, `%d.${extension}`),
+  ]);
 }

@@ -36,7 +36,8 @@ describe('extract stage (tiny VideoMAE checkpoint, generated videos)', () => {
     config = validateConfig({
       workers: 2,
       extract: {
-        tag: 'tiny', batchSize: 8,
+        tag: 'tiny',
+        batchSize: 8,
         backbone: { preset: 'custom', checkpoint: FIXTURE_CKPT, custom: { patch: 8, width: 48, depth: 2, heads: 4, image_size: 32 } },
       },
     });
@@ -81,7 +82,11 @@ describe('extract stage (tiny VideoMAE checkpoint, generated videos)', () => {
   });
 
   it('does nothing on a rerun, and redoes only a changed clip', async () => {
-    expect(await runExtract(store, config, join(root, 'data'), { runId: store.startRun('extract', {}) })).toMatchObject({ clips: 0, produced: 0, upToDate: 24 });
+    expect(await runExtract(store, config, join(root, 'data'), { runId: store.startRun('extract', {}) })).toMatchObject({
+      clips: 0,
+      produced: 0,
+      upToDate: 24,
+    });
     await writeLavfiVideo(join(root, '0_7_LabelClips/Action/Sad/0001.mp4'), 'testsrc2', 20, 40, 32);
     await ingestDataset(store, entry(), { cwd: root, runId: store.startRun('ingest', {}) });
     const again = await runExtract(store, config, join(root, 'data'), { runId: store.startRun('extract', {}) });

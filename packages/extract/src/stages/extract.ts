@@ -96,7 +96,12 @@ export async function backboneHash(path: string, dataDir: string): Promise<strin
 }
 
 /** Every (clip, source, direction, stride) feature file the config asks for, with its cache key. */
-export function planExtractItems(store: ManifestStore, config: PipelineConfig, dataDir: string, backbone: { hash: string; vit: VitConfig }): ExtractItem[] {
+export function planExtractItems(
+  store: ManifestStore,
+  config: PipelineConfig,
+  dataDir: string,
+  backbone: { hash: string; vit: VitConfig },
+): ExtractItem[] {
   const e = config.extract;
   const items: ExtractItem[] = [];
   for (const clip of store.listClips()) {
@@ -110,14 +115,38 @@ export function planExtractItems(store: ManifestStore, config: PipelineConfig, d
           const { embedDim, depth, numHeads, patchSize, tubeletSize, mlpRatio, imageSize, numFrames, normalize } = backbone.vit;
           const params: Record<string, JsonValue> = {
             backbone: backbone.hash,
-            vit: { embedDim, depth, numHeads, patchSize, tubeletSize, mlpRatio, imageSize, numFrames, normalize: normalize ? { mean: [...normalize.mean], std: [...normalize.std] } : null },
-            rule: e.rule, windowLength: e.windowLength, stride, direction, source: kind,
+            vit: {
+              embedDim,
+              depth,
+              numHeads,
+              patchSize,
+              tubeletSize,
+              mlpRatio,
+              imageSize,
+              numFrames,
+              normalize: normalize ? { mean: [...normalize.mean], std: [...normalize.std] } : null,
+            },
+            rule: e.rule,
+            windowLength: e.windowLength,
+            stride,
+            direction,
+            source: kind,
           };
           items.push({
             identity: featureIdentity(clip.id, direction, stride, kind as ClipSourceKind),
-            clip, source, direction, stride, folder,
+            clip,
+            source,
+            direction,
+            stride,
+            folder,
             path: join(dataDir, 'features', folder, `${clip.id}.npy`),
-            cacheKey: cacheKey({ stage: 'extract', kind: ARTIFACT_KINDS.features, params, inputs: { source: source.contentHash }, codeVersion: CODE_VERSIONS.extract }),
+            cacheKey: cacheKey({
+              stage: 'extract',
+              kind: ARTIFACT_KINDS.features,
+              params,
+              inputs: { source: source.contentHash },
+              codeVersion: CODE_VERSIONS.extract,
+            }),
             params,
           });
         }
@@ -156,7 +185,13 @@ async function extractClipSource(
   const L = config.extract.windowLength;
   for (const direction of new Set(items.map((i) => i.direction))) {
     const mine = items.filter((i) => i.direction === direction);
-    const plan = planWindows(decoded.n, mine.map((i) => i.stride), config.extract.rule, direction, L);
+    const plan = planWindows(
+      decoded.n,
+      mine.map((i) => i.stride),
+      config.extract.rule,
+      direction,
+      L,
+    );
     const windows = plan.windows.map((w): FrameWindow => {
       const pixels = new Uint8Array(L * frameBytes);
       w.frames.forEach((f, k) => pixels.set(decoded.frames.subarray(f * frameBytes, (f + 1) * frameBytes), k * frameBytes));
@@ -172,7 +207,9 @@ async function extractClipSource(
       ids.forEach((id, r) => data.set(rows[id]!, r * D));
       // The row count rides along in params so that feature lists need not open the files.
       const result = await produceArtifact(
-        store, item.identity, { cacheKey: item.cacheKey, path: item.path, params: { ...item.params, windows: ids.length } },
+        store,
+        item.identity,
+        { cacheKey: item.cacheKey, path: item.path, params: { ...item.params, windows: ids.length } },
         (tmpPath) => writeFile(tmpPath, encodeNpy({ data, shape: [ids.length, D] })),
         { runId },
       );
@@ -205,7 +242,12 @@ const EXTRACT_FLAGS: readonly ConfigFlag[] = [
   { flags: '--rule <cover|inside>', key: 'extract.rule', description: 'window rule', kind: 'string' },
   { flags: '--directions <list>', key: 'extract.directions', description: 'forward,reversed', kind: 'stringList' },
   { flags: '--sources <list>', key: 'extract.sources', description: 'raw,face', kind: 'stringList' },
-  { flags: '--preset <name>', key: 'extract.backbone.preset', description: 'vit-s16|vit-b16|vit-l16|vit-h16|vit-g14|custom', kind: 'string' },
+  {
+    flags: '--preset <name>',
+    key: 'extract.backbone.preset',
+    description: 'vit-s16|vit-b16|vit-l16|vit-h16|vit-g14|custom',
+    kind: 'string',
+  },
   { flags: '--checkpoint <file>', key: 'extract.backbone.checkpoint', description: 'VideoMAE v2 .pth or .safetensors', kind: 'string' },
   { flags: '--batch-size <n>', key: 'extract.batchSize', description: 'windows per backbone batch', kind: 'number' },
   { flags: '--tag <tag>', key: 'extract.tag', description: 'feature folder prefix', kind: 'string' },
@@ -219,7 +261,9 @@ export async function runExtract(
 ): Promise<ExtractSummary> {
   const checkpoint = config.extract.backbone.checkpoint;
   if (checkpoint === undefined || !existsSync(checkpoint)) {
-    throw new ConfigError(`extract.backbone.checkpoint: expected an existing VideoMAE v2 checkpoint (.pth or .safetensors), got ${JSON.stringify(checkpoint ?? null)}`);
+    throw new ConfigError(
+      `extract.backbone.checkpoint: expected an existing VideoMAE v2 checkpoint (.pth or .safetensors), got ${JSON.stringify(checkpoint ?? null)}`,
+    );
   }
   const vit = backboneVitConfig(config);
   const hash = await backboneHash(checkpoint, dataDir);
@@ -246,7 +290,9 @@ export async function runExtract(
     try {
       pool = await createVitWorkerPool({ config: vit, weightsPath: checkpoint, workers: config.workers, backend: config.backend });
       summary.backend = pool.backend;
-      process.stderr.write(`[extract] backbone ${vit.preset ?? 'custom'} D=${vit.embedDim} on ${pool.backendDetail} x${pool.workers}, ${jobs.length} clip sources to do\n`);
+      process.stderr.write(
+        `[extract] backbone ${vit.preset ?? 'custom'} D=${vit.embedDim} on ${pool.backendDetail} x${pool.workers}, ${jobs.length} clip sources to do\n`,
+      );
       const activePool = pool;
       const L = config.extract.windowLength;
       const batcher = new WindowBatcher<FrameWindow>(config.extract.batchSize, async (windows) => {
@@ -278,7 +324,8 @@ export async function runExtract(
               for (const item of items) {
                 const current = store.getArtifact(item.identity);
                 if (current?.status === 'done' && current.cacheKey === item.cacheKey) continue;
-                if (store.claim(item.identity, { cacheKey: item.cacheKey, path: item.path, params: item.params }, { runId: options.runId })) store.fail(item.identity, error);
+                if (store.claim(item.identity, { cacheKey: item.cacheKey, path: item.path, params: item.params }, { runId: options.runId }))
+                  store.fail(item.identity, error);
               }
               process.stderr.write(`[extract] ${items[0]!.clip.id} (${items[0]!.source.kind}): ${(error as Error).message}\n`);
             } finally {
@@ -305,14 +352,18 @@ export function command(): Command {
   cmd.action(async (opts: { limit?: string; shard?: string; json?: boolean }) => {
     const ctx = stageContext(cmd, EXTRACT_FLAGS);
     const limit = opts.limit === undefined ? undefined : Number(opts.limit);
-    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) throw new ConfigError(`--limit: expected a non-negative integer, got "${opts.limit}"`);
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0))
+      throw new ConfigError(`--limit: expected a non-negative integer, got "${opts.limit}"`);
     const shard = parseShard(opts.shard);
     const store = ManifestStore.open(ctx.manifestPath);
     try {
       let summary: ExtractSummary | undefined;
       await withStageRun(store, 'extract', ctx.config.extract, async (run) => {
         summary = await runExtract(store, ctx.config, ctx.dataDir, {
-          ...(limit !== undefined ? { limit } : {}), ...(shard ? { shard } : {}), runId: run.id, signal: run.signal,
+          ...(limit !== undefined ? { limit } : {}),
+          ...(shard ? { shard } : {}),
+          runId: run.id,
+          signal: run.signal,
         });
         const { produced, upToDate, failed, windows, passesSaved } = summary;
         return { counts: { produced, upToDate, failed, windows, passesSaved }, outcome: failed > 0 ? 'failed' : 'ok' };

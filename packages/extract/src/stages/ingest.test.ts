@@ -20,9 +20,13 @@ async function buildTree(root: string): Promise<void> {
   await mkdir(join(root, '4_setups/All_scenes'), { recursive: true });
   await writeFile(
     join(root, '4_setups/All_scenes/train_All.csv'),
-    ['Action/Sad/0001 Sad', 'Action/Sad/0002 Sad', 'Action/Happy/0004 Happy', 'Action/Happy/0005 Happy', 'Action/Sad/0002 Sad'].join('\n') + '\n',
+    ['Action/Sad/0001 Sad', 'Action/Sad/0002 Sad', 'Action/Happy/0004 Happy', 'Action/Happy/0005 Happy', 'Action/Sad/0002 Sad'].join('\n') +
+      '\n',
   );
-  await writeFile(join(root, '4_setups/All_scenes/test_All.csv'), ['Action/Happy/0003 Happy', 'Action/Happy/0003x Bored'].join('\n') + '\n');
+  await writeFile(
+    join(root, '4_setups/All_scenes/test_All.csv'),
+    ['Action/Happy/0003 Happy', 'Action/Happy/0003x Bored'].join('\n') + '\n',
+  );
 }
 
 describe('ingest', () => {
@@ -45,7 +49,10 @@ describe('ingest', () => {
     expect(store.getClip('Action/Happy/0003')).toMatchObject({ split: 'test', label: 0, frameCount: 47 });
     expect(store.getClip('Action/Sad/0002')?.frameCount).toBe(9);
     const sources = store.getClipSources('Action/Sad/0001').map((s) => [s.kind, s.frameCount, s.isFrameFolder]);
-    expect(sources.sort()).toEqual([['face', 12, true], ['raw', 17, false]]);
+    expect(sources.sort()).toEqual([
+      ['face', 12, true],
+      ['raw', 17, false],
+    ]);
     expect(store.getLabelMap('ferv39k')).toEqual(['Happy', 'Sad', 'Neutral', 'Angry', 'Surprise', 'Disgust', 'Fear']);
 
     // corrupt video, missing clip, a clip listed twice, an unknown label
@@ -61,7 +68,14 @@ describe('ingest', () => {
     expect(store.listIngestIssues({ dataset: 'ferv39k' })).toHaveLength(issues.length);
 
     // a changed file: that clip alone is updated and its artifacts become stale
-    const identity = { stage: 'extract', kind: 'features', clipId: 'Action/Sad/0002', direction: 'forward' as const, stride: 4, source: 'raw' as const };
+    const identity = {
+      stage: 'extract',
+      kind: 'features',
+      clipId: 'Action/Sad/0002',
+      direction: 'forward' as const,
+      stride: 4,
+      source: 'raw' as const,
+    };
     const claimed = store.claim(identity, { cacheKey: 'k', path: join(root, 'f.npy') });
     expect(claimed).not.toBeNull();
     await writeFile(join(root, 'f.npy'), 'x');

@@ -82,14 +82,28 @@ export async function fileStamp(ref: SourceRef): Promise<string> {
  * Probes one source, reusing the recorded probe when the content is unchanged (same stamp,
  * or same hash): counting frames decodes the whole clip, hashing reads it, a stamp does neither.
  */
-async function probeWithCache(store: ManifestStore, clipId: string, role: SourceRole, ref: SourceRef, rehash: boolean): Promise<ProbedSource> {
+async function probeWithCache(
+  store: ManifestStore,
+  clipId: string,
+  role: SourceRole,
+  ref: SourceRef,
+  rehash: boolean,
+): Promise<ProbedSource> {
   const stamp = await fileStamp(ref);
   const known = store.getClipSource(clipId, role);
   const reuse = (contentHash: string): ProbedSource => ({
     role,
     row: {
-      clipId, kind: role, path: ref.path, contentHash, frameCount: known!.frameCount, fps: known!.fps,
-      width: known!.width, height: known!.height, isFrameFolder: known!.isFrameFolder, fileStamp: stamp,
+      clipId,
+      kind: role,
+      path: ref.path,
+      contentHash,
+      frameCount: known!.frameCount,
+      fps: known!.fps,
+      width: known!.width,
+      height: known!.height,
+      isFrameFolder: known!.isFrameFolder,
+      fileStamp: stamp,
     },
   });
   if (!rehash && known && known.path === ref.path && known.fileStamp === stamp) return reuse(known.contentHash);
@@ -100,8 +114,16 @@ async function probeWithCache(store: ManifestStore, clipId: string, role: Source
   return {
     role,
     row: {
-      clipId, kind: role, path: ref.path, contentHash, frameCount: probe.frameCount,
-      fps: probe.fps, width: probe.width, height: probe.height, isFrameFolder: ref.kind === 'frames', fileStamp: stamp,
+      clipId,
+      kind: role,
+      path: ref.path,
+      contentHash,
+      frameCount: probe.frameCount,
+      fps: probe.fps,
+      width: probe.width,
+      height: probe.height,
+      isFrameFolder: ref.kind === 'frames',
+      fileStamp: stamp,
     },
   };
 }
@@ -114,7 +136,10 @@ export async function ingestDataset(
 ): Promise<IngestSummary> {
   const layout = await readLayout(layoutOptions(entry, options.cwd));
   const dataset = entry.name;
-  store.setLabelMap(dataset, layout.labelMap.map((l) => l.name));
+  store.setLabelMap(
+    dataset,
+    layout.labelMap.map((l) => l.name),
+  );
   // Issues describe the tree as it is now: last run's are replaced, not accumulated.
   store.clearIngestIssues(dataset);
   const problems: Record<string, number> = {};
@@ -145,10 +170,22 @@ export async function ingestDataset(
     if (probed.length === 0) return;
     const primary = probed.find((p) => p.role === 'raw') ?? probed[0]!;
     clipRows.push({
-      id: clip.id, dataset, split: clip.split, label: clip.label, labelName: clip.labelName,
-      frameCount: primary.row.frameCount, fps: primary.row.fps ?? null, width: primary.row.width ?? null, height: primary.row.height ?? null,
+      id: clip.id,
+      dataset,
+      split: clip.split,
+      label: clip.label,
+      labelName: clip.labelName,
+      frameCount: primary.row.frameCount,
+      fps: primary.row.fps ?? null,
+      width: primary.row.width ?? null,
+      height: primary.row.height ?? null,
       // The clip changes when any of its sources does.
-      contentHash: hashBytes(probed.map((p) => `${p.role}:${p.row.contentHash}`).sort().join('\n')),
+      contentHash: hashBytes(
+        probed
+          .map((p) => `${p.role}:${p.row.contentHash}`)
+          .sort()
+          .join('\n'),
+      ),
     });
     sourceRows.push(...probed.map((p) => p.row));
   };
@@ -199,19 +236,25 @@ export function command(): Command {
       await withStageRun(store, 'ingest', ctx.config.ingest, async (run) => {
         for (const entry of datasets) {
           if (run.signal.aborted) break;
-          summaries.push(await ingestDataset(store, entry, { cwd: process.cwd(), runId: run.id, signal: run.signal, rehash: opts.rehash ?? false }));
+          summaries.push(
+            await ingestDataset(store, entry, { cwd: process.cwd(), runId: run.id, signal: run.signal, rehash: opts.rehash ?? false }),
+          );
         }
         const total = (k: 'inserted' | 'updated' | 'unchanged') => summaries.reduce((s, x) => s + x[k], 0);
         return { counts: { inserted: total('inserted'), updated: total('updated'), unchanged: total('unchanged') } };
       });
       if (opts.json) console.log(JSON.stringify(summaries, null, 2));
-      else for (const s of summaries) {
-        const probs = Object.entries(s.problems).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
-        console.log(
-          `ingest ${s.dataset}: ${s.clips} clips (${s.inserted} new, ${s.updated} changed, ${s.unchanged} unchanged); ` +
-            `${s.artifactsMarkedStale} artifacts marked stale; problems: ${probs}`,
-        );
-      }
+      else
+        for (const s of summaries) {
+          const probs =
+            Object.entries(s.problems)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ') || 'none';
+          console.log(
+            `ingest ${s.dataset}: ${s.clips} clips (${s.inserted} new, ${s.updated} changed, ${s.unchanged} unchanged); ` +
+              `${s.artifactsMarkedStale} artifacts marked stale; problems: ${probs}`,
+          );
+        }
     } finally {
       store.close();
     }

@@ -28,7 +28,9 @@ describe('openVitTensorSource', () => {
       expect([...source.shapes]).toEqual([...fixture.stateDictShapes]);
       const bias = await source.read('blocks.1.attn.v_bias');
       expect(bias.length).toBe(48);
-      await expect(source.read('blocks.2.attn.v_bias')).rejects.toThrow(`${fixture.checkpointPath}: blocks.2.attn.v_bias: expected a tensor, got no such key`);
+      await expect(source.read('blocks.2.attn.v_bias')).rejects.toThrow(
+        `${fixture.checkpointPath}: blocks.2.attn.v_bias: expected a tensor, got no such key`,
+      );
     } finally {
       await source.close();
     }
@@ -39,7 +41,9 @@ describe('openVitTensorSource', () => {
     await writeFile(bogus, 'not a checkpoint at all');
     const opening = openVitTensorSource(bogus);
     await expect(opening).rejects.toBeInstanceOf(CheckpointError);
-    await expect(openVitTensorSource(bogus)).rejects.toThrow(`${bogus}: expected a PyTorch zip checkpoint (.pth) or a safetensors file, got neither`);
+    await expect(openVitTensorSource(bogus)).rejects.toThrow(
+      `${bogus}: expected a PyTorch zip checkpoint (.pth) or a safetensors file, got neither`,
+    );
   });
 });
 
@@ -47,7 +51,8 @@ describe('loadVitWeights', () => {
   it('loads the same model from a safetensors copy whose keys carry a module. prefix', async () => {
     const source = await openVitTensorSource(fixture.checkpointPath);
     const tensors: SafetensorsTensor[] = [];
-    for (const [key, shape] of source.shapes) tensors.push({ name: `module.${key}`, dtype: 'F32', shape: [...shape], data: await source.read(key) });
+    for (const [key, shape] of source.shapes)
+      tensors.push({ name: `module.${key}`, dtype: 'F32', shape: [...shape], data: await source.read(key) });
     await source.close();
     const copy = path.join(scratch, 'tiny.safetensors');
     await writeSafetensors(copy, tensors);

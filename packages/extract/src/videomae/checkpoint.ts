@@ -30,7 +30,10 @@ async function detectFormat(path: string): Promise<'torch' | 'safetensors'> {
   } finally {
     await handle.close();
   }
-  throw new CheckpointError(`${path}: expected a PyTorch zip checkpoint (.pth) or a safetensors file, got neither (legacy non-zip torch.save files are not supported: re-save with torch >= 1.6)`, path);
+  throw new CheckpointError(
+    `${path}: expected a PyTorch zip checkpoint (.pth) or a safetensors file, got neither (legacy non-zip torch.save files are not supported: re-save with torch >= 1.6)`,
+    path,
+  );
 }
 
 /** Opens a backbone checkpoint for one-tensor-at-a-time reads. */

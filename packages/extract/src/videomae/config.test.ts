@@ -27,7 +27,9 @@ describe('resolveVitConfig', () => {
     expect([giant.embedDim, giant.depth, giant.numHeads, giant.patchSize, giant.headDim, giant.mlpHidden, giant.tokenCount]).toEqual([
       1408, 40, 16, 14, 88, 6144, 2048,
     ]);
-    expect([resolveVitConfig('vit-b16').mlpHidden, resolveVitConfig('vit-l16').depth, resolveVitConfig('vit-h16').embedDim]).toEqual([3072, 24, 1280]);
+    expect([resolveVitConfig('vit-b16').mlpHidden, resolveVitConfig('vit-l16').depth, resolveVitConfig('vit-h16').embedDim]).toEqual([
+      3072, 24, 1280,
+    ]);
   });
 
   it('defaults to ViT-g/14, the backbone of the published features', () => {
@@ -78,11 +80,20 @@ describe('resolveVitConfig', () => {
     [{ preset: 'vit-s16', depth: 0 }, 'backbone.depth: expected a positive integer, got 0'],
     [{ preset: 'vit-s16', patch: 16.5 }, 'backbone.patchSize: expected a positive integer, got 16.5'],
     [{ preset: 'vit-s16', mlpRatio: -1 }, 'backbone.mlpRatio: expected a positive number, got -1'],
-    [{ preset: 'custom', embedDim: 64, depth: 2 }, 'backbone.numHeads: expected a positive integer (required when preset is custom), got undefined'],
+    [
+      { preset: 'custom', embedDim: 64, depth: 2 },
+      'backbone.numHeads: expected a positive integer (required when preset is custom), got undefined',
+    ],
     [{ preset: 'vit-s16', heads: 6, numHeads: 12 }, 'backbone.numHeads: expected the same value as heads (6), got 12'],
     [{ preset: 'vit-s16', widht: 3 }, 'backbone.widht: expected one of preset, normalize, patchSize'],
-    [{ preset: 'vit-s16', normalize: { mean: [0.5, 0.5], std: [1, 1, 1] } }, 'backbone.normalize.mean: expected three finite numbers (R, G, B), got [0.5, 0.5]'],
-    [{ preset: 'vit-s16', normalize: { mean: [0, 0, 0], std: [1, 0, 1] } }, 'backbone.normalize.std: expected three positive numbers, got [1, 0, 1]'],
+    [
+      { preset: 'vit-s16', normalize: { mean: [0.5, 0.5], std: [1, 1, 1] } },
+      'backbone.normalize.mean: expected three finite numbers (R, G, B), got [0.5, 0.5]',
+    ],
+    [
+      { preset: 'vit-s16', normalize: { mean: [0, 0, 0], std: [1, 0, 1] } },
+      'backbone.normalize.std: expected three positive numbers, got [1, 0, 1]',
+    ],
   ])('rejects %j naming the key', (input, message) => {
     expect(() => resolveVitConfig(input as Record<string, unknown>)).toThrow(ConfigError);
     expect(() => resolveVitConfig(input as Record<string, unknown>)).toThrow(message);

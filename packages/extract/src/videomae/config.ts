@@ -92,8 +92,7 @@ function readShapeOverrides(record: Record<string, unknown>): Partial<Record<key
  * Throws a `ConfigError` "backbone.<key>: expected X, got Y" for the first bad key.
  */
 export function resolveVitConfig(input: VitPresetName | 'custom' | VitConfigInput | Record<string, unknown> = {}): VitConfig {
-  const record: Record<string, unknown> =
-    typeof input === 'string' ? { preset: input } : (input as Record<string, unknown>);
+  const record: Record<string, unknown> = typeof input === 'string' ? { preset: input } : (input as Record<string, unknown>);
   if (record === null || typeof record !== 'object' || Array.isArray(record)) {
     return fail('(config)', 'a preset name or an object', input);
   }

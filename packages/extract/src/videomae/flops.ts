@@ -30,8 +30,12 @@ export function vitParameterCount(config: VitConfig): number {
   const tubeVolume = 3 * config.tubeletSize * config.patchSize * config.patchSize;
   const perBlock =
     4 * dim + // two LayerNorms
-    3 * dim * dim + 2 * dim + // qkv weight, q_bias, v_bias
-    dim * dim + dim + // proj
-    2 * dim * config.mlpHidden + config.mlpHidden + dim; // fc1, fc2
+    3 * dim * dim +
+    2 * dim + // qkv weight, q_bias, v_bias
+    dim * dim +
+    dim + // proj
+    2 * dim * config.mlpHidden +
+    config.mlpHidden +
+    dim; // fc1, fc2
   return tubeVolume * dim + dim + config.depth * perBlock + 2 * dim;
 }

@@ -10,7 +10,9 @@ export function checkWindowBatch(windows: VideoWindowBatch, config: VitConfig): 
     throw new InputError(`windows.data: expected a Uint8Array of RGB bytes, got ${Object.prototype.toString.call(data)}`);
   }
   if (!Array.isArray(shape) || shape.length !== 5 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new InputError(`windows.shape: expected [batch, ${config.numFrames}, height, width, 3] of positive integers, got ${JSON.stringify(shape)}`);
+    throw new InputError(
+      `windows.shape: expected [batch, ${config.numFrames}, height, width, 3] of positive integers, got ${JSON.stringify(shape)}`,
+    );
   }
   const [, frames, , , channels] = shape;
   if (frames !== config.numFrames || channels !== VIT_IN_CHANNELS) {

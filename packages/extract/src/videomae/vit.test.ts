@@ -46,7 +46,8 @@ describe.each<BackendName>(['wasm', 'cpu'])('tiny VideoMAE v2 ViT on %s against 
     for (let t = 0; t < 16; t++)
       for (let y = 0; y < 4; y++)
         for (let x = 0; x < 4; x++)
-          for (let c = 0; c < 3; c++) expected.push((5 * t + 40 * (weightOfSecond[y] as number) + 80 * (weightOfSecond[x] as number) + c) / 255);
+          for (let c = 0; c < 3; c++)
+            expected.push((5 * t + 40 * (weightOfSecond[y] as number) + 80 * (weightOfSecond[x] as number) + c) / 255);
     expect(maxAbsDiff(values, expected)).toBeLessThan(1e-6);
     out.dispose();
   });

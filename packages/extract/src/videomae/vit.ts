@@ -48,10 +48,16 @@ function attend(normed: tf.Tensor2D, w: VitBlockWeights): tf.Tensor2D {
 /** One block on one window's tokens: `x += proj(attn(norm1(x)))`, `x += fc2(gelu(fc1(norm2(x))))`. */
 function block(x: tf.Tensor2D, w: VitBlockWeights): tf.Tensor2D {
   const attended = tf.tidy(
-    () => tf.add(x, tf.fused.matMul({ a: attend(layerNorm(x, w.norm1Gamma, w.norm1Beta) as tf.Tensor2D, w), b: w.projKernel, bias: w.projBias })) as tf.Tensor2D,
+    () =>
+      tf.add(
+        x,
+        tf.fused.matMul({ a: attend(layerNorm(x, w.norm1Gamma, w.norm1Beta) as tf.Tensor2D, w), b: w.projKernel, bias: w.projBias }),
+      ) as tf.Tensor2D,
   );
   return tf.tidy(() => {
-    const hidden = geluErf(tf.fused.matMul({ a: layerNorm(attended, w.norm2Gamma, w.norm2Beta) as tf.Tensor2D, b: w.fc1Kernel, bias: w.fc1Bias }));
+    const hidden = geluErf(
+      tf.fused.matMul({ a: layerNorm(attended, w.norm2Gamma, w.norm2Beta) as tf.Tensor2D, b: w.fc1Kernel, bias: w.fc1Bias }),
+    );
     const out = tf.add(attended, tf.fused.matMul({ a: hidden as tf.Tensor2D, b: w.fc2Kernel, bias: w.fc2Bias })) as tf.Tensor2D;
     attended.dispose();
     return out;
@@ -64,7 +70,9 @@ function block(x: tf.Tensor2D, w: VitBlockWeights): tf.Tensor2D {
  */
 export function createVitModel(config: VitConfig, weights: VitWeights): VitModel {
   if (weights.blocks.length !== config.depth) {
-    throw new ConfigError(`createVitModel: weights.blocks: expected ${config.depth} blocks (the config's depth), got ${weights.blocks.length}`);
+    throw new ConfigError(
+      `createVitModel: weights.blocks: expected ${config.depth} blocks (the config's depth), got ${weights.blocks.length}`,
+    );
   }
   const positions = tf.tensor2d(sinusoidPositionTable(config.tokenCount, config.embedDim), [config.tokenCount, config.embedDim]);
   let disposed = false;

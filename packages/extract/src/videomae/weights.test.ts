@@ -4,7 +4,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveVitConfig } from './config.js';
 import { sinusoidPositionTable } from './position.js';
 import { loadTinyVitFixture, type TinyVitFixture } from './testing.js';
-import { checkVitShapes, disposeVitWeights, vitMemoryEstimate, expectedVitShapes, inferVitShape, matchingVitPresets, randomVitTensorSource, vitWeightsFromSource } from './weights.js';
+import {
+  checkVitShapes,
+  disposeVitWeights,
+  vitMemoryEstimate,
+  expectedVitShapes,
+  inferVitShape,
+  matchingVitPresets,
+  randomVitTensorSource,
+  vitWeightsFromSource,
+} from './weights.js';
 
 let fixture: TinyVitFixture;
 beforeAll(async () => {
@@ -21,7 +30,14 @@ describe('state dict shapes', () => {
   });
 
   it('infers what the shapes tell from the fixture keys', () => {
-    expect(inferVitShape(fixture.stateDictShapes)).toEqual({ embedDim: 48, patchSize: 8, tubeletSize: 2, inChannels: 3, depth: 2, mlpHidden: 192 });
+    expect(inferVitShape(fixture.stateDictShapes)).toEqual({
+      embedDim: 48,
+      patchSize: 8,
+      tubeletSize: 2,
+      inChannels: 3,
+      depth: 2,
+      mlpHidden: 192,
+    });
   });
 
   it('matches ViT-g shapes to vit-g14 only, and ViT-B shapes to vit-b16 only', () => {
@@ -50,18 +66,24 @@ describe('state dict shapes', () => {
     expect(() => checkVitShapes(missing, fixture.config)).toThrow('state dict: blocks.1.attn.v_bias: expected shape [48], got missing');
 
     const deeper = resolveVitConfig({ preset: 'custom', patch: 8, width: 48, depth: 3, heads: 4, imageSize: 32 });
-    expect(() => checkVitShapes(fixture.stateDictShapes, deeper)).toThrow('state dict: blocks.2.norm1.weight: expected shape [48], got missing');
+    expect(() => checkVitShapes(fixture.stateDictShapes, deeper)).toThrow(
+      'state dict: blocks.2.norm1.weight: expected shape [48], got missing',
+    );
 
     const wider = resolveVitConfig({ preset: 'custom', patch: 8, width: 48, depth: 2, heads: 4, imageSize: 32, mlpRatio: 2 });
     expect(() => checkVitShapes(fixture.stateDictShapes, wider)).toThrow('blocks.0.mlp.fc1.weight: expected shape [96, 48], got [192, 48]');
 
     const extra = new Map(fixture.stateDictShapes).set('pos_embed', [1, 128, 48]);
-    expect(() => checkVitShapes(extra, fixture.config)).toThrow('state dict: pos_embed: expected no such key in a 2-block VideoMAE v2 ViT, got 1 unexpected key(s): pos_embed');
+    expect(() => checkVitShapes(extra, fixture.config)).toThrow(
+      'state dict: pos_embed: expected no such key in a 2-block VideoMAE v2 ViT, got 1 unexpected key(s): pos_embed',
+    );
   });
 
   it('says so when given a pre-training checkpoint', () => {
     const pretrain = new Map([['encoder.patch_embed.proj.weight', [48, 3, 2, 8, 8]]]);
-    expect(() => inferVitShape(pretrain)).toThrow(/patch_embed\.proj\.weight: expected a Conv3d weight .*got missing \(this looks like a VideoMAE pre-training checkpoint/);
+    expect(() => inferVitShape(pretrain)).toThrow(
+      /patch_embed\.proj\.weight: expected a Conv3d weight .*got missing \(this looks like a VideoMAE pre-training checkpoint/,
+    );
   });
 });
 

@@ -10,15 +10,7 @@ import {
   VIT_PRESET_NAMES,
   VIT_PRESETS,
 } from './constants.js';
-import type {
-  InferredVitShape,
-  VitBlockWeights,
-  VitHeadWeights,
-  VitConfig,
-  VitPresetName,
-  VitTensorSource,
-  VitWeights,
-} from './types.js';
+import type { InferredVitShape, VitBlockWeights, VitHeadWeights, VitConfig, VitPresetName, VitTensorSource, VitWeights } from './types.js';
 
 function showShape(shape: readonly number[] | undefined): string {
   return shape === undefined ? 'missing' : `[${shape.join(', ')}]`;
@@ -67,11 +59,17 @@ export function inferVitShape(shapes: ReadonlyMap<string, readonly number[]>, so
     const hint = [...shapes.keys()].some((k) => k.startsWith('encoder.'))
       ? ' (this looks like a VideoMAE pre-training checkpoint with encoder./decoder. keys; use a fine-tuned or distilled one)'
       : '';
-    throw new CheckpointError(`${source}: patch_embed.proj.weight: expected a Conv3d weight [D, 3, tubelet, p, p], got ${showShape(patch)}${hint}`, path);
+    throw new CheckpointError(
+      `${source}: patch_embed.proj.weight: expected a Conv3d weight [D, 3, tubelet, p, p], got ${showShape(patch)}${hint}`,
+      path,
+    );
   }
   const [embedDim, inChannels, tubeletSize, patchSize, patchWidth] = patch as [number, number, number, number, number];
   if (patchWidth !== patchSize) {
-    throw new CheckpointError(`${source}: patch_embed.proj.weight: expected a square patch [D, 3, tubelet, p, p], got ${showShape(patch)}`, path);
+    throw new CheckpointError(
+      `${source}: patch_embed.proj.weight: expected a square patch [D, 3, tubelet, p, p], got ${showShape(patch)}`,
+      path,
+    );
   }
   const blockIndices = new Set<number>();
   for (const key of shapes.keys()) {
@@ -81,7 +79,10 @@ export function inferVitShape(shapes: ReadonlyMap<string, readonly number[]>, so
   const depth = blockIndices.size;
   for (let i = 0; i < depth; i++) {
     if (!blockIndices.has(i)) {
-      throw new CheckpointError(`${source}: blocks.${i}: expected blocks numbered 0..${depth - 1}, got indices ${[...blockIndices].sort((a, b) => a - b).join(', ')}`, path);
+      throw new CheckpointError(
+        `${source}: blocks.${i}: expected blocks numbered 0..${depth - 1}, got indices ${[...blockIndices].sort((a, b) => a - b).join(', ')}`,
+        path,
+      );
     }
   }
   const fc1 = shapes.get('blocks.0.mlp.fc1.weight');
@@ -109,7 +110,12 @@ export function matchingVitPresets(inferred: InferredVitShape): VitPresetName[] 
  * Checks a state dict against the config: every needed key present with its exact shape, and
  * nothing else but the ignored `head.*`. Throws a `CheckpointError` naming the key and both shapes.
  */
-export function checkVitShapes(shapes: ReadonlyMap<string, readonly number[]>, config: VitConfig, source = 'state dict', path?: string): void {
+export function checkVitShapes(
+  shapes: ReadonlyMap<string, readonly number[]>,
+  config: VitConfig,
+  source = 'state dict',
+  path?: string,
+): void {
   const expected = expectedVitShapes(config);
   const describeCheckpoint = (): string => {
     try {
@@ -123,10 +129,15 @@ export function checkVitShapes(shapes: ReadonlyMap<string, readonly number[]>, c
   for (const [key, shape] of expected) {
     const found = shapes.get(key);
     if (!sameShape(found, shape)) {
-      throw new CheckpointError(`${source}: ${key}: expected shape ${showShape(shape)}, got ${showShape(found)}${describeCheckpoint()}`, path);
+      throw new CheckpointError(
+        `${source}: ${key}: expected shape ${showShape(shape)}, got ${showShape(found)}${describeCheckpoint()}`,
+        path,
+      );
     }
   }
-  const unexpected = [...shapes.keys()].filter((key) => !expected.has(key) && !VIT_IGNORED_WEIGHT_PREFIXES.some((prefix) => key.startsWith(prefix)));
+  const unexpected = [...shapes.keys()].filter(
+    (key) => !expected.has(key) && !VIT_IGNORED_WEIGHT_PREFIXES.some((prefix) => key.startsWith(prefix)),
+  );
   if (unexpected.length > 0) {
     throw new CheckpointError(
       `${source}: ${unexpected[0]}: expected no such key in a ${config.depth}-block VideoMAE v2 ViT, got ${unexpected.length} unexpected key(s): ${unexpected.slice(0, 8).join(', ')}${describeCheckpoint()}`,
@@ -150,7 +161,8 @@ export function randomVitTensorSource(config: VitConfig, seed = 0): VitTensorSou
     description: `random weights (seed ${seed})`,
     async read(key) {
       const shape = shapes.get(key);
-      if (shape === undefined) throw new CheckpointError(`random weights: ${key}: expected one of the ${keys.length} ViT keys, got no such key`);
+      if (shape === undefined)
+        throw new CheckpointError(`random weights: ${key}: expected one of the ${keys.length} ViT keys, got no such key`);
       const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
       if (/norm\d?\.weight$/.test(key)) return values.fill(1);
       if (/norm\d?\.bias$/.test(key)) return values;
@@ -261,7 +273,10 @@ export async function vitWeightsFromSource(source: VitTensorSource, config: VitC
     keep(tf.tensor2d(transposeMatrix(await source.read(key), rows, cols), [cols, rows]));
   try {
     const patchKernel = keep(
-      tf.tensor2d(patchKernelFromConv(await source.read('patch_embed.proj.weight'), config), [3 * config.tubeletSize * config.patchSize ** 2, d]),
+      tf.tensor2d(patchKernelFromConv(await source.read('patch_embed.proj.weight'), config), [
+        3 * config.tubeletSize * config.patchSize ** 2,
+        d,
+      ]),
     );
     const patchBias = await vector('patch_embed.proj.bias');
     // The reference scales q after the projection; folding head_dim^-0.5 into the query
@@ -279,7 +294,8 @@ export async function vitWeightsFromSource(source: VitTensorSource, config: VitC
       const heads: VitHeadWeights[] = [];
       for (let h = 0; h < config.numHeads; h++) {
         const first = h * headDim;
-        const headKernel = (row: number, scale = 1): tf.Tensor2D => keep(tf.tensor2d(transposedRows(qkv, d, row, headDim, scale), [d, headDim]));
+        const headKernel = (row: number, scale = 1): tf.Tensor2D =>
+          keep(tf.tensor2d(transposedRows(qkv, d, row, headDim, scale), [d, headDim]));
         heads.push({
           queryKernel: headKernel(first, queryScale),
           queryBias: keep(tf.tensor1d(qBias.subarray(first, first + headDim).map((v) => v * queryScale))),
@@ -308,6 +324,8 @@ export async function vitWeightsFromSource(source: VitTensorSource, config: VitC
   } catch (error) {
     tf.dispose(created);
     if (error instanceof CheckpointError) throw error;
-    throw new CheckpointError(`${source.description}: cannot load the ViT weights: ${(error as Error).message}`, source.path, { cause: error });
+    throw new CheckpointError(`${source.description}: cannot load the ViT weights: ${(error as Error).message}`, source.path, {
+      cause: error,
+    });
   }
 }

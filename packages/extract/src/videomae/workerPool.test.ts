@@ -42,7 +42,9 @@ describe('createVitWorkerPool', () => {
       const half = fixture.windows.data.length / 2;
       // A Node Buffer as input: the pool must copy it, never transfer (detach) the caller's memory.
       const asBuffer = Buffer.from(fixture.windows.data);
-      expect(maxAbsDiff(await pool.extractFeatures({ data: asBuffer, shape: [2, 16, 40, 56, 3] }), fixture.features.data)).toBeLessThan(1e-4);
+      expect(maxAbsDiff(await pool.extractFeatures({ data: asBuffer, shape: [2, 16, 40, 56, 3] }), fixture.features.data)).toBeLessThan(
+        1e-4,
+      );
       expect(asBuffer.length).toBe(fixture.windows.data.length);
       expect(asBuffer[100]).toBe(fixture.windows.data[100]);
       const [first, second] = await Promise.all([
@@ -56,12 +58,14 @@ describe('createVitWorkerPool', () => {
     await expect(pool.extractFeatures(fixture.windows)).rejects.toThrow('the ViT worker pool was closed');
   });
 
-  it('fails to start with the worker\'s CheckpointError when the checkpoint does not fit', async () => {
+  it("fails to start with the worker's CheckpointError when the checkpoint does not fit", async () => {
     const starting = createVitWorkerPool({ config: 'vit-s16', weightsPath: fixture.checkpointPath, workers: 1 });
     await expect(starting).rejects.toBeInstanceOf(CheckpointError);
     await expect(starting).rejects.toMatchObject({
       path: fixture.checkpointPath,
-      message: expect.stringContaining('ViT worker 0: ' + fixture.checkpointPath + ': patch_embed.proj.weight: expected shape [384, 3, 2, 16, 16], got [48, 3, 2, 8, 8]'),
+      message: expect.stringContaining(
+        'ViT worker 0: ' + fixture.checkpointPath + ': patch_embed.proj.weight: expected shape [384, 3, 2, 16, 16], got [48, 3, 2, 8, 8]',
+      ),
     });
   });
 

@@ -21,7 +21,9 @@ const WORKER_ENTRY = new URL('./vitWorker.ts', import.meta.url);
 function workerBootstrap(): string {
   const require = createRequire(import.meta.url);
   const packageJson = require.resolve('tsx/package.json');
-  const manifest = JSON.parse(readFileSync(packageJson, 'utf8')) as { exports?: Record<string, { import?: { default?: string } } | string> };
+  const manifest = JSON.parse(readFileSync(packageJson, 'utf8')) as {
+    exports?: Record<string, { import?: { default?: string } } | string>;
+  };
   const entry = manifest.exports?.['./esm/api'];
   const relative = typeof entry === 'object' ? entry.import?.default : undefined;
   if (relative === undefined) throw new PthnetError('WORKER', `${packageJson}: expected an export './esm/api' (tsx >= 4), found none`);

@@ -83,7 +83,11 @@ describe('planWindows', () => {
   it('shares windows under the inside rule (n=47)', () => {
     const plan = planWindows(47, [4, 8, 16], 'inside', 'forward');
     expect(plan.windows).toHaveLength(8);
-    expect(plan.strides.map((s) => s.windowIds)).toEqual([[0, 1, 2, 3, 4, 5, 6, 7], [0, 2, 4, 6], [0, 4]]);
+    expect(plan.strides.map((s) => s.windowIds)).toEqual([
+      [0, 1, 2, 3, 4, 5, 6, 7],
+      [0, 2, 4, 6],
+      [0, 4],
+    ]);
     expect(plan.passesWithoutSharing).toBe(14);
     expect(plan.passesSaved).toBe(6);
   });
@@ -91,7 +95,11 @@ describe('planWindows', () => {
   it('plans n=17 and n=15 with their sharing counts', () => {
     const plan17 = planWindows(17, [4, 8, 16]);
     expect(plan17.windows.map((w) => w.start)).toEqual([0, 1]);
-    expect(plan17.strides.map((s) => s.windowIds)).toEqual([[0, 1], [0, 1], [0, 1]]);
+    expect(plan17.strides.map((s) => s.windowIds)).toEqual([
+      [0, 1],
+      [0, 1],
+      [0, 1],
+    ]);
     expect(plan17.passesSaved).toBe(4);
     const plan15 = planWindows(15, [4, 8, 16]);
     expect(plan15.windows).toHaveLength(1);
@@ -117,7 +125,12 @@ describe('planWindows', () => {
 
 describe('cover rule against the FERV39k reference feature lists', () => {
   const annotations = path.join(referenceDataDir(), 'annotations', 'ferv39k');
-  const clipKey = (listPath: string) => listPath.replace(/\.npy$/, '').split('/').slice(-3).join('/');
+  const clipKey = (listPath: string) =>
+    listPath
+      .replace(/\.npy$/, '')
+      .split('/')
+      .slice(-3)
+      .join('/');
   const frameCounts = new Map<string, number>();
   for (const line of readFileSync(path.join(annotations, 'test_All.txt'), 'utf8').split('\n')) {
     const [clip, frames] = line.trim().split(/\s+/);

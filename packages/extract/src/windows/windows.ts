@@ -52,11 +52,7 @@ export function windowStarts(
 }
 
 /** The `windowLength` positions a window starting at `start` covers, clamped to the last frame. */
-export function windowFrameIndices(
-  start: number,
-  frameCount: number,
-  windowLength: number = DEFAULT_WINDOW_LENGTH,
-): number[] {
+export function windowFrameIndices(start: number, frameCount: number, windowLength: number = DEFAULT_WINDOW_LENGTH): number[] {
   checkFrameCount(frameCount);
   checkPositiveInteger('window length', windowLength);
   if (!Number.isInteger(start) || start < 0 || start >= frameCount) {

@@ -22,8 +22,15 @@ describe('model benchmark', () => {
 
   it('builds full-length levels (H 16, M 8, L 4) with every step real', () => {
     const { inputs, labels } = makeBenchBatch(3, 5, 1);
-    expect([inputs.x_H.shape, inputs.x_M.shape, inputs.x_L.shape]).toEqual([[3, 5, 16], [3, 5, 8], [3, 5, 4]]);
-    expect([inputs.m_H.shape, inputs.m_L.shape]).toEqual([[3, 1, 16], [3, 1, 4]]);
+    expect([inputs.x_H.shape, inputs.x_M.shape, inputs.x_L.shape]).toEqual([
+      [3, 5, 16],
+      [3, 5, 8],
+      [3, 5, 4],
+    ]);
+    expect([inputs.m_H.shape, inputs.m_L.shape]).toEqual([
+      [3, 1, 16],
+      [3, 1, 4],
+    ]);
     expect(Array.from(inputs.m_M.data).every((v) => v === 1)).toBe(true);
     expect(Array.from(labels)).toEqual([0, 1, 2]);
     const again = makeBenchBatch(3, 5, 1);

@@ -1,7 +1,16 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { AUTO_ORDER, ConfigError, NATIVE_GEMM_DISABLE_ENV, describeActiveBackend, disableNativeGemm, selectBackend, type BackendName, type SelectedBackend } from 'shared';
+import {
+  AUTO_ORDER,
+  ConfigError,
+  NATIVE_GEMM_DISABLE_ENV,
+  describeActiveBackend,
+  disableNativeGemm,
+  selectBackend,
+  type BackendName,
+  type SelectedBackend,
+} from 'shared';
 import { SGD } from '../optim/sgd.js';
 import { DataParallelPthNet } from '../parallel/data-parallel.js';
 import type { HostPyramidBatch } from '../parallel/types.js';
@@ -36,10 +45,15 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   };
   let backends = DEFAULT_BENCH_OPTIONS.backends;
   if (values.backends !== undefined) {
-    const names = values.backends.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    const names = values.backends
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
     const unknown = names.find((n) => !(AUTO_ORDER as readonly string[]).includes(n));
     if (unknown !== undefined || names.length === 0) {
-      throw new ConfigError(`bench --backends: expected a comma-separated list of ${AUTO_ORDER.join(', ')}, got ${JSON.stringify(values.backends)}`);
+      throw new ConfigError(
+        `bench --backends: expected a comma-separated list of ${AUTO_ORDER.join(', ')}, got ${JSON.stringify(values.backends)}`,
+      );
     }
     backends = names as BackendName[];
   }
@@ -90,15 +104,23 @@ async function measure(run: () => Promise<void> | void, batch: number, seconds: 
   return { clipsPerSecond: (batch * 1000) / ms, msPerBatch: ms, batches, cpuSecondsPerBatch: cpuSeconds(startCpu) / batches };
 }
 
-async function benchInProcess(backend: BackendName, options: BenchOptions, data: ReturnType<typeof makeBenchBatch>): Promise<BackendResult> {
+async function benchInProcess(
+  backend: BackendName,
+  options: BenchOptions,
+  data: ReturnType<typeof makeBenchBatch>,
+): Promise<BackendResult> {
   const model = createPthNet({}, { seed: options.seed });
   const optimizer = new SGD(model.namedVariables(), { lr: 0.005, momentum: 0.9, weightDecay: 1e-4 });
   const toTensor = (host: { shape: number[]; data: Float32Array | Uint8Array }) =>
     tf.tensor(host.data instanceof Uint8Array ? Float32Array.from(host.data) : host.data, host.shape, 'float32');
   const { inputs } = data;
   const batch = {
-    x_L: toTensor(inputs.x_L), x_M: toTensor(inputs.x_M), x_H: toTensor(inputs.x_H),
-    m_L: toTensor(inputs.m_L), m_M: toTensor(inputs.m_M), m_H: toTensor(inputs.m_H),
+    x_L: toTensor(inputs.x_L),
+    x_M: toTensor(inputs.x_M),
+    x_H: toTensor(inputs.x_H),
+    m_L: toTensor(inputs.m_L),
+    m_M: toTensor(inputs.m_M),
+    m_H: toTensor(inputs.m_H),
   };
   const labels = tf.tensor1d(data.labels, 'int32');
   try {

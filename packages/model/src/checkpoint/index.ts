@@ -19,8 +19,21 @@ export { unpickle, type UnpickleOptions } from './torch/unpickler.js';
 export { isPickledObject, isTensorRef } from './torch/globals.js';
 export { halfBitsToFloat32, bfloat16BitsToFloat32 } from './torch/decode.js';
 
-export type { SafetensorsContents, SafetensorsDtype, SafetensorsHeaderEntry, SafetensorsTensor, SafetensorsValues } from './safetensors/types.js';
-export { isSafetensorsFile, openSafetensors, readSafetensors, safetensorsToFloat32, SafetensorsFile, writeSafetensors } from './safetensors/safetensors.js';
+export type {
+  SafetensorsContents,
+  SafetensorsDtype,
+  SafetensorsHeaderEntry,
+  SafetensorsTensor,
+  SafetensorsValues,
+} from './safetensors/types.js';
+export {
+  isSafetensorsFile,
+  openSafetensors,
+  readSafetensors,
+  safetensorsToFloat32,
+  SafetensorsFile,
+  writeSafetensors,
+} from './safetensors/safetensors.js';
 
 export type {
   CheckpointProvenance,

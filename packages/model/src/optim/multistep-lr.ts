@@ -64,7 +64,11 @@ export class MultiStepLR {
     if (!Number.isInteger(state.lastEpoch) || state.lastEpoch < 0) {
       throw new ConfigError(`lr_scheduler.lastEpoch: expected an integer >= 0, got ${JSON.stringify(state.lastEpoch)}`);
     }
-    if (JSON.stringify(state.milestones) !== JSON.stringify(this.milestones) || state.gamma !== this.gamma || state.baseLr !== this.baseLr) {
+    if (
+      JSON.stringify(state.milestones) !== JSON.stringify(this.milestones) ||
+      state.gamma !== this.gamma ||
+      state.baseLr !== this.baseLr
+    ) {
       throw new ConfigError(
         `lr_scheduler: expected milestones ${JSON.stringify(this.milestones)}, gamma ${this.gamma}, baseLr ${this.baseLr}, ` +
           `got ${JSON.stringify(state.milestones)}, ${state.gamma}, ${state.baseLr}`,

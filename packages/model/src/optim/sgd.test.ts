@@ -15,7 +15,13 @@ describe('SGD (PyTorch semantics)', () => {
   it('applies weight decay, momentum (buf = g on the first step) and lr, by hand', () => {
     const p = tf.variable(tf.tensor1d([1, 2]));
     const idle = tf.variable(tf.tensor1d([5]));
-    const sgd = new SGD(new Map([['p', p], ['idle', idle]]), { lr: 0.1, momentum: 0.9, weightDecay: 0.01 });
+    const sgd = new SGD(
+      new Map([
+        ['p', p],
+        ['idle', idle],
+      ]),
+      { lr: 0.1, momentum: 0.9, weightDecay: 0.01 },
+    );
     const g = tf.tensor1d([0.5, -1]);
     // step 1: g' = g + 0.01 p = [0.51, -0.98]; buf = g'; p = [1, 2] - 0.1 buf
     expect(sgd.step(new Map([['p', g]]))).toEqual({ updated: ['p'], skipped: ['idle'] });
@@ -38,15 +44,27 @@ describe('SGD (PyTorch semantics)', () => {
   });
 
   it('saves and restores momentum buffers through a codec, continuing identically', () => {
-    const make = () => tf.variable(tf.tensor2d([[1, 2], [3, 4]]));
+    const make = () =>
+      tf.variable(
+        tf.tensor2d([
+          [1, 2],
+          [3, 4],
+        ]),
+      );
     const [a, b] = [make(), make()];
     // saved layout is the transpose, as PTH-Net saves its matMul-oriented weights
     const codec = {
-      encode: (_: string, data: Float32Array, shape: number[]) => ({ shape: [shape[1]!, shape[0]!], data: Float32Array.from([data[0]!, data[2]!, data[1]!, data[3]!]) }),
+      encode: (_: string, data: Float32Array, shape: number[]) => ({
+        shape: [shape[1]!, shape[0]!],
+        data: Float32Array.from([data[0]!, data[2]!, data[1]!, data[3]!]),
+      }),
       decode: (_: string, t: { data: Float32Array }) => Float32Array.from([t.data[0]!, t.data[2]!, t.data[1]!, t.data[3]!]),
     };
     const first = new SGD(new Map([['w', a]]), { lr: 0.1, momentum: 0.9, codec });
-    const grad = tf.tensor2d([[1, 0], [0, -1]]);
+    const grad = tf.tensor2d([
+      [1, 0],
+      [0, -1],
+    ]);
     first.step(new Map([['w', grad]]));
     const saved = first.state();
     expect(saved.momentumBuffers.get('w')).toEqual({ shape: [2, 2], data: Float32Array.from([1, 0, 0, -1]) });
@@ -77,7 +95,10 @@ describe('MultiStepLR', () => {
     const scheduler = new MultiStepLR(optimizer, { baseLr: 0.005, milestones: [5, 10, 15], gamma: 0.1 });
     const rates = [optimizer.lr];
     for (let epoch = 1; epoch <= 16; epoch++) rates.push(scheduler.step());
-    const want = [0.005, 0.005, 0.005, 0.005, 0.005, 0.0005, 0.0005, 0.0005, 0.0005, 0.0005, 0.00005, 0.00005, 0.00005, 0.00005, 0.00005, 0.000005, 0.000005];
+    const want = [
+      0.005, 0.005, 0.005, 0.005, 0.005, 0.0005, 0.0005, 0.0005, 0.0005, 0.0005, 0.00005, 0.00005, 0.00005, 0.00005, 0.00005, 0.000005,
+      0.000005,
+    ];
     rates.forEach((r, i) => expect(r).toBeCloseTo(want[i]!, 12));
     expect(scheduler.state()).toEqual({ lastEpoch: 16, baseLr: 0.005, milestones: [5, 10, 15], gamma: 0.1 });
   });

@@ -17,24 +17,39 @@ function hostBatch(): HostPyramidBatch {
   const x = (steps: number) => ({ shape: [BATCH, 12, steps], data: Float32Array.from({ length: BATCH * 12 * steps }, random) });
   const mask = (steps: number) => ({
     shape: [BATCH, 1, steps],
-    data: Uint8Array.from({ length: BATCH * steps }, (_, i) => ((i % steps) < Math.max(1, steps - 2 * Math.floor(i / steps)) ? 1 : 0)),
+    data: Uint8Array.from({ length: BATCH * steps }, (_, i) => (i % steps < Math.max(1, steps - 2 * Math.floor(i / steps)) ? 1 : 0)),
   });
   return { x_L: x(4), x_M: x(8), x_H: x(16), m_L: mask(4), m_M: mask(8), m_H: mask(16) };
 }
 
 describe('splitRanges', () => {
   it('splits rows into contiguous near-equal parts, never empty', () => {
-    expect(splitRanges(5, 2)).toEqual([[0, 2], [2, 5]]);
-    expect(splitRanges(32, 2)).toEqual([[0, 16], [16, 32]]);
+    expect(splitRanges(5, 2)).toEqual([
+      [0, 2],
+      [2, 5],
+    ]);
+    expect(splitRanges(32, 2)).toEqual([
+      [0, 16],
+      [16, 32],
+    ]);
     expect(splitRanges(1, 2)).toEqual([[0, 1]]);
   });
 });
 
 describe('shardRanges', () => {
   it('cuts the parameter list into contiguous shards of similar total size', () => {
-    expect(shardRanges([10, 10, 10, 10], 2)).toEqual([[0, 2], [2, 4]]);
-    expect(shardRanges([100, 1, 1, 1], 2)).toEqual([[0, 1], [1, 4]]);
-    expect(shardRanges([5], 2)).toEqual([[0, 1], [1, 1]]);
+    expect(shardRanges([10, 10, 10, 10], 2)).toEqual([
+      [0, 2],
+      [2, 4],
+    ]);
+    expect(shardRanges([100, 1, 1, 1], 2)).toEqual([
+      [0, 1],
+      [1, 4],
+    ]);
+    expect(shardRanges([5], 2)).toEqual([
+      [0, 1],
+      [1, 1],
+    ]);
   });
 });
 
@@ -124,7 +139,9 @@ describe('DataParallelPthNet (2 worker threads)', () => {
   });
 
   it('reports a worker-side error with its message and keeps working after a rejected load', async () => {
-    await expect(pool.loadStateDict(new Map())).rejects.toThrow(/data-parallel worker [01]: CheckpointError: missing key embd\.0\.conv\.weight \(expected shape \[16, 12, 3\]\)/);
+    await expect(pool.loadStateDict(new Map())).rejects.toThrow(
+      /data-parallel worker [01]: CheckpointError: missing key embd\.0\.conv\.weight \(expected shape \[16, 12, 3\]\)/,
+    );
     const logits = await pool.predict(batch.x_H, batch.m_H);
     expect(logits).toHaveLength(BATCH * 7);
   });

@@ -82,9 +82,12 @@ export class DataParallelPthNet {
     this.pending = workers.map(() => new Map());
     workers.forEach((worker, index) => {
       worker.on('message', (message: WorkerResponse) => this.settle(index, message));
-      worker.on('error', (error) => this.fail(new TrainingError(`data-parallel worker ${index} crashed: ${error.message}`, { cause: error })));
+      worker.on('error', (error) =>
+        this.fail(new TrainingError(`data-parallel worker ${index} crashed: ${error.message}`, { cause: error })),
+      );
       worker.on('exit', (code) => {
-        if (this.pending[index]!.size > 0) this.fail(new TrainingError(`data-parallel worker ${index} exited (code ${code}) with work pending`));
+        if (this.pending[index]!.size > 0)
+          this.fail(new TrainingError(`data-parallel worker ${index} exited (code ${code}) with work pending`));
       });
     });
   }
@@ -93,7 +96,8 @@ export class DataParallelPthNet {
   static async create(options: DataParallelOptions): Promise<DataParallelPthNet> {
     const config = validatePthNetConfig(options.config ?? {});
     const count = options.workers ?? DEFAULT_WORKERS;
-    if (!Number.isInteger(count) || count < 1) throw new ConfigError(`parallel.workers: expected a positive integer, got ${JSON.stringify(count)}`);
+    if (!Number.isInteger(count) || count < 1)
+      throw new ConfigError(`parallel.workers: expected a positive integer, got ${JSON.stringify(count)}`);
     const specs = pthnetParameterSpecs(config);
     const total = parameterCount(specs);
     const gradients = new SharedArrayBuffer(count * total * Float32Array.BYTES_PER_ELEMENT);
@@ -198,7 +202,8 @@ export class DataParallelPthNet {
   }
 
   set stepCount(steps: number) {
-    if (!Number.isInteger(steps) || steps < 0) throw new ConfigError(`parallel.stepCount: expected an integer >= 0, got ${JSON.stringify(steps)}`);
+    if (!Number.isInteger(steps) || steps < 0)
+      throw new ConfigError(`parallel.stepCount: expected an integer >= 0, got ${JSON.stringify(steps)}`);
     this.steps = steps;
   }
 
@@ -207,7 +212,9 @@ export class DataParallelPthNet {
     const size = x_H.shape[0]!;
     const ranges = splitRanges(size, this.workerCount);
     const parts = await Promise.all(
-      ranges.map(([start, end], index) => this.request(index, (id) => ({ kind: 'predict', id, x: rows(x_H, start, end), mask: rows(m_H, start, end) }))),
+      ranges.map(([start, end], index) =>
+        this.request(index, (id) => ({ kind: 'predict', id, x: rows(x_H, start, end), mask: rows(m_H, start, end) })),
+      ),
     );
     const logits = new Float32Array(size * this.config.num_classes);
     parts.forEach((part, index) => {
@@ -239,7 +246,9 @@ export class DataParallelPthNet {
       state ??= part.state;
       for (const [name, buffer] of part.state.momentumBuffers) merged.set(name, buffer);
     });
-    const ordered = new Map(pthnetParameterSpecs(this.config).flatMap((s) => (merged.has(s.name) ? [[s.name, merged.get(s.name)!] as const] : [])));
+    const ordered = new Map(
+      pthnetParameterSpecs(this.config).flatMap((s) => (merged.has(s.name) ? [[s.name, merged.get(s.name)!] as const] : [])),
+    );
     return { ...state!, lr: this.lr, momentumBuffers: ordered };
   }
 

@@ -59,8 +59,12 @@ async function main(): Promise<void> {
     } else {
       const host = request.batch;
       const batch = tf.tidy(() => ({
-        x_L: toTensor(host.x_L), x_M: toTensor(host.x_M), x_H: toTensor(host.x_H),
-        m_L: toTensor(host.m_L), m_M: toTensor(host.m_M), m_H: toTensor(host.m_H),
+        x_L: toTensor(host.x_L),
+        x_M: toTensor(host.x_M),
+        x_H: toTensor(host.x_H),
+        m_L: toTensor(host.m_L),
+        m_M: toTensor(host.m_M),
+        m_H: toTensor(host.m_H),
       }));
       const labels = tf.tensor1d(request.labels, 'int32');
       const rng = seededUniform(deriveSeed(init.seed, request.step * init.workers + init.index + 1));

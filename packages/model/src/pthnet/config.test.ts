@@ -38,7 +38,10 @@ describe('validatePthNetConfig', () => {
     [{ max_len: 8 }, 'pthnet.max_len: expected a multiple of 16 (level L is max_len / 4 and is max-pooled twice), got 8'],
     [{ use_pos: true }, 'pthnet.use_pos: expected false (the reference forward pass never adds the positional embedding), got true'],
     [{ downsample_type: 'avg' }, 'pthnet.downsample_type: expected "max" (only max-pooling is implemented), got "avg"'],
-    [{ bogus: 1 }, 'pthnet.bogus: expected one of n_in, n_embd, mlp_dim, max_len, arch, scale_factor, with_ln, path_pdrop, downsample_type, thr_size, k, use_pos, num_classes, got an unknown key'],
+    [
+      { bogus: 1 },
+      'pthnet.bogus: expected one of n_in, n_embd, mlp_dim, max_len, arch, scale_factor, with_ln, path_pdrop, downsample_type, thr_size, k, use_pos, num_classes, got an unknown key',
+    ],
   ])('rejects %j', (partial, message) => {
     expect(() => validatePthNetConfig(partial as Partial<PthNetConfig>)).toThrow(ConfigError);
     expect(() => validatePthNetConfig(partial as Partial<PthNetConfig>)).toThrow(message);

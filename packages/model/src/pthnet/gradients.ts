@@ -48,7 +48,13 @@ function reducedSize(shape: number[], axis: number | number[] | undefined): numb
   return axes.reduce((n, a) => n * shape[a]!, 1);
 }
 
-const GRADIENTS: Array<{ kernelName: string; inputsToSave?: string[]; outputsToSave?: boolean[]; saveAllInputs?: boolean; gradFunc: GradFunc }> = [
+const GRADIENTS: Array<{
+  kernelName: string;
+  inputsToSave?: string[];
+  outputsToSave?: boolean[];
+  saveAllInputs?: boolean;
+  gradFunc: GradFunc;
+}> = [
   {
     kernelName: tf.Add,
     inputsToSave: ['a', 'b'],
@@ -63,7 +69,10 @@ const GRADIENTS: Array<{ kernelName: string; inputsToSave?: string[]; outputsToS
   {
     kernelName: tf.Sub,
     inputsToSave: ['a', 'b'],
-    gradFunc: (dy, [a, b]) => ({ a: () => unbroadcast(dy as tf.Tensor, a!.shape), b: () => tf.neg(unbroadcast(dy as tf.Tensor, b!.shape)) }),
+    gradFunc: (dy, [a, b]) => ({
+      a: () => unbroadcast(dy as tf.Tensor, a!.shape),
+      b: () => tf.neg(unbroadcast(dy as tf.Tensor, b!.shape)),
+    }),
   },
   {
     kernelName: tf.Multiply,
@@ -140,7 +149,14 @@ const GRADIENTS: Array<{ kernelName: string; inputsToSave?: string[]; outputsToS
     inputsToSave: ['x'],
     gradFunc: (dy, [x], attrs) => {
       const paddings = (attrs as unknown as tf.PadV2Attrs).paddings;
-      return { x: () => tf.slice(dy as tf.Tensor, paddings.map((p) => p[0]), x!.shape) };
+      return {
+        x: () =>
+          tf.slice(
+            dy as tf.Tensor,
+            paddings.map((p) => p[0]),
+            x!.shape,
+          ),
+      };
     },
   },
   {

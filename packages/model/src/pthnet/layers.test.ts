@@ -1,7 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from 'shared';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { channelNorm, downsample, dropPath, embedding, gelu, groupNorm, keyMaskBias, sumKernels, temporalDepthwise, withInferenceKernels } from './layers.js';
+import {
+  channelNorm,
+  downsample,
+  dropPath,
+  embedding,
+  gelu,
+  groupNorm,
+  keyMaskBias,
+  sumKernels,
+  temporalDepthwise,
+  withInferenceKernels,
+} from './layers.js';
 import { linear } from './linear.js';
 import { detach, pthnetLoss } from './loss.js';
 
@@ -17,12 +28,25 @@ describe.each(['wasm', 'cpu'] as const)('PTH-Net blocks on %s', (backend) => {
   });
 
   it('linear: x W + b with hand-written gradients', () => {
-    const x = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
-    const w = tf.variable(tf.tensor2d([[1, -1, 0.5], [2, 0, -0.5]]));
+    const x = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
+    const w = tf.variable(
+      tf.tensor2d([
+        [1, -1, 0.5],
+        [2, 0, -0.5],
+      ]),
+    );
     const b = tf.variable(tf.tensor1d([0.1, 0.2, 0.3]));
     close(values(linear(x, w, b)), [5.1, -0.8, -0.2, 11.1, -2.8, -0.2, 17.1, -4.8, -0.2]);
     // loss = sum(y * c): dW = x^T c, db = column sums of c, dx = c W^T
-    const c = tf.tensor2d([[1, 0, 2], [0, 1, 0], [1, 1, 1]]);
+    const c = tf.tensor2d([
+      [1, 0, 2],
+      [0, 1, 0],
+      [1, 1, 1],
+    ]);
     const [dx, dw, db] = tf.grads((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) =>
       tf.sum(tf.mul(linear(xi as tf.Tensor2D, wi as tf.Tensor2D, bi as tf.Tensor1D), c)),
     )([x, w, b]);
@@ -33,7 +57,12 @@ describe.each(['wasm', 'cpu'] as const)('PTH-Net blocks on %s', (backend) => {
   });
 
   it('channelNorm normalises each step over channels and differentiates like the composite', () => {
-    const x = tf.tensor3d([[[1, 2, 3, 6], [0, 0, 0, 4]]]);
+    const x = tf.tensor3d([
+      [
+        [1, 2, 3, 6],
+        [0, 0, 0, 4],
+      ],
+    ]);
     const w = tf.tensor1d([1, 2, 1, 0.5]);
     const b = tf.tensor1d([0, 0, 1, 0]);
     const y = values(channelNorm(x, w, b));
@@ -44,7 +73,12 @@ describe.each(['wasm', 'cpu'] as const)('PTH-Net blocks on %s', (backend) => {
       const c = tf.sub(xi, tf.mean(xi, -1, true));
       return tf.add(tf.mul(tf.mul(c, tf.rsqrt(tf.add(tf.mean(tf.square(c), -1, true), 1e-5))), wi), bi);
     };
-    const weightOut = tf.tensor3d([[[1, -2, 0.5, 3], [2, 1, -1, 0.25]]]);
+    const weightOut = tf.tensor3d([
+      [
+        [1, -2, 0.5, 3],
+        [2, 1, -1, 0.25],
+      ],
+    ]);
     const loss = (f: typeof composite) => (xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) => tf.sum(tf.mul(f(xi, wi, bi), weightOut));
     const ours = tf.grads(loss((xi, wi, bi) => channelNorm(xi as tf.Tensor3D, wi, bi)))([x, w, b]);
     const reference = tf.grads(loss(composite))([x, w, b]);
@@ -81,14 +115,26 @@ describe.each(['wasm', 'cpu'] as const)('PTH-Net blocks on %s', (backend) => {
     const phi = (v: number) => Math.exp((-v * v) / 2) / Math.sqrt(2 * Math.PI);
     // Phi at -2, -0.5, 0, 1, 3 (erf tables)
     const cdf = [0.02275013, 0.30853754, 0.5, 0.84134475, 0.9986501];
-    close(values(gelu(x)), [-2, -0.5, 0, 1, 3].map((v, i) => v * cdf[i]!), 2e-6);
+    close(
+      values(gelu(x)),
+      [-2, -0.5, 0, 1, 3].map((v, i) => v * cdf[i]!),
+      2e-6,
+    );
     const grad = tf.grad((xi: tf.Tensor) => tf.sum(gelu(xi as tf.Tensor3D)))(x);
-    close(values(grad), [-2, -0.5, 0, 1, 3].map((v, i) => cdf[i]! + v * phi(v)), 2e-6);
+    close(
+      values(grad),
+      [-2, -0.5, 0, 1, 3].map((v, i) => cdf[i]! + v * phi(v)),
+      2e-6,
+    );
   });
 
   it('sumKernels adds a narrower depthwise kernel centred into a wider one', () => {
     const narrow = tf.tensor2d([[1, 2]], [1, 2]);
-    const wide = tf.tensor2d([[10, 20], [30, 40], [50, 60]]);
+    const wide = tf.tensor2d([
+      [10, 20],
+      [30, 40],
+      [50, 60],
+    ]);
     close(values(sumKernels(narrow, wide)), [10, 20, 31, 42, 50, 60]);
   });
 
@@ -112,13 +158,23 @@ describe.each(['wasm', 'cpu'] as const)('PTH-Net blocks on %s', (backend) => {
   });
 
   it('embedding leaves masked steps at relu(norm bias), not zero', () => {
-    const weight = tf.tensor2d([[1, 0, 0, 0, 0, 0], [0, 0, 1, 0, 2, 0]]); // [Cin 2, 3 taps * Cout 2]
+    const weight = tf.tensor2d([
+      [1, 0, 0, 0, 0, 0],
+      [0, 0, 1, 0, 2, 0],
+    ]); // [Cin 2, 3 taps * Cout 2]
     const params = new Map<string, tf.Tensor>([
       ['embd.0.conv.weight', weight],
       ['embd_norm.0.weight', tf.tensor1d([1, 1])],
       ['embd_norm.0.bias', tf.tensor1d([0.25, -0.5])],
     ]);
-    const x = tf.tensor3d([[[1, 0], [0, 1], [2, 2], [5, 5]]]); // [B 1, T 4, C 2]
+    const x = tf.tensor3d([
+      [
+        [1, 0],
+        [0, 1],
+        [2, 2],
+        [5, 5],
+      ],
+    ]); // [B 1, T 4, C 2]
     const mask = tf.tensor3d([[[1], [1], [0], [0]]]);
     const out = values(embedding((name) => params.get(name)!, 0, x, mask, 3, false));
     close(out.slice(4), [0.25, 0, 0.25, 0]);
@@ -149,8 +205,14 @@ describe.each(['wasm', 'cpu'] as const)('PTH-Net blocks on %s', (backend) => {
   });
 
   it('pthnetLoss = CE(p_H) + KL(L) + KL(M), target softmax(p_H) detached, batchmean', () => {
-    const pH = tf.tensor2d([[2, 0, 0], [0, 1, 0]]);
-    const pL = tf.tensor2d([[0, 0, 0], [0, 1, 0]]);
+    const pH = tf.tensor2d([
+      [2, 0, 0],
+      [0, 1, 0],
+    ]);
+    const pL = tf.tensor2d([
+      [0, 0, 0],
+      [0, 1, 0],
+    ]);
     const y = tf.tensor1d([0, 2], 'int32');
     const losses = pthnetLoss(pL, pH, pH, y);
     const softmax = (row: number[]) => row.map((v) => Math.exp(v) / row.reduce((s, r) => s + Math.exp(r), 0));

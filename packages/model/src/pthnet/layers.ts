@@ -5,13 +5,7 @@
  * convs are pad + slice + mul, pooling is pad + slice + maximum.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  ATTENTION_CONV_KERNEL,
-  ATTENTION_HEADS,
-  CHANNEL_NORM_EPS,
-  GROUP_NORM_EPS,
-  GROUP_NORM_GROUPS,
-} from './constants.js';
+import { ATTENTION_CONV_KERNEL, ATTENTION_HEADS, CHANNEL_NORM_EPS, GROUP_NORM_EPS, GROUP_NORM_GROUPS } from './constants.js';
 import { registerPthNetGradients } from './gradients.js';
 import { linear } from './linear.js';
 import type { PyramidLevel } from './types.js';
@@ -55,10 +49,7 @@ export function channelNorm(x: tf.Tensor3D, weight: tf.Tensor, bias: tf.Tensor):
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [savedXhat, savedRstd, savedW] = saved as [tf.Tensor3D, tf.Tensor3D, tf.Tensor];
         const g = tf.mul(dy, savedW);
-        const dx = tf.mul(
-          savedRstd,
-          tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(savedXhat, tf.mean(tf.mul(g, savedXhat), -1, true))),
-        );
+        const dx = tf.mul(savedRstd, tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(savedXhat, tf.mean(tf.mul(g, savedXhat), -1, true))));
         return [dx, sumRows(tf.mul(dy, savedXhat)), sumRows(dy)];
       },
     };
@@ -134,7 +125,11 @@ export class TimeShifts {
     let tap = this.cache.get(shift);
     if (tap === undefined) {
       const [batch, steps, channels] = this.x.shape;
-      this.padded ??= tf.pad(this.x, [[0, 0], [this.reach, this.reach], [0, 0]]);
+      this.padded ??= tf.pad(this.x, [
+        [0, 0],
+        [this.reach, this.reach],
+        [0, 0],
+      ]);
       tap = tf.slice(this.padded, [0, this.reach + shift, 0], [batch, steps, channels]);
       this.cache.set(shift, tap);
     }
@@ -178,7 +173,8 @@ export function depthwise(shifts: TimeShifts, weight: tf.Tensor, bias?: tf.Tenso
     return tf.reshape(out, [batch, steps, channels]);
   }
   const half = (k - 1) / 2;
-  const tapWeight = (j: number): tf.Tensor => (k === 1 ? tf.reshape(weight, [channels]) : tf.reshape(tf.slice(weight, [j, 0], [1, channels]), [channels]));
+  const tapWeight = (j: number): tf.Tensor =>
+    k === 1 ? tf.reshape(weight, [channels]) : tf.reshape(tf.slice(weight, [j, 0], [1, channels]), [channels]);
   let out = tf.mul<tf.Tensor3D>(shifts.at(-half), tapWeight(0));
   for (let j = 1; j < k; j++) out = tf.add<tf.Tensor3D>(out, tf.mul<tf.Tensor3D>(shifts.at(j - half), tapWeight(j)));
   return bias === undefined ? out : tf.add<tf.Tensor3D>(out, bias);
@@ -194,7 +190,12 @@ export function sumKernels(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   const k = Math.max(a.shape[0]!, b.shape[0]!);
   const centre = (w: tf.Tensor): tf.Tensor => {
     const pad = (k - w.shape[0]!) / 2;
-    return pad === 0 ? w : tf.pad(w, [[pad, pad], [0, 0]]);
+    return pad === 0
+      ? w
+      : tf.pad(w, [
+          [pad, pad],
+          [0, 0],
+        ]);
   };
   return tf.add(centre(a), centre(b));
 }
@@ -208,7 +209,14 @@ export function maskedConv(x: tf.Tensor3D, weight: tf.Tensor, kernel: number, ma
   const taps = pointwise(x, weight, undefined, inputGrad);
   const cout = taps.shape[2] / kernel;
   const pad = (kernel - 1) / 2;
-  const padded = pad > 0 ? tf.pad(taps, [[0, 0], [pad, pad], [0, 0]]) : taps;
+  const padded =
+    pad > 0
+      ? tf.pad(taps, [
+          [0, 0],
+          [pad, pad],
+          [0, 0],
+        ])
+      : taps;
   let out = tf.slice(padded, [0, 0, 0], [batch, steps, cout]);
   for (let j = 1; j < kernel; j++) out = tf.add<tf.Tensor3D>(out, tf.slice(padded, [0, j, j * cout], [batch, steps, cout]));
   return tf.mul<tf.Tensor3D>(out, mask);
@@ -254,10 +262,11 @@ export function crossAttention(
   const v = heads(tf.mul<tf.Tensor3D>(project(kvShifts, 'value'), mask), [0, 2, 1, 3]);
   const scores = tf.reshape(tf.matMul(q, k), [batch, ATTENTION_HEADS, steps, steps]);
   const attention = tf.reshape(tf.softmax(tf.add<tf.Tensor4D>(scores, maskBias)), [batch * ATTENTION_HEADS, steps, steps]);
-  const mixed = tf.reshape(
-    tf.transpose(tf.reshape(tf.matMul(attention, v), [batch, ATTENTION_HEADS, steps, headDim]), [0, 2, 1, 3]),
-    [batch, steps, channels],
-  ) as tf.Tensor3D;
+  const mixed = tf.reshape(tf.transpose(tf.reshape(tf.matMul(attention, v), [batch, ATTENTION_HEADS, steps, headDim]), [0, 2, 1, 3]), [
+    batch,
+    steps,
+    channels,
+  ]) as tf.Tensor3D;
   return tf.mul<tf.Tensor3D>(pointwise(mixed, param(`${prefix}proj.weight`), param(`${prefix}proj.bias`)), mask);
 }
 
@@ -302,7 +311,10 @@ export function ssdLayer(
   const glob = tf.relu(temporalDepthwise(tf.mean(u, 1, true), p('global_fc.weight'), p('global_fc.bias')));
   const kvIn = tf.mul<tf.Tensor3D>(temporalDepthwise(u, p('fc.weight'), p('fc.bias')), glob);
   const attended = tf.add<tf.Tensor3D>(crossAttention(param, `${prefix}cross_att.`, qIn, kvIn, mask, maskBias), u);
-  const y = tf.add<tf.Tensor3D>(tf.mul<tf.Tensor3D>(x, mask), dropPaths === null ? attended : dropPath(attended, p('drop_path_out.scale'), dropPaths.drop));
+  const y = tf.add<tf.Tensor3D>(
+    tf.mul<tf.Tensor3D>(x, mask),
+    dropPaths === null ? attended : dropPath(attended, p('drop_path_out.scale'), dropPaths.drop),
+  );
   const mlp = pointwise(
     gelu(pointwise(groupNorm(y, p('gn.weight'), p('gn.bias')), p('mlp.0.weight'), p('mlp.0.bias'))),
     p('mlp.2.weight'),
@@ -355,7 +367,19 @@ export function downsample(x: tf.Tensor3D, mask: tf.Tensor3D): { x: tf.Tensor3D;
   const pairs = tf.reshape(x, [batch, half, 2, channels]);
   const even = tf.reshape(tf.slice(pairs, [0, 0, 0, 0], [batch, half, 1, channels]), [batch, half, channels]);
   const odd = tf.reshape(tf.slice(pairs, [0, 0, 1, 0], [batch, half, 1, channels]), [batch, half, channels]);
-  const previousOdd = tf.slice(tf.pad(odd, [[0, 0], [1, 0], [0, 0]], -Infinity), [0, 0, 0], [batch, half, channels]);
+  const previousOdd = tf.slice(
+    tf.pad(
+      odd,
+      [
+        [0, 0],
+        [1, 0],
+        [0, 0],
+      ],
+      -Infinity,
+    ),
+    [0, 0, 0],
+    [batch, half, channels],
+  );
   const pooled = tf.maximum<tf.Tensor3D>(tf.maximum(previousOdd, even), odd);
   const maskPairs = tf.reshape(mask, [batch, half, 2, 1]);
   return { x: pooled, mask: tf.reshape(tf.slice(maskPairs, [0, 0, 0, 0], [batch, half, 1, 1]), [batch, half, 1]) as tf.Tensor3D };

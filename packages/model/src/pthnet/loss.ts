@@ -21,8 +21,7 @@ export function pthnetLoss(p_L: tf.Tensor2D, p_M: tf.Tensor2D, p_H: tf.Tensor2D,
   return tf.tidy(() => {
     const logTarget = tf.logSoftmax(detach(p_H));
     const target = tf.exp(logTarget);
-    const klDivergence = (p: tf.Tensor2D): tf.Scalar =>
-      tf.div(tf.sum(tf.mul(target, tf.sub(logTarget, tf.logSoftmax(p)))), batch);
+    const klDivergence = (p: tf.Tensor2D): tf.Scalar => tf.div(tf.sum(tf.mul(target, tf.sub(logTarget, tf.logSoftmax(p)))), batch);
     const oneHot = tf.oneHot(tf.cast(labels, 'int32'), classes);
     const loss_ce = tf.div(tf.neg(tf.sum(tf.mul(oneHot, tf.logSoftmax(p_H)))), batch) as tf.Scalar;
     const loss_kl_L = klDivergence(p_L);

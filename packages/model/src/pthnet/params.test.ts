@@ -32,16 +32,25 @@ describe('PTH-Net parameter table', () => {
 
   it('keeps 1x1 convs and the head transposed, depthwise kernels tap-major', () => {
     const pointwise = specFor('stem.0.mlp.0.weight');
-    expect([pointwise.shape, pointwise.internalShape]).toEqual([[8, 16, 1], [16, 8]]);
+    expect([pointwise.shape, pointwise.internalShape]).toEqual([
+      [8, 16, 1],
+      [16, 8],
+    ]);
     const reference = Float32Array.from({ length: 8 * 16 }, (_, i) => i);
     expect(toInternalLayout(pointwise, reference)[3 * 8 + 7]).toBe(reference[7 * 16 + 3]);
     const depthwise = specFor('branch_1.0.convkw_H.weight');
-    expect([depthwise.shape, depthwise.internalShape]).toEqual([[16, 1, 5], [5, 16]]);
+    expect([depthwise.shape, depthwise.internalShape]).toEqual([
+      [16, 1, 5],
+      [5, 16],
+    ]);
     const taps = Float32Array.from({ length: 16 * 5 }, (_, i) => i);
     expect(toInternalLayout(depthwise, taps)[4 * 16 + 2]).toBe(taps[2 * 5 + 4]);
     expect(Array.from(toReferenceLayout(depthwise, toInternalLayout(depthwise, taps)))).toEqual(Array.from(taps));
     const head = specFor('head.weight');
-    expect([head.shape, head.internalShape]).toEqual([[7, 16], [16, 7]]);
+    expect([head.shape, head.internalShape]).toEqual([
+      [7, 16],
+      [16, 7],
+    ]);
   });
 
   it('leaves vectors and the unused positional embedding as they are', () => {

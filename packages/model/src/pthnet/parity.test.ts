@@ -92,8 +92,12 @@ describe.each(SETUPS)('PTH-Net parity with the reference on %s', (setup) => {
     // the fixture ran with stochastic depth off; the learnable drop-path scales stay
     model.dropPathProb = 0;
     batch = {
-      x_L: npyTensor('input_L.npy'), x_M: npyTensor('input_M.npy'), x_H: npyTensor('input_H.npy'),
-      m_L: npyTensor('mask_L.npy'), m_M: npyTensor('mask_M.npy'), m_H: npyTensor('mask_H.npy'),
+      x_L: npyTensor('input_L.npy'),
+      x_M: npyTensor('input_M.npy'),
+      x_H: npyTensor('input_H.npy'),
+      m_L: npyTensor('mask_L.npy'),
+      m_M: npyTensor('mask_M.npy'),
+      m_H: npyTensor('mask_H.npy'),
     };
     labels = npyTensor('labels.npy') as tf.Tensor1D;
   });
@@ -124,7 +128,9 @@ describe.each(SETUPS)('PTH-Net parity with the reference on %s', (setup) => {
       const logitTolerance = step === 0 ? LOGIT_TOLERANCE : LEVEL_L_NOISE_FLOOR;
       for (const level of ['L', 'M', 'H'] as const) {
         const got = result.logits![`p_${level}`];
-        expect(maxAbsDiff(got.dataSync(), flatten(want[`pred_${level}`])), `step ${step} pred_${level}`).toBeLessThanOrEqual(logitTolerance);
+        expect(maxAbsDiff(got.dataSync(), flatten(want[`pred_${level}`])), `step ${step} pred_${level}`).toBeLessThanOrEqual(
+          logitTolerance,
+        );
       }
       for (const key of ['loss', 'loss_ce', 'loss_kl_L', 'loss_kl_M'] as const) {
         expect(Math.abs(result.losses[key] - want[key]), `step ${step} ${key}`).toBeLessThanOrEqual(LOSS_TOLERANCE);
@@ -150,7 +156,9 @@ describe.each(SETUPS)('PTH-Net parity with the reference on %s', (setup) => {
       tf.dispose([...result.grads.values(), ...Object.values(result.logits!)]);
     });
     const after = model.predict(batch.x_H, batch.m_H);
-    expect(maxAbsDiff(after.dataSync(), flatten(expected.eval_logits_H_after_steps)), 'logits after steps').toBeLessThanOrEqual(LEVEL_L_NOISE_FLOOR);
+    expect(maxAbsDiff(after.dataSync(), flatten(expected.eval_logits_H_after_steps)), 'logits after steps').toBeLessThanOrEqual(
+      LEVEL_L_NOISE_FLOOR,
+    );
     after.dispose();
     const stateDict = model.stateDict();
     expect([...stateDict.keys()]).toEqual(Object.keys(expected.state_dict_after_steps));

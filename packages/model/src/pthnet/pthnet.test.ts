@@ -14,7 +14,10 @@ function tinyBatch(batch: number, seed: number): PyramidBatch<tf.Tensor> {
   const level = (steps: number, offset: number) => ({
     x: tf.randomNormal([batch, TINY.n_in, steps], 0, 1, 'float32', seed + offset),
     // sample b keeps its first steps - b steps (at least one)
-    m: tf.tensor3d(Array.from({ length: batch * steps }, (_, i) => ((i % steps) < Math.max(1, steps - Math.floor(i / steps)) ? 1 : 0)), [batch, 1, steps]),
+    m: tf.tensor3d(
+      Array.from({ length: batch * steps }, (_, i) => (i % steps < Math.max(1, steps - Math.floor(i / steps)) ? 1 : 0)),
+      [batch, 1, steps],
+    ),
   });
   const [L, M, H] = [level(4, 1), level(8, 2), level(16, 3)];
   return { x_L: L.x, x_M: M.x, x_H: H.x, m_L: L.m, m_M: M.m, m_H: H.m };
@@ -106,9 +109,15 @@ describe('PthNet', () => {
     it('reads one step into the padding (the k=3 embedding conv, as in the reference) and no further', () => {
       const lengths = [5, 9];
       const x = tf.randomNormal([2, TINY.n_in, 16], 0, 1, 'float32', 31);
-      const mask = tf.tensor3d(lengths.flatMap((n) => Array.from({ length: 16 }, (_, t) => (t < n ? 1 : 0))), [2, 1, 16]);
+      const mask = tf.tensor3d(
+        lengths.flatMap((n) => Array.from({ length: 16 }, (_, t) => (t < n ? 1 : 0))),
+        [2, 1, 16],
+      );
       const beyond = (offset: number) =>
-        tf.tensor3d(lengths.flatMap((n) => Array.from({ length: 16 }, (_, t) => (t >= n + offset ? 1 : 0))), [2, 1, 16]);
+        tf.tensor3d(
+          lengths.flatMap((n) => Array.from({ length: 16 }, (_, t) => (t >= n + offset ? 1 : 0))),
+          [2, 1, 16],
+        );
       const before = model.predict(x, mask).dataSync();
       const farNoise = model.predict(tf.add(x, tf.mul(beyond(1), 100)), mask).dataSync();
       Array.from(farNoise).forEach((v, i) => expect(Math.abs(v - before[i]!)).toBeLessThan(1e-4));
@@ -119,7 +128,9 @@ describe('PthNet', () => {
     it('rejects inputs of the wrong shape', () => {
       expect(() => model.predict(tf.zeros([2, 11, 16]), tf.ones([2, 1, 16]))).toThrow(InputError);
       expect(() => model.predict(tf.zeros([2, 12, 16]), tf.ones([2, 1, 16]))).not.toThrow();
-      expect(() => model.predict(tf.zeros([2, 12, 6]), tf.ones([2, 1, 6]))).toThrow('x_H: expected T a multiple of 4 (two stride-2 pools), got T = 6');
+      expect(() => model.predict(tf.zeros([2, 12, 6]), tf.ones([2, 1, 6]))).toThrow(
+        'x_H: expected T a multiple of 4 (two stride-2 pools), got T = 6',
+      );
       expect(() => model.predict(tf.zeros([2, 12, 16]), tf.ones([2, 16]))).toThrow('m_H: expected shape [2, 1, 16], got [2, 16]');
     });
 
@@ -129,7 +140,7 @@ describe('PthNet', () => {
       expect(Array.from(model.forwardTrain(batch, { training: true, dropPathProb: 0 }).p_H.dataSync())).toEqual(Array.from(evalH));
       const seeded = (seed: number) => {
         let state = seed;
-        return () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
+        return () => (state = (state * 1103515245 + 12345) % 2147483648) / 2147483648;
       };
       const a = model.forwardTrain(batch, { training: true, dropPathProb: 0.5, dropPathRng: seeded(7) }).p_H.dataSync();
       const b = model.forwardTrain(batch, { training: true, dropPathProb: 0.5, dropPathRng: seeded(7) }).p_H.dataSync();
@@ -142,7 +153,11 @@ describe('PthNet', () => {
       const variables = model.namedVariables();
       const { grads, value } = tf.variableGrads(() => tf.sum(model.forwardLevel(batch.x_H, batch.m_H, 'H', null)), [...variables.values()]);
       const without = [...variables].filter(([, v]) => grads[v.name] === undefined).map(([name]) => name);
-      expect(without.filter((n) => n.includes('convw_') || n.includes('convkw_')).every((n) => !n.endsWith('_H.weight') && !n.endsWith('_H.bias'))).toBe(true);
+      expect(
+        without
+          .filter((n) => n.includes('convw_') || n.includes('convkw_'))
+          .every((n) => !n.endsWith('_H.weight') && !n.endsWith('_H.bias')),
+      ).toBe(true);
       expect(without).toContain('stem.0.convw_L.weight');
       expect(without).toContain('branch_2.0.convkw_M.bias');
       expect(without).toContain('pos_embed.conv.weight');

@@ -2,7 +2,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, InputError } from 'shared';
 import { validatePthNetConfig } from './config.js';
 import { DEFAULT_PTHNET_SEED, LEVEL_LENGTH_MULTIPLE } from './constants.js';
-import { downsample, embedding, head, keyMaskBias, ssdLayer, withInferenceKernels, type DropPathSetting, type ParamLookup } from './layers.js';
+import {
+  downsample,
+  embedding,
+  head,
+  keyMaskBias,
+  ssdLayer,
+  withInferenceKernels,
+  type DropPathSetting,
+  type ParamLookup,
+} from './layers.js';
 import { parameterCount, pthnetParameterSpecs, toInternalLayout, toReferenceLayout } from './params.js';
 import { deriveSeed, seededUniform } from './random.js';
 import type {
@@ -167,7 +176,10 @@ export class PthNet {
     for (let i = 0; i < nEmbd; i++) h = embedding(param, i, h, m, this.config.thr_size[0], i > 0);
     let maskBias = keyMaskBias(m);
     for (let i = 0; i < nStem; i++) h = ssdLayer(param, `stem.${i}.`, h, m, maskBias, level, null);
-    for (const [branch, layers] of [['branch_1', nBranch1], ['branch_2', nBranch2]] as const) {
+    for (const [branch, layers] of [
+      ['branch_1', nBranch1],
+      ['branch_2', nBranch2],
+    ] as const) {
       ({ x: h, mask: m } = downsample(h, m));
       maskBias = keyMaskBias(m);
       for (let i = 0; i < layers; i++) h = ssdLayer(param, `${branch}.${i}.`, h, m, maskBias, level, branchDrop);

@@ -35,15 +35,22 @@ export function computeGradients(
   const variables = model.namedVariables();
   let kept: { losses: PthNetLoss<tf.Scalar>; logits: PyramidLogits<tf.Tensor2D> } | undefined;
   const scale = options.gradScale ?? 1;
-  const { value, grads } = withSharedTransposes(() => tf.variableGrads(() => {
-    const logits = model.forwardTrain(batch, options);
-    const losses = pthnetLoss(logits.p_L, logits.p_M, logits.p_H, labels);
-    kept = {
-      losses: { loss: tf.keep(losses.loss), loss_ce: tf.keep(losses.loss_ce), loss_kl_L: tf.keep(losses.loss_kl_L), loss_kl_M: tf.keep(losses.loss_kl_M) },
-      logits: options.keepLogits ? { p_L: tf.keep(logits.p_L), p_M: tf.keep(logits.p_M), p_H: tf.keep(logits.p_H) } : logits,
-    };
-    return scale === 1 ? losses.loss : tf.mul(losses.loss, scale);
-  }, [...variables.values()]));
+  const { value, grads } = withSharedTransposes(() =>
+    tf.variableGrads(() => {
+      const logits = model.forwardTrain(batch, options);
+      const losses = pthnetLoss(logits.p_L, logits.p_M, logits.p_H, labels);
+      kept = {
+        losses: {
+          loss: tf.keep(losses.loss),
+          loss_ce: tf.keep(losses.loss_ce),
+          loss_kl_L: tf.keep(losses.loss_kl_L),
+          loss_kl_M: tf.keep(losses.loss_kl_M),
+        },
+        logits: options.keepLogits ? { p_L: tf.keep(logits.p_L), p_M: tf.keep(logits.p_M), p_H: tf.keep(logits.p_H) } : logits,
+      };
+      return scale === 1 ? losses.loss : tf.mul(losses.loss, scale);
+    }, [...variables.values()]),
+  );
   const byName = new Map<string, tf.Tensor>();
   const paramsWithoutGrad: string[] = [];
   for (const [name, variable] of variables) {

@@ -126,12 +126,18 @@ describe('produceArtifact', () => {
       const plan = { cacheKey: 'k1', path: path.join(outDir, 'one.bin') };
       const phases: ProducePhase[] = [];
       const content = new TextEncoder().encode('hello manifest');
-      const first = await produceArtifact(store, identity, plan, async (tmp) => {
-        expect(path.dirname(tmp)).toBe(outDir);
-        expect(path.basename(tmp)).toMatch(new RegExp(`^one\\.bin\\.${process.pid}\\.[0-9a-f]{12}\\.tmp$`));
-        const { writeFile } = await import('node:fs/promises');
-        await writeFile(tmp, content);
-      }, { onPhase: (phase) => phases.push(phase) });
+      const first = await produceArtifact(
+        store,
+        identity,
+        plan,
+        async (tmp) => {
+          expect(path.dirname(tmp)).toBe(outDir);
+          expect(path.basename(tmp)).toMatch(new RegExp(`^one\\.bin\\.${process.pid}\\.[0-9a-f]{12}\\.tmp$`));
+          const { writeFile } = await import('node:fs/promises');
+          await writeFile(tmp, content);
+        },
+        { onPhase: (phase) => phases.push(phase) },
+      );
       expect(phases).toEqual(['claimed', 'written', 'synced', 'renamed', 'recorded']);
       expect(first).toEqual({ outcome: 'produced', path: plan.path, bytes: content.length, contentHash: sha256(content) });
       const row = store.getArtifact(identity);
@@ -228,7 +234,16 @@ describe('produceArtifact', () => {
     try {
       const summary = store.statusSummary();
       expect(summary.stages).toEqual([
-        { stage: 'test', done: itemCount, stale: 0, failed: 0, pending: 0, missing: 0, total: itemCount, bytes: itemCount * itemBytes(0).length },
+        {
+          stage: 'test',
+          done: itemCount,
+          stale: 0,
+          failed: 0,
+          pending: 0,
+          missing: 0,
+          total: itemCount,
+          bytes: itemCount * itemBytes(0).length,
+        },
       ]);
       const runs = store.listRuns({ stage: 'test' });
       expect(runs.filter((run) => run.outcome === 'interrupted')).toHaveLength(crashes);

@@ -40,13 +40,16 @@ export async function produceArtifact(
   const folder = path.dirname(target);
   const tempPath = tempPathFor(target);
   // A long write must not lose its claim to a lease timeout while this process is alive.
-  const renewal = setInterval(() => {
-    try {
-      store.renewClaim(identity, leaseMs);
-    } catch {
-      // Busy database: the next tick retries; the pid check protects the claim meanwhile.
-    }
-  }, Math.max(1000, Math.floor(leaseMs / 3)));
+  const renewal = setInterval(
+    () => {
+      try {
+        store.renewClaim(identity, leaseMs);
+      } catch {
+        // Busy database: the next tick retries; the pid check protects the claim meanwhile.
+      }
+    },
+    Math.max(1000, Math.floor(leaseMs / 3)),
+  );
   renewal.unref();
   try {
     await mkdir(folder, { recursive: true });

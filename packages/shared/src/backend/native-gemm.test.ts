@@ -16,7 +16,11 @@ const required = process.env.PTHNET_REQUIRE_NATIVE_GEMM === '1';
 function randomTensor(shape: number[], seed: number): tf.Tensor {
   const rng = seededUniform(seed);
   const size = shape.reduce((n, d) => n * d, 1);
-  return tf.tensor(Float32Array.from({ length: size }, () => rng() * 2 - 1), shape, 'float32');
+  return tf.tensor(
+    Float32Array.from({ length: size }, () => rng() * 2 - 1),
+    shape,
+    'float32',
+  );
 }
 
 /** `op(a) op(b)` per batch in float64, with the batch broadcast as tfjs does (all-or-one). */
@@ -97,7 +101,12 @@ describe.skipIf(addon === null)('wasm matMul on OpenBLAS', () => {
     const fused = tf.fused.matMul({ a, b, bias });
     expect(maxAbsDiff(fused.dataSync(), withBias)).toBeLessThan(1e-5);
     const relu = tf.fused.matMul({ a, b, bias, activation: 'relu' });
-    expect(maxAbsDiff(relu.dataSync(), withBias.map((v) => Math.max(0, v)))).toBeLessThan(1e-5);
+    expect(
+      maxAbsDiff(
+        relu.dataSync(),
+        withBias.map((v) => Math.max(0, v)),
+      ),
+    ).toBeLessThan(1e-5);
     tf.dispose([a, b, bias, fused, relu]);
   });
 
@@ -121,7 +130,9 @@ describe.skipIf(addon === null)('wasm matMul on OpenBLAS', () => {
     expect(() => gemm.gemm(false, false, 1, 4, 4, 4, f(16), 0, f(16), 0, f(15), null)).toThrow(/out: expected at least 16 values, got 15/);
     expect(() => gemm.gemm(false, false, 2, 4, 4, 4, f(16), 16, f(16), 0, f(32), null)).toThrow(/a: expected at least 32 values, got 16/);
     expect(() => gemm.gemm(false, false, 1, 4, 4, 4, f(16), 0, f(16), 0, f(16), f(3))).toThrow(/bias: expected at least 4 values, got 3/);
-    expect(() => gemm.gemm(false, false, 1, 4, 4, 4, new Float64Array(16) as unknown as Float32Array, 0, f(16), 0, f(16), null)).toThrow(/a: expected a Float32Array/);
+    expect(() => gemm.gemm(false, false, 1, 4, 4, 4, new Float64Array(16) as unknown as Float32Array, 0, f(16), 0, f(16), null)).toThrow(
+      /a: expected a Float32Array/,
+    );
     expect(() => gemm.gemm(false, false, -1, 4, 4, 4, f(16), 0, f(16), 0, f(16), null)).toThrow(/batch: expected a non-negative integer/);
   });
 });

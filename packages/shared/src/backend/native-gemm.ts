@@ -31,7 +31,9 @@ function chooseOpenBlasCore(): void {
   if (process.env.OPENBLAS_CORETYPE !== undefined || process.platform !== 'linux' || process.arch !== 'x64') return;
   let flags: Set<string>;
   try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
+    const line = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('flags'));
     flags = new Set((line ?? '').split(':')[1]?.trim().split(/\s+/) ?? []);
   } catch {
     return;
@@ -86,7 +88,15 @@ function product(dims: readonly number[]): number {
  * a bias that is not one value per output column, batch shapes that broadcast other than
  * all-or-one), which the original wasm kernel then runs.
  */
-function nativeMatMul(gemm: NativeGemmAddon, backend: WasmHeapBackend, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean, bias?: tf.TensorInfo): tf.TensorInfo | null {
+function nativeMatMul(
+  gemm: NativeGemmAddon,
+  backend: WasmHeapBackend,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+  bias?: tf.TensorInfo,
+): tf.TensorInfo | null {
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return null;
   const rankA = a.shape.length;
   const rankB = b.shape.length;
@@ -113,9 +123,16 @@ function nativeMatMul(gemm: NativeGemmAddon, backend: WasmHeapBackend, a: tf.Ten
   const out = backend.makeOutput([...outer, m, n], 'float32');
   // views after makeOutput: an allocation may have grown (and so replaced) the heap buffer
   gemm.gemm(
-    transposeA, transposeB, batch, m, n, k,
-    backend.typedArrayFromHeap(a), batchA === 1 ? 0 : m * k,
-    backend.typedArrayFromHeap(b), batchB === 1 ? 0 : k * n,
+    transposeA,
+    transposeB,
+    batch,
+    m,
+    n,
+    k,
+    backend.typedArrayFromHeap(a),
+    batchA === 1 ? 0 : m * k,
+    backend.typedArrayFromHeap(b),
+    batchB === 1 ? 0 : k * n,
     backend.typedArrayFromHeap(out),
     bias === undefined ? null : backend.typedArrayFromHeap(bias),
   );
@@ -160,7 +177,10 @@ export function disableNativeGemm(): void {
 /** Whether the wasm backend's matMuls currently run on OpenBLAS, with what, or why not. */
 export function nativeGemmStatus(): NativeGemmStatus {
   if (!KERNELS.every(isWasmKernelSwapped) || addon === null) {
-    return { active: false, reason: loadError ?? (process.env[NATIVE_GEMM_DISABLE_ENV] === '0' ? `${NATIVE_GEMM_DISABLE_ENV}=0` : 'not enabled') };
+    return {
+      active: false,
+      reason: loadError ?? (process.env[NATIVE_GEMM_DISABLE_ENV] === '0' ? `${NATIVE_GEMM_DISABLE_ENV}=0` : 'not enabled'),
+    };
   }
   const { config, core, threads } = addon.info();
   return { active: true, library: config.split(' ').slice(0, 2).join(' '), core, threads };

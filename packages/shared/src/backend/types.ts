@@ -42,6 +42,4 @@ export interface NativeGemmAddon {
 }
 
 /** Whether the wasm backend's matMuls run on OpenBLAS, and why not when they do not. */
-export type NativeGemmStatus =
-  | { active: true; library: string; core: string; threads: number }
-  | { active: false; reason: string };
+export type NativeGemmStatus = { active: true; library: string; core: string; threads: number } | { active: false; reason: string };

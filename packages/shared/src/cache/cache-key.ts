@@ -30,7 +30,7 @@ function canonicalize(value: unknown, at: string): JsonValue {
     }
     return sorted;
   }
-  const kind = value === undefined ? 'undefined' : typeof value === 'object' ? value.constructor?.name ?? 'object' : typeof value;
+  const kind = value === undefined ? 'undefined' : typeof value === 'object' ? (value.constructor?.name ?? 'object') : typeof value;
   throw new ConfigError(`${at}: expected a JSON value (string, finite number, boolean, null, array, plain object), got ${kind}`);
 }
 

@@ -1,11 +1,5 @@
 /** A JSON value as it goes into a cache key: what `canonicalJson` accepts. */
-export type JsonValue =
-  | string
-  | number
-  | boolean
-  | null
-  | readonly JsonValue[]
-  | { readonly [key: string]: JsonValue | undefined };
+export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue | undefined };
 
 /** Everything that decides the bytes of an artifact. */
 export interface CacheKeyInput {

@@ -5,7 +5,12 @@ import { countDarkPixels, decodePngRgba } from './png-decode.test-helper.js';
 import { readPngSize, renderChartPng, validateChartRenderOptions } from './render.js';
 
 const barSpec = {
-  data: { values: [{ emotion: 'Happy', count: 3 }, { emotion: 'Sad', count: 5 }] },
+  data: {
+    values: [
+      { emotion: 'Happy', count: 3 },
+      { emotion: 'Sad', count: 5 },
+    ],
+  },
   mark: 'bar',
   encoding: {
     x: { field: 'emotion', type: 'nominal' },

@@ -33,16 +33,33 @@ const reversedLog: TrainLogRecord[] = [
 describe('trainingCurvePoints', () => {
   it('takes the epoch loss, falls back to the mean step loss, and reports accuracies in percent', () => {
     const points = trainingCurvePoints({ forward: forwardLog, reversed: reversedLog });
-    const pick = (run: string, metric: string) =>
-      points.filter((p) => p.run === run && p.metric === metric).map((p) => [p.epoch, p.value]);
+    const pick = (run: string, metric: string) => points.filter((p) => p.run === run && p.metric === metric).map((p) => [p.epoch, p.value]);
     // epoch 0 has no finite epoch loss: mean of its steps (2 + 1) / 2
-    expect(pick('forward', 'loss')).toEqual([[0, 1.5], [1, 0.75]]);
-    expect(pick('forward', 'WAR')).toEqual([[0, 40], [1, 45]]);
-    expect(pick('forward', 'UAR')).toEqual([[0, 30], [1, 35]]);
+    expect(pick('forward', 'loss')).toEqual([
+      [0, 1.5],
+      [1, 0.75],
+    ]);
+    expect(pick('forward', 'WAR')).toEqual([
+      [0, 40],
+      [1, 45],
+    ]);
+    expect(pick('forward', 'UAR')).toEqual([
+      [0, 30],
+      [1, 35],
+    ]);
     // already in percent: unchanged
-    expect(pick('reversed', 'WAR')).toEqual([[0, 38], [1, 44]]);
-    expect(pick('reversed', 'UAR')).toEqual([[0, 29], [1, 33.5]]);
-    expect(pick('reversed', 'loss')).toEqual([[0, 1.6], [1, 1.2]]);
+    expect(pick('reversed', 'WAR')).toEqual([
+      [0, 38],
+      [1, 44],
+    ]);
+    expect(pick('reversed', 'UAR')).toEqual([
+      [0, 29],
+      [1, 33.5],
+    ]);
+    expect(pick('reversed', 'loss')).toEqual([
+      [0, 1.6],
+      [1, 1.2],
+    ]);
   });
 
   it('throws when there is nothing to draw', () => {
@@ -73,9 +90,7 @@ describe('parseTrainLog', () => {
   });
 
   it('names the bad line', () => {
-    expect(() => parseTrainLog('{"type":"epoch","epoch":0}\nnot json', 'run/log.jsonl')).toThrow(
-      /run\/log\.jsonl line 2/,
-    );
+    expect(() => parseTrainLog('{"type":"epoch","epoch":0}\nnot json', 'run/log.jsonl')).toThrow(/run\/log\.jsonl line 2/);
     expect(() => parseTrainLog('{"type":"other","epoch":0}')).toThrow(/line 1.*type 'step' or 'epoch'/);
   });
 });

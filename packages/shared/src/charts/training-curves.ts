@@ -1,13 +1,6 @@
 import { InputError } from '../errors/index.js';
 import { RUN_COLORS } from './constants.js';
-import type {
-  TrainEpochRecord,
-  TrainingCurvePoint,
-  TrainingCurvesInput,
-  TrainLogRecord,
-  TrainStepRecord,
-  VegaLiteSpec,
-} from './types.js';
+import type { TrainEpochRecord, TrainingCurvePoint, TrainingCurvesInput, TrainLogRecord, TrainStepRecord, VegaLiteSpec } from './types.js';
 
 /**
  * Turns training logs into long-form points: per run and epoch, the training loss (the epoch

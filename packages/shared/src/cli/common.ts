@@ -5,7 +5,12 @@ import { addConfigFlags, configOverrides, type ConfigFlag } from './flags.js';
 
 /** Flags every stage takes. */
 export const COMMON_FLAGS: readonly ConfigFlag[] = [
-  { flags: '--data-dir <dir>', key: 'dataDir', description: 'working directory of the manifest and artifacts (default: data/)', kind: 'string' },
+  {
+    flags: '--data-dir <dir>',
+    key: 'dataDir',
+    description: 'working directory of the manifest and artifacts (default: data/)',
+    kind: 'string',
+  },
   { flags: '--backend <name>', key: 'backend', description: 'TensorFlow.js backend: auto|node-gpu|node|wasm|cpu', kind: 'string' },
   { flags: '--workers <n>', key: 'workers', description: 'worker threads for CPU work', kind: 'number' },
 ];
@@ -20,7 +25,9 @@ export interface StageContext {
 
 /** A stage command with `--config`, the common flags and the stage's own config flags. */
 export function stageCommand(name: string, summary: string, flags: readonly ConfigFlag[] = []): Command {
-  const cmd = new Command(name).description(summary).option('--config <file>', 'config file (default: pthnet.config.json in the current directory)');
+  const cmd = new Command(name)
+    .description(summary)
+    .option('--config <file>', 'config file (default: pthnet.config.json in the current directory)');
   addConfigFlags(cmd, [...COMMON_FLAGS, ...flags]);
   cmd.showHelpAfterError('(run with --help for usage)');
   return cmd;

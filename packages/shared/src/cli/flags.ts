@@ -26,7 +26,10 @@ function convert(raw: unknown, kind: FlagKind): unknown {
     case 'numberList':
       return raw.split(',').map((s) => num(s.trim()));
     case 'stringList':
-      return raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      return raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
     default:
       return raw;
   }

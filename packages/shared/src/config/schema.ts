@@ -32,7 +32,10 @@ export const backboneSchema = z.object({
   /** Custom ViT shape (patch, width, depth, heads, mlpRatio, imageSize) when preset is `custom`. */
   custom: z.record(z.string(), z.number()).optional(),
   /** Mean/std normalisation after scaling to [0, 1]; the reference extraction uses none. */
-  normalize: z.object({ mean: z.array(z.number()).length(3), std: z.array(z.number()).length(3) }).nullable().default(null),
+  normalize: z
+    .object({ mean: z.array(z.number()).length(3), std: z.array(z.number()).length(3) })
+    .nullable()
+    .default(null),
 });
 
 export const pipelineConfigSchema = z.object({

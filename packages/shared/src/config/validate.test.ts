@@ -14,8 +14,16 @@ describe('validateConfig', () => {
     expect(c.extract.rule).toBe('cover');
     expect(c.extract.directions).toEqual(['forward', 'reversed']);
     expect(c.train).toMatchObject({
-      epochs: 20, batchSize: 32, lr: 0.005, milestones: [5, 10, 15], gamma: 0.1,
-      momentum: 0.9, weightDecay: 1e-4, noise: 0.0005, dropPath: 0.1, direction: 'both',
+      epochs: 20,
+      batchSize: 32,
+      lr: 0.005,
+      milestones: [5, 10, 15],
+      gamma: 0.1,
+      momentum: 0.9,
+      weightDecay: 1e-4,
+      noise: 0.0005,
+      dropPath: 0.1,
+      direction: 'both',
     });
     expect(c.eval.mu).toBe(0.7);
   });

@@ -16,13 +16,17 @@ export function normalizeIdentity(identity: ArtifactIdentity): NormalizedArtifac
     throw new ConfigError(`artifact identity: clipId: expected a non-empty string or null, got ${JSON.stringify(clipId)}`);
   }
   if (direction !== null && !(ARTIFACT_DIRECTIONS as readonly string[]).includes(direction)) {
-    throw new ConfigError(`artifact identity: direction: expected one of ${ARTIFACT_DIRECTIONS.join(', ')} or null, got ${JSON.stringify(direction)}`);
+    throw new ConfigError(
+      `artifact identity: direction: expected one of ${ARTIFACT_DIRECTIONS.join(', ')} or null, got ${JSON.stringify(direction)}`,
+    );
   }
   if (stride !== null && !(Number.isInteger(stride) && stride > 0)) {
     throw new ConfigError(`artifact identity: stride: expected a positive integer or null, got ${JSON.stringify(stride)}`);
   }
   if (source !== null && !(CLIP_SOURCE_KINDS as readonly string[]).includes(source)) {
-    throw new ConfigError(`artifact identity: source: expected one of ${CLIP_SOURCE_KINDS.join(', ')} or null, got ${JSON.stringify(source)}`);
+    throw new ConfigError(
+      `artifact identity: source: expected one of ${CLIP_SOURCE_KINDS.join(', ')} or null, got ${JSON.stringify(source)}`,
+    );
   }
   if (typeof variant !== 'string') {
     throw new ConfigError(`artifact identity: variant: expected a string, got ${JSON.stringify(variant)}`);
@@ -39,14 +43,7 @@ export function identityKey(identity: ArtifactIdentity): string {
 /** A short human-readable name of an identity for messages: `extract/features Action/Sad/0010 forward s4 raw`. */
 export function describeIdentity(identity: ArtifactIdentity): string {
   const { stage, kind, clipId, direction, stride, source, variant } = normalizeIdentity(identity);
-  return [
-    `${stage}/${kind}`,
-    clipId,
-    direction,
-    stride === null ? null : `s${stride}`,
-    source,
-    variant === '' ? null : variant,
-  ]
+  return [`${stage}/${kind}`, clipId, direction, stride === null ? null : `s${stride}`, source, variant === '' ? null : variant]
     .filter((part) => part !== null)
     .join(' ');
 }

@@ -6,25 +6,12 @@
  * Kept free of imports other than drizzle so that drizzle-kit can load it on its own.
  */
 import { sql } from 'drizzle-orm';
-import {
-  check,
-  index,
-  integer,
-  primaryKey,
-  real,
-  sqliteTable,
-  text,
-  uniqueIndex,
-} from 'drizzle-orm/sqlite-core';
+import { check, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 const createdAt = () =>
-  integer('created_at', { mode: 'timestamp_ms' })
-    .notNull()
-    .default(sql`(cast(unixepoch('subsec') * 1000 as integer))`);
+  integer('created_at', { mode: 'timestamp_ms' }).notNull().default(sql`(cast(unixepoch('subsec') * 1000 as integer))`);
 const updatedAt = () =>
-  integer('updated_at', { mode: 'timestamp_ms' })
-    .notNull()
-    .default(sql`(cast(unixepoch('subsec') * 1000 as integer))`);
+  integer('updated_at', { mode: 'timestamp_ms' }).notNull().default(sql`(cast(unixepoch('subsec') * 1000 as integer))`);
 
 /** One row per clip of a dataset. `id` is the clip's stable id, e.g. `Action/Sad/0010` or `00001`. */
 export const clips = sqliteTable(
@@ -70,10 +57,7 @@ export const clipSources = sqliteTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [
-    primaryKey({ columns: [t.clipId, t.kind] }),
-    check('clip_sources_kind', sql`${t.kind} in ('raw', 'face')`),
-  ],
+  (t) => [primaryKey({ columns: [t.clipId, t.kind] }), check('clip_sources_kind', sql`${t.kind} in ('raw', 'face')`)],
 );
 
 /** Split membership by name, for datasets whose folds put one clip in several splits (DFEW `set_1/train`). */
@@ -86,10 +70,7 @@ export const splitMembers = sqliteTable(
       .notNull()
       .references(() => clips.id, { onDelete: 'cascade' }),
   },
-  (t) => [
-    primaryKey({ columns: [t.dataset, t.split, t.clipId] }),
-    index('split_members_clip').on(t.clipId),
-  ],
+  (t) => [primaryKey({ columns: [t.dataset, t.split, t.clipId] }), index('split_members_clip').on(t.clipId)],
 );
 
 /** The label index -> name mapping of a dataset, stored with the data it labels. */
@@ -100,10 +81,7 @@ export const labelMaps = sqliteTable(
     index: integer('index').notNull(),
     name: text('name').notNull(),
   },
-  (t) => [
-    primaryKey({ columns: [t.dataset, t.index] }),
-    uniqueIndex('label_maps_dataset_name').on(t.dataset, t.name),
-  ],
+  (t) => [primaryKey({ columns: [t.dataset, t.index] }), uniqueIndex('label_maps_dataset_name').on(t.dataset, t.name)],
 );
 
 /** What a run is and how it ended. */

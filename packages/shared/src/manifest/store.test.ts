@@ -17,7 +17,9 @@ import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 
 const DRIZZLE_DIR = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../drizzle');
-const JOURNAL = JSON.parse(readFileSync(path.join(DRIZZLE_DIR, 'meta/_journal.json'), 'utf8')) as { entries: Array<{ idx: number; tag: string }> };
+const JOURNAL = JSON.parse(readFileSync(path.join(DRIZZLE_DIR, 'meta/_journal.json'), 'utf8')) as {
+  entries: Array<{ idx: number; tag: string }>;
+};
 
 describe('manifest upgrades', () => {
   it('opens a manifest written by the first schema and adds clip_sources.file_stamp, keeping the rows', () => {
@@ -31,14 +33,28 @@ describe('manifest upgrades', () => {
     const file = path.join(dir, 'manifest.sqlite');
     const sqlite = new Database(file);
     migrate(drizzle(sqlite), { migrationsFolder: old });
-    sqlite.prepare("insert into clips (id, dataset, split, label, label_name, frame_count, content_hash, created_at, updated_at) values ('a', 'd', 'train', 0, 'Happy', 3, 'h', 0, 0)").run();
-    expect(sqlite.prepare("select name from pragma_table_info('clip_sources')").all().map((r) => (r as { name: string }).name)).not.toContain('file_stamp');
+    sqlite
+      .prepare(
+        "insert into clips (id, dataset, split, label, label_name, frame_count, content_hash, created_at, updated_at) values ('a', 'd', 'train', 0, 'Happy', 3, 'h', 0, 0)",
+      )
+      .run();
+    expect(
+      sqlite
+        .prepare("select name from pragma_table_info('clip_sources')")
+        .all()
+        .map((r) => (r as { name: string }).name),
+    ).not.toContain('file_stamp');
     sqlite.close();
 
     const store = ManifestStore.open(file);
     try {
       expect(store.appliedMigrations()).toHaveLength(JOURNAL.entries.length);
-      expect(store.sqlite.prepare("select name from pragma_table_info('clip_sources')").all().map((r) => (r as { name: string }).name)).toContain('file_stamp');
+      expect(
+        store.sqlite
+          .prepare("select name from pragma_table_info('clip_sources')")
+          .all()
+          .map((r) => (r as { name: string }).name),
+      ).toContain('file_stamp');
       expect(store.getClip('a')?.labelName).toBe('Happy');
     } finally {
       store.close();
@@ -104,12 +120,21 @@ describe('ManifestStore schema and migrations', () => {
   it('has migrations in step with schema.ts (run `pnpm db:generate` after editing it)', () => {
     const store = ManifestStore.open(':memory:');
     try {
-      const tables = [schema.artifacts, schema.clipSources, schema.clips, schema.ingestIssues, schema.labelMaps, schema.runs, schema.splitMembers];
+      const tables = [
+        schema.artifacts,
+        schema.clipSources,
+        schema.clips,
+        schema.ingestIssues,
+        schema.labelMaps,
+        schema.runs,
+        schema.splitMembers,
+      ];
       for (const table of tables) {
         const config = getTableConfig(table);
-        const migrated = (store.sqlite.pragma(`table_info(${config.name})`) as Array<{ name: string; notnull: number }>).map(
-          (column) => [column.name, column.notnull === 1],
-        );
+        const migrated = (store.sqlite.pragma(`table_info(${config.name})`) as Array<{ name: string; notnull: number }>).map((column) => [
+          column.name,
+          column.notnull === 1,
+        ]);
         const declared = config.columns.map((column) => [column.name, column.notNull]);
         expect(migrated.sort(), config.name).toEqual(declared.sort());
         const indexes = (store.sqlite.pragma(`index_list(${config.name})`) as Array<{ name: string; origin: string }>)
@@ -165,18 +190,33 @@ describe('ManifestStore schema and migrations', () => {
       expect(source?.fps).toBeNull();
       store.db
         .insert(artifacts)
-        .values({ identity: 'x', stage: 'extract', kind: 'features', cacheKey: 'k', path: '/x.npy', status: 'done', direction: 'reversed', stride: 8 })
+        .values({
+          identity: 'x',
+          stage: 'extract',
+          kind: 'features',
+          cacheKey: 'k',
+          path: '/x.npy',
+          status: 'done',
+          direction: 'reversed',
+          stride: 8,
+        })
         .run();
       const artifact = store.db.select().from(artifacts).get();
       expect(artifact).toMatchObject({ direction: 'reversed', stride: 8, variant: '', params: '{}', attempts: 0, clipId: null });
       expect(artifact?.createdAt).toBeInstanceOf(Date);
       // CHECK constraints keep enum columns honest even for raw writes.
       expect(() =>
-        store.sqlite.prepare("INSERT INTO artifacts (identity, stage, kind, cache_key, path, status) VALUES ('y','s','k','c','/y','finished')").run(),
+        store.sqlite
+          .prepare("INSERT INTO artifacts (identity, stage, kind, cache_key, path, status) VALUES ('y','s','k','c','/y','finished')")
+          .run(),
       ).toThrow(/CHECK constraint failed/);
       // Foreign keys are enforced: an artifact of an unknown clip is refused.
       expect(() =>
-        store.sqlite.prepare("INSERT INTO artifacts (identity, stage, kind, cache_key, path, status, clip_id) VALUES ('z','s','k','c','/z','done','nope')").run(),
+        store.sqlite
+          .prepare(
+            "INSERT INTO artifacts (identity, stage, kind, cache_key, path, status, clip_id) VALUES ('z','s','k','c','/z','done','nope')",
+          )
+          .run(),
       ).toThrow(/FOREIGN KEY/);
     } finally {
       store.close();
@@ -219,9 +259,18 @@ describe('ManifestStore clips, labels, issues and runs', () => {
 
     const other: ClipInput = { ...sadClip, id: 'Action/Happy/0001', label: 0, labelName: 'Happy', contentHash: 'hash-b' };
     store.upsertClip(other);
-    addDoneArtifact({ stage: 'extract', kind: 'features', clipId: sadClip.id, direction: 'forward', stride: 4, source: 'raw' }, 'sad-f4.npy');
-    addDoneArtifact({ stage: 'extract', kind: 'features', clipId: sadClip.id, direction: 'reversed', stride: 4, source: 'raw' }, 'sad-r4.npy');
-    addDoneArtifact({ stage: 'extract', kind: 'features', clipId: other.id, direction: 'forward', stride: 4, source: 'raw' }, 'happy-f4.npy');
+    addDoneArtifact(
+      { stage: 'extract', kind: 'features', clipId: sadClip.id, direction: 'forward', stride: 4, source: 'raw' },
+      'sad-f4.npy',
+    );
+    addDoneArtifact(
+      { stage: 'extract', kind: 'features', clipId: sadClip.id, direction: 'reversed', stride: 4, source: 'raw' },
+      'sad-r4.npy',
+    );
+    addDoneArtifact(
+      { stage: 'extract', kind: 'features', clipId: other.id, direction: 'forward', stride: 4, source: 'raw' },
+      'happy-f4.npy',
+    );
 
     // A metadata-only change updates the row but leaves artifacts alone.
     expect(store.upsertClips([{ ...sadClip, fps: 30 }])).toEqual({ inserted: 0, updated: 1, unchanged: 0, artifactsMarkedStale: 0 });
@@ -242,12 +291,34 @@ describe('ManifestStore clips, labels, issues and runs', () => {
 
   it('a changed source hash marks only the artifacts made from that source stale', () => {
     store.upsertClip(sadClip);
-    const raw = { clipId: sadClip.id, kind: 'raw' as const, path: '/raw/0010.mp4', contentHash: 'r1', frameCount: 47, fps: 25, width: 1280, height: 720, isFrameFolder: false };
-    const face = { clipId: sadClip.id, kind: 'face' as const, path: '/face/0010', contentHash: 'f1', frameCount: 47, width: 224, height: 224, isFrameFolder: true };
+    const raw = {
+      clipId: sadClip.id,
+      kind: 'raw' as const,
+      path: '/raw/0010.mp4',
+      contentHash: 'r1',
+      frameCount: 47,
+      fps: 25,
+      width: 1280,
+      height: 720,
+      isFrameFolder: false,
+    };
+    const face = {
+      clipId: sadClip.id,
+      kind: 'face' as const,
+      path: '/face/0010',
+      contentHash: 'f1',
+      frameCount: 47,
+      width: 224,
+      height: 224,
+      isFrameFolder: true,
+    };
     expect(store.upsertClipSources([raw, face]).inserted).toBe(2);
     expect(store.upsertClipSource(raw)).toBe('unchanged');
     addDoneArtifact({ stage: 'extract', kind: 'features', clipId: sadClip.id, direction: 'forward', stride: 4, source: 'raw' }, 'raw.npy');
-    addDoneArtifact({ stage: 'extract', kind: 'features', clipId: sadClip.id, direction: 'forward', stride: 4, source: 'face' }, 'face.npy');
+    addDoneArtifact(
+      { stage: 'extract', kind: 'features', clipId: sadClip.id, direction: 'forward', stride: 4, source: 'face' },
+      'face.npy',
+    );
     expect(store.upsertClipSources([{ ...face, contentHash: 'f2' }]).artifactsMarkedStale).toBe(1);
     expect(store.listArtifacts().map((row) => [row.source, row.status])).toEqual([
       ['raw', 'done'],
@@ -312,7 +383,12 @@ describe('ManifestStore clips, labels, issues and runs', () => {
 
   it('records runs, their counts and outcome, and marks runs of dead processes interrupted', () => {
     const runId = store.startRun('extract', { strides: [4, 8, 16], window: 'cover' });
-    expect(store.getRun(runId)).toMatchObject({ stage: 'extract', outcome: 'running', pid: process.pid, config: '{"strides":[4,8,16],"window":"cover"}' });
+    expect(store.getRun(runId)).toMatchObject({
+      stage: 'extract',
+      outcome: 'running',
+      pid: process.pid,
+      config: '{"strides":[4,8,16],"window":"cover"}',
+    });
     store.finishRun(runId, { outcome: 'failed', counts: { done: 3, failed: 1 }, error: new Error('disk full') });
     expect(store.getRun(runId)).toMatchObject({ outcome: 'failed', counts: '{"done":3,"failed":1}', error: 'Error: disk full' });
     expect(store.getRun(runId)?.endedAt).toBeInstanceOf(Date);
@@ -470,7 +546,12 @@ describe('ManifestStore artifact protocol', () => {
       const identity = identityFor(sadClip.id, 4);
       const info = { cacheKey: keyFor('hash-a'), path: pathFor(identity) };
       const mine = store.claim(identity, info, { leaseMs: 60_000 });
-      expect(mine).toMatchObject({ identity: { ...identity, variant: '' }, path: info.path, cacheKey: info.cacheKey, token: store.claimToken });
+      expect(mine).toMatchObject({
+        identity: { ...identity, variant: '' },
+        path: info.path,
+        cacheKey: info.cacheKey,
+        token: store.claimToken,
+      });
       // Another store (this same live process) must wait for it.
       expect(other.claim(identity, info)).toBeNull();
       expect(store.getArtifact(identity)).toMatchObject({ status: 'pending', claimPid: process.pid, attempts: 1 });
@@ -538,9 +619,9 @@ describe('ManifestStore artifact protocol', () => {
     expect(() => store.claim({ stage: 'extract', kind: 'features', stride: 0 }, { cacheKey: 'k', path: '/a' })).toThrow(
       'stride: expected a positive integer or null, got 0',
     );
-    expect(() => store.claim({ stage: 'extract', kind: 'features', direction: 'backward' as 'forward' }, { cacheKey: 'k', path: '/a' })).toThrow(
-      'direction: expected one of forward, reversed or null, got "backward"',
-    );
+    expect(() =>
+      store.claim({ stage: 'extract', kind: 'features', direction: 'backward' as 'forward' }, { cacheKey: 'k', path: '/a' }),
+    ).toThrow('direction: expected one of forward, reversed or null, got "backward"');
     expect(() => store.upsertClip({ ...sadClip, label: -1 })).toThrow('label: expected a non-negative integer, got -1');
     expect(() => store.complete(identityFor(sadClip.id, 4), { path: '/a', bytes: 1, contentHash: 'h' })).toThrow(ManifestError);
   });

@@ -13,13 +13,7 @@ import { isProcessAlive } from '../atomic/liveness.js';
 import { canonicalJson } from '../cache/cache-key.js';
 import { hashFileWithSize } from '../cache/hash.js';
 import { InputError, ManifestError } from '../errors/index.js';
-import {
-  CLIP_SOURCE_KINDS,
-  DEFAULT_BUSY_TIMEOUT_MS,
-  DEFAULT_CLAIM_LEASE_MS,
-  MANIFEST_FILE_NAME,
-  MIGRATION_ATTEMPTS,
-} from './constants.js';
+import { CLIP_SOURCE_KINDS, DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_CLAIM_LEASE_MS, MANIFEST_FILE_NAME, MIGRATION_ATTEMPTS } from './constants.js';
 import { formatError } from './format-error.js';
 import { describeIdentity, identityKey, normalizeIdentity } from './identity.js';
 import * as schema from './schema.js';
@@ -143,18 +137,18 @@ export class ManifestStore {
     try {
       withRetries(() => migrate(this.db, { migrationsFolder: MIGRATIONS_FOLDER }), MIGRATION_ATTEMPTS);
     } catch (error) {
-      throw new ManifestError(
-        `cannot migrate manifest ${this.path} with ${MIGRATIONS_FOLDER}: ${(error as Error).message}`,
-        { cause: error },
-      );
+      throw new ManifestError(`cannot migrate manifest ${this.path} with ${MIGRATIONS_FOLDER}: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
 
   /** Migrations recorded in the database (drizzle's `__drizzle_migrations`), oldest first. */
   appliedMigrations(): Array<{ hash: string; createdAt: number }> {
-    const rows = this.sqlite
-      .prepare('SELECT hash, created_at AS createdAt FROM __drizzle_migrations ORDER BY created_at')
-      .all() as Array<{ hash: string; createdAt: number }>;
+    const rows = this.sqlite.prepare('SELECT hash, created_at AS createdAt FROM __drizzle_migrations ORDER BY created_at').all() as Array<{
+      hash: string;
+      createdAt: number;
+    }>;
     return rows.map((row) => ({ hash: row.hash, createdAt: Number(row.createdAt) }));
   }
 
@@ -191,7 +185,10 @@ export class ManifestStore {
         const next = clipValues(input);
         const existing = this.db.select().from(clips).where(eq(clips.id, next.id)).get();
         if (!existing) {
-          this.db.insert(clips).values({ ...next, createdAt: now, updatedAt: now }).run();
+          this.db
+            .insert(clips)
+            .values({ ...next, createdAt: now, updatedAt: now })
+            .run();
           counts.inserted++;
           continue;
         }
@@ -199,7 +196,11 @@ export class ManifestStore {
           counts.unchanged++;
           continue;
         }
-        this.db.update(clips).set({ ...next, updatedAt: now }).where(eq(clips.id, next.id)).run();
+        this.db
+          .update(clips)
+          .set({ ...next, updatedAt: now })
+          .where(eq(clips.id, next.id))
+          .run();
         counts.updated++;
         if (existing.contentHash !== next.contentHash) {
           counts.artifactsMarkedStale += this.markStaleRows(eq(artifacts.clipId, next.id), now, 'clip content changed');
@@ -225,12 +226,7 @@ export class ManifestStore {
       const member = this.db
         .select({ clipId: splitMembers.clipId })
         .from(splitMembers)
-        .where(
-          and(
-            eq(splitMembers.split, query.split),
-            query.dataset === undefined ? undefined : eq(splitMembers.dataset, query.dataset),
-          ),
-        );
+        .where(and(eq(splitMembers.split, query.split), query.dataset === undefined ? undefined : eq(splitMembers.dataset, query.dataset)));
       conditions.push(or(eq(clips.split, query.split), inArray(clips.id, member)) as SQL);
     }
     return this.db
@@ -264,9 +260,14 @@ export class ManifestStore {
         const existing = this.db.select().from(clipSources).where(where).get();
         if (!existing) {
           if (!this.getClip(next.clipId)) {
-            throw new ManifestError(`clip source ${next.kind} of ${next.clipId}: expected an existing clip, got none (upsert the clip first)`);
+            throw new ManifestError(
+              `clip source ${next.kind} of ${next.clipId}: expected an existing clip, got none (upsert the clip first)`,
+            );
           }
-          this.db.insert(clipSources).values({ ...next, createdAt: now, updatedAt: now }).run();
+          this.db
+            .insert(clipSources)
+            .values({ ...next, createdAt: now, updatedAt: now })
+            .run();
           counts.inserted++;
           continue;
         }
@@ -274,7 +275,11 @@ export class ManifestStore {
           counts.unchanged++;
           continue;
         }
-        this.db.update(clipSources).set({ ...next, updatedAt: now }).where(where).run();
+        this.db
+          .update(clipSources)
+          .set({ ...next, updatedAt: now })
+          .where(where)
+          .run();
         counts.updated++;
         if (existing.contentHash !== next.contentHash) {
           counts.artifactsMarkedStale += this.markStaleRows(
@@ -307,7 +312,10 @@ export class ManifestStore {
   /** Replaces the members of a named split (e.g. DFEW `set_1/train`) with `clipIds`. */
   setSplitMembers(dataset: string, split: string, clipIds: readonly string[]): void {
     this.writeTransaction(() => {
-      this.db.delete(splitMembers).where(and(eq(splitMembers.dataset, dataset), eq(splitMembers.split, split))).run();
+      this.db
+        .delete(splitMembers)
+        .where(and(eq(splitMembers.dataset, dataset), eq(splitMembers.split, split)))
+        .run();
       for (const clipId of new Set(clipIds)) {
         this.db.insert(splitMembers).values({ dataset, split, clipId }).run();
       }
@@ -373,7 +381,13 @@ export class ManifestStore {
       })
       .onConflictDoUpdate({
         target: [ingestIssues.dataset, ingestIssues.subject, ingestIssues.reason],
-        set: { clipId: input.clipId ?? null, path: input.path ?? null, detail: input.detail ?? null, runId: input.runId ?? null, updatedAt: now },
+        set: {
+          clipId: input.clipId ?? null,
+          path: input.path ?? null,
+          detail: input.detail ?? null,
+          runId: input.runId ?? null,
+          updatedAt: now,
+        },
       })
       .run();
   }
@@ -454,7 +468,11 @@ export class ManifestStore {
 
   /** Runs still `running` whose process on this machine is gone become `interrupted`. Returns how many. */
   markInterruptedRuns(): number {
-    const open = this.db.select().from(runs).where(and(eq(runs.outcome, 'running'), eq(runs.host, this.host))).all();
+    const open = this.db
+      .select()
+      .from(runs)
+      .where(and(eq(runs.outcome, 'running'), eq(runs.host, this.host)))
+      .all();
     let changed = 0;
     for (const run of open) {
       if (run.pid === process.pid || isProcessAlive(run.pid)) continue;
@@ -470,7 +488,11 @@ export class ManifestStore {
   // ---------------------------------------------------------------- artifacts
 
   getArtifact(identity: ArtifactIdentity): ArtifactRow | undefined {
-    return this.db.select().from(artifacts).where(eq(artifacts.identity, identityKey(identity))).get();
+    return this.db
+      .select()
+      .from(artifacts)
+      .where(eq(artifacts.identity, identityKey(identity)))
+      .get();
   }
 
   listArtifacts(filter: ArtifactFilter = {}): ArtifactRow[] {
@@ -552,7 +574,15 @@ export class ManifestStore {
         if (error instanceof ManifestError) throw error;
         throw new ManifestError(`cannot claim ${describeIdentity(normalized)}: ${(error as Error).message}`, { cause: error });
       }
-      return { artifactId, identity: normalized, identityKey: key, token: this.claimToken, path: filePath, cacheKey: info.cacheKey, expiresAt };
+      return {
+        artifactId,
+        identity: normalized,
+        identityKey: key,
+        token: this.claimToken,
+        path: filePath,
+        cacheKey: info.cacheKey,
+        expiresAt,
+      };
     });
   }
 
@@ -563,7 +593,9 @@ export class ManifestStore {
       this.db
         .update(artifacts)
         .set({ claimExpiresAt: new Date(now.getTime() + leaseMs) })
-        .where(and(eq(artifacts.identity, identityKey(identity)), eq(artifacts.claimToken, this.claimToken), eq(artifacts.status, 'pending')))
+        .where(
+          and(eq(artifacts.identity, identityKey(identity)), eq(artifacts.claimToken, this.claimToken), eq(artifacts.status, 'pending')),
+        )
         .run().changes === 1
     );
   }
@@ -579,7 +611,9 @@ export class ManifestStore {
       throw new ManifestError(`complete ${describeIdentity(identity)}: bytes: expected a non-negative integer, got ${file.bytes}`);
     }
     if (typeof file.contentHash !== 'string' || file.contentHash === '') {
-      throw new ManifestError(`complete ${describeIdentity(identity)}: contentHash: expected a non-empty string, got ${JSON.stringify(file.contentHash)}`);
+      throw new ManifestError(
+        `complete ${describeIdentity(identity)}: contentHash: expected a non-empty string, got ${JSON.stringify(file.contentHash)}`,
+      );
     }
     return this.writeTransaction(() => {
       const row = this.db.select().from(artifacts).where(eq(artifacts.identity, key)).get();
@@ -612,7 +646,9 @@ export class ManifestStore {
       this.db
         .update(artifacts)
         .set({ status: 'failed', error: formatError(error), ...CLEARED_CLAIM, updatedAt: now })
-        .where(and(eq(artifacts.identity, identityKey(identity)), eq(artifacts.claimToken, this.claimToken), eq(artifacts.status, 'pending')))
+        .where(
+          and(eq(artifacts.identity, identityKey(identity)), eq(artifacts.claimToken, this.claimToken), eq(artifacts.status, 'pending')),
+        )
         .run().changes === 1
     );
   }
@@ -690,7 +726,11 @@ export class ManifestStore {
     }
     const missing: string[] = [];
     if (checkFiles) {
-      const done = this.db.select({ stage: artifacts.stage, path: artifacts.path }).from(artifacts).where(eq(artifacts.status, 'done')).all();
+      const done = this.db
+        .select({ stage: artifacts.stage, path: artifacts.path })
+        .from(artifacts)
+        .where(eq(artifacts.status, 'done'))
+        .all();
       for (const row of done) {
         if (existsSync(row.path)) continue;
         const entry = stageOf(row.stage);
@@ -819,7 +859,10 @@ export class ManifestStore {
 
 const CLEARED_CLAIM = { claimPid: null, claimHost: null, claimToken: null, claimExpiresAt: null } as const;
 
-async function checkFile(row: ArtifactRow, verify: 'hash' | 'size'): Promise<'file-missing' | 'size-mismatch' | 'hash-mismatch' | undefined> {
+async function checkFile(
+  row: ArtifactRow,
+  verify: 'hash' | 'size',
+): Promise<'file-missing' | 'size-mismatch' | 'hash-mismatch' | undefined> {
   let info;
   try {
     info = await stat(row.path);

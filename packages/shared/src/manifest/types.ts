@@ -227,4 +227,3 @@ export interface StatusOptions {
   /** At most this many failed items are listed. Default 50. */
   failedLimit?: number;
 }
-

@@ -67,8 +67,19 @@ describe('computeMetrics', () => {
 
   it('leaves a class that is neither true nor predicted out of weighted F1', () => {
     // labels [0, 1, 1], predicted [0, 1, 0]; class 2 has no clip and no prediction
-    const m = computeMetrics(matrix([[1, 0, 0], [0, 1, 0], [1, 0, 0]]), [0, 1, 1]);
-    expect(m.confusion).toEqual([[1, 0, 0], [1, 1, 0], [0, 0, 0]]);
+    const m = computeMetrics(
+      matrix([
+        [1, 0, 0],
+        [0, 1, 0],
+        [1, 0, 0],
+      ]),
+      [0, 1, 1],
+    );
+    expect(m.confusion).toEqual([
+      [1, 0, 0],
+      [1, 1, 0],
+      [0, 0, 0],
+    ]);
     expect(m.perClassF1).toEqual([2 / 3, 2 / 3, null]);
     expect(m.weightedF1).toBeCloseTo((1 * (2 / 3) + 2 * (2 / 3)) / 3, 12);
     expect(m.war).toBeCloseTo(2 / 3, 12);

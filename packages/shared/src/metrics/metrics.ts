@@ -57,11 +57,7 @@ export function argmaxRows(logits: LogitMatrix): Int32Array {
 }
 
 /** `confusion[true][predicted]` counts. */
-export function confusionMatrix(
-  labels: ArrayLike<number>,
-  predicted: ArrayLike<number>,
-  numClasses: number,
-): number[][] {
+export function confusionMatrix(labels: ArrayLike<number>, predicted: ArrayLike<number>, numClasses: number): number[][] {
   validateLabels(labels, labels.length, numClasses);
   if (predicted.length !== labels.length) {
     throw new InputError(`predictions: expected ${labels.length} (one per label), got ${predicted.length}`);
@@ -82,7 +78,9 @@ export function confusionMatrix(
 export function metricsFromConfusion(confusion: readonly (readonly number[])[]): ClassificationMetrics {
   const numClasses = confusion.length;
   if (numClasses < 1 || confusion.some((row) => row.length !== numClasses)) {
-    throw new InputError(`confusion matrix: expected K x K counts with K >= 1, got ${confusion.length} rows of lengths ${confusion.map((r) => r.length).join(', ')}`);
+    throw new InputError(
+      `confusion matrix: expected K x K counts with K >= 1, got ${confusion.length} rows of lengths ${confusion.map((r) => r.length).join(', ')}`,
+    );
   }
   const at = (t: number, p: number) => confusion[t]![p]!;
   const classes = [...Array(numClasses).keys()];

@@ -97,8 +97,12 @@ describe('npy headers and validation', () => {
     );
     const full = encodeNpy({ data: new Float32Array([1, 2, 3, 4]), shape: [4] });
     expect(() => parseNpy(full.subarray(0, full.length - 4), 'cut.npy')).toThrow(InputError);
-    expect(() => parseNpy(full.subarray(0, full.length - 4), 'cut.npy')).toThrow('expected 4 elements for shape (4), got 3 (truncated file)');
-    expect(() => parseNpy(new TextEncoder().encode('not a numpy file at all'), 'junk.npy')).toThrow('cannot read junk.npy: expected a .npy file');
+    expect(() => parseNpy(full.subarray(0, full.length - 4), 'cut.npy')).toThrow(
+      'expected 4 elements for shape (4), got 3 (truncated file)',
+    );
+    expect(() => parseNpy(new TextEncoder().encode('not a numpy file at all'), 'junk.npy')).toThrow(
+      'cannot read junk.npy: expected a .npy file',
+    );
     const dir = mkdtempSync(path.join(tmpdir(), 'pthnet-npy-'));
     try {
       const big = path.join(dir, 'big_endian.npy');

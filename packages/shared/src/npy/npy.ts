@@ -34,7 +34,10 @@ export function parseNpy(bytes: Uint8Array, source = '<bytes>'): NpyArray {
   }
   const dtype = NPYJS_CODE_TO_DTYPE[parsed.dtype];
   if (!dtype) {
-    throw new InputError(`cannot read ${source}: expected dtype one of ${Object.values(NPY_DESCR).join(', ')}, got ${parsed.dtype}`, source);
+    throw new InputError(
+      `cannot read ${source}: expected dtype one of ${Object.values(NPY_DESCR).join(', ')}, got ${parsed.dtype}`,
+      source,
+    );
   }
   const shape = parsed.shape;
   const count = elementCount(shape, source);
@@ -47,10 +50,16 @@ export function parseNpy(bytes: Uint8Array, source = '<bytes>'): NpyArray {
     data = raw as NpyData;
   }
   if (data.length < count) {
-    throw new InputError(`cannot read ${source}: expected ${count} elements for shape (${shape.join(', ')}), got ${data.length} (truncated file)`, source);
+    throw new InputError(
+      `cannot read ${source}: expected ${count} elements for shape (${shape.join(', ')}), got ${data.length} (truncated file)`,
+      source,
+    );
   }
   if (data.length > count) {
-    throw new InputError(`cannot read ${source}: expected ${count} elements for shape (${shape.join(', ')}), got ${data.length} (trailing bytes)`, source);
+    throw new InputError(
+      `cannot read ${source}: expected ${count} elements for shape (${shape.join(', ')}), got ${data.length} (trailing bytes)`,
+      source,
+    );
   }
   return { dtype, shape, data } as NpyArray;
 }
@@ -149,7 +158,10 @@ function npyParts(array: NpyWriteInput, target = '<npy>'): { header: Uint8Array;
   }
   const count = elementCount(array.shape, target);
   if (count !== array.data.length) {
-    throw new InputError(`cannot write ${target}: shape (${array.shape.join(', ')}) expected ${count} elements, got ${array.data.length}`, target);
+    throw new InputError(
+      `cannot write ${target}: shape (${array.shape.join(', ')}) expected ${count} elements, got ${array.data.length}`,
+      target,
+    );
   }
   let data = array.data;
   if (dtype === 'bool' && (data as Uint8Array).some((value) => value > 1)) {

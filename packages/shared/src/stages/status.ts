@@ -9,9 +9,13 @@ const STAGE_ORDER = ['ingest', 'extract', 'import-features', 'datasets', 'train'
 
 export function formatStatus(summary: StatusSummary, manifestPath: string): string {
   const lines: string[] = [`manifest: ${manifestPath}`];
-  const byDataset = Object.entries(summary.clips.byDataset).map(([d, n]) => `${d} ${n}`).join(', ');
+  const byDataset = Object.entries(summary.clips.byDataset)
+    .map(([d, n]) => `${d} ${n}`)
+    .join(', ');
   lines.push(`clips: ${summary.clips.total}${byDataset ? ` (${byDataset})` : ''}`);
-  const issues = Object.entries(summary.ingestIssues.byReason).map(([r, n]) => `${r} ${n}`).join(', ');
+  const issues = Object.entries(summary.ingestIssues.byReason)
+    .map(([r, n]) => `${r} ${n}`)
+    .join(', ');
   lines.push(`ingest issues: ${summary.ingestIssues.total}${issues ? ` (${issues})` : ''}`);
   lines.push('');
   const header = ['stage', 'done', 'stale', 'failed', 'pending', 'missing', 'total', 'MB'];
@@ -30,7 +34,8 @@ export function formatStatus(summary: StatusSummary, manifestPath: string): stri
       lines.push(`  ${what}: ${f.error ?? '(no error text)'}`);
     }
   }
-  if (summary.missing.length > 0) lines.push('', `missing files (${summary.missing.length}):`, ...summary.missing.slice(0, 20).map((p) => `  ${p}`));
+  if (summary.missing.length > 0)
+    lines.push('', `missing files (${summary.missing.length}):`, ...summary.missing.slice(0, 20).map((p) => `  ${p}`));
   if (summary.lastRuns.length > 0) {
     lines.push('', 'last runs:');
     for (const r of summary.lastRuns) {

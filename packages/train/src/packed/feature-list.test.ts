@@ -7,7 +7,6 @@ import { clipIdFromFeaturePath, joinFeatureLists, readFeatureList } from './feat
 import type { FeatureList, FeatureListEntry } from './types.js';
 import { sharedDir } from 'shared';
 
-
 const SHARED = sharedDir();
 const FERV_LISTS = path.join(SHARED, 'data/annotations/ferv39k');
 
@@ -50,7 +49,11 @@ describe('readFeatureList', () => {
 
   it('joins the real H/M/L lists by id, forward and reversed alike', async () => {
     const read = (folder: string) => readFeatureList(path.join(FERV_LISTS, folder, 'test_All.txt'));
-    const forward = joinFeatureLists({ H: await read('th14_vit_g_16_4'), M: await read('th14_vit_g_16_8'), L: await read('th14_vit_g_16_16') });
+    const forward = joinFeatureLists({
+      H: await read('th14_vit_g_16_4'),
+      M: await read('th14_vit_g_16_8'),
+      L: await read('th14_vit_g_16_16'),
+    });
     const reversed = joinFeatureLists({
       H: await read('th14_vit_g_16_4_rv'),
       M: await read('th14_vit_g_16_8_rv'),
@@ -104,9 +107,28 @@ describe('joinFeatureLists', () => {
 
   it('reports missing clips, label disagreements and duplicates, and keeps the rest in H order', () => {
     const joined = joinFeatureLists({
-      H: list(4, [['S/Happy/3', 0], ['S/Sad/1', 1], ['S/Fear/2', 6], ['S/Angry/4', 3], ['S/Only/H', 2]]),
-      M: list(8, [['S/Sad/1', 1], ['S/Angry/4', 3], ['S/Happy/3', 0], ['S/Fear/2', 5], ['S/Sad/1', 1], ['S/Only/M', 2]]),
-      L: list(16, [['S/Fear/2', 6], ['S/Happy/3', 0], ['S/Sad/1', 1], ['S/Angry/4', 3], ['S/Only/H', 2]]),
+      H: list(4, [
+        ['S/Happy/3', 0],
+        ['S/Sad/1', 1],
+        ['S/Fear/2', 6],
+        ['S/Angry/4', 3],
+        ['S/Only/H', 2],
+      ]),
+      M: list(8, [
+        ['S/Sad/1', 1],
+        ['S/Angry/4', 3],
+        ['S/Happy/3', 0],
+        ['S/Fear/2', 5],
+        ['S/Sad/1', 1],
+        ['S/Only/M', 2],
+      ]),
+      L: list(16, [
+        ['S/Fear/2', 6],
+        ['S/Happy/3', 0],
+        ['S/Sad/1', 1],
+        ['S/Angry/4', 3],
+        ['S/Only/H', 2],
+      ]),
     });
     expect(joined.clips.map((clip) => clip.id)).toEqual(['S/Happy/3', 'S/Angry/4']);
     expect(joined.clips[1]).toEqual({

@@ -4,13 +4,7 @@ import { InputError } from 'shared';
 import { LEVELS } from '../sampling/constants.js';
 import type { Level } from '../sampling/types.js';
 import { FALLBACK_CLIP_ID_PARTS, FEATURE_FOLDER_PATTERN } from './constants.js';
-import type {
-  FeatureList,
-  FeatureListEntry,
-  JoinedFeatureClip,
-  JoinedFeatureLists,
-  ReadFeatureListOptions,
-} from './types.js';
+import type { FeatureList, FeatureListEntry, JoinedFeatureClip, JoinedFeatureLists, ReadFeatureListOptions } from './types.js';
 
 /**
  * The clip id of a feature path: the parts after the last `<tag>_16_<stride>[_face][_rv]`

@@ -12,7 +12,6 @@ import { buildPackedDataset, openPackedDataset, packedIndexPath } from './packed
 import type { PackedIndex } from './types.js';
 import { fixturesDir } from 'shared';
 
-
 const FIXTURES = fixturesDir();
 const TINY = path.join(FIXTURES, 'pthnet/tiny');
 const LABEL_NAMES = ['Happy', 'Sad', 'Neutral', 'Angry', 'Surprise', 'Disgust', 'Fear'];
@@ -255,10 +254,7 @@ describe('buildPackedDataset edge cases', () => {
       await writeFeature(featureFile(root, level, 'A/Angry/0004'), rowsOf(5, 4));
     }
     // float64 features are narrowed to float32 (the reference does `.astype(np.float32)`)
-    await writeFile(
-      featureFile(root, 'M', 'A/Angry/0004'),
-      encodeNpy({ data: new Float64Array(5 * D).fill(1 / 3), shape: [5, D] }),
-    );
+    await writeFile(featureFile(root, 'M', 'A/Angry/0004'), encodeNpy({ data: new Float64Array(5 * D).fill(1 / 3), shape: [5, D] }));
     // a truncated file is reported as unreadable
     const cut = encodeNpy({ data: rowsOf(3, 5), shape: [3, D] });
     await writeFile(featureFile(root, 'H', 'A/Fear/0003'), cut.subarray(0, cut.length - 4));
@@ -300,7 +296,9 @@ describe('buildPackedDataset edge cases', () => {
       await mkdir(path.dirname(file), { recursive: true });
       await writeFile(file, encodeNpy({ data: rowsOf(2, 1, width), shape: [2, width] }));
     }
-    const clips = [{ id, label: 0, levels: { H: featureFile(root, 'H', id), M: featureFile(root, 'M', id), L: featureFile(root, 'L', id) } }];
+    const clips = [
+      { id, label: 0, levels: { H: featureFile(root, 'H', id), M: featureFile(root, 'M', id), L: featureFile(root, 'L', id) } },
+    ];
     const attempt = buildPackedDataset({ clips, outDir: path.join(root, 'packed'), name: 'widths' });
     await expect(attempt).rejects.toThrow(InputError);
     await expect(buildPackedDataset({ clips, outDir: path.join(root, 'packed'), name: 'widths' })).rejects.toThrow(
@@ -319,9 +317,7 @@ describe('buildPackedDataset edge cases', () => {
     const second = await buildPackedDataset({ clips: [{ id, label: 2, levels }], outDir, name: 'ds' });
     expect(second.dataPaths.H).not.toBe(first.dataPaths.H);
     const files = (await readdir(outDir)).sort();
-    expect(files).toEqual(
-      ['ds.index.json', ...LEVELS.map((level) => path.basename(second.dataPaths[level]))].sort(),
-    );
+    expect(files).toEqual(['ds.index.json', ...LEVELS.map((level) => path.basename(second.dataPaths[level]))].sort());
     const dataset = await openPackedDataset(outDir, 'ds');
     expect(dataset.rowCount('H', 0)).toBe(3);
     expect(dataset.rows('H', 0)[0]).toBe(9);
@@ -332,7 +328,14 @@ describe('buildPackedDataset edge cases', () => {
     await expect(buildPackedDataset({ clips: [], outDir: tmp, name: '../evil' })).rejects.toThrow(/'name': expected letters/);
     const levels = { H: 'a.npy', M: 'b.npy', L: 'c.npy' };
     await expect(
-      buildPackedDataset({ clips: [{ id: 'x', label: 0, levels }, { id: 'x', label: 1, levels }], outDir: tmp, name: 'dup' }),
+      buildPackedDataset({
+        clips: [
+          { id: 'x', label: 0, levels },
+          { id: 'x', label: 1, levels },
+        ],
+        outDir: tmp,
+        name: 'dup',
+      }),
     ).rejects.toThrow(/expected unique ids, got "x" twice/);
 
     const outDir = path.join(tmp, 'rebuild', 'packed');

@@ -6,13 +6,7 @@ import path from 'node:path';
 import { ConfigError, InputError, PthnetError, npyHeader, readNpy, writeFileAtomic } from 'shared';
 import { LEVELS, LEVEL_STRIDES } from '../sampling/constants.js';
 import type { Level } from '../sampling/types.js';
-import {
-  PACKED_FORMAT,
-  PACKED_NAME_PATTERN,
-  PACKED_READ_CHUNK_BYTES,
-  PACKED_VERSION,
-  PACKED_WRITE_CHUNK_BYTES,
-} from './constants.js';
+import { PACKED_FORMAT, PACKED_NAME_PATTERN, PACKED_READ_CHUNK_BYTES, PACKED_VERSION, PACKED_WRITE_CHUNK_BYTES } from './constants.js';
 import { probeNpyFile, type NpyHeaderInfo } from './npy-header.js';
 import type {
   BuildPackedDatasetOptions,
@@ -79,9 +73,7 @@ function validateBuildOptions(options: BuildPackedDatasetOptions): void {
     throw new ConfigError(`buildPackedDataset 'outDir': expected a folder path, got ${String(options.outDir)}`);
   }
   if (typeof options.name !== 'string' || !PACKED_NAME_PATTERN.test(options.name)) {
-    throw new ConfigError(
-      `buildPackedDataset 'name': expected letters, digits, '.', '_' or '-', got ${JSON.stringify(options.name)}`,
-    );
+    throw new ConfigError(`buildPackedDataset 'name': expected letters, digits, '.', '_' or '-', got ${JSON.stringify(options.name)}`);
   }
   if (options.labelNames !== undefined && !options.labelNames.every((label) => typeof label === 'string')) {
     throw new ConfigError(`buildPackedDataset 'labelNames': expected an array of strings, got ${JSON.stringify(options.labelNames)}`);
@@ -96,18 +88,13 @@ function validateBuildOptions(options: BuildPackedDatasetOptions): void {
     }
     seen.add(clip.id);
     if (!Number.isSafeInteger(clip.label) || clip.label < 0) {
-      throw new ConfigError(
-        `buildPackedDataset clip ${clip.id} 'label': expected a non-negative integer, got ${String(clip.label)}`,
-      );
+      throw new ConfigError(`buildPackedDataset clip ${clip.id} 'label': expected a non-negative integer, got ${String(clip.label)}`);
     }
   }
 }
 
 /** Header checks of one level file; a reason to leave the clip out, or its shape. */
-async function probeLevel(
-  clip: PackedClipSource,
-  level: Level,
-): Promise<{ probe: LevelProbe } | { skipped: SkippedClip }> {
+async function probeLevel(clip: PackedClipSource, level: Level): Promise<{ probe: LevelProbe } | { skipped: SkippedClip }> {
   const file = clip.levels?.[level];
   const skip = (reason: SkippedClip['reason'], detail: string) => ({
     skipped: { id: clip.id, level, path: file ?? '', reason, detail },
@@ -144,7 +131,10 @@ async function readLevelBytes(probe: LevelProbe): Promise<Uint8Array> {
     // Rare (the extractor and the reference write float32): parse whole, narrow like `.astype(np.float32)`.
     const array = await readNpy(probe.path);
     if (array.dtype !== 'float64' || array.shape[0] !== rows || array.shape[1] !== D) {
-      throw new InputError(`${probe.path}: expected float64 (${rows}, ${D}) as probed, got ${array.dtype} (${array.shape.join(', ')})`, probe.path);
+      throw new InputError(
+        `${probe.path}: expected float64 (${rows}, ${D}) as probed, got ${array.dtype} (${array.shape.join(', ')})`,
+        probe.path,
+      );
     }
     const values = Float32Array.from(array.data);
     return new Uint8Array(values.buffer);
@@ -187,9 +177,10 @@ export async function buildPackedDataset(options: BuildPackedDatasetOptions): Pr
     if (failures.length > 0) {
       skipped.push(...failures);
     } else {
-      const probes = Object.fromEntries(
-        LEVELS.map((level, i) => [level, (results[i] as { probe: LevelProbe }).probe]),
-      ) as Record<Level, LevelProbe>;
+      const probes = Object.fromEntries(LEVELS.map((level, i) => [level, (results[i] as { probe: LevelProbe }).probe])) as Record<
+        Level,
+        LevelProbe
+      >;
       for (const level of LEVELS) {
         const probe = probes[level];
         if (featureDim === undefined) {
@@ -296,11 +287,7 @@ async function removeOtherBuilds(outDir: string, name: string, buildId: string):
 }
 
 function isIntegerArray(value: unknown, length: number): value is number[] {
-  return (
-    Array.isArray(value) &&
-    value.length === length &&
-    value.every((item) => Number.isSafeInteger(item) && (item as number) >= 0)
-  );
+  return Array.isArray(value) && value.length === length && value.every((item) => Number.isSafeInteger(item) && (item as number) >= 0);
 }
 
 /** Checks an index file's content; throws `InputError` naming the key. */
@@ -340,7 +327,8 @@ function validateIndex(json: unknown, file: string): PackedIndex {
     if (!isIntegerArray(offsets, n)) fail(`levels.${level}.offsets`, `${n} non-negative integers`, offsets);
     let total = 0;
     (counts as number[]).forEach((count, i) => {
-      if ((offsets as number[])[i] !== total) fail(`levels.${level}.offsets[${i}]`, `${total} (sum of earlier counts)`, (offsets as number[])[i]);
+      if ((offsets as number[])[i] !== total)
+        fail(`levels.${level}.offsets[${i}]`, `${total} (sum of earlier counts)`, (offsets as number[])[i]);
       total += count;
     });
     if (rows !== total) fail(`levels.${level}.rows`, `${total} (sum of counts)`, rows);
@@ -377,11 +365,7 @@ async function preloadLevel(file: string, dataOffset: number, byteLength: number
  * file's header and size match it, then preloads (default) or keeps the files open for
  * positional reads.
  */
-export async function openPackedDataset(
-  dir: string,
-  name: string,
-  options: OpenPackedDatasetOptions = {},
-): Promise<PackedDataset> {
+export async function openPackedDataset(dir: string, name: string, options: OpenPackedDatasetOptions = {}): Promise<PackedDataset> {
   const preload = options.preload ?? true;
   if (typeof preload !== 'boolean') {
     throw new ConfigError(`openPackedDataset 'preload': expected a boolean, got ${String(preload)}`);

@@ -25,9 +25,7 @@ describe('createRng (sfc32 seeded by splitmix32)', () => {
     expect(state.spareGaussian).not.toBeNull();
     const expected = [rng.nextGaussian(), rng.nextGaussian(), rng.nextInt(0, 10), rng.nextFloat()];
     const resumed = createRng(JSON.parse(JSON.stringify(state)));
-    expect([resumed.nextGaussian(), resumed.nextGaussian(), resumed.nextInt(0, 10), resumed.nextFloat()]).toEqual(
-      expected,
-    );
+    expect([resumed.nextGaussian(), resumed.nextGaussian(), resumed.nextInt(0, 10), resumed.nextFloat()]).toEqual(expected);
   });
 
   it('nextInt covers [low, high) evenly and never leaves it', () => {

@@ -37,11 +37,7 @@ function seedWords(seed: number): [number, number, number, number] {
 
 function validateState(state: RngState): void {
   const { words, spareGaussian } = state;
-  if (
-    !Array.isArray(words) ||
-    words.length !== 4 ||
-    !words.every((word) => Number.isInteger(word) && word >= 0 && word < TWO_POW_32)
-  ) {
+  if (!Array.isArray(words) || words.length !== 4 || !words.every((word) => Number.isInteger(word) && word >= 0 && word < TWO_POW_32)) {
     throw new ConfigError(`rng state 'words': expected four integers in [0, 2^32), got ${JSON.stringify(words)}`);
   }
   if (spareGaussian !== null && !Number.isFinite(spareGaussian)) {
@@ -94,9 +90,7 @@ export function createRng(seed: number | RngState): Rng {
     nextInt(low: number, high: number): number {
       const span = high - low;
       if (!Number.isSafeInteger(low) || !Number.isSafeInteger(high) || span < 1 || span > TWO_POW_32) {
-        throw new ConfigError(
-          `rng nextInt: expected integers low < high with high - low <= 2^32, got low ${low}, high ${high}`,
-        );
+        throw new ConfigError(`rng nextInt: expected integers low < high with high - low <= 2^32, got low ${low}, high ${high}`);
       }
       if (span === 1) return low;
       // Rejection keeps every value equally likely (plain modulo would favour small ones).

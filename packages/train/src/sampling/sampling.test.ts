@@ -24,9 +24,7 @@ function numberedRows(rows: number, featureDim: number, base = 0): ClipLevelRows
 
 describe('roundHalfEven', () => {
   it('rounds ties to the even neighbour like Python round()', () => {
-    expect([0.5, 1.5, 2.5, 3.5, 7.5, 12.5, 13.5, -0.5, -1.5, -2.5].map(roundHalfEven)).toEqual([
-      0, 2, 2, 4, 8, 12, 14, 0, -2, -2,
-    ]);
+    expect([0.5, 1.5, 2.5, 3.5, 7.5, 12.5, 13.5, -0.5, -1.5, -2.5].map(roundHalfEven)).toEqual([0, 2, 2, 4, 8, 12, 14, 0, -2, -2]);
   });
   it('rounds everything else to the nearest integer', () => {
     expect([0.49999999999999994, 0.5000000000000001, 2.4, 2.6, 5.625, 12.375, -2.6, 7].map(roundHalfEven)).toEqual([
@@ -39,15 +37,32 @@ describe('segmentBounds', () => {
   it('seg = 2.5 (n 40, T 16): ties at 2.5, 7.5, 12.5, ... go to the even side', () => {
     // round(2.5) = 2, round(7.5) = 8, round(12.5) = 12, round(17.5) = 18, ...
     expect(segmentBounds(40, 16)).toEqual([
-      [0, 2], [2, 5], [5, 8], [8, 10], [10, 12], [12, 15], [15, 18], [18, 20],
-      [20, 22], [22, 25], [25, 28], [28, 30], [30, 32], [32, 35], [35, 38], [38, 40],
+      [0, 2],
+      [2, 5],
+      [5, 8],
+      [8, 10],
+      [10, 12],
+      [12, 15],
+      [15, 18],
+      [18, 20],
+      [20, 22],
+      [22, 25],
+      [25, 28],
+      [28, 30],
+      [30, 32],
+      [32, 35],
+      [35, 38],
+      [38, 40],
     ]);
   });
   it('seg = 1.125 (n 18, T 16): 4.5 -> 4 makes segment 4 two rows long, 13.5 -> 14 segment 11', () => {
     const bounds = segmentBounds(18, 16);
     expect(bounds[4]).toEqual([4, 6]);
     expect(bounds[11]).toEqual([12, 14]);
-    expect(bounds.filter(([start, end]) => end - start === 2)).toEqual([[4, 6], [12, 14]]);
+    expect(bounds.filter(([start, end]) => end - start === 2)).toEqual([
+      [4, 6],
+      [12, 14],
+    ]);
   });
   it('refuses n < T', () => {
     expect(() => segmentBounds(3, 4)).toThrow(ConfigError);
@@ -106,7 +121,12 @@ describe('sampleRowIndices, train mode', () => {
     for (let draw = 0; draw < 400; draw++) {
       sampleRowIndices(10, 4, 'train', rng).forEach((row, i) => seen[i]!.add(row));
     }
-    expect(seen.map((rows) => [...rows].sort((a, b) => a - b))).toEqual([[0, 1], [2, 3, 4], [5, 6, 7], [8, 9]]);
+    expect(seen.map((rows) => [...rows].sort((a, b) => a - b))).toEqual([
+      [0, 1],
+      [2, 3, 4],
+      [5, 6, 7],
+      [8, 9],
+    ]);
   });
   it('is reproducible from the seed', () => {
     const a = sampleRowIndices(40, 16, 'train', createRng(11));
@@ -163,8 +183,7 @@ describe('assembleBatch', () => {
     expect(batch.m_L.shape).toEqual([2, 1, 4]);
     expect(Array.from(batch.y.data)).toEqual([4, 1]);
 
-    const at = (x: { data: Float32Array }, T: number, b: number, c: number, t: number): number =>
-      x.data[(b * D + c) * T + t] as number;
+    const at = (x: { data: Float32Array }, T: number, b: number, c: number, t: number): number => x.data[(b * D + c) * T + t] as number;
     // Clip 0, H: rows [1, 3, 6, 9, ...] (seg 2.5), channel 2
     expect(range(16).map((t) => at(batch.x_H, 16, 0, 2, t))).toEqual(
       [1, 3, 6, 9, 11, 13, 16, 19, 21, 23, 26, 29, 31, 33, 36, 39].map((row) => 100 * row + 2),
@@ -174,9 +193,7 @@ describe('assembleBatch', () => {
     expect(Array.from(batch.m_H.data)).toEqual([...Array(16).fill(1), ...Array(5).fill(1), ...Array(11).fill(0)]);
     // Clip 0, M: every row; clip 1, M: rows [1, 3, 6, 9, 11, 13, 16, 19]
     expect(range(8).map((t) => at(batch.x_M, 8, 0, 0, t))).toEqual(range(8).map((row) => 10_000 + 100 * row));
-    expect(range(8).map((t) => at(batch.x_M, 8, 1, 0, t))).toEqual(
-      [1, 3, 6, 9, 11, 13, 16, 19].map((row) => 10_000 + 100 * row),
-    );
+    expect(range(8).map((t) => at(batch.x_M, 8, 1, 0, t))).toEqual([1, 3, 6, 9, 11, 13, 16, 19].map((row) => 10_000 + 100 * row));
     // L: clip 0 has 2 rows, clip 1 all 4
     expect(range(4).map((t) => at(batch.x_L, 4, 0, 1, t))).toEqual([20_001, 20_101, 0, 0]);
     expect(Array.from(batch.m_L.data)).toEqual([1, 1, 0, 0, 1, 1, 1, 1]);

@@ -47,9 +47,7 @@ function checkCounts(rowCount: number, targetLength: number): void {
 export function segmentBounds(rowCount: number, targetLength: number): Array<[number, number]> {
   checkCounts(rowCount, targetLength);
   if (rowCount < targetLength) {
-    throw new ConfigError(
-      `segmentBounds: expected rowCount >= targetLength, got rowCount ${rowCount} < targetLength ${targetLength}`,
-    );
+    throw new ConfigError(`segmentBounds: expected rowCount >= targetLength, got rowCount ${rowCount} < targetLength ${targetLength}`);
   }
   const segment = rowCount / targetLength;
   const bounds: Array<[number, number]> = [];
@@ -190,17 +188,7 @@ export function assembleBatch(clips: readonly ClipRows[], featureDim: number, op
       const rows = clip.levels[level];
       checkCounts(rows.rows, length);
       checkLevelRows(rows, featureDim, `batch clip ${b} level ${level}`);
-      writeSampledLevel(
-        rows,
-        featureDim,
-        length,
-        mode,
-        rng,
-        inputs[level],
-        b * featureDim * length,
-        masks[level],
-        b * length,
-      );
+      writeSampledLevel(rows, featureDim, length, mode, rng, inputs[level], b * featureDim * length, masks[level], b * length);
     }
   });
 

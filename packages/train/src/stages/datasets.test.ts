@@ -26,7 +26,17 @@ describe('datasets stage', () => {
     const store = ManifestStore.open(join(dir, 'manifest.sqlite'));
     stores.push(store);
     store.setLabelMap('demo', ['A', 'B']);
-    store.upsertClips(['c1', 'c2', 'c3'].map((id, i) => ({ id, dataset: 'demo', split: 'train', label: i % 2, labelName: 'AB'[i % 2]!, frameCount: 20, contentHash: id })));
+    store.upsertClips(
+      ['c1', 'c2', 'c3'].map((id, i) => ({
+        id,
+        dataset: 'demo',
+        split: 'train',
+        label: i % 2,
+        labelName: 'AB'[i % 2]!,
+        frameCount: 20,
+        contentHash: id,
+      })),
+    );
     for (const [i, id] of ['c1', 'c2', 'c3'].entries()) {
       await addFeatures(store, dir, id, 4, 3 + i, i + 1);
       await addFeatures(store, dir, id, 8, 2, i + 1);

@@ -51,7 +51,13 @@ export interface DatasetOutcome {
 export function collectDatasetClips(store: ManifestStore, config: PipelineConfig, spec: DatasetSpec) {
   const strides = config.datasets.strides;
   const byClip = new Map<string, Map<number, ArtifactRow>>();
-  for (const row of store.listArtifacts({ stage: 'extract', kind: ARTIFACT_KINDS.features, status: 'done', direction: spec.direction, source: spec.source })) {
+  for (const row of store.listArtifacts({
+    stage: 'extract',
+    kind: ARTIFACT_KINDS.features,
+    status: 'done',
+    direction: spec.direction,
+    source: spec.source,
+  })) {
     if (row.clipId === null || row.stride === null) continue;
     const m = byClip.get(row.clipId) ?? new Map<number, ArtifactRow>();
     m.set(row.stride, row);
@@ -79,7 +85,13 @@ export function collectDatasetClips(store: ManifestStore, config: PipelineConfig
 }
 
 /** Builds (or confirms up to date) one packed dataset. */
-export async function buildDataset(store: ManifestStore, config: PipelineConfig, dataDir: string, spec: DatasetSpec, runId?: string): Promise<DatasetOutcome> {
+export async function buildDataset(
+  store: ManifestStore,
+  config: PipelineConfig,
+  dataDir: string,
+  spec: DatasetSpec,
+  runId?: string,
+): Promise<DatasetOutcome> {
   const name = datasetName(spec);
   const outDir = join(dataDir, 'datasets', name);
   const indexPath = join(outDir, `${name}.index.json`);
@@ -88,7 +100,9 @@ export async function buildDataset(store: ManifestStore, config: PipelineConfig,
   if (clips.length === 0) return { ...base, outcome: 'empty' };
   const params = { split: spec.split, direction: spec.direction, source: spec.source, strides: config.datasets.strides };
   const key = cacheKey({
-    stage: 'datasets', kind: ARTIFACT_KINDS.packedDataset, params,
+    stage: 'datasets',
+    kind: ARTIFACT_KINDS.packedDataset,
+    params,
     inputs: clips.map((c) => `${c.id}\t${c.label}\t${c.hashes.join(',')}`),
     codeVersion: CODE_VERSIONS.datasets,
   });
@@ -114,7 +128,8 @@ export async function buildDataset(store: ManifestStore, config: PipelineConfig,
 export function datasetSpecs(config: PipelineConfig): DatasetSpec[] {
   const specs: DatasetSpec[] = [];
   for (const direction of config.extract.directions) {
-    for (const split of [config.datasets.trainSplit, config.datasets.testSplit]) specs.push({ split, direction, source: config.datasets.source });
+    for (const split of [config.datasets.trainSplit, config.datasets.testSplit])
+      specs.push({ split, direction, source: config.datasets.source });
   }
   return specs;
 }
@@ -126,7 +141,10 @@ const DATASET_FLAGS: readonly ConfigFlag[] = [
 ];
 
 export function command(): Command {
-  const cmd = stageCommand('datasets', 'pack forward/reversed three-level datasets per split', DATASET_FLAGS).option('--json', 'print the outcome as JSON');
+  const cmd = stageCommand('datasets', 'pack forward/reversed three-level datasets per split', DATASET_FLAGS).option(
+    '--json',
+    'print the outcome as JSON',
+  );
   cmd.action(async (opts: { json?: boolean }) => {
     const ctx = stageContext(cmd, DATASET_FLAGS);
     const store = ManifestStore.open(ctx.manifestPath);
@@ -141,10 +159,11 @@ export function command(): Command {
         return { counts: { built: count('built'), upToDate: count('up-to-date'), empty: count('empty') } };
       });
       if (opts.json) console.log(JSON.stringify(outcomes, null, 2));
-      else for (const o of outcomes) {
-        const left = o.incomplete.length ? `, ${o.incomplete.length} left out (a level missing)` : '';
-        console.log(`datasets ${o.name}: ${o.outcome}, ${o.clips} clips${left}`);
-      }
+      else
+        for (const o of outcomes) {
+          const left = o.incomplete.length ? `, ${o.incomplete.length} left out (a level missing)` : '';
+          console.log(`datasets ${o.name}: ${o.outcome}, ${o.clips} clips${left}`);
+        }
     } finally {
       store.close();
     }

@@ -7,7 +7,11 @@ import { dispatch } from 'shared/cli';
 import { TRAIN_STAGES } from './index.js';
 
 export const TINY = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../../shared/fixtures/pthnet/tiny');
-const LEVELS = [['H', 4, 16], ['M', 8, 8], ['L', 16, 4]] as const;
+const LEVELS = [
+  ['H', 4, 16],
+  ['M', 8, 8],
+  ['L', 16, 4],
+] as const;
 
 /**
  * The fixture batch written out as per-clip feature files in the reference layout, with
@@ -26,7 +30,8 @@ export async function writeFixtureFeatures(root: string, suffixes: readonly stri
       const rows = new Float32Array(n * D);
       for (let t = 0; t < n; t++) for (let c = 0; c < D; c++) rows[t * D + c] = (x.data as Float32Array)[(b * D + c) * T + t]!;
       const id = `Scene/Emotion/000${b}`;
-      for (const suffix of suffixes) await writeNpy(join(root, `th14_vit_g_16_${stride}${suffix}`, `${id}.npy`), { data: rows, shape: [n, D] });
+      for (const suffix of suffixes)
+        await writeNpy(join(root, `th14_vit_g_16_${stride}${suffix}`, `${id}.npy`), { data: rows, shape: [n, D] });
       lines.push(`${id}.npy ${n} ${labels[b]}`);
     }
     for (const suffix of suffixes) {
@@ -41,11 +46,20 @@ export async function writeFixtureFeatures(root: string, suffixes: readonly stri
  * datasets, with a config validating on the training clips (the fixture has one split).
  * `directions` chooses which feature folders exist and get packed.
  */
-export async function fixtureWorkspace(prefix: string, directions: ReadonlyArray<'forward' | 'reversed'>): Promise<{ work: string; config: string }> {
+export async function fixtureWorkspace(
+  prefix: string,
+  directions: ReadonlyArray<'forward' | 'reversed'>,
+): Promise<{ work: string; config: string }> {
   const work = mkdtempSync(join(tmpdir(), prefix));
-  await writeFixtureFeatures(join(work, 'features'), directions.map((d) => (d === 'reversed' ? '_rv' : '')));
+  await writeFixtureFeatures(
+    join(work, 'features'),
+    directions.map((d) => (d === 'reversed' ? '_rv' : '')),
+  );
   const config = join(work, 'pthnet.config.json');
-  writeFileSync(config, JSON.stringify({ dataDir: join(work, 'data'), backend: 'wasm', extract: { directions }, datasets: { testSplit: 'train' } }));
+  writeFileSync(
+    config,
+    JSON.stringify({ dataDir: join(work, 'data'), backend: 'wasm', extract: { directions }, datasets: { testSplit: 'train' } }),
+  );
   for (const args of [['import-features', '--lists', join(work, 'features')], ['datasets']]) {
     const code = await dispatch(TRAIN_STAGES, [args[0]!, '--config', config, ...args.slice(1)]);
     if (code !== 0) throw new Error(`pthnet ${args[0]} on the fixture exited with ${code}`);

@@ -7,7 +7,14 @@ import { ManifestStore, featureIdentity, writeNpy } from 'shared';
 import { importFeatures, splitFromListName } from './importFeatures.js';
 
 const LISTS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../../shared/data/annotations/ferv39k');
-const FOLDERS = ['th14_vit_g_16_4', 'th14_vit_g_16_8', 'th14_vit_g_16_16', 'th14_vit_g_16_4_rv', 'th14_vit_g_16_8_rv', 'th14_vit_g_16_16_rv'];
+const FOLDERS = [
+  'th14_vit_g_16_4',
+  'th14_vit_g_16_8',
+  'th14_vit_g_16_16',
+  'th14_vit_g_16_4_rv',
+  'th14_vit_g_16_8_rv',
+  'th14_vit_g_16_16_rv',
+];
 /** Row counts of these clips in the real lists: (stride 4, 8, 16). */
 const CLIPS = { 'Interview/Happy/0118': [5, 3, 2], 'DailyLife/Angry/0094': [4, 2, 1] } as const;
 

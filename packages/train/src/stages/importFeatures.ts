@@ -21,7 +21,9 @@ import { readFeatureList } from '../packed/feature-list.js';
 
 /** `train_All.txt` → `train`: the FERV39k lists carry an `_All` suffix that ingest does not. */
 export function splitFromListName(file: string): string {
-  return basename(file).replace(/\.txt$/i, '').replace(/_all$/i, '');
+  return basename(file)
+    .replace(/\.txt$/i, '')
+    .replace(/_all$/i, '');
 }
 
 export interface ImportSummary {
@@ -66,7 +68,11 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
     }
   }
   const parsedLists = await Promise.all(lists.map(async (l) => ({ ...l, list: await readFeatureList(l.file) })));
-  const progress = createProgress({ label: 'import-features', total: parsedLists.reduce((s, l) => s + l.list.entries.length, 0), unit: 'files' });
+  const progress = createProgress({
+    label: 'import-features',
+    total: parsedLists.reduce((s, l) => s + l.list.entries.length, 0),
+    unit: 'files',
+  });
 
   // One query for all clips: a query per list line would dominate on 47k lines.
   const clipLabels = new Map(store.listClips().map((c) => [c.id, c.label]));
@@ -76,7 +82,11 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
     const newClips = list.entries
       .filter((e) => !clipLabels.has(e.clipId))
       .map((e) => ({
-        id: e.clipId, dataset: options.dataset, split, label: e.label, labelName: labels[e.label] ?? String(e.label),
+        id: e.clipId,
+        dataset: options.dataset,
+        split,
+        label: e.label,
+        labelName: labels[e.label] ?? String(e.label),
         frameCount: 0,
         // An imported clip has no media: its identity is its id, its content the feature files.
         contentHash: hashBytes(`imported:${options.dataset}:${e.clipId}`),
@@ -86,7 +96,8 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
     for (const entry of list.entries) {
       progress.tick();
       const knownLabel = clipLabels.get(entry.clipId);
-      if (knownLabel !== undefined && knownLabel !== entry.label) summary.labelConflicts.push({ clipId: entry.clipId, manifest: knownLabel, list: entry.label });
+      if (knownLabel !== undefined && knownLabel !== entry.label)
+        summary.labelConflicts.push({ clipId: entry.clipId, manifest: knownLabel, list: entry.label });
       const path = resolve(options.root, folder, `${entry.clipId}.npy`);
       if (!existsSync(path)) {
         row.missingFiles += 1;
@@ -94,7 +105,13 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
       }
       const [contentHash, info] = await Promise.all([hashFile(path), stat(path)]);
       const identity = featureIdentity(entry.clipId, parsed.direction, parsed.stride, parsed.source);
-      const key = cacheKey({ stage: 'import-features', kind: 'features', params: { folder }, inputs: { file: contentHash }, codeVersion: 'import/1' });
+      const key = cacheKey({
+        stage: 'import-features',
+        kind: 'features',
+        params: { folder },
+        inputs: { file: contentHash },
+        codeVersion: 'import/1',
+      });
       const plan = await store.planArtifact(identity, { cacheKey: key, path, params: { folder, imported: true } }, { verify: 'size' });
       if (plan.decision === 'skip') {
         row.unchanged += 1;
@@ -149,14 +166,17 @@ export function command(): Command {
         return;
       }
       for (const f of summary.folders) {
-        console.log(`${f.folder}/${f.split}: ${f.listed} listed, ${f.registered} registered, ${f.unchanged} unchanged, ${f.missingFiles} files missing`);
+        console.log(
+          `${f.folder}/${f.split}: ${f.listed} listed, ${f.registered} registered, ${f.unchanged} unchanged, ${f.missingFiles} files missing`,
+        );
       }
       console.log(`${summary.clipsAdded} clips added to the manifest`);
       if (summary.incomplete.length > 0) {
         console.log(`${summary.incomplete.length} clips are missing from a level or direction, e.g.`);
         for (const c of summary.incomplete.slice(0, 5)) console.log(`  ${c.clipId}: not in ${c.missingFrom.join(', ')}`);
       }
-      if (summary.labelConflicts.length > 0) console.log(`${summary.labelConflicts.length} clips have a different label in the lists than in the manifest`);
+      if (summary.labelConflicts.length > 0)
+        console.log(`${summary.labelConflicts.length} clips have a different label in the lists than in the manifest`);
     } finally {
       store.close();
     }

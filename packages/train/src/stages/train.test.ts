@@ -11,7 +11,6 @@ import { openPackedDataset } from '../packed/packed.js';
 import { trainRun } from '../trainer/trainer.js';
 import { TINY, fixtureWorkspace } from './fixture.test-helper.js';
 
-
 interface Expected {
   train_steps: Array<{ loss: number; loss_ce: number; loss_kl_L: number; loss_kl_M: number }>;
   state_dict_after_steps: Record<string, { shape: number[]; data: number[] }>;
@@ -30,13 +29,38 @@ describe('train command on the reference fixture (fixtures/pthnet/tiny)', () => 
 
   it('reproduces the reference per-step losses and final state dict (batch 5, no shuffle, no noise, drop path 0)', async () => {
     const code = await main([
-      'train', '--config', config, '--direction', 'forward', '--init', join(TINY, 'checkpoint_init.pth'),
-      '--epochs', '3', '--batch-size', '5', '--lr', '0.005', '--momentum', '0.9', '--weight-decay', '1e-4', '--milestones', '100',
-      '--no-shuffle', '--noise', '0', '--drop-path', '0',
+      'train',
+      '--config',
+      config,
+      '--direction',
+      'forward',
+      '--init',
+      join(TINY, 'checkpoint_init.pth'),
+      '--epochs',
+      '3',
+      '--batch-size',
+      '5',
+      '--lr',
+      '0.005',
+      '--momentum',
+      '0.9',
+      '--weight-decay',
+      '1e-4',
+      '--milestones',
+      '100',
+      '--no-shuffle',
+      '--noise',
+      '0',
+      '--drop-path',
+      '0',
     ]);
     expect(code).toBe(0);
     const run = join(work, 'data/runs/raw_forward');
-    const steps = readFileSync(join(run, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.type === 'step');
+    const steps = readFileSync(join(run, 'log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((r) => r.type === 'step');
     expect(steps).toHaveLength(3);
     steps.forEach((s, i) => {
       const want = expected.train_steps[i]!;
@@ -59,38 +83,102 @@ describe('train command on the reference fixture (fixtures/pthnet/tiny)', () => 
     const before = store.getArtifact({ stage: 'train', kind: 'checkpoint', direction: 'forward', source: 'raw' });
     store.close();
     expect(before?.status).toBe('done');
-    expect(await main([
-      'train', '--config', config, '--direction', 'forward', '--init', join(TINY, 'checkpoint_init.pth'),
-      '--epochs', '3', '--batch-size', '5', '--lr', '0.005', '--milestones', '100', '--no-shuffle', '--noise', '0', '--drop-path', '0',
-    ])).toBe(0);
-    expect(readFileSync(join(run, 'log.jsonl'), 'utf8').trim().split('\n').filter((l) => l.includes('"step"'))).toHaveLength(3);
+    expect(
+      await main([
+        'train',
+        '--config',
+        config,
+        '--direction',
+        'forward',
+        '--init',
+        join(TINY, 'checkpoint_init.pth'),
+        '--epochs',
+        '3',
+        '--batch-size',
+        '5',
+        '--lr',
+        '0.005',
+        '--milestones',
+        '100',
+        '--no-shuffle',
+        '--noise',
+        '0',
+        '--drop-path',
+        '0',
+      ]),
+    ).toBe(0);
+    expect(
+      readFileSync(join(run, 'log.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .filter((l) => l.includes('"step"')),
+    ).toHaveLength(3);
   });
 
-  it.each([1, 2])('a run interrupted after an epoch resumes to the same result as an uninterrupted one (%i worker threads)', async (workers) => {
-    const name = 'raw_forward_train';
-    const ds = await openPackedDataset(join(work, 'data/datasets', name), name);
-    const hyper = validateConfig({
-      train: { epochs: 4, batchSize: 2, lr: 0.01, milestones: [2], seed: 7, shuffle: true, noise: 0.01, dropPath: 0.3, model: { n_embd: 32, mlp_dim: 24 } },
-    }).train;
-    const straight = await trainRun({ outDir: join(work, `straight${workers}`), train: ds, validation: ds, hyper, runKey: 'k', workers, parallelFromParameters: 0 });
-    const controller = new AbortController();
-    const first = await trainRun({
-      outDir: join(work, `resumed${workers}`), train: ds, validation: ds, hyper, runKey: 'k', signal: controller.signal, workers, parallelFromParameters: 0,
-      onEpoch: (r) => r.epoch === 1 && controller.abort(),
-    });
-    expect(first).toMatchObject({ interrupted: true, resumedFromEpoch: 0 });
-    expect(first.epochs).toHaveLength(2);
-    const second = await trainRun({ outDir: join(work, `resumed${workers}`), train: ds, validation: ds, hyper, runKey: 'k', workers, parallelFromParameters: 0 });
-    expect(second).toMatchObject({ interrupted: false, resumedFromEpoch: 2 });
-    expect(second.epochs.map((e) => e.loss)).toEqual(straight.epochs.map((e) => e.loss));
-    // wasm, with its matMuls on OpenBLAS where the native addon is built
-    const wasm = String.raw`wasm( \+ OpenBLAS [\d.]+ sgemm \(\w+, \d+ threads?\)| \(own matMul: .+\))`;
-    expect(straight.backend).toMatch(new RegExp(`^${wasm}, ${workers === 1 ? '1 thread' : `${workers} worker threads`}$`));
-    const a = await loadPthNetCheckpoint(join(work, `straight${workers}/last.safetensors`));
-    const b = await loadPthNetCheckpoint(join(work, `resumed${workers}/last.safetensors`));
-    for (const [key, t] of a.stateDict) expect(b.stateDict.get(key)!.data, key).toEqual(t.data);
-    const log = readFileSync(join(work, `resumed${workers}/log.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(log.filter((r) => r.type === 'epoch').map((r) => r.epoch)).toEqual([0, 1, 2, 3]);
-    await ds.close();
-  });
+  it.each([1, 2])(
+    'a run interrupted after an epoch resumes to the same result as an uninterrupted one (%i worker threads)',
+    async (workers) => {
+      const name = 'raw_forward_train';
+      const ds = await openPackedDataset(join(work, 'data/datasets', name), name);
+      const hyper = validateConfig({
+        train: {
+          epochs: 4,
+          batchSize: 2,
+          lr: 0.01,
+          milestones: [2],
+          seed: 7,
+          shuffle: true,
+          noise: 0.01,
+          dropPath: 0.3,
+          model: { n_embd: 32, mlp_dim: 24 },
+        },
+      }).train;
+      const straight = await trainRun({
+        outDir: join(work, `straight${workers}`),
+        train: ds,
+        validation: ds,
+        hyper,
+        runKey: 'k',
+        workers,
+        parallelFromParameters: 0,
+      });
+      const controller = new AbortController();
+      const first = await trainRun({
+        outDir: join(work, `resumed${workers}`),
+        train: ds,
+        validation: ds,
+        hyper,
+        runKey: 'k',
+        signal: controller.signal,
+        workers,
+        parallelFromParameters: 0,
+        onEpoch: (r) => r.epoch === 1 && controller.abort(),
+      });
+      expect(first).toMatchObject({ interrupted: true, resumedFromEpoch: 0 });
+      expect(first.epochs).toHaveLength(2);
+      const second = await trainRun({
+        outDir: join(work, `resumed${workers}`),
+        train: ds,
+        validation: ds,
+        hyper,
+        runKey: 'k',
+        workers,
+        parallelFromParameters: 0,
+      });
+      expect(second).toMatchObject({ interrupted: false, resumedFromEpoch: 2 });
+      expect(second.epochs.map((e) => e.loss)).toEqual(straight.epochs.map((e) => e.loss));
+      // wasm, with its matMuls on OpenBLAS where the native addon is built
+      const wasm = String.raw`wasm( \+ OpenBLAS [\d.]+ sgemm \(\w+, \d+ threads?\)| \(own matMul: .+\))`;
+      expect(straight.backend).toMatch(new RegExp(`^${wasm}, ${workers === 1 ? '1 thread' : `${workers} worker threads`}$`));
+      const a = await loadPthNetCheckpoint(join(work, `straight${workers}/last.safetensors`));
+      const b = await loadPthNetCheckpoint(join(work, `resumed${workers}/last.safetensors`));
+      for (const [key, t] of a.stateDict) expect(b.stateDict.get(key)!.data, key).toEqual(t.data);
+      const log = readFileSync(join(work, `resumed${workers}/log.jsonl`), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(log.filter((r) => r.type === 'epoch').map((r) => r.epoch)).toEqual([0, 1, 2, 3]);
+      await ds.close();
+    },
+  );
 });

@@ -40,7 +40,12 @@ export const TRAIN_FLAGS: readonly ConfigFlag[] = [
   { flags: '--noise <sigma>', key: 'train.noise', description: 'Gaussian input noise (default 0.0005)', kind: 'number' },
   { flags: '--drop-path <p>', key: 'train.dropPath', description: 'stochastic depth in the branches (default 0.1)', kind: 'number' },
   { flags: '--source <raw|face>', key: 'datasets.source', description: 'which features (datasets) to use', kind: 'string' },
-  { flags: '--init <checkpoint>', key: 'train.init', description: 'initial weights: ours (.safetensors) or a reference .pth', kind: 'string' },
+  {
+    flags: '--init <checkpoint>',
+    key: 'train.init',
+    description: 'initial weights: ours (.safetensors) or a reference .pth',
+    kind: 'string',
+  },
   { flags: '--out <dir>', key: 'train.out', description: 'runs folder, relative to the data dir (default runs)', kind: 'string' },
 ];
 
@@ -68,7 +73,9 @@ export interface TrainOutcome {
 function requireDataset(store: ManifestStore, spec: DatasetSpec) {
   const row = store.getArtifact(datasetIdentity(spec));
   if (row?.status !== 'done' || row.contentHash === null || !existsSync(row.path)) {
-    throw new ConfigError(`train: expected the packed dataset ${datasetName(spec)}, got ${row ? `one that is ${row.status}` : 'none'} (run \`pnpm pthnet datasets\` first)`);
+    throw new ConfigError(
+      `train: expected the packed dataset ${datasetName(spec)}, got ${row ? `one that is ${row.status}` : 'none'} (run \`pnpm pthnet datasets\` first)`,
+    );
   }
   return row;
 }
@@ -109,8 +116,15 @@ export async function trainDirection(
     ]);
     try {
       const result = await trainRun({
-        outDir, train: trainSet, validation: valSet, hyper: config.train, runKey: key, resume: options.resume, workers: config.workers,
-        label: `train ${direction}`, ...(options.signal ? { signal: options.signal } : {}),
+        outDir,
+        train: trainSet,
+        validation: valSet,
+        hyper: config.train,
+        runKey: key,
+        resume: options.resume,
+        workers: config.workers,
+        label: `train ${direction}`,
+        ...(options.signal ? { signal: options.signal } : {}),
         provenance: { direction, source, trainDataset: datasetName(trainSpec), validationDataset: datasetName(valSpec) },
       });
       if (result.interrupted) return { direction, outcome: 'interrupted', outDir, result };
@@ -148,13 +162,28 @@ export function command(): Command {
           if (run.signal.aborted) break;
           outcomes.push(await trainDirection(store, ctx.config, ctx.dataDir, direction, { resume, runId: run.id, signal: run.signal }));
         }
-        return { counts: { trained: outcomes.filter((o) => o.outcome === 'trained').length, upToDate: outcomes.filter((o) => o.outcome === 'up-to-date').length } };
+        return {
+          counts: {
+            trained: outcomes.filter((o) => o.outcome === 'trained').length,
+            upToDate: outcomes.filter((o) => o.outcome === 'up-to-date').length,
+          },
+        };
       });
-      if (opts.json) console.log(JSON.stringify(outcomes.map(({ result, ...o }) => ({ ...o, bestEpoch: result?.bestEpoch, bestWar: result?.bestWar })), null, 2));
-      else for (const o of outcomes) {
-        const best = o.result ? `: best WAR ${(100 * o.result.bestWar).toFixed(2)} at epoch ${o.result.bestEpoch} (${o.result.bestPath})` : '';
-        console.log(`train ${o.direction}: ${o.outcome}${best}`);
-      }
+      if (opts.json)
+        console.log(
+          JSON.stringify(
+            outcomes.map(({ result, ...o }) => ({ ...o, bestEpoch: result?.bestEpoch, bestWar: result?.bestWar })),
+            null,
+            2,
+          ),
+        );
+      else
+        for (const o of outcomes) {
+          const best = o.result
+            ? `: best WAR ${(100 * o.result.bestWar).toFixed(2)} at epoch ${o.result.bestEpoch} (${o.result.bestPath})`
+            : '';
+          console.log(`train ${o.direction}: ${o.outcome}${best}`);
+        }
     } finally {
       store.close();
     }

@@ -1,5 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DataParallelPthNet, SGD, createPthNet, parameterCount, pthnetParameterSpecs, trainStep, validatePthNetConfig, type PthNet, type PthNetConfig, type PthNetLoss, type StateDict } from 'model';
+import {
+  DataParallelPthNet,
+  SGD,
+  createPthNet,
+  parameterCount,
+  pthnetParameterSpecs,
+  trainStep,
+  validatePthNetConfig,
+  type PthNet,
+  type PthNetConfig,
+  type PthNetLoss,
+  type StateDict,
+} from 'model';
 import { describeActiveBackend, type BackendPreference } from 'shared';
 import type { Batch } from '../sampling/types.js';
 
@@ -42,14 +54,18 @@ export interface EngineOptions {
 }
 
 const x3 = (t: { data: Float32Array; shape: readonly number[] }) => tf.tensor3d(t.data, t.shape as [number, number, number]);
-const m3 = (t: { data: Uint8Array; shape: readonly number[] }) => tf.tensor3d(Float32Array.from(t.data), t.shape as [number, number, number]);
+const m3 = (t: { data: Uint8Array; shape: readonly number[] }) =>
+  tf.tensor3d(Float32Array.from(t.data), t.shape as [number, number, number]);
 
 class InProcessEngine implements TrainingEngine {
   readonly description: string;
   stepCount = 0;
   private readonly sgd: SGD;
 
-  constructor(private readonly model: PthNet, optimizer: EngineOptions['optimizer']) {
+  constructor(
+    private readonly model: PthNet,
+    optimizer: EngineOptions['optimizer'],
+  ) {
     this.description = `${describeActiveBackend()}, 1 thread`;
     this.sgd = new SGD(model.namedVariables(), {
       ...optimizer,
@@ -71,7 +87,14 @@ class InProcessEngine implements TrainingEngine {
   }
 
   async trainStep(batch: Batch, options: { dropPathProb: number; dropPathRng: () => number }): Promise<PthNetLoss<number>> {
-    const inputs = { x_H: x3(batch.x_H), x_M: x3(batch.x_M), x_L: x3(batch.x_L), m_H: m3(batch.m_H), m_M: m3(batch.m_M), m_L: m3(batch.m_L) };
+    const inputs = {
+      x_H: x3(batch.x_H),
+      x_M: x3(batch.x_M),
+      x_L: x3(batch.x_L),
+      m_H: m3(batch.m_H),
+      m_M: m3(batch.m_M),
+      m_L: m3(batch.m_L),
+    };
     const labels = tf.tensor1d(batch.y.data, 'int32');
     try {
       this.stepCount += 1;
@@ -180,8 +203,11 @@ export async function createTrainingEngine(options: EngineOptions): Promise<Trai
   const size = parameterCount(pthnetParameterSpecs(validatePthNetConfig(options.config)));
   if (options.workers > 1 && cpuBackend && size >= (options.parallelFromParameters ?? 1_000_000)) {
     const net = await DataParallelPthNet.create({
-      config: options.config, workers: options.workers, backend: tf.getBackend() as BackendPreference,
-      seed: options.seed, optimizer: options.optimizer,
+      config: options.config,
+      workers: options.workers,
+      backend: tf.getBackend() as BackendPreference,
+      seed: options.seed,
+      optimizer: options.optimizer,
     });
     return new ParallelEngine(net);
   }

@@ -25,7 +25,8 @@ import type { TrainRunOptions, TrainRunResult, TrainingState } from './types.js'
 /** Batch tensors in the network's layout; masks as 0/1 floats. */
 function batchTensors(batch: Batch) {
   const x = (t: { data: Float32Array; shape: readonly number[] }) => tf.tensor3d(t.data, t.shape as [number, number, number]);
-  const m = (t: { data: Uint8Array; shape: readonly number[] }) => tf.tensor3d(Float32Array.from(t.data), t.shape as [number, number, number]);
+  const m = (t: { data: Uint8Array; shape: readonly number[] }) =>
+    tf.tensor3d(Float32Array.from(t.data), t.shape as [number, number, number]);
   return {
     inputs: { x_H: x(batch.x_H), x_M: x(batch.x_M), x_L: x(batch.x_L), m_H: m(batch.m_H), m_M: m(batch.m_M), m_L: m(batch.m_L) },
     labels: tf.tensor1d(batch.y.data, 'int32'),
@@ -157,10 +158,20 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
     const saveCheckpoint = async (base: string, war: number, uar: number) => {
       const [stateDict, momentum] = await Promise.all([engine.stateDict(), engine.momentum()]);
       await savePthNetCheckpoint(base, {
-        stateDict, config: engine.config, epoch: state.epoch, metrics: { war, uar },
+        stateDict,
+        config: engine.config,
+        epoch: state.epoch,
+        metrics: { war, uar },
         provenance: { codeVersion: CODE_VERSIONS.train, source: 'pthnet train', args: { ...options.provenance, trainingState: state } },
         momentum,
-        optimizer: { type: 'SGD', lr: engine.lr, momentum: hyper.momentum, weight_decay: hyper.weightDecay, dampening: 0, nesterov: false } as never,
+        optimizer: {
+          type: 'SGD',
+          lr: engine.lr,
+          momentum: hyper.momentum,
+          weight_decay: hyper.weightDecay,
+          dampening: 0,
+          nesterov: false,
+        } as never,
       });
     };
 
@@ -182,8 +193,12 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
         const losses = await engine.trainStep(batch, { dropPathProb: hyper.dropPath, dropPathRng: () => rng.nextFloat() });
         if (!Number.isFinite(losses.loss)) {
           progress.stop();
-          const keep = existsSync(`${lastBase}.safetensors`) ? `the last good checkpoint is ${lastBase}.safetensors (epoch ${state.epoch})` : 'no epoch had completed, so there is no checkpoint';
-          throw new TrainingError(`${label}: loss became ${losses.loss} at epoch ${epoch + 1}, step ${s + 1} (lr ${engine.lr}); stopped. ${keep}. Try a lower --lr.`);
+          const keep = existsSync(`${lastBase}.safetensors`)
+            ? `the last good checkpoint is ${lastBase}.safetensors (epoch ${state.epoch})`
+            : 'no epoch had completed, so there is no checkpoint';
+          throw new TrainingError(
+            `${label}: loss became ${losses.loss} at epoch ${epoch + 1}, step ${s + 1} (lr ${engine.lr}); stopped. ${keep}. Try a lower --lr.`,
+          );
         }
         state.step += 1;
         lossSum += losses.loss * idx.length;
@@ -203,13 +218,22 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
       if (improved) await saveCheckpoint(bestBase, metrics.war, metrics.uar);
       await saveCheckpoint(lastBase, metrics.war, metrics.uar);
       const epochRecord: TrainEpochRecord = {
-        type: 'epoch', epoch, war: metrics.war, uar: metrics.uar, loss: lossSum / train.size,
-        time_s: (performance.now() - started) / 1000, lr_next: engine.lr, best: improved,
+        type: 'epoch',
+        epoch,
+        war: metrics.war,
+        uar: metrics.uar,
+        loss: lossSum / train.size,
+        time_s: (performance.now() - started) / 1000,
+        lr_next: engine.lr,
+        best: improved,
       };
       await appendFile(logPath, `${stepLines.join('\n')}\n${JSON.stringify(epochRecord)}\n`);
       epochs.push(epochRecord);
       history.push(...stepLines.map((l) => JSON.parse(l) as TrainLogRecord), epochRecord);
-      await writeFile(join(outDir, 'curves.png'), await renderChartPng(trainingCurvesSpec({ forward: history }, label), { width: 900, height: 360 }));
+      await writeFile(
+        join(outDir, 'curves.png'),
+        await renderChartPng(trainingCurvesSpec({ forward: history }, label), { width: 900, height: 360 }),
+      );
       process.stderr.write(
         `[${label}] epoch ${epoch + 1}/${hyper.epochs}: loss ${epochRecord.loss.toFixed(4)}, WAR ${(100 * metrics.war).toFixed(2)}, UAR ${(100 * metrics.uar).toFixed(2)}${improved ? ' (best)' : ''}\n`,
       );

@@ -38,7 +38,11 @@ function expectSameTensors(actual: PthNetStateDict | undefined, expected: PthNet
 }
 
 /** A bare-state-dict .pth of the given shapes whose tensors all view one shared storage. */
-function bareStateDictPth(shapes: ReadonlyArray<readonly [string, readonly number[]]>, extra: Array<[Py, Py]> = [], wrapKey?: string): Uint8Array {
+function bareStateDictPth(
+  shapes: ReadonlyArray<readonly [string, readonly number[]]>,
+  extra: Array<[Py, Py]> = [],
+  wrapKey?: string,
+): Uint8Array {
   const numel = Math.max(...shapes.map(([, s]) => s.reduce((a, b) => a * b, 1)));
   const storage = { type: 'FloatStorage', key: '0', numel };
   const dict: Py = { dict: shapes.map(([key, shape]) => [key, torchTensor(storage, 0, [...shape], contiguousStride(shape))]) };
@@ -57,7 +61,9 @@ describe('loadPthNetCheckpoint on the reference trainer .pth', () => {
     expect(reference.warnings).toEqual([]);
     expect([...reference.stateDict.keys()]).toEqual(Object.keys(tiny.state_dict_after_steps));
     // pos_embed.* never train: the initial values are the values after the steps.
-    expect(Array.from(reference.stateDict.get('pos_embed.conv.weight')!.data)).toEqual(tiny.state_dict_after_steps['pos_embed.conv.weight']!.data.map(Math.fround));
+    expect(Array.from(reference.stateDict.get('pos_embed.conv.weight')!.data)).toEqual(
+      tiny.state_dict_after_steps['pos_embed.conv.weight']!.data.map(Math.fround),
+    );
   });
 
   it('maps momentum buffers to names by position: exactly the parameters that get gradients', () => {
@@ -72,7 +78,9 @@ describe('loadPthNetCheckpoint on the reference trainer .pth', () => {
     const file = path.join(tmp, 'misfit.pth');
     writeFileSync(file, bareStateDictPth(shapes));
     await expect(loadPthNetCheckpoint(file)).rejects.toBeInstanceOf(CheckpointError);
-    await expect(loadPthNetCheckpoint(file)).rejects.toThrowError(/key stem\.1\.cross_att\.proj\.weight: expected shape \[32,32,1\], got \[32,32,3\]/);
+    await expect(loadPthNetCheckpoint(file)).rejects.toThrowError(
+      /key stem\.1\.cross_att\.proj\.weight: expected shape \[32,32,1\], got \[32,32,3\]/,
+    );
   });
 
   it('loads a bare state dict .pth, and tolerates a non-SGD optimizer with a warning', async () => {
@@ -87,11 +95,35 @@ describe('loadPthNetCheckpoint on the reference trainer .pth', () => {
     const adam: Py = {
       dict: [
         ['state', { dict: [] }],
-        ['param_groups', { list: [{ dict: [['lr', { float: 0.001 }], ['betas', [{ float: 0.9 }, { float: 0.999 }]], ['params', { list: tinyShapes.map((_, i) => i) }]] }] }],
+        [
+          'param_groups',
+          {
+            list: [
+              {
+                dict: [
+                  ['lr', { float: 0.001 }],
+                  ['betas', [{ float: 0.9 }, { float: 0.999 }]],
+                  ['params', { list: tinyShapes.map((_, i) => i) }],
+                ],
+              },
+            ],
+          },
+        ],
       ],
     };
     const withAdam = path.join(tmp, 'adam.pth');
-    writeFileSync(withAdam, bareStateDictPth(tinyShapes, [['epoch', 4], ['optimizer', adam], ['best_acc', { float: 50.5 }]], 'state_dict'));
+    writeFileSync(
+      withAdam,
+      bareStateDictPth(
+        tinyShapes,
+        [
+          ['epoch', 4],
+          ['optimizer', adam],
+          ['best_acc', { float: 50.5 }],
+        ],
+        'state_dict',
+      ),
+    );
     const loadedAdam = await loadPthNetCheckpoint(withAdam);
     expect(loadedAdam.epoch).toBe(4);
     expect(loadedAdam.metrics).toEqual({ best_acc: 50.5 });
@@ -114,10 +146,21 @@ describe('savePthNetCheckpoint / loadPthNetCheckpoint', () => {
       momentum: reference.momentum!,
       optimizer: reference.optimizer!,
     });
-    expect(saved).toEqual({ weightsPath: `${base}.safetensors`, sidecarPath: `${base}.json`, optimizerPath: `${base}.optimizer.safetensors` });
+    expect(saved).toEqual({
+      weightsPath: `${base}.safetensors`,
+      sidecarPath: `${base}.json`,
+      optimizerPath: `${base}.optimizer.safetensors`,
+    });
 
     const sidecar = JSON.parse(readFileSync(`${base}.json`, 'utf8')) as Record<string, unknown>;
-    expect(sidecar).toMatchObject({ format: 'pthnet-checkpoint', version: 1, weights: 'epoch_1.safetensors', epoch: 1, config: tiny.config, optimizer: { type: 'SGD', lr: 0.005, file: 'epoch_1.optimizer.safetensors' } });
+    expect(sidecar).toMatchObject({
+      format: 'pthnet-checkpoint',
+      version: 1,
+      weights: 'epoch_1.safetensors',
+      epoch: 1,
+      config: tiny.config,
+      optimizer: { type: 'SGD', lr: 0.005, file: 'epoch_1.optimizer.safetensors' },
+    });
     expect(typeof (sidecar['provenance'] as Record<string, unknown>)['createdAt']).toBe('string');
 
     // The weights file alone holds exactly the reference keys, so the reference model loads it strictly.
@@ -147,7 +190,13 @@ describe('savePthNetCheckpoint / loadPthNetCheckpoint', () => {
 
   it('loads weights without a sidecar: config from metadata, or inferred from shapes', async () => {
     const base = path.join(tmp, 'lonely');
-    await savePthNetCheckpoint(base, { stateDict: reference.stateDict, config: reference.config, epoch: 7, metrics: { war: 1 }, provenance: {} });
+    await savePthNetCheckpoint(base, {
+      stateDict: reference.stateDict,
+      config: reference.config,
+      epoch: 7,
+      metrics: { war: 1 },
+      provenance: {},
+    });
     rmSync(`${base}.json`);
     const fromMetadata = await loadPthNetCheckpoint(`${base}.safetensors`);
     expect(fromMetadata.source.format).toBe('safetensors');
@@ -156,7 +205,10 @@ describe('savePthNetCheckpoint / loadPthNetCheckpoint', () => {
     expectSameTensors(fromMetadata.stateDict, reference.stateDict);
 
     const foreign = path.join(tmp, 'foreign.safetensors');
-    await writeSafetensors(foreign, [...reference.stateDict].map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.shape, data: t.data })));
+    await writeSafetensors(
+      foreign,
+      [...reference.stateDict].map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.shape, data: t.data })),
+    );
     const inferred = await loadPthNetCheckpoint(foreign);
     expect(inferred.config).toEqual(tiny.config);
     expect(inferred.epoch).toBeNull();
@@ -185,11 +237,40 @@ describe('savePthNetCheckpoint / loadPthNetCheckpoint', () => {
     const base = path.join(tmp, 'refused');
     const wrong = new Map(reference.stateDict);
     wrong.delete('head.bias');
-    await expect(savePthNetCheckpoint(base, { stateDict: wrong, config: reference.config, epoch: 1, metrics: {}, provenance: {} })).rejects.toThrowError(/missing key head\.bias \(expected shape \[7\]\)/);
-    await expect(savePthNetCheckpoint(base, { stateDict: reference.stateDict, config: reference.config, epoch: 1, metrics: { loss: NaN }, provenance: {} })).rejects.toThrowError(/metrics\.loss: expected a finite number, got NaN/);
+    await expect(
+      savePthNetCheckpoint(base, { stateDict: wrong, config: reference.config, epoch: 1, metrics: {}, provenance: {} }),
+    ).rejects.toThrowError(/missing key head\.bias \(expected shape \[7\]\)/);
+    await expect(
+      savePthNetCheckpoint(base, {
+        stateDict: reference.stateDict,
+        config: reference.config,
+        epoch: 1,
+        metrics: { loss: NaN },
+        provenance: {},
+      }),
+    ).rejects.toThrowError(/metrics\.loss: expected a finite number, got NaN/);
     const badMomentum = new Map([['head.bias', { shape: [8], data: new Float32Array(8) }]]);
-    await expect(savePthNetCheckpoint(base, { stateDict: reference.stateDict, config: reference.config, epoch: 1, metrics: {}, provenance: {}, momentum: badMomentum, optimizer: reference.optimizer! })).rejects.toThrowError(/momentum buffer head\.bias: expected shape \[7\], got \[8\]/);
-    await expect(savePthNetCheckpoint(base, { stateDict: reference.stateDict, config: reference.config, epoch: 1, metrics: {}, provenance: {}, momentum: reference.momentum! })).rejects.toThrowError(/momentum buffers given without the optimizer hyperparameters/);
+    await expect(
+      savePthNetCheckpoint(base, {
+        stateDict: reference.stateDict,
+        config: reference.config,
+        epoch: 1,
+        metrics: {},
+        provenance: {},
+        momentum: badMomentum,
+        optimizer: reference.optimizer!,
+      }),
+    ).rejects.toThrowError(/momentum buffer head\.bias: expected shape \[7\], got \[8\]/);
+    await expect(
+      savePthNetCheckpoint(base, {
+        stateDict: reference.stateDict,
+        config: reference.config,
+        epoch: 1,
+        metrics: {},
+        provenance: {},
+        momentum: reference.momentum!,
+      }),
+    ).rejects.toThrowError(/momentum buffers given without the optimizer hyperparameters/);
     expect(existsSync(`${base}.json`)).toBe(false);
     await expect(loadPthNetCheckpoint(path.join(tmp, 'nothing-here'))).rejects.toThrowError(/no checkpoint at/);
   });

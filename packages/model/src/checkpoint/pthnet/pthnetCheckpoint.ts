@@ -80,14 +80,20 @@ async function exists(path: string): Promise<boolean> {
 
 function checkTensorData(dict: PthNetStateDict, what: string, path: string): void {
   for (const [key, { shape, data }] of dict) {
-    if (!(data instanceof Float32Array)) throw new CheckpointError(`${path}: ${what} ${key}: expected a Float32Array, got ${(data as object)?.constructor?.name}`, path);
-    if (data.length !== numel(shape)) throw new CheckpointError(`${path}: ${what} ${key}: shape ${JSON.stringify(shape)} needs ${numel(shape)} values, got ${data.length}`, path);
+    if (!(data instanceof Float32Array))
+      throw new CheckpointError(`${path}: ${what} ${key}: expected a Float32Array, got ${(data as object)?.constructor?.name}`, path);
+    if (data.length !== numel(shape))
+      throw new CheckpointError(
+        `${path}: ${what} ${key}: shape ${JSON.stringify(shape)} needs ${numel(shape)} values, got ${data.length}`,
+        path,
+      );
   }
 }
 
 function checkMetrics(metrics: Record<string, number>, path: string): void {
   for (const [key, value] of Object.entries(metrics)) {
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new CheckpointError(`${path}: metrics.${key}: expected a finite number, got ${String(value)}`, path);
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      throw new CheckpointError(`${path}: metrics.${key}: expected a finite number, got ${String(value)}`, path);
   }
 }
 
@@ -96,7 +102,10 @@ function checkMomentum(momentum: PthNetStateDict, stateDict: PthNetStateDict, pa
     const param = stateDict.get(key);
     if (!param) throw new CheckpointError(`${path}: momentum buffer for ${key}, which is not a parameter`, path);
     if (buffer.shape.length !== param.shape.length || buffer.shape.some((d, i) => d !== param.shape[i])) {
-      throw new CheckpointError(`${path}: momentum buffer ${key}: expected shape ${JSON.stringify(param.shape)}, got ${JSON.stringify(buffer.shape)}`, path);
+      throw new CheckpointError(
+        `${path}: momentum buffer ${key}: expected shape ${JSON.stringify(param.shape)}, got ${JSON.stringify(buffer.shape)}`,
+        path,
+      );
     }
   }
 }
@@ -112,12 +121,14 @@ export async function savePthNetCheckpoint(basePath: string, input: SavePthNetCh
   const sidecarPath = `${base}${SIDECAR_SUFFIX}`;
   const optimizerPath = `${base}${OPTIMIZER_SUFFIX}`;
   const config = validateCheckpointConfig(input.config, `${sidecarPath} config`);
-  if (!Number.isInteger(input.epoch) || input.epoch < 0) throw new CheckpointError(`${sidecarPath}: epoch: expected a non-negative integer, got ${String(input.epoch)}`, sidecarPath);
+  if (!Number.isInteger(input.epoch) || input.epoch < 0)
+    throw new CheckpointError(`${sidecarPath}: epoch: expected a non-negative integer, got ${String(input.epoch)}`, sidecarPath);
   checkMetrics(input.metrics, sidecarPath);
   checkTensorData(input.stateDict, 'parameter', weightsPath);
   checkPthNetShapes(shapesOf(input.stateDict), config, weightsPath);
   if (input.momentum) {
-    if (!input.optimizer) throw new CheckpointError(`${sidecarPath}: momentum buffers given without the optimizer hyperparameters they belong to`, sidecarPath);
+    if (!input.optimizer)
+      throw new CheckpointError(`${sidecarPath}: momentum buffers given without the optimizer hyperparameters they belong to`, sidecarPath);
     checkTensorData(input.momentum, 'momentum buffer', optimizerPath);
     checkMomentum(input.momentum, input.stateDict, optimizerPath);
   }
@@ -133,7 +144,10 @@ export async function savePthNetCheckpoint(basePath: string, input: SavePthNetCh
     [...dict].map(([key, t]) => ({ name: `${prefix}${key}`, dtype: 'F32', shape: [...t.shape], data: t.data }));
 
   if (input.momentum) {
-    await writeSafetensors(optimizerPath, toTensors(input.momentum, MOMENTUM_PREFIX), { [METADATA_FORMAT]: CHECKPOINT_FORMAT, [METADATA_CHECKPOINT_ID]: checkpointId });
+    await writeSafetensors(optimizerPath, toTensors(input.momentum, MOMENTUM_PREFIX), {
+      [METADATA_FORMAT]: CHECKPOINT_FORMAT,
+      [METADATA_CHECKPOINT_ID]: checkpointId,
+    });
   }
   await writeSafetensors(weightsPath, toTensors(input.stateDict, ''), weightsMetadata);
   const provenance: CheckpointProvenance = { ...input.provenance, createdAt: input.provenance.createdAt ?? new Date().toISOString() };
@@ -162,10 +176,18 @@ function parseSgd(raw: unknown, where: string): SgdHyperparameters {
   const r = raw as Record<string, unknown>;
   const num = (key: string, fallback?: number): number => {
     const value = r[key] ?? fallback;
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new CheckpointError(`${where}: key ${key}: expected a number, got ${JSON.stringify(r[key])}`);
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      throw new CheckpointError(`${where}: key ${key}: expected a number, got ${JSON.stringify(r[key])}`);
     return value;
   };
-  return { type: 'SGD', lr: num('lr'), momentum: num('momentum'), weight_decay: num('weight_decay', 0), dampening: num('dampening', 0), nesterov: r['nesterov'] === true };
+  return {
+    type: 'SGD',
+    lr: num('lr'),
+    momentum: num('momentum'),
+    weight_decay: num('weight_decay', 0),
+    dampening: num('dampening', 0),
+    nesterov: r['nesterov'] === true,
+  };
 }
 
 function parseSidecar(raw: unknown, path: string): PthNetCheckpointSidecar {
@@ -178,7 +200,8 @@ function parseSidecar(raw: unknown, path: string): PthNetCheckpointSidecar {
   if (r['version'] !== CHECKPOINT_VERSION) fail('version', String(CHECKPOINT_VERSION), r['version']);
   if (typeof r['checkpointId'] !== 'string') fail('checkpointId', 'a string', r['checkpointId']);
   if (typeof r['weights'] !== 'string' || r['weights'].includes('/')) fail('weights', 'a file name', r['weights']);
-  if (typeof r['epoch'] !== 'number' || !Number.isInteger(r['epoch']) || r['epoch'] < 0) fail('epoch', 'a non-negative integer', r['epoch']);
+  if (typeof r['epoch'] !== 'number' || !Number.isInteger(r['epoch']) || r['epoch'] < 0)
+    fail('epoch', 'a non-negative integer', r['epoch']);
   const metrics = r['metrics'] ?? {};
   if (typeof metrics !== 'object' || metrics === null || Array.isArray(metrics)) return fail('metrics', 'an object of numbers', metrics);
   for (const [key, value] of Object.entries(metrics)) if (typeof value !== 'number') fail(`metrics.${key}`, 'a number', value);
@@ -214,7 +237,8 @@ async function readFloatTensors(path: string, prefix: string): Promise<{ dict: P
   const { tensors, metadata } = await readSafetensors(path);
   const dict: PthNetStateDict = new Map();
   for (const [name, tensor] of tensors) {
-    if (!name.startsWith(prefix)) throw new CheckpointError(`${path}: unexpected tensor ${name} (expected names starting with ${prefix})`, path);
+    if (!name.startsWith(prefix))
+      throw new CheckpointError(`${path}: unexpected tensor ${name} (expected names starting with ${prefix})`, path);
     let data: Float32Array;
     try {
       data = safetensorsToFloat32(tensor);
@@ -249,7 +273,10 @@ async function loadSafetensorsCheckpoint(weightsPath: string, sidecarPath: strin
   let config: PthNetConfig;
   if (sidecar) {
     if (metadata[METADATA_CHECKPOINT_ID] !== sidecar.checkpointId) {
-      throw new CheckpointError(`${weightsPath}: checkpoint id ${metadata[METADATA_CHECKPOINT_ID] ?? '(none)'} does not match sidecar ${sidecarPath}'s ${sidecar.checkpointId}: the files come from different saves`, weightsPath);
+      throw new CheckpointError(
+        `${weightsPath}: checkpoint id ${metadata[METADATA_CHECKPOINT_ID] ?? '(none)'} does not match sidecar ${sidecarPath}'s ${sidecar.checkpointId}: the files come from different saves`,
+        weightsPath,
+      );
     }
     config = sidecar.config;
     checkPthNetShapes(shapesOf(stateDict), config, weightsPath);
@@ -263,7 +290,9 @@ async function loadSafetensorsCheckpoint(weightsPath: string, sidecarPath: strin
     warnings.push(`no sidecar beside ${weightsPath}: config taken from the file's metadata, no metrics or provenance`);
   } else {
     config = inferPthNetConfig(shapesOf(stateDict), weightsPath);
-    warnings.push(`no sidecar beside ${weightsPath}: config inferred from the shapes (max_len, scale_factor, use_pos and the drop-path rate are defaults)`);
+    warnings.push(
+      `no sidecar beside ${weightsPath}: config inferred from the shapes (max_len, scale_factor, use_pos and the drop-path rate are defaults)`,
+    );
   }
 
   // safetensors headers are sorted by name; consumers iterate parameters in reference order.
@@ -282,7 +311,10 @@ async function loadSafetensorsCheckpoint(weightsPath: string, sidecarPath: strin
     const optimizerPath = join(dirname(sidecarPath!), sidecar.optimizer.file);
     const loaded = await readFloatTensors(optimizerPath, MOMENTUM_PREFIX);
     if (loaded.metadata[METADATA_CHECKPOINT_ID] !== sidecar.checkpointId) {
-      throw new CheckpointError(`${optimizerPath}: checkpoint id ${loaded.metadata[METADATA_CHECKPOINT_ID] ?? '(none)'} does not match sidecar ${sidecarPath}'s ${sidecar.checkpointId}`, optimizerPath);
+      throw new CheckpointError(
+        `${optimizerPath}: checkpoint id ${loaded.metadata[METADATA_CHECKPOINT_ID] ?? '(none)'} does not match sidecar ${sidecarPath}'s ${sidecar.checkpointId}`,
+        optimizerPath,
+      );
     }
     checkMomentum(loaded.dict, stateDict, optimizerPath);
     momentum = inReferenceOrder(loaded.dict);
@@ -306,7 +338,8 @@ async function loadSafetensorsCheckpoint(weightsPath: string, sidecarPath: strin
 }
 
 async function readFloatTensor(checkpoint: TorchCheckpoint, ref: TensorRef): Promise<PthNetTensor> {
-  if (!FLOAT_DTYPES.has(ref.dtype)) throw new CheckpointError(`${checkpoint.path}: tensor ${ref.name}: expected a floating dtype, got ${ref.dtype}`, checkpoint.path);
+  if (!FLOAT_DTYPES.has(ref.dtype))
+    throw new CheckpointError(`${checkpoint.path}: tensor ${ref.name}: expected a floating dtype, got ${ref.dtype}`, checkpoint.path);
   const { shape, data } = await checkpoint.readTensor(ref);
   return { shape, data: data as Float32Array };
 }
@@ -346,7 +379,9 @@ async function torchMomentum(
     warnings.push((error as Error).message);
     return {};
   }
-  const order: unknown[] = groups.flatMap((g) => (g instanceof Map && Array.isArray(g.get('params')) ? (g.get('params') as unknown[]) : []));
+  const order: unknown[] = groups.flatMap((g) =>
+    g instanceof Map && Array.isArray(g.get('params')) ? (g.get('params') as unknown[]) : [],
+  );
   const names = [...stateDict.keys()];
   if (order.length !== names.length) {
     warnings.push(`${path}: optimizer covers ${order.length} parameters but the state dict has ${names.length}; momentum ignored`);
@@ -357,7 +392,8 @@ async function torchMomentum(
   for (const [id, paramState] of state) {
     const position = positionOf.get(id);
     const name = position === undefined ? undefined : names[position];
-    if (name === undefined) throw new CheckpointError(`${path}: optimizer state for parameter id ${String(id)}, which no param group lists`, path);
+    if (name === undefined)
+      throw new CheckpointError(`${path}: optimizer state for parameter id ${String(id)}, which no param group lists`, path);
     const buffer = paramState instanceof Map ? paramState.get('momentum_buffer') : undefined;
     if (buffer === null || buffer === undefined) continue;
     if (!isTensorRef(buffer)) throw new CheckpointError(`${path}: optimizer momentum_buffer of ${name} is not a tensor`, path);
@@ -377,7 +413,8 @@ async function loadTorchCheckpoint(path: string): Promise<LoadedPthNetCheckpoint
   const checkpoint = await openTorchCheckpoint(path);
   try {
     const stateDict: PthNetStateDict = new Map();
-    for (const [name, ref] of checkpoint.findStateDict(['state_dict', 'module', 'model'])) stateDict.set(name, await readFloatTensor(checkpoint, ref));
+    for (const [name, ref] of checkpoint.findStateDict(['state_dict', 'module', 'model']))
+      stateDict.set(name, await readFloatTensor(checkpoint, ref));
     const config = inferPthNetConfig(shapesOf(stateDict), path);
     const warnings: string[] = [];
     const root = checkpoint.root;
@@ -448,5 +485,8 @@ export async function loadPthNetCheckpoint(path: string): Promise<LoadedPthNetCh
   }
   if (await exists(`${path}${SIDECAR_SUFFIX}`)) return loadSafetensorsCheckpoint(`${path}${WEIGHTS_SUFFIX}`, `${path}${SIDECAR_SUFFIX}`);
   if (await exists(`${path}${WEIGHTS_SUFFIX}`)) return loadSafetensorsCheckpoint(`${path}${WEIGHTS_SUFFIX}`, undefined);
-  throw new CheckpointError(`no checkpoint at ${path} (looked for the file itself, ${path}${SIDECAR_SUFFIX} and ${path}${WEIGHTS_SUFFIX})`, path);
+  throw new CheckpointError(
+    `no checkpoint at ${path} (looked for the file itself, ${path}${SIDECAR_SUFFIX} and ${path}${WEIGHTS_SUFFIX})`,
+    path,
+  );
 }

@@ -43,7 +43,9 @@ describe('expectedPthNetShapes', () => {
     const shapes = expectedPthNetShapes({ ...tiny.config, with_ln: false, path_pdrop: 0, num_classes: 0, arch: [1, 0, 1, 0] });
     // bias=not with_ln on the embedding conv, no embd_norm, no drop-path scales, Identity head.
     expect(shapes.get('embd.0.conv.bias')).toEqual([32]);
-    expect([...shapes.keys()].some((k) => k.startsWith('embd_norm') || k.includes('drop_path') || k.startsWith('head') || k.startsWith('stem'))).toBe(false);
+    expect(
+      [...shapes.keys()].some((k) => k.startsWith('embd_norm') || k.includes('drop_path') || k.startsWith('head') || k.startsWith('stem')),
+    ).toBe(false);
     expect(shapes.get('branch_1.0.psi.weight')).toEqual([32, 1, 3]);
   });
 });
@@ -57,7 +59,18 @@ describe('inferPthNetConfig', () => {
   it('round-trips unusual configs through their shapes', () => {
     // A stage with no layers shows no kernel: its thr_size entry is the default (3 for branch 1).
     const configs: PthNetConfig[] = [
-      { ...tiny.config, with_ln: false, arch: [1, 3, 0, 2], thr_size: [5, 3, 3, 7], k: [3, 5, 7], num_classes: 0, path_pdrop: 0, n_in: 20, mlp_dim: 40, n_embd: 48 },
+      {
+        ...tiny.config,
+        with_ln: false,
+        arch: [1, 3, 0, 2],
+        thr_size: [5, 3, 3, 7],
+        k: [3, 5, 7],
+        num_classes: 0,
+        path_pdrop: 0,
+        n_in: 20,
+        mlp_dim: 40,
+        n_embd: 48,
+      },
       { ...tiny.config, arch: [3, 0, 2, 1], thr_size: [1, 1, 5, 3], k: [1, 1, 1], num_classes: 11 },
     ];
     for (const config of configs) expect(inferPthNetConfig(expectedPthNetShapes(config))).toEqual(config);
@@ -105,7 +118,9 @@ describe('validateCheckpointConfig', () => {
   it('says which key is wrong, what was expected and what it got', () => {
     expect(() => validateCheckpointConfig({ n_embd: 30 })).toThrow(ConfigError);
     expect(() => validateCheckpointConfig({ n_embd: 30 })).toThrowError(/key n_embd: expected a multiple of 16 .* got 30/);
-    expect(() => validateCheckpointConfig({ thr_size: [3, 2, 3, 3] })).toThrowError(/key thr_size\[1\]: expected an odd kernel size .* got 2/);
+    expect(() => validateCheckpointConfig({ thr_size: [3, 2, 3, 3] })).toThrowError(
+      /key thr_size\[1\]: expected an odd kernel size .* got 2/,
+    );
     expect(() => validateCheckpointConfig({ arch: [2, 2, 1] })).toThrowError(/key arch: expected 4 integers, got \[2,2,1\]/);
     expect(() => validateCheckpointConfig({ with_ln: 'yes' })).toThrowError(/key with_ln: expected true or false, got "yes"/);
     expect(() => validateCheckpointConfig({ path_pdrop: 1 })).toThrowError(/key path_pdrop: expected a number in \[0, 1\), got 1/);

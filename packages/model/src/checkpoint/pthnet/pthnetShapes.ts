@@ -26,8 +26,15 @@ function oddKernel(value: unknown, key: string, where: string): number {
   return k;
 }
 
-function intTuple<N extends number>(value: unknown, length: N, key: string, where: string, each: (v: unknown, k: string) => number): number[] {
-  if (!Array.isArray(value) || value.length !== length) throw new ConfigError(`${where}: key ${key}: expected ${length} integers, got ${describe(value)}`);
+function intTuple<N extends number>(
+  value: unknown,
+  length: N,
+  key: string,
+  where: string,
+  each: (v: unknown, k: string) => number,
+): number[] {
+  if (!Array.isArray(value) || value.length !== length)
+    throw new ConfigError(`${where}: key ${key}: expected ${length} integers, got ${describe(value)}`);
   return value.map((v, i) => each(v, `${key}[${i}]`));
 }
 
@@ -41,15 +48,19 @@ function bool(value: unknown, key: string, where: string): boolean {
  * `PTHNET_FERV39K_CONFIG`; throws `ConfigError` "key K: expected X, got Y".
  */
 export function validateCheckpointConfig(raw: unknown, where = 'PTH-Net config'): PthNetConfig {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${where}: expected an object, got ${describe(raw)}`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new ConfigError(`${where}: expected an object, got ${describe(raw)}`);
   const given = raw as Record<string, unknown>;
   const value = <K extends keyof PthNetConfig>(key: K): unknown => (given[key] === undefined ? PTHNET_FERV39K_CONFIG[key] : given[key]);
   const nEmbd = positiveInt(value('n_embd'), 'n_embd', where);
   if (nEmbd % SSD_GROUP_NORM_GROUPS !== 0 || nEmbd % SSD_ATTENTION_HEADS !== 0) {
-    throw new ConfigError(`${where}: key n_embd: expected a multiple of ${SSD_GROUP_NORM_GROUPS} (GroupNorm groups) and ${SSD_ATTENTION_HEADS} (heads), got ${nEmbd}`);
+    throw new ConfigError(
+      `${where}: key n_embd: expected a multiple of ${SSD_GROUP_NORM_GROUPS} (GroupNorm groups) and ${SSD_ATTENTION_HEADS} (heads), got ${nEmbd}`,
+    );
   }
   const pathPdrop = value('path_pdrop');
-  if (typeof pathPdrop !== 'number' || !(pathPdrop >= 0 && pathPdrop < 1)) throw new ConfigError(`${where}: key path_pdrop: expected a number in [0, 1), got ${describe(pathPdrop)}`);
+  if (typeof pathPdrop !== 'number' || !(pathPdrop >= 0 && pathPdrop < 1))
+    throw new ConfigError(`${where}: key path_pdrop: expected a number in [0, 1), got ${describe(pathPdrop)}`);
   const downsample = value('downsample_type');
   if (downsample !== 'max') throw new ConfigError(`${where}: key downsample_type: expected "max", got ${describe(downsample)}`);
   return {
@@ -146,7 +157,10 @@ function dim(shapes: Shapes, key: string, axis: number, source: string): number 
   const shape = shapes.get(key);
   const value = shape?.[axis];
   if (value === undefined) {
-    throw new CheckpointError(`${source}: cannot infer the PTH-Net config: expected key ${key} with at least ${axis + 1} dims, got ${shape ? JSON.stringify(shape) : 'no such key'}`, source);
+    throw new CheckpointError(
+      `${source}: cannot infer the PTH-Net config: expected key ${key} with at least ${axis + 1} dims, got ${shape ? JSON.stringify(shape) : 'no such key'}`,
+      source,
+    );
   }
   return value;
 }
@@ -186,10 +200,16 @@ export function inferPthNetConfig(shapes: Shapes, source = 'state dict'): PthNet
   const nIn = dim(shapes, 'embd.0.conv.weight', 1, source);
   const embdKernel = dim(shapes, 'embd.0.conv.weight', 2, source);
   const stageLayers = SSD_STAGES.map(({ prefix }) => countLayers(shapes, prefix, 'ln.weight'));
-  const stageKernels = SSD_STAGES.map(({ prefix, index }, s) => (stageLayers[s]! > 0 ? dim(shapes, `${prefix}.0.psi.weight`, 2, source) : defaults.thr_size[index]));
+  const stageKernels = SSD_STAGES.map(({ prefix, index }, s) =>
+    stageLayers[s]! > 0 ? dim(shapes, `${prefix}.0.psi.weight`, 2, source) : defaults.thr_size[index],
+  );
   const firstLayer = SSD_STAGES.map(({ prefix }, s) => (stageLayers[s]! > 0 ? `${prefix}.0` : undefined)).find((p) => p !== undefined);
   const k: PthNetConfig['k'] = firstLayer
-    ? [dim(shapes, `${firstLayer}.convkw_L.weight`, 2, source), dim(shapes, `${firstLayer}.convkw_M.weight`, 2, source), dim(shapes, `${firstLayer}.convkw_H.weight`, 2, source)]
+    ? [
+        dim(shapes, `${firstLayer}.convkw_L.weight`, 2, source),
+        dim(shapes, `${firstLayer}.convkw_M.weight`, 2, source),
+        dim(shapes, `${firstLayer}.convkw_H.weight`, 2, source),
+      ]
     : [...defaults.k];
   const hasDropPath = [...shapes.keys()].some((key) => /\.drop_path_(out|mlp)\.scale$/.test(key));
   const raw: PthNetConfig = {

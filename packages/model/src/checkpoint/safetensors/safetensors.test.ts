@@ -83,7 +83,8 @@ describe('writeSafetensors / readSafetensors', () => {
       ],
       { format: 'pt' },
     );
-    const expectedJson = '{"__metadata__":{"format":"pt"},"10":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"2":{"dtype":"I16","shape":[1],"data_offsets":[1,3]},"b":{"dtype":"F32","shape":[2],"data_offsets":[3,11]}}';
+    const expectedJson =
+      '{"__metadata__":{"format":"pt"},"10":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"2":{"dtype":"I16","shape":[1],"data_offsets":[1,3]},"b":{"dtype":"F32","shape":[2],"data_offsets":[3,11]}}';
     const padded = Math.ceil(expectedJson.length / 8) * 8;
     const header = Buffer.alloc(8);
     header.writeBigUInt64LE(BigInt(padded));
@@ -102,9 +103,18 @@ describe('writeSafetensors / readSafetensors', () => {
     await writeSafetensors(file, [{ name: 'a', dtype: 'F32', shape: [1], data: new Float32Array([1]) }]);
     await writeSafetensors(file, [{ name: 'a', dtype: 'F32', shape: [1], data: new Float32Array([2]) }]);
     expect(Array.from((await readSafetensors(file)).tensors.get('a')!.data as Float32Array)).toEqual([2]);
-    await expect(writeSafetensors(file, [{ name: 'a', dtype: 'F32', shape: [2], data: new Float32Array([1]) }])).rejects.toThrowError(/tensor a: shape \[2\] needs 2 values, got 1/);
-    await expect(writeSafetensors(file, [{ name: 'a', dtype: 'F16', shape: [1], data: new Float32Array([1]) }])).rejects.toThrowError(/tensor a: dtype F16 expects a Uint16Array, got Float32Array/);
-    await expect(writeSafetensors(file, [{ name: 'a', dtype: 'F32', shape: [1], data: new Float32Array([1]) }, { name: 'a', dtype: 'F32', shape: [1], data: new Float32Array([1]) }])).rejects.toThrowError(/tensor a given twice/);
+    await expect(writeSafetensors(file, [{ name: 'a', dtype: 'F32', shape: [2], data: new Float32Array([1]) }])).rejects.toThrowError(
+      /tensor a: shape \[2\] needs 2 values, got 1/,
+    );
+    await expect(writeSafetensors(file, [{ name: 'a', dtype: 'F16', shape: [1], data: new Float32Array([1]) }])).rejects.toThrowError(
+      /tensor a: dtype F16 expects a Uint16Array, got Float32Array/,
+    );
+    await expect(
+      writeSafetensors(file, [
+        { name: 'a', dtype: 'F32', shape: [1], data: new Float32Array([1]) },
+        { name: 'a', dtype: 'F32', shape: [1], data: new Float32Array([1]) },
+      ]),
+    ).rejects.toThrowError(/tensor a given twice/);
     expect(Array.from((await readSafetensors(file)).tensors.get('a')!.data as Float32Array)).toEqual([2]);
   });
 
@@ -135,7 +145,11 @@ describe('writeSafetensors / readSafetensors', () => {
       ['cut in header', content.subarray(0, 20), /header length \d+ does not fit/],
       ['cut in data', content.subarray(0, content.length - 3), /describes 16 bytes of tensor data but the file holds 13/],
       ['trailing bytes', Buffer.concat([content, Buffer.from([0])]), /holds 17/],
-      ['bad json', Buffer.concat([content.subarray(0, 8), Buffer.from('{"a":'.padEnd(headerLength, ' ')), content.subarray(8 + headerLength)]), /not valid JSON/],
+      [
+        'bad json',
+        Buffer.concat([content.subarray(0, 8), Buffer.from('{"a":'.padEnd(headerLength, ' ')), content.subarray(8 + headerLength)]),
+        /not valid JSON/,
+      ],
     ];
     const badOffsets = '{"a":{"dtype":"F32","shape":[4],"data_offsets":[4,20]}}';
     const shifted = Buffer.alloc(8);
@@ -144,7 +158,11 @@ describe('writeSafetensors / readSafetensors', () => {
     const badDtype = '{"a":{"dtype":"F33","shape":[1],"data_offsets":[0,4]}}';
     const badDtypeLength = Buffer.alloc(8);
     badDtypeLength.writeBigUInt64LE(BigInt(badDtype.length));
-    cases.push(['dtype', Buffer.concat([badDtypeLength, Buffer.from(badDtype), Buffer.alloc(4)]), /entry a: expected dtype to be one of .*, got "F33"/]);
+    cases.push([
+      'dtype',
+      Buffer.concat([badDtypeLength, Buffer.from(badDtype), Buffer.alloc(4)]),
+      /entry a: expected dtype to be one of .*, got "F33"/,
+    ]);
     for (const [label, data, message] of cases) {
       const file = path.join(tmp, `bad-${label.replace(/ /g, '-')}.safetensors`);
       writeFileSync(file, data);

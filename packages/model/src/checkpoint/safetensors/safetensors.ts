@@ -29,17 +29,28 @@ function isDtype(value: unknown): value is SafetensorsDtype {
 
 function checkTensor(tensor: SafetensorsTensor, path: string): void {
   const { name, dtype, shape, data } = tensor;
-  if (typeof name !== 'string' || name === '' || name === METADATA_KEY) throw new CheckpointError(`${path}: invalid tensor name ${JSON.stringify(name)}`, path);
-  if (!isDtype(dtype)) throw new CheckpointError(`${path}: tensor ${name}: expected a safetensors dtype (${Object.keys(SAFETENSORS_DTYPES).join(', ')}), got ${JSON.stringify(dtype)}`, path);
+  if (typeof name !== 'string' || name === '' || name === METADATA_KEY)
+    throw new CheckpointError(`${path}: invalid tensor name ${JSON.stringify(name)}`, path);
+  if (!isDtype(dtype))
+    throw new CheckpointError(
+      `${path}: tensor ${name}: expected a safetensors dtype (${Object.keys(SAFETENSORS_DTYPES).join(', ')}), got ${JSON.stringify(dtype)}`,
+      path,
+    );
   if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
     throw new CheckpointError(`${path}: tensor ${name}: expected shape to be non-negative integers, got ${JSON.stringify(shape)}`, path);
   }
   const { array } = SAFETENSORS_DTYPES[dtype];
   if (!(data instanceof array)) {
-    throw new CheckpointError(`${path}: tensor ${name}: dtype ${dtype} expects a ${array.name}, got ${(data as object)?.constructor?.name ?? typeof data}`, path);
+    throw new CheckpointError(
+      `${path}: tensor ${name}: dtype ${dtype} expects a ${array.name}, got ${(data as object)?.constructor?.name ?? typeof data}`,
+      path,
+    );
   }
   if (data.length !== numel(shape)) {
-    throw new CheckpointError(`${path}: tensor ${name}: shape ${JSON.stringify(shape)} needs ${numel(shape)} values, got ${data.length}`, path);
+    throw new CheckpointError(
+      `${path}: tensor ${name}: shape ${JSON.stringify(shape)} needs ${numel(shape)} values, got ${data.length}`,
+      path,
+    );
   }
 }
 
@@ -47,7 +58,11 @@ function checkTensor(tensor: SafetensorsTensor, path: string): void {
  * Writes `tensors` (sorted by name in the header, offsets contiguous) and optional string
  * `metadata` to `path`, atomically. Loadable by `safetensors.torch.load_file`.
  */
-export async function writeSafetensors(path: string, tensors: readonly SafetensorsTensor[], metadata?: Readonly<Record<string, string>>): Promise<void> {
+export async function writeSafetensors(
+  path: string,
+  tensors: readonly SafetensorsTensor[],
+  metadata?: Readonly<Record<string, string>>,
+): Promise<void> {
   assertLittleEndianHost(path);
   const seen = new Set<string>();
   for (const tensor of tensors) {
@@ -64,7 +79,8 @@ export async function writeSafetensors(path: string, tensors: readonly Safetenso
   // Built by hand rather than JSON.stringify(object) so that integer-like names ("0", "1")
   // keep the sorted order instead of JS's numeric-keys-first object order.
   const fields: string[] = [];
-  if (metadata !== undefined && Object.keys(metadata).length > 0) fields.push(`${JSON.stringify(METADATA_KEY)}:${JSON.stringify(metadata)}`);
+  if (metadata !== undefined && Object.keys(metadata).length > 0)
+    fields.push(`${JSON.stringify(METADATA_KEY)}:${JSON.stringify(metadata)}`);
   let offset = 0;
   for (const { name, dtype, shape, data } of ordered) {
     const end = offset + data.byteLength;
@@ -78,7 +94,8 @@ export async function writeSafetensors(path: string, tensors: readonly Safetenso
   header.set(json, 8);
   await writeAtomically(path, async (handle) => {
     let position = await writeFully(handle, header, 0);
-    for (const { data } of ordered) position = await writeFully(handle, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), position);
+    for (const { data } of ordered)
+      position = await writeFully(handle, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), position);
   });
 }
 
@@ -91,7 +108,13 @@ export class SafetensorsFile {
   private readonly handle: FileHandle;
   private readonly dataStart: number;
 
-  private constructor(path: string, handle: FileHandle, dataStart: number, entries: Map<string, SafetensorsHeaderEntry>, metadata: Record<string, string>) {
+  private constructor(
+    path: string,
+    handle: FileHandle,
+    dataStart: number,
+    entries: Map<string, SafetensorsHeaderEntry>,
+    metadata: Record<string, string>,
+  ) {
     this.path = path;
     this.handle = handle;
     this.dataStart = dataStart;
@@ -110,10 +133,14 @@ export class SafetensorsFile {
     try {
       const { size } = await handle.stat();
       const lengthBytes = new Uint8Array(8);
-      if (size < 8 || (await handle.read(lengthBytes, 0, 8, 0)).bytesRead !== 8) throw new CheckpointError(`${path} is not a safetensors file: ${size} bytes, too short for a header`, path);
+      if (size < 8 || (await handle.read(lengthBytes, 0, 8, 0)).bytesRead !== 8)
+        throw new CheckpointError(`${path} is not a safetensors file: ${size} bytes, too short for a header`, path);
       const headerLength = new DataView(lengthBytes.buffer).getBigUint64(0, true);
       if (headerLength > BigInt(Math.min(MAX_HEADER_BYTES, size - 8))) {
-        throw new CheckpointError(`${path}: header length ${headerLength} does not fit a ${size}-byte file (truncated, or not safetensors)`, path);
+        throw new CheckpointError(
+          `${path}: header length ${headerLength} does not fit a ${size}-byte file (truncated, or not safetensors)`,
+          path,
+        );
       }
       const headerBytes = new Uint8Array(Number(headerLength));
       await handle.read(headerBytes, 0, headerBytes.length, 8);
@@ -147,14 +174,19 @@ export class SafetensorsFile {
   }
 }
 
-function parseHeader(bytes: Uint8Array, dataLength: number, path: string): { entries: Map<string, SafetensorsHeaderEntry>; metadata: Record<string, string> } {
+function parseHeader(
+  bytes: Uint8Array,
+  dataLength: number,
+  path: string,
+): { entries: Map<string, SafetensorsHeaderEntry>; metadata: Record<string, string> } {
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch (cause) {
     throw new CheckpointError(`${path}: safetensors header is not valid JSON: ${(cause as Error).message}`, path, { cause });
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new CheckpointError(`${path}: safetensors header: expected a JSON object`, path);
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    throw new CheckpointError(`${path}: safetensors header: expected a JSON object`, path);
   const metadata: Record<string, string> = {};
   const entries = new Map<string, SafetensorsHeaderEntry>();
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
@@ -172,23 +204,39 @@ function parseHeader(bytes: Uint8Array, dataLength: number, path: string): { ent
     if (typeof raw !== 'object' || raw === null) return fail('an object', raw);
     const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
     if (!isDtype(dtype)) return fail(`dtype to be one of ${Object.keys(SAFETENSORS_DTYPES).join(', ')}`, dtype);
-    if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) return fail('shape to be non-negative integers', shape);
-    if (!Array.isArray(offsets) || offsets.length !== 2 || offsets.some((o) => !Number.isSafeInteger(o) || o < 0) || offsets[1] < offsets[0]) {
+    if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0))
+      return fail('shape to be non-negative integers', shape);
+    if (
+      !Array.isArray(offsets) ||
+      offsets.length !== 2 ||
+      offsets.some((o) => !Number.isSafeInteger(o) || o < 0) ||
+      offsets[1] < offsets[0]
+    ) {
       return fail('data_offsets to be [begin, end]', offsets);
     }
     const bytesNeeded = numel(shape as number[]) * SAFETENSORS_DTYPES[dtype].size;
-    if (offsets[1] - offsets[0] !== bytesNeeded) fail(`data_offsets to span ${bytesNeeded} bytes for ${dtype} ${JSON.stringify(shape)}`, offsets);
+    if (offsets[1] - offsets[0] !== bytesNeeded)
+      fail(`data_offsets to span ${bytesNeeded} bytes for ${dtype} ${JSON.stringify(shape)}`, offsets);
     entries.set(name, { dtype, shape: shape as number[], dataOffsets: [offsets[0] as number, offsets[1] as number] });
   }
   // Like the reference loader: the tensors must tile the data section exactly.
-  const spans = [...entries].map(([name, e]) => ({ name, begin: e.dataOffsets[0], end: e.dataOffsets[1] })).sort((a, b) => a.begin - b.begin || a.end - b.end);
+  const spans = [...entries]
+    .map(([name, e]) => ({ name, begin: e.dataOffsets[0], end: e.dataOffsets[1] }))
+    .sort((a, b) => a.begin - b.begin || a.end - b.end);
   let expected = 0;
   for (const span of spans) {
-    if (span.begin !== expected) throw new CheckpointError(`${path}: tensor ${span.name} starts at byte ${span.begin} of the data, expected ${expected} (offsets must be contiguous)`, path);
+    if (span.begin !== expected)
+      throw new CheckpointError(
+        `${path}: tensor ${span.name} starts at byte ${span.begin} of the data, expected ${expected} (offsets must be contiguous)`,
+        path,
+      );
     expected = span.end;
   }
   if (expected !== dataLength) {
-    throw new CheckpointError(`${path}: header describes ${expected} bytes of tensor data but the file holds ${dataLength} (truncated or padded)`, path);
+    throw new CheckpointError(
+      `${path}: header describes ${expected} bytes of tensor data but the file holds ${dataLength} (truncated or padded)`,
+      path,
+    );
   }
   return { entries, metadata };
 }
@@ -213,11 +261,16 @@ export async function readSafetensors(path: string): Promise<SafetensorsContents
 /** Floating tensors as Float32Array (F16/BF16 widened exactly, F64 rounded); others refused. */
 export function safetensorsToFloat32(tensor: SafetensorsTensor): Float32Array {
   switch (tensor.dtype) {
-    case 'F32': return tensor.data as Float32Array;
-    case 'F16': return halfBitsToFloat32(tensor.data as Uint16Array);
-    case 'BF16': return bfloat16BitsToFloat32(tensor.data as Uint16Array);
-    case 'F64': return new Float32Array(tensor.data as Float64Array);
-    default: throw new CheckpointError(`tensor ${tensor.name}: expected a floating dtype, got ${tensor.dtype}`);
+    case 'F32':
+      return tensor.data as Float32Array;
+    case 'F16':
+      return halfBitsToFloat32(tensor.data as Uint16Array);
+    case 'BF16':
+      return bfloat16BitsToFloat32(tensor.data as Uint16Array);
+    case 'F64':
+      return new Float32Array(tensor.data as Float64Array);
+    default:
+      throw new CheckpointError(`tensor ${tensor.name}: expected a floating dtype, got ${tensor.dtype}`);
   }
 }
 

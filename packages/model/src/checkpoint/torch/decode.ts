@@ -108,7 +108,13 @@ export function stridedSpan(shape: readonly number[], stride: readonly number[])
  * Copies the view `source[base + sum_d(i_d * stride_d)]` into `out` in row-major order of
  * `shape`. `out` must have the same element kind as `source` and `product(shape)` elements.
  */
-export function gatherStrided<T extends ElementArray>(source: T, base: number, shape: readonly number[], stride: readonly number[], out: T): T {
+export function gatherStrided<T extends ElementArray>(
+  source: T,
+  base: number,
+  shape: readonly number[],
+  stride: readonly number[],
+  out: T,
+): T {
   const total = product(shape);
   if (total === 0) return out;
   const rank = shape.length;

@@ -108,7 +108,8 @@ function rebuildTensorV3(args: readonly unknown[], site: CallSite): MutableTenso
   const [storage, offset, size, stride, requiresGrad, , dtype] = args;
   if (!isStorageRef(storage)) return site.fail(`_rebuild_tensor_v3: expected a storage as first argument, got ${describe(storage)}`);
   const target = isPickleGlobal(dtype) && dtype.module === 'torch' ? TORCH_DTYPE_NAMES[dtype.name] : undefined;
-  if (target === undefined) return site.fail(`_rebuild_tensor_v3: unsupported dtype ${describe(dtype)} (supported: ${Object.keys(TORCH_DTYPE_NAMES).join(', ')})`);
+  if (target === undefined)
+    return site.fail(`_rebuild_tensor_v3: unsupported dtype ${describe(dtype)} (supported: ${Object.keys(TORCH_DTYPE_NAMES).join(', ')})`);
   const bytes = storage.numel * TORCH_DTYPE_SIZE[storage.dtype];
   const viewed: StorageRef = { ...storage, dtype: target, numel: Math.floor(bytes / TORCH_DTYPE_SIZE[target]) };
   return rebuildTensor([viewed, offset, size, stride, requiresGrad], site, '_rebuild_tensor_v3');
@@ -138,19 +139,31 @@ function encodeString(text: unknown, encoding: unknown, site: CallSite): Uint8Ar
 /** Typed array class for a numpy type code; undefined for codes kept as raw bytes. */
 function numpyArrayFor(code: string): { size: number; make: (buffer: ArrayBuffer, length: number) => ElementArray } | undefined {
   switch (code) {
-    case 'f2': return { size: 2, make: (b, n) => new Uint16Array(b, 0, n) };
-    case 'f4': return { size: 4, make: (b, n) => new Float32Array(b, 0, n) };
-    case 'f8': return { size: 8, make: (b, n) => new Float64Array(b, 0, n) };
-    case 'i1': return { size: 1, make: (b, n) => new Int8Array(b, 0, n) };
+    case 'f2':
+      return { size: 2, make: (b, n) => new Uint16Array(b, 0, n) };
+    case 'f4':
+      return { size: 4, make: (b, n) => new Float32Array(b, 0, n) };
+    case 'f8':
+      return { size: 8, make: (b, n) => new Float64Array(b, 0, n) };
+    case 'i1':
+      return { size: 1, make: (b, n) => new Int8Array(b, 0, n) };
     case 'u1':
-    case 'b1': return { size: 1, make: (b, n) => new Uint8Array(b, 0, n) };
-    case 'i2': return { size: 2, make: (b, n) => new Int16Array(b, 0, n) };
-    case 'u2': return { size: 2, make: (b, n) => new Uint16Array(b, 0, n) };
-    case 'i4': return { size: 4, make: (b, n) => new Int32Array(b, 0, n) };
-    case 'u4': return { size: 4, make: (b, n) => new Uint32Array(b, 0, n) };
-    case 'i8': return { size: 8, make: (b, n) => new BigInt64Array(b, 0, n) };
-    case 'u8': return { size: 8, make: (b, n) => new BigUint64Array(b, 0, n) };
-    default: return undefined;
+    case 'b1':
+      return { size: 1, make: (b, n) => new Uint8Array(b, 0, n) };
+    case 'i2':
+      return { size: 2, make: (b, n) => new Int16Array(b, 0, n) };
+    case 'u2':
+      return { size: 2, make: (b, n) => new Uint16Array(b, 0, n) };
+    case 'i4':
+      return { size: 4, make: (b, n) => new Int32Array(b, 0, n) };
+    case 'u4':
+      return { size: 4, make: (b, n) => new Uint32Array(b, 0, n) };
+    case 'i8':
+      return { size: 8, make: (b, n) => new BigInt64Array(b, 0, n) };
+    case 'u8':
+      return { size: 8, make: (b, n) => new BigUint64Array(b, 0, n) };
+    default:
+      return undefined;
   }
 }
 
@@ -158,7 +171,8 @@ function numpyArrayFor(code: string): { size: number; make: (buffer: ArrayBuffer
 function decodeNumpyValues(raw: Uint8Array, code: string, byteOrder: string, count: number, site: CallSite): NumpyArray['data'] {
   const kind = numpyArrayFor(code);
   if (!kind) return raw.slice();
-  if (raw.length < count * kind.size) site.fail(`numpy array data has ${raw.length} bytes, expected ${count * kind.size} for ${count} x ${code}`);
+  if (raw.length < count * kind.size)
+    site.fail(`numpy array data has ${raw.length} bytes, expected ${count * kind.size} for ${count} x ${code}`);
   const copy = new Uint8Array(count * kind.size);
   copy.set(raw.subarray(0, copy.length));
   if (byteOrder === '>') swapBytesInPlace(copy, kind.size);
@@ -206,7 +220,8 @@ function numpyScalar(args: readonly unknown[], site: CallSite): unknown {
   const values = decodeNumpyValues(raw, dtype.code, dtype.byteOrder === '=' ? '<' : dtype.byteOrder, 1, site) as ElementArray;
   const value = values[0]!;
   if (dtype.code === 'b1') return value !== 0;
-  if (typeof value === 'bigint' && value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(value);
+  if (typeof value === 'bigint' && value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER))
+    return Number(value);
   return value;
 }
 

@@ -199,7 +199,12 @@ export function pickle(value: Py, protocol = 2): Uint8Array {
 }
 
 /** `torch._utils._rebuild_tensor_v2(storage, offset, size, stride, False, OrderedDict())`. */
-export function torchTensor(storage: { type: string; key: string; numel: number; location?: string }, offset: number, size: number[], stride: number[]): Py {
+export function torchTensor(
+  storage: { type: string; key: string; numel: number; location?: string },
+  offset: number,
+  size: number[],
+  stride: number[],
+): Py {
   return {
     reduce: [
       { global: ['torch._utils', '_rebuild_tensor_v2'] },
@@ -235,7 +240,8 @@ export function buildTorchZip(
 ): Uint8Array {
   const entries: ZipInput[] = [{ name: `${archive}/data.pkl`, data: options.pickleBytes ?? pickle(root) }];
   if (options.byteorder) entries.push({ name: `${archive}/byteorder`, data: Buffer.from(options.byteorder) });
-  for (const [key, data] of Object.entries(storages)) entries.push({ name: `${archive}/data/${key}`, data, method: options.deflate?.includes(key) ? 8 : 0 });
+  for (const [key, data] of Object.entries(storages))
+    entries.push({ name: `${archive}/data/${key}`, data, method: options.deflate?.includes(key) ? 8 : 0 });
   entries.push({ name: `${archive}/version`, data: Buffer.from('3\n') });
   return buildZip(entries, { zip64: options.zip64 });
 }

@@ -51,7 +51,12 @@ describe('openTorchCheckpoint on the reference trainer checkpoint', () => {
 
       const optimizer = root.get('optimizer') as Map<string, unknown>;
       const group = (optimizer.get('param_groups') as Map<string, unknown>[])[0]!;
-      expect([group.get('lr'), group.get('momentum'), group.get('weight_decay'), group.get('nesterov')]).toEqual([0.005, 0.9, 0.0001, false]);
+      expect([group.get('lr'), group.get('momentum'), group.get('weight_decay'), group.get('nesterov')]).toEqual([
+        0.005,
+        0.9,
+        0.0001,
+        false,
+      ]);
       expect(group.get('params')).toEqual(Array.from({ length: 204 }, (_, i) => i));
       const state = optimizer.get('state') as Map<number, Map<string, TensorRef>>;
       expect(state.size).toBe(184);
@@ -133,8 +138,14 @@ describe('a checkpoint written by torch 1.13', () => {
         return [tensor.shape, Array.from(tensor.data as ArrayLike<unknown>)];
       };
       expect(await values(root.get('transposed'))).toEqual([[6, 4], Array.from({ length: 24 }, (_, i) => (i % 4) * 6 + Math.floor(i / 4))]);
-      expect(await values(root.get('strided'))).toEqual([[2, 3], [6, 8, 10, 12, 14, 16]]);
-      expect(await values(root.get('expanded'))).toEqual([[2, 3], [1.5, 1.5, 1.5, 2.5, 2.5, 2.5]]);
+      expect(await values(root.get('strided'))).toEqual([
+        [2, 3],
+        [6, 8, 10, 12, 14, 16],
+      ]);
+      expect(await values(root.get('expanded'))).toEqual([
+        [2, 3],
+        [1.5, 1.5, 1.5, 2.5, 2.5, 2.5],
+      ]);
       expect(await values(root.get('half'))).toEqual([[4], [1, -2, 65504, -0]]);
       expect(await values(root.get('bf16'))).toEqual([[2], [1, -3.140625]]);
       expect(await values(root.get('f64'))).toEqual([[2], [0.25, -Infinity]]);
@@ -147,7 +158,10 @@ describe('a checkpoint written by torch 1.13', () => {
       expect(await values(model.get('weight'))).toEqual([[2, 3], stepped([0.5, -1, 2, 0.25, 0, -0.75])]);
       expect(await values(model.get('bias'))).toEqual([[2], stepped([0.1, -0.2])]);
       const state = (root.get('optimizer') as Map<string, unknown>).get('state') as Map<number, Map<string, unknown>>;
-      expect(await values(state.get(0)!.get('momentum_buffer'))).toEqual([[2, 3], [1, 1, 1, 1, 1, 1]]);
+      expect(await values(state.get(0)!.get('momentum_buffer'))).toEqual([
+        [2, 3],
+        [1, 1, 1, 1, 1, 1],
+      ]);
       const array = root.get('np') as NumpyArray;
       // A transposed (Fortran-order) float64 array comes back in C order.
       expect([array.shape, array.dtype, Array.from(array.data as Float64Array)]).toEqual([[3, 2], '<f8', [0, 3, 1, 4, 2, 5]]);
@@ -188,10 +202,33 @@ describe('tensor decoding', () => {
       ['i8', torchTensor(storage('CharStorage', 'c', 2), 0, [2], [1])],
       ['u8', torchTensor(storage('ByteStorage', 'u', 2), 0, [2], [1])],
       ['bool', torchTensor(storage('BoolStorage', 'o', 3), 0, [3], [1])],
-      ['param', { reduce: [{ global: ['torch._utils', '_rebuild_parameter'] }, [torchTensor(storage('FloatStorage', 'f', 12), 0, [12], [1]), true, { reduce: [{ global: ['collections', 'OrderedDict'] }, []] }]] }],
+      [
+        'param',
+        {
+          reduce: [
+            { global: ['torch._utils', '_rebuild_parameter'] },
+            [
+              torchTensor(storage('FloatStorage', 'f', 12), 0, [12], [1]),
+              true,
+              { reduce: [{ global: ['collections', 'OrderedDict'] }, []] },
+            ],
+          ],
+        },
+      ],
     ],
   };
-  const storages = { f: bytesOf(f32), h: bytesOf(half), b: bytesOf(bf16), d: bytesOf(f64), l: bytesOf(i64), i: bytesOf(i32), s: bytesOf(i16), c: bytesOf(i8), u: u8, o: bool };
+  const storages = {
+    f: bytesOf(f32),
+    h: bytesOf(half),
+    b: bytesOf(bf16),
+    d: bytesOf(f64),
+    l: bytesOf(i64),
+    i: bytesOf(i32),
+    s: bytesOf(i16),
+    c: bytesOf(i8),
+    u: u8,
+    o: bool,
+  };
 
   async function readAll(file: string): Promise<Map<string, { shape: number[]; values: unknown[] }>> {
     const checkpoint = await openTorchCheckpoint(file);
@@ -249,7 +286,12 @@ describe('tensor decoding', () => {
   });
 
   it('reads one tensor by reading just its bytes', async () => {
-    const bigRoot: Py = { dict: [['small', torchTensor(storage('FloatStorage', 'small', 2), 0, [2], [1])], ['big', torchTensor(storage('FloatStorage', 'big', 1 << 20), 0, [1 << 20], [1])]] };
+    const bigRoot: Py = {
+      dict: [
+        ['small', torchTensor(storage('FloatStorage', 'small', 2), 0, [2], [1])],
+        ['big', torchTensor(storage('FloatStorage', 'big', 1 << 20), 0, [1 << 20], [1])],
+      ],
+    };
     const file = writeTemp(buildTorchZip('a', bigRoot, { small: bytesOf(new Float32Array([3, 4])), big: new Uint8Array(4 << 20) }));
     const checkpoint = await openTorchCheckpoint(file);
     const probe = await open(file, 'r');
@@ -268,16 +310,25 @@ describe('tensor decoding', () => {
   });
 
   it('refuses a view that reaches past its storage, and a storage shorter than declared', async () => {
-    const overRoot: Py = { dict: [['w', torchTensor(storage('FloatStorage', 'f', 12), 4, [3, 4], [4, 1])], ['ok', torchTensor(storage('FloatStorage', 'f', 12), 0, [2], [1])]] };
+    const overRoot: Py = {
+      dict: [
+        ['w', torchTensor(storage('FloatStorage', 'f', 12), 4, [3, 4], [4, 1])],
+        ['ok', torchTensor(storage('FloatStorage', 'f', 12), 0, [2], [1])],
+      ],
+    };
     const checkpoint = await openTorchCheckpoint(writeTemp(buildTorchZip('a', overRoot, { f: bytesOf(f32) })));
     try {
-      await expect(checkpoint.readTensor(checkpoint.findStateDict().get('w')!)).rejects.toThrowError(/tensor w .* reaches elements 4\.\.15 of storage f, which has 12/);
+      await expect(checkpoint.readTensor(checkpoint.findStateDict().get('w')!)).rejects.toThrowError(
+        /tensor w .* reaches elements 4\.\.15 of storage f, which has 12/,
+      );
     } finally {
       await checkpoint.close();
     }
     await expect(checkpoint.readTensor(checkpoint.findStateDict().get('ok')!)).rejects.toThrowError(/is closed/);
     const shortRoot: Py = { dict: [['w', torchTensor(storage('FloatStorage', 'f', 13), 0, [13], [1])]] };
-    await expect(openTorchCheckpoint(writeTemp(buildTorchZip('a', shortRoot, { f: bytesOf(f32) })))).rejects.toThrowError(/storage f holds 48 bytes, expected 52/);
+    await expect(openTorchCheckpoint(writeTemp(buildTorchZip('a', shortRoot, { f: bytesOf(f32) })))).rejects.toThrowError(
+      /storage f holds 48 bytes, expected 52/,
+    );
   });
 });
 
@@ -295,18 +346,54 @@ describe('findStateDict', () => {
   }
 
   it('falls back to a bare root state dict and strips module.', async () => {
-    expect(await keysOf({ dict: [['module.x', tensor('0')], ['module.y', tensor('0')]] }, { 0: one })).toEqual(['x', 'y']);
+    expect(
+      await keysOf(
+        {
+          dict: [
+            ['module.x', tensor('0')],
+            ['module.y', tensor('0')],
+          ],
+        },
+        { 0: one },
+      ),
+    ).toEqual(['x', 'y']);
   });
 
   it('takes the first candidate key holding a tensor dict', async () => {
-    const root: Py = { dict: [['args', { dict: [['lr', 1]] }], ['model', { dict: [['w', tensor('0')]] }], ['epoch', 3]] };
+    const root: Py = {
+      dict: [
+        ['args', { dict: [['lr', 1]] }],
+        ['model', { dict: [['w', tensor('0')]] }],
+        ['epoch', 3],
+      ],
+    };
     expect(await keysOf(root, { 0: one })).toEqual(['w']);
     expect(await keysOf({ dict: [['ema', { dict: [['v', tensor('0')]] }]] }, { 0: one }, ['ema'])).toEqual(['v']);
   });
 
   it('names the root keys when there is no state dict, and refuses colliding prefixed keys', async () => {
-    await expect(keysOf({ dict: [['epoch', 3], ['weights', [1, 2]]] }, {})).rejects.toThrowError(/no state dict found.*the root holds epoch, weights/);
-    await expect(keysOf({ dict: [['x', tensor('0')], ['module.x', tensor('0')]] }, { 0: one })).rejects.toThrowError(/both x and module\.x/);
+    await expect(
+      keysOf(
+        {
+          dict: [
+            ['epoch', 3],
+            ['weights', [1, 2]],
+          ],
+        },
+        {},
+      ),
+    ).rejects.toThrowError(/no state dict found.*the root holds epoch, weights/);
+    await expect(
+      keysOf(
+        {
+          dict: [
+            ['x', tensor('0')],
+            ['module.x', tensor('0')],
+          ],
+        },
+        { 0: one },
+      ),
+    ).rejects.toThrowError(/both x and module\.x/);
   });
 });
 
@@ -327,7 +414,9 @@ describe('damaged and foreign files', () => {
     pickleEntry.data = new Uint8Array([...pickleEntry.data.subarray(0, 2), 0xff, ...pickleEntry.data.subarray(2)]);
     const file = writeTemp(buildZip(entries), 'bad_opcode.pth');
     await expect(openTorchCheckpoint(file)).rejects.toBeInstanceOf(CheckpointError);
-    await expect(openTorchCheckpoint(file)).rejects.toThrowError('bad_opcode.pth:checkpoint_init/data.pkl: unknown pickle opcode 0xff at offset 2');
+    await expect(openTorchCheckpoint(file)).rejects.toThrowError(
+      'bad_opcode.pth:checkpoint_init/data.pkl: unknown pickle opcode 0xff at offset 2',
+    );
   });
 
   it('names a pickle truncated inside the archive', async () => {
@@ -338,9 +427,13 @@ describe('damaged and foreign files', () => {
   });
 
   it('explains legacy, empty, non-torch zips and missing files', async () => {
-    await expect(openTorchCheckpoint(writeTemp(new Uint8Array([0x80, 0x02, 0x8a, 0x0a])))).rejects.toThrowError(/legacy \(pre-1\.6, non-zip\)/);
+    await expect(openTorchCheckpoint(writeTemp(new Uint8Array([0x80, 0x02, 0x8a, 0x0a])))).rejects.toThrowError(
+      /legacy \(pre-1\.6, non-zip\)/,
+    );
     await expect(openTorchCheckpoint(writeTemp(new Uint8Array(0)))).rejects.toThrowError(/is empty/);
-    await expect(openTorchCheckpoint(writeTemp(buildZip([{ name: 'readme.txt', data: new Uint8Array([65]) }])))).rejects.toThrowError(/expected one <archive>\/data\.pkl, found no <archive>\/data\.pkl/);
+    await expect(openTorchCheckpoint(writeTemp(buildZip([{ name: 'readme.txt', data: new Uint8Array([65]) }])))).rejects.toThrowError(
+      /expected one <archive>\/data\.pkl, found no <archive>\/data\.pkl/,
+    );
     await expect(openTorchCheckpoint(path.join(tmp, 'missing.pth'))).rejects.toThrowError(/cannot open checkpoint/);
   });
 
@@ -348,7 +441,15 @@ describe('damaged and foreign files', () => {
     const v3 = (dtype: string): Py => ({
       reduce: [
         { global: ['torch._utils', '_rebuild_tensor_v3'] },
-        [{ persid: ['storage', { global: ['torch', 'UntypedStorage'] }, '0', 'cpu', 8] }, 1, [1], [1], false, { reduce: [{ global: ['collections', 'OrderedDict'] }, []] }, { global: ['torch', dtype] }],
+        [
+          { persid: ['storage', { global: ['torch', 'UntypedStorage'] }, '0', 'cpu', 8] },
+          1,
+          [1],
+          [1],
+          false,
+          { reduce: [{ global: ['collections', 'OrderedDict'] }, []] },
+          { global: ['torch', dtype] },
+        ],
       ],
     });
     const storages = { 0: bytesOf(new Float32Array([1.5, -2.5])) };
@@ -359,12 +460,16 @@ describe('damaged and foreign files', () => {
     } finally {
       await checkpoint.close();
     }
-    await expect(openTorchCheckpoint(writeTemp(buildTorchZip('a', { dict: [['w', v3('uint16')]] }, storages)))).rejects.toThrowError(/_rebuild_tensor_v3: unsupported dtype the global torch\.uint16/);
+    await expect(openTorchCheckpoint(writeTemp(buildTorchZip('a', { dict: [['w', v3('uint16')]] }, storages)))).rejects.toThrowError(
+      /_rebuild_tensor_v3: unsupported dtype the global torch\.uint16/,
+    );
   });
 
   it('refuses storages of a type it cannot decode', async () => {
     const root: Py = { dict: [['z', torchTensor({ type: 'ComplexFloatStorage', key: '0', numel: 1 }, 0, [1], [1])]] };
-    await expect(openTorchCheckpoint(writeTemp(buildTorchZip('a', root, { 0: new Uint8Array(8) })))).rejects.toThrowError(/unsupported storage type torch\.ComplexFloatStorage/);
+    await expect(openTorchCheckpoint(writeTemp(buildTorchZip('a', root, { 0: new Uint8Array(8) })))).rejects.toThrowError(
+      /unsupported storage type torch\.ComplexFloatStorage/,
+    );
   });
 });
 

@@ -9,8 +9,25 @@ import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Entry } from 'yauzl';
 import { CheckpointError } from 'shared';
-import { DATA_PARALLEL_PREFIX, DEFAULT_MAX_PICKLE_BYTES, DEFAULT_STATE_DICT_KEYS, MAX_TENSOR_BYTES, TORCH_DTYPE_SIZE, TORCH_STORAGE_DTYPES, ZIP_LOCAL_HEADER_MAGIC } from './constants.js';
-import { bfloat16BitsToFloat32, gatherStrided, halfBitsToFloat32, isRowMajor, product, stridedSpan, swapBytesInPlace, type ElementArray } from './decode.js';
+import {
+  DATA_PARALLEL_PREFIX,
+  DEFAULT_MAX_PICKLE_BYTES,
+  DEFAULT_STATE_DICT_KEYS,
+  MAX_TENSOR_BYTES,
+  TORCH_DTYPE_SIZE,
+  TORCH_STORAGE_DTYPES,
+  ZIP_LOCAL_HEADER_MAGIC,
+} from './constants.js';
+import {
+  bfloat16BitsToFloat32,
+  gatherStrided,
+  halfBitsToFloat32,
+  isRowMajor,
+  product,
+  stridedSpan,
+  swapBytesInPlace,
+  type ElementArray,
+} from './decode.js';
 import { describe, isPickleGlobal, isTensorRef, qualifiedName, type CallSite, type MutableTensorRef } from './globals.js';
 import type { OpenTorchCheckpointOptions, StorageRef, TensorData, TensorRef, TensorValues, TorchDtype } from './types.js';
 import { unpickle } from './unpickler.js';
@@ -19,25 +36,37 @@ import { ZipReader } from './zipReader.js';
 /** Typed-array view of a storage's raw elements, before widening halves to float32. */
 function rawElements(dtype: TorchDtype, buffer: ArrayBuffer, count: number): ElementArray {
   switch (dtype) {
-    case 'float32': return new Float32Array(buffer, 0, count);
+    case 'float32':
+      return new Float32Array(buffer, 0, count);
     case 'float16':
-    case 'bfloat16': return new Uint16Array(buffer, 0, count);
-    case 'float64': return new Float64Array(buffer, 0, count);
-    case 'int64': return new BigInt64Array(buffer, 0, count);
-    case 'int32': return new Int32Array(buffer, 0, count);
-    case 'int16': return new Int16Array(buffer, 0, count);
-    case 'int8': return new Int8Array(buffer, 0, count);
+    case 'bfloat16':
+      return new Uint16Array(buffer, 0, count);
+    case 'float64':
+      return new Float64Array(buffer, 0, count);
+    case 'int64':
+      return new BigInt64Array(buffer, 0, count);
+    case 'int32':
+      return new Int32Array(buffer, 0, count);
+    case 'int16':
+      return new Int16Array(buffer, 0, count);
+    case 'int8':
+      return new Int8Array(buffer, 0, count);
     case 'uint8':
-    case 'bool': return new Uint8Array(buffer, 0, count);
+    case 'bool':
+      return new Uint8Array(buffer, 0, count);
   }
 }
 
 function widen(dtype: TorchDtype, values: ElementArray): TensorValues {
   switch (dtype) {
-    case 'float16': return halfBitsToFloat32(values as Uint16Array);
-    case 'bfloat16': return bfloat16BitsToFloat32(values as Uint16Array);
-    case 'float64': return new Float32Array(values as Float64Array);
-    default: return values as TensorValues;
+    case 'float16':
+      return halfBitsToFloat32(values as Uint16Array);
+    case 'bfloat16':
+      return bfloat16BitsToFloat32(values as Uint16Array);
+    case 'float64':
+      return new Float32Array(values as Float64Array);
+    default:
+      return values as TensorValues;
   }
 }
 
@@ -87,13 +116,22 @@ async function checkZipMagic(path: string): Promise<void> {
   if (bytesRead === 4 && new DataView(head.buffer).getUint32(0, true) === ZIP_LOCAL_HEADER_MAGIC) return;
   if (bytesRead === 0) throw new CheckpointError(`${path} is empty, expected a torch zip checkpoint`, path);
   if (head[0] === 0x80) {
-    throw new CheckpointError(`${path} is a legacy (pre-1.6, non-zip) torch checkpoint, which is not supported: re-save it with torch.save(obj, path) from torch >= 1.6`, path);
+    throw new CheckpointError(
+      `${path} is a legacy (pre-1.6, non-zip) torch checkpoint, which is not supported: re-save it with torch.save(obj, path) from torch >= 1.6`,
+      path,
+    );
   }
   throw new CheckpointError(`${path} is not a torch zip checkpoint (no zip signature at the start)`, path);
 }
 
 /** Resolves `('storage', storage_type, key, location, numel)` to a StorageRef, one per key. */
-function storageFor(pid: unknown, storages: Map<string, StorageRef>, entries: ReadonlyMap<string, Entry>, archiveName: string, site: CallSite): StorageRef {
+function storageFor(
+  pid: unknown,
+  storages: Map<string, StorageRef>,
+  entries: ReadonlyMap<string, Entry>,
+  archiveName: string,
+  site: CallSite,
+): StorageRef {
   if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) {
     return site.fail(`expected a persistent id ('storage', type, key, location, numel), got ${describe(pid)}`);
   }
@@ -104,13 +142,15 @@ function storageFor(pid: unknown, storages: Map<string, StorageRef>, entries: Re
     return site.fail(`unsupported storage type ${qualifiedName(storageType)} (supported: ${Object.keys(TORCH_STORAGE_DTYPES).join(', ')})`);
   }
   if (typeof key !== 'string') return site.fail(`expected a storage key string, got ${describe(key)}`);
-  if (typeof numel !== 'number' || !Number.isSafeInteger(numel) || numel < 0) return site.fail(`expected a storage element count, got ${describe(numel)}`);
+  if (typeof numel !== 'number' || !Number.isSafeInteger(numel) || numel < 0)
+    return site.fail(`expected a storage element count, got ${describe(numel)}`);
   const existing = storages.get(key);
   if (existing) return existing;
   const entry = entries.get(`${archiveName}/data/${key}`);
   if (!entry) return site.fail(`storage ${key} has no entry ${archiveName}/data/${key} in the archive`);
   const bytes = numel * TORCH_DTYPE_SIZE[dtype];
-  if (entry.uncompressedSize < bytes) return site.fail(`storage ${key} holds ${entry.uncompressedSize} bytes, expected ${bytes} (${numel} x ${dtype})`);
+  if (entry.uncompressedSize < bytes)
+    return site.fail(`storage ${key} holds ${entry.uncompressedSize} bytes, expected ${bytes} (${numel} x ${dtype})`);
   const storage: StorageRef = { kind: 'storage', key, dtype, numel, location: typeof location === 'string' ? location : String(location) };
   storages.set(key, storage);
   return storage;
@@ -152,12 +192,16 @@ export class TorchCheckpoint {
       const byteOrderEntry = zip.entries.get(`${archiveName}/byteorder`);
       if (byteOrderEntry) {
         const text = new TextDecoder().decode(await zip.read(byteOrderEntry, 0, Math.min(byteOrderEntry.uncompressedSize, 16))).trim();
-        if (text !== 'little' && text !== 'big') throw new CheckpointError(`${path}: ${archiveName}/byteorder says ${JSON.stringify(text)}, expected "little" or "big"`, path);
+        if (text !== 'little' && text !== 'big')
+          throw new CheckpointError(`${path}: ${archiveName}/byteorder says ${JSON.stringify(text)}, expected "little" or "big"`, path);
         byteOrder = text;
       }
       const pickleEntry = zip.entries.get(pickleName)!;
       if (pickleEntry.uncompressedSize > maxPickleBytes) {
-        throw new CheckpointError(`${path}: ${pickleName} is ${pickleEntry.uncompressedSize} bytes, more than the ${maxPickleBytes} allowed`, path);
+        throw new CheckpointError(
+          `${path}: ${pickleName} is ${pickleEntry.uncompressedSize} bytes, more than the ${maxPickleBytes} allowed`,
+          path,
+        );
       }
       const storages = new Map<string, StorageRef>();
       const root = unpickle(await zip.read(pickleEntry), {
@@ -194,10 +238,17 @@ export class TorchCheckpoint {
     }
     const spanCount = last - first + 1;
     if (count * elementSize > MAX_TENSOR_BYTES) {
-      throw new CheckpointError(`${this.path}: tensor ${ref.name} has ${count} elements (shape ${JSON.stringify(shape)}), more than one read allows`, this.path);
+      throw new CheckpointError(
+        `${this.path}: tensor ${ref.name} has ${count} elements (shape ${JSON.stringify(shape)}), more than one read allows`,
+        this.path,
+      );
     }
     const entry = this.zip.entries.get(`${this.archiveName}/data/${storage.key}`);
-    if (!entry) throw new CheckpointError(`${this.path}: tensor ${ref.name} refers to storage ${storage.key}, which this archive does not have`, this.path);
+    if (!entry)
+      throw new CheckpointError(
+        `${this.path}: tensor ${ref.name} refers to storage ${storage.key}, which this archive does not have`,
+        this.path,
+      );
     const bytes = await this.zip.read(entry, first * elementSize, (last + 1) * elementSize);
     if (this.byteOrder === 'big') swapBytesInPlace(bytes, elementSize);
     const source = rawElements(dtype, bytes.buffer as ArrayBuffer, spanCount);
@@ -235,7 +286,8 @@ export class TorchCheckpoint {
     const out = new Map<string, TensorRef>();
     for (const [key, ref] of dict) {
       const name = key.startsWith(DATA_PARALLEL_PREFIX) ? key.slice(DATA_PARALLEL_PREFIX.length) : key;
-      if (out.has(name)) throw new CheckpointError(`${this.path}: state dict has both ${name} and ${DATA_PARALLEL_PREFIX}${name}`, this.path);
+      if (out.has(name))
+        throw new CheckpointError(`${this.path}: state dict has both ${name} and ${DATA_PARALLEL_PREFIX}${name}`, this.path);
       out.set(name, { ...ref, name });
     }
     return out;

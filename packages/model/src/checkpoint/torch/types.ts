@@ -1,15 +1,5 @@
 /** Element types a torch checkpoint tensor can be read as. */
-export type TorchDtype =
-  | 'float32'
-  | 'float16'
-  | 'bfloat16'
-  | 'float64'
-  | 'int64'
-  | 'int32'
-  | 'int16'
-  | 'int8'
-  | 'uint8'
-  | 'bool';
+export type TorchDtype = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
 
 /**
  * The values of a read tensor, row-major. Floating types (half, bfloat16, double included)
@@ -100,7 +90,18 @@ export interface NumpyArray {
    * Decoded values for numeric dtypes (f2/f4/f8 as Float32Array/Float64Array, ints as typed
    * arrays, b1 as 0/1 bytes); raw bytes for anything else; a plain array for object arrays.
    */
-  data: Float32Array | Float64Array | BigInt64Array | BigUint64Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array | unknown[];
+  data:
+    | Float32Array
+    | Float64Array
+    | BigInt64Array
+    | BigUint64Array
+    | Int32Array
+    | Uint32Array
+    | Int16Array
+    | Uint16Array
+    | Int8Array
+    | Uint8Array
+    | unknown[];
 }
 
 /**

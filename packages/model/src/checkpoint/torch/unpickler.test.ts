@@ -34,7 +34,12 @@ describe('unpickle', () => {
       expect(b[4]).toBe(-(2 ** 40));
       expect(root.get(3)).toEqual(new Set([1, 2]));
       expect(root.get('c')).toEqual(new Set([7]));
-      expect(root.get('d')).toEqual(new Map([['z', 1], ['y', 2]]));
+      expect(root.get('d')).toEqual(
+        new Map([
+          ['z', 1],
+          ['y', 2],
+        ]),
+      );
       expect(root.get('e')).toEqual(new Uint8Array([0, 255]));
       expect([root.get('f'), root.get('g'), root.get('h')]).toEqual([65535, 255, -1]);
     });
@@ -61,7 +66,12 @@ describe('unpickle', () => {
     });
     const array = (shape: number[], code: string, order: string, fortran: boolean, bytes: number[]): Py => ({
       build: [
-        { reduce: [{ global: ['numpy._core.multiarray', '_reconstruct'] }, [{ global: ['numpy', 'ndarray'] }, [0], { bytes: new Uint8Array([0x62]) }]] },
+        {
+          reduce: [
+            { global: ['numpy._core.multiarray', '_reconstruct'] },
+            [{ global: ['numpy', 'ndarray'] }, [0], { bytes: new Uint8Array([0x62]) }],
+          ],
+        },
         [1, shape, dtype(code, order), fortran, { bytes: new Uint8Array(bytes) }],
       ],
     });
@@ -78,7 +88,10 @@ describe('unpickle', () => {
     ) as [number, number, boolean, NumpyArray, NumpyArray];
     expect([f8, i8, b1]).toEqual([0.5, -2, true]);
     expect([big.shape, big.dtype, Array.from(big.data as Int32Array)]).toEqual([[2], '>i4', [7, -2]]);
-    expect([fortran.shape, Array.from(fortran.data as Uint8Array)]).toEqual([[2, 3], [0, 1, 2, 3, 4, 5]]);
+    expect([fortran.shape, Array.from(fortran.data as Uint8Array)]).toEqual([
+      [2, 3],
+      [0, 1, 2, 3, 4, 5],
+    ]);
   });
 
   it('names an unknown opcode, its offset and the file', () => {
@@ -94,7 +107,9 @@ describe('unpickle', () => {
       [[0x80, 0x02, 0x82, 0x01, 0x2e], 'EXT1'],
       [[0x80, 0x05, 0x97, 0x2e], 'NEXT_BUFFER'],
     ] as const) {
-      expect(() => unpickle(new Uint8Array(bytes), options)).toThrowError(new RegExp(`unsupported pickle opcode 0x[0-9a-f]{2}.*\\(${name}\\) at offset 2`));
+      expect(() => unpickle(new Uint8Array(bytes), options)).toThrowError(
+        new RegExp(`unsupported pickle opcode 0x[0-9a-f]{2}.*\\(${name}\\) at offset 2`),
+      );
     }
   });
 

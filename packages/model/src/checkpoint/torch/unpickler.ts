@@ -182,12 +182,16 @@ class Unpickler implements CallSite {
     const bytes = this.bytes;
     for (;;) {
       if (this.pos >= bytes.length) {
-        throw new CheckpointError(`${this.options.source}: pickle is truncated: no STOP opcode before the end (${bytes.length} bytes)`, this.options.path);
+        throw new CheckpointError(
+          `${this.options.source}: pickle is truncated: no STOP opcode before the end (${bytes.length} bytes)`,
+          this.options.path,
+        );
       }
       this.opStart = this.pos;
       this.op = bytes[this.pos++]!;
       switch (this.op) {
-        case 0x80: { // PROTO
+        case 0x80: {
+          // PROTO
           const protocol = this.u8();
           if (protocol > MAX_PICKLE_PROTOCOL) this.fail(`unsupported pickle protocol ${protocol}`);
           break;
@@ -231,13 +235,15 @@ class Unpickler implements CallSite {
         case 0x8a: // LONG1
           this.stack.push(this.long(this.u8()));
           break;
-        case 0x8b: { // LONG4
+        case 0x8b: {
+          // LONG4
           const n = this.i32();
           if (n < 0) this.fail(`negative LONG4 length ${n}`);
           this.stack.push(this.long(n));
           break;
         }
-        case 0x47: { // BINFLOAT: big-endian double
+        case 0x47: {
+          // BINFLOAT: big-endian double
           this.need(8);
           this.stack.push(this.view.getFloat64(this.pos, false));
           this.pos += 8;
@@ -255,7 +261,8 @@ class Unpickler implements CallSite {
         case 0x55: // SHORT_BINSTRING (Python 2 str, read as latin-1 text)
           this.stack.push(latin1.decode(this.take(this.u8())));
           break;
-        case 0x54: { // BINSTRING
+        case 0x54: {
+          // BINSTRING
           const n = this.i32();
           if (n < 0) this.fail(`negative BINSTRING length ${n}`);
           this.stack.push(latin1.decode(this.take(n)));
@@ -283,7 +290,8 @@ class Unpickler implements CallSite {
         case 0x8f: // EMPTY_SET
           this.stack.push(new Set());
           break;
-        case 0x64: { // DICT
+        case 0x64: {
+          // DICT
           const items = this.popMark();
           const dict = new Map();
           this.setItems(dict, items);
@@ -291,7 +299,8 @@ class Unpickler implements CallSite {
           break;
         }
         case 0x6c: // LIST
-        case 0x74: { // TUPLE
+        case 0x74: {
+          // TUPLE
           // popMark swaps this.stack, so it must run before the push is looked up.
           const items = this.popMark();
           this.stack.push(items);
@@ -300,25 +309,29 @@ class Unpickler implements CallSite {
         case 0x85: // TUPLE1
           this.stack.push([this.pop()]);
           break;
-        case 0x86: { // TUPLE2
+        case 0x86: {
+          // TUPLE2
           const b = this.pop();
           const a = this.pop();
           this.stack.push([a, b]);
           break;
         }
-        case 0x87: { // TUPLE3
+        case 0x87: {
+          // TUPLE3
           const c = this.pop();
           const b = this.pop();
           const a = this.pop();
           this.stack.push([a, b, c]);
           break;
         }
-        case 0x91: { // FROZENSET
+        case 0x91: {
+          // FROZENSET
           const items = this.popMark();
           this.stack.push(new Set(items));
           break;
         }
-        case 0x90: { // ADDITEMS
+        case 0x90: {
+          // ADDITEMS
           const items = this.popMark();
           const target = this.top();
           if (!(target instanceof Set)) this.fail(`cannot add items to ${describe(target)}`);
@@ -340,53 +353,62 @@ class Unpickler implements CallSite {
         case 0x6a: // LONG_BINGET
           this.stack.push(this.memoGet(this.u32()));
           break;
-        case 0x73: { // SETITEM
+        case 0x73: {
+          // SETITEM
           const value = this.pop();
           const key = this.pop();
           this.setItems(this.top(), [key, value]);
           break;
         }
-        case 0x75: { // SETITEMS
+        case 0x75: {
+          // SETITEMS
           const items = this.popMark();
           this.setItems(this.top(), items);
           break;
         }
-        case 0x61: { // APPEND
+        case 0x61: {
+          // APPEND
           const value = this.pop();
           this.appendItems(this.top(), [value]);
           break;
         }
-        case 0x65: { // APPENDS
+        case 0x65: {
+          // APPENDS
           const items = this.popMark();
           this.appendItems(this.top(), items);
           break;
         }
-        case 0x63: { // GLOBAL
+        case 0x63: {
+          // GLOBAL
           const module = this.line();
           const name = this.line();
           this.stack.push(this.global(module, name));
           break;
         }
-        case 0x93: { // STACK_GLOBAL
+        case 0x93: {
+          // STACK_GLOBAL
           const name = this.pop();
           const module = this.pop();
           if (typeof module !== 'string' || typeof name !== 'string') this.fail('STACK_GLOBAL needs two strings');
           this.stack.push(this.global(module, name));
           break;
         }
-        case 0x52: { // REDUCE
+        case 0x52: {
+          // REDUCE
           const args = this.pop();
           const callee = this.pop();
           this.stack.push(this.instantiate(callee, args));
           break;
         }
-        case 0x81: { // NEWOBJ
+        case 0x81: {
+          // NEWOBJ
           const args = this.pop();
           const cls = this.pop();
           this.stack.push(this.instantiate(cls, args));
           break;
         }
-        case 0x92: { // NEWOBJ_EX: keyword arguments are kept with the placeholder's args
+        case 0x92: {
+          // NEWOBJ_EX: keyword arguments are kept with the placeholder's args
           const kwargs = this.pop();
           const args = this.pop();
           const cls = this.pop();
@@ -399,12 +421,14 @@ class Unpickler implements CallSite {
           }
           break;
         }
-        case 0x62: { // BUILD
+        case 0x62: {
+          // BUILD
           const state = this.pop();
           applyBuild(this.top(), state, this);
           break;
         }
-        case 0x51: { // BINPERSID
+        case 0x51: {
+          // BINPERSID
           const pid = this.pop();
           if (!this.options.persistentLoad) this.fail('persistent id without a persistent loader');
           this.stack.push(this.options.persistentLoad(pid, this));

@@ -61,7 +61,9 @@ export class ZipReader {
       zip = await openZip(path);
     } catch (cause) {
       await file.close();
-      throw new CheckpointError(`${path} is not a readable zip archive (truncated or corrupt?): ${(cause as Error).message}`, path, { cause });
+      throw new CheckpointError(`${path} is not a readable zip archive (truncated or corrupt?): ${(cause as Error).message}`, path, {
+        cause,
+      });
     }
     try {
       return new ZipReader(path, zip, file, await listEntries(zip));
@@ -78,7 +80,8 @@ export class ZipReader {
     if (!start) {
       start = new Promise<number>((resolve, reject) => {
         this.zip.readLocalFileHeader(entry, { minimal: true }, (err, header) => {
-          if (err) reject(new CheckpointError(`${this.path}: bad local header for ${entry.fileName}: ${err.message}`, this.path, { cause: err }));
+          if (err)
+            reject(new CheckpointError(`${this.path}: bad local header for ${entry.fileName}: ${err.message}`, this.path, { cause: err }));
           else resolve(header.fileDataStart);
         });
       });
@@ -93,7 +96,11 @@ export class ZipReader {
     let done = 0;
     while (done < length) {
       const { bytesRead } = await this.file.read(out, done, Math.min(length - done, MAX_READ_CHUNK), position + done);
-      if (bytesRead === 0) throw new CheckpointError(`${this.path} is truncated: ${what} ends at byte ${position + length}, the file at ${position + done}`, this.path);
+      if (bytesRead === 0)
+        throw new CheckpointError(
+          `${this.path} is truncated: ${what} ends at byte ${position + length}, the file at ${position + done}`,
+          this.path,
+        );
       done += bytesRead;
     }
     return out;
@@ -103,7 +110,9 @@ export class ZipReader {
     return new Promise<Uint8Array>((resolve, reject) => {
       this.zip.openReadStream(entry, (err, stream) => {
         if (err || !stream) {
-          reject(new CheckpointError(`${this.path}: cannot read ${entry.fileName}: ${err?.message ?? 'no stream'}`, this.path, { cause: err }));
+          reject(
+            new CheckpointError(`${this.path}: cannot read ${entry.fileName}: ${err?.message ?? 'no stream'}`, this.path, { cause: err }),
+          );
           return;
         }
         const out = new Uint8Array(entry.uncompressedSize);
@@ -112,7 +121,9 @@ export class ZipReader {
           out.set(chunk, at);
           at += chunk.length;
         });
-        stream.once('error', (cause: Error) => reject(new CheckpointError(`${this.path}: corrupt entry ${entry.fileName}: ${cause.message}`, this.path, { cause })));
+        stream.once('error', (cause: Error) =>
+          reject(new CheckpointError(`${this.path}: corrupt entry ${entry.fileName}: ${cause.message}`, this.path, { cause })),
+        );
         stream.once('end', () => resolve(out));
       });
     });
@@ -125,7 +136,10 @@ export class ZipReader {
   async read(entry: Entry, start = 0, end = entry.uncompressedSize): Promise<Uint8Array> {
     if (this.closed) throw new CheckpointError(`checkpoint ${this.path} is closed`, this.path);
     if (start < 0 || end > entry.uncompressedSize || start > end) {
-      throw new CheckpointError(`${this.path}: bytes ${start}..${end} are outside ${entry.fileName} (${entry.uncompressedSize} bytes)`, this.path);
+      throw new CheckpointError(
+        `${this.path}: bytes ${start}..${end} are outside ${entry.fileName} (${entry.uncompressedSize} bytes)`,
+        this.path,
+      );
     }
     if (entry.compressionMethod === 0) return this.readAt((await this.dataStart(entry)) + start, end - start, entry.fileName);
     const whole = await this.inflate(entry);

@@ -3,6 +3,9 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type { Command } from 'commander';
+import type {
+  PipelineConfig,
+} from 'shared';
 import {
   CONFIG_ENV_VAR,
   workspaceRoot,
@@ -13,9 +16,13 @@ import {
   selectBackend,
   stageCommand,
   stageContext,
-  type PipelineConfig,
 } from 'shared';
 import { writeSafetensors } from 'model';
+import type {
+  SourceRef,
+  VitConfig,
+  VitTensorSource,
+} from 'extract';
 import {
   backboneVitConfig,
   createVitModel,
@@ -24,9 +31,6 @@ import {
   planWindows,
   randomVitTensorSource,
   vitWeightsFromSource,
-  type SourceRef,
-  type VitConfig,
-  type VitTensorSource,
 } from 'extract';
 import { formatResultTable, summaryFromReport } from './eval.js';
 

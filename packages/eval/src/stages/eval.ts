@@ -1,6 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import type {
+  ArtifactIdentity,
+  ClassificationMetrics,
+  ConfigFlag,
+  Direction,
+  PipelineConfig,
+  TrainLogRecord,
+} from 'shared';
 import {
   describeBackend,
   ARTIFACT_KINDS,
@@ -16,15 +24,10 @@ import {
   stageCommand,
   stageContext,
   withStageRun,
-  type ArtifactIdentity,
-  type ClassificationMetrics,
-  type ConfigFlag,
-  type Direction,
-  type PipelineConfig,
-  type TrainLogRecord,
 } from 'shared';
 import { createPthNet, loadPthNetCheckpoint } from 'model';
-import { datasetIdentity, datasetName, openPackedDataset, predictDataset, trainIdentity, type DatasetSpec } from 'train';
+import type { DatasetSpec } from 'train';
+import { datasetIdentity, datasetName, openPackedDataset, predictDataset, trainIdentity, } from 'train';
 import { combineLogits, sweepMu } from '../combine/index.js';
 import { compareReports, formatComparison, readReport, writeReport } from '../report/index.js';
 import type { PredictionRow, WrittenReport } from '../report/types.js';

@@ -2,6 +2,11 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
+import type {
+  ConfigFlag,
+  Direction,
+  PipelineConfig,
+} from 'shared';
 import {
   describeBackend,
   ConfigError,
@@ -10,12 +15,10 @@ import {
   selectBackend,
   stageCommand,
   stageContext,
-  type ConfigFlag,
-  type Direction,
-  type PipelineConfig,
 } from 'shared';
 import { createPthNet, loadPthNetCheckpoint } from 'model';
-import { backboneVitConfig, createVitModel, decodeClip, loadVitWeights, planWindows, type VitModel } from 'extract';
+import type { VitModel } from 'extract';
+import { backboneVitConfig, createVitModel, decodeClip, loadVitWeights, planWindows, } from 'extract';
 import { sampleClipLevel, trainIdentity } from 'train';
 
 export interface Prediction {

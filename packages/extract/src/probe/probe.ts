@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
-import ffmpeg, { type FfprobeData, type FfprobeStream } from 'fluent-ffmpeg';
+import ffmpeg from 'fluent-ffmpeg';
+import type { FfprobeData, FfprobeStream } from 'fluent-ffmpeg';
 import { InputError } from 'shared';
 import type { SourceRef } from '../layouts/types.js';
 import { resolveMediaBinaries } from './binaries.js';

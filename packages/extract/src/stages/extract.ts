@@ -3,6 +3,16 @@ import { writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import PQueue from 'p-queue';
 import type { Command } from 'commander';
+import type {
+  ArtifactIdentity,
+  ClipRow,
+  ClipSourceKind,
+  ClipSourceRow,
+  ConfigFlag,
+  Direction,
+  JsonValue,
+  PipelineConfig,
+} from 'shared';
 import {
   ARTIFACT_KINDS,
   CODE_VERSIONS,
@@ -19,14 +29,6 @@ import {
   stageContext,
   withStageRun,
   writeFileAtomic,
-  type ArtifactIdentity,
-  type ClipRow,
-  type ClipSourceKind,
-  type ClipSourceRow,
-  type ConfigFlag,
-  type Direction,
-  type JsonValue,
-  type PipelineConfig,
 } from 'shared';
 import { decodeClip } from '../decode/decode.js';
 import { resolveVitConfig } from '../videomae/config.js';

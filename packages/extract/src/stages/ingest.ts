@@ -2,6 +2,11 @@ import PQueue from 'p-queue';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import type {
+  ClipInput,
+  ClipSourceInput,
+  DatasetSourceConfig,
+} from 'shared';
 import {
   ConfigError,
   InputError,
@@ -11,9 +16,6 @@ import {
   stageCommand,
   stageContext,
   withStageRun,
-  type ClipInput,
-  type ClipSourceInput,
-  type DatasetSourceConfig,
 } from 'shared';
 import { validateLayoutConfig } from '../layouts/config.js';
 import { readLayout } from '../layouts/read-layout.js';

@@ -8,7 +8,7 @@ import { VIT_POSITION_TABLE_BASE } from './constants.js';
 export function sinusoidPositionTable(tokens: number, dim: number): Float32Array {
   const table = new Float32Array(tokens * dim);
   const inverseFrequency = new Float64Array(dim);
-  for (let j = 0; j < dim; j++) inverseFrequency[j] = Math.pow(VIT_POSITION_TABLE_BASE, (2 * Math.floor(j / 2)) / dim);
+  for (let j = 0; j < dim; j++) inverseFrequency[j] = VIT_POSITION_TABLE_BASE ** ((2 * Math.floor(j / 2)) / dim);
   for (let i = 0; i < tokens; i++) {
     const row = i * dim;
     for (let j = 0; j < dim; j++) {

@@ -3,7 +3,8 @@ import { CheckpointError, selectBackend } from 'shared';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveVitConfig } from './config.js';
 import { sinusoidPositionTable } from './position.js';
-import { loadTinyVitFixture, type TinyVitFixture } from './testing.js';
+import type { TinyVitFixture } from './testing.js';
+import { loadTinyVitFixture, } from './testing.js';
 import {
   checkVitShapes,
   disposeVitWeights,

@@ -1,6 +1,10 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
+import type {
+  BackendName,
+  SelectedBackend,
+} from 'shared';
 import {
   AUTO_ORDER,
   ConfigError,
@@ -8,8 +12,6 @@ import {
   describeActiveBackend,
   disableNativeGemm,
   selectBackend,
-  type BackendName,
-  type SelectedBackend,
 } from 'shared';
 import { SGD } from '../optim/sgd.js';
 import { DataParallelPthNet } from '../parallel/data-parallel.js';

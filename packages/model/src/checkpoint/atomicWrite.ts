@@ -4,7 +4,8 @@
  * the write loop the piecewise writers (header, then tensor by tensor) need.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { CheckpointError, writeFileAtomic, type FileHandleWriter } from 'shared';
+import type { FileHandleWriter } from 'shared';
+import { CheckpointError, writeFileAtomic, } from 'shared';
 
 /** Largest single write: Linux caps one write(2) just under 2 GiB. */
 const MAX_WRITE_CHUNK = 1 << 30;

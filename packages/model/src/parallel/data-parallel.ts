@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import { ConfigError, InputError, PthnetError, TrainingError, preloadNativeGemm } from 'shared';
+import type { PthnetError, } from 'shared';
+import { ConfigError, InputError, TrainingError, preloadNativeGemm } from 'shared';
 import type { SgdState } from '../optim/types.js';
 import { validatePthNetConfig } from '../pthnet/config.js';
 import { DEFAULT_PTHNET_SEED } from '../pthnet/constants.js';

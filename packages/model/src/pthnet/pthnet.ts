@@ -2,6 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, InputError } from 'shared';
 import { validatePthNetConfig } from './config.js';
 import { DEFAULT_PTHNET_SEED, LEVEL_LENGTH_MULTIPLE } from './constants.js';
+import type {
+  DropPathSetting,
+  ParamLookup,
+} from './layers.js';
 import {
   downsample,
   embedding,
@@ -9,8 +13,6 @@ import {
   keyMaskBias,
   ssdLayer,
   withInferenceKernels,
-  type DropPathSetting,
-  type ParamLookup,
 } from './layers.js';
 import { parameterCount, pthnetParameterSpecs, toInternalLayout, toReferenceLayout } from './params.js';
 import { deriveSeed, seededUniform } from './random.js';

@@ -1,5 +1,13 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import type {
+  ArtifactIdentity,
+  ArtifactRow,
+  ClipSourceKind,
+  ConfigFlag,
+  Direction,
+  PipelineConfig,
+} from 'shared';
 import {
   ARTIFACT_KINDS,
   CODE_VERSIONS,
@@ -9,12 +17,6 @@ import {
   stageCommand,
   stageContext,
   withStageRun,
-  type ArtifactIdentity,
-  type ArtifactRow,
-  type ClipSourceKind,
-  type ConfigFlag,
-  type Direction,
-  type PipelineConfig,
 } from 'shared';
 import { LEVELS } from '../sampling/constants.js';
 import type { Level } from '../sampling/types.js';

@@ -2,6 +2,9 @@ import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import type {
+  FeatureFolder,
+} from 'shared';
 import {
   ConfigError,
   ManifestStore,
@@ -15,7 +18,6 @@ import {
   stageCommand,
   stageContext,
   withStageRun,
-  type FeatureFolder,
 } from 'shared';
 import { readFeatureList } from '../packed/feature-list.js';
 

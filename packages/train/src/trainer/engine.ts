@@ -1,4 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type {
+  PthNet,
+  PthNetConfig,
+  PthNetLoss,
+  StateDict,
+} from 'model';
 import {
   DataParallelPthNet,
   SGD,
@@ -7,12 +13,9 @@ import {
   pthnetParameterSpecs,
   trainStep,
   validatePthNetConfig,
-  type PthNet,
-  type PthNetConfig,
-  type PthNetLoss,
-  type StateDict,
 } from 'model';
-import { describeActiveBackend, type BackendPreference } from 'shared';
+import type { BackendPreference } from 'shared';
+import { describeActiveBackend, } from 'shared';
 import type { Batch } from '../sampling/types.js';
 
 /**

@@ -5,7 +5,8 @@ import { CheckpointError } from 'shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PthNetConfig } from '../../pthnet/types.js';
 import { readSafetensors, writeSafetensors } from '../safetensors/safetensors.js';
-import { buildTorchZip, bytesOf, contiguousStride, fixturesDir, torchTensor, type Py } from '../torch/testing.js';
+import type { Py } from '../torch/testing.js';
+import { buildTorchZip, bytesOf, contiguousStride, fixturesDir, torchTensor, } from '../torch/testing.js';
 import { loadPthNetCheckpoint, savePthNetCheckpoint } from './pthnetCheckpoint.js';
 import type { LoadedPthNetCheckpoint, PthNetStateDict } from './types.js';
 

@@ -23,7 +23,8 @@ import type { PthNetConfig } from '../../pthnet/types.js';
 import { readSafetensors, safetensorsToFloat32, writeSafetensors } from '../safetensors/safetensors.js';
 import type { SafetensorsTensor } from '../safetensors/types.js';
 import { isTensorRef } from '../torch/globals.js';
-import { openTorchCheckpoint, type TorchCheckpoint } from '../torch/torchCheckpoint.js';
+import type { TorchCheckpoint } from '../torch/torchCheckpoint.js';
+import { openTorchCheckpoint, } from '../torch/torchCheckpoint.js';
 import type { TensorRef } from '../torch/types.js';
 import { writeAtomically, writeFully } from '../atomicWrite.js';
 import {

@@ -4,7 +4,8 @@
  * padded with spaces to 8 bytes, then the raw little-endian tensor bytes back to back.
  * Values are copied byte for byte, never through JS numbers, so NaN payloads and -0 survive.
  */
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { open, stat, } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { CheckpointError } from 'shared';
 import { writeAtomically, writeFully } from '../atomicWrite.js';

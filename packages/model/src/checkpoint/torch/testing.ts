@@ -4,7 +4,8 @@
  * build checkpoints byte by byte without Python.
  */
 import { crc32, deflateRawSync } from 'node:zlib';
-import yauzl, { type Entry } from 'yauzl';
+import yauzl from 'yauzl';
+import type { Entry } from 'yauzl';
 
 export { fixturesDir } from 'shared';
 

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CheckpointError } from 'shared';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { bytesOf, buildTorchZip, buildZip, contiguousStride, fixturesDir, readZipEntries, torchTensor, type Py } from './testing.js';
+import type { Py } from './testing.js';
+import { bytesOf, buildTorchZip, buildZip, contiguousStride, fixturesDir, readZipEntries, torchTensor, } from './testing.js';
 import { openTorchCheckpoint } from './torchCheckpoint.js';
 import type { NumpyArray, PickledObject, TensorRef } from './types.js';
 

@@ -5,7 +5,8 @@
  * read of just its span, so multi-GB checkpoints never sit in memory whole and reading one
  * tensor never touches the others.
  */
-import { open as openFile, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { open as openFile, } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Entry } from 'yauzl';
 import { CheckpointError } from 'shared';
@@ -18,6 +19,9 @@ import {
   TORCH_STORAGE_DTYPES,
   ZIP_LOCAL_HEADER_MAGIC,
 } from './constants.js';
+import type {
+  ElementArray,
+} from './decode.js';
 import {
   bfloat16BitsToFloat32,
   gatherStrided,
@@ -26,9 +30,9 @@ import {
   product,
   stridedSpan,
   swapBytesInPlace,
-  type ElementArray,
 } from './decode.js';
-import { describe, isPickleGlobal, isTensorRef, qualifiedName, type CallSite, type MutableTensorRef } from './globals.js';
+import type { CallSite, MutableTensorRef } from './globals.js';
+import { describe, isPickleGlobal, isTensorRef, qualifiedName, } from './globals.js';
 import type { OpenTorchCheckpointOptions, StorageRef, TensorData, TensorRef, TensorValues, TorchDtype } from './types.js';
 import { unpickle } from './unpickler.js';
 import { ZipReader } from './zipReader.js';

@@ -3,8 +3,10 @@
  * included) and each entry's local header, which gives where its data starts; stored
  * entries are then read with positioned reads of just the bytes asked for.
  */
-import { open as openFile, type FileHandle } from 'node:fs/promises';
-import yauzl, { type Entry, type ZipFile } from 'yauzl';
+import type { FileHandle } from 'node:fs/promises';
+import { open as openFile, } from 'node:fs/promises';
+import yauzl from 'yauzl';
+import type { Entry, ZipFile } from 'yauzl';
 import { CheckpointError } from 'shared';
 
 /** Largest single read: Linux caps one read(2) just under 2 GiB. */

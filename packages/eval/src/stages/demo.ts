@@ -3,9 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type { Command } from 'commander';
-import type {
-  PipelineConfig,
-} from 'shared';
+import type { PipelineConfig } from 'shared';
 import {
   CONFIG_ENV_VAR,
   workspaceRoot,
@@ -18,11 +16,7 @@ import {
   stageContext,
 } from 'shared';
 import { writeSafetensors } from 'model';
-import type {
-  SourceRef,
-  VitConfig,
-  VitTensorSource,
-} from 'extract';
+import type { SourceRef, VitConfig, VitTensorSource } from 'extract';
 import {
   backboneVitConfig,
   createVitModel,

@@ -1,14 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import type {
-  ArtifactIdentity,
-  ClassificationMetrics,
-  ConfigFlag,
-  Direction,
-  PipelineConfig,
-  TrainLogRecord,
-} from 'shared';
+import type { ArtifactIdentity, ClassificationMetrics, ConfigFlag, Direction, PipelineConfig, TrainLogRecord } from 'shared';
 import {
   describeBackend,
   ARTIFACT_KINDS,
@@ -27,7 +20,7 @@ import {
 } from 'shared';
 import { createPthNet, loadPthNetCheckpoint } from 'model';
 import type { DatasetSpec } from 'train';
-import { datasetIdentity, datasetName, openPackedDataset, predictDataset, trainIdentity, } from 'train';
+import { datasetIdentity, datasetName, openPackedDataset, predictDataset, trainIdentity } from 'train';
 import { combineLogits, sweepMu } from '../combine/index.js';
 import { compareReports, formatComparison, readReport, writeReport } from '../report/index.js';
 import type { PredictionRow, WrittenReport } from '../report/types.js';

@@ -2,23 +2,11 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
-import type {
-  ConfigFlag,
-  Direction,
-  PipelineConfig,
-} from 'shared';
-import {
-  describeBackend,
-  ConfigError,
-  InputError,
-  ManifestStore,
-  selectBackend,
-  stageCommand,
-  stageContext,
-} from 'shared';
+import type { ConfigFlag, Direction, PipelineConfig } from 'shared';
+import { describeBackend, ConfigError, InputError, ManifestStore, selectBackend, stageCommand, stageContext } from 'shared';
 import { createPthNet, loadPthNetCheckpoint } from 'model';
 import type { VitModel } from 'extract';
-import { backboneVitConfig, createVitModel, decodeClip, loadVitWeights, planWindows, } from 'extract';
+import { backboneVitConfig, createVitModel, decodeClip, loadVitWeights, planWindows } from 'extract';
 import { sampleClipLevel, trainIdentity } from 'train';
 
 export interface Prediction {

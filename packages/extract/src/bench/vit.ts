@@ -1,5 +1,5 @@
 import type { BackendPreference } from 'shared';
-import { ConfigError, describeBackend, selectBackend, } from 'shared';
+import { ConfigError, describeBackend, selectBackend } from 'shared';
 import { resolveVitConfig } from '../videomae/config.js';
 import { vitFlopsPerWindow } from '../videomae/flops.js';
 import type { VideoWindowBatch, VitConfig, VitPresetName } from '../videomae/types.js';

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { LayoutCollector, labelMapOf } from './collector.js';
 import { validateLayoutConfig } from './config.js';
 import type { ListedEntry } from './fs-index.js';
-import { clipKindOf, clipStem, isHidden, listDirectory, requireFolder, } from './fs-index.js';
+import { clipKindOf, clipStem, isHidden, listDirectory, requireFolder } from './fs-index.js';
 import type { ClipCandidate, GenericLayoutConfig, GenericLayoutOptions, LayoutResult } from './types.js';
 
 /** Plain code-unit order, the same on every machine and locale (like Python's `sorted`). */

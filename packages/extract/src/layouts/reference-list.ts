@@ -4,7 +4,7 @@ import { validateLayoutConfig } from './config.js';
 import { ferv39kClipId } from './ferv39k.js';
 import { clipStem, indexClipTree, requireFolder } from './fs-index.js';
 import type { RoleTree } from './role-trees.js';
-import { attachSources, } from './role-trees.js';
+import { attachSources } from './role-trees.js';
 import type { ClipCandidate, ReferenceListLayoutOptions, LayoutResult, ReferenceListLayoutConfig } from './types.js';
 
 /**

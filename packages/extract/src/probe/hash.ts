@@ -1,5 +1,5 @@
 import type { Hash } from 'node:crypto';
-import { createHash, } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';

@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatasetSourceConfig, PipelineConfig } from 'shared';
-import { ManifestStore, readNpy, selectBackend, validateConfig, } from 'shared';
+import { ManifestStore, readNpy, selectBackend, validateConfig } from 'shared';
 import { decodeClip } from '../decode/decode.js';
 import { loadVitWeights } from '../videomae/checkpoint.js';
 import { resolveVitConfig } from '../videomae/config.js';

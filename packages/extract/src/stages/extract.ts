@@ -3,16 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import PQueue from 'p-queue';
 import type { Command } from 'commander';
-import type {
-  ArtifactIdentity,
-  ClipRow,
-  ClipSourceKind,
-  ClipSourceRow,
-  ConfigFlag,
-  Direction,
-  JsonValue,
-  PipelineConfig,
-} from 'shared';
+import type { ArtifactIdentity, ClipRow, ClipSourceKind, ClipSourceRow, ConfigFlag, Direction, JsonValue, PipelineConfig } from 'shared';
 import {
   ARTIFACT_KINDS,
   CODE_VERSIONS,

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DatasetSourceConfig } from 'shared';
-import { ManifestStore, } from 'shared';
+import { ManifestStore } from 'shared';
 import { makeTempDir, patternFrames, writeLavfiVideo, writePngFrames } from '../probe/testing.js';
 import { ingestDataset } from './ingest.js';
 

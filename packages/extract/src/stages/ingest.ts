@@ -2,21 +2,8 @@ import PQueue from 'p-queue';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import type {
-  ClipInput,
-  ClipSourceInput,
-  DatasetSourceConfig,
-} from 'shared';
-import {
-  ConfigError,
-  InputError,
-  ManifestStore,
-  createProgress,
-  hashBytes,
-  stageCommand,
-  stageContext,
-  withStageRun,
-} from 'shared';
+import type { ClipInput, ClipSourceInput, DatasetSourceConfig } from 'shared';
+import { ConfigError, InputError, ManifestStore, createProgress, hashBytes, stageCommand, stageContext, withStageRun } from 'shared';
 import { validateLayoutConfig } from '../layouts/config.js';
 import { readLayout } from '../layouts/read-layout.js';
 import type { ClipCandidate, LayoutOptions, SourceRef, SourceRole } from '../layouts/types.js';

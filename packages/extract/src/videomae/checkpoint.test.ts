@@ -2,13 +2,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { SafetensorsTensor } from 'model';
-import { writeSafetensors, } from 'model';
+import { writeSafetensors } from 'model';
 import { CheckpointError, selectBackend } from 'shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadVitWeights, openVitTensorSource } from './checkpoint.js';
 import { resolveVitConfig } from './config.js';
 import type { TinyVitFixture } from './testing.js';
-import { loadTinyVitFixture, maxAbsDiff, } from './testing.js';
+import { loadTinyVitFixture, maxAbsDiff } from './testing.js';
 import { createVitModel } from './vit.js';
 
 let fixture: TinyVitFixture;

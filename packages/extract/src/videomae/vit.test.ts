@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from 'shared';
-import { InputError, selectBackend, } from 'shared';
+import { InputError, selectBackend } from 'shared';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadVitWeights } from './checkpoint.js';
 import { resolveVitConfig } from './config.js';
 import { preprocessWindows } from './preprocess.js';
 import type { TinyVitFixture } from './testing.js';
-import { loadTinyVitFixture, maxAbsDiff, } from './testing.js';
+import { loadTinyVitFixture, maxAbsDiff } from './testing.js';
 import { createVitModel } from './vit.js';
 
 /** SPEC 8: features within 1e-4 absolute of the reference. */

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveVitConfig } from './config.js';
 import { sinusoidPositionTable } from './position.js';
 import type { TinyVitFixture } from './testing.js';
-import { loadTinyVitFixture, } from './testing.js';
+import { loadTinyVitFixture } from './testing.js';
 import {
   checkVitShapes,
   disposeVitWeights,

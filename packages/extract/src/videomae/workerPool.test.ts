@@ -3,7 +3,7 @@ import { CheckpointError, OPENBLAS_CORE_BY_CPU_FLAGS } from 'shared';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveVitConfig } from './config.js';
 import type { TinyVitFixture } from './testing.js';
-import { loadTinyVitFixture, maxAbsDiff, } from './testing.js';
+import { loadTinyVitFixture, maxAbsDiff } from './testing.js';
 import { createVitWorkerPool } from './workerPool.js';
 
 // Read before anything loads the addon: loading it sets OPENBLAS_CORETYPE where the user has not.

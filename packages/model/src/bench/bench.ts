@@ -1,18 +1,8 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import type {
-  BackendName,
-  SelectedBackend,
-} from 'shared';
-import {
-  AUTO_ORDER,
-  ConfigError,
-  NATIVE_GEMM_DISABLE_ENV,
-  describeActiveBackend,
-  disableNativeGemm,
-  selectBackend,
-} from 'shared';
+import type { BackendName, SelectedBackend } from 'shared';
+import { AUTO_ORDER, ConfigError, NATIVE_GEMM_DISABLE_ENV, describeActiveBackend, disableNativeGemm, selectBackend } from 'shared';
 import { SGD } from '../optim/sgd.js';
 import { DataParallelPthNet } from '../parallel/data-parallel.js';
 import type { HostPyramidBatch } from '../parallel/types.js';

@@ -5,7 +5,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import type { FileHandleWriter } from 'shared';
-import { CheckpointError, writeFileAtomic, } from 'shared';
+import { CheckpointError, writeFileAtomic } from 'shared';
 
 /** Largest single write: Linux caps one write(2) just under 2 GiB. */
 const MAX_WRITE_CHUNK = 1 << 30;

@@ -3,7 +3,7 @@ import { selectBackend } from 'shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SGD } from '../optim/sgd.js';
 import type { PthNet } from '../pthnet/pthnet.js';
-import { createPthNet, } from '../pthnet/pthnet.js';
+import { createPthNet } from '../pthnet/pthnet.js';
 import { trainStep } from '../pthnet/train-step.js';
 import { DataParallelPthNet, splitRanges } from './data-parallel.js';
 import { shardRanges } from './exchange.js';

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { PthnetError, } from 'shared';
+import type { PthnetError } from 'shared';
 import { ConfigError, InputError, TrainingError, preloadNativeGemm } from 'shared';
 import type { SgdState } from '../optim/types.js';
 import { validatePthNetConfig } from '../pthnet/config.js';

@@ -8,13 +8,13 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { NpyArray } from 'shared';
-import { disableNativeGemm, readNpySync, selectBackend, } from 'shared';
+import { disableNativeGemm, readNpySync, selectBackend } from 'shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPthNetCheckpoint } from '../checkpoint/index.js';
 import { SGD } from '../optim/sgd.js';
 import { validatePthNetConfig } from './config.js';
 import type { JsonTensor } from './fixtures.test-helper.js';
-import { fixturesDir, flatten, maxAbs, maxAbsDiff, readJson, } from './fixtures.test-helper.js';
+import { fixturesDir, flatten, maxAbs, maxAbsDiff, readJson } from './fixtures.test-helper.js';
 import { PthNet } from './pthnet.js';
 import { computeGradients } from './train-step.js';
 import type { PthNetConfig, PyramidBatch } from './types.js';

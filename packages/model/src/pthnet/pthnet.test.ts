@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SGD } from '../optim/sgd.js';
 import { fixturesDir, readJson } from './fixtures.test-helper.js';
 import type { PthNet } from './pthnet.js';
-import { createPthNet, } from './pthnet.js';
+import { createPthNet } from './pthnet.js';
 import { trainStep } from './train-step.js';
 import type { ParameterTensor, PyramidBatch } from './types.js';
 

@@ -2,18 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, InputError } from 'shared';
 import { validatePthNetConfig } from './config.js';
 import { DEFAULT_PTHNET_SEED, LEVEL_LENGTH_MULTIPLE } from './constants.js';
-import type {
-  DropPathSetting,
-  ParamLookup,
-} from './layers.js';
-import {
-  downsample,
-  embedding,
-  head,
-  keyMaskBias,
-  ssdLayer,
-  withInferenceKernels,
-} from './layers.js';
+import type { DropPathSetting, ParamLookup } from './layers.js';
+import { downsample, embedding, head, keyMaskBias, ssdLayer, withInferenceKernels } from './layers.js';
 import { parameterCount, pthnetParameterSpecs, toInternalLayout, toReferenceLayout } from './params.js';
 import { deriveSeed, seededUniform } from './random.js';
 import type {

@@ -1,9 +1,9 @@
 import { Command } from 'commander';
 import { isAbsolute, resolve } from 'node:path';
 import type { ConfigOverride, PipelineConfig } from '../config/index.js';
-import { loadConfig, } from '../config/index.js';
+import { loadConfig } from '../config/index.js';
 import type { ConfigFlag } from './flags.js';
-import { addConfigFlags, configOverrides, } from './flags.js';
+import { addConfigFlags, configOverrides } from './flags.js';
 
 /** Flags every stage takes. */
 export const COMMON_FLAGS: readonly ConfigFlag[] = [

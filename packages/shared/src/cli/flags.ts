@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { Option, } from 'commander';
+import { Option } from 'commander';
 import type { ConfigOverride } from '../config/index.js';
 
 /**

@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { ConfigError } from '../errors/index.js';
 import { CONFIG_ENV_VAR, CONFIG_FILE_NAME } from './constants.js';
 import type { PipelineConfig } from './schema.js';
-import { pipelineConfigSchema, } from './schema.js';
+import { pipelineConfigSchema } from './schema.js';
 
 /** A value set from the command line, remembered so an error can name the flag. */
 export interface ConfigOverride {

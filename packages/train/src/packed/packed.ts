@@ -2,14 +2,14 @@ import { constants as bufferConstants } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { open, readdir, readFile, unlink, } from 'node:fs/promises';
+import { open, readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, InputError, PthnetError, npyHeader, readNpy, writeFileAtomic } from 'shared';
 import { LEVELS, LEVEL_STRIDES } from '../sampling/constants.js';
 import type { Level } from '../sampling/types.js';
 import { PACKED_FORMAT, PACKED_NAME_PATTERN, PACKED_READ_CHUNK_BYTES, PACKED_VERSION, PACKED_WRITE_CHUNK_BYTES } from './constants.js';
 import type { NpyHeaderInfo } from './npy-header.js';
-import { probeNpyFile, } from './npy-header.js';
+import { probeNpyFile } from './npy-header.js';
 import type {
   BuildPackedDatasetOptions,
   BuildPackedDatasetResult,

@@ -1,23 +1,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import type {
-  ArtifactIdentity,
-  ArtifactRow,
-  ClipSourceKind,
-  ConfigFlag,
-  Direction,
-  PipelineConfig,
-} from 'shared';
-import {
-  ARTIFACT_KINDS,
-  CODE_VERSIONS,
-  ManifestStore,
-  cacheKey,
-  hashFileWithSize,
-  stageCommand,
-  stageContext,
-  withStageRun,
-} from 'shared';
+import type { ArtifactIdentity, ArtifactRow, ClipSourceKind, ConfigFlag, Direction, PipelineConfig } from 'shared';
+import { ARTIFACT_KINDS, CODE_VERSIONS, ManifestStore, cacheKey, hashFileWithSize, stageCommand, stageContext, withStageRun } from 'shared';
 import { LEVELS } from '../sampling/constants.js';
 import type { Level } from '../sampling/types.js';
 import { buildPackedDataset } from '../packed/packed.js';

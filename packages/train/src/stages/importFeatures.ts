@@ -2,9 +2,7 @@ import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import type {
-  FeatureFolder,
-} from 'shared';
+import type { FeatureFolder } from 'shared';
 import {
   ConfigError,
   ManifestStore,

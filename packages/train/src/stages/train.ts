@@ -1,14 +1,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import type {
-  ArtifactIdentity,
-  ClipSourceKind,
-  ConfigFlag,
-  Direction,
-  JsonValue,
-  PipelineConfig,
-} from 'shared';
+import type { ArtifactIdentity, ClipSourceKind, ConfigFlag, Direction, JsonValue, PipelineConfig } from 'shared';
 import {
   describeBackend,
   ARTIFACT_KINDS,
@@ -27,7 +20,7 @@ import { openPackedDataset } from '../packed/packed.js';
 import { trainRun } from '../trainer/trainer.js';
 import type { ResumeMode, TrainRunResult } from '../trainer/types.js';
 import type { DatasetSpec } from './datasets.js';
-import { datasetIdentity, datasetName, } from './datasets.js';
+import { datasetIdentity, datasetName } from './datasets.js';
 
 export const TRAIN_FLAGS: readonly ConfigFlag[] = [
   { flags: '--epochs <n>', key: 'train.epochs', description: 'epochs (default 20)', kind: 'number' },

@@ -1,21 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type {
-  PthNet,
-  PthNetConfig,
-  PthNetLoss,
-  StateDict,
-} from 'model';
-import {
-  DataParallelPthNet,
-  SGD,
-  createPthNet,
-  parameterCount,
-  pthnetParameterSpecs,
-  trainStep,
-  validatePthNetConfig,
-} from 'model';
+import type { PthNet, PthNetConfig, PthNetLoss, StateDict } from 'model';
+import { DataParallelPthNet, SGD, createPthNet, parameterCount, pthnetParameterSpecs, trainStep, validatePthNetConfig } from 'model';
 import type { BackendPreference } from 'shared';
-import { describeActiveBackend, } from 'shared';
+import { describeActiveBackend } from 'shared';
 import type { Batch } from '../sampling/types.js';
 
 /**

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PthNetConfig } from '../../pthnet/types.js';
 import { readSafetensors, writeSafetensors } from '../safetensors/safetensors.js';
 import type { Py } from '../torch/testing.js';
-import { buildTorchZip, bytesOf, contiguousStride, fixturesDir, torchTensor, } from '../torch/testing.js';
+import { buildTorchZip, bytesOf, contiguousStride, fixturesDir, torchTensor } from '../torch/testing.js';
 import { loadPthNetCheckpoint, savePthNetCheckpoint } from './pthnetCheckpoint.js';
 import type { LoadedPthNetCheckpoint, PthNetStateDict } from './types.js';
 

@@ -24,7 +24,7 @@ import { readSafetensors, safetensorsToFloat32, writeSafetensors } from '../safe
 import type { SafetensorsTensor } from '../safetensors/types.js';
 import { isTensorRef } from '../torch/globals.js';
 import type { TorchCheckpoint } from '../torch/torchCheckpoint.js';
-import { openTorchCheckpoint, } from '../torch/torchCheckpoint.js';
+import { openTorchCheckpoint } from '../torch/torchCheckpoint.js';
 import type { TensorRef } from '../torch/types.js';
 import { writeAtomically, writeFully } from '../atomicWrite.js';
 import {

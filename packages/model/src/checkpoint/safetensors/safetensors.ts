@@ -5,7 +5,7 @@
  * Values are copied byte for byte, never through JS numbers, so NaN payloads and -0 survive.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { open, stat, } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { CheckpointError } from 'shared';
 import { writeAtomically, writeFully } from '../atomicWrite.js';

@@ -6,7 +6,7 @@
  */
 import { TORCH_DTYPE_NAMES, TORCH_DTYPE_SIZE } from './constants.js';
 import type { ElementArray } from './decode.js';
-import { gatherStrided, halfBitsToFloat32, product, swapBytesInPlace, } from './decode.js';
+import { gatherStrided, halfBitsToFloat32, product, swapBytesInPlace } from './decode.js';
 import type { NumpyArray, NumpyDtype, PickledObject, PickleGlobal, StorageRef, TensorRef } from './types.js';
 
 /** Raises a positioned `CheckpointError`; supplied by the unpickler. */

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { CheckpointError } from 'shared';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { Py } from './testing.js';
-import { bytesOf, buildTorchZip, buildZip, contiguousStride, fixturesDir, readZipEntries, torchTensor, } from './testing.js';
+import { bytesOf, buildTorchZip, buildZip, contiguousStride, fixturesDir, readZipEntries, torchTensor } from './testing.js';
 import { openTorchCheckpoint } from './torchCheckpoint.js';
 import type { NumpyArray, PickledObject, TensorRef } from './types.js';
 

@@ -6,7 +6,7 @@
  * tensor never touches the others.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { open as openFile, } from 'node:fs/promises';
+import { open as openFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Entry } from 'yauzl';
 import { CheckpointError } from 'shared';
@@ -19,20 +19,10 @@ import {
   TORCH_STORAGE_DTYPES,
   ZIP_LOCAL_HEADER_MAGIC,
 } from './constants.js';
-import type {
-  ElementArray,
-} from './decode.js';
-import {
-  bfloat16BitsToFloat32,
-  gatherStrided,
-  halfBitsToFloat32,
-  isRowMajor,
-  product,
-  stridedSpan,
-  swapBytesInPlace,
-} from './decode.js';
+import type { ElementArray } from './decode.js';
+import { bfloat16BitsToFloat32, gatherStrided, halfBitsToFloat32, isRowMajor, product, stridedSpan, swapBytesInPlace } from './decode.js';
 import type { CallSite, MutableTensorRef } from './globals.js';
-import { describe, isPickleGlobal, isTensorRef, qualifiedName, } from './globals.js';
+import { describe, isPickleGlobal, isTensorRef, qualifiedName } from './globals.js';
 import type { OpenTorchCheckpointOptions, StorageRef, TensorData, TensorRef, TensorValues, TorchDtype } from './types.js';
 import { unpickle } from './unpickler.js';
 import { ZipReader } from './zipReader.js';

@@ -1,7 +1,7 @@
 import { CheckpointError } from 'shared';
 import { describe, expect, it } from 'vitest';
 import type { Py } from './testing.js';
-import { pickle, } from './testing.js';
+import { pickle } from './testing.js';
 import type { NumpyArray, PickledObject } from './types.js';
 import { unpickle } from './unpickler.js';
 

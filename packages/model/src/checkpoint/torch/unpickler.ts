@@ -8,7 +8,7 @@
 import { CheckpointError } from 'shared';
 import { MAX_PICKLE_PROTOCOL, PICKLE_OPCODE_NAMES } from './constants.js';
 import type { CallSite } from './globals.js';
-import { applyBuild, callGlobal, describe, isPickledObject, isPickleGlobal, } from './globals.js';
+import { applyBuild, callGlobal, describe, isPickledObject, isPickleGlobal } from './globals.js';
 import type { PickledObject, PickleGlobal } from './types.js';
 
 export interface UnpickleOptions {

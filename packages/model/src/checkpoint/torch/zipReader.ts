@@ -4,7 +4,7 @@
  * entries are then read with positioned reads of just the bytes asked for.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { open as openFile, } from 'node:fs/promises';
+import { open as openFile } from 'node:fs/promises';
 import yauzl from 'yauzl';
 import type { Entry, ZipFile } from 'yauzl';
 import { CheckpointError } from 'shared';

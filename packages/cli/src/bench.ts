@@ -23,6 +23,6 @@ if (name === undefined || !(name in BENCHMARKS)) {
   const script = fileURLToPath(new URL(`../../${name}/src/bench/main.ts`, import.meta.url));
   if (!existsSync(script)) throw new Error(`bench ${name}: expected ${script}, got no such file`);
   // The benchmark reads its own flags from process.argv.
-  process.argv = [process.argv[0]!, script, ...rest];
+  process.argv = [...process.argv.slice(0, 1), script, ...rest];
   await import(pathToFileURL(script).href);
 }

@@ -23,7 +23,9 @@ describe('combineLogits', () => {
     );
     expect(combined.shape).toEqual([2, 2]);
     const expected = [0.7 * 1 + 0.3 * 3, 0.7 * 2, -0.7 + 0.3, 0.35 + 0.3];
-    [...combined.data].forEach((value, i) => expect(value).toBeCloseTo(expected[i]!, 6));
+    [...combined.data].forEach((value, i) => {
+      expect(value).toBeCloseTo(expected[i]!, 6);
+    });
   });
 
   it('rounds like float32 PyTorch', () => {

@@ -32,6 +32,7 @@ export function combineLogits(forward: LogitMatrix, reversed: LogitMatrix, mu: n
   for (let i = 0; i < combined.length; i++) {
     // Products of two float32 values are exact in float64, and float64 has enough bits that
     // rounding the float64 sum to float32 equals float32 addition.
+    // biome-ignore lint/style/noNonNullAssertion: both matrices were validated to hold rows x cols values and have the same shape, so i < combined.length indexes both
     combined[i] = Math.fround(forwardWeight * forward.data[i]!) + Math.fround(reversedWeight * reversed.data[i]!);
   }
   return { data: combined, shape: [forward.shape[0], forward.shape[1]] };
@@ -45,6 +46,8 @@ export function sweepMu(
   mus: readonly number[] = DEFAULT_MU_GRID,
 ): MuSweepEntry[] {
   if (mus.length === 0) throw new ConfigError('mus: expected at least one mu in [0, 1], got an empty list');
-  mus.forEach((mu, index) => validateMu(mu, `mus[${index}]`));
+  mus.forEach((mu, index) => {
+    validateMu(mu, `mus[${index}]`);
+  });
   return mus.map((mu) => ({ mu, metrics: computeMetrics(combineLogits(forward, reversed, mu), labels) }));
 }

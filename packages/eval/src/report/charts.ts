@@ -18,6 +18,7 @@ export function confusionMatrixSpec(confusion: readonly (readonly number[])[], c
       truth: rowNames[truth] ?? String(truth),
       predicted: classNames[guess] ?? String(guess),
       count,
+      // biome-ignore lint/style/noNonNullAssertion: rowTotals is confusion.map(...), so it has an entry for every row index truth
       share: rowTotals[truth]! > 0 ? count / rowTotals[truth]! : 0,
     })),
   );

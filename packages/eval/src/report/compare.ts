@@ -52,14 +52,13 @@ export function compareReports(a: ReportMetricsFile, b: ReportMetricsFile): Repo
 export function formatComparison(comparison: ReportComparison, names: { a: string; b: string } = { a: 'a', b: 'b' }): string {
   const number = (value: number | null, signed = false) =>
     value === null ? 'n/a' : `${signed && value > 0 ? '+' : ''}${value.toFixed(2)}`;
-  const table = [
-    ['model', 'metric', names.a, names.b, `${names.b} - ${names.a}`],
-    ...comparison.rows.map((row) => [row.model, row.metric, number(row.a), number(row.b), number(row.delta, true)]),
-  ];
-  const widths = table[0]!.map((_, col) => Math.max(...table.map((row) => row[col]!.length)));
+  const header = ['model', 'metric', names.a, names.b, `${names.b} - ${names.a}`];
+  const table = [header, ...comparison.rows.map((row) => [row.model, row.metric, number(row.a), number(row.b), number(row.delta, true)])];
+  // every row has the header's five cells; a missing cell or width would count as zero wide
+  const widths = header.map((_, col) => Math.max(...table.map((row) => row[col]?.length ?? 0)));
   const lines = table.map((row) =>
     row
-      .map((cell, col) => (col < 2 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!)))
+      .map((cell, col) => (col < 2 ? cell.padEnd(widths[col] ?? 0) : cell.padStart(widths[col] ?? 0)))
       .join('  ')
       .trimEnd(),
   );

@@ -1,3 +1,4 @@
+import { InputError } from 'shared';
 import { csvField, formatFloat32 } from './format.js';
 import type { PredictionRow } from './types.js';
 
@@ -18,16 +19,24 @@ export function renderPredictionsCsv(predictions: readonly PredictionRow[], clas
     'predicted',
     'predicted_name',
   ];
+  const nameOf = (index: number, key: string): string => {
+    const name = classNames[index];
+    if (name === undefined) throw new InputError(`predictions ${key}: expected a class index in 0..${classNames.length - 1}, got ${index}`);
+    return name;
+  };
   const lines = [header.map(csvField).join(',')];
   for (const row of predictions) {
-    const logits = [row.forwardLogits, ...(withReversed ? [row.reversedLogits!] : []), row.combinedLogits];
+    if (withReversed && row.reversedLogits === undefined) {
+      throw new InputError(`predictions: clip '${row.clipId}' has no reversed logits (give them for every clip or for none)`);
+    }
+    const logits = [row.forwardLogits, ...(row.reversedLogits === undefined ? [] : [row.reversedLogits]), row.combinedLogits];
     const fields: (string | number)[] = [
       row.clipId,
       row.label,
-      classNames[row.label]!,
+      nameOf(row.label, 'label'),
       ...logits.flatMap((values) => Array.from(values, formatFloat32)),
       row.predicted,
-      classNames[row.predicted]!,
+      nameOf(row.predicted, 'predicted'),
     ];
     lines.push(fields.map(csvField).join(','));
   }

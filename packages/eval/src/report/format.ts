@@ -40,6 +40,7 @@ export function tableVColumnOrder(classNames: readonly string[]): number[] {
   if (classNames.length !== TABLE_V_CLASS_ORDER.length) return labelOrder;
   const positions = classNames.map((name) => TABLE_V_CLASS_ORDER.findIndex((spellings) => spellings.includes(name.trim().toLowerCase())));
   if (positions.some((p) => p < 0) || new Set(positions).size !== positions.length) return labelOrder;
+  // biome-ignore lint/style/noNonNullAssertion: a and b are indices of classNames, and positions is classNames.map(...)
   return [...labelOrder].sort((a, b) => positions[a]! - positions[b]!);
 }
 

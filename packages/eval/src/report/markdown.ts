@@ -35,7 +35,7 @@ export function renderReportMarkdown(report: ReportMetricsFile): string {
 
   lines.push('## Results (layout of the PTH-Net paper, Table V)', '');
   lines.push('Per-class accuracy (recall) in %, then UAR and WAR in %.', '');
-  const header = ['Model', ...columns.map((c) => classNames[c]!), 'UAR', 'WAR'];
+  const header = ['Model', ...columns.map((c) => classNames[c] ?? String(c)), 'UAR', 'WAR'];
   const rows = models.map(([model, metrics]) => [
     modelLabel(model, mu),
     ...columns.map((c) => percent(metrics.perClassRecall[c])),
@@ -45,7 +45,7 @@ export function renderReportMarkdown(report: ReportMetricsFile): string {
   for (const published of report.published) {
     const note = published.note === undefined ? '' : `, ${published.note}`;
     rows.push([
-      `${published.model[0]!.toUpperCase()}${published.model.slice(1)} (paper, ${SETTING_LABELS[published.setting]}${note})`,
+      `${published.model.charAt(0).toUpperCase()}${published.model.slice(1)} (paper, ${SETTING_LABELS[published.setting]}${note})`,
       ...columns.map(() => '–'),
       published.uar.toFixed(2),
       published.war.toFixed(2),
@@ -123,7 +123,7 @@ export function renderReportMarkdown(report: ReportMetricsFile): string {
   lines.push(
     markdownTable(
       ['true \\ predicted', ...classNames, 'total'],
-      combined.confusion.map((row, t) => [classNames[t]!, ...row.map(String), String(combined.support[t])]),
+      combined.confusion.map((row, t) => [classNames[t] ?? String(t), ...row.map(String), String(combined.support[t])]),
       ['l', ...classNames.map(() => 'r' as const), 'r'],
     ),
     '',

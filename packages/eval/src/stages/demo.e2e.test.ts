@@ -44,7 +44,11 @@ describe('demo end to end (reduced)', () => {
     const work = mkdtempSync(join(tmpdir(), 'pthnet-e2e-'));
     const data = join(work, 'data');
     const config = join(work, 'pthnet.config.json');
-    const root = JSON.parse(readFileSync(join(ROOT, 'pthnet.config.json'), 'utf8')) as Record<string, any>;
+    const root = JSON.parse(readFileSync(join(ROOT, 'pthnet.config.json'), 'utf8')) as {
+      ingest: { datasets: Record<string, unknown>[] };
+      extract: { backbone: Record<string, unknown> };
+      train: Record<string, unknown>;
+    };
     writeFileSync(
       config,
       JSON.stringify({

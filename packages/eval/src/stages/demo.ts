@@ -33,6 +33,13 @@ export const DEMO_BACKBONE_SEED = 3;
 /** Scale of the demo backbone's patch embedding relative to VideoMAE's init. */
 export const DEMO_PATCH_EMBED_GAIN = 10;
 
+/** One tensor of the demo backbone; every name of the random ViT's shape table has values. */
+function tensorOf(values: ReadonlyMap<string, Float32Array>, name: string): Float32Array {
+  const data = values.get(name);
+  if (data === undefined) throw new Error(`demo backbone: no values for tensor ${name}`);
+  return data;
+}
+
 /**
  * The demo's backbone: a small VideoMAE-v2-shaped ViT with seeded random weights, written
  * as a real checkpoint (reference key names, head included) and read later by the same
@@ -55,18 +62,25 @@ export async function writeDemoBackbone(
   const random = randomVitTensorSource(vit, DEMO_BACKBONE_SEED);
   const values = new Map<string, Float32Array>();
   for (const name of random.shapes.keys()) values.set(name, await random.read(name));
-  const patch = values.get('patch_embed.proj.weight')!;
-  for (let i = 0; i < patch.length; i++) patch[i]! *= DEMO_PATCH_EMBED_GAIN;
+  const patch = tensorOf(values, 'patch_embed.proj.weight');
+  for (const [i, v] of patch.entries()) patch[i] = v * DEMO_PATCH_EMBED_GAIN;
 
   const { mean, std } = await featureStatistics(vit, values, random.shapes, calibrationClips);
-  const gamma = values.get('fc_norm.weight')!;
-  const beta = values.get('fc_norm.bias')!;
+  const gamma = tensorOf(values, 'fc_norm.weight');
+  const beta = tensorOf(values, 'fc_norm.bias');
+  // biome-ignore-start lint/style/noNonNullAssertion: j < gamma.length, and beta, mean and std also have one entry per feature channel (embedDim)
   for (let j = 0; j < gamma.length; j++) {
     // y = (gamma * z + beta - mean) / std, with gamma = 1 and beta = 0 at init
     beta[j] = (beta[j]! - mean[j]!) / std[j]!;
     gamma[j] = gamma[j]! / std[j]!;
   }
-  const tensors = [...random.shapes].map(([name, shape]) => ({ name, dtype: 'F32' as const, shape: [...shape], data: values.get(name)! }));
+  // biome-ignore-end lint/style/noNonNullAssertion: j < gamma.length, and beta, mean and std also have one entry per feature channel (embedDim)
+  const tensors = [...random.shapes].map(([name, shape]) => ({
+    name,
+    dtype: 'F32' as const,
+    shape: [...shape],
+    data: tensorOf(values, name),
+  }));
   await writeSafetensors(path, tensors, { format: 'pt', note: 'pthnet demo backbone: random weights, not a trained VideoMAE v2' });
   return true;
 }
@@ -79,7 +93,12 @@ async function featureStatistics(
   clips: readonly SourceRef[],
 ): Promise<{ mean: Float64Array; std: Float64Array }> {
   await selectBackend('auto');
-  const source: VitTensorSource = { shapes, description: 'demo backbone', read: async (k) => values.get(k)!, close: async () => undefined };
+  const source: VitTensorSource = {
+    shapes,
+    description: 'demo backbone',
+    read: async (k) => tensorOf(values, k),
+    close: async () => undefined,
+  };
   const model = createVitModel(vit, await vitWeightsFromSource(source, vit));
   const D = vit.embedDim;
   const sum = new Float64Array(D);
@@ -91,12 +110,16 @@ async function featureStatistics(
       const frameBytes = clip.width * clip.height * 3;
       for (const w of planWindows(clip.n, [8], 'cover', 'forward').windows) {
         const data = new Uint8Array(16 * frameBytes);
-        w.frames.forEach((f, k) => data.set(clip.frames.subarray(f * frameBytes, (f + 1) * frameBytes), k * frameBytes));
+        w.frames.forEach((f, k) => {
+          data.set(clip.frames.subarray(f * frameBytes, (f + 1) * frameBytes), k * frameBytes);
+        });
         const feature = await model.extractFeatures({ data, shape: [1, 16, clip.height, clip.width, 3] });
+        // biome-ignore-start lint/style/noNonNullAssertion: j < D, and sum, sq and the feature vector all have D = embedDim entries
         for (let j = 0; j < D; j++) {
           sum[j]! += feature[j]!;
           sq[j]! += feature[j]! * feature[j]!;
         }
+        // biome-ignore-end lint/style/noNonNullAssertion: j < D, and sum, sq and the feature vector all have D = embedDim entries
         count += 1;
       }
     }
@@ -104,6 +127,7 @@ async function featureStatistics(
     model.dispose();
   }
   const mean = sum.map((v) => v / count);
+  // biome-ignore lint/style/noNonNullAssertion: mean is sum.map(...), so it has an entry for every index j of sq
   const std = sq.map((v, j) => Math.sqrt(Math.max(v / count - mean[j]! ** 2, 0)) + 1e-3);
   return { mean, std };
 }

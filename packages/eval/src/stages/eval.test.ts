@@ -40,7 +40,9 @@ describe('eval command on the reference fixture', () => {
     // rows are in clip-id order, which is the fixture's batch order
     csv.slice(1).forEach((line, b) => {
       const cells = line.split(',');
-      fwdCols.forEach((col, k) => expect(Math.abs(Number(cells[col]) - expected.eval_logits_H.data[b * K + k]!)).toBeLessThan(1e-4));
+      fwdCols.forEach((col, k) => {
+        expect(Math.abs(Number(cells[col]) - expected.eval_logits_H.data[b * K + k]!)).toBeLessThan(1e-4);
+      });
     });
     const report = await readReport(dir);
     expect(report.numSamples).toBe(5);
@@ -79,7 +81,9 @@ describe('eval command on the reference fixture', () => {
       .map(([, i]) => i);
     csv.slice(1).forEach((line, b) => {
       const cells = line.split(',');
-      cols.forEach((col, k) => expect(Math.abs(Number(cells[col]) - expected.eval_logits_H.data[b * K + k]!)).toBeLessThan(1e-4));
+      cols.forEach((col, k) => {
+        expect(Math.abs(Number(cells[col]) - expected.eval_logits_H.data[b * K + k]!)).toBeLessThan(1e-4);
+      });
     });
     expect((await readReport(out)).results.reversed).toBeUndefined();
   });

@@ -68,7 +68,10 @@ async function logitsByClip(checkpoint: string, datasetDir: string, name: string
     const logits = predictDataset(model, ds, batchSize);
     const K = ckpt.config.num_classes;
     const rows = new Map<string, { label: number; logits: Float32Array }>();
-    ds.clipIds.forEach((id, i) => rows.set(id, { label: ds.labels[i]!, logits: logits.slice(i * K, (i + 1) * K) }));
+    ds.clipIds.forEach((id, i) => {
+      // biome-ignore lint/style/noNonNullAssertion: a packed dataset has one label per clip id
+      rows.set(id, { label: ds.labels[i]!, logits: logits.slice(i * K, (i + 1) * K) });
+    });
     return { rows, K, labelNames: ds.labelNames };
   } finally {
     model.dispose();
@@ -102,7 +105,9 @@ function resolveInputs(store: ManifestStore, config: PipelineConfig, dataDir: st
       throw new ConfigError(
         `eval: expected the packed dataset ${datasetName(spec)}, got ${row ? `one that is ${row.status}` : 'none'} (run \`pnpm pthnet datasets\`)`,
       );
-    return { spec, row, dir: join(dataDir, 'datasets', datasetName(spec)) };
+    // only ManifestStore.complete() marks a row done, and it always records the content hash
+    if (row.contentHash === null) throw new ConfigError(`eval: the packed dataset ${datasetName(spec)} is done but has no content hash`);
+    return { spec, contentHash: row.contentHash, dir: join(dataDir, 'datasets', datasetName(spec)) };
   };
   return { forward, reversed, forwardData: dataset('forward'), reversedData: reversed ? dataset('reversed') : undefined };
 }
@@ -123,9 +128,9 @@ export async function runEval(
     params,
     inputs: {
       forward: await hashFile(inputs.forward),
-      forwardData: inputs.forwardData.row.contentHash!,
+      forwardData: inputs.forwardData.contentHash,
       ...(inputs.reversed && inputs.reversedData
-        ? { reversed: await hashFile(inputs.reversed), reversedData: inputs.reversedData.row.contentHash! }
+        ? { reversed: await hashFile(inputs.reversed), reversedData: inputs.reversedData.contentHash }
         : {}),
     },
     codeVersion: CODE_VERSIONS.eval,
@@ -146,12 +151,20 @@ export async function runEval(
     const K = fwd.K;
     const stack = (get: (id: string) => Float32Array) => {
       const data = new Float32Array(ids.length * K);
-      ids.forEach((id, i) => data.set(get(id), i * K));
+      ids.forEach((id, i) => {
+        data.set(get(id), i * K);
+      });
       return { data, shape: [ids.length, K] as [number, number] };
     };
-    const labels = Int32Array.from(ids.map((id) => fwd.rows.get(id)!.label));
-    const forwardLogits = stack((id) => fwd.rows.get(id)!.logits);
-    const reversedLogits = rev ? stack((id) => rev.rows.get(id)!.logits) : undefined;
+    const rowOf = (rows: ReadonlyMap<string, { label: number; logits: Float32Array }>, id: string) => {
+      const row = rows.get(id);
+      // ids are keys of fwd.rows that rev.rows has too
+      if (row === undefined) throw new Error(`eval: no logits for clip ${id}`);
+      return row;
+    };
+    const labels = Int32Array.from(ids.map((id) => rowOf(fwd.rows, id).label));
+    const forwardLogits = stack((id) => rowOf(fwd.rows, id).logits);
+    const reversedLogits = rev ? stack((id) => rowOf(rev.rows, id).logits) : undefined;
     const mu = config.eval.mu;
     const combinedLogits = reversedLogits ? combineLogits(forwardLogits, reversedLogits, mu) : forwardLogits;
     const forward = computeMetrics(forwardLogits, labels);
@@ -162,9 +175,11 @@ export async function runEval(
       const row = (m: { data: Float32Array }) => m.data.subarray(i * K, (i + 1) * K);
       const c = row(combinedLogits);
       let predicted = 0;
+      // biome-ignore lint/style/noNonNullAssertion: k and predicted are below K, the length of the row c
       for (let k = 1; k < K; k++) if (c[k]! > c[predicted]!) predicted = k;
       return {
         clipId: id,
+        // biome-ignore lint/style/noNonNullAssertion: labels was built from ids, one entry per id
         label: labels[i]!,
         forwardLogits: row(forwardLogits),
         ...(reversedLogits ? { reversedLogits: row(reversedLogits) } : {}),

@@ -35,7 +35,9 @@ async function levelH(
   const rows = new Float32Array(plan.windows.length * D);
   for (const [i, w] of plan.windows.entries()) {
     const data = new Uint8Array(L * frameBytes);
-    w.frames.forEach((f, k) => data.set(clip.frames.subarray(f * frameBytes, (f + 1) * frameBytes), k * frameBytes));
+    w.frames.forEach((f, k) => {
+      data.set(clip.frames.subarray(f * frameBytes, (f + 1) * frameBytes), k * frameBytes);
+    });
     rows.set(await vit.extractFeatures({ data, shape: [1, L, clip.height, clip.width, 3] }), i * D);
   }
   const T = config.extract.windowLength; // level H length, 16
@@ -89,14 +91,22 @@ export async function predictClip(
     const fwd = await levelH(vit, clip, 'forward', config);
     tensors.push(fwd.x, fwd.m);
     const f = await logitsOf(checkpoints.forward, fwd.x, fwd.m);
-    let r: { logits: Float32Array } | undefined;
+    let r: { logits: Float32Array; classes: number } | undefined;
     if (checkpoints.reversed) {
       const rev = await levelH(vit, clip, 'reversed', config);
       tensors.push(rev.x, rev.m);
       r = await logitsOf(checkpoints.reversed, rev.x, rev.m);
+      if (r.classes !== f.classes) {
+        throw new ConfigError(`${checkpoints.reversed}: expected a network with the forward one's ${f.classes} classes, got ${r.classes}`);
+      }
     }
     const mu = config.eval.mu;
-    const combinedLogits = r ? Array.from(f.logits, (v, k) => mu * v + (1 - mu) * r!.logits[k]!) : Array.from(f.logits);
+    let combinedLogits = Array.from(f.logits);
+    if (r) {
+      const reversedLogits = r.logits;
+      // biome-ignore lint/style/noNonNullAssertion: both networks have the same class count (checked above), so k indexes both logit rows
+      combinedLogits = Array.from(f.logits, (v, k) => mu * v + (1 - mu) * reversedLogits[k]!);
+    }
     const combined = softmax(combinedLogits);
     const names = checkpoints.labelNames ?? [];
     const classes = combined

@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { benchDecode, benchWindowSharing } from './pipeline.js';
 import { benchVit } from './vit.js';
+import type { VitBenchResult } from './vit.js';
 
 const USAGE = `Usage: pnpm bench extract [flags]
 VideoMAE v2 ViT windows/s and GFLOP/s (random weights; in this thread and on a worker pool),
@@ -42,7 +43,7 @@ const { values } = parseArgs({
   },
 });
 
-let result;
+let result: VitBenchResult;
 try {
   result = await benchVit({
     imageSizes: values.sizes.split(',').map(Number),

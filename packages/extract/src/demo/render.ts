@@ -1,3 +1,4 @@
+// biome-ignore-all lint/style/noNonNullAssertion: colour channels c < 3 index three-element RGB tuples, drift holds the two axes built just above its use, and SCENE_STYLES is a non-empty constant; noUncheckedIndexedAccess cannot see that through a numeric index
 import { RAW_ASPECT, RENDER } from './constants.js';
 import { demoClipSignal } from './pattern.js';
 import { Rng, deriveSeed } from './random.js';

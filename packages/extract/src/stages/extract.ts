@@ -159,6 +159,9 @@ export function parseShard(text: string | undefined): { index: number; count: nu
   return { index, count };
 }
 
+/** The todo items of one clip source (a group exists only once it has an item). */
+type ClipSourceItems = [ExtractItem, ...ExtractItem[]];
+
 /**
  * Extracts the todo items of one clip source: decode once, plan the windows of each
  * direction (a window shared by several strides runs once), send them through the batcher,
@@ -166,13 +169,13 @@ export function parseShard(text: string | undefined): { index: number; count: nu
  */
 async function extractClipSource(
   store: ManifestStore,
-  items: ExtractItem[],
+  items: ClipSourceItems,
   batcher: WindowBatcher<FrameWindow>,
   config: PipelineConfig,
   runId: string,
   summary: ExtractSummary,
 ): Promise<void> {
-  const first = items[0]!;
+  const first = items[0];
   const decoded = await decodeClip({ path: first.source.path, kind: first.source.isFrameFolder ? 'frames' : 'video' });
   const frameBytes = decoded.width * decoded.height * 3;
   const L = config.extract.windowLength;
@@ -187,7 +190,9 @@ async function extractClipSource(
     );
     const windows = plan.windows.map((w): FrameWindow => {
       const pixels = new Uint8Array(L * frameBytes);
-      w.frames.forEach((f, k) => pixels.set(decoded.frames.subarray(f * frameBytes, (f + 1) * frameBytes), k * frameBytes));
+      w.frames.forEach((f, k) => {
+        pixels.set(decoded.frames.subarray(f * frameBytes, (f + 1) * frameBytes), k * frameBytes);
+      });
       return { pixels, height: decoded.height, width: decoded.width };
     });
     const rows = await batcher.features(windows);
@@ -195,9 +200,15 @@ async function extractClipSource(
     summary.passesSaved += plan.passesSaved;
     const D = rows[0]?.length ?? 0;
     for (const item of mine) {
-      const ids = plan.strides.find((s) => s.stride === item.stride)!.windowIds;
+      const stridePlan = plan.strides.find((s) => s.stride === item.stride);
+      // planWindows was given the stride of every item in `mine`
+      if (stridePlan === undefined) throw new Error(`extract: the window plan has no stride ${item.stride}`);
+      const ids = stridePlan.windowIds;
       const data = new Float32Array(ids.length * D);
-      ids.forEach((id, r) => data.set(rows[id]!, r * D));
+      ids.forEach((id, r) => {
+        // biome-ignore lint/style/noNonNullAssertion: window ids index plan.windows, and the batcher returns one row per window
+        data.set(rows[id]!, r * D);
+      });
       // The row count rides along in params so that feature lists need not open the files.
       const result = await produceArtifact(
         store,
@@ -220,6 +231,7 @@ export async function writeFeatureLists(store: ManifestStore, dataDir: string): 
   for (const row of store.listArtifacts({ stage: 'extract', kind: ARTIFACT_KINDS.features, status: 'done' })) {
     if (!row.path.startsWith(featuresDir) || row.clipId === null) continue;
     const clip = clips.get(row.clipId);
+    // biome-ignore lint/style/noNonNullAssertion: String.split always returns at least one element
     const folder = relative(featuresDir, row.path).split('/')[0]!;
     const split = clip?.split ?? 'all';
     const windows = (JSON.parse(row.params ?? '{}') as { windows?: number }).windows ?? 0;
@@ -264,7 +276,7 @@ export async function runExtract(
   const summary: ExtractSummary = { clips: 0, produced: 0, upToDate: 0, taken: 0, failed: 0, windows: 0, passesSaved: 0 };
 
   // Decide per item; group the todo items by clip source.
-  const groups = new Map<string, ExtractItem[]>();
+  const groups = new Map<string, ClipSourceItems>();
   for (const item of all) {
     const plan = await store.planArtifact(item.identity, { cacheKey: item.cacheKey, path: item.path, params: item.params });
     if (plan.decision === 'skip') {
@@ -272,10 +284,13 @@ export async function runExtract(
       continue;
     }
     const k = `${item.clip.id}\u0000${item.source.kind}`;
-    groups.set(k, [...(groups.get(k) ?? []), item]);
+    const group = groups.get(k);
+    if (group) group.push(item);
+    else groups.set(k, [item]);
   }
-  let jobs = [...groups.values()].sort((a, b) => a[0]!.clip.id.localeCompare(b[0]!.clip.id));
-  if (options.shard) jobs = jobs.filter((_, i) => i % options.shard!.count === options.shard!.index);
+  let jobs = [...groups.values()].sort((a, b) => a[0].clip.id.localeCompare(b[0].clip.id));
+  const shard = options.shard;
+  if (shard) jobs = jobs.filter((_, i) => i % shard.count === shard.index);
   if (options.limit !== undefined) jobs = jobs.slice(0, options.limit);
   summary.clips = jobs.length;
   if (jobs.length > 0) {
@@ -291,15 +306,27 @@ export async function runExtract(
       const batcher = new WindowBatcher<FrameWindow>(config.extract.batchSize, async (windows) => {
         // Windows of different clips can differ in frame size: each size is its own batch.
         const out: Float32Array[] = new Array(windows.length);
-        const bySize = new Map<string, number[]>();
-        windows.forEach((w, i) => bySize.set(`${w.height}x${w.width}`, [...(bySize.get(`${w.height}x${w.width}`) ?? []), i]));
-        for (const idx of bySize.values()) {
-          const { height: h, width: w } = windows[idx[0]!]!;
+        const bySize = new Map<string, { height: number; width: number; members: FrameWindow[]; idx: number[] }>();
+        windows.forEach((w, i) => {
+          const key = `${w.height}x${w.width}`;
+          const group = bySize.get(key);
+          if (group) {
+            group.members.push(w);
+            group.idx.push(i);
+          } else {
+            bySize.set(key, { height: w.height, width: w.width, members: [w], idx: [i] });
+          }
+        });
+        for (const { height: h, width: w, members, idx } of bySize.values()) {
           const data = new Uint8Array(idx.length * L * h * w * 3);
-          idx.forEach((i, j) => data.set(windows[i]!.pixels, j * L * h * w * 3));
+          members.forEach((m, j) => {
+            data.set(m.pixels, j * L * h * w * 3);
+          });
           const feats = await activePool.extractFeatures({ data, shape: [idx.length, L, h, w, 3] });
           const D = feats.length / idx.length;
-          idx.forEach((i, j) => (out[i] = feats.slice(j * D, (j + 1) * D)));
+          idx.forEach((i, j) => {
+            out[i] = feats.slice(j * D, (j + 1) * D);
+          });
         }
         return out;
       });
@@ -320,7 +347,7 @@ export async function runExtract(
                 if (store.claim(item.identity, { cacheKey: item.cacheKey, path: item.path, params: item.params }, { runId: options.runId }))
                   store.fail(item.identity, error);
               }
-              process.stderr.write(`[extract] ${items[0]!.clip.id} (${items[0]!.source.kind}): ${(error as Error).message}\n`);
+              process.stderr.write(`[extract] ${items[0].clip.id} (${items[0].source.kind}): ${(error as Error).message}\n`);
             } finally {
               batcher.leave();
               progress.tick(1, `${summary.windows} windows`);

@@ -26,13 +26,15 @@ async function buildTree(root: string): Promise<void> {
   );
   await writeFile(
     join(root, '4_setups/All_scenes/test_All.csv'),
-    ['Action/Happy/0003 Happy', 'Action/Happy/0003x Bored'].join('\n') + '\n',
+    `${['Action/Happy/0003 Happy', 'Action/Happy/0003x Bored'].join('\n')}\n`,
   );
 }
 
 describe('ingest', () => {
   const stores: ManifestStore[] = [];
-  afterEach(() => stores.splice(0).forEach((s) => s.close()));
+  afterEach(() => {
+    for (const s of stores.splice(0)) s.close();
+  });
 
   it('records clips with both sources, reports every bad input, and re-ingests an unchanged tree as unchanged', async () => {
     const root = await makeTempDir('pthnet-ingest-');

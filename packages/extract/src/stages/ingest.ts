@@ -80,24 +80,24 @@ async function probeWithCache(
 ): Promise<ProbedSource> {
   const stamp = await fileStamp(ref);
   const known = store.getClipSource(clipId, role);
-  const reuse = (contentHash: string): ProbedSource => ({
+  const reuse = (prior: NonNullable<typeof known>, contentHash: string): ProbedSource => ({
     role,
     row: {
       clipId,
       kind: role,
       path: ref.path,
       contentHash,
-      frameCount: known!.frameCount,
-      fps: known!.fps,
-      width: known!.width,
-      height: known!.height,
-      isFrameFolder: known!.isFrameFolder,
+      frameCount: prior.frameCount,
+      fps: prior.fps,
+      width: prior.width,
+      height: prior.height,
+      isFrameFolder: prior.isFrameFolder,
       fileStamp: stamp,
     },
   });
-  if (!rehash && known && known.path === ref.path && known.fileStamp === stamp) return reuse(known.contentHash);
+  if (!rehash && known && known.path === ref.path && known.fileStamp === stamp) return reuse(known, known.contentHash);
   const contentHash = await hashSource(ref);
-  if (known && known.contentHash === contentHash && known.path === ref.path) return reuse(contentHash);
+  if (known && known.contentHash === contentHash && known.path === ref.path) return reuse(known, contentHash);
   const probe = await probeSource(ref, { hash: false });
   if (probe.frameCount <= 0) throw new InputError(`${ref.path}: expected at least one frame, got none`, ref.path);
   return {
@@ -156,8 +156,8 @@ export async function ingestDataset(
       }
     }
     progress.tick();
-    if (probed.length === 0) return;
-    const primary = probed.find((p) => p.role === 'raw') ?? probed[0]!;
+    const primary = probed.find((p) => p.role === 'raw') ?? probed[0];
+    if (primary === undefined) return;
     clipRows.push({
       id: clip.id,
       dataset,

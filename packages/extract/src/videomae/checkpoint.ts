@@ -1,4 +1,6 @@
+import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
+import type { TensorRef } from 'model';
 import { isSafetensorsFile, openSafetensors, openTorchCheckpoint, safetensorsToFloat32 } from 'model';
 import { CheckpointError } from 'shared';
 import { VIT_STATE_DICT_CONTAINERS, VIT_STATE_DICT_PREFIXES } from './constants.js';
@@ -17,7 +19,7 @@ function stripCommonPrefix(keys: readonly string[]): { prefix: string; strip: (k
 
 async function detectFormat(path: string): Promise<'torch' | 'safetensors'> {
   if (await isSafetensorsFile(path)) return 'safetensors';
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(path, 'r');
   } catch (cause) {
@@ -55,7 +57,7 @@ export async function openVitTensorSource(path: string, options: LoadVitWeightsO
     };
   }
   const checkpoint = await openTorchCheckpoint(path);
-  let refs;
+  let refs: Map<string, TensorRef>;
   try {
     refs = checkpoint.findStateDict(VIT_STATE_DICT_CONTAINERS);
   } catch (error) {

@@ -6,7 +6,7 @@ import { resolveVitConfig } from './config.js';
 import type { VideoWindowBatch, VitConfig } from './types.js';
 
 /** `<repo>/../shared/fixtures/videomae/tiny`. */
-export function tinyVitFixtureDir(): string {
+function tinyVitFixtureDir(): string {
   return fixturesDir('videomae', 'tiny');
 }
 

@@ -65,7 +65,7 @@ describe('createVitWorkerPool', () => {
     await expect(starting).rejects.toMatchObject({
       path: fixture.checkpointPath,
       message: expect.stringContaining(
-        'ViT worker 0: ' + fixture.checkpointPath + ': patch_embed.proj.weight: expected shape [384, 3, 2, 16, 16], got [48, 3, 2, 8, 8]',
+        `ViT worker 0: ${fixture.checkpointPath}: patch_embed.proj.weight: expected shape [384, 3, 2, 16, 16], got [48, 3, 2, 8, 8]`,
       ),
     });
   });

@@ -25,6 +25,7 @@ export class MultiStepLR {
       throw new ConfigError(`lr_scheduler.baseLr: expected a number >= 0, got ${JSON.stringify(options.baseLr)}`);
     }
     const milestones = options.milestones;
+    // biome-ignore lint/style/noNonNullAssertion: milestones[i - 1] is read only when i > 0, so it is an element of the array
     if (!Array.isArray(milestones) || milestones.some((m, i) => !Number.isInteger(m) || m < 0 || (i > 0 && m <= milestones[i - 1]!))) {
       throw new ConfigError(`lr_scheduler.milestones: expected increasing non-negative integers, got ${JSON.stringify(milestones)}`);
     }

@@ -5,7 +5,11 @@ import { MultiStepLR } from './multistep-lr.js';
 import { SGD } from './sgd.js';
 
 const values = (t: tf.Tensor): number[] => Array.from(t.dataSync());
-const close = (got: number[], want: number[]): void => got.forEach((g, i) => expect(g).toBeCloseTo(want[i]!, 6));
+const close = (got: number[], want: number[]): void => {
+  got.forEach((g, i) => {
+    expect(g).toBeCloseTo(want[i]!, 6);
+  });
+};
 
 describe('SGD (PyTorch semantics)', () => {
   beforeAll(async () => {
@@ -99,7 +103,9 @@ describe('MultiStepLR', () => {
       0.005, 0.005, 0.005, 0.005, 0.005, 0.0005, 0.0005, 0.0005, 0.0005, 0.0005, 0.00005, 0.00005, 0.00005, 0.00005, 0.00005, 0.000005,
       0.000005,
     ];
-    rates.forEach((r, i) => expect(r).toBeCloseTo(want[i]!, 12));
+    rates.forEach((r, i) => {
+      expect(r).toBeCloseTo(want[i]!, 12);
+    });
     expect(scheduler.state()).toEqual({ lastEpoch: 16, baseLr: 0.005, milestones: [5, 10, 15], gamma: 0.1 });
   });
 

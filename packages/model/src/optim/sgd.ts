@@ -1,3 +1,4 @@
+// biome-ignore-all lint/style/noNonNullAssertion: the update loops index p, g and the momentum buffer by i < p.length, and all three have that length (step() and loadState() check sizes against the parameter; data-parallel workers pass a parameter's values and its summed gradient, both of its size); noUncheckedIndexedAccess cannot see that
 import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, ConfigError } from 'shared';
 import { DEFAULT_SGD_MOMENTUM, DEFAULT_SGD_WEIGHT_DECAY } from './constants.js';
@@ -95,7 +96,11 @@ export class SGD {
   /** Momentum buffers (in the codec's saved layout) and hyperparameters. */
   state(): SgdState {
     const momentumBuffers = new Map<string, HostTensor>();
-    for (const [name, buffer] of this.buffers) momentumBuffers.set(name, this.codec.encode(name, buffer, this.params.get(name)!.shape));
+    for (const [name, buffer] of this.buffers) {
+      const variable = this.params.get(name);
+      if (variable === undefined) throw new ConfigError(`sgd: momentum buffer for ${name}, which is not one of the optimized parameters`);
+      momentumBuffers.set(name, this.codec.encode(name, buffer, variable.shape));
+    }
     return { lr: this.lr, momentum: this.momentum, weightDecay: this.weightDecay, momentumBuffers };
   }
 

@@ -14,7 +14,10 @@ const BATCH = 5;
 
 function hostBatch(): HostPyramidBatch {
   let state = 12345;
-  const random = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+  const random = () => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return (state / 2147483648) * 2 - 1;
+  };
   const x = (steps: number) => ({ shape: [BATCH, 12, steps], data: Float32Array.from({ length: BATCH * 12 * steps }, random) });
   const mask = (steps: number) => ({
     shape: [BATCH, 1, steps],
@@ -94,12 +97,18 @@ describe('DataParallelPthNet (2 worker threads)', () => {
     const want = reference.stateDict();
     expect([...weights.keys()]).toEqual([...want.keys()]);
     let worst = 0;
-    for (const [name, tensor] of weights) tensor.data.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - want.get(name)!.data[i]!))));
+    for (const [name, tensor] of weights) {
+      tensor.data.forEach((v, i) => {
+        worst = Math.max(worst, Math.abs(v - want.get(name)!.data[i]!));
+      });
+    }
     expect(worst).toBeLessThan(1e-5);
     const logits = await pool.predict(batch.x_H, batch.m_H);
     const single = reference.predict(inputs.x_H, inputs.m_H).dataSync();
     expect(logits).toHaveLength(BATCH * 7);
-    logits.forEach((v, i) => expect(Math.abs(v - single[i]!)).toBeLessThan(1e-4));
+    logits.forEach((v, i) => {
+      expect(Math.abs(v - single[i]!)).toBeLessThan(1e-4);
+    });
   });
 
   it('keeps every replica in step when the batch has fewer clips than workers', async () => {
@@ -124,7 +133,9 @@ describe('DataParallelPthNet (2 worker threads)', () => {
     // both workers predict a half each: worker 1, which had no clip, must hold the same weights
     const logits = await pool.predict(batch.x_H, batch.m_H);
     const want = reference.predict(tensors().x_H, tensors().m_H).dataSync();
-    logits.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThan(1e-4));
+    logits.forEach((v, i) => {
+      expect(Math.abs(v - want[i]!)).toBeLessThan(1e-4);
+    });
   });
 
   it('exposes the momentum buffers (reference layout) and loads weights into every replica', async () => {
@@ -135,7 +146,9 @@ describe('DataParallelPthNet (2 worker threads)', () => {
     await pool.loadStateDict(fresh.stateDict());
     const logits = await pool.predict(batch.x_H, batch.m_H);
     const want = fresh.predict(tensors().x_H, tensors().m_H).dataSync();
-    logits.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThan(1e-5));
+    logits.forEach((v, i) => {
+      expect(Math.abs(v - want[i]!)).toBeLessThan(1e-5);
+    });
     fresh.dispose();
   });
 

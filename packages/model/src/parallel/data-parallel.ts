@@ -80,15 +80,16 @@ export class DataParallelPthNet {
     this.backend = backend.name;
     this.backendDetail = backend.detail;
     this.lr = lr;
-    this.pending = workers.map(() => new Map());
+    this.pending = [];
     workers.forEach((worker, index) => {
+      const pending = new Map<number, Pending>();
+      this.pending.push(pending);
       worker.on('message', (message: WorkerResponse) => this.settle(index, message));
       worker.on('error', (error) =>
         this.fail(new TrainingError(`data-parallel worker ${index} crashed: ${error.message}`, { cause: error })),
       );
       worker.on('exit', (code) => {
-        if (this.pending[index]!.size > 0)
-          this.fail(new TrainingError(`data-parallel worker ${index} exited (code ${code}) with work pending`));
+        if (pending.size > 0) this.fail(new TrainingError(`data-parallel worker ${index} exited (code ${code}) with work pending`));
       });
     });
   }
@@ -143,7 +144,9 @@ export class DataParallelPthNet {
       await Promise.all(workers.map((w) => w.terminate()));
       throw error;
     }
-    return new DataParallelPthNet(config, workers, new Int32Array(control), backends[0]!, options.optimizer.lr);
+    const [backend] = backends;
+    if (backend === undefined) throw new TrainingError('data-parallel: no worker reported a backend');
+    return new DataParallelPthNet(config, workers, new Int32Array(control), backend, options.optimizer.lr);
   }
 
   /**
@@ -151,7 +154,8 @@ export class DataParallelPthNet {
    * `labels` are class indices `[B]`.
    */
   async trainStep(batch: HostPyramidBatch, labels: Int32Array, options: ParallelStepOptions = {}): Promise<ParallelStepResult> {
-    const size = batch.x_H.shape[0]!;
+    const size = batch.x_H.shape[0];
+    if (size === undefined) throw new InputError('x_H: expected shape [B, ...], got []');
     if (labels.length !== size) throw new InputError(`labels: expected ${size} labels (one per clip), got ${labels.length}`);
     const ranges = splitRanges(size, this.workerCount);
     Atomics.store(this.control, CONTROL_ARRIVED, 0);
@@ -210,17 +214,19 @@ export class DataParallelPthNet {
 
   /** Level-H logits `[B, classes]` (row-major), the batch split across the workers. */
   async predict(x_H: HostArray, m_H: HostMask): Promise<Float32Array> {
-    const size = x_H.shape[0]!;
+    const size = x_H.shape[0];
+    if (size === undefined) throw new InputError('x_H: expected shape [B, ...], got []');
     const ranges = splitRanges(size, this.workerCount);
     const parts = await Promise.all(
-      ranges.map(([start, end], index) =>
-        this.request(index, (id) => ({ kind: 'predict', id, x: rows(x_H, start, end), mask: rows(m_H, start, end) })),
-      ),
+      ranges.map(async ([start, end], index) => ({
+        start,
+        part: await this.request(index, (id) => ({ kind: 'predict', id, x: rows(x_H, start, end), mask: rows(m_H, start, end) })),
+      })),
     );
     const logits = new Float32Array(size * this.config.num_classes);
-    parts.forEach((part, index) => {
+    parts.forEach(({ start, part }, index) => {
       if (part.kind !== 'predicted') throw new TrainingError(`worker ${index}: unexpected reply ${part.kind}`);
-      logits.set(part.logits, ranges[index]![0] * this.config.num_classes);
+      logits.set(part.logits, start * this.config.num_classes);
     });
     return logits;
   }
@@ -242,15 +248,19 @@ export class DataParallelPthNet {
     const parts = await Promise.all(this.workers.map((_, index) => this.request(index, (id) => ({ kind: 'optimizerState', id }))));
     const merged = new Map<string, HostArray>();
     let state: SgdState | undefined;
-    parts.forEach((part, index) => {
+    for (const [index, part] of parts.entries()) {
       if (part.kind !== 'optimizerState') throw new TrainingError(`worker ${index}: unexpected reply ${part.kind}`);
       state ??= part.state;
       for (const [name, buffer] of part.state.momentumBuffers) merged.set(name, buffer);
-    });
+    }
+    if (state === undefined) throw new TrainingError('data-parallel: no worker replied with optimizer state');
     const ordered = new Map(
-      pthnetParameterSpecs(this.config).flatMap((s) => (merged.has(s.name) ? [[s.name, merged.get(s.name)!] as const] : [])),
+      pthnetParameterSpecs(this.config).flatMap((s) => {
+        const buffer = merged.get(s.name);
+        return buffer === undefined ? [] : [[s.name, buffer] as const];
+      }),
     );
-    return { ...state!, lr: this.lr, momentumBuffers: ordered };
+    return { ...state, lr: this.lr, momentumBuffers: ordered };
   }
 
   async loadOptimizerState(state: Pick<SgdState, 'momentumBuffers'>): Promise<void> {
@@ -268,8 +278,12 @@ export class DataParallelPthNet {
     const id = this.nextId++;
     const message = build(id);
     return new Promise((resolve, reject) => {
-      this.pending[index]!.set(id, { kind: message.kind, resolve, reject });
-      this.workers[index]!.postMessage(message);
+      const worker = this.workers[index];
+      const pending = this.pending[index];
+      // thrown in the executor, so the promise rejects with it
+      if (worker === undefined || pending === undefined) throw new TrainingError(`data-parallel: no worker ${index}`);
+      pending.set(id, { kind: message.kind, resolve, reject });
+      worker.postMessage(message);
     });
   }
 
@@ -280,9 +294,10 @@ export class DataParallelPthNet {
       this.fail(errorFrom(index, message as Extract<WorkerResponse, { kind: 'error' }>));
       return;
     }
-    const waiting = this.pending[index]!.get(id);
-    if (waiting === undefined) return;
-    this.pending[index]!.delete(id);
+    const pending = this.pending[index];
+    const waiting = pending?.get(id);
+    if (pending === undefined || waiting === undefined) return;
+    pending.delete(id);
     if (message.kind === 'error') {
       const error = errorFrom(index, message);
       // after a failed step the replicas may differ: refuse further work

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/style/noNonNullAssertion: indices are bounded by the loops (end < sizes.length; rest[0] exists when rest.length === 1; each summed range [start, start + size) is one parameter inside one worker's slot of slots, as parameterOffsets lays them out); noUncheckedIndexedAccess cannot see that
 import { BARRIER_POLL_MS, CONTROL_ABORT, CONTROL_ARRIVED, CONTROL_GENERATION } from './constants.js';
 
 /** Offsets of every parameter (internal layout, flattened) in one gradient slot. */

@@ -3,6 +3,7 @@
  * the same weights, sums the same gradients in the same order and applies the same SGD update,
  * so the replicas stay identical without ever sending weights around.
  */
+// biome-ignore-all lint/style/noNonNullAssertion: this module only runs as a worker thread, so parentPort is set; init.index < init.workers, the number of shards; i ranges over the parameters, and names, sizes, offsets, specs and variables all have one entry per parameter; noUncheckedIndexedAccess cannot see that
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { describeBackend, gemmThreadsPerWorker, selectBackend } from 'shared';
@@ -10,6 +11,7 @@ import { SGD } from '../optim/sgd.js';
 import { PthNet } from '../pthnet/pthnet.js';
 import { deriveSeed, seededUniform } from '../pthnet/random.js';
 import { computeGradients } from '../pthnet/train-step.js';
+import type { GradientResult } from '../pthnet/train-step.js';
 import { CONTROL_ABORT } from './constants.js';
 import { barrier, parameterOffsets, reduceGradient, shardRanges } from './exchange.js';
 import type { HostArray, HostMask, WorkerInit, WorkerRequest, WorkerResponse } from './types.js';
@@ -68,7 +70,7 @@ async function main(): Promise<void> {
       }));
       const labels = tf.tensor1d(request.labels, 'int32');
       const rng = seededUniform(deriveSeed(init.seed, request.step * init.workers + init.index + 1));
-      let result;
+      let result: GradientResult;
       try {
         result = computeGradients(model, batch, labels, {
           ...request.options,

@@ -6,6 +6,7 @@
  * are written here (same maths as tfjs-core's `gradients/*_grad.ts`) and registered once, only for
  * kernels that have none, so an application that loaded the official set keeps it.
  */
+// biome-ignore-all lint/style/noNonNullAssertion: each gradFunc destructures the tensors its own inputsToSave/outputsToSave names, which tfjs passes back in that order, and shape/attribute arrays are indexed only by axes below their rank; noUncheckedIndexedAccess cannot see either
 import * as tf from '@tensorflow/tfjs-core';
 
 type GradFunc = tf.GradConfig['gradFunc'];
@@ -31,7 +32,9 @@ export function unbroadcast(dy: tf.Tensor, shape: number[]): tf.Tensor {
 
 function inverse(perm: number[]): number[] {
   const out = new Array<number>(perm.length);
-  perm.forEach((p, i) => (out[p] = i));
+  perm.forEach((p, i) => {
+    out[p] = i;
+  });
   return out;
 }
 

@@ -19,7 +19,9 @@ import { detach, pthnetLoss } from './loss.js';
 const values = (t: tf.Tensor): number[] => Array.from(t.dataSync());
 const close = (got: number[], want: number[], tol = 1e-5): void => {
   expect(got.length).toBe(want.length);
-  got.forEach((g, i) => expect(Math.abs(g - want[i]!), `index ${i}: ${g} vs ${want[i]}`).toBeLessThanOrEqual(tol));
+  got.forEach((g, i) => {
+    expect(Math.abs(g - want[i]!), `index ${i}: ${g} vs ${want[i]}`).toBeLessThanOrEqual(tol);
+  });
 };
 
 describe.each(['wasm', 'cpu'] as const)('PTH-Net blocks on %s', (backend) => {
@@ -82,7 +84,9 @@ describe.each(['wasm', 'cpu'] as const)('PTH-Net blocks on %s', (backend) => {
     const loss = (f: typeof composite) => (xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) => tf.sum(tf.mul(f(xi, wi, bi), weightOut));
     const ours = tf.grads(loss((xi, wi, bi) => channelNorm(xi as tf.Tensor3D, wi, bi)))([x, w, b]);
     const reference = tf.grads(loss(composite))([x, w, b]);
-    ours.forEach((g, i) => close(values(g), values(reference[i]!), 1e-4));
+    ours.forEach((g, i) => {
+      close(values(g), values(reference[i]!), 1e-4);
+    });
   });
 
   it('groupNorm normalises 16 groups over (C/16 channels x all T) and differentiates like the composite', () => {
@@ -107,7 +111,9 @@ describe.each(['wasm', 'cpu'] as const)('PTH-Net blocks on %s', (backend) => {
     const loss = (f: typeof composite) => (xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) => tf.sum(tf.mul(f(xi, wi, bi), weightOut));
     const ours = tf.grads(loss((xi, wi, bi) => groupNorm(xi as tf.Tensor3D, wi, bi)))([x, w, b]);
     const reference = tf.grads(loss(composite))([x, w, b]);
-    ours.forEach((g, i) => close(values(g), values(reference[i]!), 1e-4));
+    ours.forEach((g, i) => {
+      close(values(g), values(reference[i]!), 1e-4);
+    });
   });
 
   it('gelu is x * Phi(x) with gradient Phi(x) + x * phi(x)', () => {

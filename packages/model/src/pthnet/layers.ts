@@ -4,6 +4,7 @@
  * floats (1 = real step). Everything here has a gradient on the wasm and cpu backends: temporal
  * convs are pad + slice + mul, pooling is pad + slice + maximum.
  */
+// biome-ignore-all lint/style/noNonNullAssertion: shapes are read only at axes the tensor has: depthwise kernels are rank-2 [k, C] parameters (pthnetParameterSpecs) and sumRows takes the last axis of a norm's [B, T, C] gradient; noUncheckedIndexedAccess cannot see a tensor's rank
 import * as tf from '@tensorflow/tfjs-core';
 import { ATTENTION_CONV_KERNEL, ATTENTION_HEADS, CHANNEL_NORM_EPS, GROUP_NORM_EPS, GROUP_NORM_GROUPS } from './constants.js';
 import { registerPthNetGradients } from './gradients.js';

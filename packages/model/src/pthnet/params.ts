@@ -131,6 +131,7 @@ export function toInternalLayout(spec: ParameterSpec, reference: Float32Array): 
       for (let o = 0; o < a; o++) {
         for (let i = 0; i < b; i++) {
           const src = (o * b + i) * c;
+          // biome-ignore lint/style/noNonNullAssertion: o < a, i < b, j < c, and reference holds the a * b * c values of this spec's shape (fromReference checks)
           for (let j = 0; j < c; j++) out[i * c * a + j * a + o] = reference[src + j]!;
         }
       }
@@ -155,6 +156,7 @@ export function toReferenceLayout(spec: ParameterSpec, internal: Float32Array): 
       for (let o = 0; o < a; o++) {
         for (let i = 0; i < b; i++) {
           const dst = (o * b + i) * c;
+          // biome-ignore lint/style/noNonNullAssertion: o < a, i < b, j < c, and internal holds the a * b * c values of this spec's variable
           for (let j = 0; j < c; j++) out[dst + j] = internal[i * c * a + j * a + o]!;
         }
       }
@@ -166,6 +168,7 @@ export function toReferenceLayout(spec: ParameterSpec, internal: Float32Array): 
 function transpose2d(data: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(data.length);
   for (let r = 0; r < rows; r++) {
+    // biome-ignore lint/style/noNonNullAssertion: r < rows and col < cols, and data holds the rows * cols values of the parameter
     for (let col = 0; col < cols; col++) out[col * rows + r] = data[r * cols + col]!;
   }
   return out;

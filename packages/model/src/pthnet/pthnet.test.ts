@@ -121,7 +121,9 @@ describe('PthNet', () => {
         );
       const before = model.predict(x, mask).dataSync();
       const farNoise = model.predict(tf.add(x, tf.mul(beyond(1), 100)), mask).dataSync();
-      Array.from(farNoise).forEach((v, i) => expect(Math.abs(v - before[i]!)).toBeLessThan(1e-4));
+      Array.from(farNoise).forEach((v, i) => {
+        expect(Math.abs(v - before[i]!)).toBeLessThan(1e-4);
+      });
       const nearNoise = model.predict(tf.add(x, tf.mul(beyond(0), 100)), mask).dataSync();
       expect(Math.max(...Array.from(nearNoise, (v, i) => Math.abs(v - before[i]!)))).toBeGreaterThan(1e-3);
     });
@@ -141,7 +143,10 @@ describe('PthNet', () => {
       expect(Array.from(model.forwardTrain(batch, { training: true, dropPathProb: 0 }).p_H.dataSync())).toEqual(Array.from(evalH));
       const seeded = (seed: number) => {
         let state = seed;
-        return () => (state = (state * 1103515245 + 12345) % 2147483648) / 2147483648;
+        return () => {
+          state = (state * 1103515245 + 12345) % 2147483648;
+          return state / 2147483648;
+        };
       };
       const a = model.forwardTrain(batch, { training: true, dropPathProb: 0.5, dropPathRng: seeded(7) }).p_H.dataSync();
       const b = model.forwardTrain(batch, { training: true, dropPathProb: 0.5, dropPathRng: seeded(7) }).p_H.dataSync();

@@ -136,11 +136,11 @@ export class PthNet {
     const converted = this.specs.map((spec) => {
       const value = entries.get(spec.name);
       if (value === undefined) throw new CheckpointError(`missing key ${spec.name} (expected shape ${shapeText(spec.shape)})`);
-      return this.fromReference(spec.name, value);
+      return { spec, data: this.fromReference(spec.name, value) };
     });
-    this.specs.forEach((spec, i) => {
-      tf.tidy(() => (this.lookup(spec.name) as tf.Variable).assign(tf.tensor(converted[i]!, spec.internalShape, 'float32')));
-    });
+    for (const { spec, data } of converted) {
+      tf.tidy(() => (this.lookup(spec.name) as tf.Variable).assign(tf.tensor(data, spec.internalShape, 'float32')));
+    }
   }
 
   /** Training forward: the three levels through the same layers (only convw_/convkw_ differ). */
@@ -182,18 +182,18 @@ export class PthNet {
   /** `[B, C, T]` features and `[B, 1, T]` mask -> `[B, T, C]` and a `[B, T, 1]` float mask. */
   private toSteps(x: tf.Tensor, mask: tf.Tensor, level: PyramidLevel): { steps: tf.Tensor3D; mask: tf.Tensor3D } {
     const [batch, channels, steps] = x.shape;
-    if (x.rank !== 3 || channels !== this.config.n_in) {
+    if (x.rank !== 3 || batch === undefined || channels !== this.config.n_in) {
       throw new InputError(`x_${level}: expected shape [B, ${this.config.n_in}, T], got ${shapeText(x.shape)}`);
     }
     if (steps === undefined || steps % LEVEL_LENGTH_MULTIPLE !== 0) {
       throw new InputError(`x_${level}: expected T a multiple of ${LEVEL_LENGTH_MULTIPLE} (two stride-2 pools), got T = ${steps}`);
     }
-    if (!sameShape(mask.shape, [batch!, 1, steps])) {
-      throw new InputError(`m_${level}: expected shape ${shapeText([batch!, 1, steps])}, got ${shapeText(mask.shape)}`);
+    if (!sameShape(mask.shape, [batch, 1, steps])) {
+      throw new InputError(`m_${level}: expected shape ${shapeText([batch, 1, steps])}, got ${shapeText(mask.shape)}`);
     }
     return {
       steps: tf.transpose(tf.cast(x, 'float32'), [0, 2, 1]) as tf.Tensor3D,
-      mask: tf.reshape(tf.cast(mask, 'float32'), [batch!, steps, 1]),
+      mask: tf.reshape(tf.cast(mask, 'float32'), [batch, steps, 1]),
     };
   }
 

@@ -25,6 +25,13 @@ export interface GradientResult {
   paramsWithoutGrad: string[];
 }
 
+/** The value of a scalar tensor. */
+function scalarValue(t: tf.Scalar): number {
+  const [value] = t.dataSync();
+  if (value === undefined) throw new Error(`expected a scalar tensor, got shape ${JSON.stringify(t.shape)}`);
+  return value;
+}
+
 /** Forward (all three levels), the PTH-Net loss and the gradient of every parameter it reaches. */
 export function computeGradients(
   model: PthNet,
@@ -58,12 +65,14 @@ export function computeGradients(
     if (grad === undefined) paramsWithoutGrad.push(name);
     else byName.set(name, grad);
   }
-  const { losses, logits } = kept!;
+  // tf.variableGrads runs the loss function above, which sets kept, before it returns
+  if (kept === undefined) throw new Error('computeGradients: the loss function did not run');
+  const { losses, logits } = kept;
   const numbers: PthNetLoss<number> = {
-    loss: losses.loss.dataSync()[0]!,
-    loss_ce: losses.loss_ce.dataSync()[0]!,
-    loss_kl_L: losses.loss_kl_L.dataSync()[0]!,
-    loss_kl_M: losses.loss_kl_M.dataSync()[0]!,
+    loss: scalarValue(losses.loss),
+    loss_ce: scalarValue(losses.loss_ce),
+    loss_kl_L: scalarValue(losses.loss_kl_L),
+    loss_kl_M: scalarValue(losses.loss_kl_M),
   };
   // with gradScale 1 the returned value is the kept loss itself
   tf.dispose([...new Set([value, losses.loss, losses.loss_ce, losses.loss_kl_L, losses.loss_kl_M])]);

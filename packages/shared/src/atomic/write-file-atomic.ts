@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import type { Dirent } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { PthnetError } from '../errors/index.js';
@@ -14,7 +16,7 @@ export function tempPathFor(target: string): string {
 
 /** Flushes a folder's entries (a rename is durable only once its folder is). */
 export async function fsyncDirectory(directory: string): Promise<void> {
-  let handle;
+  let handle: FileHandle | undefined;
   try {
     handle = await open(directory, 'r');
     await handle.sync();
@@ -83,7 +85,7 @@ export async function writeFileAtomic(
 export async function cleanStaleTempFiles(directory: string, options: CleanTempFilesOptions = {}): Promise<string[]> {
   const { recursive = false, maxAgeMs = DEFAULT_TEMP_MAX_AGE_MS } = options;
   const removed: string[] = [];
-  let entries;
+  let entries: Dirent[];
   try {
     entries = await readdir(directory, { withFileTypes: true });
   } catch (error) {

@@ -8,6 +8,7 @@
  * The addon (`packages/shared/native`) is built by `pnpm install` where libopenblas-dev and a C
  * compiler are present; without it, or with `PTHNET_NATIVE_GEMM=0`, the wasm kernels run as shipped.
  */
+// biome-ignore-all lint/style/noNonNullAssertion: nativeMatMul reads a.shape and b.shape at rank - 1 and rank - 2 only after checking both ranks are >= 2, and loadAddon returns null only after setting loadError; noUncheckedIndexedAccess and narrowing cannot see that
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';

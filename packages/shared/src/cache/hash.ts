@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { InputError } from '../errors/index.js';
 import { HASH_READ_CHUNK_BYTES } from './constants.js';
@@ -12,7 +13,7 @@ export function hashBytes(data: Uint8Array | string): string {
 export async function hashFileWithSize(path: string): Promise<{ hash: string; bytes: number }> {
   const hash = createHash('sha256');
   let bytes = 0;
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(path, 'r');
   } catch (error) {

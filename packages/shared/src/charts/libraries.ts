@@ -3,22 +3,22 @@ import { PthnetError } from '../errors/index.js';
 // The chart libraries are loaded lazily so that importing `shared` stays cheap for stages that
 // never draw a chart. They are typed structurally here: only what `renderChartPng` calls.
 
-export interface VegaLiteCompiler {
+interface VegaLiteCompiler {
   compile(spec: unknown): { spec: unknown };
 }
 
-export interface VegaViewInstance {
+interface VegaViewInstance {
   toSVG(scaleFactor?: number): Promise<string>;
   finalize(): unknown;
 }
 
-export interface VegaRuntime {
+interface VegaRuntime {
   parse(spec: unknown): unknown;
   View: new (runtime: unknown, options: { renderer: 'none'; logLevel?: number }) => VegaViewInstance;
   Error: number;
 }
 
-export interface ResvgRenderer {
+interface ResvgRenderer {
   Resvg: new (
     svg: string,
     options: {

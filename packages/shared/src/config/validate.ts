@@ -67,6 +67,7 @@ export function applyOverrides(raw: unknown, overrides: readonly ConfigOverride[
       if (next === null || typeof next !== 'object' || Array.isArray(next)) cur[p] = {};
       cur = cur[p] as Record<string, unknown>;
     }
+    // biome-ignore lint/style/noNonNullAssertion: String.split always returns at least one element
     cur[parts[parts.length - 1]!] = value;
   }
   return out;

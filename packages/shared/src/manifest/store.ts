@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -343,7 +344,9 @@ export class ManifestStore {
       const current = this.getLabelMap(dataset);
       if (current.length === names.length && current.every((name, i) => name === names[i])) return false;
       this.db.delete(labelMaps).where(eq(labelMaps.dataset, dataset)).run();
-      names.forEach((name, index) => this.db.insert(labelMaps).values({ dataset, index, name }).run());
+      names.forEach((name, index) => {
+        this.db.insert(labelMaps).values({ dataset, index, name }).run();
+      });
       return true;
     });
   }
@@ -865,7 +868,7 @@ async function checkFile(
   row: ArtifactRow,
   verify: 'hash' | 'size',
 ): Promise<'file-missing' | 'size-mismatch' | 'hash-mismatch' | undefined> {
-  let info;
+  let info: Stats;
   try {
     info = await stat(row.path);
   } catch {

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/style/noNonNullAssertion: indices are bounded by loop limits over arrays whose shape is validated first (labels length N, logits N x K, labels and predictions in [0, K), confusion K x K); noUncheckedIndexedAccess cannot see that
 import { InputError } from '../errors/index.js';
 import { REFERENCE_ABSENT_CLASS_RECALL } from './constants.js';
 import type { ClassificationMetrics, LogitMatrix } from './types.js';

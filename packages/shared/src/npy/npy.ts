@@ -23,7 +23,7 @@ export function parseNpy(bytes: Uint8Array, source = '<bytes>'): NpyArray {
     copy.set(bytes);
     buffer = copy.buffer;
   }
-  let parsed;
+  let parsed: ReturnType<typeof parseNpyBuffer>;
   try {
     parsed = parseNpyBuffer(buffer);
   } catch (error) {
@@ -66,7 +66,7 @@ export function parseNpy(bytes: Uint8Array, source = '<bytes>'): NpyArray {
 
 /** Reads a .npy file. */
 export async function readNpy(filePath: string): Promise<NpyArray> {
-  let bytes;
+  let bytes: Buffer;
   try {
     bytes = await readFile(filePath);
   } catch (error) {
@@ -77,7 +77,7 @@ export async function readNpy(filePath: string): Promise<NpyArray> {
 
 /** Reads a .npy file synchronously (for loaders that read many small files in a tight loop). */
 export function readNpySync(filePath: string): NpyArray {
-  let bytes;
+  let bytes: Buffer;
   try {
     bytes = readFileSync(filePath);
   } catch (error) {

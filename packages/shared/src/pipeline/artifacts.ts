@@ -25,6 +25,7 @@ export function parseFeatureFolderName(name: string): FeatureFolder | undefined 
   if (!m) return undefined;
   const flags = m[4] ?? '';
   return {
+    // biome-ignore lint/style/noNonNullAssertion: group 1, (.+), takes part in every match of the pattern
     tag: m[1]!,
     windowLength: Number(m[2]),
     stride: Number(m[3]),

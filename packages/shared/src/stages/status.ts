@@ -23,8 +23,9 @@ export function formatStatus(summary: StatusSummary, manifestPath: string): stri
   const rows = [...summary.stages]
     .sort((a, b) => rank(a.stage) - rank(b.stage))
     .map((s) => [s.stage, s.done, s.stale, s.failed, s.pending, s.missing, s.total, (s.bytes / 1e6).toFixed(1)].map(String));
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const fmt = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  // every row has the header's eight cells; a missing cell or width would count as zero wide
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
+  const fmt = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
   lines.push(fmt(header), ...rows.map(fmt));
   if (rows.length === 0) lines.push('(no artifacts yet)');
   if (summary.failed.length > 0) {

@@ -69,7 +69,7 @@ export async function probeNpyFile(file: string): Promise<NpyHeaderInfo> {
     const { size } = await handle.stat();
     const probe = new Uint8Array(Math.min(size, PROBE_BYTES));
     await handle.read(probe, 0, probe.length, 0);
-    let header;
+    let header: Omit<NpyHeaderInfo, 'fileSize'>;
     try {
       header = parseNpyHeader(probe, file);
     } catch (error) {

@@ -171,7 +171,9 @@ describe('packed dataset vs the reference eval batch (fixtures/pthnet/tiny)', ()
         if (fixture.lengths[level][b] === T) {
           const n = longer[level];
           rows = new Float32Array(n * D).fill(12345);
-          evalRows.slice(0, T).forEach((row, t) => rows.set(real.subarray(t * D, (t + 1) * D), row * D));
+          evalRows.slice(0, T).forEach((row, t) => {
+            rows.set(real.subarray(t * D, (t + 1) * D), row * D);
+          });
         }
         await writeFeature(featureFile(root, level, id), rows);
         lines[level].push({ id, windows: rows.length / D, label: fixture.labels[b]! });

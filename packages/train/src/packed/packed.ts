@@ -102,7 +102,7 @@ async function probeLevel(clip: PackedClipSource, level: Level): Promise<{ probe
     skipped: { id: clip.id, level, path: file ?? '', reason, detail },
   });
   if (typeof file !== 'string' || file === '') return skip('missing-file', `no ${level} feature file given`);
-  let header;
+  let header: NpyHeaderInfo;
   try {
     header = await probeNpyFile(file);
   } catch (error) {
@@ -388,7 +388,7 @@ export async function openPackedDataset(dir: string, name: string, options: Open
     for (const level of LEVELS) {
       const { file, rows } = index.levels[level];
       const dataPath = path.join(dir, file);
-      let header;
+      let header: NpyHeaderInfo;
       try {
         header = await probeNpyFile(dataPath);
       } catch (error) {

@@ -119,7 +119,9 @@ describe('sampleRowIndices, train mode', () => {
     // n 10, T 4: segments [0,2) [2,5) [5,8) [8,10)
     const seen = [new Set<number>(), new Set<number>(), new Set<number>(), new Set<number>()];
     for (let draw = 0; draw < 400; draw++) {
-      sampleRowIndices(10, 4, 'train', rng).forEach((row, i) => seen[i]!.add(row));
+      sampleRowIndices(10, 4, 'train', rng).forEach((row, i) => {
+        seen[i]!.add(row);
+      });
     }
     expect(seen.map((rows) => [...rows].sort((a, b) => a - b))).toEqual([
       [0, 1],

@@ -19,7 +19,9 @@ async function addFeatures(store: ManifestStore, dir: string, clipId: string, st
 
 describe('datasets stage', () => {
   const stores: ManifestStore[] = [];
-  afterEach(() => stores.splice(0).forEach((s) => s.close()));
+  afterEach(() => {
+    for (const s of stores.splice(0)) s.close();
+  });
 
   it('packs clips joined by id, leaves out a clip missing a level, and rebuilds only when an input changes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pthnet-datasets-'));

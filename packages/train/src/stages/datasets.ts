@@ -53,17 +53,18 @@ export function collectDatasetClips(store: ManifestStore, config: PipelineConfig
   const incomplete: DatasetOutcome['incomplete'] = [];
   for (const clip of store.listClips({ split: spec.split })) {
     const rows = byClip.get(clip.id);
-    const missing = LEVELS.filter((l) => !rows?.has(strides[l]));
-    if (missing.length > 0) {
-      incomplete.push({ clipId: clip.id, missing });
+    const found = { H: rows?.get(strides.H), M: rows?.get(strides.M), L: rows?.get(strides.L) };
+    const { H, M, L } = found;
+    if (H === undefined || M === undefined || L === undefined) {
+      incomplete.push({ clipId: clip.id, missing: LEVELS.filter((l) => found[l] === undefined) });
       continue;
     }
-    const level = (l: Level) => rows!.get(strides[l])!;
+    const level: Record<Level, ArtifactRow> = { H, M, L };
     clips.push({
       id: clip.id,
       label: clip.label,
-      levels: { H: level('H').path, M: level('M').path, L: level('L').path },
-      hashes: LEVELS.map((l) => level(l).contentHash ?? ''),
+      levels: { H: H.path, M: M.path, L: L.path },
+      hashes: LEVELS.map((l) => level[l].contentHash ?? ''),
     });
   }
   clips.sort((a, b) => a.id.localeCompare(b.id));
@@ -83,7 +84,8 @@ export async function buildDataset(
   const indexPath = join(outDir, `${name}.index.json`);
   const { clips, incomplete } = collectDatasetClips(store, config, spec);
   const base = { name, clips: clips.length, incomplete, indexPath };
-  if (clips.length === 0) return { ...base, outcome: 'empty' };
+  const [firstClip] = clips;
+  if (firstClip === undefined) return { ...base, outcome: 'empty' };
   const params = { split: spec.split, direction: spec.direction, source: spec.source, strides: config.datasets.strides };
   const key = cacheKey({
     stage: 'datasets',
@@ -98,7 +100,7 @@ export async function buildDataset(
   if (plan.decision === 'skip') return { ...base, outcome: 'up-to-date' };
   if (!store.claim(identity, info, { runId: runId ?? null })) return { ...base, outcome: 'taken' };
   try {
-    const labelNames = store.getLabelMap(store.getClip(clips[0]!.id)?.dataset ?? '');
+    const labelNames = store.getLabelMap(store.getClip(firstClip.id)?.dataset ?? '');
     // The builder writes each level file and then the index atomically; recording comes last.
     const built = await buildPackedDataset({ clips, outDir, name, ...(labelNames.length > 0 ? { labelNames } : {}) });
     const { hash, bytes } = await hashFileWithSize(built.indexPath);

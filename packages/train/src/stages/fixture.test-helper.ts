@@ -36,7 +36,7 @@ export async function writeFixtureFeatures(root: string, suffixes: readonly stri
     }
     for (const suffix of suffixes) {
       const folder = `th14_vit_g_16_${stride}${suffix}`;
-      await writeFileAtomic(join(root, folder, 'train_All.txt'), lines.map((l) => `get_features/${folder}/${l}`).join('\n') + '\n');
+      await writeFileAtomic(join(root, folder, 'train_All.txt'), `${lines.map((l) => `get_features/${folder}/${l}`).join('\n')}\n`);
     }
   }
 }

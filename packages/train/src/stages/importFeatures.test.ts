@@ -20,7 +20,9 @@ const CLIPS = { 'Interview/Happy/0118': [5, 3, 2], 'DailyLife/Angry/0094': [4, 2
 
 describe('import-features on the real FERV39k feature lists', () => {
   const stores: ManifestStore[] = [];
-  afterEach(() => stores.splice(0).forEach((s) => s.close()));
+  afterEach(() => {
+    for (const s of stores.splice(0)) s.close();
+  });
 
   it('registers present files by clip id, reports missing files and clips missing from a direction', async () => {
     const root = mkdtempSync(join(tmpdir(), 'pthnet-import-'));

@@ -156,8 +156,9 @@ export function command(): Command {
     try {
       let summary: ImportSummary | undefined;
       await withStageRun(store, 'import-features', { listsDir, root, dataset: opts.dataset }, async (run) => {
-        summary = await importFeatures(store, { listsDir, root, dataset: opts.dataset, runId: run.id });
-        const sum = (k: 'registered' | 'unchanged' | 'missingFiles') => summary!.folders.reduce((s, f) => s + f[k], 0);
+        const imported = await importFeatures(store, { listsDir, root, dataset: opts.dataset, runId: run.id });
+        summary = imported;
+        const sum = (k: 'registered' | 'unchanged' | 'missingFiles') => imported.folders.reduce((s, f) => s + f[k], 0);
         return { counts: { registered: sum('registered'), unchanged: sum('unchanged'), missingFiles: sum('missingFiles') } };
       });
       if (!summary) return;

@@ -75,7 +75,9 @@ describe('train command on the reference fixture (fixtures/pthnet/tiny)', () => 
       const got = last.stateDict.get(key)!;
       expect(got.shape).toEqual(want.shape);
       let worst = 0;
-      want.data.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - got.data[i]!))));
+      want.data.forEach((v, i) => {
+        worst = Math.max(worst, Math.abs(v - got.data[i]!));
+      });
       expect(worst, key).toBeLessThan(1e-5);
     }
     // rerun with nothing changed: no training

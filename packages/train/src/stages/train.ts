@@ -65,15 +65,15 @@ export interface TrainOutcome {
   result?: TrainRunResult;
 }
 
-/** The done packed dataset of a split, or a clear error saying which stage to run. */
-function requireDataset(store: ManifestStore, spec: DatasetSpec) {
+/** Content hash of the done packed dataset of a split, or a clear error saying which stage to run. */
+function requireDatasetHash(store: ManifestStore, spec: DatasetSpec): string {
   const row = store.getArtifact(datasetIdentity(spec));
   if (row?.status !== 'done' || row.contentHash === null || !existsSync(row.path)) {
     throw new ConfigError(
       `train: expected the packed dataset ${datasetName(spec)}, got ${row ? `one that is ${row.status}` : 'none'} (run \`pnpm pthnet datasets\` first)`,
     );
   }
-  return row;
+  return row.contentHash;
 }
 
 export async function trainDirection(
@@ -86,15 +86,15 @@ export async function trainDirection(
   const source = config.datasets.source;
   const trainSpec: DatasetSpec = { split: config.datasets.trainSplit, direction, source };
   const valSpec: DatasetSpec = { split: config.datasets.testSplit, direction, source };
-  const trainRow = requireDataset(store, trainSpec);
-  const valRow = requireDataset(store, valSpec);
+  const trainHash = requireDatasetHash(store, trainSpec);
+  const valHash = requireDatasetHash(store, valSpec);
   const init = config.train.init === null ? null : resolve(config.train.init);
   if (init !== null && !existsSync(init)) throw new ConfigError(`train.init: expected an existing checkpoint, got "${config.train.init}"`);
   const { out: _out, ...hyper } = config.train;
   // The direction is the identity, not a parameter: `--direction both` and `forward` share runs.
   const { direction: _direction, ...shared } = hyper;
   const params = JSON.parse(JSON.stringify({ ...shared, init: init === null ? null : 'file', source })) as Record<string, JsonValue>;
-  const inputs: Record<string, string> = { train: trainRow.contentHash!, validation: valRow.contentHash! };
+  const inputs: Record<string, string> = { train: trainHash, validation: valHash };
   if (init !== null) inputs.init = await hashFile(init);
   const key = cacheKey({ stage: 'train', kind: ARTIFACT_KINDS.checkpoint, params, inputs, codeVersion: CODE_VERSIONS.train });
   const outDir = runDir(config, dataDir, direction);

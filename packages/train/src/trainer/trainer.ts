@@ -30,6 +30,7 @@ function permutation(n: number, rng: Rng): number[] {
   const order = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = rng.nextInt(0, i + 1);
+    // biome-ignore lint/style/noNonNullAssertion: i < n and 0 <= j <= i, so both index order, which has n entries
     [order[i], order[j]] = [order[j]!, order[i]!];
   }
   return order;

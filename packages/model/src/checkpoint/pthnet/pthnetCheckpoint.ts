@@ -309,6 +309,7 @@ async function loadSafetensorsCheckpoint(weightsPath: string, sidecarPath: strin
 
   let momentum: PthNetStateDict | undefined;
   if (sidecar?.optimizer?.file !== undefined) {
+    // biome-ignore lint/style/noNonNullAssertion: sidecar is only ever set inside `if (sidecarPath)` above
     const optimizerPath = join(dirname(sidecarPath!), sidecar.optimizer.file);
     const loaded = await readFloatTensors(optimizerPath, MOMENTUM_PREFIX);
     if (loaded.metadata[METADATA_CHECKPOINT_ID] !== sidecar.checkpointId) {
@@ -326,6 +327,7 @@ async function loadSafetensorsCheckpoint(weightsPath: string, sidecarPath: strin
     config,
     epoch: sidecar ? sidecar.epoch : Number.isInteger(epochFromMetadata) ? epochFromMetadata : null,
     metrics: sidecar ? { ...sidecar.metrics } : {},
+    // biome-ignore lint/style/noNonNullAssertion: sidecar is only ever set inside `if (sidecarPath)` above
     source: sidecar ? { format: 'pthnet', path: weightsPath, sidecarPath: sidecarPath! } : { format: 'safetensors', path: weightsPath },
     warnings,
   };
@@ -429,8 +431,8 @@ async function loadTorchCheckpoint(path: string): Promise<LoadedPthNetCheckpoint
         if (typeof key !== 'string' || TORCH_NON_METRIC_KEYS.includes(key)) continue;
         if (typeof value === 'number' && Number.isFinite(value)) metrics[key] = value;
         else if (isTensorRef(value) && FLOAT_DTYPES.has(value.dtype) && value.shape.reduce((a, b) => a * b, 1) === 1) {
-          const scalar = (await readFloatTensor(checkpoint, value)).data[0]!;
-          if (Number.isFinite(scalar)) metrics[key] = scalar;
+          const scalar = (await readFloatTensor(checkpoint, value)).data[0];
+          if (scalar !== undefined && Number.isFinite(scalar)) metrics[key] = scalar;
         }
       }
       if (root.has('optimizer')) optimizerState = await torchMomentum(checkpoint, root.get('optimizer'), stateDict, warnings);

@@ -85,9 +85,9 @@ function layerNorm(out: Map<string, number[]>, prefix: string, channels: number)
   out.set(`${prefix}.bias`, [1, channels, 1]);
 }
 
-function conv(out: Map<string, number[]>, prefix: string, shape: number[], bias: boolean): void {
+function conv(out: Map<string, number[]>, prefix: string, shape: [number, ...number[]], bias: boolean): void {
   out.set(`${prefix}.weight`, shape);
-  if (bias) out.set(`${prefix}.bias`, [shape[0]!]);
+  if (bias) out.set(`${prefix}.bias`, [shape[0]]);
 }
 
 /** One SSD layer (`THR_layer`), parameters in registration order. */
@@ -153,6 +153,12 @@ function countLayers(shapes: Shapes, prefix: string, probe: string): number {
   return n;
 }
 
+/** `f` of each SSD stage (stem, branch_1, branch_2) with its position, as a triple. */
+function perStage<T>(f: (stage: (typeof SSD_STAGES)[number], s: 0 | 1 | 2) => T): [T, T, T] {
+  const [stem, branch1, branch2] = SSD_STAGES;
+  return [f(stem, 0), f(branch1, 1), f(branch2, 2)];
+}
+
 function dim(shapes: Shapes, key: string, axis: number, source: string): number {
   const shape = shapes.get(key);
   const value = shape?.[axis];
@@ -199,11 +205,11 @@ export function inferPthNetConfig(shapes: Shapes, source = 'state dict'): PthNet
   const nEmbd = dim(shapes, 'embd.0.conv.weight', 0, source);
   const nIn = dim(shapes, 'embd.0.conv.weight', 1, source);
   const embdKernel = dim(shapes, 'embd.0.conv.weight', 2, source);
-  const stageLayers = SSD_STAGES.map(({ prefix }) => countLayers(shapes, prefix, 'ln.weight'));
-  const stageKernels = SSD_STAGES.map(({ prefix, index }, s) =>
-    stageLayers[s]! > 0 ? dim(shapes, `${prefix}.0.psi.weight`, 2, source) : defaults.thr_size[index],
+  const stageLayers = perStage(({ prefix }) => countLayers(shapes, prefix, 'ln.weight'));
+  const stageKernels = perStage(({ prefix, index }, s) =>
+    stageLayers[s] > 0 ? dim(shapes, `${prefix}.0.psi.weight`, 2, source) : defaults.thr_size[index],
   );
-  const firstLayer = SSD_STAGES.map(({ prefix }, s) => (stageLayers[s]! > 0 ? `${prefix}.0` : undefined)).find((p) => p !== undefined);
+  const firstLayer = perStage(({ prefix }, s) => (stageLayers[s] > 0 ? `${prefix}.0` : undefined)).find((p) => p !== undefined);
   const k: PthNetConfig['k'] = firstLayer
     ? [
         dim(shapes, `${firstLayer}.convkw_L.weight`, 2, source),
@@ -217,12 +223,12 @@ export function inferPthNetConfig(shapes: Shapes, source = 'state dict'): PthNet
     n_embd: nEmbd,
     mlp_dim: firstLayer ? dim(shapes, `${firstLayer}.mlp.0.weight`, 0, source) : defaults.mlp_dim,
     max_len: defaults.max_len,
-    arch: [embdLayers, stageLayers[0]!, stageLayers[1]!, stageLayers[2]!],
+    arch: [embdLayers, stageLayers[0], stageLayers[1], stageLayers[2]],
     scale_factor: defaults.scale_factor,
     with_ln: shapes.has('embd_norm.0.weight'),
     path_pdrop: hasDropPath ? defaults.path_pdrop : 0,
     downsample_type: 'max',
-    thr_size: [embdKernel, stageKernels[0]!, stageKernels[1]!, stageKernels[2]!],
+    thr_size: [embdKernel, stageKernels[0], stageKernels[1], stageKernels[2]],
     k,
     use_pos: defaults.use_pos,
     num_classes: shapes.has('head.weight') ? dim(shapes, 'head.weight', 0, source) : 0,

@@ -3,6 +3,7 @@
  * widening, byte swapping and strided gathers. Everything here copies; nothing aliases the
  * caller's bytes.
  */
+// biome-ignore-all lint/style/noNonNullAssertion: every index is bounded by its loop over arrays of checked shape (a Uint16 value indexes the 65,536-entry half table, stride has one entry per shape dimension as rebuildTensor checks, strided offsets stay inside the span readTensor checks); noUncheckedIndexedAccess cannot see that
 
 /** Typed arrays with numeric or bigint elements that `gatherStrided` can copy between. */
 export type ElementArray =

@@ -35,7 +35,7 @@ export function isTensorRef(value: unknown): value is TensorRef {
   return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'tensor';
 }
 
-export function isStorageRef(value: unknown): value is StorageRef {
+function isStorageRef(value: unknown): value is StorageRef {
   return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'storage';
 }
 
@@ -182,11 +182,11 @@ function decodeNumpyValues(raw: Uint8Array, code: string, byteOrder: string, cou
 }
 
 function buildNumpyArray(array: NumpyArray, state: unknown, site: CallSite): void {
-  if (!Array.isArray(state)) return site.fail(`numpy array BUILD: expected a state tuple, got ${describe(state)}`);
+  if (!Array.isArray(state)) site.fail(`numpy array BUILD: expected a state tuple, got ${describe(state)}`);
   // (version, shape, dtype, is_fortran, rawdata); pickles from old numpy have no version.
   const [shapeArg, dtype, isFortran, raw] = state.length >= 5 ? state.slice(1) : state;
   const shape = intListArg(shapeArg, 'numpy array shape', site);
-  if (!isNumpyDtype(dtype)) return site.fail(`numpy array BUILD: expected a numpy dtype, got ${describe(dtype)}`);
+  if (!isNumpyDtype(dtype)) site.fail(`numpy array BUILD: expected a numpy dtype, got ${describe(dtype)}`);
   const byteOrder = dtype.byteOrder === '=' ? '<' : dtype.byteOrder;
   array.shape = shape;
   array.dtype = `${byteOrder}${dtype.code}`;
@@ -195,9 +195,9 @@ function buildNumpyArray(array: NumpyArray, state: unknown, site: CallSite): voi
     array.data = raw;
     return;
   }
-  if (!(raw instanceof Uint8Array)) return site.fail(`numpy array BUILD: expected raw bytes, got ${describe(raw)}`);
+  if (!(raw instanceof Uint8Array)) site.fail(`numpy array BUILD: expected raw bytes, got ${describe(raw)}`);
   const values = decodeNumpyValues(raw, dtype.code, byteOrder, count, site);
-  if (isFortran === true && shape.length > 1 && !(values instanceof Array) && values.length === count) {
+  if (isFortran === true && shape.length > 1 && !Array.isArray(values) && values.length === count) {
     const fortranStride: number[] = [];
     let step = 1;
     for (const size of shape) {
@@ -219,6 +219,7 @@ function numpyScalar(args: readonly unknown[], site: CallSite): unknown {
   // Types without a typed array (strings, structs) stay raw bytes.
   if (numpyArrayFor(dtype.code) === undefined) return raw.slice();
   const values = decodeNumpyValues(raw, dtype.code, dtype.byteOrder === '=' ? '<' : dtype.byteOrder, 1, site) as ElementArray;
+  // biome-ignore lint/style/noNonNullAssertion: decodeNumpyValues returns the count (1) elements asked for, or fails
   const value = values[0]!;
   if (dtype.code === 'b1') return value !== 0;
   if (typeof value === 'bigint' && value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER))
@@ -268,7 +269,7 @@ const HANDLERS: Readonly<Record<string, GlobalHandler>> = {
   'numpy.dtype': (args, site): NumpyDtype => {
     const [spec] = args;
     if (typeof spec !== 'string') return site.fail(`numpy.dtype: expected a type string, got ${describe(spec)}`);
-    const order = /^[<>|=]/.test(spec) ? spec[0]! : '|';
+    const order = /^[<>|=]/.exec(spec)?.[0] ?? '|';
     return { kind: 'numpy-dtype', code: order === '|' && spec[0] !== '|' ? spec : spec.slice(1), byteOrder: order };
   },
   'copyreg._reconstructor': (args): PickledObject => {

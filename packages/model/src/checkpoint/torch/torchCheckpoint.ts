@@ -81,8 +81,11 @@ function nameTensors(root: unknown): void {
     }
     const join = (key: unknown): string => (path === '' ? String(key) : `${path}.${String(key)}`);
     if (value instanceof Map) for (const [k, v] of value) visit(v, join(k));
-    else if (Array.isArray(value)) value.forEach((v, i) => visit(v, join(i)));
-    else if ((value as { kind?: unknown }).kind === 'object') {
+    else if (Array.isArray(value)) {
+      value.forEach((v, i) => {
+        visit(v, join(i));
+      });
+    } else if ((value as { kind?: unknown }).kind === 'object') {
       const obj = value as { args: unknown; state: unknown; dictItems?: unknown; listItems?: unknown };
       visit(obj.state, path);
       visit(obj.dictItems, path);
@@ -175,12 +178,13 @@ export class TorchCheckpoint {
     await checkZipMagic(path);
     const zip = await ZipReader.open(path);
     try {
-      const pickles = [...zip.entries.keys()].filter((name) => /^[^/]+\/data\.pkl$/.test(name));
-      if (pickles.length !== 1) {
-        const found = pickles.length === 0 ? 'no <archive>/data.pkl' : `several data.pkl (${pickles.join(', ')})`;
+      const pickles = [...zip.entries].filter(([name]) => /^[^/]+\/data\.pkl$/.test(name));
+      const [pickle] = pickles;
+      if (pickles.length !== 1 || pickle === undefined) {
+        const found = pickles.length === 0 ? 'no <archive>/data.pkl' : `several data.pkl (${pickles.map(([name]) => name).join(', ')})`;
         throw new CheckpointError(`${path} is not a torch.save checkpoint: expected one <archive>/data.pkl, found ${found}`, path);
       }
-      const pickleName = pickles[0]!;
+      const [pickleName, pickleEntry] = pickle;
       const archiveName = pickleName.slice(0, -'/data.pkl'.length);
       let byteOrder: 'little' | 'big' = 'little';
       const byteOrderEntry = zip.entries.get(`${archiveName}/byteorder`);
@@ -190,7 +194,6 @@ export class TorchCheckpoint {
           throw new CheckpointError(`${path}: ${archiveName}/byteorder says ${JSON.stringify(text)}, expected "little" or "big"`, path);
         byteOrder = text;
       }
-      const pickleEntry = zip.entries.get(pickleName)!;
       if (pickleEntry.uncompressedSize > maxPickleBytes) {
         throw new CheckpointError(
           `${path}: ${pickleName} is ${pickleEntry.uncompressedSize} bytes, more than the ${maxPickleBytes} allowed`,

@@ -69,6 +69,7 @@ class Unpickler implements CallSite {
 
   private u8(): number {
     this.need(1);
+    // biome-ignore lint/style/noNonNullAssertion: need(1) has checked that pos is inside bytes
     return this.bytes[this.pos++]!;
   }
 
@@ -122,8 +123,10 @@ class Unpickler implements CallSite {
     const raw = this.take(n);
     if (n === 0) return 0;
     let value = 0n;
+    // biome-ignore-start lint/style/noNonNullAssertion: raw holds exactly n > 0 bytes (take(n) checked), and i < n
     for (let i = n - 1; i >= 0; i--) value = (value << 8n) | BigInt(raw[i]!);
     if (raw[n - 1]! & 0x80) value -= 1n << BigInt(8 * n);
+    // biome-ignore-end lint/style/noNonNullAssertion: raw holds exactly n > 0 bytes (take(n) checked), and i < n
     return toIntValue(value);
   }
 
@@ -159,14 +162,16 @@ class Unpickler implements CallSite {
     let dict: Map<unknown, unknown>;
     if (target instanceof Map) dict = target;
     else if (isPickledObject(target)) dict = target.dictItems ??= new Map();
-    else return this.fail(`cannot set items on ${describe(target)}`);
+    else this.fail(`cannot set items on ${describe(target)}`);
     for (let i = 0; i < items.length; i += 2) dict.set(items[i], items[i + 1]);
   }
 
   private appendItems(target: unknown, items: unknown[]): void {
     if (Array.isArray(target)) target.push(...items);
-    else if (isPickledObject(target)) (target.listItems ??= []).push(...items);
-    else this.fail(`cannot append to ${describe(target)}`);
+    else if (isPickledObject(target)) {
+      target.listItems ??= [];
+      target.listItems.push(...items);
+    } else this.fail(`cannot append to ${describe(target)}`);
   }
 
   private instantiate(callee: unknown, args: unknown): unknown {
@@ -189,6 +194,7 @@ class Unpickler implements CallSite {
         );
       }
       this.opStart = this.pos;
+      // biome-ignore lint/style/noNonNullAssertion: the check above has made sure pos < bytes.length
       this.op = bytes[this.pos++]!;
       switch (this.op) {
         case 0x80: {

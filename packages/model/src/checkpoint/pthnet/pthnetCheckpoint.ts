@@ -20,7 +20,8 @@ import { access, open, readFile, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CheckpointError } from 'shared';
 import type { PthNetConfig } from '../../pthnet/types.js';
-import { readSafetensors, safetensorsToFloat32, writeSafetensors } from '../safetensors/safetensors.js';
+import type { SafetensorsFile } from '../safetensors/safetensors.js';
+import { openSafetensors, safetensorsToFloat32, writeSafetensors } from '../safetensors/safetensors.js';
 import type { SafetensorsTensor } from '../safetensors/types.js';
 import { isTensorRef } from '../torch/globals.js';
 import type { TorchCheckpoint } from '../torch/torchCheckpoint.js';
@@ -98,16 +99,21 @@ function checkMetrics(metrics: Record<string, number>, path: string): void {
   }
 }
 
-function checkMomentum(momentum: PthNetStateDict, stateDict: PthNetStateDict, path: string): void {
-  for (const [key, buffer] of momentum) {
-    const param = stateDict.get(key);
-    if (!param) throw new CheckpointError(`${path}: momentum buffer for ${key}, which is not a parameter`, path);
-    if (buffer.shape.length !== param.shape.length || buffer.shape.some((d, i) => d !== param.shape[i])) {
-      throw new CheckpointError(
-        `${path}: momentum buffer ${key}: expected shape ${JSON.stringify(param.shape)}, got ${JSON.stringify(buffer.shape)}`,
-        path,
-      );
-    }
+type Shapes = ReadonlyMap<string, readonly number[]>;
+
+/** Momentum buffers must match their parameters; checked on the shapes, before any buffer is read. */
+function checkMomentumShapes(momentum: Shapes, params: Shapes, path: string): void {
+  for (const [key, shape] of momentum) checkMomentumShape(key, shape, params, path);
+}
+
+function checkMomentumShape(key: string, shape: readonly number[], params: Shapes, path: string): void {
+  const param = params.get(key);
+  if (!param) throw new CheckpointError(`${path}: momentum buffer for ${key}, which is not a parameter`, path);
+  if (shape.length !== param.length || shape.some((d, i) => d !== param[i])) {
+    throw new CheckpointError(
+      `${path}: momentum buffer ${key}: expected shape ${JSON.stringify(param)}, got ${JSON.stringify(shape)}`,
+      path,
+    );
   }
 }
 
@@ -131,7 +137,7 @@ export async function savePthNetCheckpoint(basePath: string, input: SavePthNetCh
     if (!input.optimizer)
       throw new CheckpointError(`${sidecarPath}: momentum buffers given without the optimizer hyperparameters they belong to`, sidecarPath);
     checkTensorData(input.momentum, 'momentum buffer', optimizerPath);
-    checkMomentum(input.momentum, input.stateDict, optimizerPath);
+    checkMomentumShapes(shapesOf(input.momentum), shapesOf(input.stateDict), optimizerPath);
   }
 
   const checkpointId = randomUUID();
@@ -234,21 +240,42 @@ function parseSidecar(raw: unknown, path: string): PthNetCheckpointSidecar {
   };
 }
 
-async function readFloatTensors(path: string, prefix: string): Promise<{ dict: PthNetStateDict; metadata: Record<string, string> }> {
-  const { tensors, metadata } = await readSafetensors(path);
-  const dict: PthNetStateDict = new Map();
-  for (const [name, tensor] of tensors) {
-    if (!name.startsWith(prefix))
+/** A safetensors file of float tensors named `<prefix><key>`, opened: its header read, no tensor yet. */
+interface FloatTensorFile {
+  file: SafetensorsFile;
+  /** Shapes by key (prefix removed), from the header. */
+  shapes: Map<string, number[]>;
+  metadata: Record<string, string>;
+  prefix: string;
+}
+
+async function openFloatTensors(path: string, prefix: string): Promise<FloatTensorFile> {
+  const file = await openSafetensors(path);
+  const shapes = new Map<string, number[]>();
+  for (const [name, entry] of file.entries) {
+    if (!name.startsWith(prefix)) {
+      await file.close();
       throw new CheckpointError(`${path}: unexpected tensor ${name} (expected names starting with ${prefix})`, path);
+    }
+    shapes.set(name.slice(prefix.length), [...entry.shape]);
+  }
+  return { file, shapes, metadata: { ...file.metadata }, prefix };
+}
+
+/** Reads the tensors of `keys` (call only once their shapes have been checked). */
+async function readFloatTensors(opened: FloatTensorFile, keys: Iterable<string>): Promise<PthNetStateDict> {
+  const dict: PthNetStateDict = new Map();
+  for (const key of keys) {
+    const tensor = await opened.file.readTensor(opened.prefix + key);
     let data: Float32Array;
     try {
       data = safetensorsToFloat32(tensor);
     } catch (cause) {
-      throw new CheckpointError(`${path}: ${(cause as Error).message}`, path, { cause });
+      throw new CheckpointError(`${opened.file.path}: ${(cause as Error).message}`, opened.file.path, { cause });
     }
-    dict.set(name.slice(prefix.length), { shape: tensor.shape, data });
+    dict.set(key, { shape: tensor.shape, data });
   }
-  return { dict, metadata };
+  return dict;
 }
 
 async function loadSafetensorsCheckpoint(weightsPath: string, sidecarPath: string | undefined): Promise<LoadedPthNetCheckpoint> {
@@ -269,80 +296,94 @@ async function loadSafetensorsCheckpoint(weightsPath: string, sidecarPath: strin
     sidecar = parseSidecar(raw, sidecarPath);
     weightsPath = join(dirname(sidecarPath), sidecar.weights);
   }
-  const { dict: stateDict, metadata } = await readFloatTensors(weightsPath, '');
-  const warnings: string[] = [];
-  let config: PthNetConfig;
-  if (sidecar) {
-    if (metadata[METADATA_CHECKPOINT_ID] !== sidecar.checkpointId) {
-      throw new CheckpointError(
-        `${weightsPath}: checkpoint id ${metadata[METADATA_CHECKPOINT_ID] ?? '(none)'} does not match sidecar ${sidecarPath}'s ${sidecar.checkpointId}: the files come from different saves`,
-        weightsPath,
+  const weights = await openFloatTensors(weightsPath, '');
+  let optimizer: FloatTensorFile | undefined;
+  try {
+    // Every shape is checked against the config (or the config inferred from them) before any
+    // tensor is read, so a crafted header costs nothing but its own bytes.
+    const { metadata, shapes } = weights;
+    const warnings: string[] = [];
+    let config: PthNetConfig;
+    if (sidecar) {
+      if (metadata[METADATA_CHECKPOINT_ID] !== sidecar.checkpointId) {
+        throw new CheckpointError(
+          `${weightsPath}: checkpoint id ${metadata[METADATA_CHECKPOINT_ID] ?? '(none)'} does not match sidecar ${sidecarPath}'s ${sidecar.checkpointId}: the files come from different saves`,
+          weightsPath,
+        );
+      }
+      config = sidecar.config;
+      checkPthNetShapes(shapes, config, weightsPath);
+    } else if (metadata[METADATA_CONFIG] !== undefined) {
+      try {
+        config = validateCheckpointConfig(JSON.parse(metadata[METADATA_CONFIG]), `${weightsPath} metadata ${METADATA_CONFIG}`);
+      } catch (cause) {
+        throw new CheckpointError(`${weightsPath}: bad ${METADATA_CONFIG} metadata: ${(cause as Error).message}`, weightsPath, { cause });
+      }
+      checkPthNetShapes(shapes, config, weightsPath);
+      warnings.push(`no sidecar beside ${weightsPath}: config taken from the file's metadata, no metrics or provenance`);
+    } else {
+      config = inferPthNetConfig(shapes, weightsPath);
+      warnings.push(
+        `no sidecar beside ${weightsPath}: config inferred from the shapes (max_len, scale_factor, use_pos and the drop-path rate are defaults)`,
       );
     }
-    config = sidecar.config;
-    checkPthNetShapes(shapesOf(stateDict), config, weightsPath);
-  } else if (metadata[METADATA_CONFIG] !== undefined) {
-    try {
-      config = validateCheckpointConfig(JSON.parse(metadata[METADATA_CONFIG]), `${weightsPath} metadata ${METADATA_CONFIG}`);
-    } catch (cause) {
-      throw new CheckpointError(`${weightsPath}: bad ${METADATA_CONFIG} metadata: ${(cause as Error).message}`, weightsPath, { cause });
-    }
-    checkPthNetShapes(shapesOf(stateDict), config, weightsPath);
-    warnings.push(`no sidecar beside ${weightsPath}: config taken from the file's metadata, no metrics or provenance`);
-  } else {
-    config = inferPthNetConfig(shapesOf(stateDict), weightsPath);
-    warnings.push(
-      `no sidecar beside ${weightsPath}: config inferred from the shapes (max_len, scale_factor, use_pos and the drop-path rate are defaults)`,
-    );
-  }
 
-  // safetensors headers are sorted by name; consumers iterate parameters in reference order.
-  const order = [...expectedPthNetShapes(config).keys()];
-  const inReferenceOrder = (dict: PthNetStateDict): PthNetStateDict => {
-    const out: PthNetStateDict = new Map();
-    for (const key of order) {
-      const tensor = dict.get(key);
-      if (tensor) out.set(key, tensor);
-    }
-    return out;
-  };
+    // safetensors headers are sorted by name; consumers iterate parameters in reference order.
+    const order = [...expectedPthNetShapes(config).keys()];
+    const inReferenceOrder = (dict: PthNetStateDict): PthNetStateDict => {
+      const out: PthNetStateDict = new Map();
+      for (const key of order) {
+        const tensor = dict.get(key);
+        if (tensor) out.set(key, tensor);
+      }
+      return out;
+    };
 
-  let momentum: PthNetStateDict | undefined;
-  if (sidecar?.optimizer?.file !== undefined) {
-    // biome-ignore lint/style/noNonNullAssertion: sidecar is only ever set inside `if (sidecarPath)` above
-    const optimizerPath = join(dirname(sidecarPath!), sidecar.optimizer.file);
-    const loaded = await readFloatTensors(optimizerPath, MOMENTUM_PREFIX);
-    if (loaded.metadata[METADATA_CHECKPOINT_ID] !== sidecar.checkpointId) {
-      throw new CheckpointError(
-        `${optimizerPath}: checkpoint id ${loaded.metadata[METADATA_CHECKPOINT_ID] ?? '(none)'} does not match sidecar ${sidecarPath}'s ${sidecar.checkpointId}`,
-        optimizerPath,
-      );
+    let momentum: PthNetStateDict | undefined;
+    if (sidecar?.optimizer?.file !== undefined) {
+      // biome-ignore lint/style/noNonNullAssertion: sidecar is only ever set inside `if (sidecarPath)` above
+      const optimizerPath = join(dirname(sidecarPath!), sidecar.optimizer.file);
+      optimizer = await openFloatTensors(optimizerPath, MOMENTUM_PREFIX);
+      if (optimizer.metadata[METADATA_CHECKPOINT_ID] !== sidecar.checkpointId) {
+        throw new CheckpointError(
+          `${optimizerPath}: checkpoint id ${optimizer.metadata[METADATA_CHECKPOINT_ID] ?? '(none)'} does not match sidecar ${sidecarPath}'s ${sidecar.checkpointId}`,
+          optimizerPath,
+        );
+      }
+      checkMomentumShapes(optimizer.shapes, shapes, optimizerPath);
+      momentum = inReferenceOrder(await readFloatTensors(optimizer, optimizer.shapes.keys()));
     }
-    checkMomentum(loaded.dict, stateDict, optimizerPath);
-    momentum = inReferenceOrder(loaded.dict);
+    const stateDict = await readFloatTensors(weights, shapes.keys());
+    const epochFromMetadata = metadata[METADATA_EPOCH] !== undefined ? Number(metadata[METADATA_EPOCH]) : null;
+    const result: LoadedPthNetCheckpoint = {
+      stateDict: inReferenceOrder(stateDict),
+      config,
+      epoch: sidecar ? sidecar.epoch : Number.isInteger(epochFromMetadata) ? epochFromMetadata : null,
+      metrics: sidecar ? { ...sidecar.metrics } : {},
+      // biome-ignore lint/style/noNonNullAssertion: sidecar is only ever set inside `if (sidecarPath)` above
+      source: sidecar ? { format: 'pthnet', path: weightsPath, sidecarPath: sidecarPath! } : { format: 'safetensors', path: weightsPath },
+      warnings,
+    };
+    if (sidecar) result.provenance = sidecar.provenance;
+    if (sidecar?.optimizer) {
+      const { file: _file, ...hyper } = sidecar.optimizer;
+      result.optimizer = hyper;
+    }
+    if (momentum) result.momentum = momentum;
+    return result;
+  } finally {
+    await weights.file.close();
+    await optimizer?.file.close();
   }
-  const epochFromMetadata = metadata[METADATA_EPOCH] !== undefined ? Number(metadata[METADATA_EPOCH]) : null;
-  const result: LoadedPthNetCheckpoint = {
-    stateDict: inReferenceOrder(stateDict),
-    config,
-    epoch: sidecar ? sidecar.epoch : Number.isInteger(epochFromMetadata) ? epochFromMetadata : null,
-    metrics: sidecar ? { ...sidecar.metrics } : {},
-    // biome-ignore lint/style/noNonNullAssertion: sidecar is only ever set inside `if (sidecarPath)` above
-    source: sidecar ? { format: 'pthnet', path: weightsPath, sidecarPath: sidecarPath! } : { format: 'safetensors', path: weightsPath },
-    warnings,
-  };
-  if (sidecar) result.provenance = sidecar.provenance;
-  if (sidecar?.optimizer) {
-    const { file: _file, ...hyper } = sidecar.optimizer;
-    result.optimizer = hyper;
-  }
-  if (momentum) result.momentum = momentum;
-  return result;
+}
+
+function checkFloatDtype(checkpoint: TorchCheckpoint, ref: TensorRef): void {
+  if (!FLOAT_DTYPES.has(ref.dtype))
+    throw new CheckpointError(`${checkpoint.path}: tensor ${ref.name}: expected a floating dtype, got ${ref.dtype}`, checkpoint.path);
 }
 
 async function readFloatTensor(checkpoint: TorchCheckpoint, ref: TensorRef): Promise<PthNetTensor> {
-  if (!FLOAT_DTYPES.has(ref.dtype))
-    throw new CheckpointError(`${checkpoint.path}: tensor ${ref.name}: expected a floating dtype, got ${ref.dtype}`, checkpoint.path);
+  checkFloatDtype(checkpoint, ref);
   const { shape, data } = await checkpoint.readTensor(ref);
   return { shape, data: data as Float32Array };
 }
@@ -400,9 +441,9 @@ async function torchMomentum(
     const buffer = paramState instanceof Map ? paramState.get('momentum_buffer') : undefined;
     if (buffer === null || buffer === undefined) continue;
     if (!isTensorRef(buffer)) throw new CheckpointError(`${path}: optimizer momentum_buffer of ${name} is not a tensor`, path);
+    checkMomentumShape(name, buffer.shape, shapesOf(stateDict), path);
     momentum.set(name, await readFloatTensor(checkpoint, buffer));
   }
-  checkMomentum(momentum, stateDict, path);
   // Keep state-dict order, which the trainer relies on when it iterates parameters.
   const ordered: PthNetStateDict = new Map();
   for (const name of names) {
@@ -415,10 +456,12 @@ async function torchMomentum(
 async function loadTorchCheckpoint(path: string): Promise<LoadedPthNetCheckpoint> {
   const checkpoint = await openTorchCheckpoint(path);
   try {
+    const refs = checkpoint.findStateDict(['state_dict', 'module', 'model']);
+    // Keys, dtypes and shapes are checked on the refs, before any tensor is read.
+    for (const ref of refs.values()) checkFloatDtype(checkpoint, ref);
+    const config = inferPthNetConfig(new Map([...refs].map(([name, ref]) => [name, [...ref.shape]])), path);
     const stateDict: PthNetStateDict = new Map();
-    for (const [name, ref] of checkpoint.findStateDict(['state_dict', 'module', 'model']))
-      stateDict.set(name, await readFloatTensor(checkpoint, ref));
-    const config = inferPthNetConfig(shapesOf(stateDict), path);
+    for (const [name, ref] of refs) stateDict.set(name, await readFloatTensor(checkpoint, ref));
     const warnings: string[] = [];
     const root = checkpoint.root;
     let epoch: number | null = null;

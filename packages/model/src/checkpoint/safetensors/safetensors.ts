@@ -10,6 +10,7 @@ import { endianness } from 'node:os';
 import { CheckpointError } from 'shared';
 import { writeAtomically, writeFully } from '../atomicWrite.js';
 import { bfloat16BitsToFloat32, halfBitsToFloat32 } from '../torch/decode.js';
+import { MAX_TENSOR_BYTES } from '../torch/constants.js';
 import { HEADER_ALIGNMENT, MAX_HEADER_BYTES, METADATA_KEY, SAFETENSORS_DTYPES } from './constants.js';
 import type { SafetensorsContents, SafetensorsDtype, SafetensorsHeaderEntry, SafetensorsTensor } from './types.js';
 
@@ -159,6 +160,13 @@ export class SafetensorsFile {
     const entry = this.entries.get(name);
     if (!entry) throw new CheckpointError(`${this.path}: no tensor named ${name}`, this.path);
     const [begin, end] = entry.dataOffsets;
+    // Checked before allocating: one typed array cannot hold more, and no model of ours needs it.
+    if (end - begin > MAX_TENSOR_BYTES) {
+      throw new CheckpointError(
+        `${this.path}: tensor ${name} (${entry.dtype} ${JSON.stringify(entry.shape)}) is ${end - begin} bytes, more than the ${MAX_TENSOR_BYTES} bytes one tensor may take`,
+        this.path,
+      );
+    }
     const bytes = new Uint8Array(end - begin);
     let done = 0;
     while (done < bytes.length) {

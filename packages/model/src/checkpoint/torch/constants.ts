@@ -11,6 +11,15 @@ export const DEFAULT_MAX_PICKLE_BYTES = 1024 ** 3;
 /** Largest tensor `readTensor` returns (one typed array); ViT-g's largest is 35 MB. */
 export const MAX_TENSOR_BYTES = 2 ** 32;
 
+/**
+ * Default budget of tensor bytes one open checkpoint may return: this many times its file size
+ * (half-precision storages widen to float32, views may share a storage), and at least
+ * `DEFAULT_BUDGET_FLOOR_BYTES`. A legitimate state dict stays near 1x; a crafted view that
+ * repeats a few bytes into gigabytes does not.
+ */
+export const DEFAULT_BUDGET_FILE_FACTOR = 4;
+export const DEFAULT_BUDGET_FLOOR_BYTES = 256 * 1024 ** 2;
+
 /** Highest pickle protocol the reader understands. */
 export const MAX_PICKLE_PROTOCOL = 5;
 

@@ -14,6 +14,8 @@ export interface ZipInput {
   data: Uint8Array;
   /** 0 stored (torch's choice), 8 deflated. */
   method?: 0 | 8;
+  /** Uncompressed size written into the headers instead of the true one (hostile-input tests; > 4 GiB needs zip64). */
+  declaredSize?: number;
 }
 
 /**
@@ -25,7 +27,7 @@ export function buildZip(entries: readonly ZipInput[], options: { zip64?: boolea
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
   let offset = 0;
-  for (const { name, data, method = 0 } of entries) {
+  for (const { name, data, method = 0, declaredSize = data.length } of entries) {
     const nameBytes = Buffer.from(name, 'utf8');
     const body = method === 8 ? deflateRawSync(data) : Buffer.from(data);
     const crc = crc32(data);
@@ -35,7 +37,7 @@ export function buildZip(entries: readonly ZipInput[], options: { zip64?: boolea
     local.writeUInt16LE(method, 8);
     local.writeUInt32LE(crc, 14);
     local.writeUInt32LE(zip64 ? 0xffffffff : body.length, 18);
-    local.writeUInt32LE(zip64 ? 0xffffffff : data.length, 22);
+    local.writeUInt32LE(zip64 ? 0xffffffff : declaredSize, 22);
     local.writeUInt16LE(nameBytes.length, 26);
     let localExtra = Buffer.alloc(0);
     let centralExtra = Buffer.alloc(0);
@@ -43,12 +45,12 @@ export function buildZip(entries: readonly ZipInput[], options: { zip64?: boolea
       localExtra = Buffer.alloc(20);
       localExtra.writeUInt16LE(0x0001, 0);
       localExtra.writeUInt16LE(16, 2);
-      localExtra.writeBigUInt64LE(BigInt(data.length), 4);
+      localExtra.writeBigUInt64LE(BigInt(declaredSize), 4);
       localExtra.writeBigUInt64LE(BigInt(body.length), 12);
       centralExtra = Buffer.alloc(28);
       centralExtra.writeUInt16LE(0x0001, 0);
       centralExtra.writeUInt16LE(24, 2);
-      centralExtra.writeBigUInt64LE(BigInt(data.length), 4);
+      centralExtra.writeBigUInt64LE(BigInt(declaredSize), 4);
       centralExtra.writeBigUInt64LE(BigInt(body.length), 12);
       centralExtra.writeBigUInt64LE(BigInt(offset), 20);
     }
@@ -60,7 +62,7 @@ export function buildZip(entries: readonly ZipInput[], options: { zip64?: boolea
     central.writeUInt16LE(method, 10);
     central.writeUInt32LE(crc, 16);
     central.writeUInt32LE(zip64 ? 0xffffffff : body.length, 20);
-    central.writeUInt32LE(zip64 ? 0xffffffff : data.length, 24);
+    central.writeUInt32LE(zip64 ? 0xffffffff : declaredSize, 24);
     central.writeUInt16LE(nameBytes.length, 28);
     central.writeUInt16LE(centralExtra.length, 30);
     central.writeUInt32LE(zip64 ? 0xffffffff : offset, 42);
@@ -237,12 +239,24 @@ export function buildTorchZip(
   archive: string,
   root: Py,
   storages: Record<string, Uint8Array>,
-  options: { byteorder?: string; deflate?: string[]; pickleBytes?: Uint8Array; zip64?: boolean } = {},
+  options: {
+    byteorder?: string;
+    deflate?: string[];
+    pickleBytes?: Uint8Array;
+    zip64?: boolean;
+    /** Storage sizes to declare instead of the true ones. */
+    declare?: Record<string, number>;
+  } = {},
 ): Uint8Array {
   const entries: ZipInput[] = [{ name: `${archive}/data.pkl`, data: options.pickleBytes ?? pickle(root) }];
   if (options.byteorder) entries.push({ name: `${archive}/byteorder`, data: Buffer.from(options.byteorder) });
   for (const [key, data] of Object.entries(storages))
-    entries.push({ name: `${archive}/data/${key}`, data, method: options.deflate?.includes(key) ? 8 : 0 });
+    entries.push({
+      name: `${archive}/data/${key}`,
+      data,
+      method: options.deflate?.includes(key) ? 8 : 0,
+      ...(options.declare?.[key] === undefined ? {} : { declaredSize: options.declare[key] }),
+    });
   entries.push({ name: `${archive}/version`, data: Buffer.from('3\n') });
   return buildZip(entries, { zip64: options.zip64 });
 }

@@ -8,12 +8,13 @@
 import type { FileHandle } from 'node:fs/promises';
 import { open as openFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { Entry } from 'yauzl';
 import { CheckpointError } from 'shared';
 import {
   DATA_PARALLEL_PREFIX,
   DEFAULT_MAX_PICKLE_BYTES,
   DEFAULT_STATE_DICT_KEYS,
+  DEFAULT_BUDGET_FILE_FACTOR,
+  DEFAULT_BUDGET_FLOOR_BYTES,
   MAX_TENSOR_BYTES,
   TORCH_DTYPE_SIZE,
   TORCH_STORAGE_DTYPES,
@@ -122,13 +123,8 @@ async function checkZipMagic(path: string): Promise<void> {
 }
 
 /** Resolves `('storage', storage_type, key, location, numel)` to a StorageRef, one per key. */
-function storageFor(
-  pid: unknown,
-  storages: Map<string, StorageRef>,
-  entries: ReadonlyMap<string, Entry>,
-  archiveName: string,
-  site: CallSite,
-): StorageRef {
+function storageFor(pid: unknown, storages: Map<string, StorageRef>, zip: ZipReader, archiveName: string, site: CallSite): StorageRef {
+  const entries = zip.entries;
   if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) {
     return site.fail(`expected a persistent id ('storage', type, key, location, numel), got ${describe(pid)}`);
   }
@@ -145,6 +141,8 @@ function storageFor(
   if (existing) return existing;
   const entry = entries.get(`${archiveName}/data/${key}`);
   if (!entry) return site.fail(`storage ${key} has no entry ${archiveName}/data/${key} in the archive`);
+  // a storage the file cannot back is refused now, before any tensor is read
+  zip.checkEntrySize(entry);
   const bytes = numel * TORCH_DTYPE_SIZE[dtype];
   if (entry.uncompressedSize < bytes)
     return site.fail(`storage ${key} holds ${entry.uncompressedSize} bytes, expected ${bytes} (${numel} x ${dtype})`);
@@ -162,11 +160,26 @@ export class TorchCheckpoint {
   readonly archiveName: string;
   /** Byte order of the storages, from `<archive>/byteorder` (little when absent, as torch assumes). */
   readonly byteOrder: 'little' | 'big';
+  /** Most bytes a single `readTensor` may return. */
+  readonly maxTensorBytes: number;
+  /** Most tensor bytes all reads together may return (see `OpenTorchCheckpointOptions.budgetBytes`). */
+  readonly budgetBytes: number;
   private readonly zip: ZipReader;
+  private bytesReturned = 0;
 
-  private constructor(init: { path: string; zip: ZipReader; archiveName: string; byteOrder: 'little' | 'big'; root: unknown }) {
+  private constructor(init: {
+    path: string;
+    zip: ZipReader;
+    archiveName: string;
+    byteOrder: 'little' | 'big';
+    root: unknown;
+    maxTensorBytes: number;
+    budgetBytes: number;
+  }) {
     this.path = init.path;
     this.zip = init.zip;
+    this.maxTensorBytes = init.maxTensorBytes;
+    this.budgetBytes = init.budgetBytes;
     this.archiveName = init.archiveName;
     this.byteOrder = init.byteOrder;
     this.root = init.root;
@@ -204,10 +217,12 @@ export class TorchCheckpoint {
       const root = unpickle(await zip.read(pickleEntry), {
         source: `${basename(path)}:${pickleName}`,
         path,
-        persistentLoad: (pid, site) => storageFor(pid, storages, zip.entries, archiveName, site),
+        persistentLoad: (pid, site) => storageFor(pid, storages, zip, archiveName, site),
       });
       nameTensors(root);
-      return new TorchCheckpoint({ path, zip, archiveName, byteOrder, root });
+      const budgetBytes = options.budgetBytes ?? Math.max(DEFAULT_BUDGET_FILE_FACTOR * zip.fileSize, DEFAULT_BUDGET_FLOOR_BYTES);
+      const maxTensorBytes = Math.min(options.maxTensorBytes ?? MAX_TENSOR_BYTES, MAX_TENSOR_BYTES);
+      return new TorchCheckpoint({ path, zip, archiveName, byteOrder, root, maxTensorBytes, budgetBytes });
     } catch (error) {
       await zip.close();
       if (error instanceof CheckpointError) throw error;
@@ -234,21 +249,31 @@ export class TorchCheckpoint {
       );
     }
     const spanCount = last - first + 1;
-    if (count * elementSize > MAX_TENSOR_BYTES) {
+    // Checked before anything is read or allocated: a view (e.g. stride 0) can describe far more
+    // values than its storage holds, so a small file could otherwise cost gigabytes.
+    const bytes = count * elementSize;
+    if (bytes > this.maxTensorBytes) {
       throw new CheckpointError(
-        `${this.path}: tensor ${ref.name} has ${count} elements (shape ${JSON.stringify(shape)}), more than one read allows`,
+        `${this.path}: tensor ${ref.name} has ${count} elements (shape ${JSON.stringify(shape)}, ${bytes} bytes), more than the ${this.maxTensorBytes} bytes one tensor may take`,
         this.path,
       );
     }
+    if (this.bytesReturned + bytes > this.budgetBytes) {
+      throw new CheckpointError(
+        `${this.path}: tensor ${ref.name} (shape ${JSON.stringify(shape)}, ${bytes} bytes) would take the tensors read from this ${this.zip.fileSize}-byte file to ${this.bytesReturned + bytes} bytes, more than its budget of ${this.budgetBytes}`,
+        this.path,
+      );
+    }
+    this.bytesReturned += bytes;
     const entry = this.zip.entries.get(`${this.archiveName}/data/${storage.key}`);
     if (!entry)
       throw new CheckpointError(
         `${this.path}: tensor ${ref.name} refers to storage ${storage.key}, which this archive does not have`,
         this.path,
       );
-    const bytes = await this.zip.read(entry, first * elementSize, (last + 1) * elementSize);
-    if (this.byteOrder === 'big') swapBytesInPlace(bytes, elementSize);
-    const source = rawElements(dtype, bytes.buffer as ArrayBuffer, spanCount);
+    const raw = await this.zip.read(entry, first * elementSize, (last + 1) * elementSize);
+    if (this.byteOrder === 'big') swapBytesInPlace(raw, elementSize);
+    const source = rawElements(dtype, raw.buffer as ArrayBuffer, spanCount);
     const contiguous = spanCount === count && isRowMajor(shape, stride);
     const values = contiguous ? source : gatherStrided(source, -span.low, shape, stride, sameElementKind(source, count));
     return { name: ref.name, dtype, shape: [...shape], data: widen(dtype, values) };

@@ -118,4 +118,11 @@ export interface OpenTorchCheckpointOptions {
    * Default 1 GiB.
    */
   maxPickleBytes?: number;
+  /** Most bytes one tensor read may return (default and ceiling 4 GiB). */
+  maxTensorBytes?: number;
+  /**
+   * Most tensor bytes all reads of this checkpoint may return together; a read past it fails
+   * before anything is allocated. Default: 4x the file size, at least 256 MiB.
+   */
+  budgetBytes?: number;
 }

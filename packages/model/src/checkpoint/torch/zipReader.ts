@@ -12,6 +12,14 @@ import { CheckpointError } from 'shared';
 /** Largest single read: Linux caps one read(2) just under 2 GiB. */
 const MAX_READ_CHUNK = 1 << 30;
 
+/**
+ * Deflate cannot expand data by more than about 1032:1 (258-byte matches coded in under 2 bits);
+ * an entry that declares more than this over its compressed size is lying about its size, and is
+ * refused before anything is allocated for it.
+ */
+const MAX_DEFLATE_RATIO = 1032;
+const DEFLATE_SLACK_BYTES = 1024;
+
 function openZip(path: string): Promise<ZipFile> {
   return new Promise((resolve, reject) => {
     yauzl.open(path, { lazyEntries: true, autoClose: false, decodeStrings: true, validateEntrySizes: true }, (err, zip) => {
@@ -38,13 +46,16 @@ export class ZipReader {
   readonly path: string;
   /** Every entry by name. */
   readonly entries: ReadonlyMap<string, Entry>;
+  /** Size of the file on disk: no entry can hold more stored bytes than this. */
+  readonly fileSize: number;
   private readonly zip: ZipFile;
   private readonly file: FileHandle;
   private readonly dataStarts = new Map<string, Promise<number>>();
   private closed = false;
 
-  private constructor(path: string, zip: ZipFile, file: FileHandle, entries: Map<string, Entry>) {
+  private constructor(path: string, zip: ZipFile, file: FileHandle, entries: Map<string, Entry>, fileSize: number) {
     this.path = path;
+    this.fileSize = fileSize;
     this.zip = zip;
     this.file = file;
     this.entries = entries;
@@ -68,7 +79,7 @@ export class ZipReader {
       });
     }
     try {
-      return new ZipReader(path, zip, file, await listEntries(zip));
+      return new ZipReader(path, zip, file, await listEntries(zip), (await file.stat()).size);
     } catch (cause) {
       zip.close();
       await file.close();
@@ -108,7 +119,12 @@ export class ZipReader {
     return out;
   }
 
-  private inflate(entry: Entry): Promise<Uint8Array> {
+  /**
+   * The first `end` bytes of a deflated entry, inflated as a stream into a buffer of exactly
+   * `end` bytes: the stream is stopped once they are in, so a small read of a large (or
+   * maliciously inflating) entry costs only what it reads.
+   */
+  private inflate(entry: Entry, end: number): Promise<Uint8Array> {
     return new Promise<Uint8Array>((resolve, reject) => {
       this.zip.openReadStream(entry, (err, stream) => {
         if (err || !stream) {
@@ -117,23 +133,60 @@ export class ZipReader {
           );
           return;
         }
-        const out = new Uint8Array(entry.uncompressedSize);
+        const out = new Uint8Array(end);
         let at = 0;
+        let done = false;
         stream.on('data', (chunk: Uint8Array) => {
-          out.set(chunk, at);
-          at += chunk.length;
+          if (done) return;
+          const take = Math.min(chunk.length, end - at);
+          out.set(take === chunk.length ? chunk : chunk.subarray(0, take), at);
+          at += take;
+          if (at === end && end < entry.uncompressedSize) {
+            done = true;
+            stream.destroy();
+            resolve(out);
+          }
         });
-        stream.once('error', (cause: Error) =>
-          reject(new CheckpointError(`${this.path}: corrupt entry ${entry.fileName}: ${cause.message}`, this.path, { cause })),
-        );
-        stream.once('end', () => resolve(out));
+        stream.once('error', (cause: Error) => {
+          if (done) return;
+          done = true;
+          reject(new CheckpointError(`${this.path}: corrupt entry ${entry.fileName}: ${cause.message}`, this.path, { cause }));
+        });
+        stream.once('end', () => {
+          if (done) return;
+          done = true;
+          if (at < end)
+            reject(new CheckpointError(`${this.path}: entry ${entry.fileName} inflates to ${at} bytes, expected ${end}`, this.path));
+          else resolve(out);
+        });
       });
     });
   }
 
   /**
+   * Refuses an entry whose declared size the file cannot back, before any memory is set aside
+   * for it: a stored entry larger than the file, or a deflated one claiming more than deflate can
+   * expand to. A lying header otherwise turns a small file into a huge allocation.
+   */
+  checkEntrySize(entry: Entry): void {
+    if (entry.compressionMethod === 0) {
+      if (entry.uncompressedSize !== entry.compressedSize || entry.compressedSize > this.fileSize) {
+        throw new CheckpointError(
+          `${this.path}: entry ${entry.fileName} declares ${entry.uncompressedSize} stored bytes (${entry.compressedSize} on disk), more than the ${this.fileSize}-byte file can hold`,
+          this.path,
+        );
+      }
+    } else if (entry.uncompressedSize > entry.compressedSize * MAX_DEFLATE_RATIO + DEFLATE_SLACK_BYTES) {
+      throw new CheckpointError(
+        `${this.path}: entry ${entry.fileName} declares ${entry.uncompressedSize} bytes from ${entry.compressedSize} compressed, more than deflate can expand to (${MAX_DEFLATE_RATIO}:1)`,
+        this.path,
+      );
+    }
+  }
+
+  /**
    * Bytes `[start, end)` of an entry's uncompressed data. Stored entries (what torch.save
-   * writes) read only that range; a deflated one has to be inflated whole first.
+   * writes) read only that range; a deflated one is inflated from its start up to `end` only.
    */
   async read(entry: Entry, start = 0, end = entry.uncompressedSize): Promise<Uint8Array> {
     if (this.closed) throw new CheckpointError(`checkpoint ${this.path} is closed`, this.path);
@@ -143,9 +196,19 @@ export class ZipReader {
         this.path,
       );
     }
-    if (entry.compressionMethod === 0) return this.readAt((await this.dataStart(entry)) + start, end - start, entry.fileName);
-    const whole = await this.inflate(entry);
-    return start === 0 && end === whole.length ? whole : whole.slice(start, end);
+    this.checkEntrySize(entry);
+    if (entry.compressionMethod === 0) {
+      const first = (await this.dataStart(entry)) + start;
+      if (first + (end - start) > this.fileSize) {
+        throw new CheckpointError(
+          `${this.path} is truncated: ${entry.fileName} bytes ${start}..${end} end at file byte ${first + (end - start)}, the file at ${this.fileSize}`,
+          this.path,
+        );
+      }
+      return this.readAt(first, end - start, entry.fileName);
+    }
+    const head = await this.inflate(entry, end);
+    return start === 0 ? head : head.slice(start, end);
   }
 
   async close(): Promise<void> {

@@ -232,6 +232,17 @@ describe('savePthNetCheckpoint / loadPthNetCheckpoint', () => {
 
     writeFileSync(`${b}.json`, JSON.stringify({ ...sidecar, epoch: 'one' }));
     await expect(loadPthNetCheckpoint(b)).rejects.toThrowError(/key epoch: expected a non-negative integer, got "one"/);
+
+    // the sidecar may only name files beside it: `..` (a folder) or a path is refused, never opened
+    for (const weights of ['..', '.', '../b.safetensors', '/etc/passwd']) {
+      writeFileSync(`${b}.json`, JSON.stringify({ ...sidecar, weights }));
+      await expect(loadPthNetCheckpoint(`${b}.json`)).rejects.toThrowError(
+        new CheckpointError(
+          `${b}.json: key weights: expected the name of a file beside the sidecar, got ${JSON.stringify(weights)}`,
+          `${b}.json`,
+        ),
+      );
+    }
   });
 
   it('refuses to save what does not fit, and says what is missing', async () => {

@@ -197,6 +197,11 @@ function parseSgd(raw: unknown, where: string): SgdHyperparameters {
   };
 }
 
+/** A file name with no folder part: the sidecar may only point at files beside it, never `..` or a path. */
+function isPlainFileName(value: unknown): value is string {
+  return typeof value === 'string' && value !== '' && value !== '.' && value !== '..' && !/[/\\\0]/.test(value);
+}
+
 function parseSidecar(raw: unknown, path: string): PthNetCheckpointSidecar {
   const fail = (key: string, expected: string, got: unknown): never => {
     throw new CheckpointError(`${path}: key ${key}: expected ${expected}, got ${JSON.stringify(got)}`, path);
@@ -206,7 +211,7 @@ function parseSidecar(raw: unknown, path: string): PthNetCheckpointSidecar {
   if (r['format'] !== CHECKPOINT_FORMAT) fail('format', JSON.stringify(CHECKPOINT_FORMAT), r['format']);
   if (r['version'] !== CHECKPOINT_VERSION) fail('version', String(CHECKPOINT_VERSION), r['version']);
   if (typeof r['checkpointId'] !== 'string') fail('checkpointId', 'a string', r['checkpointId']);
-  if (typeof r['weights'] !== 'string' || r['weights'].includes('/')) fail('weights', 'a file name', r['weights']);
+  if (!isPlainFileName(r['weights'])) fail('weights', 'the name of a file beside the sidecar', r['weights']);
   if (typeof r['epoch'] !== 'number' || !Number.isInteger(r['epoch']) || r['epoch'] < 0)
     fail('epoch', 'a non-negative integer', r['epoch']);
   const metrics = r['metrics'] ?? {};
@@ -224,7 +229,7 @@ function parseSidecar(raw: unknown, path: string): PthNetCheckpointSidecar {
   if (r['optimizer'] !== undefined) {
     const o = r['optimizer'] as Record<string, unknown>;
     const file = o?.['file'];
-    if (file !== undefined && (typeof file !== 'string' || file.includes('/'))) fail('optimizer.file', 'a file name', file);
+    if (file !== undefined && !isPlainFileName(file)) fail('optimizer.file', 'the name of a file beside the sidecar', file);
     optimizer = { ...parseSgd(o, `${path} optimizer`), ...(typeof file === 'string' ? { file } : {}) };
   }
   return {

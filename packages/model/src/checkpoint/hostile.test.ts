@@ -12,7 +12,7 @@ import { CheckpointError } from 'shared';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadPthNetCheckpoint } from './pthnet/pthnetCheckpoint.js';
 import { openTorchCheckpoint } from './torch/torchCheckpoint.js';
-import type { ZipInput } from './torch/testing.js';
+import type { Py, ZipInput } from './torch/testing.js';
 import { buildTorchZip, buildZip, fixturesDir, readZipEntries, torchTensor } from './torch/testing.js';
 
 const TINY_PTH = fixturesDir('pthnet', 'tiny', 'checkpoint_init.pth');
@@ -101,7 +101,7 @@ describe('hostile torch checkpoints', () => {
   describe('a stride-0 view of one float as a [16384, 16384] tensor (1 GiB from a few hundred bytes)', () => {
     let file: string;
     beforeAll(() => {
-      const root = { dict: [['w', torchTensor({ type: 'FloatStorage', key: '0', numel: 1 }, 0, [16384, 16384], [0, 0])]] } as const;
+      const root: Py = { dict: [['w', torchTensor({ type: 'FloatStorage', key: '0', numel: 1 }, 0, [16384, 16384], [0, 0])]] };
       file = writeTemp('stride0.pth', buildTorchZip('archive', root, { '0': new Uint8Array(4) }));
     });
 

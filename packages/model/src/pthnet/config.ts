@@ -1,95 +1,91 @@
-import { ConfigError } from 'shared';
+import { ConfigError, configIssues } from 'shared';
+import { z } from 'zod';
 import { ATTENTION_HEADS, DEFAULT_PTHNET_CONFIG, GROUP_NORM_GROUPS, LEVEL_LENGTH_MULTIPLE } from './constants.js';
 import type { PthNetConfig } from './types.js';
 
-function show(value: unknown): string {
-  return JSON.stringify(value) ?? String(value);
+/**
+ * The one validator of a PTH-Net config, wherever it comes from: the `train.model` section of
+ * the pipeline config, a checkpoint's sidecar or metadata, the config a state dict's shapes
+ * imply, or an API caller. Keys are named as in the reference code; absent keys take the
+ * published FERV39k config. Errors name the key as the caller knows it (`keyPrefix`).
+ */
+
+const D = DEFAULT_PTHNET_CONFIG;
+const int = (min: number, error: string) => z.number({ error }).int({ error }).min(min, { error });
+const positiveInt = int(1, 'expected a positive integer');
+const oddKernel = positiveInt.refine((k) => k % 2 === 1, { error: 'expected an odd kernel size ("same" padding keeps the length)' });
+const bool = z.boolean({ error: 'expected true or false' });
+const layerCount = int(0, 'expected a layer count >= 0');
+
+export const pthnetConfigSchema = z.strictObject({
+  n_in: positiveInt.default(D.n_in),
+  n_embd: positiveInt
+    .refine((c) => c % GROUP_NORM_GROUPS === 0 && c % ATTENTION_HEADS === 0, {
+      error: `expected a multiple of ${GROUP_NORM_GROUPS} (norm groups) and ${ATTENTION_HEADS} (heads)`,
+    })
+    .default(D.n_embd),
+  mlp_dim: positiveInt.default(D.mlp_dim),
+  max_len: positiveInt.default(D.max_len),
+  /** [embedding convs, stem layers, branch-1 layers, branch-2 layers]. */
+  arch: z
+    .tuple([int(1, 'expected at least one embedding conv'), layerCount, layerCount, layerCount], {
+      error: 'expected an array of 4 integers',
+    })
+    .default([D.arch[0], D.arch[1], D.arch[2], D.arch[3]]),
+  scale_factor: positiveInt.default(D.scale_factor),
+  with_ln: bool.default(D.with_ln),
+  path_pdrop: z
+    .number({ error: 'expected a number in [0, 1)' })
+    .min(0, { error: 'expected a number in [0, 1)' })
+    .lt(1, { error: 'expected a number in [0, 1)' })
+    .default(D.path_pdrop),
+  downsample_type: z.literal('max', { error: 'expected "max" (only max-pooling is implemented)' }).default('max'),
+  /** Kernel sizes: [embedding, stem, branch 1, branch 2]. */
+  thr_size: z
+    .tuple([oddKernel, oddKernel, oddKernel, oddKernel], { error: 'expected an array of 4 odd kernel sizes' })
+    .default([...D.thr_size]),
+  /** Level-specific kernels [L, M, H]. */
+  k: z.tuple([oddKernel, oddKernel, oddKernel], { error: 'expected an array of 3 odd kernel sizes' }).default([...D.k]),
+  use_pos: bool.default(D.use_pos),
+  /** 0: a state dict without a classification head (a feature extractor). */
+  num_classes: int(0, 'expected an integer >= 0').default(D.num_classes),
+});
+
+export interface PthNetConfigSource {
+  /** Prepended to every key in errors: `pthnet.` (default), `train.model.`, `<file> config: `. */
+  keyPrefix?: string;
 }
 
-function positiveInt(key: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new ConfigError(`pthnet.${key}: expected a positive integer, got ${show(value)}`);
+/** Parses `raw` (absent keys take the defaults); throws one ConfigError listing every bad key as "key: expected X, got Y". */
+export function parsePthNetConfig(raw: unknown, source: PthNetConfigSource = {}): PthNetConfig {
+  const keyPrefix = source.keyPrefix ?? 'pthnet.';
+  const result = pthnetConfigSchema.safeParse(raw ?? {});
+  if (!result.success) {
+    const lines = configIssues(result.error, raw, { keyPrefix, schema: pthnetConfigSchema }).map(({ key, text }) => `${key}: ${text}`);
+    throw new ConfigError(lines.join('\n'), { cause: result.error });
   }
-  return value;
+  return result.data;
 }
 
-function intTuple<N extends number>(key: string, value: unknown, length: N, min: number): number[] {
-  if (!Array.isArray(value) || value.length !== length) {
-    throw new ConfigError(`pthnet.${key}: expected an array of ${length} integers, got ${show(value)}`);
-  }
-  for (const item of value) {
-    if (typeof item !== 'number' || !Number.isInteger(item) || item < min) {
-      throw new ConfigError(`pthnet.${key}: expected integers >= ${min}, got ${show(value)}`);
-    }
-  }
-  return [...(value as number[])];
-}
-
-function oddKernels(key: string, kernels: number[]): void {
-  // "same" padding of k // 2 keeps the length only for odd kernels, as in the reference.
-  if (kernels.some((k) => k % 2 === 0)) throw new ConfigError(`pthnet.${key}: expected odd kernel sizes, got ${show(kernels)}`);
-}
-
-function exactly<T>(key: string, value: unknown, expected: T, why: string): T {
-  if (value !== expected) throw new ConfigError(`pthnet.${key}: expected ${show(expected)} (${why}), got ${show(value)}`);
-  return expected;
+/** What this implementation of the network cannot run, though a checkpoint may describe it. */
+function checkImplemented(config: PthNetConfig, keyPrefix: string): void {
+  const fail = (key: keyof PthNetConfig, expected: string): never => {
+    throw new ConfigError(`${keyPrefix}${key}: expected ${expected}, got ${JSON.stringify(config[key])}`);
+  };
+  if (config.max_len % (LEVEL_LENGTH_MULTIPLE * 4) !== 0)
+    fail('max_len', `a multiple of ${LEVEL_LENGTH_MULTIPLE * 4} (level L is max_len / 4 and is max-pooled twice)`);
+  if (config.scale_factor !== 2) fail('scale_factor', '2 (the branches downsample with a stride-2 max-pool)');
+  if (!config.with_ln) fail('with_ln', 'true (the embedding norms are always on in the reference)');
+  if (config.use_pos) fail('use_pos', 'false (the reference forward pass never adds the positional embedding)');
+  if (config.num_classes < 1) fail('num_classes', 'a positive integer (the network ends in a classification head)');
 }
 
 /**
- * Fills the defaults (the published FERV39k config) and checks every key of a PTH-Net config.
- * Throws a `ConfigError` naming the key, what was expected and what was given.
+ * A config the network can be built from: `parsePthNetConfig` plus what this implementation
+ * supports. Throws a `ConfigError` naming the key, what was expected and what was given.
  */
-export function validatePthNetConfig(partial: Partial<PthNetConfig> = {}): PthNetConfig {
-  if (partial === null || typeof partial !== 'object' || Array.isArray(partial)) {
-    throw new ConfigError(`pthnet: expected a config object, got ${show(partial)}`);
-  }
-  const known = new Set(Object.keys(DEFAULT_PTHNET_CONFIG));
-  for (const key of Object.keys(partial)) {
-    if (!known.has(key)) throw new ConfigError(`pthnet.${key}: expected one of ${[...known].join(', ')}, got an unknown key`);
-  }
-  const merged = { ...DEFAULT_PTHNET_CONFIG, ...stripUndefined(partial) };
-  const n_embd = positiveInt('n_embd', merged.n_embd);
-  if (n_embd % GROUP_NORM_GROUPS !== 0 || n_embd % ATTENTION_HEADS !== 0) {
-    throw new ConfigError(
-      `pthnet.n_embd: expected a multiple of ${GROUP_NORM_GROUPS} (norm groups) and ${ATTENTION_HEADS} (heads), got ${n_embd}`,
-    );
-  }
-  const path_pdrop = merged.path_pdrop;
-  if (typeof path_pdrop !== 'number' || !(path_pdrop >= 0 && path_pdrop < 1)) {
-    throw new ConfigError(`pthnet.path_pdrop: expected a number in [0, 1), got ${show(path_pdrop)}`);
-  }
-  if (typeof merged.with_ln !== 'boolean') throw new ConfigError(`pthnet.with_ln: expected a boolean, got ${show(merged.with_ln)}`);
-  if (typeof merged.use_pos !== 'boolean') throw new ConfigError(`pthnet.use_pos: expected a boolean, got ${show(merged.use_pos)}`);
-  const thr_size = intTuple('thr_size', merged.thr_size, 4, 1) as PthNetConfig['thr_size'];
-  const k = intTuple('k', merged.k, 3, 1) as PthNetConfig['k'];
-  oddKernels('thr_size', thr_size);
-  oddKernels('k', k);
-  const arch = intTuple('arch', merged.arch, 4, 0) as PthNetConfig['arch'];
-  if (arch[0] < 1) throw new ConfigError(`pthnet.arch: expected at least one embedding conv (arch[0] >= 1), got ${show(arch)}`);
-  const max_len = positiveInt('max_len', merged.max_len);
-  if (max_len % (LEVEL_LENGTH_MULTIPLE * 4) !== 0) {
-    throw new ConfigError(
-      `pthnet.max_len: expected a multiple of ${LEVEL_LENGTH_MULTIPLE * 4} (level L is max_len / 4 and is max-pooled twice), got ${max_len}`,
-    );
-  }
-  const config: PthNetConfig = {
-    n_in: positiveInt('n_in', merged.n_in),
-    n_embd,
-    mlp_dim: positiveInt('mlp_dim', merged.mlp_dim),
-    max_len,
-    arch,
-    scale_factor: exactly('scale_factor', merged.scale_factor, 2, 'the branches downsample with a stride-2 max-pool'),
-    with_ln: exactly('with_ln', merged.with_ln, true, 'the embedding norms are always on in the reference'),
-    path_pdrop,
-    downsample_type: exactly('downsample_type', merged.downsample_type, 'max', 'only max-pooling is implemented'),
-    thr_size,
-    k,
-    use_pos: exactly('use_pos', merged.use_pos, false, 'the reference forward pass never adds the positional embedding'),
-    num_classes: positiveInt('num_classes', merged.num_classes),
-  };
+export function validatePthNetConfig(partial: unknown = {}, source: PthNetConfigSource = {}): PthNetConfig {
+  const config = parsePthNetConfig(partial, source);
+  checkImplemented(config, source.keyPrefix ?? 'pthnet.');
   return config;
-}
-
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -1,3 +1,4 @@
 export * from './constants.js';
 export * from './schema.js';
 export * from './validate.js';
+export { configIssues, describeValue, type ConfigIssue, type ConfigIssueOptions } from './issues.js';

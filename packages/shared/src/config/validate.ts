@@ -1,8 +1,8 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { z } from 'zod';
 import { ConfigError } from '../errors/index.js';
 import { CONFIG_ENV_VAR, CONFIG_FILE_NAME } from './constants.js';
+import { configIssues } from './issues.js';
 import type { PipelineConfig } from './schema.js';
 import { pipelineConfigSchema } from './schema.js';
 
@@ -15,29 +15,6 @@ export interface ConfigOverride {
   flag?: string;
 }
 
-function valueAt(obj: unknown, path: readonly PropertyKey[]): unknown {
-  let cur: unknown = obj;
-  for (const p of path) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<PropertyKey, unknown>)[p];
-  }
-  return cur;
-}
-
-function describeValue(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  const s = JSON.stringify(v);
-  return s === undefined ? String(v) : s.length > 80 ? `${s.slice(0, 77)}...` : s;
-}
-
-/** Turns zod's "Invalid input: expected number, received string" into "expected number". */
-function expectation(issue: z.core.$ZodIssue): string {
-  const m = /expected (.*?)(?:, received .*)?$/i.exec(issue.message);
-  if (issue.code === 'invalid_type' && m) return m[1] ?? issue.message;
-  if (m) return m[1] ?? issue.message;
-  return issue.message.replace(/^Invalid input:?\s*/i, '').replace(/^Too (small|big)/, (t) => t.toLowerCase());
-}
-
 /**
  * Validates a raw config (file contents merged with flag overrides), fills every default,
  * and throws one `ConfigError` listing each bad key as "key (flag): expected X, got Y".
@@ -46,11 +23,9 @@ export function validateConfig(raw: unknown, overrides: readonly ConfigOverride[
   const merged = applyOverrides(raw ?? {}, overrides);
   const result = pipelineConfigSchema.safeParse(merged);
   if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => {
-    const key = issue.path.map(String).join('.') || '(root)';
+  const lines = configIssues(result.error, merged).map(({ key, text }) => {
     const flag = overrides.find((o) => o.key === key)?.flag;
-    const where = flag ? `${key} (${flag})` : `${key} (${source})`;
-    return `${where}: expected ${expectation(issue)}, got ${describeValue(valueAt(merged, issue.path))}`;
+    return `${key} (${flag ?? source}): ${text}`;
   });
   throw new ConfigError(`invalid config:\n  ${lines.join('\n  ')}`, { cause: result.error });
 }

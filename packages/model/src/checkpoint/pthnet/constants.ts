@@ -1,4 +1,4 @@
-import { ATTENTION_CONV_KERNEL, ATTENTION_HEADS, DEFAULT_PTHNET_CONFIG, GROUP_NORM_GROUPS } from '../../pthnet/constants.js';
+import { ATTENTION_CONV_KERNEL, DEFAULT_PTHNET_CONFIG } from '../../pthnet/constants.js';
 import type { PthNetConfig } from '../../pthnet/types.js';
 
 /**
@@ -9,12 +9,8 @@ import type { PthNetConfig } from '../../pthnet/types.js';
  */
 export const PTHNET_FERV39K_CONFIG: Readonly<PthNetConfig> = DEFAULT_PTHNET_CONFIG;
 
-/** GroupNorm groups, attention heads and the q/k/v conv kernel of every SSD layer (fixed in the reference code). */
-export {
-  GROUP_NORM_GROUPS as SSD_GROUP_NORM_GROUPS,
-  ATTENTION_HEADS as SSD_ATTENTION_HEADS,
-  ATTENTION_CONV_KERNEL as CROSS_ATTENTION_CONV_KERNEL,
-};
+/** The q/k/v conv kernel of every SSD layer (fixed in the reference code). */
+export { ATTENTION_CONV_KERNEL as CROSS_ATTENTION_CONV_KERNEL };
 
 /** Module lists of SSD layers, in registration order, with their `arch`/`thr_size` index. */
 export const SSD_STAGES = [

@@ -119,9 +119,9 @@ describe('validateCheckpointConfig', () => {
     expect(() => validateCheckpointConfig({ n_embd: 30 })).toThrow(ConfigError);
     expect(() => validateCheckpointConfig({ n_embd: 30 })).toThrowError(/key n_embd: expected a multiple of 16 .* got 30/);
     expect(() => validateCheckpointConfig({ thr_size: [3, 2, 3, 3] })).toThrowError(
-      /key thr_size\[1\]: expected an odd kernel size .* got 2/,
+      /key thr_size\.1: expected an odd kernel size .* got 2/,
     );
-    expect(() => validateCheckpointConfig({ arch: [2, 2, 1] })).toThrowError(/key arch: expected 4 integers, got \[2,2,1\]/);
+    expect(() => validateCheckpointConfig({ arch: [2, 2, 1] })).toThrowError(/key arch: expected an array of 4 integers, got \[2,2,1\]/);
     expect(() => validateCheckpointConfig({ with_ln: 'yes' })).toThrowError(/key with_ln: expected true or false, got "yes"/);
     expect(() => validateCheckpointConfig({ path_pdrop: 1 })).toThrowError(/key path_pdrop: expected a number in \[0, 1\), got 1/);
   });

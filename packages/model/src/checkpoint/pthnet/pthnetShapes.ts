@@ -5,7 +5,8 @@
  */
 import { CheckpointError, ConfigError } from 'shared';
 import type { PthNetConfig } from '../../pthnet/types.js';
-import { CROSS_ATTENTION_CONV_KERNEL, PTHNET_FERV39K_CONFIG, SSD_ATTENTION_HEADS, SSD_GROUP_NORM_GROUPS, SSD_STAGES } from './constants.js';
+import { parsePthNetConfig } from '../../pthnet/config.js';
+import { CROSS_ATTENTION_CONV_KERNEL, PTHNET_FERV39K_CONFIG, SSD_STAGES } from './constants.js';
 
 type Shapes = ReadonlyMap<string, readonly number[]>;
 
@@ -13,71 +14,14 @@ function describe(value: unknown): string {
   return value === undefined ? 'nothing' : JSON.stringify(value);
 }
 
-function positiveInt(value: unknown, key: string, where: string, min = 1): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new ConfigError(`${where}: key ${key}: expected an integer >= ${min}, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function oddKernel(value: unknown, key: string, where: string): number {
-  const k = positiveInt(value, key, where);
-  if (k % 2 !== 1) throw new ConfigError(`${where}: key ${key}: expected an odd kernel size ("same" padding), got ${k}`);
-  return k;
-}
-
-function intTuple<N extends number>(
-  value: unknown,
-  length: N,
-  key: string,
-  where: string,
-  each: (v: unknown, k: string) => number,
-): number[] {
-  if (!Array.isArray(value) || value.length !== length)
-    throw new ConfigError(`${where}: key ${key}: expected ${length} integers, got ${describe(value)}`);
-  return value.map((v, i) => each(v, `${key}[${i}]`));
-}
-
-function bool(value: unknown, key: string, where: string): boolean {
-  if (typeof value !== 'boolean') throw new ConfigError(`${where}: key ${key}: expected true or false, got ${describe(value)}`);
-  return value;
-}
-
 /**
- * Validates a PTH-Net config as stored in a checkpoint, filling absent keys from
- * `PTHNET_FERV39K_CONFIG`; throws `ConfigError` "key K: expected X, got Y".
+ * Validates a PTH-Net config as stored in a checkpoint (absent keys take the published FERV39k
+ * config) with the one PTH-Net validator; errors read "<where>: key K: expected X, got Y".
  */
 export function validateCheckpointConfig(raw: unknown, where = 'PTH-Net config'): PthNetConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     throw new ConfigError(`${where}: expected an object, got ${describe(raw)}`);
-  const given = raw as Record<string, unknown>;
-  const value = <K extends keyof PthNetConfig>(key: K): unknown => (given[key] === undefined ? PTHNET_FERV39K_CONFIG[key] : given[key]);
-  const nEmbd = positiveInt(value('n_embd'), 'n_embd', where);
-  if (nEmbd % SSD_GROUP_NORM_GROUPS !== 0 || nEmbd % SSD_ATTENTION_HEADS !== 0) {
-    throw new ConfigError(
-      `${where}: key n_embd: expected a multiple of ${SSD_GROUP_NORM_GROUPS} (GroupNorm groups) and ${SSD_ATTENTION_HEADS} (heads), got ${nEmbd}`,
-    );
-  }
-  const pathPdrop = value('path_pdrop');
-  if (typeof pathPdrop !== 'number' || !(pathPdrop >= 0 && pathPdrop < 1))
-    throw new ConfigError(`${where}: key path_pdrop: expected a number in [0, 1), got ${describe(pathPdrop)}`);
-  const downsample = value('downsample_type');
-  if (downsample !== 'max') throw new ConfigError(`${where}: key downsample_type: expected "max", got ${describe(downsample)}`);
-  return {
-    n_in: positiveInt(value('n_in'), 'n_in', where),
-    n_embd: nEmbd,
-    mlp_dim: positiveInt(value('mlp_dim'), 'mlp_dim', where),
-    max_len: positiveInt(value('max_len'), 'max_len', where),
-    arch: intTuple(value('arch'), 4, 'arch', where, (v, k) => positiveInt(v, k, where, 0)) as PthNetConfig['arch'],
-    scale_factor: positiveInt(value('scale_factor'), 'scale_factor', where),
-    with_ln: bool(value('with_ln'), 'with_ln', where),
-    path_pdrop: pathPdrop,
-    downsample_type: 'max',
-    thr_size: intTuple(value('thr_size'), 4, 'thr_size', where, (v, k) => oddKernel(v, k, where)) as PthNetConfig['thr_size'],
-    k: intTuple(value('k'), 3, 'k', where, (v, k) => oddKernel(v, k, where)) as PthNetConfig['k'],
-    use_pos: bool(value('use_pos'), 'use_pos', where),
-    num_classes: positiveInt(value('num_classes'), 'num_classes', where, 0),
-  };
+  return parsePthNetConfig(raw, { keyPrefix: `${where}: key ` });
 }
 
 function layerNorm(out: Map<string, number[]>, prefix: string, channels: number): void {

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { BACKENDS, DEFAULT_DATA_DIR, DIRECTIONS, LAYOUTS, SOURCES, WINDOW_RULES } from './constants.js';
 
@@ -24,7 +25,7 @@ export const datasetSourceSchema = z.looseObject({
   root: z.string().min(1),
 });
 
-export const backboneSchema = z.object({
+export const backboneSchema = z.strictObject({
   /** `vit-s16`, `vit-b16`, `vit-l16`, `vit-h16`, `vit-g14`, or `custom` (then `custom` holds the shape). */
   preset: z.string().default('vit-g14'),
   /** Backbone weights: an official VideoMAE v2 `.pth` or a `.safetensors` file. */
@@ -38,20 +39,25 @@ export const backboneSchema = z.object({
     .default(null),
 });
 
-export const pipelineConfigSchema = z.object({
+export const pipelineConfigSchema = z.strictObject({
   /** Working directory of manifests and artifacts. */
   dataDir: z.string().min(1).default(DEFAULT_DATA_DIR),
   /** TensorFlow.js backend: `auto` picks node-gpu > node > wasm > cpu, whichever loads. */
   backend: z.enum(BACKENDS).default('auto'),
-  /** Worker threads for CPU-bound stages (each runs its own backend). */
-  workers: positiveInt.default(2),
+  /**
+   * Worker threads for CPU-bound stages (each runs its own backend). Bounded by the cores: more
+   * threads than cores only adds memory (each holds a backend and its weights) and contention.
+   */
+  workers: positiveInt
+    .max(availableParallelism(), { error: `expected at most ${availableParallelism()} (the CPU cores of this machine)` })
+    .default(Math.min(2, availableParallelism())),
   ingest: z
-    .object({
+    .strictObject({
       datasets: z.array(datasetSourceSchema).default([]),
     })
     .prefault({}),
   extract: z
-    .object({
+    .strictObject({
       backbone: backboneSchema.prefault({}),
       /** Feature folder prefix, as in the reference layout `th14_vit_g_16_<stride>`. */
       tag: z.string().min(1).default('th14_vit_g'),
@@ -67,22 +73,25 @@ export const pipelineConfigSchema = z.object({
     })
     .prefault({}),
   datasets: z
-    .object({
+    .strictObject({
       /** Which feature source the datasets are built from. */
       source: z.enum(SOURCES).default('raw'),
       /** Stride of each pyramid level (SPEC section 5): H, M, L. */
-      strides: z.object({ H: positiveInt, M: positiveInt, L: positiveInt }).default({ H: 4, M: 8, L: 16 }),
+      strides: z.strictObject({ H: positiveInt, M: positiveInt, L: positiveInt }).default({ H: 4, M: 8, L: 16 }),
       /** Split used for validation during training and for evaluation. */
       testSplit: z.string().default('test'),
       trainSplit: z.string().default('train'),
     })
     .prefault({}),
   train: z
-    .object({
+    .strictObject({
       epochs: positiveInt.default(20),
       batchSize: positiveInt.default(32),
       lr: z.number().positive().default(0.005),
-      milestones: z.array(positiveInt).default([5, 10, 15]),
+      milestones: z
+        .array(positiveInt)
+        .refine((ms) => ms.every((m, i) => i === 0 || m > (ms[i - 1] ?? 0)), { error: 'expected strictly increasing epochs' })
+        .default([5, 10, 15]),
       gamma: z.number().positive().max(1).default(0.1),
       momentum: nonNegative.max(1).default(0.9),
       weightDecay: nonNegative.default(1e-4),
@@ -100,15 +109,15 @@ export const pipelineConfigSchema = z.object({
     })
     .prefault({}),
   demo: z
-    .object({
+    .strictObject({
       /** Seed of the generated demo clips. */
       seed: z.number().int().nonnegative().default(7),
       /** Clips per class and split of the demo set. */
-      clipsPerClass: z.object({ train: positiveInt.default(24), test: positiveInt.default(8) }).prefault({}),
+      clipsPerClass: z.strictObject({ train: positiveInt.default(24), test: positiveInt.default(8) }).prefault({}),
     })
     .prefault({}),
   eval: z
-    .object({
+    .strictObject({
       mu: z.number().min(0).max(1).default(0.7),
       sweep: z.boolean().default(false),
       /** Report folder (relative to dataDir). */

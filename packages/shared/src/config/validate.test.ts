@@ -1,5 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors/index.js';
@@ -55,6 +55,48 @@ describe('validateConfig', () => {
   it('rejects a wrong type inside nested arrays with the exact path', () => {
     expect(() => validateConfig({ ingest: { datasets: [{ name: 'x', layout: 'ferv39k' }] } })).toThrowError(
       'ingest.datasets.0.root (pthnet.config.json): expected string, got nothing',
+    );
+  });
+});
+
+describe('validateConfig on hostile or mistaken input', () => {
+  const message = (raw: unknown, overrides: Parameters<typeof validateConfig>[1] = []): string => {
+    try {
+      validateConfig(raw, overrides, 'my.json');
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return (error as Error).message;
+    }
+    throw new Error('expected a ConfigError');
+  };
+
+  it('refuses unknown keys at every level, suggesting the closest known one', () => {
+    expect(message({ train: { epcohs: 3 } })).toContain(
+      'train.epcohs (my.json): unknown key (did you mean "epochs"?); expected one of epochs, batchSize, lr,',
+    );
+    expect(message({ extrct: {} })).toContain('extrct (my.json): unknown key (did you mean "extract"?)');
+    expect(message({ extract: { backbone: { presett: 'vit-s16' } } })).toContain(
+      'extract.backbone.presett (my.json): unknown key (did you mean "preset"?)',
+    );
+  });
+
+  it('says Infinity, not null, for a number too large for JSON (1e999), and refuses it', () => {
+    expect(message(JSON.parse('{ "train": { "lr": 1e999 } }'))).toContain('train.lr (my.json): expected number, got Infinity');
+  });
+
+  it('blames the flag that set a list for a bad item in it', () => {
+    expect(message({}, [{ key: 'train.milestones', value: [5, 'a'], flag: '--milestones' }])).toContain(
+      'train.milestones.1 (--milestones): expected number, got "a"',
+    );
+  });
+
+  it('checks cross-field rules before any work: milestones strictly increasing, mu in [0, 1], workers within the cores', () => {
+    expect(message({}, [{ key: 'train.milestones', value: [2, 1], flag: '--milestones' }])).toContain(
+      'train.milestones (--milestones): expected strictly increasing epochs, got [2,1]',
+    );
+    expect(message({ eval: { mu: 1.5 } })).toContain('eval.mu (my.json): expected number to be <=1, got 1.5');
+    expect(message({}, [{ key: 'workers', value: 999, flag: '--workers' }])).toContain(
+      `workers (--workers): expected at most ${availableParallelism()} (the CPU cores of this machine), got 999`,
     );
   });
 });

@@ -23,8 +23,9 @@ export function validateConfig(raw: unknown, overrides: readonly ConfigOverride[
   const merged = applyOverrides(raw ?? {}, overrides);
   const result = pipelineConfigSchema.safeParse(merged);
   if (result.success) return result.data;
-  const lines = configIssues(result.error, merged).map(({ key, text }) => {
-    const flag = overrides.find((o) => o.key === key)?.flag;
+  const lines = configIssues(result.error, merged, { schema: pipelineConfigSchema }).map(({ key, text }) => {
+    // a flag sets a whole key: `--milestones 5,a` is to blame for train.milestones.1
+    const flag = overrides.find((o) => o.key === key || key.startsWith(`${o.key}.`))?.flag;
     return `${key} (${flag ?? source}): ${text}`;
   });
   throw new ConfigError(`invalid config:\n  ${lines.join('\n  ')}`, { cause: result.error });

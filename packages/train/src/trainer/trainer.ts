@@ -3,8 +3,17 @@ import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { TrainEpochRecord, TrainLogRecord, TrainStepRecord } from 'shared';
-import { CODE_VERSIONS, TrainingError, computeMetrics, createProgress, renderChartPng, trainingCurvesSpec, writeFileAtomic } from 'shared';
-import type { PthNet } from 'model';
+import {
+  CODE_VERSIONS,
+  CheckpointError,
+  TrainingError,
+  computeMetrics,
+  createProgress,
+  renderChartPng,
+  trainingCurvesSpec,
+  writeFileAtomic,
+} from 'shared';
+import type { LoadedPthNetCheckpoint, PthNet } from 'model';
 import { MultiStepLR, loadPthNetCheckpoint, savePthNetCheckpoint } from 'model';
 import type { TrainingEngine } from './engine.js';
 import { createTrainingEngine } from './engine.js';
@@ -62,24 +71,44 @@ async function predictWith(engine: TrainingEngine, dataset: PackedDataset, batch
   return out;
 }
 
-function readState(sidecarPath: string): TrainingState | undefined {
-  if (!existsSync(sidecarPath)) return undefined;
+/**
+ * The checkpoint a run resumes from and the training state saved in it: `last`, or, when a kill
+ * left `last` half written, the previous complete save kept beside it (`last.prev`). Undefined
+ * when there is none, or none that loads (then the run starts over, saying why).
+ */
+async function loadResumePoint(
+  lastBase: string,
+  label: string,
+): Promise<{ checkpoint: LoadedPthNetCheckpoint; state: TrainingState } | undefined> {
+  if (!existsSync(`${lastBase}.json`) && !existsSync(`${lastBase}.prev.json`)) return undefined;
   try {
-    const sidecar = JSON.parse(readFileSync(sidecarPath, 'utf8')) as { provenance?: { args?: { trainingState?: TrainingState } } };
-    return sidecar.provenance?.args?.trainingState;
-  } catch {
+    const checkpoint = await loadPthNetCheckpoint(existsSync(`${lastBase}.json`) ? `${lastBase}.json` : `${lastBase}.prev.json`);
+    for (const warning of checkpoint.warnings) process.stderr.write(`[${label}] ${warning}\n`);
+    const state = (checkpoint.provenance?.args as { trainingState?: TrainingState } | undefined)?.trainingState;
+    return state === undefined ? undefined : { checkpoint, state };
+  } catch (error) {
+    if (!(error instanceof CheckpointError)) throw error;
+    process.stderr.write(`[${label}] cannot resume: ${error.message}\n`);
     return undefined;
   }
 }
 
-/** Keeps the log lines of completed epochs only, so a resumed run's log reads as one run. */
+/**
+ * Keeps the log lines of completed epochs only, so a resumed run's log reads as one run. Lines
+ * are appended one step at a time, so a kill can leave a partial last line: it is dropped.
+ */
 async function truncateLog(logPath: string, epochsDone: number): Promise<TrainLogRecord[]> {
   if (!existsSync(logPath)) return [];
-  const kept = readFileSync(logPath, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as TrainLogRecord)
-    .filter((r) => r.epoch < epochsDone);
+  const records: TrainLogRecord[] = [];
+  for (const line of readFileSync(logPath, 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      records.push(JSON.parse(line) as TrainLogRecord);
+    } catch {
+      // the line a kill cut short
+    }
+  }
+  const kept = records.filter((r) => r.epoch < epochsDone);
   await writeFileAtomic(logPath, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
   return kept;
 }
@@ -123,7 +152,8 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
     let state: TrainingState = { runKey: options.runKey, epoch: 0, step: 0, rng: rng.getState(), bestWar: -1, bestEpoch: -1 };
 
     const resumeMode = options.resume ?? 'auto';
-    const previous = resumeMode === 'never' ? undefined : readState(`${lastBase}.json`);
+    const resumePoint = resumeMode === 'never' ? undefined : await loadResumePoint(lastBase, label);
+    const previous = resumePoint?.state;
     if (resumeMode === 'require' && (previous === undefined || previous.runKey !== options.runKey)) {
       throw new TrainingError(
         previous === undefined
@@ -132,8 +162,8 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
       );
     }
     let history: TrainLogRecord[] = [];
-    if (previous !== undefined && previous.runKey === options.runKey) {
-      const ckpt = await loadPthNetCheckpoint(`${lastBase}.safetensors`);
+    if (resumePoint !== undefined && previous !== undefined && previous.runKey === options.runKey) {
+      const ckpt = resumePoint.checkpoint;
       await engine.loadStateDict(ckpt.stateDict);
       if (ckpt.momentum) await engine.loadMomentum(ckpt.momentum);
       engine.stepCount = previous.step;
@@ -150,22 +180,27 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
     const resumedFromEpoch = state.epoch;
     const saveCheckpoint = async (base: string, war: number, uar: number) => {
       const [stateDict, momentum] = await Promise.all([engine.stateDict(), engine.momentum()]);
-      await savePthNetCheckpoint(base, {
-        stateDict,
-        config: engine.config,
-        epoch: state.epoch,
-        metrics: { war, uar },
-        provenance: { codeVersion: CODE_VERSIONS.train, source: 'pthnet train', args: { ...options.provenance, trainingState: state } },
-        momentum,
-        optimizer: {
-          type: 'SGD',
-          lr: engine.lr,
-          momentum: hyper.momentum,
-          weight_decay: hyper.weightDecay,
-          dampening: 0,
-          nesterov: false,
-        } as never,
-      });
+      // keepPrevious: a kill between the set's files leaves the previous save loadable (`<base>.prev`)
+      await savePthNetCheckpoint(
+        base,
+        {
+          stateDict,
+          config: engine.config,
+          epoch: state.epoch,
+          metrics: { war, uar },
+          provenance: { codeVersion: CODE_VERSIONS.train, source: 'pthnet train', args: { ...options.provenance, trainingState: state } },
+          momentum,
+          optimizer: {
+            type: 'SGD',
+            lr: engine.lr,
+            momentum: hyper.momentum,
+            weight_decay: hyper.weightDecay,
+            dampening: 0,
+            nesterov: false,
+          } as never,
+        },
+        { keepPrevious: true },
+      );
     };
 
     let interrupted = false;
@@ -197,6 +232,8 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
         lossSum += losses.loss * idx.length;
         const record: TrainStepRecord = { type: 'step', epoch, step: state.step, lr: engine.lr, ...losses };
         stepLines.push(JSON.stringify(record));
+        // written each step, so the log follows a long epoch (a resume drops the epoch's lines again)
+        await appendFile(logPath, `${stepLines[stepLines.length - 1]}\n`);
         progress.tick(idx.length, `loss ${losses.loss.toFixed(4)}`);
       }
       progress.stop();
@@ -220,7 +257,7 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
         lr_next: engine.lr,
         best: improved,
       };
-      await appendFile(logPath, `${stepLines.join('\n')}\n${JSON.stringify(epochRecord)}\n`);
+      await appendFile(logPath, `${JSON.stringify(epochRecord)}\n`);
       epochs.push(epochRecord);
       history.push(...stepLines.map((l) => JSON.parse(l) as TrainLogRecord), epochRecord);
       await writeFile(

@@ -38,3 +38,6 @@ export const METADATA_EPOCH = 'pthnet.epoch';
 
 /** Root keys of a reference trainer checkpoint that are not metrics. */
 export const TORCH_NON_METRIC_KEYS: readonly string[] = ['epoch', 'state_dict', 'optimizer', 'recorder', 'module', 'model', 'args'];
+
+/** `<base>.prev.*`: the previous complete set, kept while a new one is written (`savePthNetCheckpoint`'s `keepPrevious`). */
+export const PREVIOUS_SUFFIX = '.prev';

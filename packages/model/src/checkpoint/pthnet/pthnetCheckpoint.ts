@@ -16,7 +16,7 @@
  * inferred from the shapes) and reference `.pth` files (trainer dicts or bare state dicts).
  */
 import { randomUUID } from 'node:crypto';
-import { access, open, readFile, unlink } from 'node:fs/promises';
+import { access, link, open, readFile, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CheckpointError } from 'shared';
 import type { PthNetConfig } from '../../pthnet/types.js';
@@ -37,6 +37,7 @@ import {
   METADATA_FORMAT,
   MOMENTUM_PREFIX,
   OPTIMIZER_SUFFIX,
+  PREVIOUS_SUFFIX,
   SIDECAR_SUFFIX,
   TORCH_NON_METRIC_KEYS,
   WEIGHTS_SUFFIX,
@@ -117,12 +118,67 @@ function checkMomentumShape(key: string, shape: readonly number[], params: Shape
   }
 }
 
+/** The sidecar of the set at `base` when the set is complete and of one save (ids checked on the headers only), else undefined. */
+async function completeSet(base: string): Promise<PthNetCheckpointSidecar | undefined> {
+  const sidecarPath = `${base}${SIDECAR_SUFFIX}`;
+  try {
+    const sidecar = parseSidecar(JSON.parse(await readFile(sidecarPath, 'utf8')), sidecarPath);
+    const files = [sidecar.weights, ...(sidecar.optimizer?.file === undefined ? [] : [sidecar.optimizer.file])];
+    for (const file of files) {
+      const st = await openSafetensors(join(dirname(sidecarPath), file));
+      const id = st.metadata[METADATA_CHECKPOINT_ID];
+      await st.close();
+      if (id !== sidecar.checkpointId) return undefined;
+    }
+    return sidecar;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Keeps the complete set at `base` as `<base>.prev.*` (hard links, no copy) before a new save
+ * replaces it, so that a kill between the new set's writes still leaves one complete set. An
+ * incomplete set at `base` never replaces a kept one.
+ */
+async function keepPreviousSet(base: string): Promise<void> {
+  const sidecar = await completeSet(base);
+  if (sidecar === undefined) return;
+  const folder = dirname(base);
+  const prev = `${base}${PREVIOUS_SUFFIX}`;
+  // the kept sidecar goes first and comes back last, so a kill in between leaves no kept set, never a mixed one
+  await unlink(`${prev}${SIDECAR_SUFFIX}`).catch(() => undefined);
+  const relink = async (file: string, to: string): Promise<string> => {
+    await unlink(to).catch(() => undefined);
+    await link(join(folder, file), to);
+    return basename(to);
+  };
+  const weights = await relink(sidecar.weights, `${prev}${WEIGHTS_SUFFIX}`);
+  const optimizerFile =
+    sidecar.optimizer?.file === undefined ? undefined : await relink(sidecar.optimizer.file, `${prev}${OPTIMIZER_SUFFIX}`);
+  const kept: PthNetCheckpointSidecar = {
+    ...sidecar,
+    weights,
+    ...(sidecar.optimizer ? { optimizer: { ...sidecar.optimizer, ...(optimizerFile === undefined ? {} : { file: optimizerFile }) } } : {}),
+  };
+  const json = new TextEncoder().encode(`${JSON.stringify(kept, null, 2)}\n`);
+  await writeAtomically(`${prev}${SIDECAR_SUFFIX}`, async (handle) => {
+    await writeFully(handle, json, 0);
+  });
+}
+
 /**
  * Writes `<base>.safetensors`, `<base>.optimizer.safetensors` (when `momentum` is given) and
  * `<base>.json`, each atomically, sidecar last. `basePath` may end in `.safetensors` or `.json`.
- * The state dict must match `config` exactly (keys and shapes).
+ * The state dict must match `config` exactly (keys and shapes). With `keepPrevious`, the set it
+ * replaces stays loadable as `<base>.prev` until this one is complete: `loadPthNetCheckpoint`
+ * falls back to it when a kill left the new set half written.
  */
-export async function savePthNetCheckpoint(basePath: string, input: SavePthNetCheckpointInput): Promise<SavedPthNetCheckpoint> {
+export async function savePthNetCheckpoint(
+  basePath: string,
+  input: SavePthNetCheckpointInput,
+  options: { keepPrevious?: boolean } = {},
+): Promise<SavedPthNetCheckpoint> {
   const base = checkpointBase(basePath);
   const weightsPath = `${base}${WEIGHTS_SUFFIX}`;
   const sidecarPath = `${base}${SIDECAR_SUFFIX}`;
@@ -140,6 +196,7 @@ export async function savePthNetCheckpoint(basePath: string, input: SavePthNetCh
     checkMomentumShapes(shapesOf(input.momentum), shapesOf(input.stateDict), optimizerPath);
   }
 
+  if (options.keepPrevious) await keepPreviousSet(base);
   const checkpointId = randomUUID();
   const weightsMetadata = {
     [METADATA_FORMAT]: CHECKPOINT_FORMAT,
@@ -283,7 +340,29 @@ async function readFloatTensors(opened: FloatTensorFile, keys: Iterable<string>)
   return dict;
 }
 
+/**
+ * Loads our set (`sidecarPath` given) or a bare safetensors file. When the set is broken (a kill
+ * between its writes, a truncated or missing file) and a kept previous set exists beside it
+ * (`<base>.prev.json`, see `savePthNetCheckpoint`), that one is loaded instead, with a warning.
+ */
 async function loadSafetensorsCheckpoint(weightsPath: string, sidecarPath: string | undefined): Promise<LoadedPthNetCheckpoint> {
+  try {
+    return await loadSafetensorsSet(weightsPath, sidecarPath);
+  } catch (error) {
+    const prevSidecar = sidecarPath === undefined ? undefined : `${checkpointBase(sidecarPath)}${PREVIOUS_SUFFIX}${SIDECAR_SUFFIX}`;
+    if (!(error instanceof CheckpointError) || prevSidecar === undefined || !(await exists(prevSidecar))) throw error;
+    let previous: LoadedPthNetCheckpoint;
+    try {
+      previous = await loadSafetensorsSet(`${checkpointBase(prevSidecar)}${WEIGHTS_SUFFIX}`, prevSidecar);
+    } catch {
+      throw error;
+    }
+    previous.warnings.unshift(`${error.message}; loaded the previous complete save ${prevSidecar} (epoch ${previous.epoch}) instead`);
+    return previous;
+  }
+}
+
+async function loadSafetensorsSet(weightsPath: string, sidecarPath: string | undefined): Promise<LoadedPthNetCheckpoint> {
   let sidecar: PthNetCheckpointSidecar | undefined;
   if (sidecarPath) {
     let text: string;

@@ -89,6 +89,8 @@ describe('hashBytes / hashFile', () => {
       writeFileSync(path.join(dir, 'big'), big);
       expect(await hashFileWithSize(path.join(dir, 'big'))).toEqual({ hash: hashBytes(big), bytes: big.length });
       await expect(hashFile(path.join(dir, 'missing'))).rejects.toThrow(InputError);
+      // a folder given where a file is expected (e.g. `--init runs/`) says so, not "read failed"
+      await expect(hashFile(dir)).rejects.toThrow(new InputError(`cannot hash ${dir}: expected a file, got a directory`, dir));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -20,6 +20,17 @@ export async function hashFileWithSize(path: string): Promise<{ hash: string; by
     throw new InputError(`cannot hash ${path}: expected a readable file`, path, { cause: error });
   }
   try {
+    if (!(await handle.stat()).isFile()) {
+      throw new InputError(
+        `cannot hash ${path}: expected a file, got a ${(await handle.stat()).isDirectory() ? 'directory' : 'special file'}`,
+        path,
+      );
+    }
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+  try {
     const buffer = Buffer.allocUnsafe(HASH_READ_CHUNK_BYTES);
     for (;;) {
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
@@ -28,7 +39,7 @@ export async function hashFileWithSize(path: string): Promise<{ hash: string; by
       bytes += bytesRead;
     }
   } catch (error) {
-    throw new InputError(`cannot hash ${path}: read failed`, path, { cause: error });
+    throw new InputError(`cannot hash ${path}: read failed (${(error as Error).message})`, path, { cause: error });
   } finally {
     await handle.close();
   }

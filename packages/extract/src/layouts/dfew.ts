@@ -43,17 +43,28 @@ export async function readDfewLayout(options: DfewLayoutOptions): Promise<Layout
       if (i === 0 && fields[0]?.toLowerCase() === 'video_name') continue;
       const name = fields.length === 2 ? clipStem(path.basename(fields[0] as string)) : '';
       if (!/^\d{1,5}$/.test(name) || !/^-?\d+$/.test(fields[1] ?? '')) {
-        collector.problem({ path: listPath, reason: `${where}: malformed line "${line.text}" (expected "<video number>,<label 1..7>")` });
+        collector.problem({
+          code: 'malformed_line',
+          path: listPath,
+          line: line.number,
+          detail: `${where}: malformed line "${line.text}" (expected "<video number>,<label 1..7>")`,
+        });
         continue;
       }
       const clipId = name.padStart(DFEW_NAME_DIGITS, '0');
       // The split files count labels from 1, the label map from 0.
       const label = collector.labelByIndex(Number(fields[1]) - 1);
       if (!label) {
-        collector.problem({ clipId, path: listPath, reason: `${where}: label ${fields[1]} not in 1..${collector.labelMap.length}` });
+        collector.problem({
+          code: 'unknown_label',
+          clipId,
+          path: listPath,
+          line: line.number,
+          detail: `${where}: label ${fields[1]} not in 1..${collector.labelMap.length}`,
+        });
         continue;
       }
-      if (!collector.claim(clipId, where, listPath)) continue;
+      if (!collector.claim(clipId, where, listPath, line.number)) continue;
       const clip: ClipCandidate = { id: clipId, dataset: DATASET, split, label: label.index, labelName: label.name, sources: {} };
       if (attachSources(clip, trees, collector)) collector.add(clip);
     }

@@ -51,17 +51,25 @@ export async function readFerv39kLayout(options: Ferv39kLayoutOptions): Promise<
       const clipId = fields.length === 2 ? ferv39kClipId(fields[0] as string) : undefined;
       if (!clipId) {
         collector.problem({
+          code: 'malformed_line',
           path: listPath,
-          reason: `${where}: malformed line "${line.text}" (expected "<Scene>/<Emotion>/<ID> <Emotion>")`,
+          line: line.number,
+          detail: `${where}: malformed line "${line.text}" (expected "<Scene>/<Emotion>/<ID> <Emotion>")`,
         });
         continue;
       }
       const label = collector.labelByName(fields[1] as string);
       if (!label) {
-        collector.problem({ clipId, path: listPath, reason: `${where}: label "${fields[1]}" not in the label map` });
+        collector.problem({
+          code: 'unknown_label',
+          clipId,
+          path: listPath,
+          line: line.number,
+          detail: `${where}: label "${fields[1]}" not in the label map`,
+        });
         continue;
       }
-      if (!collector.claim(clipId, where, listPath)) continue;
+      if (!collector.claim(clipId, where, listPath, line.number)) continue;
       const clip: ClipCandidate = { id: clipId, dataset: DATASET, split, label: label.index, labelName: label.name, sources: {} };
       if (attachSources(clip, trees, collector)) collector.add(clip);
     }

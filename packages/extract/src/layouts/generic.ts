@@ -33,15 +33,17 @@ export async function readGenericLayout(options: GenericLayoutOptions): Promise<
   }
   const labelNames = config.labels ?? [...new Set([...labelFoldersBySplit.values()].flat().map((entry) => entry.name))].sort(byCodeUnits);
   const collector = new LayoutCollector(config.dataset, labelMapOf(labelNames));
-  for (const split of missingSplits) collector.problem({ path: path.join(config.root, split), reason: `split folder "${split}" missing` });
+  for (const split of missingSplits)
+    collector.problem({ code: 'missing_folder', path: path.join(config.root, split), detail: `split folder "${split}" missing` });
 
   for (const [split, labelFolders] of labelFoldersBySplit) {
     for (const labelFolder of labelFolders) {
       const label = collector.labelByName(labelFolder.name);
       if (!label) {
         collector.problem({
+          code: 'unknown_label',
           path: labelFolder.path,
-          reason: `label "${labelFolder.name}" not in the label order ${labelNames.join(', ')}`,
+          detail: `label "${labelFolder.name}" not in the label order ${labelNames.join(', ')}`,
         });
         continue;
       }
@@ -49,7 +51,7 @@ export async function readGenericLayout(options: GenericLayoutOptions): Promise<
       for (const entry of entries.sort((a, b) => byCodeUnits(a.name, b.name))) {
         const kind = clipKindOf(entry);
         if (!kind) {
-          collector.problem({ path: entry.path, reason: 'neither a video file nor a folder of frames' });
+          collector.problem({ code: 'not_a_clip', path: entry.path, detail: 'neither a video file nor a folder of frames' });
           continue;
         }
         const clipId = `${split}/${labelFolder.name}/${clipStem(entry.name)}`;

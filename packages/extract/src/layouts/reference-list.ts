@@ -34,17 +34,25 @@ export async function readReferenceListLayout(options: ReferenceListLayoutOption
       const clipId = tokens.length > 0 ? ferv39kClipId(clipStem(tokens.join(' '))) : undefined;
       if (!clipId || !/^\d+$/.test(framesText) || Number(framesText) < 1 || !/^-?\d+$/.test(labelText)) {
         collector.problem({
+          code: 'malformed_line',
           path: list.path,
-          reason: `${where}: malformed line "${line.text}" (expected "<path> <frames> <label index>")`,
+          line: line.number,
+          detail: `${where}: malformed line "${line.text}" (expected "<path> <frames> <label index>")`,
         });
         continue;
       }
       const label = collector.labelByIndex(Number(labelText));
       if (!label) {
-        collector.problem({ clipId, path: list.path, reason: `${where}: label ${labelText} not in 0..${collector.labelMap.length - 1}` });
+        collector.problem({
+          code: 'unknown_label',
+          clipId,
+          path: list.path,
+          line: line.number,
+          detail: `${where}: label ${labelText} not in 0..${collector.labelMap.length - 1}`,
+        });
         continue;
       }
-      if (!collector.claim(clipId, where, list.path)) continue;
+      if (!collector.claim(clipId, where, list.path, line.number)) continue;
       const clip: ClipCandidate = {
         id: clipId,
         dataset: config.dataset,

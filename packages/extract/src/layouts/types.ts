@@ -27,12 +27,39 @@ export interface ClipCandidate {
   expectedFrames?: number;
 }
 
+/**
+ * What is wrong, as ingest records it (the manifest's `ingest_issues.reason`). A reader says
+ * which; nothing downstream guesses it from the wording of the text.
+ * - `missing_file`: a listed clip with no file (or folder) for a source, or a missing list file
+ * - `missing_folder`: a folder the layout needs (a source role's folder, a split folder)
+ * - `malformed_line`: a list line that does not parse
+ * - `unknown_label`: a label that is not in the label map
+ * - `duplicate`: a clip listed (or stored) twice
+ * - `not_a_clip`: an entry that is neither a video file nor a folder of frames
+ * - `unreadable`: a file that exists but cannot be read or decoded
+ * - `zero_length`: a video or frame folder without a single frame
+ */
+export type IngestProblemCode =
+  | 'missing_file'
+  | 'missing_folder'
+  | 'malformed_line'
+  | 'unknown_label'
+  | 'duplicate'
+  | 'not_a_clip'
+  | 'unreadable'
+  | 'zero_length';
+
 /** Something wrong with one clip, list line or folder; reading goes on past it. */
 export interface IngestProblem {
   dataset: string;
+  code: IngestProblemCode;
   clipId?: string;
+  /** The file or folder concerned: for a list line, the list file. */
   path?: string;
-  reason: string;
+  /** 1-based line of `path` the problem comes from, for a list line. */
+  line?: number;
+  /** What a person reads: where (`train_All.csv:7`) and what is wrong. */
+  detail: string;
 }
 
 export interface LayoutResult {

@@ -3,10 +3,11 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ClipInput, ClipSourceInput, DatasetSourceConfig } from 'shared';
-import { ConfigError, InputError, ManifestStore, createProgress, hashBytes, stageCommand, stageContext, withStageRun } from 'shared';
+import { ConfigError, ManifestStore, createProgress, hashBytes, stageCommand, stageContext, withStageRun } from 'shared';
 import { validateLayoutConfig } from '../layouts/config.js';
 import { readLayout } from '../layouts/read-layout.js';
-import type { ClipCandidate, LayoutOptions, SourceRef, SourceRole } from '../layouts/types.js';
+import type { ClipCandidate, IngestProblemCode, LayoutOptions, SourceRef, SourceRole } from '../layouts/types.js';
+import { SourceError, problemOfFsError } from '../probe/errors.js';
 import { listFrameFiles } from '../probe/frames-folder.js';
 import { hashSource } from '../probe/hash.js';
 import { probeSource } from '../probe/probe.js';
@@ -18,18 +19,8 @@ export interface IngestSummary {
   updated: number;
   unchanged: number;
   artifactsMarkedStale: number;
-  problems: Record<string, number>;
-}
-
-/** Maps a layout reader's free-text problem onto the manifest's short reason codes. */
-function reasonCode(reason: string): string {
-  const r = reason.toLowerCase();
-  if (r.includes('twice') || r.includes('duplicate')) return 'duplicate';
-  if (r.includes('label')) return 'unknown_label';
-  if (r.includes('missing') || r.includes('not found') || r.includes('does not exist')) return 'missing_file';
-  if (r.includes('zero') || r.includes('empty')) return 'zero_length';
-  if (r.includes('malformed') || r.includes('line')) return 'malformed';
-  return 'unreadable';
+  /** Problems found, counted by code. */
+  problems: Partial<Record<IngestProblemCode, number>>;
 }
 
 function layoutOptions(entry: DatasetSourceConfig, cwd: string): LayoutOptions {
@@ -99,7 +90,7 @@ async function probeWithCache(
   const contentHash = await hashSource(ref);
   if (known && known.contentHash === contentHash && known.path === ref.path) return reuse(known, contentHash);
   const probe = await probeSource(ref, { hash: false });
-  if (probe.frameCount <= 0) throw new InputError(`${ref.path}: expected at least one frame, got none`, ref.path);
+  if (probe.frameCount <= 0) throw new SourceError('zero_length', `${ref.path}: expected at least one frame, got none`, ref.path);
   return {
     role,
     row: {
@@ -131,12 +122,13 @@ export async function ingestDataset(
   );
   // Issues describe the tree as it is now: last run's are replaced, not accumulated.
   store.clearIngestIssues(dataset);
-  const problems: Record<string, number> = {};
-  const record = (reason: string, detail: string, clipId?: string, path?: string) => {
-    problems[reason] = (problems[reason] ?? 0) + 1;
-    store.recordIngestIssue({ dataset, clipId: clipId ?? null, path: path ?? null, reason, detail, runId: options.runId });
+  const problems: Partial<Record<IngestProblemCode, number>> = {};
+  // The code is the reader's (or the probe's) own: never inferred from the wording of the detail.
+  const record = (code: IngestProblemCode, detail: string, clipId?: string, path?: string) => {
+    problems[code] = (problems[code] ?? 0) + 1;
+    store.recordIngestIssue({ dataset, clipId: clipId ?? null, path: path ?? null, reason: code, detail, runId: options.runId });
   };
-  for (const p of layout.problems) record(reasonCode(p.reason), p.reason, p.clipId, p.path);
+  for (const p of layout.problems) record(p.code, p.detail, p.clipId, p.path);
 
   const progress = createProgress({ label: `ingest ${dataset}`, total: layout.clips.length, unit: 'clips' });
   const queue = new PQueue({ concurrency: options.concurrency ?? 4 });
@@ -151,8 +143,8 @@ export async function ingestDataset(
       try {
         probed.push(await probeWithCache(store, clip.id, role, ref, options.rehash ?? false));
       } catch (error) {
-        const message = (error as Error).message;
-        record(/zero|empty|no frame|at least one frame/i.test(message) ? 'zero_length' : 'unreadable', message, clip.id, ref.path);
+        // a plain file-system error (the stamp's stat) says by its errno whether the file is gone
+        record(error instanceof SourceError ? error.problem : problemOfFsError(error), (error as Error).message, clip.id, ref.path);
       }
     }
     progress.tick();

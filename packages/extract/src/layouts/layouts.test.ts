@@ -3,12 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, InputError } from 'shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { validateLayoutConfig } from './config.js';
 import { DEFAULT_LABELS } from './constants.js';
 import { readDfewLayout } from './dfew.js';
 import { readFerv39kLayout } from './ferv39k.js';
 import { readGenericLayout } from './generic.js';
-import { readLayout } from './read-layout.js';
+import { layoutDefinitions, readLayout, registerLayout, validateLayoutConfig } from './registry.js';
 import { readReferenceListLayout } from './reference-list.js';
 import type { ClipCandidate, IngestProblem } from './types.js';
 
@@ -322,5 +321,49 @@ describe('layout config validation', () => {
     );
     expect(() => validateLayoutConfig({ layout: 'reference-list', root: '/x' })).toThrow(/layout.lists: expected a non-empty list/);
     expect(() => validateLayoutConfig(null)).toThrow('layout: expected an object, got null');
+  });
+});
+
+describe('layout registry', () => {
+  it('lists the four built-in layouts in registration order and names them in the error for an unknown one', async () => {
+    expect(layoutDefinitions().map((layout) => layout.name)).toEqual(['ferv39k', 'dfew', 'reference-list', 'generic']);
+    await expect(readLayout({ layout: 'lmdb', root: tmp })).rejects.toThrow(
+      new ConfigError('layout.layout: expected one of ferv39k, dfew, reference-list, generic, got "lmdb"'),
+    );
+  });
+
+  it('takes an extra layout without editing the registry, refuses a name twice, and forgets it when removed', async () => {
+    const unregister = registerLayout({
+      name: 'one-clip',
+      summary: 'a single clip at the root',
+      validate: (options) => ({ layout: 'one-clip', root: String(options['root']) }),
+      read: async (config) => ({
+        labelMap: [{ index: 0, name: 'only' }],
+        clips: [
+          { id: 'x', dataset: 'one', split: 'test', label: 0, labelName: 'only', sources: { raw: { path: config.root, kind: 'video' } } },
+        ],
+        problems: [],
+      }),
+    });
+    try {
+      expect(layoutDefinitions().map((layout) => layout.name)).toEqual(['ferv39k', 'dfew', 'reference-list', 'generic', 'one-clip']);
+      expect((await readLayout({ layout: 'one-clip', root: '/v.mp4' })).clips[0]?.sources.raw?.path).toBe('/v.mp4');
+      expect(() => validateLayoutConfig({ layout: 'lmdb', root: '/x' })).toThrow(
+        'layout.layout: expected one of ferv39k, dfew, reference-list, generic, one-clip, got "lmdb"',
+      );
+      expect(() => registerLayout({ ...layoutDefinitions()[0]!, summary: 'again' })).toThrow(
+        new ConfigError('registerLayout: expected a new layout name, got "ferv39k" again'),
+      );
+    } finally {
+      unregister();
+    }
+    expect(layoutDefinitions().map((layout) => layout.name)).toEqual(['ferv39k', 'dfew', 'reference-list', 'generic']);
+  });
+
+  it('resolves relative paths (root, list files) against the context directory', () => {
+    expect(validateLayoutConfig({ layout: 'generic', root: 'clips' }, { cwd: '/work' })).toMatchObject({ root: '/work/clips' });
+    expect(
+      validateLayoutConfig({ layout: 'reference-list', root: '/abs', lists: [{ split: 'test', path: 'l/test.txt' }] }, { cwd: '/work' }),
+    ).toMatchObject({ root: '/abs', lists: [{ split: 'test', path: '/work/l/test.txt' }] });
   });
 });

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DatasetSourceConfig } from 'shared';
-import { ManifestStore } from 'shared';
+import { ConfigError, ManifestStore } from 'shared';
 import { makeTempDir, patternFrames, writeLavfiVideo, writePngFrames } from '../probe/testing.js';
 import { ingestDataset } from './ingest.js';
 
@@ -143,5 +143,15 @@ describe('ingest', () => {
       ['generic', 'zero_length', join(root, 'generic/train/happy/no-frames'), 'train/happy/no-frames'],
       ['listed', 'malformed_line', join(root, 'list.txt'), null],
     ]);
+  });
+
+  it('names the dataset, the key and the registered layouts when the config asks for a layout nobody registered', async () => {
+    const root = await makeTempDir('pthnet-ingest-layout-');
+    const store = ManifestStore.open(join(root, 'manifest.sqlite'));
+    stores.push(store);
+    const entry = { name: 'mine', layout: 'lmdb', root } as DatasetSourceConfig;
+    await expect(ingestDataset(store, entry, { cwd: root, runId: store.startRun('ingest', {}) })).rejects.toThrow(
+      new ConfigError('ingest.datasets "mine": layout.layout: expected one of ferv39k, dfew, reference-list, generic, got "lmdb"'),
+    );
   });
 });

@@ -1,12 +1,10 @@
 import PQueue from 'p-queue';
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ClipInput, ClipSourceInput, DatasetSourceConfig } from 'shared';
 import { ConfigError, ManifestStore, createProgress, hashBytes, stageCommand, stageContext, withStageRun } from 'shared';
-import { validateLayoutConfig } from '../layouts/config.js';
-import { readLayout } from '../layouts/read-layout.js';
-import type { ClipCandidate, IngestProblemCode, LayoutOptions, SourceRef, SourceRole } from '../layouts/types.js';
+import { findLayout, layoutDefinitions } from '../layouts/registry.js';
+import type { ClipCandidate, IngestProblemCode, LayoutConfigBase, LayoutDefinition, SourceRef, SourceRole } from '../layouts/types.js';
 import { SourceError, problemOfFsError } from '../probe/errors.js';
 import { listFrameFiles } from '../probe/frames-folder.js';
 import { hashSource } from '../probe/hash.js';
@@ -23,19 +21,18 @@ export interface IngestSummary {
   problems: Partial<Record<IngestProblemCode, number>>;
 }
 
-function layoutOptions(entry: DatasetSourceConfig, cwd: string): LayoutOptions {
+/**
+ * The layout's validated options for one `ingest.datasets` entry: the entry's `name` is offered
+ * as `dataset` (layouts with a fixed dataset name ignore it), paths resolve against `cwd`.
+ */
+function layoutConfig(entry: DatasetSourceConfig, cwd: string): { definition: LayoutDefinition; config: LayoutConfigBase } {
   const { name, ...rest } = entry as DatasetSourceConfig & Record<string, unknown>;
-  const options = { ...rest, root: resolve(cwd, entry.root), dataset: name } as Record<string, unknown>;
-  if (Array.isArray(options.lists)) {
-    options.lists = (options.lists as Array<{ split: string; path: string }>).map((l) => ({ ...l, path: resolve(cwd, l.path) }));
-  }
-  if (entry.layout === 'ferv39k' || entry.layout === 'dfew') delete options.dataset;
   try {
-    validateLayoutConfig(options);
+    const definition = findLayout(entry.layout);
+    return { definition, config: definition.validate({ ...rest, dataset: name }, { cwd }) };
   } catch (cause) {
     throw new ConfigError(`ingest.datasets "${name}": ${(cause as Error).message}`, { cause });
   }
-  return options as unknown as LayoutOptions;
 }
 
 interface ProbedSource {
@@ -114,7 +111,8 @@ export async function ingestDataset(
   entry: DatasetSourceConfig,
   options: { cwd: string; runId: string; signal?: AbortSignal; concurrency?: number; rehash?: boolean },
 ): Promise<IngestSummary> {
-  const layout = await readLayout(layoutOptions(entry, options.cwd));
+  const { definition, config } = layoutConfig(entry, options.cwd);
+  const layout = await definition.read(config);
   const dataset = entry.name;
   store.setLabelMap(
     dataset,
@@ -195,11 +193,15 @@ export function command(): Command {
     .option('--dataset <name>', 'ingest only this configured dataset')
     .option('--rehash', 'hash every file again, even when its size and mtime are unchanged')
     .option('--json', 'print the summary as JSON');
+  // the registered layouts, as they are when the help is shown
   cmd.addHelpText(
     'after',
-    '\nDatasets come from `ingest.datasets` in pthnet.config.json, e.g.\n' +
+    () =>
+      '\nDatasets come from `ingest.datasets` in pthnet.config.json, e.g.\n' +
       '  { "name": "ferv39k", "layout": "ferv39k", "root": "/data/FERV39k", "sources": ["raw", "face"] }\n' +
-      'Layouts: ferv39k, dfew (with "fold"), reference-list (with "lists": [{ "split", "path" }]), generic.',
+      `Layouts ("layout"):\n${layoutDefinitions()
+        .map((layout) => `  ${layout.name.padEnd(16)} ${layout.summary}`)
+        .join('\n')}`,
   );
   cmd.action(async (opts: { dataset?: string; json?: boolean; rehash?: boolean }) => {
     const ctx = stageContext(cmd);

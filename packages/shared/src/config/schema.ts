@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BACKENDS, DEFAULT_DATA_DIR, DIRECTIONS, LAYOUTS, SOURCES, WINDOW_RULES } from './constants.js';
+import { BACKENDS, DEFAULT_DATA_DIR, DIRECTIONS, SOURCES, WINDOW_RULES } from './constants.js';
 
 /**
  * The pipeline config: one typed object for every stage, read from `pthnet.config.json`
@@ -11,15 +11,15 @@ const positiveInt = z.number().int().positive();
 const nonNegative = z.number().nonnegative();
 
 /**
- * One dataset to ingest. Layout-specific options (`splits`, `sources`, `fold`, `lists`,
- * `checkFiles`, `labels`) pass through to the extract package's layout validator, which
- * fills their defaults and names a bad key.
+ * One dataset to ingest. The layout and its options (`splits`, `sources`, `fold`, `lists`,
+ * `checkFiles`, `labels`, ...) pass through to the extract package's layout registry, which
+ * knows the layout names, fills the defaults and names a bad key.
  */
 export const datasetSourceSchema = z.looseObject({
   /** Name used in the manifest (`clips.dataset`). */
   name: z.string().min(1),
-  /** How the root is laid out: FERV39k, DFEW, reference list files, or `<root>/<split>/<label>/<clip>`. */
-  layout: z.enum(LAYOUTS),
+  /** How the root is laid out: the name of a layout registered in the extract package (`pthnet ingest --help` lists them). */
+  layout: z.string().min(1),
   /** Dataset root (relative paths resolve against the working directory). */
   root: z.string().min(1),
 });

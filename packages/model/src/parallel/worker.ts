@@ -3,31 +3,24 @@
  * the same weights, sums the same gradients in the same order and applies the same SGD update,
  * so the replicas stay identical without ever sending weights around.
  */
-// biome-ignore-all lint/style/noNonNullAssertion: this module only runs as a worker thread, so parentPort is set; init.index < init.workers, the number of shards; i ranges over the parameters, and names, sizes, offsets, specs and variables all have one entry per parameter; noUncheckedIndexedAccess cannot see that
-import { parentPort, workerData } from 'node:worker_threads';
+// biome-ignore-all lint/style/noNonNullAssertion: init.index < init.workers, the number of shards; i ranges over the parameters, and names, sizes, offsets, specs and variables all have one entry per parameter; noUncheckedIndexedAccess cannot see that
 import * as tf from '@tensorflow/tfjs-core';
-import { describeBackend, gemmThreadsPerWorker, selectBackend } from 'shared';
+import { describeBackend, gemmThreadsPerWorker, selectBackend, serveWorker } from 'shared';
 import { SGD } from '../optim/sgd.js';
 import { PthNet } from '../pthnet/pthnet.js';
 import { deriveSeed, seededUniform } from '../pthnet/random.js';
 import { computeGradients } from '../pthnet/train-step.js';
 import type { GradientResult } from '../pthnet/train-step.js';
+import type { PthNetLoss } from '../pthnet/types.js';
 import { CONTROL_ABORT } from './constants.js';
 import { barrier, parameterOffsets, reduceGradient, shardRanges } from './exchange.js';
-import type { HostArray, HostMask, WorkerInit, WorkerRequest, WorkerResponse } from './types.js';
-
-const init = workerData as WorkerInit;
-const port = parentPort!;
-
-function post(message: WorkerResponse): void {
-  port.postMessage(message);
-}
+import type { DataParallelMethods, HostArray, HostMask, TrainRequest, WorkerInit, WorkerReady } from './types.js';
 
 function toTensor(host: HostArray | HostMask): tf.Tensor {
   return tf.tensor(host.data instanceof Uint8Array ? Float32Array.from(host.data) : host.data, host.shape, 'float32');
 }
 
-async function main(): Promise<void> {
+serveWorker<DataParallelMethods, WorkerInit, WorkerReady>(async (init) => {
   const selected = await selectBackend(init.backend, { gemmThreads: gemmThreadsPerWorker(init.workers) });
   const model = new PthNet(init.config, { seed: init.seed });
   if (init.stateDict) model.loadStateDict(init.stateDict);
@@ -53,7 +46,7 @@ async function main(): Promise<void> {
    * sum and SGD update of this worker's shard of parameters, written to the shared weights; then,
    * after every shard is written, every replica loads all of them.
    */
-  const train = (request: Extract<WorkerRequest, { kind: 'train' }>): WorkerResponse => {
+  const train = (request: TrainRequest): { losses: PthNetLoss<number>; paramsWithoutGrad: string[] } => {
     let losses = { loss: 0, loss_ce: 0, loss_kl_L: 0, loss_kl_M: 0 };
     const flagRow = init.index * names.length;
     if (request.batch === null) {
@@ -107,62 +100,49 @@ async function main(): Promise<void> {
       });
     });
     const withoutGrad = names.filter((_, i) => updatedFlags[i] === 0);
-    return { kind: 'trained', id: request.id, losses, paramsWithoutGrad: withoutGrad };
+    return { losses, paramsWithoutGrad: withoutGrad };
   };
 
-  const handle = (request: WorkerRequest): WorkerResponse | null => {
-    switch (request.kind) {
-      case 'train':
-        return train(request);
-      case 'predict': {
+  return {
+    ready: { backend: selected.name, backendDetail: describeBackend(selected), parameterCount: model.parameterCount },
+    handlers: {
+      train: (request) => {
+        try {
+          return train(request);
+        } catch (error) {
+          // a failed step leaves the others waiting at the barrier: release them
+          Atomics.store(control, CONTROL_ABORT, 1);
+          throw error;
+        }
+      },
+      predict: (request) => {
         const logits = tf.tidy(() => model.predict(toTensor(request.x), toTensor(request.mask)));
         const data = logits.dataSync() as Float32Array;
         logits.dispose();
-        return { kind: 'predicted', id: request.id, logits: data };
-      }
-      case 'stateDict':
-        return { kind: 'stateDict', id: request.id, stateDict: model.stateDict() };
-      case 'loadStateDict':
-        model.loadStateDict(request.stateDict);
-        return { kind: 'ok', id: request.id };
-      case 'optimizerState': {
+        return data;
+      },
+      stateDict: () => model.stateDict(),
+      loadStateDict: (stateDict) => {
+        model.loadStateDict(stateDict);
+        return null;
+      },
+      optimizerState: () => {
         // each worker owns the momentum of its shard; the main thread merges them
         const state = optimizer.state();
         const own = new Map([...state.momentumBuffers].filter(([name]) => inShard(names.indexOf(name))));
-        return { kind: 'optimizerState', id: request.id, state: { ...state, momentumBuffers: own } };
-      }
-      case 'loadOptimizerState':
+        return { ...state, momentumBuffers: own };
+      },
+      loadOptimizerState: (state) => {
         optimizer.loadState({
           // names the network does not have are kept, so the optimizer rejects them
-          momentumBuffers: new Map(
-            [...request.state.momentumBuffers].filter(([name]) => names.indexOf(name) < 0 || inShard(names.indexOf(name))),
-          ),
+          momentumBuffers: new Map([...state.momentumBuffers].filter(([name]) => names.indexOf(name) < 0 || inShard(names.indexOf(name)))),
         });
-        return { kind: 'ok', id: request.id };
-      case 'close':
-        optimizer.dispose();
-        model.dispose();
-        post({ kind: 'ok', id: request.id });
-        port.close();
         return null;
-    }
+      },
+    },
+    close: () => {
+      optimizer.dispose();
+      model.dispose();
+    },
   };
-
-  port.on('message', (request: WorkerRequest) => {
-    try {
-      const response = handle(request);
-      if (response !== null) post(response);
-    } catch (error) {
-      // a failed step leaves the others waiting at the barrier: release them
-      if (request.kind === 'train') Atomics.store(control, CONTROL_ABORT, 1);
-      const e = error instanceof Error ? error : new Error(String(error));
-      post({ kind: 'error', id: request.id, message: e.message, name: e.name });
-    }
-  });
-  post({ kind: 'ready', backend: selected.name, backendDetail: describeBackend(selected), parameterCount: model.parameterCount });
-}
-
-main().catch((error: unknown) => {
-  const e = error instanceof Error ? error : new Error(String(error));
-  post({ kind: 'error', id: null, message: e.message, name: e.name });
 });

@@ -3,7 +3,8 @@ import { ConfigError, PthnetError, gemmThreadsPerWorker, startWorkers } from 'sh
 import { DEFAULT_VIT_POOL_WORKERS } from './constants.js';
 import { ensureVitConfig, vitShapeOf } from './config.js';
 import { checkWindowBatch } from './preprocess.js';
-import type { VideoWindowBatch, VitWorkerPool, VitWorkerPoolOptions } from './types.js';
+import type { VideoWindowBatch } from '../backbones/types.js';
+import type { VitWorkerPool, VitWorkerPoolOptions } from './types.js';
 import type { VitWorkerInit, VitWorkerMethods, VitWorkerReady } from './workerProtocol.js';
 
 const WORKER_ENTRY = new URL('./vitWorker.ts', import.meta.url);

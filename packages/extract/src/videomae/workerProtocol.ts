@@ -1,5 +1,6 @@
 import type { BackendPreference } from 'shared';
-import type { VideoWindowBatch, VitConfigInput, VitWeightsSpec } from './types.js';
+import type { VideoWindowBatch } from '../backbones/types.js';
+import type { VitConfigInput, VitWeightsSpec } from './types.js';
 
 /** What a ViT worker is started with: plain data only. */
 export interface VitWorkerInit {

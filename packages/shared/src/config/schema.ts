@@ -24,12 +24,18 @@ export const datasetSourceSchema = z.looseObject({
   root: z.string().min(1),
 });
 
+/**
+ * The feature backbone. `name` picks one registered in the extract package (default there:
+ * `videomae-v2`), which validates the rest and names a bad key.
+ */
 export const backboneSchema = z.object({
-  /** `vit-s16`, `vit-b16`, `vit-l16`, `vit-h16`, `vit-g14`, or `custom` (then `custom` holds the shape). */
-  preset: z.string().default('vit-g14'),
-  /** Backbone weights: an official VideoMAE v2 `.pth` or a `.safetensors` file. */
+  /** A registered backbone (`pthnet extract --help` lists them); unset: the VideoMAE v2 ViT. */
+  name: z.string().min(1).optional(),
+  /** The ViT's `vit-s16`, `vit-b16`, `vit-l16`, `vit-h16`, `vit-g14` (its default), or `custom` (then `custom` holds the shape). */
+  preset: z.string().optional(),
+  /** Backbone weights: for the ViT an official VideoMAE v2 `.pth` or a `.safetensors` file. */
   checkpoint: z.string().optional(),
-  /** Custom ViT shape (patch, width, depth, heads, mlpRatio, imageSize) when preset is `custom`. */
+  /** Shape overrides (the ViT's patch, width, depth, heads, mlpRatio, imageSize), the whole shape when preset is `custom`. */
   custom: z.record(z.string(), z.number()).optional(),
   /** Mean/std normalisation after scaling to [0, 1]; the reference extraction uses none. */
   normalize: z

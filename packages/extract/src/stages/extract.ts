@@ -263,6 +263,11 @@ export async function runExtract(
   options: { limit?: number; shard?: { index: number; count: number }; runId: string; signal?: AbortSignal },
 ): Promise<ExtractSummary> {
   const spec = resolveBackbone(config.extract.backbone);
+  if (spec.window.frames !== config.extract.windowLength) {
+    throw new ConfigError(
+      `extract.windowLength: expected ${spec.window.frames} (the frames per window of backbone ${spec.backbone} ${spec.label}), got ${config.extract.windowLength}`,
+    );
+  }
   const checkpoint = config.extract.backbone.checkpoint;
   if (checkpoint === undefined || !existsSync(checkpoint)) {
     throw new ConfigError(

@@ -1,4 +1,5 @@
 import type { TransferListItem } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PthnetError } from '../errors/errors.js';
 import { serializeError } from './errors.js';
@@ -39,9 +40,21 @@ export interface WorkerService<M extends WorkerMethods<M>, Ready> {
 export function serveWorker<M extends WorkerMethods<M>, Init, Ready>(
   setup: (init: Init) => WorkerService<M, Ready> | Promise<WorkerService<M, Ready>>,
 ): void {
-  const port = parentPort;
-  if (port === null)
+  if (parentPort === null) {
     throw new PthnetError('WORKER', 'serveWorker: expected to run in a worker thread (see startWorkers), got the main thread');
+  }
+  void servePort(parentPort, (workerData as WorkerEnvelope<Init>).init, setup);
+}
+
+/**
+ * `serveWorker` over any port: a worker's `parentPort`, or one end of a `MessageChannel` (which is
+ * how the tests run a worker's side in their own thread). Resolves once ready (or failed).
+ */
+export async function servePort<M extends WorkerMethods<M>, Init, Ready>(
+  port: MessagePort,
+  init: Init,
+  setup: (init: Init) => WorkerService<M, Ready> | Promise<WorkerService<M, Ready>>,
+): Promise<void> {
   const post = (message: WorkerMessage, transfer: readonly TransferListItem[] = []): void =>
     port.postMessage(message, transfer as TransferListItem[]);
   const answer = async (id: number, run: () => unknown): Promise<void> => {
@@ -54,29 +67,26 @@ export function serveWorker<M extends WorkerMethods<M>, Init, Ready>(
     }
   };
 
-  const start = async (): Promise<void> => {
-    let service: WorkerService<M, Ready>;
-    try {
-      service = await setup((workerData as WorkerEnvelope<Init>).init);
-    } catch (error) {
-      post({ type: 'failed', error: serializeError(error) });
+  let service: WorkerService<M, Ready>;
+  try {
+    service = await setup(init);
+  } catch (error) {
+    post({ type: 'failed', error: serializeError(error) });
+    return;
+  }
+  const handlers = service.handlers as Record<string, (request: unknown) => unknown>;
+  port.on('message', (message: HostMessage) => {
+    if (message.type === 'close') {
+      void answer(message.id, () => service.close?.()).then(() => port.close());
       return;
     }
-    const handlers = service.handlers as Record<string, (request: unknown) => unknown>;
-    port.on('message', (message: HostMessage) => {
-      if (message.type === 'close') {
-        void answer(message.id, () => service.close?.()).then(() => port.close());
-        return;
+    const handler = Object.hasOwn(handlers, message.method) ? handlers[message.method] : undefined;
+    void answer(message.id, () => {
+      if (handler === undefined) {
+        throw new PthnetError('WORKER', `${message.method}: expected one of ${Object.keys(handlers).join(', ')}, got no such method`);
       }
-      const handler = Object.hasOwn(handlers, message.method) ? handlers[message.method] : undefined;
-      void answer(message.id, () => {
-        if (handler === undefined) {
-          throw new PthnetError('WORKER', `${message.method}: expected one of ${Object.keys(handlers).join(', ')}, got no such method`);
-        }
-        return handler(message.request);
-      });
+      return handler(message.request);
     });
-    post({ type: 'ready', ready: service.ready });
-  };
-  void start();
+  });
+  post({ type: 'ready', ready: service.ready });
 }

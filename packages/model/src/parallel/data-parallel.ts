@@ -3,9 +3,10 @@ import { ConfigError, InputError, TrainingError, startWorkers } from 'shared';
 import type { SgdState } from '../optim/types.js';
 import { validatePthNetConfig } from '../pthnet/config.js';
 import { DEFAULT_PTHNET_SEED } from '../pthnet/constants.js';
-import { parameterCount, pthnetParameterSpecs } from '../pthnet/params.js';
+import { pthnetParameterSpecs } from '../pthnet/params.js';
 import type { PthNetConfig, PthNetLoss, StateDict } from '../pthnet/types.js';
-import { CONTROL_ABORT, CONTROL_ARRIVED, CONTROL_LENGTH, DEFAULT_WORKERS } from './constants.js';
+import { CONTROL_ABORT, CONTROL_ARRIVED, DEFAULT_WORKERS } from './constants.js';
+import { exchangeBuffers } from './exchange.js';
 import type {
   DataParallelMethods,
   DataParallelOptions,
@@ -79,13 +80,7 @@ export class DataParallelPthNet {
     const count = options.workers ?? DEFAULT_WORKERS;
     if (!Number.isInteger(count) || count < 1)
       throw new ConfigError(`parallel.workers: expected a positive integer, got ${JSON.stringify(count)}`);
-    const specs = pthnetParameterSpecs(config);
-    const total = parameterCount(specs);
-    const gradients = new SharedArrayBuffer(count * total * Float32Array.BYTES_PER_ELEMENT);
-    const gradientFlags = new SharedArrayBuffer(count * specs.length * Int32Array.BYTES_PER_ELEMENT);
-    const weights = new SharedArrayBuffer(total * Float32Array.BYTES_PER_ELEMENT);
-    const updatedFlags = new SharedArrayBuffer(specs.length * Int32Array.BYTES_PER_ELEMENT);
-    const control = new SharedArrayBuffer(CONTROL_LENGTH * Int32Array.BYTES_PER_ELEMENT);
+    const exchange = exchangeBuffers(config, count);
     const workers = await startWorkers<DataParallelMethods, WorkerInit, WorkerReady>(count, (index) => ({
       entry: WORKER_ENTRY,
       init: {
@@ -95,11 +90,7 @@ export class DataParallelPthNet {
         seed: options.seed ?? DEFAULT_PTHNET_SEED,
         optimizer: options.optimizer,
         ...(options.stateDict ? { stateDict: options.stateDict } : {}),
-        gradients,
-        gradientFlags,
-        weights,
-        updatedFlags,
-        control,
+        ...exchange,
         workers: count,
       },
       name: `data-parallel worker ${index}`,
@@ -108,7 +99,7 @@ export class DataParallelPthNet {
     }));
     const backend = workers[0]?.ready;
     if (backend === undefined) throw new TrainingError('data-parallel: no worker reported a backend');
-    return new DataParallelPthNet(config, workers, new Int32Array(control), backend, options.optimizer.lr);
+    return new DataParallelPthNet(config, workers, new Int32Array(exchange.control), backend, options.optimizer.lr);
   }
 
   /**

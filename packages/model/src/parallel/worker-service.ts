@@ -1,11 +1,13 @@
 /**
- * One data-parallel worker: its own tfjs backend and PTH-Net replica. Every replica starts from
+ * What one data-parallel worker does (`worker.ts` serves it in its thread): its own tfjs backend
+ * and PTH-Net replica. Every replica starts from
  * the same weights, sums the same gradients in the same order and applies the same SGD update,
  * so the replicas stay identical without ever sending weights around.
  */
 // biome-ignore-all lint/style/noNonNullAssertion: init.index < init.workers, the number of shards; i ranges over the parameters, and names, sizes, offsets, specs and variables all have one entry per parameter; noUncheckedIndexedAccess cannot see that
 import * as tf from '@tensorflow/tfjs-core';
-import { describeBackend, gemmThreadsPerWorker, selectBackend, serveWorker } from 'shared';
+import type { WorkerService } from 'shared';
+import { describeBackend, gemmThreadsPerWorker, selectBackend } from 'shared';
 import { SGD } from '../optim/sgd.js';
 import { PthNet } from '../pthnet/pthnet.js';
 import { deriveSeed, seededUniform } from '../pthnet/random.js';
@@ -20,7 +22,8 @@ function toTensor(host: HostArray | HostMask): tf.Tensor {
   return tf.tensor(host.data instanceof Uint8Array ? Float32Array.from(host.data) : host.data, host.shape, 'float32');
 }
 
-serveWorker<DataParallelMethods, WorkerInit, WorkerReady>(async (init) => {
+/** Builds the replica and the methods the main thread calls; `init.index` says which shard of the update is this worker's. */
+export async function dataParallelWorker(init: WorkerInit): Promise<WorkerService<DataParallelMethods, WorkerReady>> {
   const selected = await selectBackend(init.backend, { gemmThreads: gemmThreadsPerWorker(init.workers) });
   const model = new PthNet(init.config, { seed: init.seed });
   if (init.stateDict) model.loadStateDict(init.stateDict);
@@ -145,4 +148,4 @@ serveWorker<DataParallelMethods, WorkerInit, WorkerReady>(async (init) => {
       model.dispose();
     },
   };
-});
+}

@@ -14,3 +14,4 @@ export * from './backend/index.js';
 export * from './metrics/index.js';
 export * from './paths/index.js';
 export * from './random/index.js';
+export * from './workers/index.js';

@@ -16,16 +16,8 @@ import {
   stageContext,
 } from 'shared';
 import { writeSafetensors } from 'model';
-import type { SourceRef, VitConfig, VitTensorSource } from 'extract';
-import {
-  backboneVitConfig,
-  createVitModel,
-  decodeClip,
-  generateDemoDataset,
-  planWindows,
-  randomVitTensorSource,
-  vitWeightsFromSource,
-} from 'extract';
+import type { BackboneSpec, BackboneTensorSource, SourceRef } from 'extract';
+import { decodeClip, generateDemoDataset, openBackbone, planWindows, randomBackboneTensors, resolveBackbone } from 'extract';
 import { formatResultTable, summaryFromReport } from './eval.js';
 
 /** Seed of the demo backbone: the same weights on every machine. */
@@ -58,14 +50,15 @@ export async function writeDemoBackbone(
   force = false,
 ): Promise<boolean> {
   if (existsSync(path) && !force) return false;
-  const vit = backboneVitConfig(config);
-  const random = randomVitTensorSource(vit, DEMO_BACKBONE_SEED);
+  // the configured backbone's seeded random weights, which the steps below adjust by their ViT key names
+  const spec = resolveBackbone(config.extract.backbone);
+  const random = randomBackboneTensors(spec, DEMO_BACKBONE_SEED);
   const values = new Map<string, Float32Array>();
   for (const name of random.shapes.keys()) values.set(name, await random.read(name));
   const patch = tensorOf(values, 'patch_embed.proj.weight');
   for (const [i, v] of patch.entries()) patch[i] = v * DEMO_PATCH_EMBED_GAIN;
 
-  const { mean, std } = await featureStatistics(vit, values, random.shapes, calibrationClips);
+  const { mean, std } = await featureStatistics(spec, values, random.shapes, calibrationClips);
   const gamma = tensorOf(values, 'fc_norm.weight');
   const beta = tensorOf(values, 'fc_norm.bias');
   // biome-ignore-start lint/style/noNonNullAssertion: j < gamma.length, and beta, mean and std also have one entry per feature channel (embedDim)
@@ -87,20 +80,20 @@ export async function writeDemoBackbone(
 
 /** Per-channel mean and std of the backbone's features over the windows of some clips. */
 async function featureStatistics(
-  vit: VitConfig,
+  spec: BackboneSpec,
   values: ReadonlyMap<string, Float32Array>,
   shapes: ReadonlyMap<string, readonly number[]>,
   clips: readonly SourceRef[],
 ): Promise<{ mean: Float64Array; std: Float64Array }> {
   await selectBackend('auto');
-  const source: VitTensorSource = {
+  const source: BackboneTensorSource = {
     shapes,
     description: 'demo backbone',
     read: async (k) => tensorOf(values, k),
     close: async () => undefined,
   };
-  const model = createVitModel(vit, await vitWeightsFromSource(source, vit));
-  const D = vit.embedDim;
+  const model = await openBackbone(spec, { weights: { tensors: source } });
+  const D = spec.featureDim;
   const sum = new Float64Array(D);
   const sq = new Float64Array(D);
   let count = 0;
@@ -124,7 +117,7 @@ async function featureStatistics(
       }
     }
   } finally {
-    model.dispose();
+    await model.close();
   }
   const mean = sum.map((v) => v / count);
   // biome-ignore lint/style/noNonNullAssertion: mean is sum.map(...), so it has an entry for every index j of sq

@@ -5,8 +5,8 @@ import type { Command } from 'commander';
 import type { ConfigFlag, Direction, PipelineConfig } from 'shared';
 import { describeBackend, ConfigError, InputError, ManifestStore, selectBackend, stageCommand, stageContext } from 'shared';
 import { createPthNet, loadPthNetCheckpoint } from 'model';
-import type { VitModel } from 'extract';
-import { backboneVitConfig, createVitModel, decodeClip, loadVitWeights, planWindows } from 'extract';
+import type { Backbone } from 'extract';
+import { decodeClip, openBackbone, planWindows, resolveBackbone } from 'extract';
 import { sampleClipLevel, trainIdentity } from 'train';
 
 export interface Prediction {
@@ -23,7 +23,7 @@ export interface Prediction {
 
 /** Level-H input of one clip in one direction: backbone features of its stride-H windows, sampled as in evaluation. */
 async function levelH(
-  vit: VitModel,
+  vit: Backbone,
   clip: { frames: Uint8Array; n: number; width: number; height: number },
   direction: Direction,
   config: PipelineConfig,
@@ -31,7 +31,7 @@ async function levelH(
   const L = config.extract.windowLength;
   const plan = planWindows(clip.n, [config.datasets.strides.H], config.extract.rule, direction, L);
   const frameBytes = clip.width * clip.height * 3;
-  const D = vit.config.embedDim;
+  const D = vit.spec.featureDim;
   const rows = new Float32Array(plan.windows.length * D);
   for (const [i, w] of plan.windows.entries()) {
     const data = new Uint8Array(L * frameBytes);
@@ -76,16 +76,16 @@ export async function predictClip(
   checkpoints: { forward: string; reversed?: string; labelNames?: readonly string[] },
 ): Promise<Prediction> {
   if (!existsSync(path)) throw new InputError(`${path}: expected a video file or a folder of frames, got nothing at that path`, path);
-  const backbone = config.extract.backbone.checkpoint;
-  if (backbone === undefined || !existsSync(backbone)) {
+  const spec = resolveBackbone(config.extract.backbone);
+  const weights = config.extract.backbone.checkpoint;
+  if (weights === undefined || !existsSync(weights)) {
     throw new ConfigError(
-      `extract.backbone.checkpoint: expected an existing VideoMAE v2 checkpoint, got ${JSON.stringify(backbone ?? null)}`,
+      `extract.backbone.checkpoint: expected an existing ${spec.checkpointKind}, got ${JSON.stringify(weights ?? null)}`,
     );
   }
   const kind = statSync(path).isDirectory() ? 'frames' : 'video';
   const clip = await decodeClip({ path, kind });
-  const vitConfig = backboneVitConfig(config);
-  const vit = createVitModel(vitConfig, await loadVitWeights(backbone, vitConfig));
+  const vit = await openBackbone(spec, { weights: { checkpoint: weights } });
   const tensors: tf.Tensor[] = [];
   try {
     const fwd = await levelH(vit, clip, 'forward', config);
@@ -124,13 +124,18 @@ export async function predictClip(
     };
   } finally {
     tf.dispose(tensors);
-    vit.dispose();
+    await vit.close();
   }
 }
 
 const PREDICT_FLAGS: readonly ConfigFlag[] = [
   { flags: '--mu <x>', key: 'eval.mu', description: 'weight of the forward model (default 0.7)', kind: 'number' },
-  { flags: '--checkpoint <file>', key: 'extract.backbone.checkpoint', description: 'VideoMAE v2 backbone', kind: 'string' },
+  {
+    flags: '--checkpoint <file>',
+    key: 'extract.backbone.checkpoint',
+    description: 'backbone weights (VideoMAE v2: .pth or .safetensors)',
+    kind: 'string',
+  },
 ];
 
 export function command(): Command {

@@ -1,11 +1,11 @@
 /**
  * `tsx packages/extract/src/bench/main.ts [--sizes 112,224] [--seconds 3] [--batch 1]
- * [--workers 2] [--backend auto] [--preset vit-s16] [--list <reference clip list>]`: prints the
- * ViT benchmark, decode frames/s and the passes window sharing saves as JSON on stdout, progress on stderr.
+ * [--workers 2] [--backend auto] [--backbone videomae-v2] [--preset vit-s16] [--list <reference clip list>]`:
+ * prints the backbone benchmark (through the backbone registry), decode frames/s and the passes
+ * window sharing saves as JSON on stdout, progress on stderr.
  */
 import { parseArgs } from 'node:util';
 import type { BackendPreference } from 'shared';
-import type { VitPresetName } from '../videomae/types.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { benchDecode, benchWindowSharing } from './pipeline.js';
@@ -13,7 +13,8 @@ import { benchVit } from './vit.js';
 import type { VitBenchResult } from './vit.js';
 
 const USAGE = `Usage: pnpm bench extract [flags]
-VideoMAE v2 ViT windows/s and GFLOP/s (random weights; in this thread and on a worker pool),
+Backbone windows/s and GFLOP/s (default the VideoMAE v2 ViT; random weights; in this thread and
+on worker threads),
 ffmpeg decode frames/s, and the backbone passes that sharing windows across strides saves on a
 reference clip list. Prints JSON on stdout, progress on stderr.
 
@@ -22,7 +23,8 @@ reference clip list. Prints JSON on stdout, progress on stderr.
   --batch <n>          windows per call (default 1)
   --workers <n>        worker pool threads, 0 for none (default 2)
   --backend <name>     auto, node-gpu, node, wasm or cpu (default auto)
-  --preset <name>      ViT preset (default vit-s16)
+  --backbone <name>    registered backbone (default videomae-v2)
+  --preset <name>      its preset (default vit-s16)
   --list <file>        reference clip list for window sharing (default: FERV39k train_All.txt)
   -h, --help           this text`;
 
@@ -38,6 +40,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '1' },
     workers: { type: 'string', default: '2' },
     backend: { type: 'string', default: 'auto' },
+    backbone: { type: 'string', default: 'videomae-v2' },
     preset: { type: 'string', default: 'vit-s16' },
     list: { type: 'string', default: resolve(import.meta.dirname, '../../../../../shared/data/annotations/ferv39k/train_All.txt') },
   },
@@ -51,7 +54,8 @@ try {
     batchSize: Number(values.batch),
     poolWorkers: Number(values.workers),
     backend: values.backend as BackendPreference,
-    preset: values.preset as VitPresetName,
+    backbone: values.backbone,
+    preset: values.preset,
     log: (line) => process.stderr.write(`${line}\n`),
   });
 } catch (error) {

@@ -6,7 +6,7 @@ describe('benchVit', () => {
   it('times ViT-S/16 on 32-pixel windows and derives GFLOP/s from the window count', async () => {
     const lines: string[] = [];
     const result = await benchVit({ imageSizes: [32], seconds: 0.05, poolWorkers: 0, backend: 'wasm', log: (line) => lines.push(line) });
-    expect(result.benchmark).toBe('extract-vit');
+    expect([result.benchmark, result.backbone, result.preset]).toEqual(['extract-vit', 'videomae-v2', 'vit-s16']);
     expect(result.runs).toHaveLength(1);
     const run = result.runs[0]!;
     expect([run.imageSize, run.mode, run.threads, run.batchSize]).toEqual([32, 'in-process', 1, 1]);

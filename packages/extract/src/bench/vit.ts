@@ -1,16 +1,14 @@
 import type { BackendPreference } from 'shared';
 import { ConfigError, describeBackend, selectBackend } from 'shared';
-import { resolveVitConfig } from '../videomae/config.js';
-import { vitFlopsPerWindow } from '../videomae/flops.js';
-import type { VideoWindowBatch, VitConfig, VitPresetName } from '../videomae/types.js';
-import { createVitModel } from '../videomae/vit.js';
-import { randomVitTensorSource, vitWeightsFromSource } from '../videomae/weights.js';
-import { createVitWorkerPool } from '../videomae/workerPool.js';
+import { openBackbone, resolveBackbone } from '../backbones/registry.js';
+import type { BackboneSpec, VideoWindowBatch } from '../backbones/types.js';
 
 export interface VitBenchOptions {
-  /** Backbone shape. Default `vit-s16`. */
-  preset?: VitPresetName;
-  /** Input sides to time, each a separate pair of runs. Default [112, 224]. */
+  /** A registered backbone. Default `videomae-v2`. */
+  backbone?: string;
+  /** Its preset. Default `vit-s16`. */
+  preset?: string;
+  /** Input sides (the backbone's `imageSize`) to time, each a separate pair of runs. Default [112, 224]. */
   imageSizes?: readonly number[];
   /** Windows per `extractFeatures` call (per worker for the pool). Default 1. */
   batchSize?: number;
@@ -35,7 +33,7 @@ export interface VitBenchRun {
   windows: number;
   seconds: number;
   windowsPerSecond: number;
-  /** Matrix-multiply GFLOP of one window (`vitFlopsPerWindow().total / 1e9`). */
+  /** Matrix-multiply GFLOP of one window (the backbone's `flopsPerWindow / 1e9`). */
   gflopPerWindow: number;
   /** Achieved: `windowsPerSecond * gflopPerWindow`. */
   gflopPerSecond: number;
@@ -43,22 +41,23 @@ export interface VitBenchRun {
 
 export interface VitBenchResult {
   benchmark: 'extract-vit';
-  preset: VitPresetName;
+  backbone: string;
+  preset: string;
   /** Random weights (seed 0): speed does not depend on the values. */
   weights: 'random';
   runs: VitBenchRun[];
 }
 
 /** Deterministic pseudo-random frames: the timing must not depend on a file or a decoder. */
-function syntheticWindows(batch: number, config: VitConfig): VideoWindowBatch {
-  const side = config.imageSize;
-  const data = new Uint8Array(batch * config.numFrames * side * side * 3);
+function syntheticWindows(batch: number, spec: BackboneSpec): VideoWindowBatch {
+  const { frames, height, width } = spec.window;
+  const data = new Uint8Array(batch * frames * height * width * 3);
   let state = 12345;
   for (let i = 0; i < data.length; i++) {
     state = (Math.imul(state, 1103515245) + 12345) >>> 0;
     data[i] = state >>> 24;
   }
-  return { data, shape: [batch, config.numFrames, side, side, 3] };
+  return { data, shape: [batch, frames, height, width, 3] };
 }
 
 async function timeCalls(
@@ -86,10 +85,12 @@ function positive(key: string, value: number, integer: boolean, allowZero = fals
 }
 
 /**
- * Windows/s and achieved GFLOP/s of the ViT feature extractor with random weights: for each
- * image size, once on the calling thread and once through a worker pool (one backend per thread).
+ * Windows/s and achieved GFLOP/s of a backbone (the VideoMAE v2 ViT by default) with random
+ * weights: for each image size, once on the calling thread and once on worker threads (one
+ * backend per thread), both opened through the backbone registry.
  */
 export async function benchVit(options: VitBenchOptions = {}): Promise<VitBenchResult> {
+  const backbone = options.backbone ?? 'videomae-v2';
   const preset = options.preset ?? 'vit-s16';
   const sizes = options.imageSizes ?? [112, 224];
   const batchSize = positive('batchSize', options.batchSize ?? 1, true);
@@ -100,8 +101,8 @@ export async function benchVit(options: VitBenchOptions = {}): Promise<VitBenchR
   const runs: VitBenchRun[] = [];
 
   for (const imageSize of sizes) {
-    const config = resolveVitConfig({ preset, imageSize });
-    const gflopPerWindow = vitFlopsPerWindow(config).total / 1e9;
+    const spec = resolveBackbone({ name: backbone, preset, custom: { imageSize }, normalize: null });
+    const gflopPerWindow = spec.flopsPerWindow / 1e9;
     const record = (mode: VitBenchRun['mode'], threads: number, backend: string, timed: { windows: number; seconds: number }): void => {
       const windowsPerSecond = timed.windows / timed.seconds;
       const run = {
@@ -122,18 +123,18 @@ export async function benchVit(options: VitBenchOptions = {}): Promise<VitBenchR
     };
 
     const selected = await selectBackend(backendPreference);
-    const model = createVitModel(config, await vitWeightsFromSource(randomVitTensorSource(config, 0), config));
+    const model = await openBackbone(spec, { weights: { randomSeed: 0 } });
     try {
-      const windows = syntheticWindows(batchSize, config);
+      const windows = syntheticWindows(batchSize, spec);
       record('in-process', 1, describeBackend(selected), await timeCalls(() => model.extractFeatures(windows), batchSize, seconds));
     } finally {
-      model.dispose();
+      await model.close();
     }
 
     if (poolWorkers > 0) {
-      const pool = await createVitWorkerPool({ config, randomSeed: 0, workers: poolWorkers, backend: backendPreference });
+      const pool = await openBackbone(spec, { weights: { randomSeed: 0 }, workers: poolWorkers, backend: backendPreference });
       try {
-        const windows = syntheticWindows(batchSize * poolWorkers, config);
+        const windows = syntheticWindows(batchSize * poolWorkers, spec);
         record(
           'worker-pool',
           poolWorkers,
@@ -145,5 +146,5 @@ export async function benchVit(options: VitBenchOptions = {}): Promise<VitBenchR
       }
     }
   }
-  return { benchmark: 'extract-vit', preset, weights: 'random', runs };
+  return { benchmark: 'extract-vit', backbone, preset, weights: 'random', runs };
 }

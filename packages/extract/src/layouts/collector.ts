@@ -17,11 +17,17 @@ export class LayoutCollector {
   }
 
   /** Remembers the id (ignoring case: the file lookups ignore it too); false when already listed. */
-  claim(clipId: string, where: string, listPath?: string): boolean {
+  claim(clipId: string, where: string, listPath?: string, line?: number): boolean {
     const key = clipId.toLowerCase();
     const earlier = this.firstSeen.get(key);
     if (earlier !== undefined) {
-      this.problem({ clipId, ...(listPath ? { path: listPath } : {}), reason: `${where}: clip listed twice (first at ${earlier})` });
+      this.problem({
+        code: 'duplicate',
+        clipId,
+        ...(listPath ? { path: listPath } : {}),
+        ...(line !== undefined ? { line } : {}),
+        detail: `${where}: clip listed twice (first at ${earlier})`,
+      });
       return false;
     }
     this.firstSeen.set(key, where);
@@ -62,11 +68,12 @@ export async function readListLines(listPath: string, collector: LayoutCollector
   try {
     text = await readFile(listPath, 'utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    collector.problem({
-      path: listPath,
-      reason: code === 'ENOENT' ? 'list file missing' : `list file unreadable (${String(code ?? error)})`,
-    });
+    const errno = (error as NodeJS.ErrnoException).code;
+    collector.problem(
+      errno === 'ENOENT'
+        ? { code: 'missing_file', path: listPath, detail: 'list file missing' }
+        : { code: 'unreadable', path: listPath, detail: `list file unreadable (${String(errno ?? error)})` },
+    );
     return undefined;
   }
   const lines: ListLine[] = [];

@@ -4,28 +4,8 @@ export const DEFAULT_LABELS: readonly string[] = ['Happy', 'Sad', 'Neutral', 'An
 /** File extensions (lower case, with dot) taken as videos. */
 export const VIDEO_EXTENSIONS: readonly string[] = ['.mp4', '.avi', '.mkv', '.mov', '.webm', '.m4v', '.mpg', '.mpeg', '.wmv', '.flv'];
 
-/** FERV39k folder names as they are spelled in different copies; matched ignoring case. */
-export const FERV39K_FOLDERS = {
-  raw: ['0_7_LabelClips', '0_7_LabelClip'],
-  face: ['2_ClipsforFaceCrop', '2_ClipforFaceCrop'],
-  setups: ['4_setups'],
-  allScenes: ['All_scenes'],
-} as const;
-
-export const FERV39K_SPLIT_FILES = { train: 'train_All.csv', test: 'test_All.csv' } as const;
-
-export const DFEW_FOLDERS = {
-  clip: 'Clip',
-  raw: 'original',
-  face: 'clip_224x224',
-  splits: 'EmoLabel_DataSplit',
-} as const;
-
-export const DFEW_FOLD_COUNT = 5;
-
-/** DFEW clip names are zero-padded to this many digits. */
-export const DFEW_NAME_DIGITS = 5;
-
+/** The split names of FERV39k and DFEW. */
 export const DEFAULT_SPLITS: ReadonlyArray<'train' | 'test'> = ['train', 'test'];
 
+/** Both versions of each clip: as filmed and face-cropped. */
 export const DEFAULT_SOURCE_ROLES: ReadonlyArray<'raw' | 'face'> = ['raw', 'face'];

@@ -1,12 +1,53 @@
 import path from 'node:path';
 import { LayoutCollector, labelMapOf, readListLines } from './collector.js';
-import { validateLayoutConfig } from './config.js';
-import { DEFAULT_LABELS, DFEW_FOLDERS, DFEW_NAME_DIGITS } from './constants.js';
+import { boolean, integerIn, pathOption, subsetOf } from './config.js';
+import { DEFAULT_LABELS, DEFAULT_SOURCE_ROLES, DEFAULT_SPLITS } from './constants.js';
 import { clipStem, findChildFile, findChildFolder, requireFolder } from './fs-index.js';
 import { attachSources, openRoleTrees } from './role-trees.js';
-import type { ClipCandidate, DfewLayoutConfig, DfewLayoutOptions, LayoutResult } from './types.js';
+import type { ClipCandidate, LayoutContext, LayoutDefinition, LayoutOptionsOf, LayoutResult, SourceRole } from './types.js';
 
+const NAME = 'dfew';
 const DATASET = 'dfew';
+
+const FOLDERS = {
+  clip: 'Clip',
+  raw: 'original',
+  face: 'clip_224x224',
+  splits: 'EmoLabel_DataSplit',
+} as const;
+
+const FOLD_COUNT = 5;
+
+/** DFEW clip names are zero-padded to this many digits. */
+const NAME_DIGITS = 5;
+
+export interface DfewLayoutConfig {
+  layout: typeof NAME;
+  /** Folder holding `Clip/` and `EmoLabel_DataSplit/`. */
+  root: string;
+  /** Which of the five single-label folds (`set_<fold>.csv`). Default 1. */
+  fold: number;
+  /** Default `['train', 'test']`. */
+  splits: Array<'train' | 'test'>;
+  /** Default `['raw', 'face']`: `Clip/original/` and `Clip/clip_224x224/`. */
+  sources: SourceRole[];
+  /** Default true. */
+  checkFiles: boolean;
+}
+
+export type DfewLayoutOptions = LayoutOptionsOf<DfewLayoutConfig, 'root'>;
+
+function validate(record: Record<string, unknown>, context?: LayoutContext): DfewLayoutConfig {
+  const fold = integerIn(record, 'fold', 1, FOLD_COUNT, 1);
+  return {
+    layout: NAME,
+    root: pathOption(record, 'root', context),
+    fold,
+    splits: subsetOf(record, 'splits', DEFAULT_SPLITS, DEFAULT_SPLITS),
+    sources: subsetOf<SourceRole>(record, 'sources', DEFAULT_SOURCE_ROLES, DEFAULT_SOURCE_ROLES),
+    checkFiles: boolean(record, 'checkFiles', true),
+  };
+}
 
 /**
  * DFEW: `EmoLabel_DataSplit/{train,test}(single-labeled)/set_<fold>.csv` (`video_name,label`,
@@ -14,15 +55,18 @@ const DATASET = 'dfew';
  * (frames) or `<00001>.mp4`. Clip ids are the zero-padded names; split names `train` and `test`.
  */
 export async function readDfewLayout(options: DfewLayoutOptions): Promise<LayoutResult> {
-  const config = validateLayoutConfig({ ...options, layout: 'dfew' }) as DfewLayoutConfig;
+  return read(validate(options));
+}
+
+async function read(config: DfewLayoutConfig): Promise<LayoutResult> {
   await requireFolder(config.root, 'DFEW root');
   const collector = new LayoutCollector(DATASET, labelMapOf(DEFAULT_LABELS));
-  const clipFolder = (await findChildFolder(config.root, [DFEW_FOLDERS.clip])) ?? path.join(config.root, DFEW_FOLDERS.clip);
+  const clipFolder = (await findChildFolder(config.root, [FOLDERS.clip])) ?? path.join(config.root, FOLDERS.clip);
   const trees = await openRoleTrees(
     config.sources.map((role) => ({
       role,
       parent: clipFolder,
-      aliases: [DFEW_FOLDERS[role]],
+      aliases: [FOLDERS[role]],
       depth: 1,
       preferred: role === 'raw' ? 'video' : 'frames',
     })),
@@ -30,33 +74,51 @@ export async function readDfewLayout(options: DfewLayoutOptions): Promise<Layout
     collector,
   );
 
-  const splitsFolder = await findChildFolder(config.root, [DFEW_FOLDERS.splits]);
+  const splitsFolder = await findChildFolder(config.root, [FOLDERS.splits]);
   for (const split of config.splits) {
     const folderName = `${split}(single-labeled)`;
     const fileName = `set_${config.fold}.csv`;
     const splitFolder = splitsFolder ? await findChildFolder(splitsFolder, [folderName]) : undefined;
     const listPath =
-      (splitFolder && (await findChildFile(splitFolder, fileName))) ?? path.join(config.root, DFEW_FOLDERS.splits, folderName, fileName);
+      (splitFolder && (await findChildFile(splitFolder, fileName))) ?? path.join(config.root, FOLDERS.splits, folderName, fileName);
     for (const [i, line] of ((await readListLines(listPath, collector)) ?? []).entries()) {
       const where = `${split}/${fileName}:${line.number}`;
       const fields = line.text.split(',').map((field) => field.trim());
       if (i === 0 && fields[0]?.toLowerCase() === 'video_name') continue;
       const name = fields.length === 2 ? clipStem(path.basename(fields[0] as string)) : '';
       if (!/^\d{1,5}$/.test(name) || !/^-?\d+$/.test(fields[1] ?? '')) {
-        collector.problem({ path: listPath, reason: `${where}: malformed line "${line.text}" (expected "<video number>,<label 1..7>")` });
+        collector.problem({
+          code: 'malformed_line',
+          path: listPath,
+          line: line.number,
+          detail: `${where}: malformed line "${line.text}" (expected "<video number>,<label 1..7>")`,
+        });
         continue;
       }
-      const clipId = name.padStart(DFEW_NAME_DIGITS, '0');
+      const clipId = name.padStart(NAME_DIGITS, '0');
       // The split files count labels from 1, the label map from 0.
       const label = collector.labelByIndex(Number(fields[1]) - 1);
       if (!label) {
-        collector.problem({ clipId, path: listPath, reason: `${where}: label ${fields[1]} not in 1..${collector.labelMap.length}` });
+        collector.problem({
+          code: 'unknown_label',
+          clipId,
+          path: listPath,
+          line: line.number,
+          detail: `${where}: label ${fields[1]} not in 1..${collector.labelMap.length}`,
+        });
         continue;
       }
-      if (!collector.claim(clipId, where, listPath)) continue;
+      if (!collector.claim(clipId, where, listPath, line.number)) continue;
       const clip: ClipCandidate = { id: clipId, dataset: DATASET, split, label: label.index, labelName: label.name, sources: {} };
       if (attachSources(clip, trees, collector)) collector.add(clip);
     }
   }
   return collector.result();
 }
+
+export const dfewLayout: LayoutDefinition<DfewLayoutConfig> = {
+  name: NAME,
+  summary: 'DFEW: Clip/original, Clip/clip_224x224, EmoLabel_DataSplit ("fold": 1..5)',
+  validate,
+  read,
+};

@@ -3,12 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, InputError } from 'shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { validateLayoutConfig } from './config.js';
 import { DEFAULT_LABELS } from './constants.js';
 import { readDfewLayout } from './dfew.js';
 import { readFerv39kLayout } from './ferv39k.js';
 import { readGenericLayout } from './generic.js';
-import { readLayout } from './read-layout.js';
+import { layoutDefinitions, readLayout, registerLayout, validateLayoutConfig } from './registry.js';
 import { readReferenceListLayout } from './reference-list.js';
 import type { ClipCandidate, IngestProblem } from './types.js';
 
@@ -31,8 +30,9 @@ function byId(clips: ClipCandidate[]): Record<string, ClipCandidate> {
   return Object.fromEntries(clips.map((clip) => [clip.id, clip]));
 }
 
+/** `<clip id> | <code> | <line> | <detail>`, sorted. */
 function reasons(problems: IngestProblem[]): string[] {
-  return problems.map((problem) => `${problem.clipId ?? '-'} | ${problem.reason}`).sort();
+  return problems.map((problem) => `${problem.clipId ?? '-'} | ${problem.code} | ${problem.line ?? '-'} | ${problem.detail}`).sort();
 }
 
 const labelMap = DEFAULT_LABELS.map((name, index) => ({ index, name }));
@@ -89,12 +89,12 @@ describe('FERV39k layout', () => {
     expect(clips['DailyLife/Angry/0094']).toMatchObject({ split: 'test', label: 3, labelName: 'Angry' });
     expect(clips['DailyLife/Angry/0094']?.sources.face).toBeUndefined();
     expect(reasons(result.problems)).toEqual([
-      '- | train_All.csv:7: malformed line "garbage" (expected "<Scene>/<Emotion>/<ID> <Emotion>")',
-      'Action/Happy/0001 | train_All.csv:4: clip listed twice (first at train_All.csv:2)',
-      'Action/Sad/0011 | face source missing',
-      'Action/Sad/0011 | raw source missing',
-      'Action/Sad/0012 | train_All.csv:6: label "Bored" not in the label map',
-      'DailyLife/Angry/0094 | face source missing',
+      '- | malformed_line | 7 | train_All.csv:7: malformed line "garbage" (expected "<Scene>/<Emotion>/<ID> <Emotion>")',
+      'Action/Happy/0001 | duplicate | 4 | train_All.csv:4: clip listed twice (first at train_All.csv:2)',
+      'Action/Sad/0011 | missing_file | - | face source missing',
+      'Action/Sad/0011 | missing_file | - | raw source missing',
+      'Action/Sad/0012 | unknown_label | 6 | train_All.csv:6: label "Bored" not in the label map',
+      'DailyLife/Angry/0094 | missing_file | - | face source missing',
     ]);
     expect(result.problems.every((problem) => problem.dataset === 'ferv39k')).toBe(true);
   });
@@ -111,9 +111,9 @@ describe('FERV39k layout', () => {
     await buildTree(bare, { '0_7_LabelClips/': '' });
     const result = await readFerv39kLayout({ root: bare, splits: ['test'] });
     expect(result.clips).toEqual([]);
-    expect(result.problems.map((problem) => problem.reason)).toEqual([
-      'face clip folder missing (looked for 2_ClipsforFaceCrop or 2_ClipforFaceCrop, any letter case)',
-      'list file missing',
+    expect(result.problems.map((problem) => [problem.code, problem.detail])).toEqual([
+      ['missing_folder', 'face clip folder missing (looked for 2_ClipsforFaceCrop or 2_ClipforFaceCrop, any letter case)'],
+      ['missing_file', 'list file missing'],
     ]);
     expect(result.problems[1]?.path).toBe(path.join(bare, '4_setups/All_scenes/test_All.csv'));
     await expect(readFerv39kLayout({ root: path.join(tmp, 'nowhere') })).rejects.toThrow(InputError);
@@ -155,12 +155,12 @@ describe('DFEW layout', () => {
     expect(clips['00002']).toMatchObject({ label: 6, labelName: 'Fear', sources: { face: { kind: 'video' } } });
     expect(clips['00005']).toMatchObject({ split: 'test', label: 2, labelName: 'Neutral' });
     expect(reasons(result.problems)).toEqual([
-      '- | train/set_1.csv:6: malformed line "abc,1" (expected "<video number>,<label 1..7>")',
-      '00002 | train/set_1.csv:5: clip listed twice (first at train/set_1.csv:3)',
-      '00003 | train/set_1.csv:4: label 8 not in 1..7',
-      '00004 | face source missing',
-      '00004 | raw source missing',
-      '00005 | face source missing',
+      '- | malformed_line | 6 | train/set_1.csv:6: malformed line "abc,1" (expected "<video number>,<label 1..7>")',
+      '00002 | duplicate | 5 | train/set_1.csv:5: clip listed twice (first at train/set_1.csv:3)',
+      '00003 | unknown_label | 4 | train/set_1.csv:4: label 8 not in 1..7',
+      '00004 | missing_file | - | face source missing',
+      '00004 | missing_file | - | raw source missing',
+      '00005 | missing_file | - | face source missing',
     ]);
   });
 
@@ -206,7 +206,12 @@ describe('generic layout', () => {
     ]);
     expect(result.clips[4]?.sources.raw?.path).toBe(path.join(root, 'train/sad/c.AVI'));
     expect(result.problems).toEqual([
-      { dataset: 'mine', path: path.join(root, 'train/sad/notes.txt'), reason: 'neither a video file nor a folder of frames' },
+      {
+        dataset: 'mine',
+        code: 'not_a_clip',
+        path: path.join(root, 'train/sad/notes.txt'),
+        detail: 'neither a video file nor a folder of frames',
+      },
     ]);
   });
 
@@ -222,9 +227,9 @@ describe('generic layout', () => {
       ['train/sad/c', 0],
     ]);
     expect(result.clips[0]?.sources).toEqual({ face: { path: path.join(root, 'train/happy/a.mp4'), kind: 'video' } });
-    expect(result.problems.map((problem) => problem.reason)).toEqual([
-      'split folder "val" missing',
-      'neither a video file nor a folder of frames',
+    expect(result.problems.map((problem) => [problem.code, problem.detail])).toEqual([
+      ['missing_folder', 'split folder "val" missing'],
+      ['not_a_clip', 'neither a video file nor a folder of frames'],
     ]);
   });
 
@@ -234,7 +239,8 @@ describe('generic layout', () => {
     const result = await readLayout({ layout: 'generic', root: twice });
     expect(result.clips).toHaveLength(1);
     expect(result.problems).toHaveLength(1);
-    expect(result.problems[0]?.reason).toMatch(/clip listed twice/);
+    expect(result.problems[0]).toMatchObject({ code: 'duplicate', path: path.join(twice, 'train/happy/x.mp4') });
+    expect(result.problems[0]?.detail).toMatch(/clip listed twice/);
   });
 });
 
@@ -278,10 +284,10 @@ describe('reference list layout (small)', () => {
       },
     ]);
     expect(reasons(result.problems)).toEqual([
-      '- | list.txt:5: malformed line "Action/Sad/0012 x 1" (expected "<path> <frames> <label index>")',
-      '- | list.txt:6: malformed line "0013 12 1" (expected "<path> <frames> <label index>")',
-      'Action/Sad/0010 | list.txt:3: clip listed twice (first at list.txt:1)',
-      'Action/Sad/0011 | list.txt:4: label 9 not in 0..6',
+      '- | malformed_line | 5 | list.txt:5: malformed line "Action/Sad/0012 x 1" (expected "<path> <frames> <label index>")',
+      '- | malformed_line | 6 | list.txt:6: malformed line "0013 12 1" (expected "<path> <frames> <label index>")',
+      'Action/Sad/0010 | duplicate | 3 | list.txt:3: clip listed twice (first at list.txt:1)',
+      'Action/Sad/0011 | unknown_label | 4 | list.txt:4: label 9 not in 0..6',
     ]);
   });
 });
@@ -315,5 +321,49 @@ describe('layout config validation', () => {
     );
     expect(() => validateLayoutConfig({ layout: 'reference-list', root: '/x' })).toThrow(/layout.lists: expected a non-empty list/);
     expect(() => validateLayoutConfig(null)).toThrow('layout: expected an object, got null');
+  });
+});
+
+describe('layout registry', () => {
+  it('lists the four built-in layouts in registration order and names them in the error for an unknown one', async () => {
+    expect(layoutDefinitions().map((layout) => layout.name)).toEqual(['ferv39k', 'dfew', 'reference-list', 'generic']);
+    await expect(readLayout({ layout: 'lmdb', root: tmp })).rejects.toThrow(
+      new ConfigError('layout.layout: expected one of ferv39k, dfew, reference-list, generic, got "lmdb"'),
+    );
+  });
+
+  it('takes an extra layout without editing the registry, refuses a name twice, and forgets it when removed', async () => {
+    const unregister = registerLayout({
+      name: 'one-clip',
+      summary: 'a single clip at the root',
+      validate: (options) => ({ layout: 'one-clip', root: String(options['root']) }),
+      read: async (config) => ({
+        labelMap: [{ index: 0, name: 'only' }],
+        clips: [
+          { id: 'x', dataset: 'one', split: 'test', label: 0, labelName: 'only', sources: { raw: { path: config.root, kind: 'video' } } },
+        ],
+        problems: [],
+      }),
+    });
+    try {
+      expect(layoutDefinitions().map((layout) => layout.name)).toEqual(['ferv39k', 'dfew', 'reference-list', 'generic', 'one-clip']);
+      expect((await readLayout({ layout: 'one-clip', root: '/v.mp4' })).clips[0]?.sources.raw?.path).toBe('/v.mp4');
+      expect(() => validateLayoutConfig({ layout: 'lmdb', root: '/x' })).toThrow(
+        'layout.layout: expected one of ferv39k, dfew, reference-list, generic, one-clip, got "lmdb"',
+      );
+      expect(() => registerLayout({ ...layoutDefinitions()[0]!, summary: 'again' })).toThrow(
+        new ConfigError('registerLayout: expected a new layout name, got "ferv39k" again'),
+      );
+    } finally {
+      unregister();
+    }
+    expect(layoutDefinitions().map((layout) => layout.name)).toEqual(['ferv39k', 'dfew', 'reference-list', 'generic']);
+  });
+
+  it('resolves relative paths (root, list files) against the context directory', () => {
+    expect(validateLayoutConfig({ layout: 'generic', root: 'clips' }, { cwd: '/work' })).toMatchObject({ root: '/work/clips' });
+    expect(
+      validateLayoutConfig({ layout: 'reference-list', root: '/abs', lists: [{ split: 'test', path: 'l/test.txt' }] }, { cwd: '/work' }),
+    ).toMatchObject({ root: '/abs', lists: [{ split: 'test', path: '/work/l/test.txt' }] });
   });
 });

@@ -62,6 +62,10 @@ describe('the real FERV39k reference lists', () => {
       ['DailyLife/Angry/0094', 'test', { path: path.join(root, 'DailyLife/Angry/0094.mp4'), kind: 'video' }],
     ]);
     expect(result.problems).toHaveLength(38_932);
-    expect(result.problems.every((problem) => problem.reason === 'face source missing' && problem.clipId !== undefined)).toBe(true);
+    expect(
+      result.problems.every(
+        (problem) => problem.code === 'missing_file' && problem.detail === 'face source missing' && problem.clipId !== undefined,
+      ),
+    ).toBe(true);
   });
 });

@@ -1,11 +1,70 @@
 import path from 'node:path';
 import { LayoutCollector, labelMapOf, readListLines } from './collector.js';
-import { validateLayoutConfig } from './config.js';
+import { boolean, fail, nonEmptyString, oneOf, pathOption, stringList } from './config.js';
+import { DEFAULT_LABELS } from './constants.js';
 import { ferv39kClipId } from './ferv39k.js';
 import { clipStem, indexClipTree, requireFolder } from './fs-index.js';
 import type { RoleTree } from './role-trees.js';
 import { attachSources } from './role-trees.js';
-import type { ClipCandidate, ReferenceListLayoutOptions, LayoutResult, ReferenceListLayoutConfig } from './types.js';
+import type { ClipCandidate, LayoutContext, LayoutDefinition, LayoutOptionsOf, LayoutResult, SourceKind, SourceRole } from './types.js';
+
+const NAME = 'reference-list';
+
+export interface ReferenceListFile {
+  split: string;
+  path: string;
+}
+
+export interface ReferenceListLayoutConfig {
+  layout: typeof NAME;
+  /** Folder under which each list path's trailing `<Scene>/<Emotion>/<ID>` is resolved. */
+  root: string;
+  /** `<path> <frames> <label>` lists, one per split. */
+  lists: ReferenceListFile[];
+  /** Default `'ferv39k'`. */
+  dataset: string;
+  /** Label names in index order. Default the FERV39k/DFEW seven. */
+  labels: string[];
+  /** Default `'face'`: the reference lists count face-crop frames. */
+  sourceRole: SourceRole;
+  /** What to assume when `checkFiles` is false; with checks on, whatever exists is used. Default `'frames'`. */
+  sourceKind: SourceKind;
+  /** Default true. */
+  checkFiles: boolean;
+}
+
+export type ReferenceListLayoutOptions = LayoutOptionsOf<ReferenceListLayoutConfig, 'root' | 'lists'>;
+
+function validate(record: Record<string, unknown>, context?: LayoutContext): ReferenceListLayoutConfig {
+  const lists = record['lists'];
+  const expected = 'a non-empty list of { split, path } with distinct splits';
+  if (!Array.isArray(lists) || lists.length === 0) fail('lists', expected, lists);
+  const files: ReferenceListFile[] = lists.map((entry: unknown) => {
+    const item = entry as Record<string, unknown> | null;
+    if (
+      typeof item !== 'object' ||
+      item === null ||
+      typeof item['split'] !== 'string' ||
+      typeof item['path'] !== 'string' ||
+      item['split'] === '' ||
+      item['path'] === ''
+    ) {
+      fail('lists', expected, lists);
+    }
+    return { split: item['split'] as string, path: pathOption(item, 'path', context) };
+  });
+  if (new Set(files.map((file) => file.split)).size !== files.length) fail('lists', expected, lists);
+  return {
+    layout: NAME,
+    root: pathOption(record, 'root', context),
+    lists: files,
+    dataset: nonEmptyString(record, 'dataset', 'ferv39k'),
+    labels: stringList(record, 'labels', DEFAULT_LABELS) as string[],
+    sourceRole: oneOf<SourceRole>(record, 'sourceRole', ['raw', 'face'], 'face'),
+    sourceKind: oneOf<SourceKind>(record, 'sourceKind', ['frames', 'video'], 'frames'),
+    checkFiles: boolean(record, 'checkFiles', true),
+  };
+}
 
 /**
  * The reference code's clip lists: `<path> <frames> <label>` per line, `<path>` an absolute
@@ -13,7 +72,10 @@ import type { ClipCandidate, ReferenceListLayoutOptions, LayoutResult, Reference
  * resolved under `root`; `<frames>` becomes `expectedFrames`, `<label>` is an index.
  */
 export async function readReferenceListLayout(options: ReferenceListLayoutOptions): Promise<LayoutResult> {
-  const config = validateLayoutConfig({ ...options, layout: 'reference-list' }) as ReferenceListLayoutConfig;
+  return read(validate(options));
+}
+
+async function read(config: ReferenceListLayoutConfig): Promise<LayoutResult> {
   if (config.checkFiles) await requireFolder(config.root, `${config.dataset} clip root`);
   const collector = new LayoutCollector(config.dataset, labelMapOf(config.labels));
   const tree: RoleTree = {
@@ -34,17 +96,25 @@ export async function readReferenceListLayout(options: ReferenceListLayoutOption
       const clipId = tokens.length > 0 ? ferv39kClipId(clipStem(tokens.join(' '))) : undefined;
       if (!clipId || !/^\d+$/.test(framesText) || Number(framesText) < 1 || !/^-?\d+$/.test(labelText)) {
         collector.problem({
+          code: 'malformed_line',
           path: list.path,
-          reason: `${where}: malformed line "${line.text}" (expected "<path> <frames> <label index>")`,
+          line: line.number,
+          detail: `${where}: malformed line "${line.text}" (expected "<path> <frames> <label index>")`,
         });
         continue;
       }
       const label = collector.labelByIndex(Number(labelText));
       if (!label) {
-        collector.problem({ clipId, path: list.path, reason: `${where}: label ${labelText} not in 0..${collector.labelMap.length - 1}` });
+        collector.problem({
+          code: 'unknown_label',
+          clipId,
+          path: list.path,
+          line: line.number,
+          detail: `${where}: label ${labelText} not in 0..${collector.labelMap.length - 1}`,
+        });
         continue;
       }
-      if (!collector.claim(clipId, where, list.path)) continue;
+      if (!collector.claim(clipId, where, list.path, line.number)) continue;
       const clip: ClipCandidate = {
         id: clipId,
         dataset: config.dataset,
@@ -59,3 +129,10 @@ export async function readReferenceListLayout(options: ReferenceListLayoutOption
   }
   return collector.result();
 }
+
+export const referenceListLayout: LayoutDefinition<ReferenceListLayoutConfig> = {
+  name: NAME,
+  summary: 'the reference code\'s clip lists ("lists": [{ "split", "path" }], lines "<path> <frames> <label>")',
+  validate,
+  read,
+};

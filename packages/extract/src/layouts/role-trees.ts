@@ -39,8 +39,9 @@ export async function openRoleTrees(
       trees.push({ role: request.role, folder: folder ?? assumed, preferred: request.preferred });
     } else if (!folder) {
       collector.problem({
+        code: 'missing_folder',
         path: assumed,
-        reason: `${request.role} clip folder missing (looked for ${request.aliases.join(' or ')}, any letter case)`,
+        detail: `${request.role} clip folder missing (looked for ${request.aliases.join(' or ')}, any letter case)`,
       });
     } else {
       trees.push({ role: request.role, folder, preferred: request.preferred, index: await indexClipTree(folder, request.depth) });
@@ -60,9 +61,15 @@ export function attachSources(clip: ClipCandidate, trees: readonly RoleTree[], c
     }
     const found = pickSource(tree.index.get(clip.id.toLowerCase()), tree.preferred);
     if (found) clip.sources[tree.role] = found;
-    else collector.problem({ clipId: clip.id, path: path.join(tree.folder, ...relative), reason: `${tree.role} source missing` });
+    else
+      collector.problem({
+        code: 'missing_file',
+        clipId: clip.id,
+        path: path.join(tree.folder, ...relative),
+        detail: `${tree.role} source missing`,
+      });
   }
   if (clip.sources.raw || clip.sources.face) return true;
-  if (trees.length === 0) collector.problem({ clipId: clip.id, reason: 'no source folder found for this clip' });
+  if (trees.length === 0) collector.problem({ code: 'missing_file', clipId: clip.id, detail: 'no source folder found for this clip' });
   return false;
 }

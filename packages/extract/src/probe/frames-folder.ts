@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { InputError } from 'shared';
 import { FRAME_EXTENSIONS } from './constants.js';
+import { SourceError, problemOfFsError } from './errors.js';
 
 const naturalCollator = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' });
 
@@ -20,10 +20,10 @@ export async function listFrameFiles(folder: string): Promise<string[]> {
       .map((entry) => entry.name)
       .filter((name) => FRAME_EXTENSIONS.includes(path.extname(name).toLowerCase()));
   } catch (error) {
-    throw new InputError(`frame folder ${folder}: cannot be read`, folder, { cause: error });
+    throw new SourceError(problemOfFsError(error), `frame folder ${folder}: cannot be read`, folder, { cause: error });
   }
   if (names.length === 0) {
-    throw new InputError(`frame folder ${folder}: expected ${FRAME_EXTENSIONS.join('/')} frames, found none`, folder);
+    throw new SourceError('zero_length', `frame folder ${folder}: expected ${FRAME_EXTENSIONS.join('/')} frames, found none`, folder);
   }
   return names.sort(compareFrameNames).map((name) => path.join(folder, name));
 }

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from 'shared';
 import type { SourceRef } from '../layouts/types.js';
+import { SourceError, problemOfFsError } from './errors.js';
 import { listFrameFiles } from './frames-folder.js';
 
 async function feedFile(hash: Hash, file: string): Promise<void> {
@@ -29,7 +30,7 @@ export async function hashSource(source: SourceRef, frameFiles?: readonly string
     }
   } catch (error) {
     if (error instanceof InputError) throw error;
-    throw new InputError(`${source.path}: cannot be read for hashing`, source.path, { cause: error });
+    throw new SourceError(problemOfFsError(error), `${source.path}: cannot be read for hashing`, source.path, { cause: error });
   }
   return hash.digest('hex');
 }

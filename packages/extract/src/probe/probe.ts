@@ -4,6 +4,7 @@ import type { FfprobeData, FfprobeStream } from 'fluent-ffmpeg';
 import { InputError } from 'shared';
 import type { SourceRef } from '../layouts/types.js';
 import { resolveMediaBinaries } from './binaries.js';
+import { SourceError, problemOfFsError } from './errors.js';
 import { DEFAULT_PROBE_OPTIONS } from './constants.js';
 import { listFrameFiles } from './frames-folder.js';
 import { hashSource } from './hash.js';
@@ -21,7 +22,7 @@ export function ffprobeFile(file: string, extraOptions: string[] = []): Promise<
             error instanceof Error
               ? (error.message.split('\n').find((line) => /invalid|error|no such/i.test(line)) ?? error.message.split('\n')[0])
               : String(error);
-          reject(new InputError(`${file}: not a readable video or image (${detail?.trim()})`, file, { cause: error }));
+          reject(new SourceError('unreadable', `${file}: not a readable video or image (${detail?.trim()})`, file, { cause: error }));
         } else {
           resolve(data);
         }
@@ -56,17 +57,17 @@ export function uprightSize(stream: FfprobeStream): { width: number; height: num
 
 function videoStreamOf(data: FfprobeData, file: string): FfprobeStream {
   const stream = data.streams.find((candidate) => candidate.codec_type === 'video');
-  if (!stream) throw new InputError(`${file}: expected a video stream, found none`, file);
+  if (!stream) throw new SourceError('unreadable', `${file}: expected a video stream, found none`, file);
   const { width, height } = uprightSize(stream);
-  if (width === 0 || height === 0) throw new InputError(`${file}: video stream has no frame size`, file);
+  if (width === 0 || height === 0) throw new SourceError('unreadable', `${file}: video stream has no frame size`, file);
   return stream;
 }
 
 async function probeVideo(source: SourceRef, countFrames: boolean): Promise<Omit<ProbeResult, 'contentHash'>> {
   const info = await stat(source.path).catch((error: unknown) => {
-    throw new InputError(`${source.path}: video file missing or unreadable`, source.path, { cause: error });
+    throw new SourceError(problemOfFsError(error), `${source.path}: video file missing or unreadable`, source.path, { cause: error });
   });
-  if (info.size === 0) throw new InputError(`${source.path}: video file is empty (0 bytes)`, source.path);
+  if (info.size === 0) throw new SourceError('zero_length', `${source.path}: video file is empty (0 bytes)`, source.path);
 
   const data = await ffprobeFile(source.path, countFrames ? ['-count_frames', '-select_streams', 'v:0'] : ['-select_streams', 'v:0']);
   const stream = videoStreamOf(data, source.path);
@@ -78,7 +79,7 @@ async function probeVideo(source: SourceRef, countFrames: boolean): Promise<Omit
   const duration = positiveNumber(stream.duration) ?? positiveNumber(data.format.duration);
   const estimate = positiveNumber(stream.nb_frames) ?? (duration && fps ? Math.round(duration * fps) : undefined);
   const frameCount = counted ?? estimate ?? 0;
-  if (frameCount === 0) throw new InputError(`${source.path}: expected decodable video frames, found none`, source.path);
+  if (frameCount === 0) throw new SourceError('zero_length', `${source.path}: expected decodable video frames, found none`, source.path);
   return { path: source.path, kind: 'video', frameCount, frameCountExact: counted !== undefined, fps, ...uprightSize(stream) };
 }
 

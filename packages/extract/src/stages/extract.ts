@@ -22,9 +22,8 @@ import {
   writeFileAtomic,
 } from 'shared';
 import { decodeClip } from '../decode/decode.js';
-import { resolveVitConfig } from '../videomae/config.js';
-import { createVitWorkerPool } from '../videomae/workerPool.js';
-import type { VitConfig, VitWorkerPool } from '../videomae/types.js';
+import { backboneDefinitions, openBackbone, resolveBackbone } from '../backbones/registry.js';
+import type { Backbone, BackboneSpec } from '../backbones/types.js';
 import { planWindows } from '../windows/windows.js';
 import { WindowBatcher } from './windowBatcher.js';
 
@@ -58,12 +57,6 @@ export interface ExtractSummary {
   backend?: string;
 }
 
-/** The backbone config of the pipeline config: a preset or `custom` shape, plus normalisation. */
-export function backboneVitConfig(config: PipelineConfig): VitConfig {
-  const b = config.extract.backbone;
-  return resolveVitConfig({ preset: b.preset as never, ...(b.custom ?? {}), normalize: b.normalize });
-}
-
 /**
  * The sha256 of the backbone checkpoint, remembered by path, size and mtime: hashing a 4 GB
  * ViT-g file on every run would cost more than a rerun that has nothing to do.
@@ -93,7 +86,7 @@ export function planExtractItems(
   store: ManifestStore,
   config: PipelineConfig,
   dataDir: string,
-  backbone: { hash: string; vit: VitConfig },
+  backbone: { hash: string; spec: BackboneSpec },
 ): ExtractItem[] {
   const e = config.extract;
   const items: ExtractItem[] = [];
@@ -105,20 +98,10 @@ export function planExtractItems(
       for (const direction of e.directions) {
         for (const stride of e.strides) {
           const folder = featureFolderName({ tag: e.tag, windowLength: e.windowLength, stride, source: kind, direction });
-          const { embedDim, depth, numHeads, patchSize, tubeletSize, mlpRatio, imageSize, numFrames, normalize } = backbone.vit;
           const params: Record<string, JsonValue> = {
             backbone: backbone.hash,
-            vit: {
-              embedDim,
-              depth,
-              numHeads,
-              patchSize,
-              tubeletSize,
-              mlpRatio,
-              imageSize,
-              numFrames,
-              normalize: normalize ? { mean: [...normalize.mean], std: [...normalize.std] } : null,
-            },
+            // what the backbone says decides its features besides the weights (the ViT: `vit`, its shape)
+            ...backbone.spec.cacheParams,
             rule: e.rule,
             windowLength: e.windowLength,
             stride,
@@ -248,12 +231,27 @@ const EXTRACT_FLAGS: readonly ConfigFlag[] = [
   { flags: '--directions <list>', key: 'extract.directions', description: 'forward,reversed', kind: 'stringList' },
   { flags: '--sources <list>', key: 'extract.sources', description: 'raw,face', kind: 'stringList' },
   {
-    flags: '--preset <name>',
-    key: 'extract.backbone.preset',
-    description: 'vit-s16|vit-b16|vit-l16|vit-h16|vit-g14|custom',
+    flags: '--backbone <name>',
+    key: 'extract.backbone.name',
+    description: backboneDefinitions()
+      .map((b) => b.name)
+      .join('|'),
     kind: 'string',
   },
-  { flags: '--checkpoint <file>', key: 'extract.backbone.checkpoint', description: 'VideoMAE v2 .pth or .safetensors', kind: 'string' },
+  {
+    flags: '--preset <name>',
+    key: 'extract.backbone.preset',
+    description: backboneDefinitions()
+      .flatMap((b) => b.presets)
+      .join('|'),
+    kind: 'string',
+  },
+  {
+    flags: '--checkpoint <file>',
+    key: 'extract.backbone.checkpoint',
+    description: 'backbone weights (VideoMAE v2: .pth or .safetensors)',
+    kind: 'string',
+  },
   { flags: '--batch-size <n>', key: 'extract.batchSize', description: 'windows per backbone batch', kind: 'number' },
   { flags: '--tag <tag>', key: 'extract.tag', description: 'feature folder prefix', kind: 'string' },
 ];
@@ -264,15 +262,20 @@ export async function runExtract(
   dataDir: string,
   options: { limit?: number; shard?: { index: number; count: number }; runId: string; signal?: AbortSignal },
 ): Promise<ExtractSummary> {
+  const spec = resolveBackbone(config.extract.backbone);
+  if (spec.window.frames !== config.extract.windowLength) {
+    throw new ConfigError(
+      `extract.windowLength: expected ${spec.window.frames} (the frames per window of backbone ${spec.backbone} ${spec.label}), got ${config.extract.windowLength}`,
+    );
+  }
   const checkpoint = config.extract.backbone.checkpoint;
   if (checkpoint === undefined || !existsSync(checkpoint)) {
     throw new ConfigError(
-      `extract.backbone.checkpoint: expected an existing VideoMAE v2 checkpoint (.pth or .safetensors), got ${JSON.stringify(checkpoint ?? null)}`,
+      `extract.backbone.checkpoint: expected an existing ${spec.checkpointKind}, got ${JSON.stringify(checkpoint ?? null)}`,
     );
   }
-  const vit = backboneVitConfig(config);
   const hash = await backboneHash(checkpoint, dataDir);
-  const all = planExtractItems(store, config, dataDir, { hash, vit });
+  const all = planExtractItems(store, config, dataDir, { hash, spec });
   const summary: ExtractSummary = { clips: 0, produced: 0, upToDate: 0, taken: 0, failed: 0, windows: 0, passesSaved: 0 };
 
   // Decide per item; group the todo items by clip source.
@@ -294,12 +297,12 @@ export async function runExtract(
   if (options.limit !== undefined) jobs = jobs.slice(0, options.limit);
   summary.clips = jobs.length;
   if (jobs.length > 0) {
-    let pool: VitWorkerPool | undefined;
+    let pool: Backbone | undefined;
     try {
-      pool = await createVitWorkerPool({ config: vit, weightsPath: checkpoint, workers: config.workers, backend: config.backend });
+      pool = await openBackbone(spec, { weights: { checkpoint }, workers: config.workers, backend: config.backend });
       summary.backend = pool.backend;
       process.stderr.write(
-        `[extract] backbone ${vit.preset ?? 'custom'} D=${vit.embedDim} on ${pool.backendDetail} x${pool.workers}, ${jobs.length} clip sources to do\n`,
+        `[extract] backbone ${spec.backbone} ${spec.label} D=${spec.featureDim} on ${pool.backendDetail} x${pool.workers}, ${jobs.length} clip sources to do\n`,
       );
       const activePool = pool;
       const L = config.extract.windowLength;
@@ -365,7 +368,7 @@ export async function runExtract(
 }
 
 export function command(): Command {
-  const cmd = stageCommand('extract', 'VideoMAE v2 feature pyramids to .npy, forward and reversed', EXTRACT_FLAGS)
+  const cmd = stageCommand('extract', 'backbone feature pyramids (VideoMAE v2 by default) to .npy, forward and reversed', EXTRACT_FLAGS)
     .option('--limit <n>', 'extract at most n clip sources this run')
     .option('--shard <i/n>', 'only clips i, i+n, i+2n, ... (in id order) of those with work')
     .option('--json', 'print the summary as JSON');

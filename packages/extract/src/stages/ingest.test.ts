@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DatasetSourceConfig } from 'shared';
-import { ManifestStore } from 'shared';
+import { ConfigError, ManifestStore } from 'shared';
 import { makeTempDir, patternFrames, writeLavfiVideo, writePngFrames } from '../probe/testing.js';
 import { ingestDataset } from './ingest.js';
 
@@ -89,5 +89,69 @@ describe('ingest', () => {
     expect(changed.artifactsMarkedStale).toBeGreaterThanOrEqual(1);
     expect(store.getClip('Action/Sad/0002')?.frameCount).toBe(20);
     expect(store.getArtifact(identity)?.status).toBe('stale');
+  });
+
+  it('records each problem with the code its layout reader gave, never a code guessed from the wording', async () => {
+    const root = await makeTempDir('pthnet-ingest-codes-');
+    // FERV39k without its raw-clip folder ("0_7_LabelClips": the name holds the word "label").
+    const faces = join(root, 'ferv39k/2_ClipsforFaceCrop/Action/Sad/0001');
+    await writePngFrames(faces, patternFrames(3, 16, 16), 16, 16);
+    await mkdir(join(root, 'ferv39k/4_setups/All_scenes'), { recursive: true });
+    await writeFile(join(root, 'ferv39k/4_setups/All_scenes/train_All.csv'), 'Action/Sad/0001 Sad\n');
+    await writeFile(join(root, 'ferv39k/4_setups/All_scenes/test_All.csv'), '');
+    // DFEW with a line whose expected form names the labels ("<video number>,<label 1..7>").
+    await writePngFrames(join(root, 'dfew/Clip/clip_224x224/00001'), patternFrames(3, 16, 16), 16, 16);
+    await mkdir(join(root, 'dfew/Clip/original'), { recursive: true });
+    await writeLavfiVideo(join(root, 'dfew/Clip/original/00001.mp4'), 'testsrc2', 3, 16, 16);
+    await mkdir(join(root, 'dfew/EmoLabel_DataSplit/train(single-labeled)'), { recursive: true });
+    await mkdir(join(root, 'dfew/EmoLabel_DataSplit/test(single-labeled)'), { recursive: true });
+    await writeFile(join(root, 'dfew/EmoLabel_DataSplit/train(single-labeled)/set_1.csv'), 'video_name,label\n1,1\nabc,1\n');
+    await writeFile(join(root, 'dfew/EmoLabel_DataSplit/test(single-labeled)/set_1.csv'), 'video_name,label\n');
+    // A reference list with a line that has no frame count ("<path> <frames> <label index>").
+    await writePngFrames(join(root, 'faces/Action/Sad/0001'), patternFrames(3, 16, 16), 16, 16);
+    await writeFile(join(root, 'list.txt'), '/x/Action/Sad/0001 3 1\n/x/Action/Sad/0002 1\n');
+    // Generic: an empty video, a frame folder without frames, a stray file; the probe says which is which.
+    await mkdir(join(root, 'generic/train/happy'), { recursive: true });
+    await writeLavfiVideo(join(root, 'generic/train/happy/good.mp4'), 'testsrc2', 2, 16, 16);
+    await writeFile(join(root, 'generic/train/happy/empty.mp4'), '');
+    await mkdir(join(root, 'generic/train/happy/no-frames'), { recursive: true });
+    await writeFile(join(root, 'generic/train/happy/notes.txt'), 'not a clip');
+
+    const store = ManifestStore.open(join(root, 'manifest.sqlite'));
+    stores.push(store);
+    const runId = store.startRun('ingest', {});
+    const entries = [
+      { name: 'ferv39k', layout: 'ferv39k', root: join(root, 'ferv39k') },
+      { name: 'dfew', layout: 'dfew', root: join(root, 'dfew') },
+      { name: 'listed', layout: 'reference-list', root: join(root, 'faces'), lists: [{ split: 'test', path: 'list.txt' }] },
+      { name: 'generic', layout: 'generic', root: join(root, 'generic') },
+    ] as DatasetSourceConfig[];
+    const summaries = [];
+    for (const entry of entries) summaries.push(await ingestDataset(store, entry, { cwd: root, runId }));
+    expect(summaries.map((s) => [s.dataset, s.clips, s.problems])).toEqual([
+      ['ferv39k', 1, { missing_folder: 1 }],
+      ['dfew', 1, { malformed_line: 1 }],
+      ['listed', 1, { malformed_line: 1 }],
+      ['generic', 1, { not_a_clip: 1, zero_length: 2 }],
+    ]);
+    const issues = store.listIngestIssues().map((i) => [i.dataset, i.reason, i.path, i.clipId]);
+    expect(issues.sort()).toEqual([
+      ['dfew', 'malformed_line', join(root, 'dfew/EmoLabel_DataSplit/train(single-labeled)/set_1.csv'), null],
+      ['ferv39k', 'missing_folder', join(root, 'ferv39k/0_7_LabelClips'), null],
+      ['generic', 'not_a_clip', join(root, 'generic/train/happy/notes.txt'), null],
+      ['generic', 'zero_length', join(root, 'generic/train/happy/empty.mp4'), 'train/happy/empty'],
+      ['generic', 'zero_length', join(root, 'generic/train/happy/no-frames'), 'train/happy/no-frames'],
+      ['listed', 'malformed_line', join(root, 'list.txt'), null],
+    ]);
+  });
+
+  it('names the dataset, the key and the registered layouts when the config asks for a layout nobody registered', async () => {
+    const root = await makeTempDir('pthnet-ingest-layout-');
+    const store = ManifestStore.open(join(root, 'manifest.sqlite'));
+    stores.push(store);
+    const entry = { name: 'mine', layout: 'lmdb', root } as DatasetSourceConfig;
+    await expect(ingestDataset(store, entry, { cwd: root, runId: store.startRun('ingest', {}) })).rejects.toThrow(
+      new ConfigError('ingest.datasets "mine": layout.layout: expected one of ferv39k, dfew, reference-list, generic, got "lmdb"'),
+    );
   });
 });

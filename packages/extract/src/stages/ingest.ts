@@ -1,12 +1,11 @@
 import PQueue from 'p-queue';
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ClipInput, ClipSourceInput, DatasetSourceConfig } from 'shared';
-import { ConfigError, InputError, ManifestStore, createProgress, hashBytes, stageCommand, stageContext, withStageRun } from 'shared';
-import { validateLayoutConfig } from '../layouts/config.js';
-import { readLayout } from '../layouts/read-layout.js';
-import type { ClipCandidate, LayoutOptions, SourceRef, SourceRole } from '../layouts/types.js';
+import { ConfigError, ManifestStore, createProgress, hashBytes, stageCommand, stageContext, withStageRun } from 'shared';
+import { findLayout, layoutDefinitions } from '../layouts/registry.js';
+import type { ClipCandidate, IngestProblemCode, LayoutConfigBase, LayoutDefinition, SourceRef, SourceRole } from '../layouts/types.js';
+import { SourceError, problemOfFsError } from '../probe/errors.js';
 import { listFrameFiles } from '../probe/frames-folder.js';
 import { hashSource } from '../probe/hash.js';
 import { probeSource } from '../probe/probe.js';
@@ -18,33 +17,22 @@ export interface IngestSummary {
   updated: number;
   unchanged: number;
   artifactsMarkedStale: number;
-  problems: Record<string, number>;
+  /** Problems found, counted by code. */
+  problems: Partial<Record<IngestProblemCode, number>>;
 }
 
-/** Maps a layout reader's free-text problem onto the manifest's short reason codes. */
-function reasonCode(reason: string): string {
-  const r = reason.toLowerCase();
-  if (r.includes('twice') || r.includes('duplicate')) return 'duplicate';
-  if (r.includes('label')) return 'unknown_label';
-  if (r.includes('missing') || r.includes('not found') || r.includes('does not exist')) return 'missing_file';
-  if (r.includes('zero') || r.includes('empty')) return 'zero_length';
-  if (r.includes('malformed') || r.includes('line')) return 'malformed';
-  return 'unreadable';
-}
-
-function layoutOptions(entry: DatasetSourceConfig, cwd: string): LayoutOptions {
+/**
+ * The layout's validated options for one `ingest.datasets` entry: the entry's `name` is offered
+ * as `dataset` (layouts with a fixed dataset name ignore it), paths resolve against `cwd`.
+ */
+function layoutConfig(entry: DatasetSourceConfig, cwd: string): { definition: LayoutDefinition; config: LayoutConfigBase } {
   const { name, ...rest } = entry as DatasetSourceConfig & Record<string, unknown>;
-  const options = { ...rest, root: resolve(cwd, entry.root), dataset: name } as Record<string, unknown>;
-  if (Array.isArray(options.lists)) {
-    options.lists = (options.lists as Array<{ split: string; path: string }>).map((l) => ({ ...l, path: resolve(cwd, l.path) }));
-  }
-  if (entry.layout === 'ferv39k' || entry.layout === 'dfew') delete options.dataset;
   try {
-    validateLayoutConfig(options);
+    const definition = findLayout(entry.layout);
+    return { definition, config: definition.validate({ ...rest, dataset: name }, { cwd }) };
   } catch (cause) {
     throw new ConfigError(`ingest.datasets "${name}": ${(cause as Error).message}`, { cause });
   }
-  return options as unknown as LayoutOptions;
 }
 
 interface ProbedSource {
@@ -99,7 +87,7 @@ async function probeWithCache(
   const contentHash = await hashSource(ref);
   if (known && known.contentHash === contentHash && known.path === ref.path) return reuse(known, contentHash);
   const probe = await probeSource(ref, { hash: false });
-  if (probe.frameCount <= 0) throw new InputError(`${ref.path}: expected at least one frame, got none`, ref.path);
+  if (probe.frameCount <= 0) throw new SourceError('zero_length', `${ref.path}: expected at least one frame, got none`, ref.path);
   return {
     role,
     row: {
@@ -123,7 +111,8 @@ export async function ingestDataset(
   entry: DatasetSourceConfig,
   options: { cwd: string; runId: string; signal?: AbortSignal; concurrency?: number; rehash?: boolean },
 ): Promise<IngestSummary> {
-  const layout = await readLayout(layoutOptions(entry, options.cwd));
+  const { definition, config } = layoutConfig(entry, options.cwd);
+  const layout = await definition.read(config);
   const dataset = entry.name;
   store.setLabelMap(
     dataset,
@@ -131,12 +120,13 @@ export async function ingestDataset(
   );
   // Issues describe the tree as it is now: last run's are replaced, not accumulated.
   store.clearIngestIssues(dataset);
-  const problems: Record<string, number> = {};
-  const record = (reason: string, detail: string, clipId?: string, path?: string) => {
-    problems[reason] = (problems[reason] ?? 0) + 1;
-    store.recordIngestIssue({ dataset, clipId: clipId ?? null, path: path ?? null, reason, detail, runId: options.runId });
+  const problems: Partial<Record<IngestProblemCode, number>> = {};
+  // The code is the reader's (or the probe's) own: never inferred from the wording of the detail.
+  const record = (code: IngestProblemCode, detail: string, clipId?: string, path?: string) => {
+    problems[code] = (problems[code] ?? 0) + 1;
+    store.recordIngestIssue({ dataset, clipId: clipId ?? null, path: path ?? null, reason: code, detail, runId: options.runId });
   };
-  for (const p of layout.problems) record(reasonCode(p.reason), p.reason, p.clipId, p.path);
+  for (const p of layout.problems) record(p.code, p.detail, p.clipId, p.path);
 
   const progress = createProgress({ label: `ingest ${dataset}`, total: layout.clips.length, unit: 'clips' });
   const queue = new PQueue({ concurrency: options.concurrency ?? 4 });
@@ -151,8 +141,8 @@ export async function ingestDataset(
       try {
         probed.push(await probeWithCache(store, clip.id, role, ref, options.rehash ?? false));
       } catch (error) {
-        const message = (error as Error).message;
-        record(/zero|empty|no frame|at least one frame/i.test(message) ? 'zero_length' : 'unreadable', message, clip.id, ref.path);
+        // a plain file-system error (the stamp's stat) says by its errno whether the file is gone
+        record(error instanceof SourceError ? error.problem : problemOfFsError(error), (error as Error).message, clip.id, ref.path);
       }
     }
     progress.tick();
@@ -203,11 +193,15 @@ export function command(): Command {
     .option('--dataset <name>', 'ingest only this configured dataset')
     .option('--rehash', 'hash every file again, even when its size and mtime are unchanged')
     .option('--json', 'print the summary as JSON');
+  // the registered layouts, as they are when the help is shown
   cmd.addHelpText(
     'after',
-    '\nDatasets come from `ingest.datasets` in pthnet.config.json, e.g.\n' +
+    () =>
+      '\nDatasets come from `ingest.datasets` in pthnet.config.json, e.g.\n' +
       '  { "name": "ferv39k", "layout": "ferv39k", "root": "/data/FERV39k", "sources": ["raw", "face"] }\n' +
-      'Layouts: ferv39k, dfew (with "fold"), reference-list (with "lists": [{ "split", "path" }]), generic.',
+      `Layouts ("layout"):\n${layoutDefinitions()
+        .map((layout) => `  ${layout.name.padEnd(16)} ${layout.summary}`)
+        .join('\n')}`,
   );
   cmd.action(async (opts: { dataset?: string; json?: boolean; rehash?: boolean }) => {
     const ctx = stageContext(cmd);

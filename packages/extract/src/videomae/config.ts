@@ -145,7 +145,7 @@ export function resolveVitConfig(input: VitPresetName | 'custom' | VitConfigInpu
 }
 
 /** True for an object that already went through `resolveVitConfig` (it carries the derived sizes). */
-export function isResolvedVitConfig(value: unknown): value is VitConfig {
+function isResolvedVitConfig(value: unknown): value is VitConfig {
   if (value === null || typeof value !== 'object') return false;
   const record = value as Record<string, unknown>;
   return typeof record['tokenCount'] === 'number' && typeof record['mlpHidden'] === 'number' && 'normalize' in record;

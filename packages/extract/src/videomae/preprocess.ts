@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from 'shared';
 import { VIT_IN_CHANNELS } from './constants.js';
-import type { VideoWindowBatch, VitConfig } from './types.js';
+import type { VideoWindowBatch } from '../backbones/types.js';
+import type { VitConfig } from './types.js';
 
 /** Checks a window batch against the config: `[batch, numFrames, height, width, 3]` uint8, data length matching. */
 export function checkWindowBatch(windows: VideoWindowBatch, config: VitConfig): void {

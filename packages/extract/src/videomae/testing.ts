@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fixturesDir, readNpyAs } from 'shared';
 import { resolveVitConfig } from './config.js';
-import type { VideoWindowBatch, VitConfig } from './types.js';
+import type { VideoWindowBatch } from '../backbones/types.js';
+import type { VitConfig } from './types.js';
 
 /** `<repo>/../shared/fixtures/videomae/tiny`. */
 function tinyVitFixtureDir(): string {

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { BackendPreference } from 'shared';
+import type { BackboneTensorSource, VideoWindowBatch } from '../backbones/types.js';
 
 /** The published VideoMAE v2 backbones (SPEC section 4). */
 export type VitPresetName = 'vit-s16' | 'vit-b16' | 'vit-l16' | 'vit-h16' | 'vit-g14';
@@ -68,27 +69,8 @@ export interface InferredVitShape {
   mlpHidden: number;
 }
 
-/** A 16-frame window batch: RGB uint8, row-major `[batch, frames, height, width, 3]`. */
-export interface VideoWindowBatch {
-  data: Uint8Array;
-  shape: readonly [number, number, number, number, number];
-}
-
-/**
- * Checkpoint tensors in PyTorch layout, read one at a time: the weight loader converts each to
- * the forward pass's layout and drops it before reading the next.
- */
-export interface VitTensorSource {
-  /** Every key and shape in the state dict (prefix such as `module.` already removed). */
-  readonly shapes: ReadonlyMap<string, readonly number[]>;
-  /** The values of one key, row-major float32. */
-  read(key: string): Promise<Float32Array>;
-  close(): Promise<void>;
-  /** Shown in error messages. */
-  readonly description: string;
-  /** The file behind it, when there is one (carried by `CheckpointError.path`). */
-  readonly path?: string;
-}
+/** Checkpoint tensors in PyTorch layout, read one at a time (see `BackboneTensorSource`). */
+export type VitTensorSource = BackboneTensorSource;
 
 /**
  * One attention head's projections, split out of `qkv.weight` at load so that each comes out of

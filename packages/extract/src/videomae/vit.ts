@@ -3,7 +3,8 @@ import { ConfigError, PthnetError } from 'shared';
 import { VIT_IN_CHANNELS, VIT_LAYER_NORM_EPS } from './constants.js';
 import { sinusoidPositionTable } from './position.js';
 import { checkWindowBatch, preprocessWindow } from './preprocess.js';
-import type { VideoWindowBatch, VitBlockWeights, VitConfig, VitModel, VitWeights } from './types.js';
+import type { VideoWindowBatch } from '../backbones/types.js';
+import type { VitBlockWeights, VitConfig, VitModel, VitWeights } from './types.js';
 import { disposeVitWeights } from './weights.js';
 
 function layerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D): tf.Tensor {

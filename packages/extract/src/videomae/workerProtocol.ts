@@ -1,7 +1,8 @@
 import type { BackendPreference } from 'shared';
+import type { VideoWindowBatch } from '../backbones/types.js';
 import type { VitConfigInput, VitWeightsSpec } from './types.js';
 
-/** What a ViT worker is started with (`workerData`): plain data only. */
+/** What a ViT worker is started with: plain data only. */
 export interface VitWorkerInit {
   config: VitConfigInput;
   weights: VitWeightsSpec;
@@ -10,23 +11,13 @@ export interface VitWorkerInit {
   gemmThreads: number;
 }
 
-export interface VitWorkerTask {
-  type: 'extract';
-  id: number;
-  data: Uint8Array;
-  shape: [number, number, number, number, number];
+/** What a ViT worker reports once its weights are loaded. */
+export interface VitWorkerReady {
+  backend: string;
+  backendDetail: string;
 }
 
-/** A thrown error as plain data: class name, code and message survive the thread boundary. */
-export interface SerializedError {
-  name: string;
-  code: string | undefined;
-  message: string;
-  path: string | undefined;
-}
-
-export type VitWorkerMessage =
-  | { type: 'ready'; backend: string; backendDetail: string }
-  | { type: 'failed'; error: SerializedError }
-  | { type: 'result'; id: number; features: Float32Array }
-  | { type: 'error'; id: number; error: SerializedError };
+/** The one call a ViT worker answers: features of a batch of windows, `[batch, embedDim]` row-major. */
+export type VitWorkerMethods = {
+  extract: { request: VideoWindowBatch; response: Float32Array };
+};

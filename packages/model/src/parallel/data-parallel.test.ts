@@ -5,9 +5,13 @@ import { SGD } from '../optim/sgd.js';
 import type { PthNet } from '../pthnet/pthnet.js';
 import { createPthNet } from '../pthnet/pthnet.js';
 import { trainStep } from '../pthnet/train-step.js';
+import { CheckpointError } from 'shared';
+import { validatePthNetConfig } from '../pthnet/config.js';
+import { CONTROL_ABORT } from './constants.js';
 import { DataParallelPthNet, splitRanges } from './data-parallel.js';
-import { shardRanges } from './exchange.js';
-import type { HostPyramidBatch } from './types.js';
+import { exchangeBuffers, shardRanges } from './exchange.js';
+import type { DataParallelMethods, HostPyramidBatch } from './types.js';
+import { dataParallelWorker } from './worker-service.js';
 
 const CONFIG = { n_in: 12, n_embd: 16, mlp_dim: 8 };
 const BATCH = 5;
@@ -158,5 +162,58 @@ describe('DataParallelPthNet (2 worker threads)', () => {
     );
     const logits = await pool.predict(batch.x_H, batch.m_H);
     expect(logits).toHaveLength(BATCH * 7);
+  });
+});
+
+describe("a worker's service in this thread (the only worker: its barriers pass at once)", () => {
+  it('steps, predicts, saves and loads like the single-thread network, and a failed step raises the abort flag', async () => {
+    await selectBackend('wasm');
+    const sgd = { lr: 0.02, momentum: 0.9, weightDecay: 1e-4 };
+    const config = validatePthNetConfig(CONFIG);
+    const exchange = exchangeBuffers(config, 1);
+    const service = await dataParallelWorker({ index: 0, config, backend: 'wasm', seed: 9, optimizer: sgd, ...exchange, workers: 1 });
+    const call = async <K extends keyof DataParallelMethods>(
+      method: K,
+      request: DataParallelMethods[K]['request'],
+    ): Promise<DataParallelMethods[K]['response']> =>
+      (await (service.handlers[method] as (r: typeof request) => unknown)(request)) as DataParallelMethods[K]['response'];
+    const reference = createPthNet(CONFIG, { seed: 9 });
+    const optimizer = new SGD(reference.namedVariables(), sgd);
+    try {
+      expect(service.ready).toMatchObject({ backend: 'wasm', parameterCount: reference.parameterCount });
+      const batch = hostBatch();
+      const labels = Int32Array.from([0, 6, 2, 3, 1]);
+      const t = (h: { shape: number[]; data: Float32Array | Uint8Array }) => tf.tensor(Float32Array.from(h.data), h.shape, 'float32');
+      const inputs = { x_L: t(batch.x_L), x_M: t(batch.x_M), x_H: t(batch.x_H), m_L: t(batch.m_L), m_M: t(batch.m_M), m_H: t(batch.m_H) };
+      const options = { training: true, dropPathProb: 0 };
+      const stepped = await call('train', { batch, labels, share: 1, lr: 0.02, options, step: 0 });
+      const single = trainStep(reference, optimizer, inputs, tf.tensor1d(labels, 'int32'), options);
+      expect(Math.abs(stepped.losses.loss - single.losses.loss)).toBeLessThan(1e-5);
+      expect(stepped.paramsWithoutGrad).toEqual(single.paramsWithoutGrad);
+      const logits = await call('predict', { x: batch.x_H, mask: batch.m_H });
+      const want = reference.predict(inputs.x_H, inputs.m_H).dataSync();
+      logits.forEach((v, i) => {
+        expect(Math.abs(v - want[i]!)).toBeLessThan(1e-4);
+      });
+      // the only worker owns every parameter's momentum
+      const state = await call('optimizerState', null);
+      expect(state.momentumBuffers.size).toBe(reference.parameterNames().length - 20);
+      await call('loadOptimizerState', { momentumBuffers: state.momentumBuffers });
+      const fresh = createPthNet(CONFIG, { seed: 77 });
+      expect(await call('loadStateDict', fresh.stateDict())).toBeNull();
+      const saved = await call('stateDict', null);
+      for (const [name, tensor] of fresh.stateDict()) expect(saved.get(name)!.data, name).toEqual(tensor.data);
+      fresh.dispose();
+      await expect(call('loadStateDict', new Map())).rejects.toBeInstanceOf(CheckpointError);
+      // a step that throws releases the other workers waiting at the barrier
+      expect(new Int32Array(exchange.control)[CONTROL_ABORT]).toBe(0);
+      await expect(call('train', { batch, labels: Int32Array.from([0]), share: 1, lr: 0.02, options, step: 1 })).rejects.toThrow(
+        'labels: expected shape [5], got [1]',
+      );
+      expect(new Int32Array(exchange.control)[CONTROL_ABORT]).toBe(1);
+    } finally {
+      await service.close?.();
+      reference.dispose();
+    }
   });
 });

@@ -1,13 +1,14 @@
-import { Worker } from 'node:worker_threads';
-import type { PthnetError } from 'shared';
-import { ConfigError, InputError, TrainingError, preloadNativeGemm } from 'shared';
+import type { SerializedError, WorkerThread } from 'shared';
+import { ConfigError, InputError, TrainingError, startWorkers } from 'shared';
 import type { SgdState } from '../optim/types.js';
 import { validatePthNetConfig } from '../pthnet/config.js';
 import { DEFAULT_PTHNET_SEED } from '../pthnet/constants.js';
-import { parameterCount, pthnetParameterSpecs } from '../pthnet/params.js';
+import { pthnetParameterSpecs } from '../pthnet/params.js';
 import type { PthNetConfig, PthNetLoss, StateDict } from '../pthnet/types.js';
-import { CONTROL_ABORT, CONTROL_ARRIVED, CONTROL_LENGTH, DEFAULT_WORKERS } from './constants.js';
+import { CONTROL_ABORT, CONTROL_ARRIVED, DEFAULT_WORKERS } from './constants.js';
+import { exchangeBuffers } from './exchange.js';
 import type {
+  DataParallelMethods,
   DataParallelOptions,
   HostArray,
   HostMask,
@@ -15,25 +16,16 @@ import type {
   ParallelStepOptions,
   ParallelStepResult,
   WorkerInit,
-  WorkerRequest,
-  WorkerResponse,
+  WorkerReady,
 } from './types.js';
 
-/**
- * The worker runs TypeScript: Node cannot load `.ts` in a worker by itself, so a one-line
- * bootstrap registers tsx's loader there first (the same loader `pnpm` scripts run under).
- */
-function spawnWorker(init: WorkerInit): Worker {
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./worker.js', import.meta.url).href.replace(/\.js$/, '.ts');
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData: init });
-}
+type ParallelWorker = WorkerThread<DataParallelMethods, WorkerReady>;
 
-interface Pending {
-  kind: WorkerRequest['kind'];
-  resolve: (response: WorkerResponse) => void;
-  reject: (error: Error) => void;
+const WORKER_ENTRY = new URL('./worker.ts', import.meta.url);
+
+/** Every error of a worker is a TrainingError here, naming the worker and the error's class. */
+function reviveTrainingError(error: SerializedError, name: string): TrainingError {
+  return new TrainingError(`${name}: ${error.name}: ${error.message}`);
 }
 
 /** Rows `[start, end)` of a `[B, ...]` host array. */
@@ -65,33 +57,21 @@ export class DataParallelPthNet {
   readonly backendDetail: string;
   /** Learning rate of the next step (a `MultiStepLR` can drive it). */
   lr: number;
-  private readonly workers: Worker[];
-  private readonly pending: Array<Map<number, Pending>>;
+  private readonly workers: ParallelWorker[];
   private readonly control: Int32Array;
-  private nextId = 0;
   private steps = 0;
   private broken: Error | null = null;
 
-  private constructor(config: PthNetConfig, workers: Worker[], control: Int32Array, backend: { name: string; detail: string }, lr: number) {
+  private constructor(config: PthNetConfig, workers: ParallelWorker[], control: Int32Array, backend: WorkerReady, lr: number) {
     this.config = config;
     this.workers = workers;
     this.workerCount = workers.length;
     this.control = control;
-    this.backend = backend.name;
-    this.backendDetail = backend.detail;
+    this.backend = backend.backend;
+    this.backendDetail = backend.backendDetail;
     this.lr = lr;
-    this.pending = [];
-    workers.forEach((worker, index) => {
-      const pending = new Map<number, Pending>();
-      this.pending.push(pending);
-      worker.on('message', (message: WorkerResponse) => this.settle(index, message));
-      worker.on('error', (error) =>
-        this.fail(new TrainingError(`data-parallel worker ${index} crashed: ${error.message}`, { cause: error })),
-      );
-      worker.on('exit', (code) => {
-        if (pending.size > 0) this.fail(new TrainingError(`data-parallel worker ${index} exited (code ${code}) with work pending`));
-      });
-    });
+    // a worker lost (a crash, an exit) stops the pool: the replicas can no longer step together
+    for (const worker of workers) worker.onFailure((error) => this.fail(error));
   }
 
   /** Starts the workers and waits until each has built its replica. */
@@ -100,53 +80,26 @@ export class DataParallelPthNet {
     const count = options.workers ?? DEFAULT_WORKERS;
     if (!Number.isInteger(count) || count < 1)
       throw new ConfigError(`parallel.workers: expected a positive integer, got ${JSON.stringify(count)}`);
-    const specs = pthnetParameterSpecs(config);
-    const total = parameterCount(specs);
-    const gradients = new SharedArrayBuffer(count * total * Float32Array.BYTES_PER_ELEMENT);
-    const gradientFlags = new SharedArrayBuffer(count * specs.length * Int32Array.BYTES_PER_ELEMENT);
-    const weights = new SharedArrayBuffer(total * Float32Array.BYTES_PER_ELEMENT);
-    const updatedFlags = new SharedArrayBuffer(specs.length * Int32Array.BYTES_PER_ELEMENT);
-    const control = new SharedArrayBuffer(CONTROL_LENGTH * Int32Array.BYTES_PER_ELEMENT);
-    const workers: Worker[] = [];
-    preloadNativeGemm();
-    const ready: Array<Promise<{ name: string; detail: string }>> = [];
-    for (let index = 0; index < count; index++) {
-      const worker = spawnWorker({
+    const exchange = exchangeBuffers(config, count);
+    const workers = await startWorkers<DataParallelMethods, WorkerInit, WorkerReady>(count, (index) => ({
+      entry: WORKER_ENTRY,
+      init: {
         index,
         config,
         backend: options.backend ?? 'auto',
         seed: options.seed ?? DEFAULT_PTHNET_SEED,
         optimizer: options.optimizer,
         ...(options.stateDict ? { stateDict: options.stateDict } : {}),
-        gradients,
-        gradientFlags,
-        weights,
-        updatedFlags,
-        control,
+        ...exchange,
         workers: count,
-      });
-      workers.push(worker);
-      ready.push(
-        new Promise((resolve, reject) => {
-          const onMessage = (message: WorkerResponse): void => {
-            if (message.kind === 'ready') resolve({ name: message.backend, detail: message.backendDetail });
-            else if (message.kind === 'error') reject(errorFrom(index, message));
-          };
-          worker.once('message', onMessage);
-          worker.once('error', reject);
-        }),
-      );
-    }
-    let backends: Array<{ name: string; detail: string }>;
-    try {
-      backends = await Promise.all(ready);
-    } catch (error) {
-      await Promise.all(workers.map((w) => w.terminate()));
-      throw error;
-    }
-    const [backend] = backends;
+      },
+      name: `data-parallel worker ${index}`,
+      revive: reviveTrainingError,
+      failure: (message, failureOptions) => new TrainingError(message, failureOptions),
+    }));
+    const backend = workers[0]?.ready;
     if (backend === undefined) throw new TrainingError('data-parallel: no worker reported a backend');
-    return new DataParallelPthNet(config, workers, new Int32Array(control), backend, options.optimizer.lr);
+    return new DataParallelPthNet(config, workers, new Int32Array(exchange.control), backend, options.optimizer.lr);
   }
 
   /**
@@ -164,37 +117,46 @@ export class DataParallelPthNet {
     const responses = await Promise.all(
       this.workers.map((_, index) => {
         const range = ranges[index];
-        return this.request(index, (id) => ({
-          kind: 'train',
-          id,
-          batch:
-            range === undefined
-              ? null
-              : {
-                  x_L: rows(batch.x_L, range[0], range[1]),
-                  x_M: rows(batch.x_M, range[0], range[1]),
-                  x_H: rows(batch.x_H, range[0], range[1]),
-                  m_L: rows(batch.m_L, range[0], range[1]),
-                  m_M: rows(batch.m_M, range[0], range[1]),
-                  m_H: rows(batch.m_H, range[0], range[1]),
-                },
+        const part =
+          range === undefined
+            ? null
+            : {
+                x_L: rows(batch.x_L, range[0], range[1]),
+                x_M: rows(batch.x_M, range[0], range[1]),
+                x_H: rows(batch.x_H, range[0], range[1]),
+                m_L: rows(batch.m_L, range[0], range[1]),
+                m_M: rows(batch.m_M, range[0], range[1]),
+                m_H: rows(batch.m_H, range[0], range[1]),
+              };
+        const request = {
+          batch: part,
           labels: range === undefined ? new Int32Array(0) : labels.slice(range[0], range[1]),
           share: range === undefined ? 0 : (range[1] - range[0]) / size,
           lr: this.lr,
           options,
           step,
-        }));
+        };
+        // the rows and labels are fresh copies: move them to the worker
+        const transfer = [
+          request.labels.buffer as ArrayBuffer,
+          ...(part === null ? [] : Object.values(part).map((h) => h.data.buffer as ArrayBuffer)),
+        ];
+        // after a failed step the replicas may differ: refuse further work
+        return this.call(index, 'train', request, transfer).catch((error: Error) => {
+          this.fail(error);
+          throw error;
+        });
       }),
     );
     const losses: PthNetLoss<number> = { loss: 0, loss_ce: 0, loss_kl_L: 0, loss_kl_M: 0 };
     responses.forEach((response, index) => {
-      if (response.kind !== 'trained') throw new TrainingError(`worker ${index}: unexpected reply ${response.kind}`);
       const range = ranges[index];
       if (range === undefined) return;
       const share = (range[1] - range[0]) / size;
       for (const key of Object.keys(losses) as Array<keyof typeof losses>) losses[key] += share * response.losses[key];
     });
-    const first = responses[0] as Extract<WorkerResponse, { kind: 'trained' }>;
+    const first = responses[0];
+    if (first === undefined) throw new TrainingError('data-parallel: no worker replied to the step');
     return { losses, paramsWithoutGrad: first.paramsWithoutGrad };
   }
 
@@ -218,40 +180,38 @@ export class DataParallelPthNet {
     if (size === undefined) throw new InputError('x_H: expected shape [B, ...], got []');
     const ranges = splitRanges(size, this.workerCount);
     const parts = await Promise.all(
-      ranges.map(async ([start, end], index) => ({
-        start,
-        part: await this.request(index, (id) => ({ kind: 'predict', id, x: rows(x_H, start, end), mask: rows(m_H, start, end) })),
-      })),
+      ranges.map(async ([start, end], index) => {
+        const x = rows(x_H, start, end);
+        const mask = rows(m_H, start, end);
+        return {
+          start,
+          logits: await this.call(index, 'predict', { x, mask }, [x.data.buffer as ArrayBuffer, mask.data.buffer as ArrayBuffer]),
+        };
+      }),
     );
     const logits = new Float32Array(size * this.config.num_classes);
-    parts.forEach(({ start, part }, index) => {
-      if (part.kind !== 'predicted') throw new TrainingError(`worker ${index}: unexpected reply ${part.kind}`);
-      logits.set(part.logits, start * this.config.num_classes);
-    });
+    for (const part of parts) logits.set(part.logits, part.start * this.config.num_classes);
     return logits;
   }
 
   /** The (identical) replicas' parameters, reference layout and order. */
-  async stateDict(): Promise<StateDict> {
-    const response = await this.request(0, (id) => ({ kind: 'stateDict', id }));
-    if (response.kind !== 'stateDict') throw new TrainingError(`worker 0: unexpected reply ${response.kind}`);
-    return response.stateDict;
+  stateDict(): Promise<StateDict> {
+    return this.call(0, 'stateDict', null);
   }
 
   async loadStateDict(stateDict: StateDict): Promise<void> {
-    await Promise.all(this.workers.map((_, index) => this.request(index, (id) => ({ kind: 'loadStateDict', id, stateDict }))));
+    await Promise.all(this.workers.map((_, index) => this.call(index, 'loadStateDict', stateDict)));
   }
 
   /** SGD momentum buffers (reference layout, reference order) and hyperparameters. */
   async optimizerState(): Promise<SgdState> {
     // each worker owns the momentum of its shard of parameters
-    const parts = await Promise.all(this.workers.map((_, index) => this.request(index, (id) => ({ kind: 'optimizerState', id }))));
+    const parts = await Promise.all(this.workers.map((_, index) => this.call(index, 'optimizerState', null)));
     const merged = new Map<string, HostArray>();
     let state: SgdState | undefined;
-    for (const [index, part] of parts.entries()) {
-      if (part.kind !== 'optimizerState') throw new TrainingError(`worker ${index}: unexpected reply ${part.kind}`);
-      state ??= part.state;
-      for (const [name, buffer] of part.state.momentumBuffers) merged.set(name, buffer);
+    for (const part of parts) {
+      state ??= part;
+      for (const [name, buffer] of part.momentumBuffers) merged.set(name, buffer);
     }
     if (state === undefined) throw new TrainingError('data-parallel: no worker replied with optimizer state');
     const ordered = new Map(
@@ -264,60 +224,31 @@ export class DataParallelPthNet {
   }
 
   async loadOptimizerState(state: Pick<SgdState, 'momentumBuffers'>): Promise<void> {
-    await Promise.all(this.workers.map((_, index) => this.request(index, (id) => ({ kind: 'loadOptimizerState', id, state }))));
+    await Promise.all(this.workers.map((_, index) => this.call(index, 'loadOptimizerState', state)));
   }
 
-  /** Stops the workers (their replicas and backends go with them). */
+  /** Stops the workers (each frees its replica first unless the pool has failed; their backends go with them). */
   async dispose(): Promise<void> {
-    await Promise.allSettled(this.workers.map((_, index) => this.request(index, (id) => ({ kind: 'close', id }))));
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.all(this.workers.map((worker) => worker.close()));
   }
 
-  private request(index: number, build: (id: number) => WorkerRequest): Promise<WorkerResponse> {
+  private call<K extends keyof DataParallelMethods & string>(
+    index: number,
+    method: K,
+    request: DataParallelMethods[K]['request'],
+    transfer: ArrayBuffer[] = [],
+  ): Promise<DataParallelMethods[K]['response']> {
     if (this.broken) return Promise.reject(this.broken);
-    const id = this.nextId++;
-    const message = build(id);
-    return new Promise((resolve, reject) => {
-      const worker = this.workers[index];
-      const pending = this.pending[index];
-      // thrown in the executor, so the promise rejects with it
-      if (worker === undefined || pending === undefined) throw new TrainingError(`data-parallel: no worker ${index}`);
-      pending.set(id, { kind: message.kind, resolve, reject });
-      worker.postMessage(message);
-    });
-  }
-
-  private settle(index: number, message: WorkerResponse): void {
-    if (message.kind === 'ready') return;
-    const id = message.id;
-    if (id === null) {
-      this.fail(errorFrom(index, message as Extract<WorkerResponse, { kind: 'error' }>));
-      return;
-    }
-    const pending = this.pending[index];
-    const waiting = pending?.get(id);
-    if (pending === undefined || waiting === undefined) return;
-    pending.delete(id);
-    if (message.kind === 'error') {
-      const error = errorFrom(index, message);
-      // after a failed step the replicas may differ: refuse further work
-      if (waiting.kind === 'train') this.fail(error);
-      waiting.reject(error);
-    } else {
-      waiting.resolve(message);
-    }
+    const worker = this.workers[index];
+    if (worker === undefined) return Promise.reject(new TrainingError(`data-parallel: no worker ${index}`));
+    return worker.call(method, request, transfer);
   }
 
   private fail(error: Error): void {
-    this.broken ??= error;
+    if (this.broken !== null) return;
+    this.broken = error;
+    // workers waiting at a barrier for the one that failed give up
     Atomics.store(this.control, CONTROL_ABORT, 1);
-    for (const pending of this.pending) {
-      for (const waiting of pending.values()) waiting.reject(error);
-      pending.clear();
-    }
+    for (const worker of this.workers) worker.fail(error);
   }
-}
-
-function errorFrom(index: number, message: Extract<WorkerResponse, { kind: 'error' }>): PthnetError {
-  return new TrainingError(`data-parallel worker ${index}: ${message.name}: ${message.message}`);
 }

@@ -1,5 +1,24 @@
 // biome-ignore-all lint/style/noNonNullAssertion: indices are bounded by the loops (end < sizes.length; rest[0] exists when rest.length === 1; each summed range [start, start + size) is one parameter inside one worker's slot of slots, as parameterOffsets lays them out); noUncheckedIndexedAccess cannot see that
-import { BARRIER_POLL_MS, CONTROL_ABORT, CONTROL_ARRIVED, CONTROL_GENERATION } from './constants.js';
+import { parameterCount, pthnetParameterSpecs } from '../pthnet/params.js';
+import type { PthNetConfig } from '../pthnet/types.js';
+import { BARRIER_POLL_MS, CONTROL_ABORT, CONTROL_ARRIVED, CONTROL_GENERATION, CONTROL_LENGTH } from './constants.js';
+import type { WorkerInit } from './types.js';
+
+/** The shared memory `workers` replicas of a network exchange gradients and updated weights through. */
+export function exchangeBuffers(
+  config: PthNetConfig,
+  workers: number,
+): Pick<WorkerInit, 'gradients' | 'gradientFlags' | 'weights' | 'updatedFlags' | 'control'> {
+  const specs = pthnetParameterSpecs(config);
+  const total = parameterCount(specs);
+  return {
+    gradients: new SharedArrayBuffer(workers * total * Float32Array.BYTES_PER_ELEMENT),
+    gradientFlags: new SharedArrayBuffer(workers * specs.length * Int32Array.BYTES_PER_ELEMENT),
+    weights: new SharedArrayBuffer(total * Float32Array.BYTES_PER_ELEMENT),
+    updatedFlags: new SharedArrayBuffer(specs.length * Int32Array.BYTES_PER_ELEMENT),
+    control: new SharedArrayBuffer(CONTROL_LENGTH * Int32Array.BYTES_PER_ELEMENT),
+  };
+}
 
 /** Offsets of every parameter (internal layout, flattened) in one gradient slot. */
 export function parameterOffsets(sizes: readonly number[]): { offsets: number[]; total: number } {

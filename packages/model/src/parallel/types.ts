@@ -49,36 +49,36 @@ export interface ParallelStepResult {
   paramsWithoutGrad: string[];
 }
 
-/** Messages main -> worker. */
-export type WorkerRequest =
-  | {
-      kind: 'train';
-      id: number;
-      /** This worker's rows of the batch; null when the batch has fewer clips than workers. */
-      batch: HostPyramidBatch | null;
-      labels: Int32Array;
-      /** This worker's fraction of the batch. */
-      share: number;
-      lr: number;
-      options: ParallelStepOptions;
-      step: number;
-    }
-  | { kind: 'predict'; id: number; x: HostArray; mask: HostMask }
-  | { kind: 'stateDict'; id: number }
-  | { kind: 'loadStateDict'; id: number; stateDict: StateDict }
-  | { kind: 'optimizerState'; id: number }
-  | { kind: 'loadOptimizerState'; id: number; state: Pick<SgdState, 'momentumBuffers'> }
-  | { kind: 'close'; id: number };
+/** One worker's share of a training step. */
+export interface TrainRequest {
+  /** This worker's rows of the batch; null when the batch has fewer clips than workers. */
+  batch: HostPyramidBatch | null;
+  labels: Int32Array;
+  /** This worker's fraction of the batch. */
+  share: number;
+  lr: number;
+  options: ParallelStepOptions;
+  step: number;
+}
 
-/** Messages worker -> main. */
-export type WorkerResponse =
-  | { kind: 'ready'; backend: string; backendDetail: string; parameterCount: number }
-  | { kind: 'trained'; id: number; losses: PthNetLoss<number>; paramsWithoutGrad: string[] }
-  | { kind: 'predicted'; id: number; logits: Float32Array }
-  | { kind: 'stateDict'; id: number; stateDict: StateDict }
-  | { kind: 'optimizerState'; id: number; state: SgdState }
-  | { kind: 'ok'; id: number }
-  | { kind: 'error'; id: number | null; message: string; name: string };
+/** What a data-parallel worker answers (the shared worker RPC carries the ids, errors and closing). */
+export type DataParallelMethods = {
+  train: { request: TrainRequest; response: { losses: PthNetLoss<number>; paramsWithoutGrad: string[] } };
+  /** Level-H logits of this worker's rows. */
+  predict: { request: { x: HostArray; mask: HostMask }; response: Float32Array };
+  stateDict: { request: null; response: StateDict };
+  loadStateDict: { request: StateDict; response: null };
+  /** SGD state with the momentum buffers of this worker's shard of parameters. */
+  optimizerState: { request: null; response: SgdState };
+  loadOptimizerState: { request: Pick<SgdState, 'momentumBuffers'>; response: null };
+};
+
+/** What a worker reports once its replica is built. */
+export interface WorkerReady {
+  backend: string;
+  backendDetail: string;
+  parameterCount: number;
+}
 
 /** What each worker is started with. */
 export interface WorkerInit {

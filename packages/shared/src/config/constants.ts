@@ -14,4 +14,3 @@ export const BACKENDS = ['auto', 'node-gpu', 'node', 'wasm', 'cpu'] as const;
 export const DIRECTIONS = ['forward', 'reversed'] as const;
 export const SOURCES = ['raw', 'face'] as const;
 export const WINDOW_RULES = ['cover', 'inside'] as const;
-export const LAYOUTS = ['ferv39k', 'dfew', 'reference-list', 'generic'] as const;

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { BACKENDS, DEFAULT_DATA_DIR, DIRECTIONS, LAYOUTS, SOURCES, WINDOW_RULES } from './constants.js';
+import { BACKENDS, DEFAULT_DATA_DIR, DIRECTIONS, SOURCES, WINDOW_RULES } from './constants.js';
 
 /**
  * The pipeline config: one typed object for every stage, read from `pthnet.config.json`
@@ -12,25 +12,31 @@ const positiveInt = z.number().int().positive();
 const nonNegative = z.number().nonnegative();
 
 /**
- * One dataset to ingest. Layout-specific options (`splits`, `sources`, `fold`, `lists`,
- * `checkFiles`, `labels`) pass through to the extract package's layout validator, which
- * fills their defaults and names a bad key.
+ * One dataset to ingest. The layout and its options (`splits`, `sources`, `fold`, `lists`,
+ * `checkFiles`, `labels`, ...) pass through to the extract package's layout registry, which
+ * knows the layout names, fills the defaults and names a bad key.
  */
 export const datasetSourceSchema = z.looseObject({
   /** Name used in the manifest (`clips.dataset`). */
   name: z.string().min(1),
-  /** How the root is laid out: FERV39k, DFEW, reference list files, or `<root>/<split>/<label>/<clip>`. */
-  layout: z.enum(LAYOUTS),
+  /** How the root is laid out: the name of a layout registered in the extract package (`pthnet ingest --help` lists them). */
+  layout: z.string().min(1),
   /** Dataset root (relative paths resolve against the working directory). */
   root: z.string().min(1),
 });
 
+/**
+ * The feature backbone. `name` picks one registered in the extract package (default there:
+ * `videomae-v2`), which validates the rest and names a bad key.
+ */
 export const backboneSchema = z.strictObject({
-  /** `vit-s16`, `vit-b16`, `vit-l16`, `vit-h16`, `vit-g14`, or `custom` (then `custom` holds the shape). */
-  preset: z.string().default('vit-g14'),
-  /** Backbone weights: an official VideoMAE v2 `.pth` or a `.safetensors` file. */
+  /** A registered backbone (`pthnet extract --help` lists them); unset: the VideoMAE v2 ViT. */
+  name: z.string().min(1).optional(),
+  /** The ViT's `vit-s16`, `vit-b16`, `vit-l16`, `vit-h16`, `vit-g14` (its default), or `custom` (then `custom` holds the shape). */
+  preset: z.string().optional(),
+  /** Backbone weights: for the ViT an official VideoMAE v2 `.pth` or a `.safetensors` file. */
   checkpoint: z.string().optional(),
-  /** Custom ViT shape (patch, width, depth, heads, mlpRatio, imageSize) when preset is `custom`. */
+  /** Shape overrides (the ViT's patch, width, depth, heads, mlpRatio, imageSize), the whole shape when preset is `custom`. */
   custom: z.record(z.string(), z.number()).optional(),
   /** Mean/std normalisation after scaling to [0, 1]; the reference extraction uses none. */
   normalize: z

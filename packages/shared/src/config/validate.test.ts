@@ -52,6 +52,14 @@ describe('validateConfig', () => {
     );
   });
 
+  it('takes any layout name: the extract package, which registers the layouts, checks it', () => {
+    const c = validateConfig({ ingest: { datasets: [{ name: 'x', layout: 'my-own-layout', root: '/d', fold: 2 }] } });
+    expect(c.ingest.datasets).toEqual([{ name: 'x', layout: 'my-own-layout', root: '/d', fold: 2 }]);
+    expect(() => validateConfig({ ingest: { datasets: [{ name: 'x', layout: '', root: '/d' }] } })).toThrowError(
+      /ingest\.datasets\.0\.layout \(pthnet\.config\.json\): expected .*/,
+    );
+  });
+
   it('rejects a wrong type inside nested arrays with the exact path', () => {
     expect(() => validateConfig({ ingest: { datasets: [{ name: 'x', layout: 'ferv39k' }] } })).toThrowError(
       'ingest.datasets.0.root (pthnet.config.json): expected string, got nothing',

@@ -1,0 +1,95 @@
+// The VideoMAE v2 ViT (packages/extract/src/videomae) as a backbone: presets vit-s16 .. vit-g14
+// or a custom shape, weights from an official .pth or a .safetensors, in this thread or on a
+// pool of worker threads.
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, describeActiveBackend } from 'shared';
+import { loadVitWeights } from '../videomae/checkpoint.js';
+import { resolveVitConfig } from '../videomae/config.js';
+import { VIT_PRESET_NAMES } from '../videomae/constants.js';
+import { vitFlopsPerWindow } from '../videomae/flops.js';
+import type { VitConfig } from '../videomae/types.js';
+import { createVitModel } from '../videomae/vit.js';
+import { randomVitTensorSource, vitWeightsFromSource } from '../videomae/weights.js';
+import { createVitWorkerPool } from '../videomae/workerPool.js';
+import type { Backbone, BackboneConfig, BackboneDefinition, BackboneSpec, OpenBackboneOptions } from './types.js';
+
+const NAME = 'videomae-v2';
+
+export interface VideoMaeSpec extends BackboneSpec {
+  /** The validated ViT shape and normalisation. */
+  readonly vit: VitConfig;
+}
+
+function resolve(config: BackboneConfig): VideoMaeSpec {
+  const input: Record<string, unknown> = { preset: config.preset, ...(config.custom ?? {}), normalize: config.normalize };
+  const vit = resolveVitConfig(input);
+  const { embedDim, depth, numHeads, patchSize, tubeletSize, mlpRatio, imageSize, numFrames, normalize } = vit;
+  return {
+    backbone: NAME,
+    label: vit.preset,
+    featureDim: embedDim,
+    window: { frames: numFrames, height: imageSize, width: imageSize },
+    // the key the features of this backbone have always had: existing features stay valid
+    cacheParams: {
+      vit: {
+        embedDim,
+        depth,
+        numHeads,
+        patchSize,
+        tubeletSize,
+        mlpRatio,
+        imageSize,
+        numFrames,
+        normalize: normalize ? { mean: [...normalize.mean], std: [...normalize.std] } : null,
+      },
+    },
+    checkpointKind: 'VideoMAE v2 checkpoint (.pth or .safetensors)',
+    flopsPerWindow: vitFlopsPerWindow(vit).total,
+    vit,
+  };
+}
+
+async function open(spec: VideoMaeSpec, options: OpenBackboneOptions): Promise<Backbone> {
+  const { weights } = options;
+  if (options.workers !== undefined) {
+    if ('tensors' in weights) {
+      throw new ConfigError(`${NAME}: weights from tensors at hand load in this thread only, got workers: ${options.workers}`);
+    }
+    const pool = await createVitWorkerPool({
+      config: spec.vit,
+      ...('checkpoint' in weights ? { weightsPath: weights.checkpoint } : { randomSeed: weights.randomSeed }),
+      workers: options.workers,
+      ...(options.backend !== undefined ? { backend: options.backend } : {}),
+    });
+    return {
+      spec,
+      workers: pool.workers,
+      backend: pool.backend,
+      backendDetail: pool.backendDetail,
+      extractFeatures: (windows) => pool.extractFeatures(windows),
+      close: () => pool.close(),
+    };
+  }
+  const loaded =
+    'checkpoint' in weights
+      ? await loadVitWeights(weights.checkpoint, spec.vit)
+      : await vitWeightsFromSource('tensors' in weights ? weights.tensors : randomVitTensorSource(spec.vit, weights.randomSeed), spec.vit);
+  const model = createVitModel(spec.vit, loaded);
+  return {
+    spec,
+    workers: 0,
+    backend: tf.getBackend(),
+    backendDetail: describeActiveBackend(),
+    extractFeatures: (windows) => model.extractFeatures(windows),
+    close: async () => model.dispose(),
+  };
+}
+
+export const videoMaeV2Backbone: BackboneDefinition<VideoMaeSpec> = {
+  name: NAME,
+  summary: 'VideoMAE v2 ViT: fc_norm(mean of the tokens) of 16-frame windows',
+  presets: [...VIT_PRESET_NAMES, 'custom'],
+  resolve,
+  open,
+  randomTensors: (spec, seed) => randomVitTensorSource(spec.vit, seed),
+};

@@ -4,12 +4,11 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { open, readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigError, InputError, PthnetError, npyHeader, readNpy, writeFileAtomic } from 'shared';
+import type { NpyFileHeader } from 'shared';
+import { ConfigError, InputError, PthnetError, npyHeader, readNpy, readNpyHeader, writeFileAtomic } from 'shared';
 import { LEVELS, LEVEL_STRIDES } from '../sampling/constants.js';
 import type { Level } from '../sampling/types.js';
 import { PACKED_FORMAT, PACKED_NAME_PATTERN, PACKED_READ_CHUNK_BYTES, PACKED_VERSION, PACKED_WRITE_CHUNK_BYTES } from './constants.js';
-import type { NpyHeaderInfo } from './npy-header.js';
-import { probeNpyFile } from './npy-header.js';
 import type {
   BuildPackedDatasetOptions,
   BuildPackedDatasetResult,
@@ -44,7 +43,7 @@ import type {
 
 interface LevelProbe {
   readonly path: string;
-  readonly header: NpyHeaderInfo;
+  readonly header: NpyFileHeader;
   readonly rows: number;
   readonly D: number;
 }
@@ -102,9 +101,9 @@ async function probeLevel(clip: PackedClipSource, level: Level): Promise<{ probe
     skipped: { id: clip.id, level, path: file ?? '', reason, detail },
   });
   if (typeof file !== 'string' || file === '') return skip('missing-file', `no ${level} feature file given`);
-  let header: NpyHeaderInfo;
+  let header: NpyFileHeader;
   try {
-    header = await probeNpyFile(file);
+    header = await readNpyHeader(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return skip('missing-file', `${file} does not exist`);
@@ -388,9 +387,9 @@ export async function openPackedDataset(dir: string, name: string, options: Open
     for (const level of LEVELS) {
       const { file, rows } = index.levels[level];
       const dataPath = path.join(dir, file);
-      let header: NpyHeaderInfo;
+      let header: NpyFileHeader;
       try {
-        header = await probeNpyFile(dataPath);
+        header = await readNpyHeader(dataPath);
       } catch (error) {
         throw new InputError(`packed data ${dataPath} (level ${level} of ${indexPath}): ${(error as Error).message}`, dataPath, {
           cause: error,

@@ -1,11 +1,10 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import { open, readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { NpyFileHeader } from 'shared';
-import { ConfigError, InputError, PthnetError, npyHeader, readNpy, readNpyHeader, writeFileAtomic } from 'shared';
+import { ConfigError, InputError, PthnetError, npyHeader, readNpy, readNpyHeader, writeFileAtomic, writeFully } from 'shared';
 import { LEVELS, LEVEL_STRIDES } from '../sampling/constants.js';
 import type { Level } from '../sampling/types.js';
 import { PACKED_FORMAT, PACKED_NAME_PATTERN, PACKED_READ_CHUNK_BYTES, PACKED_VERSION, PACKED_WRITE_CHUNK_BYTES } from './constants.js';
@@ -55,15 +54,6 @@ interface KeptClip {
 
 export function packedIndexPath(dir: string, name: string): string {
   return path.join(dir, `${name}.index.json`);
-}
-
-/** Writes all of `bytes` (one write call may write less). */
-async function writeFully(handle: FileHandle, bytes: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) {
-    const { bytesWritten } = await handle.write(bytes, written, bytes.length - written);
-    written += bytesWritten;
-  }
 }
 
 function validateBuildOptions(options: BuildPackedDatasetOptions): void {

@@ -18,7 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import { access, open, readFile, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { CheckpointError } from 'shared';
+import { CheckpointError, writeFileAtomic } from 'shared';
 import type { PthNetConfig } from '../../pthnet/types.js';
 import { readSafetensors, safetensorsToFloat32, writeSafetensors } from '../safetensors/safetensors.js';
 import type { SafetensorsTensor } from '../safetensors/types.js';
@@ -26,7 +26,6 @@ import { isTensorRef } from '../torch/globals.js';
 import type { TorchCheckpoint } from '../torch/torchCheckpoint.js';
 import { openTorchCheckpoint } from '../torch/torchCheckpoint.js';
 import type { TensorRef } from '../torch/types.js';
-import { writeAtomically, writeFully } from '../atomicWrite.js';
 import {
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
@@ -164,9 +163,7 @@ export async function savePthNetCheckpoint(basePath: string, input: SavePthNetCh
     ...(input.optimizer ? { optimizer: { ...input.optimizer, ...(input.momentum ? { file: basename(optimizerPath) } : {}) } } : {}),
   };
   const json = new TextEncoder().encode(`${JSON.stringify(sidecar, null, 2)}\n`);
-  await writeAtomically(sidecarPath, async (handle) => {
-    await writeFully(handle, json, 0);
-  });
+  await writeFileAtomic(sidecarPath, json);
   // A momentum file left by an earlier save under this name no longer belongs to the set.
   if (!input.momentum) await unlink(optimizerPath).catch(() => undefined);
   return input.momentum ? { weightsPath, sidecarPath, optimizerPath } : { weightsPath, sidecarPath };

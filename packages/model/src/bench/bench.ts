@@ -2,13 +2,20 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName, SelectedBackend } from 'shared';
-import { AUTO_ORDER, ConfigError, NATIVE_GEMM_DISABLE_ENV, describeActiveBackend, disableNativeGemm, selectBackend } from 'shared';
+import {
+  AUTO_ORDER,
+  ConfigError,
+  NATIVE_GEMM_DISABLE_ENV,
+  describeActiveBackend,
+  disableNativeGemm,
+  seededUniform,
+  selectBackend,
+} from 'shared';
 import { SGD } from '../optim/sgd.js';
 import { DataParallelPthNet } from '../parallel/data-parallel.js';
 import type { HostPyramidBatch } from '../parallel/types.js';
 import { DEFAULT_PTHNET_CONFIG } from '../pthnet/constants.js';
 import { createPthNet } from '../pthnet/pthnet.js';
-import { seededUniform } from '../pthnet/random.js';
 import { trainStep } from '../pthnet/train-step.js';
 import { BENCH_LEVEL_LENGTHS, DEFAULT_BENCH_OPTIONS } from './constants.js';
 import type { BackendResult, BenchOptions, BenchReport, PhaseResult } from './types.js';

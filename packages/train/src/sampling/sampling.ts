@@ -1,3 +1,4 @@
+import type { Rng } from 'shared';
 import { ConfigError, InputError } from 'shared';
 import { DEFAULT_INPUT_NOISE_SIGMA, LEVELS, LEVEL_LENGTHS } from './constants.js';
 import type {
@@ -9,7 +10,6 @@ import type {
   Level,
   MaskTensor3,
   ResolvedBatchOptions,
-  Rng,
   SampledLevel,
   SamplingMode,
 } from './types.js';

@@ -2,14 +2,22 @@ import { existsSync, readFileSync } from 'node:fs';
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import type { TrainEpochRecord, TrainLogRecord, TrainStepRecord } from 'shared';
-import { CODE_VERSIONS, TrainingError, computeMetrics, createProgress, renderChartPng, trainingCurvesSpec, writeFileAtomic } from 'shared';
+import type { Rng, TrainEpochRecord, TrainLogRecord, TrainStepRecord } from 'shared';
+import {
+  CODE_VERSIONS,
+  TrainingError,
+  computeMetrics,
+  createProgress,
+  createRng,
+  renderChartPng,
+  trainingCurvesSpec,
+  writeFileAtomic,
+} from 'shared';
 import type { PthNet } from 'model';
 import { MultiStepLR, loadPthNetCheckpoint, savePthNetCheckpoint } from 'model';
 import type { TrainingEngine } from './engine.js';
 import { createTrainingEngine } from './engine.js';
-import { createRng } from '../sampling/rng.js';
-import type { Batch, Rng } from '../sampling/types.js';
+import type { Batch } from '../sampling/types.js';
 import { makeBatch } from '../packed/make-batch.js';
 import type { PackedDataset } from '../packed/types.js';
 import type { TrainRunOptions, TrainRunResult, TrainingState } from './types.js';

@@ -6,7 +6,7 @@ import type { ConfigFlag, Direction, PipelineConfig } from 'shared';
 import { describeBackend, ConfigError, InputError, ManifestStore, selectBackend, stageCommand, stageContext } from 'shared';
 import { createPthNet, loadPthNetCheckpoint } from 'model';
 import type { VitModel } from 'extract';
-import { backboneVitConfig, createVitModel, decodeClip, loadVitWeights, planWindows } from 'extract';
+import { backboneVitConfig, copyWindowFrames, createVitModel, decodeClip, loadVitWeights, planWindows } from 'extract';
 import { sampleClipLevel, trainIdentity } from 'train';
 
 export interface Prediction {
@@ -30,14 +30,10 @@ async function levelH(
 ) {
   const L = config.extract.windowLength;
   const plan = planWindows(clip.n, [config.datasets.strides.H], config.extract.rule, direction, L);
-  const frameBytes = clip.width * clip.height * 3;
   const D = vit.config.embedDim;
   const rows = new Float32Array(plan.windows.length * D);
   for (const [i, w] of plan.windows.entries()) {
-    const data = new Uint8Array(L * frameBytes);
-    w.frames.forEach((f, k) => {
-      data.set(clip.frames.subarray(f * frameBytes, (f + 1) * frameBytes), k * frameBytes);
-    });
+    const data = copyWindowFrames(clip, w.frames);
     rows.set(await vit.extractFeatures({ data, shape: [1, L, clip.height, clip.width, 3] }), i * D);
   }
   const T = config.extract.windowLength; // level H length, 16

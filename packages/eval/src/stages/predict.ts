@@ -8,6 +8,7 @@ import { createPthNet, loadPthNetCheckpoint } from 'model';
 import type { VitModel } from 'extract';
 import { backboneVitConfig, copyWindowFrames, createVitModel, decodeClip, loadVitWeights, planWindows } from 'extract';
 import { sampleClipLevel, trainIdentity } from 'train';
+import { combineLogits } from '../combine/index.js';
 
 export interface Prediction {
   clip: string;
@@ -97,12 +98,9 @@ export async function predictClip(
       }
     }
     const mu = config.eval.mu;
-    let combinedLogits = Array.from(f.logits);
-    if (r) {
-      const reversedLogits = r.logits;
-      // biome-ignore lint/style/noNonNullAssertion: both networks have the same class count (checked above), so k indexes both logit rows
-      combinedLogits = Array.from(f.logits, (v, k) => mu * v + (1 - mu) * reversedLogits[k]!);
-    }
+    // eval's combination (float32 rounding, as the reference): a near tie falls the same way in both.
+    const row = (logits: Float32Array) => ({ data: logits, shape: [1, logits.length] as [number, number] });
+    const combinedLogits = r ? combineLogits(row(f.logits), row(r.logits), mu).data : f.logits;
     const combined = softmax(combinedLogits);
     const names = checkpoints.labelNames ?? [];
     const classes = combined

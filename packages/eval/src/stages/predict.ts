@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
 import type { ConfigFlag, Direction, PipelineConfig } from 'shared';
 import { describeBackend, ConfigError, InputError, ManifestStore, selectBackend, stageCommand, stageContext } from 'shared';
-import { createPthNet, loadPthNetCheckpoint } from 'model';
+import type { LoadedPthNetCheckpoint } from 'model';
+import { createPthNet, loadPthNetCheckpoint, pthnetLevelLengths } from 'model';
 import type { VitModel } from 'extract';
 import { backboneVitConfig, copyWindowFrames, createVitModel, decodeClip, loadVitWeights, planWindows } from 'extract';
 import { sampleClipLevel, trainIdentity } from 'train';
@@ -22,12 +23,28 @@ export interface Prediction {
   mu: number;
 }
 
-/** Level-H input of one clip in one direction: backbone features of its stride-H windows, sampled as in evaluation. */
+/** A network to run: its checkpoint file and what it holds. */
+interface Network {
+  path: string;
+  checkpoint: LoadedPthNetCheckpoint;
+}
+
+async function loadNetwork(path: string): Promise<Network> {
+  return { path, checkpoint: await loadPthNetCheckpoint(path) };
+}
+
+/**
+ * Level-H input of one clip in one direction for one network: backbone features of its windows
+ * at stride `datasets.strides.H` (`extract.windowLength` frames each), sampled as in evaluation
+ * to the network's level-H length, its `max_len` (not the window length: a level has `max_len`
+ * time steps of one feature row each).
+ */
 async function levelH(
   vit: VitModel,
   clip: { frames: Uint8Array; n: number; width: number; height: number },
   direction: Direction,
   config: PipelineConfig,
+  net: Network,
 ) {
   const L = config.extract.windowLength;
   const plan = planWindows(clip.n, [config.datasets.strides.H], config.extract.rule, direction, L);
@@ -37,7 +54,7 @@ async function levelH(
     const data = copyWindowFrames(clip, w.frames);
     rows.set(await vit.extractFeatures({ data, shape: [1, L, clip.height, clip.width, 3] }), i * D);
   }
-  const T = config.extract.windowLength; // level H length, 16
+  const T = pthnetLevelLengths(net.checkpoint.config).H;
   const sampled = sampleClipLevel({ data: rows, rows: plan.windows.length }, D, T, 'eval');
   return {
     x: tf.tensor3d(sampled.input, [1, D, T]),
@@ -46,10 +63,10 @@ async function levelH(
   };
 }
 
-async function logitsOf(checkpoint: string, x: tf.Tensor3D, m: tf.Tensor3D): Promise<{ logits: Float32Array; classes: number }> {
-  const ckpt = await loadPthNetCheckpoint(checkpoint);
+function logitsOf(net: Network, x: tf.Tensor3D, m: tf.Tensor3D): { logits: Float32Array; classes: number } {
+  const ckpt = net.checkpoint;
   if (ckpt.config.n_in !== x.shape[1]) {
-    throw new ConfigError(`${checkpoint}: expected a network taking ${x.shape[1]}-wide features (the backbone's), got ${ckpt.config.n_in}`);
+    throw new ConfigError(`${net.path}: expected a network taking ${x.shape[1]}-wide features (the backbone's), got ${ckpt.config.n_in}`);
   }
   const model = createPthNet(ckpt.config);
   model.loadStateDict(ckpt.stateDict);
@@ -85,14 +102,16 @@ export async function predictClip(
   const vit = createVitModel(vitConfig, await loadVitWeights(backbone, vitConfig));
   const tensors: tf.Tensor[] = [];
   try {
-    const fwd = await levelH(vit, clip, 'forward', config);
+    const forwardNet = await loadNetwork(checkpoints.forward);
+    const fwd = await levelH(vit, clip, 'forward', config, forwardNet);
     tensors.push(fwd.x, fwd.m);
-    const f = await logitsOf(checkpoints.forward, fwd.x, fwd.m);
+    const f = logitsOf(forwardNet, fwd.x, fwd.m);
     let r: { logits: Float32Array; classes: number } | undefined;
     if (checkpoints.reversed) {
-      const rev = await levelH(vit, clip, 'reversed', config);
+      const reversedNet = await loadNetwork(checkpoints.reversed);
+      const rev = await levelH(vit, clip, 'reversed', config, reversedNet);
       tensors.push(rev.x, rev.m);
-      r = await logitsOf(checkpoints.reversed, rev.x, rev.m);
+      r = logitsOf(reversedNet, rev.x, rev.m);
       if (r.classes !== f.classes) {
         throw new ConfigError(`${checkpoints.reversed}: expected a network with the forward one's ${f.classes} classes, got ${r.classes}`);
       }

@@ -42,6 +42,11 @@ export interface BatchOptions {
    * `train` mode. Default `DEFAULT_INPUT_NOISE_SIGMA` (0.0005); 0 turns it off.
    */
   noise?: number;
+  /**
+   * Time steps of each level: the network's `pthnetLevelLengths(config)` (`max_len`, / 2, / 4).
+   * Default `LEVEL_LENGTHS` (16, 8, 4: the published `max_len` 16).
+   */
+  levelLengths?: Readonly<Record<Level, number>>;
 }
 
 export interface ResolvedBatchOptions {

@@ -53,12 +53,21 @@ export interface EvalSummary {
   clips: number;
 }
 
-/** Level-H logits of one checkpoint on one packed dataset, keyed by clip id. */
-async function logitsByClip(checkpoint: string, datasetDir: string, name: string, batchSize: number) {
+/**
+ * Level-H logits of one checkpoint on one packed dataset, keyed by clip id: the dataset must be
+ * packed at `strides` (`datasets.strides`), and is sampled at the network's `max_len`.
+ */
+async function logitsByClip(
+  checkpoint: string,
+  datasetDir: string,
+  name: string,
+  batchSize: number,
+  strides: PipelineConfig['datasets']['strides'],
+) {
   const ckpt = await loadPthNetCheckpoint(checkpoint);
   const model = createPthNet(ckpt.config);
   model.loadStateDict(ckpt.stateDict);
-  const ds = await openPackedDataset(datasetDir, name);
+  const ds = await openPackedDataset(datasetDir, name, { strides });
   try {
     if (ds.D !== ckpt.config.n_in) {
       throw new ConfigError(
@@ -141,10 +150,11 @@ export async function runEval(
   if (!store.claim(identity, info, { runId: flags.runId ?? null })) throw new ConfigError(`eval: another process is writing ${reportDir}`);
   try {
     const batch = config.train.batchSize;
-    const fwd = await logitsByClip(inputs.forward, inputs.forwardData.dir, datasetName(inputs.forwardData.spec), batch);
+    const strides = config.datasets.strides;
+    const fwd = await logitsByClip(inputs.forward, inputs.forwardData.dir, datasetName(inputs.forwardData.spec), batch, strides);
     const rev =
       inputs.reversed && inputs.reversedData
-        ? await logitsByClip(inputs.reversed, inputs.reversedData.dir, datasetName(inputs.reversedData.spec), batch)
+        ? await logitsByClip(inputs.reversed, inputs.reversedData.dir, datasetName(inputs.reversedData.spec), batch, strides)
         : undefined;
     // Joined by clip id: a clip missing from the reversed dataset is scored on the forward model alone.
     const ids = [...fwd.rows.keys()].filter((id) => rev === undefined || rev.rows.has(id)).sort();

@@ -37,7 +37,8 @@ async function loadNetwork(path: string): Promise<Network> {
  * Level-H input of one clip in one direction for one network: backbone features of its windows
  * at stride `datasets.strides.H` (`extract.windowLength` frames each), sampled as in evaluation
  * to the network's level-H length, its `max_len` (not the window length: a level has `max_len`
- * time steps of one feature row each).
+ * time steps of one feature row each). A network trained on features at another level-H
+ * stride (recorded by `pthnet train`) is an error naming `datasets.strides.H`.
  */
 async function levelH(
   vit: VitModel,
@@ -46,6 +47,12 @@ async function levelH(
   config: PipelineConfig,
   net: Network,
 ) {
+  const trainedStrides = net.checkpoint.provenance?.featureStrides as { H?: unknown } | undefined;
+  if (trainedStrides?.H !== undefined && trainedStrides.H !== config.datasets.strides.H) {
+    throw new ConfigError(
+      `datasets.strides.H: expected ${String(trainedStrides.H)} (the level-H stride ${net.path} was trained on), got ${config.datasets.strides.H}`,
+    );
+  }
   const L = config.extract.windowLength;
   const plan = planWindows(clip.n, [config.datasets.strides.H], config.extract.rule, direction, L);
   const D = vit.config.embedDim;

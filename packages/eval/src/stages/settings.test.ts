@@ -1,14 +1,16 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend, validateConfig } from 'shared';
+import { dispatch } from 'shared/cli';
 import { createPthNet, loadPthNetCheckpoint, savePthNetCheckpoint } from 'model';
 import { backboneVitConfig, copyWindowFrames, createVitModel, decodeClip, loadVitWeights, planWindows } from 'extract';
 import { writeLavfiVideo } from 'extract/testing';
 import { sampleClipLevel } from 'train';
-import { TINY } from 'train/testing';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { TINY, fixtureWorkspace } from 'train/testing';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { EVAL_STAGES } from './index.js';
 import { predictClip } from './predict.js';
 
 const FIXTURES = join(TINY, '../..');
@@ -39,6 +41,9 @@ describe('settings predict and eval honour or reject', () => {
     video = join(dir, 'clip.mp4');
     // 60 frames: 12 windows at stride 4, fewer than either level-H length, so padding tells 16 from 32.
     await writeLavfiVideo(video, 'testsrc2', 60, 40, 32);
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
   });
 
   it("predict samples level H to the network's max_len, not to extract.windowLength", async () => {
@@ -77,5 +82,41 @@ describe('settings predict and eval honour or reject', () => {
     at32.forEach((v, k) => {
       expect(p.forward[k]).toBeCloseTo(v, 6);
     });
+  });
+
+  it('predict refuses a network trained on another level-H stride, naming datasets.strides.H', async () => {
+    const tiny = await loadPthNetCheckpoint(PTH);
+    await savePthNetCheckpoint(join(dir, 'stride8'), {
+      stateDict: tiny.stateDict,
+      config: tiny.config,
+      epoch: 1,
+      metrics: {},
+      provenance: { featureStrides: { H: 8, M: 16, L: 32 } },
+    });
+    const stride8 = join(dir, 'stride8.safetensors');
+    await expect(predictClip(video, config, { forward: stride8 })).rejects.toThrow(
+      `datasets.strides.H: expected 8 (the level-H stride ${stride8} was trained on), got 4`,
+    );
+    const p = await predictClip(
+      video,
+      { ...config, datasets: { ...config.datasets, strides: { H: 8, M: 16, L: 32 } } },
+      { forward: stride8 },
+    );
+    expect(p.windows).toBe(7);
+  });
+
+  it('eval refuses a test dataset packed at other strides than datasets.strides', async () => {
+    const { work, config: file } = await fixtureWorkspace('pthnet-settings-eval-', ['forward']);
+    const settings = JSON.parse(readFileSync(file, 'utf8')) as { datasets: Record<string, unknown> };
+    const other = join(work, 'other-strides.json');
+    writeFileSync(other, JSON.stringify({ ...settings, datasets: { ...settings.datasets, strides: { H: 4, M: 8, L: 32 } } }));
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    expect(await dispatch(EVAL_STAGES, ['eval', '--config', other, '--forward', PTH])).toBe(1);
+    expect(errors).toHaveBeenCalledWith(
+      expect.stringContaining(
+        'pthnet eval: datasets.strides: expected H 4, M 8, L 32, got a packed dataset raw_forward_train built from features at H 4, M 8, L 16',
+      ),
+    );
+    expect(await dispatch(EVAL_STAGES, ['eval', '--config', file, '--forward', PTH])).toBe(0);
   });
 });

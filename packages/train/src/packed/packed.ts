@@ -66,6 +66,9 @@ function validateBuildOptions(options: BuildPackedDatasetOptions): void {
   if (typeof options.name !== 'string' || !PACKED_NAME_PATTERN.test(options.name)) {
     throw new ConfigError(`buildPackedDataset 'name': expected letters, digits, '.', '_' or '-', got ${JSON.stringify(options.name)}`);
   }
+  if (options.strides !== undefined && !isStrides(options.strides)) {
+    throw new ConfigError(`buildPackedDataset 'strides': expected positive integers H, M, L, got ${JSON.stringify(options.strides)}`);
+  }
   if (options.labelNames !== undefined && !options.labelNames.every((label) => typeof label === 'string')) {
     throw new ConfigError(`buildPackedDataset 'labelNames': expected an array of strings, got ${JSON.stringify(options.labelNames)}`);
   }
@@ -248,7 +251,7 @@ export async function buildPackedDataset(options: BuildPackedDatasetOptions): Pr
     clipIds: kept.map((clip) => clip.source.id),
     labels: kept.map((clip) => clip.source.label),
     labelNames: options.labelNames ? [...options.labelNames] : null,
-    strides: LEVEL_STRIDES,
+    strides: { ...(options.strides ?? LEVEL_STRIDES) },
     levels,
     skipped,
   };
@@ -277,6 +280,16 @@ async function removeOtherBuilds(outDir: string, name: string, buildId: string):
   }
 }
 
+function isStrides(value: unknown): value is Record<Level, number> {
+  if (typeof value !== 'object' || value === null) return false;
+  const strides = value as Record<string, unknown>;
+  return LEVELS.every((level) => Number.isSafeInteger(strides[level]) && (strides[level] as number) > 0);
+}
+
+function showStrides(strides: Readonly<Record<Level, number>>): string {
+  return LEVELS.map((level) => `${level} ${strides[level]}`).join(', ');
+}
+
 function isIntegerArray(value: unknown, length: number): value is number[] {
   return Array.isArray(value) && value.length === length && value.every((item) => Number.isSafeInteger(item) && (item as number) >= 0);
 }
@@ -303,6 +316,7 @@ function validateIndex(json: unknown, file: string): PackedIndex {
   if (index.labelNames !== null && !(Array.isArray(index.labelNames) && index.labelNames.every((label) => typeof label === 'string'))) {
     fail('labelNames', 'null or an array of strings', index.labelNames);
   }
+  if (!isStrides(index.strides)) fail('strides', 'positive integers H, M, L', index.strides);
   const levels = index.levels as Record<string, unknown> | undefined;
   if (typeof levels !== 'object' || levels === null) return fail('levels', 'an object with H, M, L', levels);
   for (const level of LEVELS) {
@@ -370,6 +384,12 @@ export async function openPackedDataset(dir: string, name: string, options: Open
   }
   const index = validateIndex(json, indexPath);
   const { D } = index;
+  const wanted = options.strides;
+  if (wanted !== undefined && LEVELS.some((level) => index.strides[level] !== wanted[level])) {
+    throw new ConfigError(
+      `datasets.strides: expected ${showStrides(wanted)}, got a packed dataset ${name} built from features at ${showStrides(index.strides)} (${indexPath}); run \`pnpm pthnet datasets\` with these strides`,
+    );
+  }
 
   const stores = {} as Record<Level, LevelStore>;
   const openFds: number[] = [];
@@ -430,6 +450,7 @@ export async function openPackedDataset(dir: string, name: string, options: Open
     clipIds: index.clipIds,
     labels: Int32Array.from(index.labels),
     labelNames: index.labelNames,
+    strides: index.strides,
     rowCount(level: Level, i: number): number {
       checkIndex(level, i);
       return index.levels[level].counts[i] as number;

@@ -106,9 +106,11 @@ export async function trainDirection(
   // Training can outlast a claim's lease: keep renewing it while this process works.
   const renew = setInterval(() => store.renewClaim(identity), 60_000);
   try {
+    // Packed from features at `datasets.strides`, or an error naming it.
+    const { strides } = config.datasets;
     const [trainSet, valSet] = await Promise.all([
-      openPackedDataset(join(dataDir, 'datasets', datasetName(trainSpec)), datasetName(trainSpec)),
-      openPackedDataset(join(dataDir, 'datasets', datasetName(valSpec)), datasetName(valSpec)),
+      openPackedDataset(join(dataDir, 'datasets', datasetName(trainSpec)), datasetName(trainSpec), { strides }),
+      openPackedDataset(join(dataDir, 'datasets', datasetName(valSpec)), datasetName(valSpec), { strides }),
     ]);
     try {
       const result = await trainRun({

@@ -20,7 +20,7 @@ const SHORT = { H: 16, M: 8, L: 4 };
 const MODEL = { n_embd: 16, mlp_dim: 8, max_len: 32 };
 
 /** Four clips with more feature rows than 32 per level, so that max_len 16 and 32 pick different rows. */
-async function longClips(dir: string): Promise<PackedDataset> {
+async function longClips(dir: string, strides?: Record<Level, number>): Promise<PackedDataset> {
   const random = seededUniform(11);
   const clips = [];
   for (let c = 0; c < 4; c++) {
@@ -34,8 +34,9 @@ async function longClips(dir: string): Promise<PackedDataset> {
     }
     clips.push({ id: `clip${c}`, label: c, levels });
   }
-  await buildPackedDataset({ clips, outDir: join(dir, 'packed'), name: 'long' });
-  return openPackedDataset(join(dir, 'packed'), 'long');
+  const name = strides ? 'long_other_strides' : 'long';
+  await buildPackedDataset({ clips, outDir: join(dir, 'packed'), name, ...(strides ? { strides } : {}) });
+  return openPackedDataset(join(dir, 'packed'), name);
 }
 
 function tensors(batch: Batch) {
@@ -111,6 +112,18 @@ describe('train.model.max_len is honoured: every level is sampled to max_len, / 
     await expect(run({ ...MODEL, max_len: 24 }, null)).rejects.toThrow(/^train\.model\.max_len: expected a multiple of 16/);
     await expect(run({ max_len: 32 }, TINY_PTH)).rejects.toThrow(
       "train.model.max_len: expected 16 (the --init checkpoint's network, whose weights fix the architecture), got 32",
+    );
+  });
+});
+
+describe('datasets.strides', () => {
+  it('training refuses a validation set packed at other strides than the training set', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pthnet-strides-'));
+    const train = await longClips(dir);
+    const validation = await longClips(dir, { H: 2, M: 4, L: 8 });
+    const hyper = validateConfig({ train: { epochs: 1, batchSize: 4, model: MODEL } }).train;
+    await expect(trainRun({ outDir: join(dir, 'run'), train, validation, hyper, runKey: 'k' })).rejects.toThrow(
+      'train: expected the validation set long_other_strides packed at the training set\'s strides {"H":4,"M":8,"L":16}, got {"H":2,"M":4,"L":8}',
     );
   });
 });

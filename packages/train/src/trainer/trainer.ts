@@ -19,6 +19,7 @@ import { MultiStepLR, loadPthNetCheckpoint, pthnetLevelLengths, savePthNetCheckp
 import type { TrainingEngine } from './engine.js';
 import { createTrainingEngine } from './engine.js';
 import type { Batch } from '../sampling/types.js';
+import { LEVELS } from '../sampling/constants.js';
 import { makeBatch } from '../packed/make-batch.js';
 import type { PackedDataset } from '../packed/types.js';
 import type { TrainRunOptions, TrainRunResult, TrainingState } from './types.js';
@@ -137,6 +138,11 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
   const logPath = join(outDir, 'log.jsonl');
   const numClasses = train.labelNames?.length ?? Math.max(...train.labels, ...validation.labels) + 1;
 
+  if (LEVELS.some((level) => train.strides[level] !== validation.strides[level])) {
+    throw new TrainingError(
+      `${label}: expected the validation set ${validation.name} packed at the training set's strides ${JSON.stringify(train.strides)}, got ${JSON.stringify(validation.strides)}`,
+    );
+  }
   // Initial weights decide the architecture; `dropPath` is only the stochastic-depth rate
   // (a model built with drop path has its per-channel scales even when the rate is 0).
   const init = hyper.init ? await loadPthNetCheckpoint(hyper.init) : undefined;
@@ -194,7 +200,13 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
         config: engine.config,
         epoch: state.epoch,
         metrics: { war, uar },
-        provenance: { codeVersion: CODE_VERSIONS.train, source: 'pthnet train', args: { ...options.provenance, trainingState: state } },
+        provenance: {
+          codeVersion: CODE_VERSIONS.train,
+          source: 'pthnet train',
+          // What predict checks its windows' stride against.
+          featureStrides: train.strides,
+          args: { ...options.provenance, trainingState: state },
+        },
         momentum,
         optimizer: {
           type: 'SGD',

@@ -20,7 +20,7 @@ import {
 } from 'shared';
 import { createPthNet, loadPthNetCheckpoint } from 'model';
 import type { DatasetSpec } from 'train';
-import { datasetIdentity, datasetName, openPackedDataset, predictDataset, trainIdentity } from 'train';
+import { checkPackedStrides, datasetIdentity, datasetName, openPackedDataset, predictDataset, trainIdentity } from 'train';
 import { combineLogits, sweepMu } from '../combine/index.js';
 import { compareReports, formatComparison, readReport, writeReport } from '../report/index.js';
 import type { PredictionRow, WrittenReport } from '../report/types.js';
@@ -53,21 +53,12 @@ export interface EvalSummary {
   clips: number;
 }
 
-/**
- * Level-H logits of one checkpoint on one packed dataset, keyed by clip id: the dataset must be
- * packed at `strides` (`datasets.strides`), and is sampled at the network's `max_len`.
- */
-async function logitsByClip(
-  checkpoint: string,
-  datasetDir: string,
-  name: string,
-  batchSize: number,
-  strides: PipelineConfig['datasets']['strides'],
-) {
+/** Level-H logits of one checkpoint on one packed dataset, keyed by clip id. */
+async function logitsByClip(checkpoint: string, datasetDir: string, name: string, batchSize: number) {
   const ckpt = await loadPthNetCheckpoint(checkpoint);
   const model = createPthNet(ckpt.config);
   model.loadStateDict(ckpt.stateDict);
-  const ds = await openPackedDataset(datasetDir, name, { strides });
+  const ds = await openPackedDataset(datasetDir, name);
   try {
     if (ds.D !== ckpt.config.n_in) {
       throw new ConfigError(
@@ -128,6 +119,11 @@ export async function runEval(
   flags: { forward?: string; reversed?: string; runId?: string },
 ): Promise<EvalSummary> {
   const inputs = resolveInputs(store, config, dataDir, flags);
+  // Test sets packed from features at `datasets.strides`, or an error naming it (checked before
+  // a report is found up to date: a changed setting never gets the old report).
+  for (const data of [inputs.forwardData, inputs.reversedData]) {
+    if (data) await checkPackedStrides(data.dir, datasetName(data.spec), config.datasets.strides);
+  }
   const reportDir = isAbsolute(config.eval.out) ? config.eval.out : join(dataDir, config.eval.out);
   const identity: ArtifactIdentity = { stage: 'eval', kind: ARTIFACT_KINDS.report, variant: config.eval.out };
   const params = { mu: config.eval.mu, sweep: config.eval.sweep, split: config.datasets.testSplit };
@@ -150,11 +146,10 @@ export async function runEval(
   if (!store.claim(identity, info, { runId: flags.runId ?? null })) throw new ConfigError(`eval: another process is writing ${reportDir}`);
   try {
     const batch = config.train.batchSize;
-    const strides = config.datasets.strides;
-    const fwd = await logitsByClip(inputs.forward, inputs.forwardData.dir, datasetName(inputs.forwardData.spec), batch, strides);
+    const fwd = await logitsByClip(inputs.forward, inputs.forwardData.dir, datasetName(inputs.forwardData.spec), batch);
     const rev =
       inputs.reversed && inputs.reversedData
-        ? await logitsByClip(inputs.reversed, inputs.reversedData.dir, datasetName(inputs.reversedData.spec), batch, strides)
+        ? await logitsByClip(inputs.reversed, inputs.reversedData.dir, datasetName(inputs.reversedData.spec), batch)
         : undefined;
     // Joined by clip id: a clip missing from the reversed dataset is scored on the forward model alone.
     const ids = [...fwd.rows.keys()].filter((id) => rev === undefined || rev.rows.has(id)).sort();

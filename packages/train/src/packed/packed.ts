@@ -365,6 +365,35 @@ async function preloadLevel(file: string, dataOffset: number, byteLength: number
   return new Float32Array(buffer);
 }
 
+async function readIndex(dir: string, name: string): Promise<{ index: PackedIndex; indexPath: string }> {
+  const indexPath = packedIndexPath(dir, name);
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(indexPath, 'utf8'));
+  } catch (error) {
+    throw new InputError(`cannot read packed index ${indexPath}: ${(error as Error).message}`, indexPath, { cause: error });
+  }
+  return { index: validateIndex(json, indexPath), indexPath };
+}
+
+function checkStrides(index: PackedIndex, wanted: Readonly<Record<Level, number>>, name: string, indexPath: string): void {
+  if (LEVELS.some((level) => index.strides[level] !== wanted[level])) {
+    throw new ConfigError(
+      `datasets.strides: expected ${showStrides(wanted)}, got a packed dataset ${name} built from features at ${showStrides(index.strides)} (${indexPath}); run \`pnpm pthnet datasets\` with these strides`,
+    );
+  }
+}
+
+/**
+ * Throws a `ConfigError` naming `datasets.strides` unless the packed dataset `name` in `dir` was
+ * packed from features at `strides`. Reads the index only: stages call it before deciding that
+ * a result is up to date, so a changed setting is never answered with an old result.
+ */
+export async function checkPackedStrides(dir: string, name: string, strides: Readonly<Record<Level, number>>): Promise<void> {
+  const { index, indexPath } = await readIndex(dir, name);
+  checkStrides(index, strides, name, indexPath);
+}
+
 /**
  * Opens a packed dataset written by `buildPackedDataset`. Checks the index and that each data
  * file's header and size match it, then preloads (default) or keeps the files open for
@@ -375,21 +404,8 @@ export async function openPackedDataset(dir: string, name: string, options: Open
   if (typeof preload !== 'boolean') {
     throw new ConfigError(`openPackedDataset 'preload': expected a boolean, got ${String(preload)}`);
   }
-  const indexPath = packedIndexPath(dir, name);
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(indexPath, 'utf8'));
-  } catch (error) {
-    throw new InputError(`cannot read packed index ${indexPath}: ${(error as Error).message}`, indexPath, { cause: error });
-  }
-  const index = validateIndex(json, indexPath);
+  const { index, indexPath } = await readIndex(dir, name);
   const { D } = index;
-  const wanted = options.strides;
-  if (wanted !== undefined && LEVELS.some((level) => index.strides[level] !== wanted[level])) {
-    throw new ConfigError(
-      `datasets.strides: expected ${showStrides(wanted)}, got a packed dataset ${name} built from features at ${showStrides(index.strides)} (${indexPath}); run \`pnpm pthnet datasets\` with these strides`,
-    );
-  }
 
   const stores = {} as Record<Level, LevelStore>;
   const openFds: number[] = [];

@@ -93,11 +93,6 @@ export interface OpenPackedDatasetOptions {
    * positional read per call. Default true.
    */
   readonly preload?: boolean;
-  /**
-   * The strides the caller's settings ask for (`datasets.strides`): a dataset packed from
-   * features at other strides is an error naming that key, never read as if it were them.
-   */
-  readonly strides?: Readonly<Record<Level, number>>;
 }
 
 export interface PackedDataset {

@@ -5,7 +5,7 @@ import { ManifestStore, featureIdentity, hashFileWithSize, selectBackend, valida
 import { dispatch } from 'shared/cli';
 import { loadPthNetCheckpoint } from 'model';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { openPackedDataset } from '../packed/packed.js';
+import { checkPackedStrides, openPackedDataset } from '../packed/packed.js';
 import { buildDataset } from './datasets.js';
 import { fixtureWorkspace } from './fixture.test-helper.js';
 import { TRAIN_STAGES } from './index.js';
@@ -61,12 +61,13 @@ describe('datasets.strides is honoured: recorded in the packed index, checked by
       expect(built).toMatchObject({ outcome: 'built', clips: 2 });
       const folder = join(dir, 'datasets', 'raw_forward_train');
       expect(JSON.parse(readFileSync(join(folder, 'raw_forward_train.index.json'), 'utf8')).strides).toEqual(strides);
-      const ds = await openPackedDataset(folder, 'raw_forward_train', { strides });
+      await checkPackedStrides(folder, 'raw_forward_train', strides);
+      const ds = await openPackedDataset(folder, 'raw_forward_train');
       expect(ds.strides).toEqual(strides);
       expect([ds.rowCount('H', 0), ds.rowCount('M', 0), ds.rowCount('L', 0)]).toEqual([8, 4, 2]);
       expect([ds.rows('H', 0)[0], ds.rows('M', 0)[0], ds.rows('L', 0)[0]]).toEqual([2, 4, 8]);
       await ds.close();
-      await expect(openPackedDataset(folder, 'raw_forward_train', { strides: { H: 4, M: 8, L: 16 } })).rejects.toThrow(
+      await expect(checkPackedStrides(folder, 'raw_forward_train', { H: 4, M: 8, L: 16 })).rejects.toThrow(
         'datasets.strides: expected H 4, M 8, L 16, got a packed dataset raw_forward_train built from features at H 2, M 4, L 8',
       );
     } finally {
@@ -81,14 +82,16 @@ describe('datasets.strides is honoured: recorded in the packed index, checked by
     writeFileSync(otherStrides, JSON.stringify({ ...settings, datasets: { ...settings.datasets, strides: { H: 4, M: 8, L: 32 } } }));
     const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     const train = (file: string) => dispatch(TRAIN_STAGES, ['train', '--config', file, '--direction', 'forward', '--epochs', '1']);
+    expect(await train(config)).toBe(0);
+    const best = await loadPthNetCheckpoint(join(work, 'data/runs/raw_forward/best.safetensors'));
+    expect(best.provenance?.featureStrides).toEqual({ H: 4, M: 8, L: 16 });
+    expect(errors).not.toHaveBeenCalled();
+    // The run is done and up to date; other strides must still be refused, not answered with it.
     expect(await train(otherStrides)).toBe(1);
     expect(errors).toHaveBeenCalledWith(
       expect.stringContaining(
         'pthnet train: datasets.strides: expected H 4, M 8, L 32, got a packed dataset raw_forward_train built from features at H 4, M 8, L 16',
       ),
     );
-    expect(await train(config)).toBe(0);
-    const best = await loadPthNetCheckpoint(join(work, 'data/runs/raw_forward/best.safetensors'));
-    expect(best.provenance?.featureStrides).toEqual({ H: 4, M: 8, L: 16 });
   });
 });

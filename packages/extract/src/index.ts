@@ -2,6 +2,7 @@
 export * from './windows/types.js';
 export * from './windows/constants.js';
 export { windowCount, windowStarts, windowFrameIndices, frameOrder, planWindows } from './windows/windows.js';
+export { copyWindowFrames } from './windows/window-frames.js';
 export * from './layouts/types.js';
 export { DEFAULT_LABELS, VIDEO_EXTENSIONS } from './layouts/constants.js';
 export { layoutDefinitions, readLayout, registerLayout, validateLayoutConfig } from './layouts/registry.js';

@@ -1,7 +1,6 @@
 // Public API of the `train` package.
 export * from './sampling/types.js';
 export * from './sampling/constants.js';
-export * from './sampling/rng.js';
 export * from './sampling/sampling.js';
 export * from './packed/types.js';
 export * from './packed/constants.js';

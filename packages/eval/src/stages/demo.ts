@@ -17,7 +17,15 @@ import {
 } from 'shared';
 import { writeSafetensors } from 'model';
 import type { BackboneSpec, BackboneTensorSource, SourceRef } from 'extract';
-import { decodeClip, generateDemoDataset, openBackbone, planWindows, randomBackboneTensors, resolveBackbone } from 'extract';
+import {
+  copyWindowFrames,
+  decodeClip,
+  generateDemoDataset,
+  openBackbone,
+  planWindows,
+  randomBackboneTensors,
+  resolveBackbone,
+} from 'extract';
 import { formatResultTable, summaryFromReport } from './eval.js';
 
 /** Seed of the demo backbone: the same weights on every machine. */
@@ -100,12 +108,8 @@ async function featureStatistics(
   try {
     for (const ref of clips) {
       const clip = await decodeClip(ref);
-      const frameBytes = clip.width * clip.height * 3;
       for (const w of planWindows(clip.n, [8], 'cover', 'forward').windows) {
-        const data = new Uint8Array(16 * frameBytes);
-        w.frames.forEach((f, k) => {
-          data.set(clip.frames.subarray(f * frameBytes, (f + 1) * frameBytes), k * frameBytes);
-        });
+        const data = copyWindowFrames(clip, w.frames);
         const feature = await model.extractFeatures({ data, shape: [1, 16, clip.height, clip.width, 3] });
         // biome-ignore-start lint/style/noNonNullAssertion: j < D, and sum, sq and the feature vector all have D = embedDim entries
         for (let j = 0; j < D; j++) {

@@ -20,7 +20,7 @@ import {
 } from 'shared';
 import { createPthNet, loadPthNetCheckpoint } from 'model';
 import type { DatasetSpec } from 'train';
-import { datasetIdentity, datasetName, openPackedDataset, predictDataset, trainIdentity } from 'train';
+import { checkPackedStrides, datasetIdentity, datasetName, openPackedDataset, predictDataset, trainIdentity } from 'train';
 import { combineLogits, sweepMu } from '../combine/index.js';
 import { compareReports, formatComparison, readReport, writeReport } from '../report/index.js';
 import type { PredictionRow, WrittenReport } from '../report/types.js';
@@ -119,6 +119,11 @@ export async function runEval(
   flags: { forward?: string; reversed?: string; runId?: string },
 ): Promise<EvalSummary> {
   const inputs = resolveInputs(store, config, dataDir, flags);
+  // Test sets packed from features at `datasets.strides`, or an error naming it (checked before
+  // a report is found up to date: a changed setting never gets the old report).
+  for (const data of [inputs.forwardData, inputs.reversedData]) {
+    if (data) await checkPackedStrides(data.dir, datasetName(data.spec), config.datasets.strides);
+  }
   const reportDir = isAbsolute(config.eval.out) ? config.eval.out : join(dataDir, config.eval.out);
   const identity: ArtifactIdentity = { stage: 'eval', kind: ARTIFACT_KINDS.report, variant: config.eval.out };
   const params = { mu: config.eval.mu, sweep: config.eval.sweep, split: config.datasets.testSplit };

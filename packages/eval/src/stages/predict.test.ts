@@ -2,7 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { InputError, selectBackend, validateConfig } from 'shared';
+import { InputError, argmaxRows, selectBackend, validateConfig } from 'shared';
+import { loadPthNetCheckpoint, savePthNetCheckpoint } from 'model';
+import { combineLogits } from '../combine/index.js';
 import { predictClip } from './predict.js';
 import { patternFrames, writeLavfiVideo, writePngFrames } from 'extract/testing';
 
@@ -56,6 +58,37 @@ describe('predict on one clip (tiny backbone and PTH-Net fixtures, both 48-wide)
     const p = await predictClip(folder, config, { forward: PTHNET, reversed: PTHNET });
     expect(p.frames).toBe(12);
     for (let k = 0; k < 7; k++) expect(p.reversed![k]).toBeCloseTo(p.forward[k]!, 6);
+  });
+
+  it('combines the two networks as eval does (float32 rounding): a near tie falls the same way in both', async () => {
+    // Two classes a few float32 ulps apart in both networks. In float64, 0.7 f + 0.3 r puts class 0
+    // ahead by 6e-9; rounded as float32 (eval, and the reference in PyTorch) class 1 is ahead by 1.2e-7.
+    const forwardLogits = [0.848467230796814, 0.8484671711921692, -5, -5, -5, -5, -5];
+    const reversedLogits = [1.6231335401535034, 1.623133659362793, -5, -5, -5, -5, -5];
+    const float64 = forwardLogits.map((f, k) => 0.7 * f + 0.3 * reversedLogits[k]!);
+    expect(float64[0]! > float64[1]!).toBe(true);
+    const asMatrix = (row: number[]) => ({ data: Float32Array.from(row), shape: [1, 7] as [number, number] });
+    const evalChoice = argmaxRows(combineLogits(asMatrix(forwardLogits), asMatrix(reversedLogits), 0.7))[0];
+    expect(evalChoice).toBe(1);
+
+    // Networks whose logits are exactly these, whatever the clip: head weights 0, head bias = logits.
+    const base = await loadPthNetCheckpoint(PTHNET);
+    const withLogits = async (name: string, logits: number[]) => {
+      const stateDict = new Map(base.stateDict);
+      stateDict.set('head.weight', { shape: [7, base.config.n_embd], data: new Float32Array(7 * base.config.n_embd) });
+      stateDict.set('head.bias', { shape: [7], data: Float32Array.from(logits) });
+      await savePthNetCheckpoint(join(dir, name), { stateDict, config: base.config, epoch: 0, metrics: {}, provenance: {} });
+      return join(dir, `${name}.safetensors`);
+    };
+    const video = join(dir, 'tie.mp4');
+    await writeLavfiVideo(video, 'testsrc2', 20, 40, 32);
+    const p = await predictClip(video, config, {
+      forward: await withLogits('tie_forward', forwardLogits),
+      reversed: await withLogits('tie_reversed', reversedLogits),
+    });
+    expect(p.forward[0]! > p.forward[1]!).toBe(true);
+    expect(p.classes[0]!.index).toBe(evalChoice);
+    expect(p.combined[1]! > p.combined[0]!).toBe(true);
   });
 
   it('rejects an unreadable file with an error naming it', async () => {

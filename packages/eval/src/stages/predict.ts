@@ -4,10 +4,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
 import type { ConfigFlag, Direction, PipelineConfig } from 'shared';
 import { describeBackend, ConfigError, InputError, ManifestStore, selectBackend, stageCommand, stageContext } from 'shared';
-import { createPthNet, loadPthNetCheckpoint } from 'model';
+import type { LoadedPthNetCheckpoint } from 'model';
+import { createPthNet, loadPthNetCheckpoint, pthnetLevelLengths } from 'model';
 import type { Backbone } from 'extract';
-import { decodeClip, openBackbone, planWindows, resolveBackbone } from 'extract';
+import { copyWindowFrames, decodeClip, openBackbone, planWindows, resolveBackbone } from 'extract';
 import { sampleClipLevel, trainIdentity } from 'train';
+import { combineLogits } from '../combine/index.js';
 
 export interface Prediction {
   clip: string;
@@ -21,26 +23,45 @@ export interface Prediction {
   mu: number;
 }
 
-/** Level-H input of one clip in one direction: backbone features of its stride-H windows, sampled as in evaluation. */
+/** A network to run: its checkpoint file and what it holds. */
+interface Network {
+  path: string;
+  checkpoint: LoadedPthNetCheckpoint;
+}
+
+async function loadNetwork(path: string): Promise<Network> {
+  return { path, checkpoint: await loadPthNetCheckpoint(path) };
+}
+
+/**
+ * Level-H input of one clip in one direction for one network: backbone features of its windows
+ * at stride `datasets.strides.H` (`extract.windowLength` frames each), sampled as in evaluation
+ * to the network's level-H length, its `max_len` (not the window length: a level has `max_len`
+ * time steps of one feature row each). A network trained on features at another level-H
+ * stride (recorded by `pthnet train`) is an error naming `datasets.strides.H`.
+ */
 async function levelH(
   vit: Backbone,
   clip: { frames: Uint8Array; n: number; width: number; height: number },
   direction: Direction,
   config: PipelineConfig,
+  net: Network,
 ) {
+  const trainedStrides = net.checkpoint.provenance?.featureStrides as { H?: unknown } | undefined;
+  if (trainedStrides?.H !== undefined && trainedStrides.H !== config.datasets.strides.H) {
+    throw new ConfigError(
+      `datasets.strides.H: expected ${String(trainedStrides.H)} (the level-H stride ${net.path} was trained on), got ${config.datasets.strides.H}`,
+    );
+  }
   const L = config.extract.windowLength;
   const plan = planWindows(clip.n, [config.datasets.strides.H], config.extract.rule, direction, L);
-  const frameBytes = clip.width * clip.height * 3;
   const D = vit.spec.featureDim;
   const rows = new Float32Array(plan.windows.length * D);
   for (const [i, w] of plan.windows.entries()) {
-    const data = new Uint8Array(L * frameBytes);
-    w.frames.forEach((f, k) => {
-      data.set(clip.frames.subarray(f * frameBytes, (f + 1) * frameBytes), k * frameBytes);
-    });
+    const data = copyWindowFrames(clip, w.frames);
     rows.set(await vit.extractFeatures({ data, shape: [1, L, clip.height, clip.width, 3] }), i * D);
   }
-  const T = config.extract.windowLength; // level H length, 16
+  const T = pthnetLevelLengths(net.checkpoint.config).H;
   const sampled = sampleClipLevel({ data: rows, rows: plan.windows.length }, D, T, 'eval');
   return {
     x: tf.tensor3d(sampled.input, [1, D, T]),
@@ -49,10 +70,10 @@ async function levelH(
   };
 }
 
-async function logitsOf(checkpoint: string, x: tf.Tensor3D, m: tf.Tensor3D): Promise<{ logits: Float32Array; classes: number }> {
-  const ckpt = await loadPthNetCheckpoint(checkpoint);
+function logitsOf(net: Network, x: tf.Tensor3D, m: tf.Tensor3D): { logits: Float32Array; classes: number } {
+  const ckpt = net.checkpoint;
   if (ckpt.config.n_in !== x.shape[1]) {
-    throw new ConfigError(`${checkpoint}: expected a network taking ${x.shape[1]}-wide features (the backbone's), got ${ckpt.config.n_in}`);
+    throw new ConfigError(`${net.path}: expected a network taking ${x.shape[1]}-wide features (the backbone's), got ${ckpt.config.n_in}`);
   }
   const model = createPthNet(ckpt.config);
   model.loadStateDict(ckpt.stateDict);
@@ -88,25 +109,24 @@ export async function predictClip(
   const vit = await openBackbone(spec, { weights: { checkpoint: weights } });
   const tensors: tf.Tensor[] = [];
   try {
-    const fwd = await levelH(vit, clip, 'forward', config);
+    const forwardNet = await loadNetwork(checkpoints.forward);
+    const fwd = await levelH(vit, clip, 'forward', config, forwardNet);
     tensors.push(fwd.x, fwd.m);
-    const f = await logitsOf(checkpoints.forward, fwd.x, fwd.m);
+    const f = logitsOf(forwardNet, fwd.x, fwd.m);
     let r: { logits: Float32Array; classes: number } | undefined;
     if (checkpoints.reversed) {
-      const rev = await levelH(vit, clip, 'reversed', config);
+      const reversedNet = await loadNetwork(checkpoints.reversed);
+      const rev = await levelH(vit, clip, 'reversed', config, reversedNet);
       tensors.push(rev.x, rev.m);
-      r = await logitsOf(checkpoints.reversed, rev.x, rev.m);
+      r = logitsOf(reversedNet, rev.x, rev.m);
       if (r.classes !== f.classes) {
         throw new ConfigError(`${checkpoints.reversed}: expected a network with the forward one's ${f.classes} classes, got ${r.classes}`);
       }
     }
     const mu = config.eval.mu;
-    let combinedLogits = Array.from(f.logits);
-    if (r) {
-      const reversedLogits = r.logits;
-      // biome-ignore lint/style/noNonNullAssertion: both networks have the same class count (checked above), so k indexes both logit rows
-      combinedLogits = Array.from(f.logits, (v, k) => mu * v + (1 - mu) * reversedLogits[k]!);
-    }
+    // eval's combination (float32 rounding, as the reference): a near tie falls the same way in both.
+    const row = (logits: Float32Array) => ({ data: logits, shape: [1, logits.length] as [number, number] });
+    const combinedLogits = r ? combineLogits(row(f.logits), row(r.logits), mu).data : f.logits;
     const combined = softmax(combinedLogits);
     const names = checkpoints.labelNames ?? [];
     const classes = combined

@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import { demoContentConfig, validateDemoConfig } from './config.js';
 import { DEMO_LABELS, RENDER } from './constants.js';
 import { planDemoDataset } from './plan.js';
-import { Rng, deriveSeed } from './random.js';
 import { demoFrameSize, renderDemoClip } from './render.js';
 import type { DemoClipPlan } from './types.js';
 
@@ -37,32 +36,6 @@ describe('validateDemoConfig', () => {
       'demo config maxFrames: expected at least minFrames (20), got 10',
     );
     expect(() => validateDemoConfig({ root: 'r', fps: 0 })).toThrow('demo config fps: expected a number in (0, 1000], got 0');
-  });
-});
-
-describe('Rng', () => {
-  it('repeats its sequence for a seed and differs between seeds', () => {
-    const draw = (seed: number): number[] => {
-      const rng = new Rng(seed);
-      return Array.from({ length: 5 }, () => rng.nextUint32());
-    };
-    expect(draw(42)).toEqual(draw(42));
-    expect(draw(42)).not.toEqual(draw(43));
-    expect(deriveSeed(1, 2)).not.toBe(deriveSeed(2, 1));
-    expect(deriveSeed(2 ** 40)).not.toBe(deriveSeed(0));
-  });
-
-  it('draws uniform values with the right mean', () => {
-    const rng = new Rng(7);
-    let sum = 0;
-    let sumNormal = 0;
-    const n = 20000;
-    for (let i = 0; i < n; i++) {
-      sum += rng.next();
-      sumNormal += rng.normal();
-    }
-    expect(sum / n).toBeCloseTo(0.5, 2);
-    expect(Math.abs(sumNormal / n)).toBeLessThan(0.03);
   });
 });
 

@@ -1,5 +1,5 @@
 import { DEMO_LABELS, DEMO_SCENES } from './constants.js';
-import { Rng, deriveSeed } from './random.js';
+import { createDemoSetRng, deriveSeed } from 'shared';
 import type { DemoClipPlan, DemoContentConfig, DemoSplit, DemoStorage } from './types.js';
 
 const SPLITS: readonly DemoSplit[] = ['train', 'test'];
@@ -31,7 +31,7 @@ export function planDemoDataset(config: DemoContentConfig): DemoClipPlan[] {
     const count = config.clipsPerClass[split];
     for (let label = 0; label < DEMO_LABELS.length; label++) {
       for (let k = 0; k < count; k++) {
-        const rng = new Rng(deriveSeed(config.seed, PLAN_STREAM, splitIndex, label, k));
+        const rng = createDemoSetRng(deriveSeed(config.seed, PLAN_STREAM, splitIndex, label, k));
         // Scenes rotate within each class so that the background never hints at the label.
         const sceneIndex = (k + splitIndex) % DEMO_SCENES.length;
         const scene = DEMO_SCENES[sceneIndex] as string;
@@ -50,7 +50,7 @@ export function planDemoDataset(config: DemoContentConfig): DemoClipPlan[] {
           sceneIndex,
           // Triangular over [minFrames, maxFrames], peaked in the middle like FERV39k's face-crop
           // lengths (where about 12% of clips have 16 frames or fewer, i.e. a single window).
-          frames: config.minFrames + Math.round(((config.maxFrames - config.minFrames) * (rng.next() + rng.next())) / 2),
+          frames: config.minFrames + Math.round(((config.maxFrames - config.minFrames) * (rng.nextFloat() + rng.nextFloat())) / 2),
           rawStorage,
           faceStorage,
           pattern: {

@@ -1,7 +1,8 @@
 // biome-ignore-all lint/style/noNonNullAssertion: colour channels c < 3 index three-element RGB tuples, drift holds the two axes built just above its use, and SCENE_STYLES is a non-empty constant; noUncheckedIndexedAccess cannot see that through a numeric index
 import { RAW_ASPECT, RENDER } from './constants.js';
 import { demoClipSignal } from './pattern.js';
-import { Rng, deriveSeed } from './random.js';
+import type { Rng } from 'shared';
+import { createDemoSetRng, deriveSeed } from 'shared';
 import type { DemoClipPlan, DemoView } from './types.js';
 
 export interface FrameSize {
@@ -94,7 +95,7 @@ function jitterColour(rng: Rng, colour: ArrayLike<number>, spread: number): Rgb 
 }
 
 function buildWorld(plan: DemoClipPlan): ClipWorld {
-  const rng = new Rng(deriveSeed(plan.renderSeed, 0));
+  const rng = createDemoSetRng(deriveSeed(plan.renderSeed, 0));
   const style = SCENE_STYLES[plan.sceneIndex % SCENE_STYLES.length] ?? SCENE_STYLES[0]!;
   const n = plan.frames;
 
@@ -111,7 +112,7 @@ function buildWorld(plan: DemoClipPlan): ClipWorld {
   const clutterCount = RENDER.clutterCount[plan.sceneIndex % RENDER.clutterCount.length] ?? 6;
   for (let i = 0; i < clutterCount; i++) {
     clutter.push({
-      round: rng.next() < style.round,
+      round: rng.nextFloat() < style.round,
       x: rng.uniform(-CLUTTER_MARGIN, RAW_ASPECT + CLUTTER_MARGIN),
       y: rng.uniform(-CLUTTER_MARGIN, 1 + CLUTTER_MARGIN),
       vx: rng.uniform(-RENDER.clutterSpeed, RENDER.clutterSpeed),
@@ -141,8 +142,8 @@ function buildWorld(plan: DemoClipPlan): ClipWorld {
   const faceColour = new Float64Array(n * 3);
   const gain = new Float64Array(n);
   for (let f = 0; f < n; f++) {
-    const tint = amplitude * ((signal.tint[f] ?? 0) + RENDER.signalJitter * rng.normal());
-    const growth = amplitude * ((signal.growth[f] ?? 0) + RENDER.signalJitter * rng.normal());
+    const tint = amplitude * ((signal.tint[f] ?? 0) + RENDER.signalJitter * rng.nextGaussian());
+    const growth = amplitude * ((signal.growth[f] ?? 0) + RENDER.signalJitter * rng.nextGaussian());
     faceX[f] = centreX + RENDER.faceDrift * Math.sin(2 * Math.PI * drift[0]!.frequency * f + drift[0]!.phase);
     faceY[f] = centreY + RENDER.faceDrift * Math.sin(2 * Math.PI * drift[1]!.frequency * f + drift[1]!.phase);
     // Growth moves the face's area (not its radius) linearly, so a clip's mean face area, and
@@ -150,7 +151,7 @@ function buildWorld(plan: DemoClipPlan): ClipWorld {
     // alone: colour changing together with area would shift the mean colour of growing classes.
     faceRadius[f] = baseRadius * Math.sqrt(Math.max(RENDER.minimumArea, 1 + RENDER.growthArea * growth));
     for (let c = 0; c < 3; c++) faceColour[f * 3 + c] = base[c]! + tint * RENDER.tintAxis[c]!;
-    gain[f] = gainBase * (1 + RENDER.flicker * rng.normal());
+    gain[f] = gainBase * (1 + RENDER.flicker * rng.nextGaussian());
   }
 
   return { background, clutter, faceX, faceY, faceRadius, faceColour, baseRadius, gain };
@@ -253,7 +254,7 @@ export function renderDemoClip(plan: DemoClipPlan, size: number): Record<DemoVie
     const pixels = frameSize.width * frameSize.height;
     const rgb = new Uint8Array(plan.frames * pixels * 3);
     const canvas = new Float32Array(pixels * 3);
-    const noise = new Rng(deriveSeed(plan.renderSeed, stream));
+    const noise = createDemoSetRng(deriveSeed(plan.renderSeed, stream));
     const noiseLevels = 2 * RENDER.pixelNoise + 1;
     for (let f = 0; f < plan.frames; f++) {
       paintFrame(canvas, world, viewWindow(world, view, size, f), f);

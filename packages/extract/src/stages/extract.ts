@@ -24,6 +24,7 @@ import {
 import { decodeClip } from '../decode/decode.js';
 import { backboneDefinitions, openBackbone, resolveBackbone } from '../backbones/registry.js';
 import type { Backbone, BackboneSpec } from '../backbones/types.js';
+import { copyWindowFrames } from '../windows/window-frames.js';
 import { planWindows } from '../windows/windows.js';
 import { WindowBatcher } from './windowBatcher.js';
 
@@ -160,7 +161,6 @@ async function extractClipSource(
 ): Promise<void> {
   const first = items[0];
   const decoded = await decodeClip({ path: first.source.path, kind: first.source.isFrameFolder ? 'frames' : 'video' });
-  const frameBytes = decoded.width * decoded.height * 3;
   const L = config.extract.windowLength;
   for (const direction of new Set(items.map((i) => i.direction))) {
     const mine = items.filter((i) => i.direction === direction);
@@ -171,13 +171,9 @@ async function extractClipSource(
       direction,
       L,
     );
-    const windows = plan.windows.map((w): FrameWindow => {
-      const pixels = new Uint8Array(L * frameBytes);
-      w.frames.forEach((f, k) => {
-        pixels.set(decoded.frames.subarray(f * frameBytes, (f + 1) * frameBytes), k * frameBytes);
-      });
-      return { pixels, height: decoded.height, width: decoded.width };
-    });
+    const windows = plan.windows.map(
+      (w): FrameWindow => ({ pixels: copyWindowFrames(decoded, w.frames), height: decoded.height, width: decoded.width }),
+    );
     const rows = await batcher.features(windows);
     summary.windows += windows.length;
     summary.passesSaved += plan.passesSaved;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { seededUniform } from 'model';
+import { seededUniform } from 'shared';
 import { CheckpointError, ConfigError } from 'shared';
 import { vitParameterCount } from './flops.js';
 import {

@@ -2,15 +2,23 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName, SelectedBackend } from 'shared';
-import { AUTO_ORDER, ConfigError, NATIVE_GEMM_DISABLE_ENV, describeActiveBackend, disableNativeGemm, selectBackend } from 'shared';
+import {
+  AUTO_ORDER,
+  ConfigError,
+  NATIVE_GEMM_DISABLE_ENV,
+  describeActiveBackend,
+  disableNativeGemm,
+  seededUniform,
+  selectBackend,
+} from 'shared';
 import { SGD } from '../optim/sgd.js';
 import { DataParallelPthNet } from '../parallel/data-parallel.js';
 import type { HostPyramidBatch } from '../parallel/types.js';
+import { pthnetLevelLengths } from '../pthnet/config.js';
 import { DEFAULT_PTHNET_CONFIG } from '../pthnet/constants.js';
 import { createPthNet } from '../pthnet/pthnet.js';
-import { seededUniform } from '../pthnet/random.js';
 import { trainStep } from '../pthnet/train-step.js';
-import { BENCH_LEVEL_LENGTHS, DEFAULT_BENCH_OPTIONS } from './constants.js';
+import { DEFAULT_BENCH_OPTIONS } from './constants.js';
 import type { BackendResult, BenchOptions, BenchReport, PhaseResult } from './types.js';
 
 /** Reads `--backends wasm,cpu --seconds 5 --batch 32 --workers 2 --slow-step-seconds 20 --seed 0`. */
@@ -65,7 +73,7 @@ export function makeBenchBatch(batch: number, nIn: number, seed: number): { inpu
   const gaussian = (): number => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const features = (steps: number) => ({ shape: [batch, nIn, steps], data: Float32Array.from({ length: batch * nIn * steps }, gaussian) });
   const mask = (steps: number) => ({ shape: [batch, 1, steps], data: new Uint8Array(batch * steps).fill(1) });
-  const { H, M, L } = BENCH_LEVEL_LENGTHS;
+  const { H, M, L } = pthnetLevelLengths(DEFAULT_PTHNET_CONFIG);
   return {
     inputs: { x_L: features(L), x_M: features(M), x_H: features(H), m_L: mask(L), m_M: mask(M), m_H: mask(H) },
     labels: Int32Array.from({ length: batch }, (_, i) => i % DEFAULT_PTHNET_CONFIG.num_classes),
@@ -213,7 +221,7 @@ export async function runPthNetBenchmark(options: BenchOptions): Promise<BenchRe
     config: 'ferv39k',
     parameters,
     batch: options.batch,
-    levelLengths: { ...BENCH_LEVEL_LENGTHS },
+    levelLengths: pthnetLevelLengths(DEFAULT_PTHNET_CONFIG),
     seconds: options.seconds,
     node: process.version,
     cpus: os.availableParallelism(),

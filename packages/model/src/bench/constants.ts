@@ -9,8 +9,5 @@ export const DEFAULT_BENCH_OPTIONS: BenchOptions = {
   seed: 0,
 };
 
-/** Full-length levels of the FERV39k config: H 16, M 8, L 4 steps. */
-export const BENCH_LEVEL_LENGTHS = { H: 16, M: 8, L: 4 } as const;
-
 /** The PyTorch reference on the 2-core machine (shared/bench), for context in the report. */
 export const PYTORCH_REFERENCE = { trainClipsPerSecond: [50, 68], evalClipsPerSecond: [370, 450] } as const;

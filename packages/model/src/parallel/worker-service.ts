@@ -7,10 +7,9 @@
 // biome-ignore-all lint/style/noNonNullAssertion: init.index < init.workers, the number of shards; i ranges over the parameters, and names, sizes, offsets, specs and variables all have one entry per parameter; noUncheckedIndexedAccess cannot see that
 import * as tf from '@tensorflow/tfjs-core';
 import type { WorkerService } from 'shared';
-import { describeBackend, gemmThreadsPerWorker, selectBackend } from 'shared';
+import { describeBackend, gemmThreadsPerWorker, seededUniformStream, selectBackend } from 'shared';
 import { SGD } from '../optim/sgd.js';
 import { PthNet } from '../pthnet/pthnet.js';
-import { deriveSeed, seededUniform } from '../pthnet/random.js';
 import { computeGradients } from '../pthnet/train-step.js';
 import type { GradientResult } from '../pthnet/train-step.js';
 import type { PthNetLoss } from '../pthnet/types.js';
@@ -65,7 +64,7 @@ export async function dataParallelWorker(init: WorkerInit): Promise<WorkerServic
         m_H: toTensor(host.m_H),
       }));
       const labels = tf.tensor1d(request.labels, 'int32');
-      const rng = seededUniform(deriveSeed(init.seed, request.step * init.workers + init.index + 1));
+      const rng = seededUniformStream(init.seed, request.step * init.workers + init.index + 1);
       let result: GradientResult;
       try {
         result = computeGradients(model, batch, labels, {

@@ -89,3 +89,17 @@ export function validatePthNetConfig(partial: unknown = {}, source: PthNetConfig
   checkImplemented(config, source.keyPrefix ?? 'pthnet.');
   return config;
 }
+
+/**
+ * The time steps of each pyramid level: H gets `max_len`, M `max_len / 2` and L `max_len / 4`,
+ * the windows at strides s, 2s and 4s that cover the same stretch of a clip (16, 8 and 4 in the
+ * published config, SPEC sections 5 and 6). The halving follows from the strides doubling level
+ * to level, so only `max_len` is configurable; `validatePthNetConfig` checks it.
+ *
+ * `train.model.max_len` is honoured, not rejected: the layers work on any length that survives
+ * the branches' two stride-2 max-pools, and the reference keeps `max_len` a config key of the
+ * network; so training, evaluation and predict all sample a network's levels to these lengths.
+ */
+export function pthnetLevelLengths(config: Pick<PthNetConfig, 'max_len'>): { H: number; M: number; L: number } {
+  return { H: config.max_len, M: config.max_len / 2, L: config.max_len / 4 };
+}

@@ -6,6 +6,5 @@ export * from './linear.js';
 export * from './loss.js';
 export * from './params.js';
 export * from './pthnet.js';
-export * from './random.js';
 export * from './train-step.js';
 export type * from './types.js';

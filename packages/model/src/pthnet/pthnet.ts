@@ -1,11 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { CheckpointError, InputError } from 'shared';
+import { CheckpointError, InputError, seededUniformStream } from 'shared';
 import { validatePthNetConfig } from './config.js';
 import { DEFAULT_PTHNET_SEED, LEVEL_LENGTH_MULTIPLE } from './constants.js';
 import type { DropPathSetting, ParamLookup } from './layers.js';
 import { downsample, embedding, head, keyMaskBias, ssdLayer, withInferenceKernels } from './layers.js';
 import { parameterCount, pthnetParameterSpecs, toInternalLayout, toReferenceLayout } from './params.js';
-import { deriveSeed, seededUniform } from './random.js';
 import type {
   ForwardOptions,
   ParameterSpec,
@@ -57,10 +56,10 @@ export class PthNet {
     this.specs = pthnetParameterSpecs(config);
     this.dropPathProb = config.path_pdrop;
     const seed = options.seed ?? DEFAULT_PTHNET_SEED;
-    this.rng = seededUniform(deriveSeed(seed, 0x64726f70));
+    this.rng = seededUniformStream(seed, 0x64726f70);
     const scope = `pthnet${instances++}`;
     this.specs.forEach((spec, index) => {
-      const data = initialValue(spec, seededUniform(deriveSeed(seed, index)));
+      const data = initialValue(spec, seededUniformStream(seed, index));
       const variable = tf.tidy(() => tf.variable(tf.tensor(data, spec.internalShape, 'float32'), true, `${scope}/${spec.name}`));
       this.variables.set(spec.name, variable);
       this.specByName.set(spec.name, spec);

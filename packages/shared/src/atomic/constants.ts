@@ -9,3 +9,6 @@ export const TEMP_NAME_RANDOM_BYTES = 6;
  * be reused after a reboot; past this age the file is removed anyway.
  */
 export const DEFAULT_TEMP_MAX_AGE_MS = 24 * 60 * 60_000;
+
+/** Largest single write in `writeFully`: Linux caps one write(2) just under 2 GiB. */
+export const MAX_WRITE_CHUNK_BYTES = 1 << 30;

@@ -8,5 +8,6 @@ export {
   renameDurably,
   tempPathFor,
   writeFileAtomic,
+  writeFully,
 } from './write-file-atomic.js';
 export { ensureArtifact, produceArtifact } from './produce-artifact.js';

@@ -2,9 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { FileHandle } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isProcessAlive } from './liveness.js';
-import { cleanStaleTempFiles, tempPathFor, writeFileAtomic } from './write-file-atomic.js';
+import { cleanStaleTempFiles, tempPathFor, writeFileAtomic, writeFully } from './write-file-atomic.js';
 
 function deadPid(): number {
   const child = spawnSync(process.execPath, ['-e', '']);
@@ -51,6 +52,58 @@ describe('writeFileAtomic', () => {
     expect(path.dirname(temp)).toBe(dir);
     expect(path.basename(temp)).toMatch(new RegExp(`^x\\.npy\\.${process.pid}\\.[0-9a-f]{12}\\.tmp$`));
     expect(tempPathFor(path.join(dir, 'x.npy'))).not.toBe(temp);
+  });
+});
+
+describe('writeFully', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'pthnet-fully-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes at a position or at the current one, returning the position after', async () => {
+    const target = path.join(dir, 'pieces.bin');
+    const ends: number[] = [];
+    await writeFileAtomic(target, async (handle) => {
+      ends.push(await writeFully(handle, new Uint8Array([9, 9, 9]), 2));
+      ends.push(await writeFully(handle, new Uint8Array([1, 2]), 0));
+      ends.push(await writeFully(handle, new Uint8Array([7]), ends[0]));
+    });
+    expect(ends).toEqual([5, 2, 6]);
+    expect([...readFileSync(target)]).toEqual([1, 2, 9, 9, 9, 7]);
+    await writeFileAtomic(target, async (handle) => {
+      await writeFully(handle, new Uint8Array([4, 5]));
+      await writeFully(handle, new Uint8Array([6]));
+    });
+    expect([...readFileSync(target)]).toEqual([4, 5, 6]);
+  });
+
+  it('loops over short writes until every byte is written', async () => {
+    const written: Array<{ offset: number; length: number; position: number | null }> = [];
+    const out = new Uint8Array(10);
+    // A handle that writes at most 3 bytes per call, as a real write(2) may.
+    const handle = {
+      async write(buffer: Uint8Array, offset: number, length: number, position: number | null) {
+        const bytesWritten = Math.min(length, 3);
+        written.push({ offset, length, position });
+        out.set(buffer.subarray(offset, offset + bytesWritten), position ?? 0);
+        return { bytesWritten, buffer };
+      },
+    } as unknown as FileHandle;
+    expect(
+      await writeFully(
+        handle,
+        Uint8Array.from({ length: 8 }, (_, i) => i + 1),
+        2,
+      ),
+    ).toBe(10);
+    expect([...out]).toEqual([0, 0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(written).toEqual([
+      { offset: 0, length: 8, position: 2 },
+      { offset: 3, length: 5, position: 5 },
+      { offset: 6, length: 2, position: 8 },
+    ]);
   });
 });
 

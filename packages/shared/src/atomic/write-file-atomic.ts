@@ -4,7 +4,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { PthnetError } from '../errors/index.js';
-import { DEFAULT_TEMP_MAX_AGE_MS, TEMP_FILE_PATTERN, TEMP_NAME_RANDOM_BYTES } from './constants.js';
+import { DEFAULT_TEMP_MAX_AGE_MS, MAX_WRITE_CHUNK_BYTES, TEMP_FILE_PATTERN, TEMP_NAME_RANDOM_BYTES } from './constants.js';
 import { isProcessAlive } from './liveness.js';
 import type { CleanTempFilesOptions, FileHandleWriter, WriteFileAtomicOptions } from './types.js';
 
@@ -44,6 +44,22 @@ export async function fsyncFile(filePath: string): Promise<void> {
 export async function renameDurably(tempPath: string, target: string): Promise<void> {
   await rename(tempPath, target);
   await fsyncDirectory(path.dirname(target));
+}
+
+/**
+ * Writes all of `bytes` through an open handle, looping over short writes (one write call may
+ * write less, and Linux writes at most about 2 GiB per call). At `position` when given, else at
+ * the handle's current position. Returns the position after the bytes (`position` counts as 0
+ * when not given, so piecewise writers can chain calls either way).
+ */
+export async function writeFully(handle: FileHandle, bytes: Uint8Array, position?: number): Promise<number> {
+  let done = 0;
+  while (done < bytes.length) {
+    const length = Math.min(bytes.length - done, MAX_WRITE_CHUNK_BYTES);
+    const { bytesWritten } = await handle.write(bytes, done, length, position === undefined ? null : position + done);
+    done += bytesWritten;
+  }
+  return (position ?? 0) + done;
 }
 
 /**

@@ -21,12 +21,13 @@ export const NPY_DESCR: Readonly<Record<NpyDtype, string>> = {
   bool: '|b1',
 };
 
-/** npyjs reports the descr without its byte-order character. */
-export const NPYJS_CODE_TO_DTYPE: Readonly<Record<string, NpyDtype>> = {
-  f4: 'float32',
-  f8: 'float64',
-  i4: 'int32',
-  i8: 'int64',
-  u1: 'uint8',
-  b1: 'bool',
-};
+/** The dtype of each `descr` this reader accepts (the inverse of NPY_DESCR). */
+export const NPY_DTYPE_OF_DESCR: Readonly<Record<string, NpyDtype>> = Object.fromEntries(
+  Object.entries(NPY_DESCR).map(([dtype, descr]) => [descr, dtype as NpyDtype]),
+);
+
+/** Bytes per element of each dtype. */
+export const NPY_ITEM_SIZE: Readonly<Record<NpyDtype, number>> = { float32: 4, float64: 8, int32: 4, int64: 8, uint8: 1, bool: 1 };
+
+/** Bytes read to find a header without the data: numpy writes 128 (64 + growth room) for 1- to 3-D arrays. */
+export const NPY_HEADER_PROBE_BYTES = 4096;

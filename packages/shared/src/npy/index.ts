@@ -1,3 +1,3 @@
 export * from './types.js';
 export * from './constants.js';
-export { encodeNpy, npyHeader, parseNpy, readNpy, readNpyAs, readNpySync, writeNpy } from './npy.js';
+export { encodeNpy, npyHeader, parseNpy, parseNpyHeader, readNpy, readNpyAs, readNpyHeader, readNpySync, writeNpy } from './npy.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../errors/index.js';
-import { encodeNpy, npyHeader, parseNpy, readNpy, readNpyAs, readNpySync, writeNpy } from './npy.js';
+import { encodeNpy, npyHeader, parseNpy, parseNpyHeader, readNpy, readNpyAs, readNpyHeader, readNpySync, writeNpy } from './npy.js';
 import type { NpyDtype } from './types.js';
 import { fixturesDir } from '../paths/index.js';
 
@@ -114,5 +114,82 @@ describe('npy headers and validation', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('npy headers without the data', () => {
+  it('reads shape, dtype and data offset of a numpy-layout file without its data', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pthnet-npyhead-'));
+    try {
+      const file = path.join(dir, 'a.npy');
+      const bytes = encodeNpy({ data: new Float32Array(41 * 48), shape: [41, 48] });
+      writeFileSync(file, bytes);
+      expect(await readNpyHeader(file)).toEqual({
+        descr: '<f4',
+        dtype: 'float32',
+        fortranOrder: false,
+        shape: [41, 48],
+        dataOffset: bytes.length - 41 * 48 * 4,
+        fileSize: bytes.length,
+      });
+      // Only the header is read: a file cut after it still reports its shape and true size.
+      writeFileSync(file, bytes.subarray(0, 200));
+      expect(await readNpyHeader(file)).toMatchObject({ shape: [41, 48], dataOffset: 128, fileSize: 200 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads a header longer than the probe', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pthnet-npyhead-'));
+    try {
+      const file = path.join(dir, 'long.npy');
+      const dict = `{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }${' '.repeat(5000)}\n`;
+      const bytes = new Uint8Array(10 + dict.length + 8);
+      bytes.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
+      new DataView(bytes.buffer).setUint16(8, dict.length, true);
+      bytes.set(new TextEncoder().encode(dict), 10);
+      new DataView(bytes.buffer).setInt32(10 + dict.length, 5, true);
+      new DataView(bytes.buffer).setInt32(14 + dict.length, -6, true);
+      writeFileSync(file, bytes);
+      expect(await readNpyHeader(file)).toMatchObject({ dtype: 'int32', shape: [2], dataOffset: 10 + dict.length });
+      expect(await readNpy(file)).toEqual({ dtype: 'int32', shape: [2], data: new Int32Array([5, -6]) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('parses version 2 headers and Fortran order, and names what it does not support', () => {
+    const dict = "{'descr': '>f8', 'fortran_order': True, 'shape': (3, 2), }\n";
+    const bytes = new Uint8Array(12 + dict.length + 48);
+    bytes.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 2, 0], 0);
+    new DataView(bytes.buffer).setUint32(8, dict.length, true);
+    bytes.set(new TextEncoder().encode(dict), 12);
+    expect(parseNpyHeader(bytes, 'v2.npy')).toEqual({
+      descr: '>f8',
+      dtype: undefined,
+      fortranOrder: true,
+      shape: [3, 2],
+      dataOffset: 12 + dict.length,
+    });
+    expect(() => parseNpy(bytes, 'v2.npy')).toThrow('cannot read v2.npy: expected C order, got fortran_order True');
+  });
+
+  it('names the file it cannot read', () => {
+    expect(() => parseNpyHeader(new Uint8Array(20), 'f.npy')).toThrow(/f\.npy: expected a \.npy file/);
+    const truncated = encodeNpy({ data: new Float32Array(2), shape: [2] }).subarray(0, 40);
+    expect(() => parseNpyHeader(truncated, 'g.npy')).toThrow(/g\.npy: expected a \d+-byte \.npy header, got 30 bytes/);
+    const v9 = encodeNpy({ data: new Float32Array(2), shape: [2] });
+    v9[6] = 9;
+    expect(() => parseNpyHeader(v9, 'h.npy')).toThrow('cannot read h.npy: expected .npy format version 1, 2 or 3, got 9');
+    const long = new Uint8Array([...encodeNpy({ data: new Float32Array(2), shape: [2] }), 0, 0, 0, 0]);
+    expect(() => parseNpy(long, 'i.npy')).toThrow('cannot read i.npy: expected 2 elements for shape (2), got 3 (trailing bytes)');
+  });
+
+  it('reads data whose offset is not aligned for its dtype (a copy, same values)', () => {
+    const bytes = encodeNpy({ data: new Float64Array([1.5, -2.25]), shape: [2] });
+    const shifted = new Uint8Array(bytes.length + 3);
+    shifted.set(bytes, 3);
+    expect(parseNpy(shifted.subarray(3), 'shifted.npy')).toEqual({ dtype: 'float64', shape: [2], data: new Float64Array([1.5, -2.25]) });
   });
 });

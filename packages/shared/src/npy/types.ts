@@ -32,3 +32,20 @@ export interface NpyWriteInput {
   shape: readonly number[];
   dtype?: NpyDtype;
 }
+
+/** What a .npy header says: `descr` as written, and the dtype it is when this reader supports it. */
+export interface NpyHeader {
+  /** numpy `descr`, e.g. `<f4`. */
+  readonly descr: string;
+  /** `descr` as one of NpyDtype, or undefined for one this reader does not support (e.g. `>f4`). */
+  readonly dtype: NpyDtype | undefined;
+  readonly fortranOrder: boolean;
+  readonly shape: readonly number[];
+  /** Byte offset of the first element. */
+  readonly dataOffset: number;
+}
+
+/** A .npy file's header and its size on disk (`readNpyHeader`). */
+export interface NpyFileHeader extends NpyHeader {
+  readonly fileSize: number;
+}

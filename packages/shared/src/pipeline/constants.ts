@@ -5,7 +5,8 @@
  */
 export const CODE_VERSIONS = {
   extract: 'extract/1',
-  datasets: 'datasets/1',
+  // 2: the packed index records the strides its features were picked at (`datasets.strides`).
+  datasets: 'datasets/2',
   train: 'train/1',
   eval: 'eval/1',
 } as const;

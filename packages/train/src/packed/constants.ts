@@ -1,8 +1,11 @@
 /** `format` field of a packed index. */
 export const PACKED_FORMAT = 'pthnet-packed-features';
 
-/** Layout version; bump on any change a reader must know about. */
-export const PACKED_VERSION = 1;
+/**
+ * Layout version; bump on any change a reader must know about. 2: `strides` records the strides
+ * the level files were extracted at (version 1 always wrote 4, 8, 16, whatever they were).
+ */
+export const PACKED_VERSION = 2;
 
 /** Allowed dataset names: they become file names. */
 export const PACKED_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;

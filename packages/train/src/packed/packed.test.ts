@@ -2,9 +2,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InputError, encodeNpy, readNpy } from 'shared';
+import { InputError, createRng, encodeNpy, readNpy } from 'shared';
 import { LEVELS, LEVEL_LENGTHS, LEVEL_STRIDES } from '../sampling/constants.js';
-import { createRng } from '../sampling/rng.js';
 import type { Batch, Level } from '../sampling/types.js';
 import { joinFeatureLists, readFeatureList } from './feature-list.js';
 import { makeBatch } from './make-batch.js';

@@ -1,15 +1,13 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import { open, readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigError, InputError, PthnetError, npyHeader, readNpy, writeFileAtomic } from 'shared';
+import type { NpyFileHeader } from 'shared';
+import { ConfigError, InputError, PthnetError, npyHeader, readNpy, readNpyHeader, writeFileAtomic, writeFully } from 'shared';
 import { LEVELS, LEVEL_STRIDES } from '../sampling/constants.js';
 import type { Level } from '../sampling/types.js';
 import { PACKED_FORMAT, PACKED_NAME_PATTERN, PACKED_READ_CHUNK_BYTES, PACKED_VERSION, PACKED_WRITE_CHUNK_BYTES } from './constants.js';
-import type { NpyHeaderInfo } from './npy-header.js';
-import { probeNpyFile } from './npy-header.js';
 import type {
   BuildPackedDatasetOptions,
   BuildPackedDatasetResult,
@@ -44,7 +42,7 @@ import type {
 
 interface LevelProbe {
   readonly path: string;
-  readonly header: NpyHeaderInfo;
+  readonly header: NpyFileHeader;
   readonly rows: number;
   readonly D: number;
 }
@@ -58,15 +56,6 @@ export function packedIndexPath(dir: string, name: string): string {
   return path.join(dir, `${name}.index.json`);
 }
 
-/** Writes all of `bytes` (one write call may write less). */
-async function writeFully(handle: FileHandle, bytes: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) {
-    const { bytesWritten } = await handle.write(bytes, written, bytes.length - written);
-    written += bytesWritten;
-  }
-}
-
 function validateBuildOptions(options: BuildPackedDatasetOptions): void {
   if (!Array.isArray(options.clips)) {
     throw new ConfigError(`buildPackedDataset 'clips': expected an array, got ${typeof options.clips}`);
@@ -76,6 +65,9 @@ function validateBuildOptions(options: BuildPackedDatasetOptions): void {
   }
   if (typeof options.name !== 'string' || !PACKED_NAME_PATTERN.test(options.name)) {
     throw new ConfigError(`buildPackedDataset 'name': expected letters, digits, '.', '_' or '-', got ${JSON.stringify(options.name)}`);
+  }
+  if (options.strides !== undefined && !isStrides(options.strides)) {
+    throw new ConfigError(`buildPackedDataset 'strides': expected positive integers H, M, L, got ${JSON.stringify(options.strides)}`);
   }
   if (options.labelNames !== undefined && !options.labelNames.every((label) => typeof label === 'string')) {
     throw new ConfigError(`buildPackedDataset 'labelNames': expected an array of strings, got ${JSON.stringify(options.labelNames)}`);
@@ -102,9 +94,9 @@ async function probeLevel(clip: PackedClipSource, level: Level): Promise<{ probe
     skipped: { id: clip.id, level, path: file ?? '', reason, detail },
   });
   if (typeof file !== 'string' || file === '') return skip('missing-file', `no ${level} feature file given`);
-  let header: NpyHeaderInfo;
+  let header: NpyFileHeader;
   try {
-    header = await probeNpyFile(file);
+    header = await readNpyHeader(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return skip('missing-file', `${file} does not exist`);
@@ -259,7 +251,7 @@ export async function buildPackedDataset(options: BuildPackedDatasetOptions): Pr
     clipIds: kept.map((clip) => clip.source.id),
     labels: kept.map((clip) => clip.source.label),
     labelNames: options.labelNames ? [...options.labelNames] : null,
-    strides: LEVEL_STRIDES,
+    strides: { ...(options.strides ?? LEVEL_STRIDES) },
     levels,
     skipped,
   };
@@ -288,6 +280,16 @@ async function removeOtherBuilds(outDir: string, name: string, buildId: string):
   }
 }
 
+function isStrides(value: unknown): value is Record<Level, number> {
+  if (typeof value !== 'object' || value === null) return false;
+  const strides = value as Record<string, unknown>;
+  return LEVELS.every((level) => Number.isSafeInteger(strides[level]) && (strides[level] as number) > 0);
+}
+
+function showStrides(strides: Readonly<Record<Level, number>>): string {
+  return LEVELS.map((level) => `${level} ${strides[level]}`).join(', ');
+}
+
 function isIntegerArray(value: unknown, length: number): value is number[] {
   return Array.isArray(value) && value.length === length && value.every((item) => Number.isSafeInteger(item) && (item as number) >= 0);
 }
@@ -314,6 +316,7 @@ function validateIndex(json: unknown, file: string): PackedIndex {
   if (index.labelNames !== null && !(Array.isArray(index.labelNames) && index.labelNames.every((label) => typeof label === 'string'))) {
     fail('labelNames', 'null or an array of strings', index.labelNames);
   }
+  if (!isStrides(index.strides)) fail('strides', 'positive integers H, M, L', index.strides);
   const levels = index.levels as Record<string, unknown> | undefined;
   if (typeof levels !== 'object' || levels === null) return fail('levels', 'an object with H, M, L', levels);
   for (const level of LEVELS) {
@@ -362,6 +365,35 @@ async function preloadLevel(file: string, dataOffset: number, byteLength: number
   return new Float32Array(buffer);
 }
 
+async function readIndex(dir: string, name: string): Promise<{ index: PackedIndex; indexPath: string }> {
+  const indexPath = packedIndexPath(dir, name);
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(indexPath, 'utf8'));
+  } catch (error) {
+    throw new InputError(`cannot read packed index ${indexPath}: ${(error as Error).message}`, indexPath, { cause: error });
+  }
+  return { index: validateIndex(json, indexPath), indexPath };
+}
+
+function checkStrides(index: PackedIndex, wanted: Readonly<Record<Level, number>>, name: string, indexPath: string): void {
+  if (LEVELS.some((level) => index.strides[level] !== wanted[level])) {
+    throw new ConfigError(
+      `datasets.strides: expected ${showStrides(wanted)}, got a packed dataset ${name} built from features at ${showStrides(index.strides)} (${indexPath}); run \`pnpm pthnet datasets\` with these strides`,
+    );
+  }
+}
+
+/**
+ * Throws a `ConfigError` naming `datasets.strides` unless the packed dataset `name` in `dir` was
+ * packed from features at `strides`. Reads the index only: stages call it before deciding that
+ * a result is up to date, so a changed setting is never answered with an old result.
+ */
+export async function checkPackedStrides(dir: string, name: string, strides: Readonly<Record<Level, number>>): Promise<void> {
+  const { index, indexPath } = await readIndex(dir, name);
+  checkStrides(index, strides, name, indexPath);
+}
+
 /**
  * Opens a packed dataset written by `buildPackedDataset`. Checks the index and that each data
  * file's header and size match it, then preloads (default) or keeps the files open for
@@ -372,14 +404,7 @@ export async function openPackedDataset(dir: string, name: string, options: Open
   if (typeof preload !== 'boolean') {
     throw new ConfigError(`openPackedDataset 'preload': expected a boolean, got ${String(preload)}`);
   }
-  const indexPath = packedIndexPath(dir, name);
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(indexPath, 'utf8'));
-  } catch (error) {
-    throw new InputError(`cannot read packed index ${indexPath}: ${(error as Error).message}`, indexPath, { cause: error });
-  }
-  const index = validateIndex(json, indexPath);
+  const { index, indexPath } = await readIndex(dir, name);
   const { D } = index;
 
   const stores = {} as Record<Level, LevelStore>;
@@ -388,9 +413,9 @@ export async function openPackedDataset(dir: string, name: string, options: Open
     for (const level of LEVELS) {
       const { file, rows } = index.levels[level];
       const dataPath = path.join(dir, file);
-      let header: NpyHeaderInfo;
+      let header: NpyFileHeader;
       try {
-        header = await probeNpyFile(dataPath);
+        header = await readNpyHeader(dataPath);
       } catch (error) {
         throw new InputError(`packed data ${dataPath} (level ${level} of ${indexPath}): ${(error as Error).message}`, dataPath, {
           cause: error,
@@ -441,6 +466,7 @@ export async function openPackedDataset(dir: string, name: string, options: Open
     clipIds: index.clipIds,
     labels: Int32Array.from(index.labels),
     labelNames: index.labelNames,
+    strides: index.strides,
     rowCount(level: Level, i: number): number {
       checkIndex(level, i);
       return index.levels[level].counts[i] as number;

@@ -17,6 +17,11 @@ export interface BuildPackedDatasetOptions {
   readonly name: string;
   /** Label names by index, stored with the data (other loaders use other label orders). */
   readonly labelNames?: readonly string[];
+  /**
+   * Feature stride of each level's files, recorded in the index (`datasets.strides`); default
+   * the published 4, 8, 16 (`LEVEL_STRIDES`).
+   */
+  readonly strides?: Readonly<Record<Level, number>>;
   /** Called after each clip of each pass. */
   readonly onProgress?: (progress: { phase: 'probe' | Level; done: number; total: number }) => void;
 }
@@ -75,7 +80,7 @@ export interface PackedIndex {
   readonly clipIds: readonly string[];
   readonly labels: readonly number[];
   readonly labelNames: readonly string[] | null;
-  /** Feature stride of each level (informational). */
+  /** Feature stride of each level: the strides its level files were extracted at. */
   readonly strides: Readonly<Record<Level, number>>;
   readonly levels: Readonly<Record<Level, PackedLevelIndex>>;
   readonly skipped: readonly SkippedClip[];
@@ -98,6 +103,8 @@ export interface PackedDataset {
   readonly clipIds: readonly string[];
   readonly labels: Int32Array;
   readonly labelNames: readonly string[] | null;
+  /** Feature stride of each level (from the index). */
+  readonly strides: Readonly<Record<Level, number>>;
   /** Number of feature rows of clip `i` at `level`. */
   rowCount(level: Level, i: number): number;
   /**

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from 'shared';
+import { ConfigError, createRng } from 'shared';
 import { LEVEL_LENGTHS } from './constants.js';
-import { createRng } from './rng.js';
 import {
   addGaussianNoise,
   assembleBatch,

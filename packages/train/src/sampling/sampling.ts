@@ -1,3 +1,4 @@
+import type { Rng } from 'shared';
 import { ConfigError, InputError } from 'shared';
 import { DEFAULT_INPUT_NOISE_SIGMA, LEVELS, LEVEL_LENGTHS } from './constants.js';
 import type {
@@ -9,7 +10,6 @@ import type {
   Level,
   MaskTensor3,
   ResolvedBatchOptions,
-  Rng,
   SampledLevel,
   SamplingMode,
 } from './types.js';
@@ -166,6 +166,10 @@ export function resolveBatchOptions(options: BatchOptions): ResolvedBatchOptions
  */
 export function assembleBatch(clips: readonly ClipRows[], featureDim: number, options: BatchOptions): Batch {
   const { mode, rng, noise } = resolveBatchOptions(options);
+  const levelLengths = options.levelLengths ?? LEVEL_LENGTHS;
+  if (!LEVELS.every((level) => Number.isSafeInteger(levelLengths[level]) && levelLengths[level] > 0)) {
+    throw new ConfigError(`batch option 'levelLengths': expected positive integers H, M, L, got ${JSON.stringify(levelLengths)}`);
+  }
   if (!Number.isSafeInteger(featureDim) || featureDim < 1) {
     throw new ConfigError(`batch 'featureDim': expected a positive integer, got ${String(featureDim)}`);
   }
@@ -173,8 +177,8 @@ export function assembleBatch(clips: readonly ClipRows[], featureDim: number, op
   const inputs = {} as Record<Level, Float32Array>;
   const masks = {} as Record<Level, Uint8Array>;
   for (const level of LEVELS) {
-    inputs[level] = new Float32Array(size * featureDim * LEVEL_LENGTHS[level]);
-    masks[level] = new Uint8Array(size * LEVEL_LENGTHS[level]);
+    inputs[level] = new Float32Array(size * featureDim * levelLengths[level]);
+    masks[level] = new Uint8Array(size * levelLengths[level]);
   }
   const labels = new Int32Array(size);
 
@@ -184,7 +188,7 @@ export function assembleBatch(clips: readonly ClipRows[], featureDim: number, op
     }
     labels[b] = clip.label;
     for (const level of LEVELS) {
-      const length = LEVEL_LENGTHS[level];
+      const length = levelLengths[level];
       const rows = clip.levels[level];
       checkCounts(rows.rows, length);
       checkLevelRows(rows, featureDim, `batch clip ${b} level ${level}`);
@@ -198,9 +202,9 @@ export function assembleBatch(clips: readonly ClipRows[], featureDim: number, op
 
   const x = (level: Level): FloatTensor3 => ({
     data: inputs[level],
-    shape: [size, featureDim, LEVEL_LENGTHS[level]],
+    shape: [size, featureDim, levelLengths[level]],
   });
-  const m = (level: Level): MaskTensor3 => ({ data: masks[level], shape: [size, 1, LEVEL_LENGTHS[level]] });
+  const m = (level: Level): MaskTensor3 => ({ data: masks[level], shape: [size, 1, levelLengths[level]] });
   return {
     size,
     D: featureDim,

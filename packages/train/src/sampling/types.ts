@@ -1,3 +1,5 @@
+import type { Rng } from 'shared';
+
 /** A pyramid level: H (stride 4), M (stride 8), L (stride 16). */
 export type Level = 'H' | 'M' | 'L';
 
@@ -6,27 +8,6 @@ export type Level = 'H' | 'M' | 'L';
  * segment's middle row and adds nothing (the reference loader's `mode == 'test'`).
  */
 export type SamplingMode = 'train' | 'eval';
-
-/** Snapshot of an `Rng`, enough to resume the exact same stream (e.g. with a checkpoint). */
-export interface RngState {
-  /** The four 32-bit words of the sfc32 state. */
-  readonly words: readonly [number, number, number, number];
-  /** Box-Muller makes normals in pairs; the unused second one, if any. */
-  readonly spareGaussian: number | null;
-}
-
-/** A seeded pseudo-random stream (see rng.ts for the generator). */
-export interface Rng {
-  /** Uniform integer in [0, 2^32). */
-  nextUint32(): number;
-  /** Uniform float in [0, 1) with 53 random bits. */
-  nextFloat(): number;
-  /** Uniform integer in [low, high), unbiased; like numpy's `randint(low, high)`. */
-  nextInt(low: number, high: number): number;
-  /** Standard normal (mean 0, variance 1), Box-Muller. */
-  nextGaussian(): number;
-  getState(): RngState;
-}
 
 /** The feature rows of one clip at one level: row-major `[rows, D]` (rows = windows). */
 export interface ClipLevelRows {
@@ -61,6 +42,11 @@ export interface BatchOptions {
    * `train` mode. Default `DEFAULT_INPUT_NOISE_SIGMA` (0.0005); 0 turns it off.
    */
   noise?: number;
+  /**
+   * Time steps of each level: the network's `pthnetLevelLengths(config)` (`max_len`, / 2, / 4).
+   * Default `LEVEL_LENGTHS` (16, 8, 4: the published `max_len` 16).
+   */
+  levelLengths?: Readonly<Record<Level, number>>;
 }
 
 export interface ResolvedBatchOptions {

@@ -102,7 +102,11 @@ export async function buildDataset(
   try {
     const labelNames = store.getLabelMap(store.getClip(firstClip.id)?.dataset ?? '');
     // The builder writes each level file and then the index atomically; recording comes last.
-    const built = await buildPackedDataset({ clips, outDir, name, ...(labelNames.length > 0 ? { labelNames } : {}) });
+    // `datasets.strides` is honoured, not rejected: SPEC section 3 makes the strides a setting and
+    // the network does not depend on them, but a network must be trained, evaluated and used on
+    // features at the same strides. So the index records them, and train, eval and predict check.
+    const strides = config.datasets.strides;
+    const built = await buildPackedDataset({ clips, outDir, name, strides, ...(labelNames.length > 0 ? { labelNames } : {}) });
     const { hash, bytes } = await hashFileWithSize(built.indexPath);
     store.complete(identity, { path: built.indexPath, bytes, contentHash: hash });
     const skipped = built.skipped.map((s) => ({ clipId: s.id, missing: [s.level] }));

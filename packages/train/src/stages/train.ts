@@ -16,7 +16,7 @@ import {
   stageContext,
   withStageRun,
 } from 'shared';
-import { openPackedDataset } from '../packed/packed.js';
+import { checkPackedStrides, openPackedDataset } from '../packed/packed.js';
 import { trainRun } from '../trainer/trainer.js';
 import type { ResumeMode, TrainRunResult } from '../trainer/types.js';
 import type { DatasetSpec } from './datasets.js';
@@ -88,6 +88,11 @@ export async function trainDirection(
   const valSpec: DatasetSpec = { split: config.datasets.testSplit, direction, source };
   const trainHash = requireDatasetHash(store, trainSpec);
   const valHash = requireDatasetHash(store, valSpec);
+  // Packed from features at `datasets.strides`, or an error naming it (checked before a run is
+  // found up to date: a changed setting never gets the old result).
+  for (const spec of [trainSpec, valSpec]) {
+    await checkPackedStrides(join(dataDir, 'datasets', datasetName(spec)), datasetName(spec), config.datasets.strides);
+  }
   const init = config.train.init === null ? null : resolve(config.train.init);
   if (init !== null && !existsSync(init)) throw new ConfigError(`train.init: expected an existing checkpoint, got "${config.train.init}"`);
   const { out: _out, ...hyper } = config.train;

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPthNetCheckpoint } from 'model';
-import { createRng } from '../sampling/rng.js';
+import { createRng } from 'shared';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fixtureWorkspace } from '../stages/fixture.test-helper.js';
 

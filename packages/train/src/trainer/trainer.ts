@@ -2,23 +2,25 @@ import { existsSync, readFileSync } from 'node:fs';
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import type { TrainEpochRecord, TrainLogRecord, TrainStepRecord } from 'shared';
+import type { Rng, TrainEpochRecord, TrainLogRecord, TrainStepRecord } from 'shared';
 import {
   CODE_VERSIONS,
   CheckpointError,
+  ConfigError,
   TrainingError,
   computeMetrics,
   createProgress,
+  createRng,
   renderChartPng,
   trainingCurvesSpec,
   writeFileAtomic,
 } from 'shared';
-import type { LoadedPthNetCheckpoint, PthNet } from 'model';
-import { MultiStepLR, loadPthNetCheckpoint, savePthNetCheckpoint } from 'model';
+import type { LoadedPthNetCheckpoint, PthNet, PthNetConfig } from 'model';
+import { MultiStepLR, loadPthNetCheckpoint, pthnetLevelLengths, savePthNetCheckpoint, validatePthNetConfig } from 'model';
 import type { TrainingEngine } from './engine.js';
 import { createTrainingEngine } from './engine.js';
-import { createRng } from '../sampling/rng.js';
-import type { Batch, Rng } from '../sampling/types.js';
+import type { Batch } from '../sampling/types.js';
+import { LEVELS } from '../sampling/constants.js';
 import { makeBatch } from '../packed/make-batch.js';
 import type { PackedDataset } from '../packed/types.js';
 import type { TrainRunOptions, TrainRunResult, TrainingState } from './types.js';
@@ -45,13 +47,40 @@ function permutation(n: number, rng: Rng): number[] {
   return order;
 }
 
-/** Level-H logits of every clip of `dataset`, `[N, K]` row-major. */
+/**
+ * The network to train. Without `--init`: `train.model` over the published config, with the
+ * data's feature width and class count unless `train.model` sets them (then they are checked
+ * against the data). With `--init`: the checkpoint's network, whose weights fix the
+ * architecture, so a `train.model` key that disagrees with it is an error rather than ignored.
+ */
+function networkConfig(model: Record<string, unknown>, init: PthNetConfig | undefined, nIn: number, numClasses: number): PthNetConfig {
+  if (init !== undefined) {
+    for (const [key, value] of Object.entries(model)) {
+      const fixed = (init as unknown as Record<string, unknown>)[key];
+      if (JSON.stringify(value) !== JSON.stringify(fixed)) {
+        throw new ConfigError(
+          `train.model.${key}: expected ${JSON.stringify(fixed)} (the --init checkpoint's network, whose weights fix the architecture), got ${JSON.stringify(value)}`,
+        );
+      }
+    }
+    return init;
+  }
+  try {
+    return validatePthNetConfig({ n_in: nIn, num_classes: numClasses, ...model });
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(error.message.replace(/^pthnet\./, 'train.model.'), { cause: error });
+    throw error;
+  }
+}
+
+/** Level-H logits of every clip of `dataset`, `[N, K]` row-major, sampled at the network's level length (`max_len`). */
 export function predictDataset(model: PthNet, dataset: PackedDataset, batchSize: number): Float32Array {
   const K = model.config.num_classes;
+  const levelLengths = pthnetLevelLengths(model.config);
   const out = new Float32Array(dataset.size * K);
   for (let start = 0; start < dataset.size; start += batchSize) {
     const idx = Array.from({ length: Math.min(batchSize, dataset.size - start) }, (_, i) => start + i);
-    const batch = makeBatch(dataset, idx, { mode: 'eval' });
+    const batch = makeBatch(dataset, idx, { mode: 'eval', levelLengths });
     const { inputs, labels } = batchTensors(batch);
     const logits = model.predict(inputs.x_H, inputs.m_H);
     out.set(logits.dataSync(), start * K);
@@ -63,10 +92,11 @@ export function predictDataset(model: PthNet, dataset: PackedDataset, batchSize:
 /** Level-H logits of every clip of `dataset` through a training engine. */
 async function predictWith(engine: TrainingEngine, dataset: PackedDataset, batchSize: number): Promise<Float32Array> {
   const K = engine.config.num_classes;
+  const levelLengths = pthnetLevelLengths(engine.config);
   const out = new Float32Array(dataset.size * K);
   for (let start = 0; start < dataset.size; start += batchSize) {
     const idx = Array.from({ length: Math.min(batchSize, dataset.size - start) }, (_, i) => start + i);
-    out.set(await engine.predict(makeBatch(dataset, idx, { mode: 'eval' })), start * K);
+    out.set(await engine.predict(makeBatch(dataset, idx, { mode: 'eval', levelLengths })), start * K);
   }
   return out;
 }
@@ -129,11 +159,16 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
   const logPath = join(outDir, 'log.jsonl');
   const numClasses = train.labelNames?.length ?? Math.max(...train.labels, ...validation.labels) + 1;
 
+  if (LEVELS.some((level) => train.strides[level] !== validation.strides[level])) {
+    throw new TrainingError(
+      `${label}: expected the validation set ${validation.name} packed at the training set's strides ${JSON.stringify(train.strides)}, got ${JSON.stringify(validation.strides)}`,
+    );
+  }
   // Initial weights decide the architecture; `dropPath` is only the stochastic-depth rate
   // (a model built with drop path has its per-channel scales even when the rate is 0).
   const init = hyper.init ? await loadPthNetCheckpoint(hyper.init) : undefined;
   const engine = await createTrainingEngine({
-    config: init?.config ?? { ...(hyper.model as Record<string, never>), n_in: train.D, num_classes: numClasses },
+    config: networkConfig(hyper.model, init?.config, train.D, numClasses),
     seed: hyper.seed,
     optimizer: { lr: hyper.lr, momentum: hyper.momentum, weightDecay: hyper.weightDecay },
     workers: options.workers ?? 1,
@@ -147,6 +182,8 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
       );
     }
     process.stderr.write(`[${label}] training on ${engine.description}\n`);
+    // Every level is sampled to the network's length: max_len, max_len / 2, max_len / 4.
+    const levelLengths = pthnetLevelLengths(engine.config);
     const scheduler = new MultiStepLR(engine, { baseLr: hyper.lr, milestones: hyper.milestones, gamma: hyper.gamma });
     let rng = createRng(hyper.seed);
     let state: TrainingState = { runKey: options.runKey, epoch: 0, step: 0, rng: rng.getState(), bestWar: -1, bestEpoch: -1 };
@@ -188,7 +225,13 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
           config: engine.config,
           epoch: state.epoch,
           metrics: { war, uar },
-          provenance: { codeVersion: CODE_VERSIONS.train, source: 'pthnet train', args: { ...options.provenance, trainingState: state } },
+          provenance: {
+            codeVersion: CODE_VERSIONS.train,
+            source: 'pthnet train',
+            // What predict checks its windows' stride against.
+            featureStrides: train.strides,
+            args: { ...options.provenance, trainingState: state },
+          },
           momentum,
           optimizer: {
             type: 'SGD',
@@ -217,7 +260,7 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
       let lossSum = 0;
       for (let s = 0; s < stepsPerEpoch; s++) {
         const idx = order.slice(s * hyper.batchSize, (s + 1) * hyper.batchSize);
-        const batch = makeBatch(train, idx, { mode: 'train', rng, noise: hyper.noise });
+        const batch = makeBatch(train, idx, { mode: 'train', rng, noise: hyper.noise, levelLengths });
         const losses = await engine.trainStep(batch, { dropPathProb: hyper.dropPath, dropPathRng: () => rng.nextFloat() });
         if (!Number.isFinite(losses.loss)) {
           progress.stop();

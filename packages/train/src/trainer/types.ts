@@ -1,5 +1,5 @@
 import type { PipelineConfig, TrainEpochRecord } from 'shared';
-import type { RngState } from '../sampling/types.js';
+import type { RngState } from 'shared';
 import type { PackedDataset } from '../packed/types.js';
 
 export type TrainHyperparameters = PipelineConfig['train'];

@@ -18,7 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import { access, link, open, readFile, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { CheckpointError } from 'shared';
+import { CheckpointError, writeFileAtomic } from 'shared';
 import type { PthNetConfig } from '../../pthnet/types.js';
 import type { SafetensorsFile } from '../safetensors/safetensors.js';
 import { openSafetensors, safetensorsToFloat32, writeSafetensors } from '../safetensors/safetensors.js';
@@ -27,7 +27,6 @@ import { isTensorRef } from '../torch/globals.js';
 import type { TorchCheckpoint } from '../torch/torchCheckpoint.js';
 import { openTorchCheckpoint } from '../torch/torchCheckpoint.js';
 import type { TensorRef } from '../torch/types.js';
-import { writeAtomically, writeFully } from '../atomicWrite.js';
 import {
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
@@ -162,9 +161,7 @@ async function keepPreviousSet(base: string): Promise<void> {
     ...(sidecar.optimizer ? { optimizer: { ...sidecar.optimizer, ...(optimizerFile === undefined ? {} : { file: optimizerFile }) } } : {}),
   };
   const json = new TextEncoder().encode(`${JSON.stringify(kept, null, 2)}\n`);
-  await writeAtomically(`${prev}${SIDECAR_SUFFIX}`, async (handle) => {
-    await writeFully(handle, json, 0);
-  });
+  await writeFileAtomic(`${prev}${SIDECAR_SUFFIX}`, json);
 }
 
 /**
@@ -227,9 +224,7 @@ export async function savePthNetCheckpoint(
     ...(input.optimizer ? { optimizer: { ...input.optimizer, ...(input.momentum ? { file: basename(optimizerPath) } : {}) } } : {}),
   };
   const json = new TextEncoder().encode(`${JSON.stringify(sidecar, null, 2)}\n`);
-  await writeAtomically(sidecarPath, async (handle) => {
-    await writeFully(handle, json, 0);
-  });
+  await writeFileAtomic(sidecarPath, json);
   // A momentum file left by an earlier save under this name no longer belongs to the set.
   if (!input.momentum) await unlink(optimizerPath).catch(() => undefined);
   return input.momentum ? { weightsPath, sidecarPath, optimizerPath } : { weightsPath, sidecarPath };

@@ -7,8 +7,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { open, stat } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import { CheckpointError } from 'shared';
-import { writeAtomically, writeFully } from '../atomicWrite.js';
+import { CheckpointError, writeFileAtomic, writeFully } from 'shared';
 import { bfloat16BitsToFloat32, halfBitsToFloat32 } from '../torch/decode.js';
 import { MAX_TENSOR_BYTES } from '../torch/constants.js';
 import { HEADER_ALIGNMENT, MAX_HEADER_BYTES, METADATA_KEY, SAFETENSORS_DTYPES } from './constants.js';
@@ -94,7 +93,7 @@ export async function writeSafetensors(
   const header = new Uint8Array(8 + padded).fill(0x20);
   new DataView(header.buffer).setBigUint64(0, BigInt(padded), true);
   header.set(json, 8);
-  await writeAtomically(path, async (handle) => {
+  await writeFileAtomic(path, async (handle) => {
     let position = await writeFully(handle, header, 0);
     for (const { data } of ordered)
       position = await writeFully(handle, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), position);

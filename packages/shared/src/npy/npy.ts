@@ -1,67 +1,143 @@
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { parse as parseNpyBuffer } from 'npyjs';
 import { writeFileAtomic } from '../atomic/write-file-atomic.js';
 import { InputError } from '../errors/index.js';
-import { NPY_ARRAY_ALIGN, NPY_DESCR, NPY_GROWTH_AXIS_MAX_DIGITS, NPY_MAGIC, NPYJS_CODE_TO_DTYPE } from './constants.js';
-import type { NpyArray, NpyArrayOf, NpyData, NpyDtype, NpyWriteInput } from './types.js';
+import {
+  NPY_ARRAY_ALIGN,
+  NPY_DESCR,
+  NPY_DTYPE_OF_DESCR,
+  NPY_GROWTH_AXIS_MAX_DIGITS,
+  NPY_HEADER_PROBE_BYTES,
+  NPY_ITEM_SIZE,
+  NPY_MAGIC,
+} from './constants.js';
+import type { NpyArray, NpyArrayOf, NpyData, NpyDtype, NpyFileHeader, NpyHeader, NpyWriteInput } from './types.js';
 
 // Typed arrays use the host byte order and .npy files here are little-endian.
 if (endianness() !== 'LE') throw new Error('npy: expected a little-endian machine');
 
-/** Parses the bytes of a .npy file (C order, dtypes of NpyDtype). `source` names it in errors. */
-export function parseNpy(bytes: Uint8Array, source = '<bytes>'): NpyArray {
-  // npyjs builds typed views on an ArrayBuffer from the data offset, so it needs a buffer that
-  // holds exactly the file. Node hands out small files as slices of a shared pool; copy those
-  // (Buffer#slice would not copy).
-  let buffer: ArrayBuffer;
-  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) {
-    buffer = bytes.buffer;
-  } else {
-    const copy = new Uint8Array(bytes.byteLength);
-    copy.set(bytes);
-    buffer = copy.buffer;
+/**
+ * Parses the header at the start of `bytes` (which must hold all of it, not necessarily the
+ * data): format versions 1, 2 and 3, any `descr` and order (the caller decides what it accepts).
+ * `source` names the file in errors.
+ */
+export function parseNpyHeader(bytes: Uint8Array, source = '<bytes>'): NpyHeader {
+  if (bytes.length < 10 || ![...NPY_MAGIC].every((char, i) => bytes[i] === char.charCodeAt(0))) {
+    throw new InputError(`cannot read ${source}: expected a .npy file (magic \\x93NUMPY), got other bytes`, source);
   }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const major = bytes[6];
+  let headerLength: number;
+  let headerStart: number;
+  if (major === 1) {
+    headerLength = view.getUint16(8, true);
+    headerStart = 10;
+  } else if ((major === 2 || major === 3) && bytes.length >= 12) {
+    headerLength = view.getUint32(8, true);
+    headerStart = 12;
+  } else {
+    throw new InputError(`cannot read ${source}: expected .npy format version 1, 2 or 3, got ${String(major)}`, source);
+  }
+  const dataOffset = headerStart + headerLength;
+  if (bytes.length < dataOffset) {
+    throw new InputError(
+      `cannot read ${source}: expected a ${headerLength}-byte .npy header, got ${bytes.length - headerStart} bytes`,
+      source,
+    );
+  }
+  const text = new TextDecoder('latin1').decode(bytes.subarray(headerStart, dataOffset));
+  const descr = /'descr'\s*:\s*'([^']*)'/.exec(text)?.[1];
+  const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(text)?.[1];
+  const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(text)?.[1];
+  if (descr === undefined || fortran === undefined || shapeText === undefined) {
+    throw new InputError(`cannot read ${source}: expected a .npy header with descr, fortran_order and shape, got ${text.trim()}`, source);
+  }
+  const shape = shapeText
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+    .map((part) => Number(part.replace(/L$/, '')));
+  if (!shape.every((dim) => Number.isSafeInteger(dim) && dim >= 0)) {
+    throw new InputError(`cannot read ${source}: expected a shape of non-negative integers, got (${shapeText})`, source);
+  }
+  return { descr, dtype: NPY_DTYPE_OF_DESCR[descr], fortranOrder: fortran === 'True', shape, dataOffset };
+}
+
+/**
+ * Reads only the header of a .npy file, plus its size on disk: the shape and data offset of a
+ * multi-gigabyte file without loading it (packing probes tens of thousands of feature files,
+ * and opening a packed dataset checks its data files before reading them).
+ */
+export async function readNpyHeader(filePath: string): Promise<NpyFileHeader> {
+  const handle = await open(filePath, 'r');
+  try {
+    const { size } = await handle.stat();
+    const probe = new Uint8Array(Math.min(size, NPY_HEADER_PROBE_BYTES));
+    await handle.read(probe, 0, probe.length, 0);
+    let header: NpyHeader;
+    try {
+      header = parseNpyHeader(probe, filePath);
+    } catch (error) {
+      // A header longer than the probe is legal, if unusual: read the file whole before giving up.
+      if (size <= NPY_HEADER_PROBE_BYTES) throw error;
+      header = parseNpyHeader(await readFile(filePath), filePath);
+    }
+    return { ...header, fileSize: size };
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Parses the bytes of a .npy file (C order, dtypes of NpyDtype) with npyjs; `source` names it in
+ * errors. The header is checked first by `parseNpyHeader` (the same parser `readNpyHeader` uses on
+ * large files), so a file is accepted or refused for the same reasons either way.
+ */
+export function parseNpy(bytes: Uint8Array, source = '<bytes>'): NpyArray {
+  const header = parseNpyHeader(bytes, source);
+  if (header.fortranOrder) {
+    throw new InputError(`cannot read ${source}: expected C order, got fortran_order True`, source);
+  }
+  const { dtype, shape, dataOffset } = header;
+  if (dtype === undefined) {
+    throw new InputError(
+      `cannot read ${source}: expected dtype one of ${Object.values(NPY_DESCR).join(', ')}, got ${header.descr}`,
+      source,
+    );
+  }
+  const count = elementCount(shape, source);
+  const itemSize = NPY_ITEM_SIZE[dtype];
+  const byteLength = bytes.length - dataOffset;
+  if (byteLength !== count * itemSize) {
+    const why = byteLength < count * itemSize ? 'truncated file' : 'trailing bytes';
+    throw new InputError(
+      `cannot read ${source}: expected ${count} elements for shape (${shape.join(', ')}), got ${Math.floor(byteLength / itemSize)} (${why})`,
+      source,
+    );
+  }
+  // npyjs builds typed views on an ArrayBuffer from the data offset, so it needs a buffer that
+  // holds exactly the file: Node hands out small files as slices of a shared pool, copy those.
+  const whole =
+    bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer
+      ? bytes.buffer
+      : Uint8Array.prototype.slice.call(bytes).buffer; // a copy (Buffer#slice would be a view of the pool)
   let parsed: ReturnType<typeof parseNpyBuffer>;
   try {
-    parsed = parseNpyBuffer(buffer);
+    parsed = parseNpyBuffer(whole);
   } catch (error) {
     throw new InputError(`cannot read ${source}: expected a .npy file (${(error as Error).message})`, source, { cause: error });
   }
-  if (parsed.fortranOrder) {
-    throw new InputError(`cannot read ${source}: expected C order, got fortran_order True`, source);
-  }
-  const dtype = NPYJS_CODE_TO_DTYPE[parsed.dtype];
-  if (!dtype) {
-    throw new InputError(
-      `cannot read ${source}: expected dtype one of ${Object.values(NPY_DESCR).join(', ')}, got ${parsed.dtype}`,
-      source,
-    );
-  }
-  const shape = parsed.shape;
-  const count = elementCount(shape, source);
-  const raw = parsed.data as unknown;
   let data: NpyData;
   if (dtype === 'bool') {
-    const values = raw as ArrayLike<boolean>;
+    // npyjs gives booleans; numpy stores False/True as 0/1 bytes, which is what we hand out.
+    const values = parsed.data as unknown as ArrayLike<boolean>;
     data = Uint8Array.from({ length: values.length }, (_, i) => (values[i] ? 1 : 0));
   } else {
-    data = raw as NpyData;
+    data = parsed.data as unknown as NpyData;
   }
-  if (data.length < count) {
-    throw new InputError(
-      `cannot read ${source}: expected ${count} elements for shape (${shape.join(', ')}), got ${data.length} (truncated file)`,
-      source,
-    );
-  }
-  if (data.length > count) {
-    throw new InputError(
-      `cannot read ${source}: expected ${count} elements for shape (${shape.join(', ')}), got ${data.length} (trailing bytes)`,
-      source,
-    );
-  }
-  return { dtype, shape, data } as NpyArray;
+  return { dtype, shape: [...shape], data } as NpyArray;
 }
 
 /** Reads a .npy file. */

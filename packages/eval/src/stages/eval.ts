@@ -91,7 +91,7 @@ function resolveInputs(store: ManifestStore, config: PipelineConfig, dataDir: st
       if (!existsSync(flag)) throw new ConfigError(`--${direction}: expected an existing checkpoint, got "${flag}"`);
       return resolve(flag);
     }
-    const row = store.getArtifact(trainIdentity(direction, source));
+    const row = store.artifacts.getArtifact(trainIdentity(direction, source));
     return row?.status === 'done' && existsSync(row.path) ? row.path : undefined;
   };
   const forward = checkpoint('forward', flags.forward);
@@ -100,7 +100,7 @@ function resolveInputs(store: ManifestStore, config: PipelineConfig, dataDir: st
   const reversed = checkpoint('reversed', flags.reversed);
   const dataset = (direction: Direction) => {
     const spec: DatasetSpec = { split: config.datasets.testSplit, direction, source };
-    const row = store.getArtifact(datasetIdentity(spec));
+    const row = store.artifacts.getArtifact(datasetIdentity(spec));
     if (row?.status !== 'done')
       throw new ConfigError(
         `eval: expected the packed dataset ${datasetName(spec)}, got ${row ? `one that is ${row.status}` : 'none'} (run \`pnpm pthnet datasets\`)`,
@@ -136,9 +136,10 @@ export async function runEval(
     codeVersion: CODE_VERSIONS.eval,
   });
   const info = { cacheKey: key, path: join(reportDir, 'metrics.json'), params };
-  const plan = await store.planArtifact(identity, info);
+  const plan = await store.artifacts.planArtifact(identity, info);
   if (plan.decision === 'skip') return summaryFromReport(reportDir, 'up-to-date');
-  if (!store.claim(identity, info, { runId: flags.runId ?? null })) throw new ConfigError(`eval: another process is writing ${reportDir}`);
+  if (!store.artifacts.claim(identity, info, { runId: flags.runId ?? null }))
+    throw new ConfigError(`eval: another process is writing ${reportDir}`);
   try {
     const batch = config.train.batchSize;
     const fwd = await logitsByClip(inputs.forward, inputs.forwardData.dir, datasetName(inputs.forwardData.spec), batch);
@@ -187,7 +188,7 @@ export async function runEval(
         predicted,
       };
     });
-    const clip = store.getClip(ids[0] ?? '');
+    const clip = store.clips.getClip(ids[0] ?? '');
     const curvesForward = readCurves(join(dirname(inputs.forward), 'log.jsonl'));
     const curvesReversed = inputs.reversed ? readCurves(join(dirname(inputs.reversed), 'log.jsonl')) : undefined;
     const written: WrittenReport = await writeReport(reportDir, {
@@ -203,10 +204,10 @@ export async function runEval(
       faceCrops: config.datasets.source === 'face',
     });
     const { hash, bytes } = await hashFileWithSize(written.metricsJson);
-    store.complete(identity, { path: written.metricsJson, bytes, contentHash: hash });
+    store.artifacts.complete(identity, { path: written.metricsJson, bytes, contentHash: hash });
     return { outcome: 'written', reportDir, forward, ...(reversed ? { reversed } : {}), combined, mu, clips: ids.length };
   } catch (error) {
-    store.fail(identity, error);
+    store.artifacts.fail(identity, error);
     throw error;
   }
 }

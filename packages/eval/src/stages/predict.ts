@@ -151,13 +151,13 @@ export function command(): Command {
       const store = ManifestStore.open(ctx.manifestPath);
       try {
         const best = (d: Direction) => {
-          const row = store.getArtifact(trainIdentity(d, ctx.config.datasets.source));
+          const row = store.artifacts.getArtifact(trainIdentity(d, ctx.config.datasets.source));
           return row?.status === 'done' ? row.path : undefined;
         };
         forward ??= best('forward');
         reversed ??= best('reversed');
-        const dataset = store.listClips()[0]?.dataset;
-        if (dataset) labelNames = store.getLabelMap(dataset);
+        const dataset = store.clips.listClips()[0]?.dataset;
+        if (dataset) labelNames = store.clips.getLabelMap(dataset);
       } finally {
         store.close();
       }

@@ -97,8 +97,8 @@ export function planExtractItems(
 ): ExtractItem[] {
   const e = config.extract;
   const items: ExtractItem[] = [];
-  for (const clip of store.listClips()) {
-    const sources = store.getClipSources(clip.id);
+  for (const clip of store.clips.listClips()) {
+    const sources = store.clips.getClipSources(clip.id);
     for (const kind of e.sources) {
       const source = sources.find((s) => s.kind === kind);
       if (!source) continue;
@@ -227,8 +227,8 @@ async function extractClipSource(
 export async function writeFeatureLists(store: ManifestStore, dataDir: string): Promise<string[]> {
   const featuresDir = join(dataDir, 'features');
   const byFile = new Map<string, string[]>();
-  const clips = new Map(store.listClips().map((c) => [c.id, c]));
-  for (const row of store.listArtifacts({ stage: 'extract', kind: ARTIFACT_KINDS.features, status: 'done' })) {
+  const clips = new Map(store.clips.listClips().map((c) => [c.id, c]));
+  for (const row of store.artifacts.listArtifacts({ stage: 'extract', kind: ARTIFACT_KINDS.features, status: 'done' })) {
     if (!row.path.startsWith(featuresDir) || row.clipId === null) continue;
     const clip = clips.get(row.clipId);
     // biome-ignore lint/style/noNonNullAssertion: String.split always returns at least one element
@@ -278,7 +278,7 @@ export async function runExtract(
   // Decide per item; group the todo items by clip source.
   const groups = new Map<string, ClipSourceItems>();
   for (const item of all) {
-    const plan = await store.planArtifact(item.identity, { cacheKey: item.cacheKey, path: item.path, params: item.params });
+    const plan = await store.artifacts.planArtifact(item.identity, { cacheKey: item.cacheKey, path: item.path, params: item.params });
     if (plan.decision === 'skip') {
       summary.upToDate += 1;
       continue;
@@ -342,10 +342,10 @@ export async function runExtract(
             } catch (error) {
               summary.failed += 1;
               for (const item of items) {
-                const current = store.getArtifact(item.identity);
+                const current = store.artifacts.getArtifact(item.identity);
                 if (current?.status === 'done' && current.cacheKey === item.cacheKey) continue;
-                if (store.claim(item.identity, { cacheKey: item.cacheKey, path: item.path, params: item.params }, { runId: options.runId }))
-                  store.fail(item.identity, error);
+                const info = { cacheKey: item.cacheKey, path: item.path, params: item.params };
+                if (store.artifacts.claim(item.identity, info, { runId: options.runId })) store.artifacts.fail(item.identity, error);
               }
               process.stderr.write(`[extract] ${items[0].clip.id} (${items[0].source.kind}): ${(error as Error).message}\n`);
             } finally {

@@ -42,33 +42,33 @@ describe('ingest', () => {
     const store = ManifestStore.open(join(root, 'manifest.sqlite'));
     stores.push(store);
     const entry = { name: 'ferv39k', layout: 'ferv39k', root, sources: ['raw', 'face'] } as DatasetSourceConfig;
-    const runId = store.startRun('ingest', {});
+    const runId = store.runs.startRun('ingest', {});
 
     const first = await ingestDataset(store, entry, { cwd: root, runId });
     expect(first.clips).toBe(3);
     expect(first.inserted).toBe(3);
-    const clip = store.getClip('Action/Sad/0001');
+    const clip = store.clips.getClip('Action/Sad/0001');
     expect(clip).toMatchObject({ dataset: 'ferv39k', split: 'train', label: 1, labelName: 'Sad', frameCount: 17, width: 64, height: 48 });
-    expect(store.getClip('Action/Happy/0003')).toMatchObject({ split: 'test', label: 0, frameCount: 47 });
-    expect(store.getClip('Action/Sad/0002')?.frameCount).toBe(9);
-    const sources = store.getClipSources('Action/Sad/0001').map((s) => [s.kind, s.frameCount, s.isFrameFolder]);
+    expect(store.clips.getClip('Action/Happy/0003')).toMatchObject({ split: 'test', label: 0, frameCount: 47 });
+    expect(store.clips.getClip('Action/Sad/0002')?.frameCount).toBe(9);
+    const sources = store.clips.getClipSources('Action/Sad/0001').map((s) => [s.kind, s.frameCount, s.isFrameFolder]);
     expect(sources.sort()).toEqual([
       ['face', 12, true],
       ['raw', 17, false],
     ]);
-    expect(store.getLabelMap('ferv39k')).toEqual(['Happy', 'Sad', 'Neutral', 'Angry', 'Surprise', 'Disgust', 'Fear']);
+    expect(store.clips.getLabelMap('ferv39k')).toEqual(['Happy', 'Sad', 'Neutral', 'Angry', 'Surprise', 'Disgust', 'Fear']);
 
     // corrupt video, missing clip, a clip listed twice, an unknown label
     expect(first.problems.unreadable).toBe(1);
     expect(first.problems.missing_file).toBeGreaterThanOrEqual(1);
     expect(first.problems.duplicate).toBe(1);
     expect(first.problems.unknown_label).toBe(1);
-    const issues = store.listIngestIssues({ dataset: 'ferv39k' });
+    const issues = store.clips.listIngestIssues({ dataset: 'ferv39k' });
     expect(issues.find((i) => i.reason === 'unreadable')?.clipId).toBe('Action/Happy/0004');
 
     const again = await ingestDataset(store, entry, { cwd: root, runId });
     expect(again).toMatchObject({ clips: 3, inserted: 0, updated: 0, unchanged: 3, artifactsMarkedStale: 0 });
-    expect(store.listIngestIssues({ dataset: 'ferv39k' })).toHaveLength(issues.length);
+    expect(store.clips.listIngestIssues({ dataset: 'ferv39k' })).toHaveLength(issues.length);
 
     // a changed file: that clip alone is updated and its artifacts become stale
     const identity = {
@@ -79,15 +79,15 @@ describe('ingest', () => {
       stride: 4,
       source: 'raw' as const,
     };
-    const claimed = store.claim(identity, { cacheKey: 'k', path: join(root, 'f.npy') });
+    const claimed = store.artifacts.claim(identity, { cacheKey: 'k', path: join(root, 'f.npy') });
     expect(claimed).not.toBeNull();
     await writeFile(join(root, 'f.npy'), 'x');
-    store.complete(identity, { path: join(root, 'f.npy'), bytes: 1, contentHash: 'h' });
+    store.artifacts.complete(identity, { path: join(root, 'f.npy'), bytes: 1, contentHash: 'h' });
     await writeLavfiVideo(join(root, '0_7_labelClips/Action/Sad/0002.mp4'), 'testsrc2', 20, 64, 48);
     const changed = await ingestDataset(store, entry, { cwd: root, runId });
     expect(changed).toMatchObject({ inserted: 0, updated: 1, unchanged: 2 });
     expect(changed.artifactsMarkedStale).toBeGreaterThanOrEqual(1);
-    expect(store.getClip('Action/Sad/0002')?.frameCount).toBe(20);
-    expect(store.getArtifact(identity)?.status).toBe('stale');
+    expect(store.clips.getClip('Action/Sad/0002')?.frameCount).toBe(20);
+    expect(store.artifacts.getArtifact(identity)?.status).toBe('stale');
   });
 });

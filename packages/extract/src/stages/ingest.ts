@@ -79,7 +79,7 @@ async function probeWithCache(
   rehash: boolean,
 ): Promise<ProbedSource> {
   const stamp = await fileStamp(ref);
-  const known = store.getClipSource(clipId, role);
+  const known = store.clips.getClipSource(clipId, role);
   const reuse = (prior: NonNullable<typeof known>, contentHash: string): ProbedSource => ({
     role,
     row: {
@@ -125,16 +125,16 @@ export async function ingestDataset(
 ): Promise<IngestSummary> {
   const layout = await readLayout(layoutOptions(entry, options.cwd));
   const dataset = entry.name;
-  store.setLabelMap(
+  store.clips.setLabelMap(
     dataset,
     layout.labelMap.map((l) => l.name),
   );
   // Issues describe the tree as it is now: last run's are replaced, not accumulated.
-  store.clearIngestIssues(dataset);
+  store.clips.clearIngestIssues(dataset);
   const problems: Record<string, number> = {};
   const record = (reason: string, detail: string, clipId?: string, path?: string) => {
     problems[reason] = (problems[reason] ?? 0) + 1;
-    store.recordIngestIssue({ dataset, clipId: clipId ?? null, path: path ?? null, reason, detail, runId: options.runId });
+    store.clips.recordIngestIssue({ dataset, clipId: clipId ?? null, path: path ?? null, reason, detail, runId: options.runId });
   };
   for (const p of layout.problems) record(reasonCode(p.reason), p.reason, p.clipId, p.path);
 
@@ -182,11 +182,11 @@ export async function ingestDataset(
   progress.stop();
 
   clipRows.sort((a, b) => a.id.localeCompare(b.id));
-  const counts = store.upsertClips(clipRows);
-  const sourceCounts = store.upsertClipSources(sourceRows);
+  const counts = store.clips.upsertClips(clipRows);
+  const sourceCounts = store.clips.upsertClipSources(sourceRows);
   const splits = new Map<string, string[]>();
   for (const c of clipRows) splits.set(c.split ?? '', [...(splits.get(c.split ?? '') ?? []), c.id]);
-  for (const [split, ids] of splits) if (split !== '') store.setSplitMembers(dataset, split, ids);
+  for (const [split, ids] of splits) if (split !== '') store.clips.setSplitMembers(dataset, split, ids);
   return {
     dataset,
     clips: clipRows.length,

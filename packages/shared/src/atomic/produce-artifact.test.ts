@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManifestStore } from '../manifest/store.js';
-import type { ArtifactRow } from '../manifest/schema.js';
+import type { ArtifactRow } from '../manifest/types.js';
 import { ensureArtifact, produceArtifact } from './produce-artifact.js';
 import { itemBytes } from './test-support/items.js';
 import type { ProducePhase } from './types.js';
@@ -76,7 +76,7 @@ function itemOf(row: ArtifactRow): number {
 function expectDoneRowsIntact(manifestPath: string): ArtifactRow[] {
   const store = ManifestStore.open(manifestPath);
   try {
-    const done = store.listArtifacts({ stage: 'test', status: 'done' });
+    const done = store.artifacts.listArtifacts({ stage: 'test', status: 'done' });
     for (const row of done) {
       expect(existsSync(row.path), `${row.path} of a done row`).toBe(true);
       const bytes = readFileSync(row.path);
@@ -140,7 +140,7 @@ describe('produceArtifact', () => {
       );
       expect(phases).toEqual(['claimed', 'written', 'synced', 'renamed', 'recorded']);
       expect(first).toEqual({ outcome: 'produced', path: plan.path, bytes: content.length, contentHash: sha256(content) });
-      const row = store.getArtifact(identity);
+      const row = store.artifacts.getArtifact(identity);
       expect(row?.status).toBe('done');
       expect(row?.claimToken).toBeNull();
       expect(row?.bytes).toBe(content.length);
@@ -167,13 +167,13 @@ describe('produceArtifact', () => {
           throw new Error('decoder exploded', { cause: new Error('EOF at frame 3') });
         }),
       ).rejects.toThrow('decoder exploded');
-      const row = store.getArtifact(identity);
+      const row = store.artifacts.getArtifact(identity);
       expect(row?.status).toBe('failed');
       expect(row?.error).toBe('Error: decoder exploded <- caused by Error: EOF at frame 3');
       expect(row?.claimToken).toBeNull();
       expect(tempFilesIn(outDir)).toEqual([]);
       expect(existsSync(plan.path)).toBe(false);
-      expect((await store.planArtifact(identity, plan)).reason).toBe('failed');
+      expect((await store.artifacts.planArtifact(identity, plan)).reason).toBe('failed');
     } finally {
       store.close();
     }
@@ -232,7 +232,7 @@ describe('produceArtifact', () => {
     }
     const store = ManifestStore.open(manifestPath);
     try {
-      const summary = store.statusSummary();
+      const summary = store.status.summary();
       expect(summary.stages).toEqual([
         {
           stage: 'test',
@@ -245,7 +245,7 @@ describe('produceArtifact', () => {
           bytes: itemCount * itemBytes(0).length,
         },
       ]);
-      const runs = store.listRuns({ stage: 'test' });
+      const runs = store.runs.listRuns({ stage: 'test' });
       expect(runs.filter((run) => run.outcome === 'interrupted')).toHaveLength(crashes);
       expect(runs.filter((run) => run.outcome === 'ok')).toHaveLength(runs.length - crashes);
     } finally {

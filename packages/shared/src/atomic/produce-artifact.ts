@@ -23,7 +23,7 @@ const sweptFolders = new Set<string>();
  * removes temp files of dead writers there.
  *
  * Returns `skipped`/`taken` when another live process holds the item or has just finished it.
- * A failing `write` is recorded with `store.fail` and rethrown.
+ * A failing `write` is recorded with `store.artifacts.fail` and rethrown.
  */
 export async function produceArtifact(
   store: ManifestStore,
@@ -32,8 +32,8 @@ export async function produceArtifact(
   write: (tmpPath: string) => Promise<void>,
   options: ProduceArtifactOptions = {},
 ): Promise<ProduceResult> {
-  const leaseMs = options.leaseMs ?? store.claimLeaseMs;
-  const claim = store.claim(identity, plan, { leaseMs, runId: options.runId ?? null });
+  const leaseMs = options.leaseMs ?? store.artifacts.claimLeaseMs;
+  const claim = store.artifacts.claim(identity, plan, { leaseMs, runId: options.runId ?? null });
   if (!claim) return { outcome: 'skipped', reason: 'taken' };
   options.onPhase?.('claimed');
   const target = claim.path;
@@ -43,7 +43,7 @@ export async function produceArtifact(
   const renewal = setInterval(
     () => {
       try {
-        store.renewClaim(identity, leaseMs);
+        store.artifacts.renewClaim(identity, leaseMs);
       } catch {
         // Busy database: the next tick retries; the pid check protects the claim meanwhile.
       }
@@ -64,13 +64,13 @@ export async function produceArtifact(
     const { hash, bytes } = await hashFileWithSize(tempPath);
     await renameDurably(tempPath, target);
     options.onPhase?.('renamed');
-    store.complete(identity, { path: target, bytes, contentHash: hash });
+    store.artifacts.complete(identity, { path: target, bytes, contentHash: hash });
     options.onPhase?.('recorded');
     return { outcome: 'produced', path: target, bytes, contentHash: hash };
   } catch (error) {
     await unlink(tempPath).catch(() => undefined);
     try {
-      store.fail(identity, error);
+      store.artifacts.fail(identity, error);
     } catch {
       // Recording the failure is best effort; the original error matters more.
     }
@@ -91,7 +91,7 @@ export async function ensureArtifact(
   write: (tmpPath: string) => Promise<void>,
   options: ProduceArtifactOptions & PlanOptions = {},
 ): Promise<ProduceResult> {
-  const decision = await store.planArtifact(identity, plan, options.verify === undefined ? {} : { verify: options.verify });
+  const decision = await store.artifacts.planArtifact(identity, plan, options.verify === undefined ? {} : { verify: options.verify });
   if (decision.decision === 'skip') return { outcome: 'skipped', reason: 'up-to-date' };
   return produceArtifact(store, identity, plan, write, options);
 }

@@ -24,8 +24,8 @@ export async function withStageRun(
   config: unknown,
   body: (run: StageRun) => Promise<StageRunResult>,
 ): Promise<StageRunResult> {
-  store.markInterruptedRuns();
-  const id = store.startRun(stage, config);
+  store.runs.markInterruptedRuns();
+  const id = store.runs.startRun(stage, config);
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
@@ -41,11 +41,11 @@ export async function withStageRun(
   try {
     const result = await body({ id, signal: controller.signal });
     const outcome = controller.signal.aborted ? 'interrupted' : (result.outcome ?? 'ok');
-    store.finishRun(id, { outcome, counts: result.counts });
+    store.runs.finishRun(id, { outcome, counts: result.counts });
     if (controller.signal.aborted) process.exitCode = 130;
     return result;
   } catch (error) {
-    store.finishRun(id, { outcome: 'failed', error });
+    store.runs.finishRun(id, { outcome: 'failed', error });
     throw error;
   } finally {
     process.off('SIGINT', onSigint);

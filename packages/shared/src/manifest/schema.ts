@@ -170,16 +170,3 @@ export const artifacts = sqliteTable(
     check('artifacts_source', sql`${t.source} is null or ${t.source} in ('raw', 'face')`),
   ],
 );
-
-export type ClipRow = typeof clips.$inferSelect;
-export type NewClipRow = typeof clips.$inferInsert;
-export type ClipSourceRow = typeof clipSources.$inferSelect;
-export type NewClipSourceRow = typeof clipSources.$inferInsert;
-export type SplitMemberRow = typeof splitMembers.$inferSelect;
-export type LabelMapRow = typeof labelMaps.$inferSelect;
-export type RunRow = typeof runs.$inferSelect;
-export type NewRunRow = typeof runs.$inferInsert;
-export type IngestIssueRow = typeof ingestIssues.$inferSelect;
-export type NewIngestIssueRow = typeof ingestIssues.$inferInsert;
-export type ArtifactRow = typeof artifacts.$inferSelect;
-export type NewArtifactRow = typeof artifacts.$inferInsert;

@@ -60,7 +60,7 @@ export function command(): Command {
     }
     const store = ManifestStore.open(ctx.manifestPath);
     try {
-      const summary = store.statusSummary({ checkFiles: opts.checkFiles });
+      const summary = store.status.summary({ checkFiles: opts.checkFiles });
       if (opts.json) console.log(JSON.stringify({ manifest: ctx.manifestPath, exists: true, ...summary }, null, 2));
       else console.log(formatStatus(summary, ctx.manifestPath));
     } finally {

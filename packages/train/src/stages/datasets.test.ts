@@ -13,8 +13,8 @@ async function addFeatures(store: ManifestStore, dir: string, clipId: string, st
   await writeNpy(path, { data: new Float32Array(rows * D).fill(fill), shape: [rows, D] });
   const identity = featureIdentity(clipId, 'forward', stride, 'raw');
   const { hash, bytes } = await hashFileWithSize(path);
-  expect(store.claim(identity, { cacheKey: `k${fill}`, path })).not.toBeNull();
-  store.complete(identity, { path, bytes, contentHash: hash });
+  expect(store.artifacts.claim(identity, { cacheKey: `k${fill}`, path })).not.toBeNull();
+  store.artifacts.complete(identity, { path, bytes, contentHash: hash });
 }
 
 describe('datasets stage', () => {
@@ -27,8 +27,8 @@ describe('datasets stage', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pthnet-datasets-'));
     const store = ManifestStore.open(join(dir, 'manifest.sqlite'));
     stores.push(store);
-    store.setLabelMap('demo', ['A', 'B']);
-    store.upsertClips(
+    store.clips.setLabelMap('demo', ['A', 'B']);
+    store.clips.upsertClips(
       ['c1', 'c2', 'c3'].map((id, i) => ({
         id,
         dataset: 'demo',

@@ -37,7 +37,7 @@ export interface DatasetOutcome {
 export function collectDatasetClips(store: ManifestStore, config: PipelineConfig, spec: DatasetSpec) {
   const strides = config.datasets.strides;
   const byClip = new Map<string, Map<number, ArtifactRow>>();
-  for (const row of store.listArtifacts({
+  for (const row of store.artifacts.listArtifacts({
     stage: 'extract',
     kind: ARTIFACT_KINDS.features,
     status: 'done',
@@ -51,7 +51,7 @@ export function collectDatasetClips(store: ManifestStore, config: PipelineConfig
   }
   const clips: Array<PackedClipSource & { hashes: string[] }> = [];
   const incomplete: DatasetOutcome['incomplete'] = [];
-  for (const clip of store.listClips({ split: spec.split })) {
+  for (const clip of store.clips.listClips({ split: spec.split })) {
     const rows = byClip.get(clip.id);
     const found = { H: rows?.get(strides.H), M: rows?.get(strides.M), L: rows?.get(strides.L) };
     const { H, M, L } = found;
@@ -96,19 +96,19 @@ export async function buildDataset(
   });
   const identity = datasetIdentity(spec);
   const info = { cacheKey: key, path: indexPath, params };
-  const plan = await store.planArtifact(identity, info);
+  const plan = await store.artifacts.planArtifact(identity, info);
   if (plan.decision === 'skip') return { ...base, outcome: 'up-to-date' };
-  if (!store.claim(identity, info, { runId: runId ?? null })) return { ...base, outcome: 'taken' };
+  if (!store.artifacts.claim(identity, info, { runId: runId ?? null })) return { ...base, outcome: 'taken' };
   try {
-    const labelNames = store.getLabelMap(store.getClip(firstClip.id)?.dataset ?? '');
+    const labelNames = store.clips.getLabelMap(store.clips.getClip(firstClip.id)?.dataset ?? '');
     // The builder writes each level file and then the index atomically; recording comes last.
     const built = await buildPackedDataset({ clips, outDir, name, ...(labelNames.length > 0 ? { labelNames } : {}) });
     const { hash, bytes } = await hashFileWithSize(built.indexPath);
-    store.complete(identity, { path: built.indexPath, bytes, contentHash: hash });
+    store.artifacts.complete(identity, { path: built.indexPath, bytes, contentHash: hash });
     const skipped = built.skipped.map((s) => ({ clipId: s.id, missing: [s.level] }));
     return { ...base, clips: built.size, incomplete: [...incomplete, ...skipped], outcome: 'built' };
   } catch (error) {
-    store.fail(identity, error);
+    store.artifacts.fail(identity, error);
     throw error;
   }
 }

@@ -50,8 +50,8 @@ describe('import-features on the real FERV39k feature lists', () => {
     expect(summary.incomplete).toEqual([
       { clipId: 'DailyLife/Angry/0094', missingFrom: ['th14_vit_g_16_16_rv', 'th14_vit_g_16_4_rv', 'th14_vit_g_16_8_rv'] },
     ]);
-    expect(store.getClip('Interview/Happy/0118')).toMatchObject({ split: 'test', label: 0, labelName: 'Happy' });
-    const art = store.getArtifact(featureIdentity('Interview/Happy/0118', 'reversed', 8, 'raw'));
+    expect(store.clips.getClip('Interview/Happy/0118')).toMatchObject({ split: 'test', label: 0, labelName: 'Happy' });
+    const art = store.artifacts.getArtifact(featureIdentity('Interview/Happy/0118', 'reversed', 8, 'raw'));
     expect(art).toMatchObject({ status: 'done', path: join(root, 'th14_vit_g_16_8_rv/Interview/Happy/0118.npy') });
 
     const again = await importFeatures(store, { listsDir: LISTS, root, dataset: 'ferv39k' });

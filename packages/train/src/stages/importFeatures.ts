@@ -57,7 +57,7 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
   if (folders.length === 0) {
     throw new ConfigError(`--lists ${options.listsDir}: expected folders named <tag>_16_<stride>[_face][_rv], got none`);
   }
-  if (store.getLabelMap(options.dataset).length === 0) store.setLabelMap(options.dataset, labels);
+  if (store.clips.getLabelMap(options.dataset).length === 0) store.clips.setLabelMap(options.dataset, labels);
 
   const summary: ImportSummary = { folders: [], clipsAdded: 0, incomplete: [], labelConflicts: [] };
   const seen = new Map<string, Set<string>>(); // clip id → folders it was registered from
@@ -75,7 +75,7 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
   });
 
   // One query for all clips: a query per list line would dominate on 47k lines.
-  const clipLabels = new Map(store.listClips().map((c) => [c.id, c.label]));
+  const clipLabels = new Map(store.clips.listClips().map((c) => [c.id, c.label]));
   for (const { folder, parsed, file, list } of parsedLists) {
     const split = splitFromListName(file);
     const row = { folder, split, listed: list.entries.length, registered: 0, unchanged: 0, missingFiles: 0 };
@@ -91,7 +91,7 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
         // An imported clip has no media: its identity is its id, its content the feature files.
         contentHash: hashBytes(`imported:${options.dataset}:${e.clipId}`),
       }));
-    summary.clipsAdded += store.upsertClips(newClips).inserted;
+    summary.clipsAdded += store.clips.upsertClips(newClips).inserted;
     for (const c of newClips) clipLabels.set(c.id, c.label);
     for (const entry of list.entries) {
       progress.tick();
@@ -112,11 +112,17 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
         inputs: { file: contentHash },
         codeVersion: 'import/1',
       });
-      const plan = await store.planArtifact(identity, { cacheKey: key, path, params: { folder, imported: true } }, { verify: 'size' });
+      const plan = await store.artifacts.planArtifact(
+        identity,
+        { cacheKey: key, path, params: { folder, imported: true } },
+        { verify: 'size' },
+      );
       if (plan.decision === 'skip') {
         row.unchanged += 1;
-      } else if (store.claim(identity, { cacheKey: key, path, params: { folder, imported: true } }, { runId: options.runId ?? null })) {
-        store.complete(identity, { path, bytes: info.size, contentHash });
+      } else if (
+        store.artifacts.claim(identity, { cacheKey: key, path, params: { folder, imported: true } }, { runId: options.runId ?? null })
+      ) {
+        store.artifacts.complete(identity, { path, bytes: info.size, contentHash });
         row.registered += 1;
       }
       const at = seen.get(entry.clipId) ?? new Set<string>();

@@ -82,7 +82,7 @@ describe('train command on the reference fixture (fixtures/pthnet/tiny)', () => 
     }
     // rerun with nothing changed: no training
     const store = ManifestStore.open(join(work, 'data/manifest.sqlite'));
-    const before = store.getArtifact({ stage: 'train', kind: 'checkpoint', direction: 'forward', source: 'raw' });
+    const before = store.artifacts.getArtifact({ stage: 'train', kind: 'checkpoint', direction: 'forward', source: 'raw' });
     store.close();
     expect(before?.status).toBe('done');
     expect(

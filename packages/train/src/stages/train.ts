@@ -67,7 +67,7 @@ export interface TrainOutcome {
 
 /** Content hash of the done packed dataset of a split, or a clear error saying which stage to run. */
 function requireDatasetHash(store: ManifestStore, spec: DatasetSpec): string {
-  const row = store.getArtifact(datasetIdentity(spec));
+  const row = store.artifacts.getArtifact(datasetIdentity(spec));
   if (row?.status !== 'done' || row.contentHash === null || !existsSync(row.path)) {
     throw new ConfigError(
       `train: expected the packed dataset ${datasetName(spec)}, got ${row ? `one that is ${row.status}` : 'none'} (run \`pnpm pthnet datasets\` first)`,
@@ -100,11 +100,11 @@ export async function trainDirection(
   const outDir = runDir(config, dataDir, direction);
   const identity = trainIdentity(direction, source);
   const info = { cacheKey: key, path: join(outDir, 'best.safetensors'), params };
-  const plan = await store.planArtifact(identity, info);
+  const plan = await store.artifacts.planArtifact(identity, info);
   if (plan.decision === 'skip') return { direction, outcome: 'up-to-date', outDir };
-  if (!store.claim(identity, info, { runId: options.runId })) return { direction, outcome: 'taken', outDir };
+  if (!store.artifacts.claim(identity, info, { runId: options.runId })) return { direction, outcome: 'taken', outDir };
   // Training can outlast a claim's lease: keep renewing it while this process works.
-  const renew = setInterval(() => store.renewClaim(identity), 60_000);
+  const renew = setInterval(() => store.artifacts.renewClaim(identity), 60_000);
   try {
     const [trainSet, valSet] = await Promise.all([
       openPackedDataset(join(dataDir, 'datasets', datasetName(trainSpec)), datasetName(trainSpec)),
@@ -125,13 +125,13 @@ export async function trainDirection(
       });
       if (result.interrupted) return { direction, outcome: 'interrupted', outDir, result };
       const { hash, bytes } = await hashFileWithSize(result.bestPath);
-      store.complete(identity, { path: result.bestPath, bytes, contentHash: hash });
+      store.artifacts.complete(identity, { path: result.bestPath, bytes, contentHash: hash });
       return { direction, outcome: 'trained', outDir, result };
     } finally {
       await Promise.all([trainSet.close(), valSet.close()]);
     }
   } catch (error) {
-    store.fail(identity, error);
+    store.artifacts.fail(identity, error);
     throw error;
   } finally {
     clearInterval(renew);

@@ -34,7 +34,7 @@ const crashItem = process.env.CRASH_ITEM === undefined ? -1 : Number(process.env
 const crashPhase = process.env.CRASH_PHASE;
 
 const store = ManifestStore.open(manifestPath);
-const runId = store.startRun('test', { itemCount });
+const runId = store.runs.startRun('test', { itemCount });
 await cleanStaleTempFiles(outDir, { recursive: true });
 
 if (process.env.WAIT_FOR_GO) {
@@ -81,6 +81,6 @@ for (let item = 0; item < itemCount; item++) {
   else if (result.reason === 'up-to-date') counts.upToDate++;
   else counts.taken++;
 }
-store.finishRun(runId, { outcome: 'ok', counts });
+store.runs.finishRun(runId, { outcome: 'ok', counts });
 store.close();
 process.stdout.write(`${JSON.stringify(counts)}\n`);

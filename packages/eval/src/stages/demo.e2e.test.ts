@@ -29,7 +29,7 @@ function lastRunCounts(manifest: string): Record<string, Record<string, number>>
   const store = ManifestStore.open(manifest);
   try {
     const out: Record<string, Record<string, number>> = {};
-    for (const stage of ['ingest', 'extract', 'datasets', 'train', 'eval']) {
+    for (const stage of ['ingest', 'extract', 'datasets', 'train', 'eval'] as const) {
       const run = store.runs.listRuns({ stage, limit: 1 })[0];
       out[stage] = run?.counts ? (JSON.parse(run.counts) as Record<string, number>) : {};
     }

@@ -1,26 +1,29 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { ArtifactIdentity, ClassificationMetrics, ConfigFlag, Direction, PipelineConfig, TrainLogRecord } from 'shared';
+import type { ClassificationMetrics, ConfigFlag, Direction, PackedDatasetSpec, PipelineConfig, TrainLogRecord } from 'shared';
 import {
   describeBackend,
-  ARTIFACT_KINDS,
-  CODE_VERSIONS,
   ConfigError,
   ManifestStore,
-  cacheKey,
+  artifactCacheKey,
   computeMetrics,
   hashFile,
   hashFileWithSize,
+  packedDatasetFolder,
+  packedDatasetIdentity,
+  packedDatasetName,
   parseTrainLog,
+  reportFolder,
+  reportIdentity,
   selectBackend,
   stageCommand,
   stageContext,
+  trainingRunIdentity,
   withStageRun,
 } from 'shared';
 import { createPthNet, loadPthNetCheckpoint } from 'model';
-import type { DatasetSpec } from 'train';
-import { datasetIdentity, datasetName, openPackedDataset, predictDataset, trainIdentity } from 'train';
+import { openPackedDataset, predictDataset } from 'train';
 import { combineLogits, sweepMu } from '../combine/index.js';
 import { compareReports, formatComparison, readReport, writeReport } from '../report/index.js';
 import type { PredictionRow, WrittenReport } from '../report/types.js';
@@ -91,7 +94,7 @@ function resolveInputs(store: ManifestStore, config: PipelineConfig, dataDir: st
       if (!existsSync(flag)) throw new ConfigError(`--${direction}: expected an existing checkpoint, got "${flag}"`);
       return resolve(flag);
     }
-    const row = store.artifacts.getArtifact(trainIdentity(direction, source));
+    const row = store.artifacts.getArtifact(trainingRunIdentity({ direction, source }));
     return row?.status === 'done' && existsSync(row.path) ? row.path : undefined;
   };
   const forward = checkpoint('forward', flags.forward);
@@ -99,15 +102,16 @@ function resolveInputs(store: ManifestStore, config: PipelineConfig, dataDir: st
     throw new ConfigError('eval: expected a forward checkpoint, got none (run `pnpm pthnet train`, or pass --forward <checkpoint>)');
   const reversed = checkpoint('reversed', flags.reversed);
   const dataset = (direction: Direction) => {
-    const spec: DatasetSpec = { split: config.datasets.testSplit, direction, source };
-    const row = store.artifacts.getArtifact(datasetIdentity(spec));
+    const spec: PackedDatasetSpec = { split: config.datasets.testSplit, direction, source };
+    const row = store.artifacts.getArtifact(packedDatasetIdentity(spec));
     if (row?.status !== 'done')
       throw new ConfigError(
-        `eval: expected the packed dataset ${datasetName(spec)}, got ${row ? `one that is ${row.status}` : 'none'} (run \`pnpm pthnet datasets\`)`,
+        `eval: expected the packed dataset ${packedDatasetName(spec)}, got ${row ? `one that is ${row.status}` : 'none'} (run \`pnpm pthnet datasets\`)`,
       );
     // only ManifestStore.complete() marks a row done, and it always records the content hash
-    if (row.contentHash === null) throw new ConfigError(`eval: the packed dataset ${datasetName(spec)} is done but has no content hash`);
-    return { spec, contentHash: row.contentHash, dir: join(dataDir, 'datasets', datasetName(spec)) };
+    if (row.contentHash === null)
+      throw new ConfigError(`eval: the packed dataset ${packedDatasetName(spec)} is done but has no content hash`);
+    return { spec, contentHash: row.contentHash, dir: packedDatasetFolder(dataDir, spec) };
   };
   return { forward, reversed, forwardData: dataset('forward'), reversedData: reversed ? dataset('reversed') : undefined };
 }
@@ -119,12 +123,10 @@ export async function runEval(
   flags: { forward?: string; reversed?: string; runId?: string },
 ): Promise<EvalSummary> {
   const inputs = resolveInputs(store, config, dataDir, flags);
-  const reportDir = isAbsolute(config.eval.out) ? config.eval.out : join(dataDir, config.eval.out);
-  const identity: ArtifactIdentity = { stage: 'eval', kind: ARTIFACT_KINDS.report, variant: config.eval.out };
+  const reportDir = reportFolder(dataDir, config.eval.out);
+  const identity = reportIdentity(config.eval.out);
   const params = { mu: config.eval.mu, sweep: config.eval.sweep, split: config.datasets.testSplit };
-  const key = cacheKey({
-    stage: 'eval',
-    kind: ARTIFACT_KINDS.report,
+  const key = artifactCacheKey('report', {
     params,
     inputs: {
       forward: await hashFile(inputs.forward),
@@ -133,7 +135,6 @@ export async function runEval(
         ? { reversed: await hashFile(inputs.reversed), reversedData: inputs.reversedData.contentHash }
         : {}),
     },
-    codeVersion: CODE_VERSIONS.eval,
   });
   const info = { cacheKey: key, path: join(reportDir, 'metrics.json'), params };
   const plan = await store.artifacts.planArtifact(identity, info);
@@ -142,10 +143,10 @@ export async function runEval(
     throw new ConfigError(`eval: another process is writing ${reportDir}`);
   try {
     const batch = config.train.batchSize;
-    const fwd = await logitsByClip(inputs.forward, inputs.forwardData.dir, datasetName(inputs.forwardData.spec), batch);
+    const fwd = await logitsByClip(inputs.forward, inputs.forwardData.dir, packedDatasetName(inputs.forwardData.spec), batch);
     const rev =
       inputs.reversed && inputs.reversedData
-        ? await logitsByClip(inputs.reversed, inputs.reversedData.dir, datasetName(inputs.reversedData.spec), batch)
+        ? await logitsByClip(inputs.reversed, inputs.reversedData.dir, packedDatasetName(inputs.reversedData.spec), batch)
         : undefined;
     // Joined by clip id: a clip missing from the reversed dataset is scored on the forward model alone.
     const ids = [...fwd.rows.keys()].filter((id) => rev === undefined || rev.rows.has(id)).sort();

@@ -4,10 +4,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
 import type { ConfigFlag, Direction, PipelineConfig } from 'shared';
 import { describeBackend, ConfigError, InputError, ManifestStore, selectBackend, stageCommand, stageContext } from 'shared';
+import { trainingRunIdentity } from 'shared';
 import { createPthNet, loadPthNetCheckpoint } from 'model';
 import type { VitModel } from 'extract';
 import { backboneVitConfig, createVitModel, decodeClip, loadVitWeights, planWindows } from 'extract';
-import { sampleClipLevel, trainIdentity } from 'train';
+import { sampleClipLevel } from 'train';
 
 export interface Prediction {
   clip: string;
@@ -151,7 +152,7 @@ export function command(): Command {
       const store = ManifestStore.open(ctx.manifestPath);
       try {
         const best = (d: Direction) => {
-          const row = store.artifacts.getArtifact(trainIdentity(d, ctx.config.datasets.source));
+          const row = store.artifacts.getArtifact(trainingRunIdentity({ direction: d, source: ctx.config.datasets.source }));
           return row?.status === 'done' ? row.path : undefined;
         };
         forward ??= best('forward');

@@ -5,15 +5,14 @@ import PQueue from 'p-queue';
 import type { Command } from 'commander';
 import type { ArtifactIdentity, ClipRow, ClipSourceKind, ClipSourceRow, ConfigFlag, Direction, JsonValue, PipelineConfig } from 'shared';
 import {
-  ARTIFACT_KINDS,
-  CODE_VERSIONS,
   ConfigError,
   ManifestStore,
-  cacheKey,
+  artifactCacheKey,
   createProgress,
   encodeNpy,
   featureFolderName,
   featureIdentity,
+  featurePath,
   hashFile,
   produceArtifact,
   stageCommand,
@@ -104,7 +103,8 @@ export function planExtractItems(
       if (!source) continue;
       for (const direction of e.directions) {
         for (const stride of e.strides) {
-          const folder = featureFolderName({ tag: e.tag, windowLength: e.windowLength, stride, source: kind, direction });
+          const featureFolder = { tag: e.tag, windowLength: e.windowLength, stride, source: kind, direction };
+          const folder = featureFolderName(featureFolder);
           const { embedDim, depth, numHeads, patchSize, tubeletSize, mlpRatio, imageSize, numFrames, normalize } = backbone.vit;
           const params: Record<string, JsonValue> = {
             backbone: backbone.hash,
@@ -132,14 +132,8 @@ export function planExtractItems(
             direction,
             stride,
             folder,
-            path: join(dataDir, 'features', folder, `${clip.id}.npy`),
-            cacheKey: cacheKey({
-              stage: 'extract',
-              kind: ARTIFACT_KINDS.features,
-              params,
-              inputs: { source: source.contentHash },
-              codeVersion: CODE_VERSIONS.extract,
-            }),
+            path: featurePath(dataDir, clip.id, featureFolder),
+            cacheKey: artifactCacheKey('features', { params, inputs: { source: source.contentHash } }),
             params,
           });
         }
@@ -228,7 +222,7 @@ export async function writeFeatureLists(store: ManifestStore, dataDir: string): 
   const featuresDir = join(dataDir, 'features');
   const byFile = new Map<string, string[]>();
   const clips = new Map(store.clips.listClips().map((c) => [c.id, c]));
-  for (const row of store.artifacts.listArtifacts({ stage: 'extract', kind: ARTIFACT_KINDS.features, status: 'done' })) {
+  for (const row of store.artifacts.listArtifacts({ stage: 'extract', kind: 'features', status: 'done' })) {
     if (!row.path.startsWith(featuresDir) || row.clipId === null) continue;
     const clip = clips.get(row.clipId);
     // biome-ignore lint/style/noNonNullAssertion: String.split always returns at least one element

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DatasetSourceConfig } from 'shared';
-import { ManifestStore } from 'shared';
+import { ManifestStore, featureIdentity } from 'shared';
 import { makeTempDir, patternFrames, writeLavfiVideo, writePngFrames } from '../probe/testing.js';
 import { ingestDataset } from './ingest.js';
 
@@ -71,14 +71,7 @@ describe('ingest', () => {
     expect(store.clips.listIngestIssues({ dataset: 'ferv39k' })).toHaveLength(issues.length);
 
     // a changed file: that clip alone is updated and its artifacts become stale
-    const identity = {
-      stage: 'extract',
-      kind: 'features',
-      clipId: 'Action/Sad/0002',
-      direction: 'forward' as const,
-      stride: 4,
-      source: 'raw' as const,
-    };
+    const identity = featureIdentity('Action/Sad/0002', 'forward', 4, 'raw');
     const claimed = store.artifacts.claim(identity, { cacheKey: 'k', path: join(root, 'f.npy') });
     expect(claimed).not.toBeNull();
     await writeFile(join(root, 'f.npy'), 'x');

@@ -76,7 +76,7 @@ function itemOf(row: ArtifactRow): number {
 function expectDoneRowsIntact(manifestPath: string): ArtifactRow[] {
   const store = ManifestStore.open(manifestPath);
   try {
-    const done = store.artifacts.listArtifacts({ stage: 'test', status: 'done' });
+    const done = store.artifacts.listArtifacts({ stage: 'eval', status: 'done' });
     for (const row of done) {
       expect(existsSync(row.path), `${row.path} of a done row`).toBe(true);
       const bytes = readFileSync(row.path);
@@ -122,7 +122,7 @@ describe('produceArtifact', () => {
   it('records done with the file size and hash, and a rerun skips it', async () => {
     const store = ManifestStore.open(manifestPath);
     try {
-      const identity = { stage: 'test', kind: 'blob', variant: 'one' };
+      const identity = { stage: 'eval', kind: 'report', variant: 'one' } as const;
       const plan = { cacheKey: 'k1', path: path.join(outDir, 'one.bin') };
       const phases: ProducePhase[] = [];
       const content = new TextEncoder().encode('hello manifest');
@@ -158,7 +158,7 @@ describe('produceArtifact', () => {
   it('records a failing writer as failed with its error, removes its temp file and rethrows', async () => {
     const store = ManifestStore.open(manifestPath);
     try {
-      const identity = { stage: 'test', kind: 'blob', variant: 'bad' };
+      const identity = { stage: 'eval', kind: 'report', variant: 'bad' } as const;
       const plan = { cacheKey: 'k1', path: path.join(outDir, 'bad.bin') };
       await expect(
         produceArtifact(store, identity, plan, async (tmp) => {
@@ -235,7 +235,7 @@ describe('produceArtifact', () => {
       const summary = store.status.summary();
       expect(summary.stages).toEqual([
         {
-          stage: 'test',
+          stage: 'eval',
           done: itemCount,
           stale: 0,
           failed: 0,
@@ -245,7 +245,7 @@ describe('produceArtifact', () => {
           bytes: itemCount * itemBytes(0).length,
         },
       ]);
-      const runs = store.runs.listRuns({ stage: 'test' });
+      const runs = store.runs.listRuns({ stage: 'eval' });
       expect(runs.filter((run) => run.outcome === 'interrupted')).toHaveLength(crashes);
       expect(runs.filter((run) => run.outcome === 'ok')).toHaveLength(runs.length - crashes);
     } finally {

@@ -1,5 +1,6 @@
 import type { ManifestStore } from '../manifest/index.js';
 import type { RunCounts } from '../manifest/types.js';
+import type { PipelineStage } from '../pipeline/catalogue.js';
 
 export interface StageRun {
   id: string;
@@ -20,7 +21,7 @@ export interface StageRunResult {
  */
 export async function withStageRun(
   store: ManifestStore,
-  stage: string,
+  stage: PipelineStage,
   config: unknown,
   body: (run: StageRun) => Promise<StageRunResult>,
 ): Promise<StageRunResult> {

@@ -14,6 +14,7 @@ import { formatError } from './format-error.js';
 import { describeIdentity, identityKey, normalizeIdentity } from './identity.js';
 import type { ArtifactLedger } from './interfaces.js';
 import { artifacts } from './schema.js';
+import type { PipelineStage } from '../pipeline/catalogue.js';
 import type {
   ArtifactClaim,
   ArtifactFilter,
@@ -24,11 +25,11 @@ import type {
   ArtifactStatus,
   ArtifactStatusCount,
   ClaimOptions,
-  ClipSourceKind,
   CompletedFile,
   FailedArtifact,
   PlanOptions,
 } from './types.js';
+import type { ClipSourceKind } from './constants.js';
 
 /** Statuses an input change or a key change turns into `stale`: pending rows are todo already. */
 const INVALIDATABLE: readonly ArtifactStatus[] = ['done', 'failed'];
@@ -261,7 +262,7 @@ export class SqliteArtifactLedger implements ArtifactLedger {
       .all();
   }
 
-  donePaths(): Array<{ stage: string; path: string }> {
+  donePaths(): Array<{ stage: PipelineStage; path: string }> {
     return this.db
       .select({ stage: artifacts.stage, path: artifacts.path })
       .from(artifacts)

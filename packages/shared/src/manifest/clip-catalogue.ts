@@ -11,7 +11,6 @@ import type {
   ClipQuery,
   ClipRow,
   ClipSourceInput,
-  ClipSourceKind,
   ClipSourceRow,
   IngestIssueCounts,
   IngestIssueInput,
@@ -19,6 +18,7 @@ import type {
   UpsertCounts,
   UpsertOutcome,
 } from './types.js';
+import type { ClipSourceKind } from './constants.js';
 
 /** Marks the artifacts made from a clip (or one of its sources) stale; the artifact ledger's job. */
 export type ClipArtifactsInvalidator = (clipId: string, source: ClipSourceKind | null, reason: string) => number;

@@ -19,7 +19,9 @@ export const DEFAULT_CLAIM_LEASE_MS = 10 * 60_000;
 export const MIGRATION_ATTEMPTS = 5;
 
 export const CLIP_SOURCE_KINDS = ['raw', 'face'] as const;
+export type ClipSourceKind = (typeof CLIP_SOURCE_KINDS)[number];
 export const ARTIFACT_DIRECTIONS = ['forward', 'reversed'] as const;
+export type Direction = (typeof ARTIFACT_DIRECTIONS)[number];
 export const ARTIFACT_STATUSES = ['pending', 'done', 'failed', 'stale'] as const;
 export const RUN_OUTCOMES = ['running', 'ok', 'failed', 'interrupted'] as const;
 

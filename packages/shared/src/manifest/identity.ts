@@ -1,16 +1,19 @@
 import { canonicalJson } from '../cache/cache-key.js';
 import { ConfigError } from '../errors/index.js';
+import { ARTIFACT_CATALOGUE, ARTIFACT_KINDS, isArtifactKind } from '../pipeline/catalogue.js';
 import { CLIP_SOURCE_KINDS, ARTIFACT_DIRECTIONS } from './constants.js';
 import type { ArtifactIdentity, NormalizedArtifactIdentity } from './types.js';
 
 /** Fills an identity's optional parts and checks each one, naming the bad key. */
-export function normalizeIdentity(identity: ArtifactIdentity): NormalizedArtifactIdentity {
+export function normalizeIdentity(identity: ArtifactIdentity | NormalizedArtifactIdentity): NormalizedArtifactIdentity {
   const { stage, kind, clipId = null, direction = null, stride = null, source = null, variant = '' } = identity;
-  if (typeof stage !== 'string' || stage === '') {
-    throw new ConfigError(`artifact identity: stage: expected a non-empty string, got ${JSON.stringify(stage)}`);
+  if (!isArtifactKind(kind)) {
+    throw new ConfigError(`artifact identity: kind: expected one of ${ARTIFACT_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
   }
-  if (typeof kind !== 'string' || kind === '') {
-    throw new ConfigError(`artifact identity: kind: expected a non-empty string, got ${JSON.stringify(kind)}`);
+  if (stage !== ARTIFACT_CATALOGUE[kind].stage) {
+    throw new ConfigError(
+      `artifact identity: stage: expected ${ARTIFACT_CATALOGUE[kind].stage} (the stage of ${kind} in the catalogue), got ${JSON.stringify(stage)}`,
+    );
   }
   if (clipId !== null && (typeof clipId !== 'string' || clipId === '')) {
     throw new ConfigError(`artifact identity: clipId: expected a non-empty string or null, got ${JSON.stringify(clipId)}`);
@@ -35,13 +38,13 @@ export function normalizeIdentity(identity: ArtifactIdentity): NormalizedArtifac
 }
 
 /** The stored, unique text of an identity: canonical JSON of its parts in a fixed order. */
-export function identityKey(identity: ArtifactIdentity): string {
+export function identityKey(identity: ArtifactIdentity | NormalizedArtifactIdentity): string {
   const { stage, kind, clipId, direction, stride, source, variant } = normalizeIdentity(identity);
   return canonicalJson([stage, kind, clipId, direction, stride, source, variant]);
 }
 
 /** A short human-readable name of an identity for messages: `extract/features Action/Sad/0010 forward s4 raw`. */
-export function describeIdentity(identity: ArtifactIdentity): string {
+export function describeIdentity(identity: ArtifactIdentity | NormalizedArtifactIdentity): string {
   const { stage, kind, clipId, direction, stride, source, variant } = normalizeIdentity(identity);
   return [`${stage}/${kind}`, clipId, direction, stride === null ? null : `s${stride}`, source, variant === '' ? null : variant]
     .filter((part) => part !== null)

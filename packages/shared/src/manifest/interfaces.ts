@@ -4,6 +4,7 @@
  * (better-sqlite3, hence synchronous); another database, e.g. PostgreSQL for a shared
  * cluster, would implement the same interfaces.
  */
+import type { PipelineStage } from '../pipeline/catalogue.js';
 import type {
   ArtifactClaim,
   ArtifactFilter,
@@ -18,7 +19,6 @@ import type {
   ClipQuery,
   ClipRow,
   ClipSourceInput,
-  ClipSourceKind,
   ClipSourceRow,
   CompletedFile,
   FailedArtifact,
@@ -33,6 +33,7 @@ import type {
   UpsertCounts,
   UpsertOutcome,
 } from './types.js';
+import type { ClipSourceKind } from './constants.js';
 
 /** What the pipeline knows of its input: clips, their sources, splits, label maps and ingest issues. */
 export interface ClipCatalogue {
@@ -74,11 +75,11 @@ export interface ClipCatalogue {
 /** Every run of every stage: when, where, with what config, and how it ended. */
 export interface RunLog {
   /** Records the start of a run and returns its id. Also marks runs of dead processes on this machine interrupted. */
-  startRun(stage: string, config?: unknown): string;
+  startRun(stage: PipelineStage, config?: unknown): string;
   finishRun(runId: string, result: FinishRunInput): void;
   getRun(runId: string): RunRow | undefined;
   /** Newest first. */
-  listRuns(query?: { stage?: string; limit?: number }): RunRow[];
+  listRuns(query?: { stage?: PipelineStage; limit?: number }): RunRow[];
   /** Runs still `running` whose process on this machine is gone become `interrupted`. Returns how many. */
   markInterruptedRuns(): number;
   /**
@@ -147,7 +148,7 @@ export interface ArtifactLedger {
   /** Artifact counts and recorded bytes per stage and status. */
   statusCounts(): ArtifactStatusCount[];
   /** Stage and path of every done artifact. */
-  donePaths(): Array<{ stage: string; path: string }>;
+  donePaths(): Array<{ stage: PipelineStage; path: string }>;
   /** Failed artifacts with their errors, newest first. */
   listFailed(limit: number): FailedArtifact[];
 }

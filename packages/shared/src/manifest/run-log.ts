@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, asc, desc, eq, sql } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import { isProcessAlive } from '../atomic/liveness.js';
 import { canonicalJson } from '../cache/cache-key.js';
 import { ManifestError } from '../errors/index.js';
@@ -8,6 +8,8 @@ import { formatError } from './format-error.js';
 import type { RunLog } from './interfaces.js';
 import { runs } from './schema.js';
 import type { FinishRunInput, RunRow } from './types.js';
+import type { PipelineStage } from '../pipeline/catalogue.js';
+import { stageRank } from '../pipeline/catalogue.js';
 
 /** The run log over the manifest's SQLite connection. */
 export class SqliteRunLog implements RunLog {
@@ -21,7 +23,7 @@ export class SqliteRunLog implements RunLog {
     return this.#connection.db;
   }
 
-  startRun(stage: string, config: unknown = {}): string {
+  startRun(stage: PipelineStage, config: unknown = {}): string {
     const id = randomUUID();
     this.#connection.writeTransaction(() => {
       this.markInterruptedRuns();
@@ -59,7 +61,7 @@ export class SqliteRunLog implements RunLog {
     return this.db.select().from(runs).where(eq(runs.id, runId)).get();
   }
 
-  listRuns(query: { stage?: string; limit?: number } = {}): RunRow[] {
+  listRuns(query: { stage?: PipelineStage; limit?: number } = {}): RunRow[] {
     return this.db
       .select()
       .from(runs)
@@ -92,13 +94,13 @@ export class SqliteRunLog implements RunLog {
       .select()
       .from(runs)
       .where(sql`${runs.startedAt} = (select max(r2.started_at) from runs r2 where r2.stage = ${runs.stage})`)
-      .orderBy(asc(runs.stage))
       .all()
       .map((run) =>
         // A run whose process died without finishing reads as interrupted even before the next
         // startRun records it, since this method writes nothing.
         run.outcome === 'running' && this.isOrphan(run) ? { ...run, outcome: 'interrupted' as const } : run,
-      );
+      )
+      .sort((a, b) => stageRank(a.stage) - stageRank(b.stage) || a.stage.localeCompare(b.stage));
   }
 
   /** A run of a process on this machine that is gone (a pid elsewhere tells nothing). */

@@ -3,9 +3,10 @@
  * (`pnpm db:generate` after any change here). Timestamps are Unix epoch milliseconds, read back
  * as `Date`. JSON columns hold text written by `canonicalJson`.
  *
- * Kept free of imports other than drizzle so that drizzle-kit can load it on its own.
+ * Kept free of imports other than drizzle (and erased type imports) so that drizzle-kit can load it on its own.
  */
 import { sql } from 'drizzle-orm';
+import type { ArtifactKind, PipelineStage } from '../pipeline/catalogue.js';
 import { check, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 const createdAt = () =>
@@ -89,7 +90,7 @@ export const runs = sqliteTable(
   'runs',
   {
     id: text('id').primaryKey(),
-    stage: text('stage').notNull(),
+    stage: text('stage').$type<PipelineStage>().notNull(),
     config: text('config').notNull().default('{}'),
     pid: integer('pid').notNull(),
     host: text('host').notNull(),
@@ -136,8 +137,8 @@ export const artifacts = sqliteTable(
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
     identity: text('identity').notNull(),
-    stage: text('stage').notNull(),
-    kind: text('kind').notNull(),
+    stage: text('stage').$type<PipelineStage>().notNull(),
+    kind: text('kind').$type<ArtifactKind>().notNull(),
     clipId: text('clip_id').references(() => clips.id, { onDelete: 'cascade' }),
     direction: text('direction', { enum: ['forward', 'reversed'] }),
     stride: integer('stride'),

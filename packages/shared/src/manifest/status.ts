@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
+import { stageRank } from '../pipeline/catalogue.js';
+import type { PipelineStage } from '../pipeline/catalogue.js';
 import type { ArtifactLedger, ClipCatalogue, ManifestStatus, RunLog } from './interfaces.js';
 import type { StageStatus, StatusOptions, StatusSummary } from './types.js';
 
-/** The status summary, read through the other modules' interfaces: it knows no database. */
+/** The status summary, read through the other modules' interfaces (it knows no database); stages in the catalogue's order. */
 export class ManifestStatusReader implements ManifestStatus {
   constructor(
     private readonly clips: ClipCatalogue,
@@ -13,8 +15,8 @@ export class ManifestStatusReader implements ManifestStatus {
   summary(options: StatusOptions = {}): StatusSummary {
     const checkFiles = options.checkFiles ?? true;
     const failedLimit = options.failedLimit ?? 50;
-    const byStage = new Map<string, StageStatus>();
-    const stageOf = (stage: string): StageStatus => {
+    const byStage = new Map<PipelineStage, StageStatus>();
+    const stageOf = (stage: PipelineStage): StageStatus => {
       let entry = byStage.get(stage);
       if (!entry) {
         entry = { stage, done: 0, stale: 0, failed: 0, pending: 0, missing: 0, total: 0, bytes: 0 };
@@ -39,7 +41,7 @@ export class ManifestStatusReader implements ManifestStatus {
       }
     }
     return {
-      stages: [...byStage.values()].sort((a, b) => a.stage.localeCompare(b.stage)),
+      stages: [...byStage.values()].sort((a, b) => stageRank(a.stage) - stageRank(b.stage)),
       failed: this.artifacts.listFailed(failedLimit),
       missing,
       ingestIssues: this.clips.ingestIssueCounts(),

@@ -12,6 +12,7 @@ import * as schema from './schema.js';
 import { artifacts, clips } from './schema.js';
 import { ManifestStore, connectionOf } from './store.js';
 import type { ArtifactIdentity, ClipInput } from './types.js';
+import { trainingRunIdentity } from '../pipeline/catalogue.js';
 import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
@@ -22,7 +23,7 @@ const JOURNAL = JSON.parse(readFileSync(path.join(DRIZZLE_DIR, 'meta/_journal.js
 };
 
 describe('manifest upgrades', () => {
-  it('opens a manifest written by the first schema and adds clip_sources.file_stamp, keeping the rows', () => {
+  it('opens a manifest written by the first schema, adds clip_sources.file_stamp and renames checkpoint artifacts, keeping the rows', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'pthnet-upgrade-'));
     // a migrations folder holding only the first migration, as the first release shipped it
     const old = path.join(dir, 'drizzle');
@@ -38,6 +39,12 @@ describe('manifest upgrades', () => {
         "insert into clips (id, dataset, split, label, label_name, frame_count, content_hash, created_at, updated_at) values ('a', 'd', 'train', 0, 'Happy', 3, 'h', 0, 0)",
       )
       .run();
+    // a forward run as the first release recorded it: kind `checkpoint`, pointing at best.safetensors
+    sqlite
+      .prepare(
+        "insert into artifacts (identity, stage, kind, direction, source, cache_key, path, status, bytes, content_hash) values (?, 'train', 'checkpoint', 'forward', 'raw', 'k', '/runs/raw_forward/best.safetensors', 'done', 3, 'h')",
+      )
+      .run(JSON.stringify(['train', 'checkpoint', null, 'forward', null, 'raw', '']));
     expect(
       sqlite
         .prepare("select name from pragma_table_info('clip_sources')")
@@ -56,6 +63,14 @@ describe('manifest upgrades', () => {
           .map((r) => (r as { name: string }).name),
       ).toContain('file_stamp');
       expect(store.clips.getClip('a')?.labelName).toBe('Happy');
+      // the run is found under its catalogue identity; its path changes with the new layout, so `train` remakes it
+      expect(store.artifacts.getArtifact(trainingRunIdentity({ direction: 'forward', source: 'raw' }))).toMatchObject({
+        stage: 'train',
+        kind: 'training-run',
+        status: 'done',
+        path: '/runs/raw_forward/best.safetensors',
+      });
+      expect(store.artifacts.listArtifacts({ kind: 'training-run' })).toHaveLength(1);
     } finally {
       store.close();
     }
@@ -511,8 +526,11 @@ describe('ManifestStore artifact protocol', () => {
       }
     }
     // A failed one under the old key is also out of date; an unrelated stage is untouched.
-    store.artifacts.claim({ stage: 'datasets', kind: 'dataset', variant: 'train' }, { cacheKey: 'd1', path: path.join(dir, 'train.bin') });
-    store.artifacts.fail({ stage: 'datasets', kind: 'dataset', variant: 'train' }, new Error('no features'));
+    store.artifacts.claim({ stage: 'datasets', kind: 'packed-dataset', variant: 'train' } as const, {
+      cacheKey: 'd1',
+      path: path.join(dir, 'train.bin'),
+    });
+    store.artifacts.fail({ stage: 'datasets', kind: 'packed-dataset', variant: 'train' } as const, new Error('no features'));
 
     const expected = clipsAndHashes.flatMap(([clipId, hash]) =>
       [4, 8, 16].flatMap((stride) =>
@@ -544,9 +562,10 @@ describe('ManifestStore artifact protocol', () => {
     expect(store.artifacts.markStaleWhere({ stage: 'datasets', cacheKeyNot: 'd1' })).toBe(0);
     expect(store.artifacts.markStaleWhere({ stage: 'datasets', cacheKeyNot: 'd2' })).toBe(1);
     const summary = store.status.summary();
+    // in pipeline order (the catalogue's), not alphabetical
     expect(summary.stages).toEqual([
-      { stage: 'datasets', done: 0, stale: 1, failed: 0, pending: 0, missing: 0, total: 1, bytes: 0 },
       { stage: 'extract', done: 7, stale: 5, failed: 0, pending: 0, missing: 0, total: 12, bytes: expect.any(Number) },
+      { stage: 'datasets', done: 0, stale: 1, failed: 0, pending: 0, missing: 0, total: 1, bytes: 0 },
     ]);
   });
 

@@ -1,7 +1,7 @@
-import type { ARTIFACT_STATUSES, CLIP_SOURCE_KINDS, ARTIFACT_DIRECTIONS, RUN_OUTCOMES } from './constants.js';
+import type { ArtifactKind, PipelineStage } from '../pipeline/catalogue.js';
+import type { ARTIFACT_STATUSES, ClipSourceKind, Direction, RUN_OUTCOMES } from './constants.js';
 
-export type ClipSourceKind = (typeof CLIP_SOURCE_KINDS)[number];
-export type Direction = (typeof ARTIFACT_DIRECTIONS)[number];
+export type { ArtifactIdentity } from '../pipeline/catalogue.js';
 export type ArtifactStatus = (typeof ARTIFACT_STATUSES)[number];
 export type RunOutcome = (typeof RUN_OUTCOMES)[number];
 
@@ -71,7 +71,7 @@ export interface IngestIssueRow {
 /** What a run is and how it ended. */
 export interface RunRow {
   id: string;
-  stage: string;
+  stage: PipelineStage;
   /** Canonical JSON of the run's config. */
   config: string;
   pid: number;
@@ -89,8 +89,8 @@ export interface ArtifactRow {
   id: number;
   /** The canonical text of the identity parts (see `identityKey`). */
   identity: string;
-  stage: string;
-  kind: string;
+  stage: PipelineStage;
+  kind: ArtifactKind;
   clipId: string | null;
   direction: Direction | null;
   stride: number | null;
@@ -177,26 +177,10 @@ export interface IngestIssueInput {
   runId?: string | null;
 }
 
-/**
- * What an artifact is. Two artifacts with the same identity are the same thing made at
- * different times (possibly from different inputs); the cache key tells those apart.
- */
-export interface ArtifactIdentity {
-  stage: string;
-  kind: string;
-  /** Null for artifacts that are not per clip (datasets, checkpoints, reports). */
-  clipId?: string | null;
-  direction?: Direction | null;
-  stride?: number | null;
-  source?: ClipSourceKind | null;
-  /** Anything else that names it (split, fold, epoch tag). Default ''. */
-  variant?: string;
-}
-
 /** Identity with every optional part filled in, as stored. */
 export interface NormalizedArtifactIdentity {
-  stage: string;
-  kind: string;
+  stage: PipelineStage;
+  kind: ArtifactKind;
   clipId: string | null;
   direction: Direction | null;
   stride: number | null;
@@ -264,8 +248,8 @@ export interface CompletedFile {
 
 /** Selects artifacts; every given field must match (null matches NULL). */
 export interface ArtifactFilter {
-  stage?: string;
-  kind?: string;
+  stage?: PipelineStage;
+  kind?: ArtifactKind;
   clipId?: string | null;
   direction?: Direction | null;
   stride?: number | null;
@@ -287,7 +271,7 @@ export interface FinishRunInput {
 }
 
 export interface StageStatus {
-  stage: string;
+  stage: PipelineStage;
   /** Done rows whose file is present (or unchecked when `checkFiles` is false). */
   done: number;
   stale: number;
@@ -309,7 +293,7 @@ export interface FailedArtifact extends NormalizedArtifactIdentity {
 
 /** How many artifacts of a stage have a status, and the bytes recorded for them. */
 export interface ArtifactStatusCount {
-  stage: string;
+  stage: PipelineStage;
   status: ArtifactStatus;
   count: number;
   bytes: number;

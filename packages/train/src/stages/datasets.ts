@@ -1,25 +1,21 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { ArtifactIdentity, ArtifactRow, ClipSourceKind, ConfigFlag, Direction, PipelineConfig } from 'shared';
-import { ARTIFACT_KINDS, CODE_VERSIONS, ManifestStore, cacheKey, hashFileWithSize, stageCommand, stageContext, withStageRun } from 'shared';
+import type { ArtifactRow, ConfigFlag, PackedDatasetSpec, PipelineConfig } from 'shared';
+import {
+  ManifestStore,
+  artifactCacheKey,
+  hashFileWithSize,
+  packedDatasetFolder,
+  packedDatasetIdentity,
+  packedDatasetName,
+  stageCommand,
+  stageContext,
+  withStageRun,
+} from 'shared';
 import { LEVELS } from '../sampling/constants.js';
 import type { Level } from '../sampling/types.js';
 import { buildPackedDataset } from '../packed/packed.js';
 import type { PackedClipSource } from '../packed/types.js';
-
-export interface DatasetSpec {
-  split: string;
-  direction: Direction;
-  source: ClipSourceKind;
-}
-
-export function datasetName(spec: DatasetSpec): string {
-  return `${spec.source}_${spec.direction}_${spec.split}`;
-}
-
-export function datasetIdentity(spec: DatasetSpec): ArtifactIdentity {
-  return { stage: 'datasets', kind: ARTIFACT_KINDS.packedDataset, direction: spec.direction, source: spec.source, variant: spec.split };
-}
 
 export interface DatasetOutcome {
   name: string;
@@ -34,12 +30,12 @@ export interface DatasetOutcome {
  * Collects, per clip of the split, the done feature artifacts of the three levels. Joined by
  * clip id; a clip missing a level is reported and left out, never shifted onto another.
  */
-export function collectDatasetClips(store: ManifestStore, config: PipelineConfig, spec: DatasetSpec) {
+export function collectDatasetClips(store: ManifestStore, config: PipelineConfig, spec: PackedDatasetSpec) {
   const strides = config.datasets.strides;
   const byClip = new Map<string, Map<number, ArtifactRow>>();
   for (const row of store.artifacts.listArtifacts({
     stage: 'extract',
-    kind: ARTIFACT_KINDS.features,
+    kind: 'features',
     status: 'done',
     direction: spec.direction,
     source: spec.source,
@@ -76,25 +72,19 @@ export async function buildDataset(
   store: ManifestStore,
   config: PipelineConfig,
   dataDir: string,
-  spec: DatasetSpec,
+  spec: PackedDatasetSpec,
   runId?: string,
 ): Promise<DatasetOutcome> {
-  const name = datasetName(spec);
-  const outDir = join(dataDir, 'datasets', name);
+  const name = packedDatasetName(spec);
+  const outDir = packedDatasetFolder(dataDir, spec);
   const indexPath = join(outDir, `${name}.index.json`);
   const { clips, incomplete } = collectDatasetClips(store, config, spec);
   const base = { name, clips: clips.length, incomplete, indexPath };
   const [firstClip] = clips;
   if (firstClip === undefined) return { ...base, outcome: 'empty' };
   const params = { split: spec.split, direction: spec.direction, source: spec.source, strides: config.datasets.strides };
-  const key = cacheKey({
-    stage: 'datasets',
-    kind: ARTIFACT_KINDS.packedDataset,
-    params,
-    inputs: clips.map((c) => `${c.id}\t${c.label}\t${c.hashes.join(',')}`),
-    codeVersion: CODE_VERSIONS.datasets,
-  });
-  const identity = datasetIdentity(spec);
+  const key = artifactCacheKey('packed-dataset', { params, inputs: clips.map((c) => `${c.id}\t${c.label}\t${c.hashes.join(',')}`) });
+  const identity = packedDatasetIdentity(spec);
   const info = { cacheKey: key, path: indexPath, params };
   const plan = await store.artifacts.planArtifact(identity, info);
   if (plan.decision === 'skip') return { ...base, outcome: 'up-to-date' };
@@ -113,8 +103,8 @@ export async function buildDataset(
   }
 }
 
-export function datasetSpecs(config: PipelineConfig): DatasetSpec[] {
-  const specs: DatasetSpec[] = [];
+export function datasetSpecs(config: PipelineConfig): PackedDatasetSpec[] {
+  const specs: PackedDatasetSpec[] = [];
   for (const direction of config.extract.directions) {
     for (const split of [config.datasets.trainSplit, config.datasets.testSplit])
       specs.push({ split, direction, source: config.datasets.source });

@@ -7,7 +7,7 @@ import {
   ConfigError,
   ManifestStore,
   REFERENCE_LABELS,
-  cacheKey,
+  artifactCacheKey,
   createProgress,
   featureIdentity,
   hashBytes,
@@ -105,13 +105,8 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
       }
       const [contentHash, info] = await Promise.all([hashFile(path), stat(path)]);
       const identity = featureIdentity(entry.clipId, parsed.direction, parsed.stride, parsed.source);
-      const key = cacheKey({
-        stage: 'import-features',
-        kind: 'features',
-        params: { folder },
-        inputs: { file: contentHash },
-        codeVersion: 'import/1',
-      });
+      // Registered, not made: the key is the file's own hash (and where it came from).
+      const key = artifactCacheKey('features', { params: { folder, imported: true }, inputs: { file: contentHash } });
       const plan = await store.artifacts.planArtifact(
         identity,
         { cacheKey: key, path, params: { folder, imported: true } },

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ManifestStore, selectBackend, validateConfig } from 'shared';
+import { ManifestStore, selectBackend, trainingRunIdentity, validateConfig } from 'shared';
 import { loadPthNetCheckpoint } from 'model';
 import { dispatch } from 'shared/cli';
 import { TRAIN_STAGES } from './index.js';
@@ -82,7 +82,7 @@ describe('train command on the reference fixture (fixtures/pthnet/tiny)', () => 
     }
     // rerun with nothing changed: no training
     const store = ManifestStore.open(join(work, 'data/manifest.sqlite'));
-    const before = store.artifacts.getArtifact({ stage: 'train', kind: 'checkpoint', direction: 'forward', source: 'raw' });
+    const before = store.artifacts.getArtifact(trainingRunIdentity({ direction: 'forward', source: 'raw' }));
     store.close();
     expect(before?.status).toBe('done');
     expect(

@@ -1,26 +1,28 @@
 import { existsSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { ArtifactIdentity, ClipSourceKind, ConfigFlag, Direction, JsonValue, PipelineConfig } from 'shared';
+import type { ConfigFlag, Direction, JsonValue, PackedDatasetSpec, PipelineConfig } from 'shared';
 import {
   describeBackend,
-  ARTIFACT_KINDS,
-  CODE_VERSIONS,
   ConfigError,
   ManifestStore,
-  cacheKey,
+  artifactCacheKey,
+  bestCheckpointPath,
   hashFile,
   hashFileWithSize,
+  packedDatasetFolder,
+  packedDatasetIdentity,
+  packedDatasetName,
   selectBackend,
   stageCommand,
   stageContext,
+  trainingRunFolder,
+  trainingRunIdentity,
   withStageRun,
 } from 'shared';
 import { openPackedDataset } from '../packed/packed.js';
 import { trainRun } from '../trainer/trainer.js';
 import type { ResumeMode, TrainRunResult } from '../trainer/types.js';
-import type { DatasetSpec } from './datasets.js';
-import { datasetIdentity, datasetName } from './datasets.js';
 
 export const TRAIN_FLAGS: readonly ConfigFlag[] = [
   { flags: '--epochs <n>', key: 'train.epochs', description: 'epochs (default 20)', kind: 'number' },
@@ -45,15 +47,6 @@ export const TRAIN_FLAGS: readonly ConfigFlag[] = [
   { flags: '--out <dir>', key: 'train.out', description: 'runs folder, relative to the data dir (default runs)', kind: 'string' },
 ];
 
-export function trainIdentity(direction: Direction, source: ClipSourceKind): ArtifactIdentity {
-  return { stage: 'train', kind: ARTIFACT_KINDS.checkpoint, direction, source };
-}
-
-export function runDir(config: PipelineConfig, dataDir: string, direction: Direction): string {
-  const out = isAbsolute(config.train.out) ? config.train.out : join(dataDir, config.train.out);
-  return join(out, `${config.datasets.source}_${direction}`);
-}
-
 export function trainDirections(config: PipelineConfig): Direction[] {
   return config.train.direction === 'both' ? ['forward', 'reversed'] : [config.train.direction];
 }
@@ -66,11 +59,11 @@ export interface TrainOutcome {
 }
 
 /** Content hash of the done packed dataset of a split, or a clear error saying which stage to run. */
-function requireDatasetHash(store: ManifestStore, spec: DatasetSpec): string {
-  const row = store.artifacts.getArtifact(datasetIdentity(spec));
+function requireDatasetHash(store: ManifestStore, spec: PackedDatasetSpec): string {
+  const row = store.artifacts.getArtifact(packedDatasetIdentity(spec));
   if (row?.status !== 'done' || row.contentHash === null || !existsSync(row.path)) {
     throw new ConfigError(
-      `train: expected the packed dataset ${datasetName(spec)}, got ${row ? `one that is ${row.status}` : 'none'} (run \`pnpm pthnet datasets\` first)`,
+      `train: expected the packed dataset ${packedDatasetName(spec)}, got ${row ? `one that is ${row.status}` : 'none'} (run \`pnpm pthnet datasets\` first)`,
     );
   }
   return row.contentHash;
@@ -84,8 +77,8 @@ export async function trainDirection(
   options: { resume: ResumeMode; runId: string; signal?: AbortSignal },
 ): Promise<TrainOutcome> {
   const source = config.datasets.source;
-  const trainSpec: DatasetSpec = { split: config.datasets.trainSplit, direction, source };
-  const valSpec: DatasetSpec = { split: config.datasets.testSplit, direction, source };
+  const trainSpec: PackedDatasetSpec = { split: config.datasets.trainSplit, direction, source };
+  const valSpec: PackedDatasetSpec = { split: config.datasets.testSplit, direction, source };
   const trainHash = requireDatasetHash(store, trainSpec);
   const valHash = requireDatasetHash(store, valSpec);
   const init = config.train.init === null ? null : resolve(config.train.init);
@@ -96,10 +89,10 @@ export async function trainDirection(
   const params = JSON.parse(JSON.stringify({ ...shared, init: init === null ? null : 'file', source })) as Record<string, JsonValue>;
   const inputs: Record<string, string> = { train: trainHash, validation: valHash };
   if (init !== null) inputs.init = await hashFile(init);
-  const key = cacheKey({ stage: 'train', kind: ARTIFACT_KINDS.checkpoint, params, inputs, codeVersion: CODE_VERSIONS.train });
-  const outDir = runDir(config, dataDir, direction);
-  const identity = trainIdentity(direction, source);
-  const info = { cacheKey: key, path: join(outDir, 'best.safetensors'), params };
+  const key = artifactCacheKey('training-run', { params, inputs });
+  const outDir = trainingRunFolder(dataDir, config.train.out, { direction, source });
+  const identity = trainingRunIdentity({ direction, source });
+  const info = { cacheKey: key, path: bestCheckpointPath(outDir), params };
   const plan = await store.artifacts.planArtifact(identity, info);
   if (plan.decision === 'skip') return { direction, outcome: 'up-to-date', outDir };
   if (!store.artifacts.claim(identity, info, { runId: options.runId })) return { direction, outcome: 'taken', outDir };
@@ -107,8 +100,8 @@ export async function trainDirection(
   const renew = setInterval(() => store.artifacts.renewClaim(identity), 60_000);
   try {
     const [trainSet, valSet] = await Promise.all([
-      openPackedDataset(join(dataDir, 'datasets', datasetName(trainSpec)), datasetName(trainSpec)),
-      openPackedDataset(join(dataDir, 'datasets', datasetName(valSpec)), datasetName(valSpec)),
+      openPackedDataset(packedDatasetFolder(dataDir, trainSpec), packedDatasetName(trainSpec)),
+      openPackedDataset(packedDatasetFolder(dataDir, valSpec), packedDatasetName(valSpec)),
     ]);
     try {
       const result = await trainRun({
@@ -121,7 +114,7 @@ export async function trainDirection(
         workers: config.workers,
         label: `train ${direction}`,
         ...(options.signal ? { signal: options.signal } : {}),
-        provenance: { direction, source, trainDataset: datasetName(trainSpec), validationDataset: datasetName(valSpec) },
+        provenance: { direction, source, trainDataset: packedDatasetName(trainSpec), validationDataset: packedDatasetName(valSpec) },
       });
       if (result.interrupted) return { direction, outcome: 'interrupted', outDir, result };
       const { hash, bytes } = await hashFileWithSize(result.bestPath);

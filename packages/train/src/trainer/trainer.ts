@@ -3,7 +3,15 @@ import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { TrainEpochRecord, TrainLogRecord, TrainStepRecord } from 'shared';
-import { CODE_VERSIONS, TrainingError, computeMetrics, createProgress, renderChartPng, trainingCurvesSpec, writeFileAtomic } from 'shared';
+import {
+  ARTIFACT_CATALOGUE,
+  TrainingError,
+  computeMetrics,
+  createProgress,
+  renderChartPng,
+  trainingCurvesSpec,
+  writeFileAtomic,
+} from 'shared';
 import type { PthNet } from 'model';
 import { MultiStepLR, loadPthNetCheckpoint, savePthNetCheckpoint } from 'model';
 import type { TrainingEngine } from './engine.js';
@@ -155,7 +163,11 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
         config: engine.config,
         epoch: state.epoch,
         metrics: { war, uar },
-        provenance: { codeVersion: CODE_VERSIONS.train, source: 'pthnet train', args: { ...options.provenance, trainingState: state } },
+        provenance: {
+          codeVersion: ARTIFACT_CATALOGUE['training-run'].codeVersion,
+          source: 'pthnet train',
+          args: { ...options.provenance, trainingState: state },
+        },
         momentum,
         optimizer: {
           type: 'SGD',

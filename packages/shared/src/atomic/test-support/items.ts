@@ -5,7 +5,7 @@ const ITEM_BYTES = 24 * 1024;
 const CHUNKS = 4;
 
 export function itemIdentity(item: number): ArtifactIdentity {
-  return { stage: 'test', kind: 'blob', variant: `item-${item}` };
+  return { stage: 'eval', kind: 'report', variant: `item-${item}` };
 }
 
 /** The content of item `item`: bytes that differ per item and per position, so a mix-up or tear shows. */

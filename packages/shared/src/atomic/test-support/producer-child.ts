@@ -34,7 +34,7 @@ const crashItem = process.env.CRASH_ITEM === undefined ? -1 : Number(process.env
 const crashPhase = process.env.CRASH_PHASE;
 
 const store = ManifestStore.open(manifestPath);
-const runId = store.runs.startRun('test', { itemCount });
+const runId = store.runs.startRun('eval', { itemCount });
 await cleanStaleTempFiles(outDir, { recursive: true });
 
 if (process.env.WAIT_FOR_GO) {
@@ -50,7 +50,7 @@ const counts = { produced: 0, upToDate: 0, taken: 0 };
 for (let item = 0; item < itemCount; item++) {
   const identity = itemIdentity(item);
   const plan = {
-    cacheKey: cacheKey({ stage: 'test', kind: 'blob', params: { item }, inputs: [], codeVersion: ITEM_CODE_VERSION }),
+    cacheKey: cacheKey({ stage: 'eval', kind: 'report', params: { item }, inputs: [], codeVersion: ITEM_CODE_VERSION }),
     params: { item },
     path: path.join(outDir, `item-${String(item).padStart(3, '0')}.bin`),
   };

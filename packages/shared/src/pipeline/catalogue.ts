@@ -1,0 +1,234 @@
+/**
+ * The artifact catalogue: every kind of artifact the pipeline makes, the stage that makes it,
+ * how it is laid out on disk, the version of the code that makes it, its identity constructor
+ * and its path. Stages, the manifest and `pthnet status` all take names from here; nothing
+ * else spells an artifact's identity.
+ */
+import path from 'node:path';
+import { cacheKey } from '../cache/cache-key.js';
+import type { CacheKeyInput } from '../cache/types.js';
+import type { ClipSourceKind, Direction } from '../manifest/constants.js';
+
+/** The pipeline's stages in run order (`pthnet status` lists them in this order). */
+export const PIPELINE_STAGES = ['ingest', 'extract', 'import-features', 'datasets', 'train', 'eval'] as const;
+export type PipelineStage = (typeof PIPELINE_STAGES)[number];
+
+/** Each artifact kind and the stage that makes it; `ARTIFACT_CATALOGUE` has one entry per kind. */
+interface KindStages {
+  features: 'extract';
+  'packed-dataset': 'datasets';
+  'training-run': 'train';
+  report: 'eval';
+}
+export type ArtifactKind = keyof KindStages;
+
+/**
+ * `file`: the artifact is one file, written to a temp file and renamed into place.
+ * `folder`: the artifact is a folder of files; a record file listing each file with its size and
+ * sha256 is written last (atomically), and that record is what the manifest points at (see
+ * `produceArtifact`).
+ */
+export type ArtifactLayout = 'file' | 'folder';
+
+/** The parts that tell artifacts of one kind apart; which ones a kind uses is up to its constructor. */
+interface IdentityParts {
+  /** Null for artifacts that are not per clip (datasets, training runs, reports). */
+  clipId?: string | null;
+  direction?: Direction | null;
+  stride?: number | null;
+  source?: ClipSourceKind | null;
+  /** Anything else that names it (a split, a report folder). Default ''. */
+  variant?: string;
+}
+
+/** The identity of an artifact of kind `K`: its stage is the catalogue's for that kind. */
+export type ArtifactIdentityOf<K extends ArtifactKind> = { kind: K; stage: KindStages[K] } & IdentityParts;
+
+/**
+ * What an artifact is. Two artifacts with the same identity are the same thing made at
+ * different times (possibly from different inputs); the cache key tells those apart.
+ */
+export type ArtifactIdentity = { [K in ArtifactKind]: ArtifactIdentityOf<K> }[ArtifactKind];
+
+/** The file a folder artifact's record is written to, inside the folder. */
+export const ARTIFACT_RECORD_FILE = 'artifact.json';
+
+/** A path relative to the data directory, or absolute. */
+function underDataDir(dataDir: string, p: string): string {
+  return path.isAbsolute(p) ? p : path.join(dataDir, p);
+}
+
+// ------------------------------------------------------------------- features
+
+export interface FeatureFolder {
+  tag: string;
+  windowLength: number;
+  stride: number;
+  source: ClipSourceKind;
+  direction: Direction;
+}
+
+/** `<tag>_<window>_<stride>[_face][_rv]`, the reference feature folder name (SPEC section 3). */
+export function featureFolderName(f: FeatureFolder): string {
+  return `${f.tag}_${f.windowLength}_${f.stride}${f.source === 'face' ? '_face' : ''}${f.direction === 'reversed' ? '_rv' : ''}`;
+}
+
+/** Inverse of `featureFolderName`; undefined for a folder that is not a feature folder. */
+export function parseFeatureFolderName(name: string): FeatureFolder | undefined {
+  const m = /^(.+)_(\d+)_(\d+)((?:_face|_rv)*)$/.exec(name);
+  if (!m) return undefined;
+  const flags = m[4] ?? '';
+  return {
+    // biome-ignore lint/style/noNonNullAssertion: group 1, (.+), takes part in every match of the pattern
+    tag: m[1]!,
+    windowLength: Number(m[2]),
+    stride: Number(m[3]),
+    source: flags.includes('_face') ? 'face' : 'raw',
+    direction: flags.includes('_rv') ? 'reversed' : 'forward',
+  };
+}
+
+/** The identity of one clip's features at one stride, direction and source (made by `extract`, or registered by `import-features`). */
+export function featureIdentity(
+  clipId: string,
+  direction: Direction,
+  stride: number,
+  source: ClipSourceKind,
+): ArtifactIdentityOf<'features'> {
+  return { stage: 'extract', kind: 'features', clipId, direction, stride, source };
+}
+
+/** `<dataDir>/features/<tag>_16_<stride>[_face][_rv]/<clip id>.npy`, the reference layout. */
+export function featurePath(dataDir: string, clipId: string, folder: FeatureFolder): string {
+  return path.join(dataDir, 'features', featureFolderName(folder), `${clipId}.npy`);
+}
+
+// ------------------------------------------------------------------- packed datasets
+
+/** One packed dataset: a split's clips in one direction, from one feature source. */
+export interface PackedDatasetSpec {
+  split: string;
+  direction: Direction;
+  source: ClipSourceKind;
+}
+
+/** `<source>_<direction>_<split>`: the packed dataset's name (its folder and file prefix). */
+export function packedDatasetName(spec: PackedDatasetSpec): string {
+  return `${spec.source}_${spec.direction}_${spec.split}`;
+}
+
+export function packedDatasetIdentity(spec: PackedDatasetSpec): ArtifactIdentityOf<'packed-dataset'> {
+  return { stage: 'datasets', kind: 'packed-dataset', direction: spec.direction, source: spec.source, variant: spec.split };
+}
+
+/** `<dataDir>/datasets/<name>/`. */
+export function packedDatasetFolder(dataDir: string, spec: PackedDatasetSpec): string {
+  return path.join(dataDir, 'datasets', packedDatasetName(spec));
+}
+
+// ------------------------------------------------------------------- training runs
+
+/** One training run: a network trained on one direction of one feature source. */
+export interface TrainingRunSpec {
+  direction: Direction;
+  source: ClipSourceKind;
+}
+
+export function trainingRunIdentity(spec: TrainingRunSpec): ArtifactIdentityOf<'training-run'> {
+  return { stage: 'train', kind: 'training-run', direction: spec.direction, source: spec.source };
+}
+
+/** `<out>/<source>_<direction>/`, `out` (`train.out`) relative to the data directory unless absolute. */
+export function trainingRunFolder(dataDir: string, out: string, spec: TrainingRunSpec): string {
+  return path.join(underDataDir(dataDir, out), `${spec.source}_${spec.direction}`);
+}
+
+/** The best checkpoint's weights in a training run folder (the run's `best.*`). */
+export function bestCheckpointPath(runFolder: string): string {
+  return path.join(runFolder, 'best.safetensors');
+}
+
+// ------------------------------------------------------------------- reports
+
+/** The report of `eval` into the folder `out` (`eval.out`, as configured). */
+export function reportIdentity(out: string): ArtifactIdentityOf<'report'> {
+  return { stage: 'eval', kind: 'report', variant: out };
+}
+
+/** `out` relative to the data directory unless absolute. */
+export function reportFolder(dataDir: string, out: string): string {
+  return underDataDir(dataDir, out);
+}
+
+// ------------------------------------------------------------------- the catalogue
+
+export interface CatalogueEntry<K extends ArtifactKind> {
+  stage: KindStages[K];
+  layout: ArtifactLayout;
+  /**
+   * Version of the code that makes this kind, part of every cache key: bump it when a change
+   * alters the output, and exactly these artifacts (and what depends on them) are redone.
+   */
+  codeVersion: string;
+  /** What one artifact of this kind is, for messages and docs. */
+  summary: string;
+  /** The identity constructor (each kind takes its own arguments). */
+  identity: (...args: never[]) => ArtifactIdentityOf<K>;
+  /** Where an artifact of this kind goes: its file, or its folder for the `folder` layout. */
+  path: (...args: never[]) => string;
+}
+
+/** One entry per artifact kind, in pipeline order. */
+export const ARTIFACT_CATALOGUE = {
+  features: {
+    stage: 'extract',
+    layout: 'file',
+    codeVersion: 'extract/1',
+    summary: "one clip's features at one stride, direction and source: float32 [windows, D] .npy",
+    identity: featureIdentity,
+    path: featurePath,
+  },
+  'packed-dataset': {
+    stage: 'datasets',
+    layout: 'folder',
+    codeVersion: 'datasets/1',
+    summary: "a split's H, M and L features in one direction, packed: one float32 file per level and an index",
+    identity: packedDatasetIdentity,
+    path: packedDatasetFolder,
+  },
+  'training-run': {
+    stage: 'train',
+    layout: 'folder',
+    codeVersion: 'train/1',
+    summary: 'a PTH-Net training run: best and last checkpoints, log.jsonl, curves.png',
+    identity: trainingRunIdentity,
+    path: trainingRunFolder,
+  },
+  report: {
+    stage: 'eval',
+    layout: 'folder',
+    codeVersion: 'eval/1',
+    summary: 'an evaluation report: metrics.json, predictions.csv, report.md, charts',
+    identity: reportIdentity,
+    path: reportFolder,
+  },
+} as const satisfies { [K in ArtifactKind]: CatalogueEntry<K> };
+
+export const ARTIFACT_KINDS = Object.keys(ARTIFACT_CATALOGUE) as ArtifactKind[];
+
+/** Whether `kind` is one of the catalogue's kinds. */
+export function isArtifactKind(kind: unknown): kind is ArtifactKind {
+  return typeof kind === 'string' && Object.hasOwn(ARTIFACT_CATALOGUE, kind);
+}
+
+/** Position of a stage in the pipeline, for sorting; unknown stages go last. */
+export function stageRank(stage: string): number {
+  const rank = (PIPELINE_STAGES as readonly string[]).indexOf(stage);
+  return rank === -1 ? PIPELINE_STAGES.length : rank;
+}
+
+/** The cache key of an artifact of `kind`: its stage and code version come from the catalogue. */
+export function artifactCacheKey(kind: ArtifactKind, input: Pick<CacheKeyInput, 'params' | 'inputs'>): string {
+  const entry = ARTIFACT_CATALOGUE[kind];
+  return cacheKey({ stage: entry.stage, kind, params: input.params, inputs: input.inputs, codeVersion: entry.codeVersion });
+}

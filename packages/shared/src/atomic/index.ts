@@ -9,4 +9,12 @@ export {
   tempPathFor,
   writeFileAtomic,
 } from './write-file-atomic.js';
-export { ensureArtifact, produceArtifact } from './produce-artifact.js';
+export {
+  ensureArtifact,
+  failArtifact,
+  listFolderFiles,
+  produceArtifact,
+  readArtifactRecord,
+  recordedPath,
+  type LedgerHolder,
+} from './produce-artifact.js';

@@ -17,7 +17,7 @@ import { cacheKey } from '../../cache/cache-key.js';
 import { ManifestStore } from '../../manifest/store.js';
 import { ensureArtifact } from '../produce-artifact.js';
 import { cleanStaleTempFiles } from '../write-file-atomic.js';
-import { itemBytes, itemChunks, itemIdentity, ITEM_CODE_VERSION } from './items.js';
+import { itemBytes, itemChunks, itemClip, itemIdentity, ITEM_CODE_VERSION } from './items.js';
 
 function requireEnv(name: string): string {
   const value = process.env[name];
@@ -34,7 +34,8 @@ const crashItem = process.env.CRASH_ITEM === undefined ? -1 : Number(process.env
 const crashPhase = process.env.CRASH_PHASE;
 
 const store = ManifestStore.open(manifestPath);
-const runId = store.runs.startRun('eval', { itemCount });
+const runId = store.runs.startRun('extract', { itemCount });
+store.clips.upsertClips(Array.from({ length: itemCount }, (_, item) => itemClip(item)));
 await cleanStaleTempFiles(outDir, { recursive: true });
 
 if (process.env.WAIT_FOR_GO) {
@@ -50,7 +51,7 @@ const counts = { produced: 0, upToDate: 0, taken: 0 };
 for (let item = 0; item < itemCount; item++) {
   const identity = itemIdentity(item);
   const plan = {
-    cacheKey: cacheKey({ stage: 'eval', kind: 'report', params: { item }, inputs: [], codeVersion: ITEM_CODE_VERSION }),
+    cacheKey: cacheKey({ stage: 'extract', kind: 'features', params: { item }, inputs: [], codeVersion: ITEM_CODE_VERSION }),
     params: { item },
     path: path.join(outDir, `item-${String(item).padStart(3, '0')}.bin`),
   };
@@ -78,7 +79,7 @@ for (let item = 0; item < itemCount; item++) {
     },
   );
   if (result.outcome === 'produced') counts.produced++;
-  else if (result.reason === 'up-to-date') counts.upToDate++;
+  else if (result.outcome === 'skipped' && result.reason === 'up-to-date') counts.upToDate++;
   else counts.taken++;
 }
 store.runs.finishRun(runId, { outcome: 'ok', counts });

@@ -1,16 +1,25 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { ClassificationMetrics, ConfigFlag, Direction, PackedDatasetSpec, PipelineConfig, TrainLogRecord } from 'shared';
+import type {
+  ClassificationMetrics,
+  ConfigFlag,
+  Direction,
+  FolderContents,
+  PackedDatasetSpec,
+  PipelineConfig,
+  TrainLogRecord,
+} from 'shared';
 import {
   describeBackend,
   ConfigError,
   ManifestStore,
   artifactCacheKey,
+  artifactFolderOf,
+  bestCheckpointOf,
   computeMetrics,
   hashFile,
-  hashFileWithSize,
-  packedDatasetFolder,
+  ensureArtifact,
   packedDatasetIdentity,
   packedDatasetName,
   parseTrainLog,
@@ -87,7 +96,7 @@ function readCurves(path: string): TrainLogRecord[] | undefined {
 }
 
 /** The pipeline's own checkpoints and test datasets, or the flags' overrides. */
-function resolveInputs(store: ManifestStore, config: PipelineConfig, dataDir: string, flags: { forward?: string; reversed?: string }) {
+function resolveInputs(store: ManifestStore, config: PipelineConfig, flags: { forward?: string; reversed?: string }) {
   const source = config.datasets.source;
   const checkpoint = (direction: Direction, flag: string | undefined) => {
     if (flag !== undefined) {
@@ -95,7 +104,8 @@ function resolveInputs(store: ManifestStore, config: PipelineConfig, dataDir: st
       return resolve(flag);
     }
     const row = store.artifacts.getArtifact(trainingRunIdentity({ direction, source }));
-    return row?.status === 'done' && existsSync(row.path) ? row.path : undefined;
+    const best = row?.status === 'done' ? bestCheckpointOf(row.path) : undefined;
+    return best !== undefined && existsSync(best) ? best : undefined;
   };
   const forward = checkpoint('forward', flags.forward);
   if (forward === undefined)
@@ -108,10 +118,10 @@ function resolveInputs(store: ManifestStore, config: PipelineConfig, dataDir: st
       throw new ConfigError(
         `eval: expected the packed dataset ${packedDatasetName(spec)}, got ${row ? `one that is ${row.status}` : 'none'} (run \`pnpm pthnet datasets\`)`,
       );
-    // only ManifestStore.complete() marks a row done, and it always records the content hash
+    // only the ledger's complete() marks a row done, and it always records the content hash
     if (row.contentHash === null)
       throw new ConfigError(`eval: the packed dataset ${packedDatasetName(spec)} is done but has no content hash`);
-    return { spec, contentHash: row.contentHash, dir: packedDatasetFolder(dataDir, spec) };
+    return { spec, contentHash: row.contentHash, dir: artifactFolderOf(row.path) };
   };
   return { forward, reversed, forwardData: dataset('forward'), reversedData: reversed ? dataset('reversed') : undefined };
 }
@@ -122,7 +132,7 @@ export async function runEval(
   dataDir: string,
   flags: { forward?: string; reversed?: string; runId?: string },
 ): Promise<EvalSummary> {
-  const inputs = resolveInputs(store, config, dataDir, flags);
+  const inputs = resolveInputs(store, config, flags);
   const reportDir = reportFolder(dataDir, config.eval.out);
   const identity = reportIdentity(config.eval.out);
   const params = { mu: config.eval.mu, sweep: config.eval.sweep, split: config.datasets.testSplit };
@@ -136,12 +146,25 @@ export async function runEval(
         : {}),
     },
   });
-  const info = { cacheKey: key, path: join(reportDir, 'metrics.json'), params };
-  const plan = await store.artifacts.planArtifact(identity, info);
-  if (plan.decision === 'skip') return summaryFromReport(reportDir, 'up-to-date');
-  if (!store.artifacts.claim(identity, info, { runId: flags.runId ?? null }))
-    throw new ConfigError(`eval: another process is writing ${reportDir}`);
-  try {
+  let summary: EvalSummary | undefined;
+  // The report folder is the artifact: produceArtifact records its files once they are all written.
+  const made = await ensureArtifact(
+    store,
+    identity,
+    { cacheKey: key, path: reportDir, params },
+    { writeFolder: writeEvalReport },
+    flags.runId === undefined ? {} : { runId: flags.runId },
+  );
+  if (made.outcome === 'skipped') {
+    if (made.reason === 'taken') throw new ConfigError(`eval: another process is writing ${reportDir}`);
+    return summaryFromReport(reportDir, 'up-to-date');
+  }
+  // writeEvalReport never abandons, so a made report has its summary
+  if (summary === undefined) throw new Error(`eval: expected the summary of ${reportDir}, got none`);
+  return summary;
+
+  /** Scores the models on the test split and writes the report's files into `reportDir`. */
+  async function writeEvalReport(): Promise<FolderContents> {
     const batch = config.train.batchSize;
     const fwd = await logitsByClip(inputs.forward, inputs.forwardData.dir, packedDatasetName(inputs.forwardData.spec), batch);
     const rev =
@@ -204,12 +227,8 @@ export async function runEval(
       curves: { ...(curvesForward ? { forward: curvesForward } : {}), ...(curvesReversed ? { reversed: curvesReversed } : {}) },
       faceCrops: config.datasets.source === 'face',
     });
-    const { hash, bytes } = await hashFileWithSize(written.metricsJson);
-    store.artifacts.complete(identity, { path: written.metricsJson, bytes, contentHash: hash });
-    return { outcome: 'written', reportDir, forward, ...(reversed ? { reversed } : {}), combined, mu, clips: ids.length };
-  } catch (error) {
-    store.artifacts.fail(identity, error);
-    throw error;
+    summary = { outcome: 'written', reportDir, forward, ...(reversed ? { reversed } : {}), combined, mu, clips: ids.length };
+    return { files: [written.metricsJson, written.predictionsCsv, written.reportMd, ...written.charts] };
   }
 }
 

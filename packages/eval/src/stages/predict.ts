@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
 import type { ConfigFlag, Direction, PipelineConfig } from 'shared';
 import { describeBackend, ConfigError, InputError, ManifestStore, selectBackend, stageCommand, stageContext } from 'shared';
-import { trainingRunIdentity } from 'shared';
+import { bestCheckpointOf, trainingRunIdentity } from 'shared';
 import { createPthNet, loadPthNetCheckpoint } from 'model';
 import type { VitModel } from 'extract';
 import { backboneVitConfig, createVitModel, decodeClip, loadVitWeights, planWindows } from 'extract';
@@ -153,7 +153,7 @@ export function command(): Command {
       try {
         const best = (d: Direction) => {
           const row = store.artifacts.getArtifact(trainingRunIdentity({ direction: d, source: ctx.config.datasets.source }));
-          return row?.status === 'done' ? row.path : undefined;
+          return row?.status === 'done' ? bestCheckpointOf(row.path) : undefined;
         };
         forward ??= best('forward');
         reversed ??= best('reversed');

@@ -10,6 +10,7 @@ import {
   artifactCacheKey,
   createProgress,
   encodeNpy,
+  failArtifact,
   featureFolderName,
   featureIdentity,
   featurePath,
@@ -338,8 +339,7 @@ export async function runExtract(
               for (const item of items) {
                 const current = store.artifacts.getArtifact(item.identity);
                 if (current?.status === 'done' && current.cacheKey === item.cacheKey) continue;
-                const info = { cacheKey: item.cacheKey, path: item.path, params: item.params };
-                if (store.artifacts.claim(item.identity, info, { runId: options.runId })) store.artifacts.fail(item.identity, error);
+                failArtifact(store, item.identity, { cacheKey: item.cacheKey, path: item.path, params: item.params }, error, options);
               }
               process.stderr.write(`[extract] ${items[0].clip.id} (${items[0].source.kind}): ${(error as Error).message}\n`);
             } finally {

@@ -50,8 +50,13 @@ export type ArtifactIdentityOf<K extends ArtifactKind> = { kind: K; stage: KindS
  */
 export type ArtifactIdentity = { [K in ArtifactKind]: ArtifactIdentityOf<K> }[ArtifactKind];
 
-/** The file a folder artifact's record is written to, inside the folder. */
+/** The file a folder artifact's record is written to, inside the folder; the manifest records this file. */
 export const ARTIFACT_RECORD_FILE = 'artifact.json';
+
+/** The folder of a `folder` artifact, from the path the manifest records for it (its record file). */
+export function artifactFolderOf(recordedPath: string): string {
+  return path.dirname(recordedPath);
+}
 
 /** A path relative to the data directory, or absolute. */
 function underDataDir(dataDir: string, p: string): string {
@@ -143,9 +148,9 @@ export function trainingRunFolder(dataDir: string, out: string, spec: TrainingRu
   return path.join(underDataDir(dataDir, out), `${spec.source}_${spec.direction}`);
 }
 
-/** The best checkpoint's weights in a training run folder (the run's `best.*`). */
-export function bestCheckpointPath(runFolder: string): string {
-  return path.join(runFolder, 'best.safetensors');
+/** The best checkpoint's weights of a done training run, from the path the manifest records for it. */
+export function bestCheckpointOf(recordedPath: string): string {
+  return path.join(artifactFolderOf(recordedPath), 'best.safetensors');
 }
 
 // ------------------------------------------------------------------- reports

@@ -1,8 +1,16 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManifestStore, featureIdentity, hashFileWithSize, validateConfig, writeNpy } from 'shared';
+import {
+  ManifestStore,
+  featureIdentity,
+  hashFileWithSize,
+  packedDatasetIdentity,
+  readArtifactRecord,
+  validateConfig,
+  writeNpy,
+} from 'shared';
 import { openPackedDataset } from '../packed/packed.js';
 import { buildDataset } from './datasets.js';
 
@@ -58,6 +66,22 @@ describe('datasets stage', () => {
     expect([...ds.rows('H', 1).slice(0, D)]).toEqual(new Array(D).fill(2));
     await ds.close();
 
+    // the manifest records the folder's artifact.json, written after the index and the three level files
+    const recordPath = join(dir, 'datasets', 'raw_forward_train', 'artifact.json');
+    expect(store.artifacts.getArtifact(packedDatasetIdentity(spec))).toMatchObject({ status: 'done', path: recordPath });
+    const files = (await readArtifactRecord(recordPath)).files.map((f) => f.path);
+    expect(files.map((f) => f.replace(/\.[0-9a-f]{8}\.npy$/, '.<build>.npy'))).toEqual([
+      'raw_forward_train.H.<build>.npy',
+      'raw_forward_train.L.<build>.npy',
+      'raw_forward_train.M.<build>.npy',
+      'raw_forward_train.index.json',
+    ]);
+
+    expect((await buildDataset(store, config, dir, spec)).outcome).toBe('up-to-date');
+
+    // a level file deleted: the dataset is no longer whole, and is packed again
+    unlinkSync(join(dir, 'datasets', 'raw_forward_train', files[0] ?? ''));
+    expect((await buildDataset(store, config, dir, spec)).outcome).toBe('built');
     expect((await buildDataset(store, config, dir, spec)).outcome).toBe('up-to-date');
 
     await addFeatures(store, dir, 'c3', 16, 1, 3);

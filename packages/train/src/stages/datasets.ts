@@ -4,7 +4,7 @@ import type { ArtifactRow, ConfigFlag, PackedDatasetSpec, PipelineConfig } from 
 import {
   ManifestStore,
   artifactCacheKey,
-  hashFileWithSize,
+  ensureArtifact,
   packedDatasetFolder,
   packedDatasetIdentity,
   packedDatasetName,
@@ -15,7 +15,7 @@ import {
 import { LEVELS } from '../sampling/constants.js';
 import type { Level } from '../sampling/types.js';
 import { buildPackedDataset } from '../packed/packed.js';
-import type { PackedClipSource } from '../packed/types.js';
+import type { BuildPackedDatasetResult, PackedClipSource } from '../packed/types.js';
 
 export interface DatasetOutcome {
   name: string;
@@ -84,23 +84,27 @@ export async function buildDataset(
   if (firstClip === undefined) return { ...base, outcome: 'empty' };
   const params = { split: spec.split, direction: spec.direction, source: spec.source, strides: config.datasets.strides };
   const key = artifactCacheKey('packed-dataset', { params, inputs: clips.map((c) => `${c.id}\t${c.label}\t${c.hashes.join(',')}`) });
-  const identity = packedDatasetIdentity(spec);
-  const info = { cacheKey: key, path: indexPath, params };
-  const plan = await store.artifacts.planArtifact(identity, info);
-  if (plan.decision === 'skip') return { ...base, outcome: 'up-to-date' };
-  if (!store.artifacts.claim(identity, info, { runId: runId ?? null })) return { ...base, outcome: 'taken' };
-  try {
-    const labelNames = store.clips.getLabelMap(store.clips.getClip(firstClip.id)?.dataset ?? '');
-    // The builder writes each level file and then the index atomically; recording comes last.
-    const built = await buildPackedDataset({ clips, outDir, name, ...(labelNames.length > 0 ? { labelNames } : {}) });
-    const { hash, bytes } = await hashFileWithSize(built.indexPath);
-    store.artifacts.complete(identity, { path: built.indexPath, bytes, contentHash: hash });
-    const skipped = built.skipped.map((s) => ({ clipId: s.id, missing: [s.level] }));
-    return { ...base, clips: built.size, incomplete: [...incomplete, ...skipped], outcome: 'built' };
-  } catch (error) {
-    store.artifacts.fail(identity, error);
-    throw error;
-  }
+  const labelNames = store.clips.getLabelMap(store.clips.getClip(firstClip.id)?.dataset ?? '');
+  let built: BuildPackedDatasetResult | undefined;
+  const result = await ensureArtifact(
+    store,
+    packedDatasetIdentity(spec),
+    { cacheKey: key, path: outDir, params },
+    {
+      // The builder writes each level file and then the index atomically; produceArtifact records them last.
+      writeFolder: async (folder) => {
+        const made = await buildPackedDataset({ clips, outDir: folder, name, ...(labelNames.length > 0 ? { labelNames } : {}) });
+        built = made;
+        return { files: [made.indexPath, ...LEVELS.map((level) => made.dataPaths[level])] };
+      },
+    },
+    runId === undefined ? {} : { runId },
+  );
+  if (result.outcome === 'skipped') return { ...base, outcome: result.reason };
+  // the folder writer above never abandons: a produced dataset was built by it
+  if (built === undefined) throw new Error(`datasets ${name}: expected the builder's result, got none`);
+  const skipped = built.skipped.map((s) => ({ clipId: s.id, missing: [s.level] }));
+  return { ...base, clips: built.size, incomplete: [...incomplete, ...skipped], outcome: 'built' };
 }
 
 export function datasetSpecs(config: PipelineConfig): PackedDatasetSpec[] {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { FeatureFolder } from 'shared';
@@ -11,7 +11,8 @@ import {
   createProgress,
   featureIdentity,
   hashBytes,
-  hashFile,
+  ensureArtifact,
+  hashFileWithSize,
   parseFeatureFolderName,
   stageCommand,
   stageContext,
@@ -103,23 +104,18 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
         row.missingFiles += 1;
         continue;
       }
-      const [contentHash, info] = await Promise.all([hashFile(path), stat(path)]);
-      const identity = featureIdentity(entry.clipId, parsed.direction, parsed.stride, parsed.source);
+      const { hash: contentHash, bytes } = await hashFileWithSize(path);
       // Registered, not made: the key is the file's own hash (and where it came from).
       const key = artifactCacheKey('features', { params: { folder, imported: true }, inputs: { file: contentHash } });
-      const plan = await store.artifacts.planArtifact(
-        identity,
+      const result = await ensureArtifact(
+        store,
+        featureIdentity(entry.clipId, parsed.direction, parsed.stride, parsed.source),
         { cacheKey: key, path, params: { folder, imported: true } },
-        { verify: 'size' },
+        { register: { bytes, contentHash } },
+        { verify: 'size', ...(options.runId === undefined ? {} : { runId: options.runId }) },
       );
-      if (plan.decision === 'skip') {
-        row.unchanged += 1;
-      } else if (
-        store.artifacts.claim(identity, { cacheKey: key, path, params: { folder, imported: true } }, { runId: options.runId ?? null })
-      ) {
-        store.artifacts.complete(identity, { path, bytes: info.size, contentHash });
-        row.registered += 1;
-      }
+      if (result.outcome === 'produced') row.registered += 1;
+      else if (result.outcome === 'skipped' && result.reason === 'up-to-date') row.unchanged += 1;
       const at = seen.get(entry.clipId) ?? new Set<string>();
       at.add(folder);
       seen.set(entry.clipId, at);

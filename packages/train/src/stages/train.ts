@@ -7,10 +7,10 @@ import {
   ConfigError,
   ManifestStore,
   artifactCacheKey,
-  bestCheckpointPath,
+  artifactFolderOf,
   hashFile,
-  hashFileWithSize,
-  packedDatasetFolder,
+  listFolderFiles,
+  ensureArtifact,
   packedDatasetIdentity,
   packedDatasetName,
   selectBackend,
@@ -58,15 +58,15 @@ export interface TrainOutcome {
   result?: TrainRunResult;
 }
 
-/** Content hash of the done packed dataset of a split, or a clear error saying which stage to run. */
-function requireDatasetHash(store: ManifestStore, spec: PackedDatasetSpec): string {
+/** The done packed dataset of a split (its folder and content hash), or a clear error saying which stage to run. */
+function requireDataset(store: ManifestStore, spec: PackedDatasetSpec): { folder: string; contentHash: string } {
   const row = store.artifacts.getArtifact(packedDatasetIdentity(spec));
   if (row?.status !== 'done' || row.contentHash === null || !existsSync(row.path)) {
     throw new ConfigError(
       `train: expected the packed dataset ${packedDatasetName(spec)}, got ${row ? `one that is ${row.status}` : 'none'} (run \`pnpm pthnet datasets\` first)`,
     );
   }
-  return row.contentHash;
+  return { folder: artifactFolderOf(row.path), contentHash: row.contentHash };
 }
 
 export async function trainDirection(
@@ -79,55 +79,60 @@ export async function trainDirection(
   const source = config.datasets.source;
   const trainSpec: PackedDatasetSpec = { split: config.datasets.trainSplit, direction, source };
   const valSpec: PackedDatasetSpec = { split: config.datasets.testSplit, direction, source };
-  const trainHash = requireDatasetHash(store, trainSpec);
-  const valHash = requireDatasetHash(store, valSpec);
+  const trainData = requireDataset(store, trainSpec);
+  const valData = requireDataset(store, valSpec);
   const init = config.train.init === null ? null : resolve(config.train.init);
   if (init !== null && !existsSync(init)) throw new ConfigError(`train.init: expected an existing checkpoint, got "${config.train.init}"`);
   const { out: _out, ...hyper } = config.train;
   // The direction is the identity, not a parameter: `--direction both` and `forward` share runs.
   const { direction: _direction, ...shared } = hyper;
   const params = JSON.parse(JSON.stringify({ ...shared, init: init === null ? null : 'file', source })) as Record<string, JsonValue>;
-  const inputs: Record<string, string> = { train: trainHash, validation: valHash };
+  const inputs: Record<string, string> = { train: trainData.contentHash, validation: valData.contentHash };
   if (init !== null) inputs.init = await hashFile(init);
   const key = artifactCacheKey('training-run', { params, inputs });
   const outDir = trainingRunFolder(dataDir, config.train.out, { direction, source });
-  const identity = trainingRunIdentity({ direction, source });
-  const info = { cacheKey: key, path: bestCheckpointPath(outDir), params };
-  const plan = await store.artifacts.planArtifact(identity, info);
-  if (plan.decision === 'skip') return { direction, outcome: 'up-to-date', outDir };
-  if (!store.artifacts.claim(identity, info, { runId: options.runId })) return { direction, outcome: 'taken', outDir };
-  // Training can outlast a claim's lease: keep renewing it while this process works.
-  const renew = setInterval(() => store.artifacts.renewClaim(identity), 60_000);
-  try {
-    const [trainSet, valSet] = await Promise.all([
-      openPackedDataset(packedDatasetFolder(dataDir, trainSpec), packedDatasetName(trainSpec)),
-      openPackedDataset(packedDatasetFolder(dataDir, valSpec), packedDatasetName(valSpec)),
-    ]);
-    try {
-      const result = await trainRun({
-        outDir,
-        train: trainSet,
-        validation: valSet,
-        hyper: config.train,
-        runKey: key,
-        resume: options.resume,
-        workers: config.workers,
-        label: `train ${direction}`,
-        ...(options.signal ? { signal: options.signal } : {}),
-        provenance: { direction, source, trainDataset: packedDatasetName(trainSpec), validationDataset: packedDatasetName(valSpec) },
-      });
-      if (result.interrupted) return { direction, outcome: 'interrupted', outDir, result };
-      const { hash, bytes } = await hashFileWithSize(result.bestPath);
-      store.artifacts.complete(identity, { path: result.bestPath, bytes, contentHash: hash });
-      return { direction, outcome: 'trained', outDir, result };
-    } finally {
-      await Promise.all([trainSet.close(), valSet.close()]);
-    }
-  } catch (error) {
-    store.artifacts.fail(identity, error);
-    throw error;
-  } finally {
-    clearInterval(renew);
+  let result: TrainRunResult | undefined;
+  // The run folder is the artifact; produceArtifact renews the claim while training runs for hours.
+  const made = await ensureArtifact(
+    store,
+    trainingRunIdentity({ direction, source }),
+    { cacheKey: key, path: outDir, params },
+    {
+      writeFolder: async (folder) => {
+        const [trainSet, valSet] = await Promise.all([
+          openPackedDataset(trainData.folder, packedDatasetName(trainSpec)),
+          openPackedDataset(valData.folder, packedDatasetName(valSpec)),
+        ]);
+        try {
+          result = await trainRun({
+            outDir: folder,
+            train: trainSet,
+            validation: valSet,
+            hyper: config.train,
+            runKey: key,
+            resume: options.resume,
+            workers: config.workers,
+            label: `train ${direction}`,
+            ...(options.signal ? { signal: options.signal } : {}),
+            provenance: { direction, source, trainDataset: packedDatasetName(trainSpec), validationDataset: packedDatasetName(valSpec) },
+          });
+        } finally {
+          await Promise.all([trainSet.close(), valSet.close()]);
+        }
+        // Ctrl-C: `last` is saved and the run stays pending; the next `train` continues it.
+        if (result.interrupted) return 'abandoned';
+        return { files: await listFolderFiles(folder) };
+      },
+    },
+    { runId: options.runId },
+  );
+  switch (made.outcome) {
+    case 'skipped':
+      return { direction, outcome: made.reason, outDir };
+    case 'abandoned':
+      return { direction, outcome: 'interrupted', outDir, ...(result ? { result } : {}) };
+    default:
+      return { direction, outcome: 'trained', outDir, ...(result ? { result } : {}) };
   }
 }
 

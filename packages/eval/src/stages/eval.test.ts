@@ -60,7 +60,7 @@ describe('eval command on the reference fixture', () => {
     expect(record.files.map((f) => f.path)).toEqual([...report.charts, 'metrics.json', 'predictions.csv', 'report.md'].sort());
     const store = ManifestStore.open(join(work, 'data/manifest.sqlite'));
     try {
-      expect(store.artifacts.getArtifact(reportIdentity('reports/latest'))).toMatchObject({
+      expect(store.artifacts.getArtifact(reportIdentity('ferv39k', 'reports/latest'))).toMatchObject({
         status: 'done',
         path: join(dir, 'artifact.json'),
         contentHash: await hashFile(join(dir, 'artifact.json')),

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type {
   ClassificationMetrics,
   ConfigFlag,
+  DatasetScope,
   Direction,
   FolderContents,
   PackedDatasetSpec,
@@ -11,6 +12,7 @@ import type {
   TrainLogRecord,
 } from 'shared';
 import {
+  DATASET_FLAG,
   describeBackend,
   ConfigError,
   ManifestStore,
@@ -25,6 +27,7 @@ import {
   parseTrainLog,
   reportFolder,
   reportIdentity,
+  resolveDataset,
   selectBackend,
   stageCommand,
   stageContext,
@@ -38,6 +41,7 @@ import { compareReports, formatComparison, readReport, writeReport } from '../re
 import type { PredictionRow, WrittenReport } from '../report/types.js';
 
 const EVAL_FLAGS: readonly ConfigFlag[] = [
+  DATASET_FLAG,
   { flags: '--mu <x>', key: 'eval.mu', description: 'weight of the forward model in the combination (default 0.7)', kind: 'number' },
   { flags: '--sweep', key: 'eval.sweep', description: 'also evaluate mu = 0, 0.1, ..., 1', kind: 'boolean' },
   { flags: '--source <raw|face>', key: 'datasets.source', description: 'which features (datasets) to use', kind: 'string' },
@@ -96,14 +100,14 @@ function readCurves(path: string): TrainLogRecord[] | undefined {
 }
 
 /** The pipeline's own checkpoints and test datasets, or the flags' overrides. */
-function resolveInputs(store: ManifestStore, config: PipelineConfig, flags: { forward?: string; reversed?: string }) {
+function resolveInputs(store: ManifestStore, config: PipelineConfig, datasetName: string, flags: { forward?: string; reversed?: string }) {
   const source = config.datasets.source;
   const checkpoint = (direction: Direction, flag: string | undefined) => {
     if (flag !== undefined) {
       if (!existsSync(flag)) throw new ConfigError(`--${direction}: expected an existing checkpoint, got "${flag}"`);
       return resolve(flag);
     }
-    const row = store.artifacts.getArtifact(trainingRunIdentity({ direction, source }));
+    const row = store.artifacts.getArtifact(trainingRunIdentity(datasetName, { direction, source }));
     const best = row?.status === 'done' ? bestCheckpointOf(row.path) : undefined;
     return best !== undefined && existsSync(best) ? best : undefined;
   };
@@ -113,14 +117,14 @@ function resolveInputs(store: ManifestStore, config: PipelineConfig, flags: { fo
   const reversed = checkpoint('reversed', flags.reversed);
   const dataset = (direction: Direction) => {
     const spec: PackedDatasetSpec = { split: config.datasets.testSplit, direction, source };
-    const row = store.artifacts.getArtifact(packedDatasetIdentity(spec));
+    const row = store.artifacts.getArtifact(packedDatasetIdentity(datasetName, spec));
     if (row?.status !== 'done')
       throw new ConfigError(
-        `eval: expected the packed dataset ${packedDatasetName(spec)}, got ${row ? `one that is ${row.status}` : 'none'} (run \`pnpm pthnet datasets\`)`,
+        `eval: expected the packed dataset ${packedDatasetName(spec)} of ${datasetName}, got ${row ? `one that is ${row.status}` : 'none'} (run \`pnpm pthnet datasets\`)`,
       );
     // only the ledger's complete() marks a row done, and it always records the content hash
     if (row.contentHash === null)
-      throw new ConfigError(`eval: the packed dataset ${packedDatasetName(spec)} is done but has no content hash`);
+      throw new ConfigError(`eval: the packed dataset ${packedDatasetName(spec)} of ${datasetName} is done but has no content hash`);
     return { spec, contentHash: row.contentHash, dir: artifactFolderOf(row.path) };
   };
   return { forward, reversed, forwardData: dataset('forward'), reversedData: reversed ? dataset('reversed') : undefined };
@@ -130,11 +134,12 @@ export async function runEval(
   store: ManifestStore,
   config: PipelineConfig,
   dataDir: string,
+  scope: DatasetScope,
   flags: { forward?: string; reversed?: string; runId?: string },
 ): Promise<EvalSummary> {
-  const inputs = resolveInputs(store, config, flags);
-  const reportDir = reportFolder(dataDir, config.eval.out);
-  const identity = reportIdentity(config.eval.out);
+  const inputs = resolveInputs(store, config, scope.name, flags);
+  const reportDir = reportFolder(dataDir, config.eval.out, scope);
+  const identity = reportIdentity(scope.name, config.eval.out);
   const params = { mu: config.eval.mu, sweep: config.eval.sweep, split: config.datasets.testSplit };
   const key = artifactCacheKey('report', {
     params,
@@ -212,11 +217,10 @@ export async function runEval(
         predicted,
       };
     });
-    const clip = store.clips.getClip(ids[0] ?? '');
     const curvesForward = readCurves(join(dirname(inputs.forward), 'log.jsonl'));
     const curvesReversed = inputs.reversed ? readCurves(join(dirname(inputs.reversed), 'log.jsonl')) : undefined;
     const written: WrittenReport = await writeReport(reportDir, {
-      dataset: clip?.dataset ?? 'unknown',
+      dataset: scope.name,
       classNames,
       forward,
       ...(reversed ? { reversed } : {}),
@@ -279,8 +283,9 @@ export function command(): Command {
     const store = ManifestStore.open(ctx.manifestPath);
     try {
       let summary: EvalSummary | undefined;
-      await withStageRun(store, 'eval', ctx.config.eval, async (run) => {
-        summary = await runEval(store, ctx.config, ctx.dataDir, {
+      const scope = resolveDataset(store.clips, ctx.config.dataset);
+      await withStageRun(store, 'eval', { dataset: scope.name, ...ctx.config.eval }, async (run) => {
+        summary = await runEval(store, ctx.config, ctx.dataDir, scope, {
           ...(opts.forward ? { forward: opts.forward } : {}),
           ...(opts.reversed ? { reversed: opts.reversed } : {}),
           runId: run.id,

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
 import type { ConfigFlag, Direction, PipelineConfig } from 'shared';
 import { describeBackend, ConfigError, InputError, ManifestStore, selectBackend, stageCommand, stageContext } from 'shared';
-import { bestCheckpointOf, trainingRunIdentity } from 'shared';
+import { DATASET_FLAG, bestCheckpointOf, resolveDataset, trainingRunIdentity } from 'shared';
 import { createPthNet, loadPthNetCheckpoint } from 'model';
 import type { VitModel } from 'extract';
 import { backboneVitConfig, createVitModel, decodeClip, loadVitWeights, planWindows } from 'extract';
@@ -130,6 +130,7 @@ export async function predictClip(
 }
 
 const PREDICT_FLAGS: readonly ConfigFlag[] = [
+  DATASET_FLAG,
   { flags: '--mu <x>', key: 'eval.mu', description: 'weight of the forward model (default 0.7)', kind: 'number' },
   { flags: '--checkpoint <file>', key: 'extract.backbone.checkpoint', description: 'VideoMAE v2 backbone', kind: 'string' },
 ];
@@ -151,13 +152,16 @@ export function command(): Command {
     if (existsSync(ctx.manifestPath)) {
       const store = ManifestStore.open(ctx.manifestPath);
       try {
+        // the runs and label names of the dataset asked for, or of the only one (with several, it asks which)
+        const any = store.clips.listDatasets().length > 0 || ctx.config.dataset !== null;
+        const dataset = any ? resolveDataset(store.clips, ctx.config.dataset).name : undefined;
         const best = (d: Direction) => {
-          const row = store.artifacts.getArtifact(trainingRunIdentity({ direction: d, source: ctx.config.datasets.source }));
+          if (dataset === undefined) return undefined;
+          const row = store.artifacts.getArtifact(trainingRunIdentity(dataset, { direction: d, source: ctx.config.datasets.source }));
           return row?.status === 'done' ? bestCheckpointOf(row.path) : undefined;
         };
         forward ??= best('forward');
         reversed ??= best('reversed');
-        const dataset = store.clips.listClips()[0]?.dataset;
         if (dataset) labelNames = store.clips.getLabelMap(dataset);
       } finally {
         store.close();

@@ -185,7 +185,7 @@ describe('produceArtifact', () => {
   it('writes a folder artifact, records its record file last, and remakes it when a listed file is gone or resized', async () => {
     const store = ManifestStore.open(manifestPath);
     try {
-      const identity = reportIdentity('reports/latest');
+      const identity = reportIdentity('demo', 'reports/latest');
       const folder = path.join(outDir, 'report');
       const plan = { cacheKey: 'k1', path: folder, params: { mu: 0.5 } };
       let writes = 0;
@@ -217,7 +217,7 @@ describe('produceArtifact', () => {
       expect(await readArtifactRecord(recordPath)).toEqual({
         format: 'pthnet-artifact-record',
         version: 1,
-        artifact: 'eval/report reports/latest',
+        artifact: 'eval/report demo reports/latest',
         cacheKey: 'k1',
         files: [
           { path: 'charts/mu.png', bytes: 9, sha256: sha256('png bytes') },
@@ -250,7 +250,7 @@ describe('produceArtifact', () => {
   it('refuses a folder writer naming a file outside its folder, and records the failure', async () => {
     const store = ManifestStore.open(manifestPath);
     try {
-      const identity = reportIdentity('reports/escape');
+      const identity = reportIdentity('demo', 'reports/escape');
       const plan = { cacheKey: 'k1', path: path.join(outDir, 'escape') };
       await expect(
         produceArtifact(store, identity, plan, {
@@ -259,7 +259,7 @@ describe('produceArtifact', () => {
             return { files: ['../elsewhere.txt'] };
           },
         }),
-      ).rejects.toThrow(`eval/report reports/escape: expected the files of ${path.join(outDir, 'escape')}, got ../elsewhere.txt`);
+      ).rejects.toThrow(`eval/report demo reports/escape: expected the files of ${path.join(outDir, 'escape')}, got ../elsewhere.txt`);
       expect(store.artifacts.getArtifact(identity)).toMatchObject({ status: 'failed', claimToken: null });
       expect(tempFilesIn(path.join(outDir, 'escape'))).toEqual([]);
     } finally {
@@ -271,7 +271,7 @@ describe('produceArtifact', () => {
     const store = ManifestStore.open(manifestPath);
     const other = ManifestStore.open(manifestPath);
     try {
-      const identity = trainingRunIdentity({ direction: 'forward', source: 'raw' });
+      const identity = trainingRunIdentity('demo', { direction: 'forward', source: 'raw' });
       const plan = { cacheKey: 'k1', path: path.join(outDir, 'runs', 'raw_forward') };
       const result = await produceArtifact(store, identity, plan, {
         writeFolder: async (folder) => {
@@ -349,9 +349,9 @@ describe('produceArtifact', () => {
     const store = ManifestStore.open(manifestPath);
     try {
       store.clips.upsertClip(itemClip(6));
-      const report = reportIdentity('reports/x');
+      const report = reportIdentity('demo', 'reports/x');
       await expect(produceArtifact(store, report, { cacheKey: 'k', path: path.join(outDir, 'x') }, async () => undefined)).rejects.toThrow(
-        'eval/report reports/x: expected a maker for the folder layout of report (see the artifact catalogue), got file',
+        'eval/report demo reports/x: expected a maker for the folder layout of report (see the artifact catalogue), got file',
       );
       await expect(
         produceArtifact(

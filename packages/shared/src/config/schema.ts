@@ -45,6 +45,11 @@ export const pipelineConfigSchema = z.object({
   backend: z.enum(BACKENDS).default('auto'),
   /** Worker threads for CPU-bound stages (each runs its own backend). */
   workers: positiveInt.default(2),
+  /**
+   * The dataset of the manifest that `datasets`, `train`, `eval` and `predict` work on
+   * (`--dataset`); null: the only one there (with several, they ask which).
+   */
+  dataset: z.string().min(1).nullable().default(null),
   ingest: z
     .object({
       datasets: z.array(datasetSourceSchema).default([]),

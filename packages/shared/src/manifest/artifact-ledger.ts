@@ -281,6 +281,7 @@ export class SqliteArtifactLedger implements ArtifactLedger {
         stride: artifacts.stride,
         source: artifacts.source,
         variant: artifacts.variant,
+        dataset: artifacts.dataset,
         path: artifacts.path,
         error: artifacts.error,
         attempts: artifacts.attempts,
@@ -391,6 +392,7 @@ function filterCondition(filter: ArtifactFilter): SQL | undefined {
     nullableEq(artifacts.stride, filter.stride),
     nullableEq(artifacts.source, filter.source),
     filter.variant === undefined ? undefined : eq(artifacts.variant, filter.variant),
+    nullableEq(artifacts.dataset, filter.dataset),
     filter.cacheKeyNot === undefined ? undefined : ne(artifacts.cacheKey, filter.cacheKeyNot),
   ];
   if (filter.status !== undefined) {

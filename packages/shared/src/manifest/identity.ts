@@ -6,7 +6,7 @@ import type { ArtifactIdentity, NormalizedArtifactIdentity } from './types.js';
 
 /** Fills an identity's optional parts and checks each one, naming the bad key. */
 export function normalizeIdentity(identity: ArtifactIdentity | NormalizedArtifactIdentity): NormalizedArtifactIdentity {
-  const { stage, kind, clipId = null, direction = null, stride = null, source = null, variant = '' } = identity;
+  const { stage, kind, clipId = null, direction = null, stride = null, source = null, variant = '', dataset = null } = identity;
   if (!isArtifactKind(kind)) {
     throw new ConfigError(`artifact identity: kind: expected one of ${ARTIFACT_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
   }
@@ -34,19 +34,25 @@ export function normalizeIdentity(identity: ArtifactIdentity | NormalizedArtifac
   if (typeof variant !== 'string') {
     throw new ConfigError(`artifact identity: variant: expected a string, got ${JSON.stringify(variant)}`);
   }
-  return { stage, kind, clipId, direction, stride, source, variant };
+  if (dataset !== null && (typeof dataset !== 'string' || dataset === '')) {
+    throw new ConfigError(`artifact identity: dataset: expected a non-empty string or null, got ${JSON.stringify(dataset)}`);
+  }
+  return { stage, kind, clipId, direction, stride, source, variant, dataset };
 }
 
-/** The stored, unique text of an identity: canonical JSON of its parts in a fixed order. */
+/**
+ * The stored, unique text of an identity: canonical JSON of its parts in a fixed order (the
+ * dataset last: migration 0003 appended it to the rows of earlier manifests).
+ */
 export function identityKey(identity: ArtifactIdentity | NormalizedArtifactIdentity): string {
-  const { stage, kind, clipId, direction, stride, source, variant } = normalizeIdentity(identity);
-  return canonicalJson([stage, kind, clipId, direction, stride, source, variant]);
+  const { stage, kind, clipId, direction, stride, source, variant, dataset } = normalizeIdentity(identity);
+  return canonicalJson([stage, kind, clipId, direction, stride, source, variant, dataset]);
 }
 
-/** A short human-readable name of an identity for messages: `extract/features Action/Sad/0010 forward s4 raw`. */
+/** A short human-readable name of an identity for messages: `extract/features Action/Sad/0010 forward s4 raw`, `train/training-run ferv39k forward raw`. */
 export function describeIdentity(identity: ArtifactIdentity | NormalizedArtifactIdentity): string {
-  const { stage, kind, clipId, direction, stride, source, variant } = normalizeIdentity(identity);
-  return [`${stage}/${kind}`, clipId, direction, stride === null ? null : `s${stride}`, source, variant === '' ? null : variant]
+  const { stage, kind, clipId, direction, stride, source, variant, dataset } = normalizeIdentity(identity);
+  return [`${stage}/${kind}`, dataset, clipId, direction, stride === null ? null : `s${stride}`, source, variant === '' ? null : variant]
     .filter((part) => part !== null)
     .join(' ');
 }

@@ -129,7 +129,7 @@ export const ingestIssues = sqliteTable(
 
 /**
  * Every file the pipeline produces. `identity` is the canonical text of (stage, kind, clip_id,
- * direction, stride, source, variant): SQLite unique indexes treat NULLs as distinct, so the
+ * direction, stride, source, variant, dataset): SQLite unique indexes treat NULLs as distinct, so the
  * nullable identity columns cannot carry the uniqueness themselves.
  */
 export const artifacts = sqliteTable(
@@ -144,6 +144,8 @@ export const artifacts = sqliteTable(
     stride: integer('stride'),
     source: text('source', { enum: ['raw', 'face'] }),
     variant: text('variant').notNull().default(''),
+    /** The dataset of an artifact made from a whole dataset (packed datasets, runs, reports); null for per-clip ones. */
+    dataset: text('dataset'),
     params: text('params').notNull().default('{}'),
     cacheKey: text('cache_key').notNull(),
     path: text('path').notNull(),

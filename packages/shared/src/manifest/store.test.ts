@@ -12,7 +12,8 @@ import * as schema from './schema.js';
 import { artifacts, clips } from './schema.js';
 import { ManifestStore, connectionOf } from './store.js';
 import type { ArtifactIdentity, ClipInput } from './types.js';
-import { trainingRunIdentity } from '../pipeline/catalogue.js';
+import { featureIdentity, packedDatasetIdentity, trainingRunIdentity } from '../pipeline/catalogue.js';
+import { identityKey } from './identity.js';
 import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
@@ -23,7 +24,8 @@ const JOURNAL = JSON.parse(readFileSync(path.join(DRIZZLE_DIR, 'meta/_journal.js
 };
 
 describe('manifest upgrades', () => {
-  it('opens a manifest written by the first schema, adds clip_sources.file_stamp and renames checkpoint artifacts, keeping the rows', () => {
+  /** A manifest file as the first release left it: only the first migration applied, then `rows` written. */
+  function firstReleaseManifest(clips: ReadonlyArray<[id: string, dataset: string]>): { file: string; sqlite: Database.Database } {
     const dir = mkdtempSync(path.join(tmpdir(), 'pthnet-upgrade-'));
     // a migrations folder holding only the first migration, as the first release shipped it
     const old = path.join(dir, 'drizzle');
@@ -34,17 +36,49 @@ describe('manifest upgrades', () => {
     const file = path.join(dir, 'manifest.sqlite');
     const sqlite = new Database(file);
     migrate(drizzle(sqlite), { migrationsFolder: old });
-    sqlite
-      .prepare(
-        "insert into clips (id, dataset, split, label, label_name, frame_count, content_hash, created_at, updated_at) values ('a', 'd', 'train', 0, 'Happy', 3, 'h', 0, 0)",
-      )
-      .run();
-    // a forward run as the first release recorded it: kind `checkpoint`, pointing at best.safetensors
-    sqlite
-      .prepare(
-        "insert into artifacts (identity, stage, kind, direction, source, cache_key, path, status, bytes, content_hash) values (?, 'train', 'checkpoint', 'forward', 'raw', 'k', '/runs/raw_forward/best.safetensors', 'done', 3, 'h')",
-      )
-      .run(JSON.stringify(['train', 'checkpoint', null, 'forward', null, 'raw', '']));
+    for (const [id, dataset] of clips) {
+      sqlite
+        .prepare(
+          "insert into clips (id, dataset, split, label, label_name, frame_count, content_hash, created_at, updated_at) values (?, ?, 'train', 0, 'Happy', 3, 'h', 0, 0)",
+        )
+        .run(id, dataset);
+    }
+    const artifact = sqlite.prepare(
+      'insert into artifacts (identity, stage, kind, clip_id, direction, stride, source, variant, cache_key, path, status, bytes, content_hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 3, ?)',
+    );
+    const add = (
+      stage: string,
+      kind: string,
+      clipId: string | null,
+      direction: string,
+      stride: number | null,
+      variant: string,
+      p: string,
+    ) =>
+      artifact.run(
+        JSON.stringify([stage, kind, clipId, direction, stride, 'raw', variant]),
+        stage,
+        kind,
+        clipId,
+        direction,
+        stride,
+        'raw',
+        variant,
+        'k',
+        p,
+        'done',
+        'h',
+      );
+    // as the first release recorded them: a clip's features, a packed dataset (its index) and a
+    // forward run (kind `checkpoint`, pointing at best.safetensors)
+    add('extract', 'features', 'a', 'forward', 4, '', '/features/demo_16_4/a.npy');
+    add('datasets', 'packed-dataset', null, 'forward', null, 'train', '/datasets/raw_forward_train/raw_forward_train.index.json');
+    add('train', 'checkpoint', null, 'forward', null, '', '/runs/raw_forward/best.safetensors');
+    return { file, sqlite };
+  }
+
+  it('opens a manifest written by the first schema and migrates it, keeping the rows: file stamps, training runs, datasets', () => {
+    const { file, sqlite } = firstReleaseManifest([['a', 'd']]);
     expect(
       sqlite
         .prepare("select name from pragma_table_info('clip_sources')")
@@ -63,14 +97,40 @@ describe('manifest upgrades', () => {
           .map((r) => (r as { name: string }).name),
       ).toContain('file_stamp');
       expect(store.clips.getClip('a')?.labelName).toBe('Happy');
-      // the run is found under its catalogue identity; its path changes with the new layout, so `train` remakes it
-      expect(store.artifacts.getArtifact(trainingRunIdentity({ direction: 'forward', source: 'raw' }))).toMatchObject({
+      // every row is found under its catalogue identity: the features as they were, the dataset-wide
+      // ones as the only dataset's (a run's path changes with the folder layout, so `train` remakes it)
+      expect(store.artifacts.getArtifact(featureIdentity('a', 'forward', 4, 'raw'))).toMatchObject({ status: 'done', dataset: null });
+      expect(
+        store.artifacts.getArtifact(packedDatasetIdentity('d', { split: 'train', direction: 'forward', source: 'raw' })),
+      ).toMatchObject({
+        status: 'done',
+        dataset: 'd',
+      });
+      expect(store.artifacts.getArtifact(trainingRunIdentity('d', { direction: 'forward', source: 'raw' }))).toMatchObject({
         stage: 'train',
         kind: 'training-run',
+        dataset: 'd',
         status: 'done',
         path: '/runs/raw_forward/best.safetensors',
       });
-      expect(store.artifacts.listArtifacts({ kind: 'training-run' })).toHaveLength(1);
+      expect(store.artifacts.listArtifacts().map((row) => row.identity)).toEqual(
+        store.artifacts.listArtifacts().map((row) => identityKey({ ...row, clipId: row.clipId, variant: row.variant })),
+      );
+    } finally {
+      store.close();
+    }
+  });
+
+  it('forgets the dataset-wide artifacts of a manifest holding several datasets (they mixed them), keeping per-clip ones', () => {
+    const { file, sqlite } = firstReleaseManifest([
+      ['a', 'ferv39k'],
+      ['b', 'dfew'],
+    ]);
+    sqlite.close();
+    const store = ManifestStore.open(file);
+    try {
+      expect(store.artifacts.listArtifacts().map((row) => [row.kind, row.dataset, row.status])).toEqual([['features', null, 'done']]);
+      expect(store.artifacts.getArtifact(featureIdentity('a', 'forward', 4, 'raw'))?.path).toBe('/features/demo_16_4/a.npy');
     } finally {
       store.close();
     }

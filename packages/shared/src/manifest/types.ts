@@ -96,6 +96,8 @@ export interface ArtifactRow {
   stride: number | null;
   source: ClipSourceKind | null;
   variant: string;
+  /** The dataset an artifact made from a whole dataset belongs to (null for per-clip ones: clip ids are unique). */
+  dataset: string | null;
   /** Canonical JSON of the parameters that went into the cache key. */
   params: string;
   cacheKey: string;
@@ -186,6 +188,7 @@ export interface NormalizedArtifactIdentity {
   stride: number | null;
   source: ClipSourceKind | null;
   variant: string;
+  dataset: string | null;
 }
 
 /** How the current run would make an artifact. */
@@ -255,6 +258,7 @@ export interface ArtifactFilter {
   stride?: number | null;
   source?: ClipSourceKind | null;
   variant?: string;
+  dataset?: string | null;
   status?: ArtifactStatus | readonly ArtifactStatus[];
   /** Only rows whose cache key differs from this one. */
   cacheKeyNot?: string;

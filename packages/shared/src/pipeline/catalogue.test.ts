@@ -38,9 +38,9 @@ describe('feature folder names', () => {
 describe('the artifact catalogue', () => {
   const identities = {
     features: featureIdentity('Action/Sad/0010', 'reversed', 8, 'face'),
-    'packed-dataset': packedDatasetIdentity({ split: 'test', direction: 'forward', source: 'raw' }),
-    'training-run': trainingRunIdentity({ direction: 'reversed', source: 'raw' }),
-    report: reportIdentity('reports/latest'),
+    'packed-dataset': packedDatasetIdentity('ferv39k', { split: 'test', direction: 'forward', source: 'raw' }),
+    'training-run': trainingRunIdentity('ferv39k', { direction: 'reversed', source: 'raw' }),
+    report: reportIdentity('ferv39k', 'reports/latest'),
   } as const;
 
   it('has one entry per kind, in pipeline order, each made by a pipeline stage', () => {
@@ -63,7 +63,12 @@ describe('the artifact catalogue', () => {
     }
     expect(new Set(ARTIFACT_KINDS.map((kind) => identityKey(identities[kind]))).size).toBe(ARTIFACT_KINDS.length);
     expect(describeIdentity(identities.features)).toBe('extract/features Action/Sad/0010 reversed s8 face');
-    expect(describeIdentity(identities['packed-dataset'])).toBe('datasets/packed-dataset forward raw test');
+    expect(describeIdentity(identities['packed-dataset'])).toBe('datasets/packed-dataset ferv39k forward raw test');
+    // the dataset tells two datasets' artifacts apart
+    expect(identityKey(packedDatasetIdentity('dfew', { split: 'test', direction: 'forward', source: 'raw' }))).not.toBe(
+      identityKey(identities['packed-dataset']),
+    );
+    expect(identityKey(reportIdentity('dfew', 'reports/latest'))).not.toBe(identityKey(identities.report));
     // A kind outside the catalogue, or a stage that is not its kind's, is refused.
     expect(() => normalizeIdentity({ stage: 'eval', kind: 'blob' } as never)).toThrow(
       'kind: expected one of features, packed-dataset, training-run, report, got "blob"',
@@ -75,16 +80,32 @@ describe('the artifact catalogue', () => {
 
   it('puts each kind where the README says, relative to the data directory unless absolute', () => {
     const data = '/work/data';
+    const only = { name: 'ferv39k', ownFolder: false };
     expect(featurePath(data, 'Action/Sad/0010', { tag: 'demo', windowLength: 16, stride: 4, source: 'raw', direction: 'reversed' })).toBe(
       '/work/data/features/demo_16_4_rv/Action/Sad/0010.npy',
     );
-    expect(packedDatasetFolder(data, { split: 'train', direction: 'forward', source: 'face' })).toBe(
+    expect(packedDatasetFolder(data, only, { split: 'train', direction: 'forward', source: 'face' })).toBe(
       '/work/data/datasets/face_forward_train',
     );
-    expect(trainingRunFolder(data, 'runs', { direction: 'reversed', source: 'raw' })).toBe('/work/data/runs/raw_reversed');
-    expect(trainingRunFolder(data, '/elsewhere/runs', { direction: 'forward', source: 'raw' })).toBe('/elsewhere/runs/raw_forward');
-    expect(reportFolder(data, 'reports/latest')).toBe(path.join(data, 'reports/latest'));
-    expect(reportFolder(data, '/tmp/report')).toBe('/tmp/report');
+    expect(trainingRunFolder(data, 'runs', only, { direction: 'reversed', source: 'raw' })).toBe('/work/data/runs/raw_reversed');
+    expect(trainingRunFolder(data, '/elsewhere/runs', only, { direction: 'forward', source: 'raw' })).toBe('/elsewhere/runs/raw_forward');
+    expect(reportFolder(data, 'reports/latest', only)).toBe(path.join(data, 'reports/latest'));
+    expect(reportFolder(data, '/tmp/report', only)).toBe('/tmp/report');
+  });
+
+  it('gives each dataset a folder of its own once the manifest holds several', () => {
+    const data = '/work/data';
+    const dfew = { name: 'dfew', ownFolder: true };
+    expect(packedDatasetFolder(data, dfew, { split: 'set_1/train', direction: 'forward', source: 'raw' })).toBe(
+      '/work/data/datasets/dfew/raw_forward_set_1/train',
+    );
+    expect(trainingRunFolder(data, 'runs', dfew, { direction: 'reversed', source: 'raw' })).toBe('/work/data/runs/dfew/raw_reversed');
+    expect(reportFolder(data, 'reports/latest', dfew)).toBe('/work/data/reports/latest/dfew');
+    expect(() => reportFolder(data, 'reports/latest', { name: '../x', ownFolder: true })).toThrow(
+      'dataset "../x": expected a name usable as a folder',
+    );
+    // a single dataset keeps the paths it always had, whatever its name
+    expect(reportFolder(data, 'reports/latest', { name: '../x', ownFolder: false })).toBe('/work/data/reports/latest');
   });
 
   it("makes cache keys with each kind's stage and code version", () => {

@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { cacheKey } from '../cache/cache-key.js';
 import type { CacheKeyInput } from '../cache/types.js';
+import { ConfigError } from '../errors/index.js';
 import type { ClipSourceKind, Direction } from '../manifest/constants.js';
 
 /** The pipeline's stages in run order (`pthnet status` lists them in this order). */
@@ -39,6 +40,8 @@ interface IdentityParts {
   source?: ClipSourceKind | null;
   /** Anything else that names it (a split, a report folder). Default ''. */
   variant?: string;
+  /** The dataset it is made from, for artifacts made from a whole dataset; null for per-clip ones. */
+  dataset?: string | null;
 }
 
 /** The identity of an artifact of kind `K`: its stage is the catalogue's for that kind. */
@@ -108,6 +111,32 @@ export function featurePath(dataDir: string, clipId: string, folder: FeatureFold
   return path.join(dataDir, 'features', featureFolderName(folder), `${clipId}.npy`);
 }
 
+// ------------------------------------------------------------------- datasets
+
+/**
+ * The dataset of the manifest a stage works on (`--dataset`, see `resolveDataset`). Packed
+ * datasets, training runs and reports belong to one dataset: it is part of their identity. With
+ * one dataset in the manifest they go where they always went; once it holds several, each
+ * dataset's go in a folder named after it, so that two datasets never share a path.
+ */
+export interface DatasetScope {
+  /** The dataset's name, as in `clips.dataset`. */
+  name: string;
+  /** The manifest holds other datasets too: this one's artifacts go in a folder of its own. */
+  ownFolder: boolean;
+}
+
+/** `base`, or `base/<dataset>` when the dataset needs a folder of its own. */
+function inDatasetFolder(base: string, scope: DatasetScope): string {
+  if (!scope.ownFolder) return base;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(scope.name)) {
+    throw new ConfigError(
+      `dataset ${JSON.stringify(scope.name)}: expected a name usable as a folder (letters, digits, '.', '_', '-') to keep it apart from the other datasets of the manifest`,
+    );
+  }
+  return path.join(base, scope.name);
+}
+
 // ------------------------------------------------------------------- packed datasets
 
 /** One packed dataset: a split's clips in one direction, from one feature source. */
@@ -122,13 +151,13 @@ export function packedDatasetName(spec: PackedDatasetSpec): string {
   return `${spec.source}_${spec.direction}_${spec.split}`;
 }
 
-export function packedDatasetIdentity(spec: PackedDatasetSpec): ArtifactIdentityOf<'packed-dataset'> {
-  return { stage: 'datasets', kind: 'packed-dataset', direction: spec.direction, source: spec.source, variant: spec.split };
+export function packedDatasetIdentity(dataset: string, spec: PackedDatasetSpec): ArtifactIdentityOf<'packed-dataset'> {
+  return { stage: 'datasets', kind: 'packed-dataset', dataset, direction: spec.direction, source: spec.source, variant: spec.split };
 }
 
-/** `<dataDir>/datasets/<name>/`. */
-export function packedDatasetFolder(dataDir: string, spec: PackedDatasetSpec): string {
-  return path.join(dataDir, 'datasets', packedDatasetName(spec));
+/** `<dataDir>/datasets/[<dataset>/]<name>/`. */
+export function packedDatasetFolder(dataDir: string, scope: DatasetScope, spec: PackedDatasetSpec): string {
+  return path.join(inDatasetFolder(path.join(dataDir, 'datasets'), scope), packedDatasetName(spec));
 }
 
 // ------------------------------------------------------------------- training runs
@@ -139,13 +168,13 @@ export interface TrainingRunSpec {
   source: ClipSourceKind;
 }
 
-export function trainingRunIdentity(spec: TrainingRunSpec): ArtifactIdentityOf<'training-run'> {
-  return { stage: 'train', kind: 'training-run', direction: spec.direction, source: spec.source };
+export function trainingRunIdentity(dataset: string, spec: TrainingRunSpec): ArtifactIdentityOf<'training-run'> {
+  return { stage: 'train', kind: 'training-run', dataset, direction: spec.direction, source: spec.source };
 }
 
-/** `<out>/<source>_<direction>/`, `out` (`train.out`) relative to the data directory unless absolute. */
-export function trainingRunFolder(dataDir: string, out: string, spec: TrainingRunSpec): string {
-  return path.join(underDataDir(dataDir, out), `${spec.source}_${spec.direction}`);
+/** `<out>/[<dataset>/]<source>_<direction>/`, `out` (`train.out`) relative to the data directory unless absolute. */
+export function trainingRunFolder(dataDir: string, out: string, scope: DatasetScope, spec: TrainingRunSpec): string {
+  return path.join(inDatasetFolder(underDataDir(dataDir, out), scope), `${spec.source}_${spec.direction}`);
 }
 
 /** The best checkpoint's weights of a done training run, from the path the manifest records for it. */
@@ -155,14 +184,14 @@ export function bestCheckpointOf(recordedPath: string): string {
 
 // ------------------------------------------------------------------- reports
 
-/** The report of `eval` into the folder `out` (`eval.out`, as configured). */
-export function reportIdentity(out: string): ArtifactIdentityOf<'report'> {
-  return { stage: 'eval', kind: 'report', variant: out };
+/** The report of `eval` on a dataset into the folder `out` (`eval.out`, as configured). */
+export function reportIdentity(dataset: string, out: string): ArtifactIdentityOf<'report'> {
+  return { stage: 'eval', kind: 'report', dataset, variant: out };
 }
 
-/** `out` relative to the data directory unless absolute. */
-export function reportFolder(dataDir: string, out: string): string {
-  return underDataDir(dataDir, out);
+/** `<out>[/<dataset>]`, `out` relative to the data directory unless absolute. */
+export function reportFolder(dataDir: string, out: string, scope: DatasetScope): string {
+  return inDatasetFolder(underDataDir(dataDir, out), scope);
 }
 
 // ------------------------------------------------------------------- the catalogue

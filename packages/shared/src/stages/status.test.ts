@@ -29,9 +29,9 @@ describe('pthnet status', () => {
   it('lists stages and last runs in the catalogue pipeline order, whatever order they were made in', () => {
     store.clips.upsertClip({ id: 'c1', dataset: 'demo', split: 'test', label: 0, labelName: 'Happy', frameCount: 3, contentHash: 'c' });
     for (const stage of ['eval', 'train', 'ingest', 'datasets', 'extract'] as const) store.runs.startRun(stage);
-    done(reportIdentity('reports/latest'), 'metrics.json', 'r');
-    done(trainingRunIdentity({ direction: 'forward', source: 'raw' }), 'run.json', 'tt');
-    const failed = packedDatasetIdentity({ split: 'test', direction: 'forward', source: 'raw' });
+    done(reportIdentity('demo', 'reports/latest'), 'metrics.json', 'r');
+    done(trainingRunIdentity('demo', { direction: 'forward', source: 'raw' }), 'run.json', 'tt');
+    const failed = packedDatasetIdentity('demo', { split: 'test', direction: 'forward', source: 'raw' });
     store.artifacts.claim(failed, { cacheKey: 'k', path: path.join(dir, 'index.json') });
     store.artifacts.fail(failed, new Error('no clips'));
     done(featureIdentity('c1', 'forward', 4, 'raw'), 'f.npy', 'ffff');
@@ -55,6 +55,6 @@ describe('pthnet status', () => {
       ['train', '1', '0'],
       ['eval', '1', '0'],
     ]);
-    expect(text).toContain('  datasets packed-dataset forward raw test: Error: no clips');
+    expect(text).toContain('  datasets packed-dataset demo forward raw test: Error: no clips');
   });
 });

@@ -28,7 +28,9 @@ export function formatStatus(summary: StatusSummary, manifestPath: string): stri
   if (summary.failed.length > 0) {
     lines.push('', 'failed:');
     for (const f of summary.failed) {
-      const what = [f.stage, f.kind, f.clipId, f.direction, f.stride, f.source, f.variant].filter((x) => x !== null && x !== '').join(' ');
+      const what = [f.stage, f.kind, f.dataset, f.clipId, f.direction, f.stride, f.source, f.variant]
+        .filter((x) => x !== null && x !== '')
+        .join(' ');
       lines.push(`  ${what}: ${f.error ?? '(no error text)'}`);
     }
   }

@@ -1,13 +1,15 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { ArtifactRow, ConfigFlag, PackedDatasetSpec, PipelineConfig } from 'shared';
+import type { ArtifactRow, ConfigFlag, DatasetScope, PackedDatasetSpec, PipelineConfig } from 'shared';
 import {
+  DATASET_FLAG,
   ManifestStore,
   artifactCacheKey,
   ensureArtifact,
   packedDatasetFolder,
   packedDatasetIdentity,
   packedDatasetName,
+  resolveDataset,
   stageCommand,
   stageContext,
   withStageRun,
@@ -18,6 +20,8 @@ import { buildPackedDataset } from '../packed/packed.js';
 import type { BuildPackedDatasetResult, PackedClipSource } from '../packed/types.js';
 
 export interface DatasetOutcome {
+  /** The manifest's dataset the split belongs to. */
+  dataset: string;
   name: string;
   clips: number;
   /** Clips of the split left out because a level's features are not done. */
@@ -27,10 +31,10 @@ export interface DatasetOutcome {
 }
 
 /**
- * Collects, per clip of the split, the done feature artifacts of the three levels. Joined by
- * clip id; a clip missing a level is reported and left out, never shifted onto another.
+ * Collects, per clip of the dataset's split, the done feature artifacts of the three levels.
+ * Joined by clip id; a clip missing a level is reported and left out, never shifted onto another.
  */
-export function collectDatasetClips(store: ManifestStore, config: PipelineConfig, spec: PackedDatasetSpec) {
+export function collectDatasetClips(store: ManifestStore, config: PipelineConfig, dataset: string, spec: PackedDatasetSpec) {
   const strides = config.datasets.strides;
   const byClip = new Map<string, Map<number, ArtifactRow>>();
   for (const row of store.artifacts.listArtifacts({
@@ -47,7 +51,7 @@ export function collectDatasetClips(store: ManifestStore, config: PipelineConfig
   }
   const clips: Array<PackedClipSource & { hashes: string[] }> = [];
   const incomplete: DatasetOutcome['incomplete'] = [];
-  for (const clip of store.clips.listClips({ split: spec.split })) {
+  for (const clip of store.clips.listClips({ dataset, split: spec.split })) {
     const rows = byClip.get(clip.id);
     const found = { H: rows?.get(strides.H), M: rows?.get(strides.M), L: rows?.get(strides.L) };
     const { H, M, L } = found;
@@ -72,23 +76,23 @@ export async function buildDataset(
   store: ManifestStore,
   config: PipelineConfig,
   dataDir: string,
+  scope: DatasetScope,
   spec: PackedDatasetSpec,
   runId?: string,
 ): Promise<DatasetOutcome> {
   const name = packedDatasetName(spec);
-  const outDir = packedDatasetFolder(dataDir, spec);
+  const outDir = packedDatasetFolder(dataDir, scope, spec);
   const indexPath = join(outDir, `${name}.index.json`);
-  const { clips, incomplete } = collectDatasetClips(store, config, spec);
-  const base = { name, clips: clips.length, incomplete, indexPath };
-  const [firstClip] = clips;
-  if (firstClip === undefined) return { ...base, outcome: 'empty' };
+  const { clips, incomplete } = collectDatasetClips(store, config, scope.name, spec);
+  const base = { dataset: scope.name, name, clips: clips.length, incomplete, indexPath };
+  if (clips.length === 0) return { ...base, outcome: 'empty' };
   const params = { split: spec.split, direction: spec.direction, source: spec.source, strides: config.datasets.strides };
   const key = artifactCacheKey('packed-dataset', { params, inputs: clips.map((c) => `${c.id}\t${c.label}\t${c.hashes.join(',')}`) });
-  const labelNames = store.clips.getLabelMap(store.clips.getClip(firstClip.id)?.dataset ?? '');
+  const labelNames = store.clips.getLabelMap(scope.name);
   let built: BuildPackedDatasetResult | undefined;
   const result = await ensureArtifact(
     store,
-    packedDatasetIdentity(spec),
+    packedDatasetIdentity(scope.name, spec),
     { cacheKey: key, path: outDir, params },
     {
       // The builder writes each level file and then the index atomically; produceArtifact records them last.
@@ -117,6 +121,7 @@ export function datasetSpecs(config: PipelineConfig): PackedDatasetSpec[] {
 }
 
 const DATASET_FLAGS: readonly ConfigFlag[] = [
+  DATASET_FLAG,
   { flags: '--source <raw|face>', key: 'datasets.source', description: 'which features to pack', kind: 'string' },
   { flags: '--train-split <name>', key: 'datasets.trainSplit', description: 'training split', kind: 'string' },
   { flags: '--test-split <name>', key: 'datasets.testSplit', description: 'test/validation split', kind: 'string' },
@@ -132,10 +137,11 @@ export function command(): Command {
     const store = ManifestStore.open(ctx.manifestPath);
     try {
       const outcomes: DatasetOutcome[] = [];
-      await withStageRun(store, 'datasets', ctx.config.datasets, async (run) => {
+      const scope = resolveDataset(store.clips, ctx.config.dataset);
+      await withStageRun(store, 'datasets', { dataset: scope.name, ...ctx.config.datasets }, async (run) => {
         for (const spec of datasetSpecs(ctx.config)) {
           if (run.signal.aborted) break;
-          outcomes.push(await buildDataset(store, ctx.config, ctx.dataDir, spec, run.id));
+          outcomes.push(await buildDataset(store, ctx.config, ctx.dataDir, scope, spec, run.id));
         }
         const count = (o: DatasetOutcome['outcome']) => outcomes.filter((x) => x.outcome === o).length;
         return { counts: { built: count('built'), upToDate: count('up-to-date'), empty: count('empty') } };
@@ -144,7 +150,7 @@ export function command(): Command {
       else
         for (const o of outcomes) {
           const left = o.incomplete.length ? `, ${o.incomplete.length} left out (a level missing)` : '';
-          console.log(`datasets ${o.name}: ${o.outcome}, ${o.clips} clips${left}`);
+          console.log(`datasets ${scope.ownFolder ? `${o.dataset} ` : ''}${o.name}: ${o.outcome}, ${o.clips} clips${left}`);
         }
     } finally {
       store.close();

@@ -83,7 +83,7 @@ describe('train command on the reference fixture (fixtures/pthnet/tiny)', () => 
     }
     // rerun with nothing changed: no training
     const store = ManifestStore.open(join(work, 'data/manifest.sqlite'));
-    const before = store.artifacts.getArtifact(trainingRunIdentity({ direction: 'forward', source: 'raw' }));
+    const before = store.artifacts.getArtifact(trainingRunIdentity('ferv39k', { direction: 'forward', source: 'raw' }));
     store.close();
     expect(before?.status).toBe('done');
     expect(
@@ -202,12 +202,13 @@ describe('train command on the reference fixture (fixtures/pthnet/tiny)', () => 
     const store = ManifestStore.open(join(dataDir, 'manifest.sqlite'));
     try {
       const runId = store.runs.startRun('train');
-      const identity = trainingRunIdentity({ direction: 'forward', source: 'raw' });
-      const stopped = await trainDirection(store, cfg, dataDir, 'forward', { resume: 'auto', runId, signal: AbortSignal.abort() });
+      const identity = trainingRunIdentity('ferv39k', { direction: 'forward', source: 'raw' });
+      const scope = { name: 'ferv39k', ownFolder: false };
+      const stopped = await trainDirection(store, cfg, dataDir, scope, 'forward', { resume: 'auto', runId, signal: AbortSignal.abort() });
       expect(stopped.outcome).toBe('interrupted');
       expect(store.artifacts.getArtifact(identity)).toMatchObject({ status: 'pending', claimToken: null, claimPid: null });
 
-      const finished = await trainDirection(store, cfg, dataDir, 'forward', { resume: 'auto', runId });
+      const finished = await trainDirection(store, cfg, dataDir, scope, 'forward', { resume: 'auto', runId });
       expect(finished).toMatchObject({ outcome: 'trained', outDir: join(dataDir, 'runs-interrupted/raw_forward') });
       const row = store.artifacts.getArtifact(identity);
       const recordPath = join(dataDir, 'runs-interrupted/raw_forward/artifact.json');
@@ -225,7 +226,7 @@ describe('train command on the reference fixture (fixtures/pthnet/tiny)', () => 
       ]);
       for (const file of record.files) expect(await hashFile(join(dataDir, 'runs-interrupted/raw_forward', file.path))).toBe(file.sha256);
       expect(bestCheckpointOf(row?.path ?? '')).toBe(finished.result?.bestPath);
-      expect((await trainDirection(store, cfg, dataDir, 'forward', { resume: 'auto', runId })).outcome).toBe('up-to-date');
+      expect((await trainDirection(store, cfg, dataDir, scope, 'forward', { resume: 'auto', runId })).outcome).toBe('up-to-date');
     } finally {
       store.close();
     }

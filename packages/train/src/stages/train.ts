@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { ConfigFlag, Direction, JsonValue, PackedDatasetSpec, PipelineConfig } from 'shared';
+import type { ConfigFlag, DatasetScope, Direction, JsonValue, PackedDatasetSpec, PipelineConfig } from 'shared';
 import {
+  DATASET_FLAG,
   describeBackend,
   ConfigError,
   ManifestStore,
@@ -13,6 +14,7 @@ import {
   ensureArtifact,
   packedDatasetIdentity,
   packedDatasetName,
+  resolveDataset,
   selectBackend,
   stageCommand,
   stageContext,
@@ -25,6 +27,7 @@ import { trainRun } from '../trainer/trainer.js';
 import type { ResumeMode, TrainRunResult } from '../trainer/types.js';
 
 export const TRAIN_FLAGS: readonly ConfigFlag[] = [
+  DATASET_FLAG,
   { flags: '--epochs <n>', key: 'train.epochs', description: 'epochs (default 20)', kind: 'number' },
   { flags: '--batch-size <n>', key: 'train.batchSize', description: 'clips per step (default 32)', kind: 'number' },
   { flags: '--lr <x>', key: 'train.lr', description: 'learning rate (default 0.005)', kind: 'number' },
@@ -59,11 +62,11 @@ export interface TrainOutcome {
 }
 
 /** The done packed dataset of a split (its folder and content hash), or a clear error saying which stage to run. */
-function requireDataset(store: ManifestStore, spec: PackedDatasetSpec): { folder: string; contentHash: string } {
-  const row = store.artifacts.getArtifact(packedDatasetIdentity(spec));
+function requireDataset(store: ManifestStore, dataset: string, spec: PackedDatasetSpec): { folder: string; contentHash: string } {
+  const row = store.artifacts.getArtifact(packedDatasetIdentity(dataset, spec));
   if (row?.status !== 'done' || row.contentHash === null || !existsSync(row.path)) {
     throw new ConfigError(
-      `train: expected the packed dataset ${packedDatasetName(spec)}, got ${row ? `one that is ${row.status}` : 'none'} (run \`pnpm pthnet datasets\` first)`,
+      `train: expected the packed dataset ${packedDatasetName(spec)} of ${dataset}, got ${row ? `one that is ${row.status}` : 'none'} (run \`pnpm pthnet datasets\` first)`,
     );
   }
   return { folder: artifactFolderOf(row.path), contentHash: row.contentHash };
@@ -73,14 +76,15 @@ export async function trainDirection(
   store: ManifestStore,
   config: PipelineConfig,
   dataDir: string,
+  scope: DatasetScope,
   direction: Direction,
   options: { resume: ResumeMode; runId: string; signal?: AbortSignal },
 ): Promise<TrainOutcome> {
   const source = config.datasets.source;
   const trainSpec: PackedDatasetSpec = { split: config.datasets.trainSplit, direction, source };
   const valSpec: PackedDatasetSpec = { split: config.datasets.testSplit, direction, source };
-  const trainData = requireDataset(store, trainSpec);
-  const valData = requireDataset(store, valSpec);
+  const trainData = requireDataset(store, scope.name, trainSpec);
+  const valData = requireDataset(store, scope.name, valSpec);
   const init = config.train.init === null ? null : resolve(config.train.init);
   if (init !== null && !existsSync(init)) throw new ConfigError(`train.init: expected an existing checkpoint, got "${config.train.init}"`);
   const { out: _out, ...hyper } = config.train;
@@ -90,12 +94,12 @@ export async function trainDirection(
   const inputs: Record<string, string> = { train: trainData.contentHash, validation: valData.contentHash };
   if (init !== null) inputs.init = await hashFile(init);
   const key = artifactCacheKey('training-run', { params, inputs });
-  const outDir = trainingRunFolder(dataDir, config.train.out, { direction, source });
+  const outDir = trainingRunFolder(dataDir, config.train.out, scope, { direction, source });
   let result: TrainRunResult | undefined;
   // The run folder is the artifact; produceArtifact renews the claim while training runs for hours.
   const made = await ensureArtifact(
     store,
-    trainingRunIdentity({ direction, source }),
+    trainingRunIdentity(scope.name, { direction, source }),
     { cacheKey: key, path: outDir, params },
     {
       writeFolder: async (folder) => {
@@ -114,7 +118,13 @@ export async function trainDirection(
             workers: config.workers,
             label: `train ${direction}`,
             ...(options.signal ? { signal: options.signal } : {}),
-            provenance: { direction, source, trainDataset: packedDatasetName(trainSpec), validationDataset: packedDatasetName(valSpec) },
+            provenance: {
+              dataset: scope.name,
+              direction,
+              source,
+              trainDataset: packedDatasetName(trainSpec),
+              validationDataset: packedDatasetName(valSpec),
+            },
           });
         } finally {
           await Promise.all([trainSet.close(), valSet.close()]);
@@ -151,10 +161,12 @@ export function command(): Command {
     const store = ManifestStore.open(ctx.manifestPath);
     try {
       const outcomes: TrainOutcome[] = [];
-      await withStageRun(store, 'train', ctx.config.train, async (run) => {
+      const scope = resolveDataset(store.clips, ctx.config.dataset);
+      await withStageRun(store, 'train', { dataset: scope.name, ...ctx.config.train }, async (run) => {
         for (const direction of trainDirections(ctx.config)) {
           if (run.signal.aborted) break;
-          outcomes.push(await trainDirection(store, ctx.config, ctx.dataDir, direction, { resume, runId: run.id, signal: run.signal }));
+          const options = { resume, runId: run.id, signal: run.signal };
+          outcomes.push(await trainDirection(store, ctx.config, ctx.dataDir, scope, direction, options));
         }
         return {
           counts: {

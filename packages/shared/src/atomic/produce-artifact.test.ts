@@ -1,124 +1,34 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManifestStore } from '../manifest/store.js';
-import type { ArtifactRow } from '../manifest/types.js';
 import { ARTIFACT_RECORD_FILE, reportIdentity, trainingRunIdentity } from '../pipeline/catalogue.js';
 import { ensureArtifact, failArtifact, listFolderFiles, produceArtifact, readArtifactRecord } from './produce-artifact.js';
 import { itemBytes, itemClip, itemIdentity } from './test-support/items.js';
 import { writeFileAtomic } from './write-file-atomic.js';
 import type { ProducePhase } from './types.js';
-import { workspaceRoot } from '../paths/index.js';
-import { seededUniform } from '../random/index.js';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const childScript = path.join(here, 'test-support', 'producer-child.ts');
-
-const repoRoot = workspaceRoot();
-
-interface ChildResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface Child {
-  /** Resolves once the child printed `ready` (manifest open, run started, temp files swept). */
-  ready: Promise<void>;
-  done: Promise<ChildResult>;
-  go(): void;
-  kill(): void;
-}
-
-function startChild(env: Record<string, string>): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', childScript], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  let markReady: () => void = () => undefined;
-  const ready = new Promise<void>((resolve) => (markReady = resolve));
-  child.stdout.on('data', (data: Buffer) => {
-    stdout += data.toString();
-    if (stdout.includes('ready\n')) markReady();
-  });
-  child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-  const done = new Promise<ChildResult>((resolve) => {
-    // 'close' comes after the process is reaped, so its pid reads as dead from then on.
-    child.on('close', (code, signal) => {
-      markReady();
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-  return {
-    ready,
-    done,
-    go: () => child.stdin.write('go\n'),
-    kill: () => child.kill('SIGKILL'),
-  };
-}
 
 function sha256(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
-}
-
-function itemOf(row: ArtifactRow): number {
-  return Number(row.clipId?.replace('clip-', ''));
-}
-
-/** Every `done` row has its complete file: exists, recorded size and hash, and the expected bytes. */
-function expectDoneRowsIntact(manifestPath: string): ArtifactRow[] {
-  const store = ManifestStore.open(manifestPath);
-  try {
-    const done = store.artifacts.listArtifacts({ stage: 'extract', status: 'done' });
-    for (const row of done) {
-      expect(existsSync(row.path), `${row.path} of a done row`).toBe(true);
-      const bytes = readFileSync(row.path);
-      expect(bytes.length).toBe(row.bytes);
-      expect(sha256(bytes)).toBe(row.contentHash);
-      expect(sha256(bytes)).toBe(sha256(itemBytes(itemOf(row))));
-    }
-    return done;
-  } finally {
-    store.close();
-  }
 }
 
 function tempFilesIn(dir: string): string[] {
   return existsSync(dir) ? readdirSync(dir).filter((name) => name.endsWith('.tmp')) : [];
 }
 
-function producedLog(logPath: string): Map<number, number> {
-  const counts = new Map<number, number>();
-  if (!existsSync(logPath)) return counts;
-  for (const line of readFileSync(logPath, 'utf8').split('\n')) {
-    if (line === '') continue;
-    const item = Number(line.split(' ')[0]);
-    counts.set(item, (counts.get(item) ?? 0) + 1);
-  }
-  return counts;
-}
-
+// The crash, kill and concurrency tests, for every kind of the catalogue, are in produce-artifact.crash.test.ts.
 describe('produceArtifact', () => {
   let dir: string;
   let manifestPath: string;
   let outDir: string;
-  let logPath: string;
 
   beforeEach(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'pthnet-produce-'));
     manifestPath = path.join(dir, 'manifest.sqlite');
     outDir = path.join(dir, 'out');
-    logPath = path.join(dir, 'produced.log');
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -381,115 +291,6 @@ describe('produceArtifact', () => {
     } finally {
       other.close();
       store.close();
-    }
-  });
-
-  it('never records done for a missing or partial file when killed at any step, and reruns finish the work', async () => {
-    const itemCount = 14;
-    const base = { MANIFEST: manifestPath, OUT_DIR: outDir, PRODUCE_LOG: logPath, ITEM_COUNT: String(itemCount) };
-    let crashes = 0;
-
-    // Deterministic kills right after each step of the protocol, on different items.
-    const crashPoints: Array<[ProducePhase, number]> = [
-      ['claimed', 1],
-      ['written', 3],
-      ['synced', 5],
-      ['renamed', 7],
-    ];
-    for (const [phase, item] of crashPoints) {
-      const result = await startChild({ ...base, CRASH_PHASE: phase, CRASH_ITEM: String(item) }).done;
-      expect(result.signal, result.stderr).toBe('SIGKILL');
-      crashes++;
-      const done = expectDoneRowsIntact(manifestPath);
-      expect(done.map(itemOf)).not.toContain(item);
-      // Items before the crash point are done (earlier runs made some; this run made the rest).
-      expect(done.map(itemOf).sort((a, b) => a - b)).toEqual(Array.from({ length: item }, (_, i) => i));
-      // Killed between writing and renaming, the temp file is left for the next run to sweep
-      // (each run sweeps at its start, so only this run's one is there).
-      expect(tempFilesIn(outDir)).toHaveLength(phase === 'written' || phase === 'synced' ? 1 : 0);
-      if (phase === 'renamed') {
-        // The file is in place but the row is not done: the next run must redo it, not trust it.
-        expect(existsSync(path.join(outDir, `item-00${item}.bin`))).toBe(true);
-      }
-    }
-
-    // Kills at random moments while writes are slow (chunks written 15 ms apart).
-    // seeded, so the random kill delays are the same on every run
-    const random = seededUniform(12345);
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const child = startChild({ ...base, CHUNK_DELAY_MS: '15' });
-      await child.ready;
-      await new Promise((resolve) => setTimeout(resolve, 40 + Math.floor(random() * 200)));
-      child.kill();
-      const result = await child.done;
-      if (result.signal === 'SIGKILL') crashes++;
-      expectDoneRowsIntact(manifestPath);
-    }
-
-    // A clean rerun completes every item and sweeps every stale temp file.
-    const final = await startChild(base).done;
-    expect(final.code, final.stderr).toBe(0);
-    const done = expectDoneRowsIntact(manifestPath);
-    expect(done.map(itemOf).sort((a, b) => a - b)).toEqual(Array.from({ length: itemCount }, (_, i) => i));
-    expect(tempFilesIn(outDir)).toEqual([]);
-    for (let item = 0; item < itemCount; item++) {
-      expect(statSync(path.join(outDir, `item-${String(item).padStart(3, '0')}.bin`)).size).toBe(itemBytes(item).length);
-    }
-    const store = ManifestStore.open(manifestPath);
-    try {
-      const summary = store.status.summary();
-      expect(summary.stages).toEqual([
-        {
-          stage: 'extract',
-          done: itemCount,
-          stale: 0,
-          failed: 0,
-          pending: 0,
-          missing: 0,
-          total: itemCount,
-          bytes: itemCount * itemBytes(0).length,
-        },
-      ]);
-      const runs = store.runs.listRuns({ stage: 'extract' });
-      expect(runs.filter((run) => run.outcome === 'interrupted')).toHaveLength(crashes);
-      expect(runs.filter((run) => run.outcome === 'ok')).toHaveLength(runs.length - crashes);
-    } finally {
-      store.close();
-    }
-  });
-
-  it('gives every item to exactly one of two processes running the same stage at once', async () => {
-    const itemCount = 50;
-    const env = {
-      MANIFEST: manifestPath,
-      OUT_DIR: outDir,
-      PRODUCE_LOG: logPath,
-      ITEM_COUNT: String(itemCount),
-      CHUNK_DELAY_MS: '1',
-      WAIT_FOR_GO: '1',
-    };
-    // Both open the fresh manifest at once, so they also race on creating the schema.
-    const children = [startChild(env), startChild(env)];
-    await Promise.all(children.map((child) => child.ready));
-    for (const child of children) child.go();
-    const results = await Promise.all(children.map((child) => child.done));
-    for (const result of results) expect(result.code, result.stderr).toBe(0);
-
-    const produced = producedLog(logPath);
-    expect([...produced.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: itemCount }, (_, i) => i));
-    expect([...produced.values()].every((times) => times === 1)).toBe(true);
-    const counts = results.map((result) => JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}') as { produced: number });
-    expect(counts[0]!.produced + counts[1]!.produced).toBe(itemCount);
-
-    const done = expectDoneRowsIntact(manifestPath);
-    expect(done).toHaveLength(itemCount);
-    expect(done.every((row) => row.attempts === 1)).toBe(true);
-    const sqlite = new Database(manifestPath, { readonly: true });
-    try {
-      expect(sqlite.pragma('integrity_check', { simple: true })).toBe('ok');
-      expect(sqlite.pragma('foreign_key_check')).toEqual([]);
-    } finally {
-      sqlite.close();
     }
   });
 });

@@ -33,4 +33,6 @@ export const INGEST_ISSUE_REASONS = [
   'duplicate',
   'unknown_label',
   'missing_from_list',
+  // import-features: a clip in the train and the test list of one fold
+  'split_conflict',
 ] as const;

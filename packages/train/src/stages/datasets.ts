@@ -38,7 +38,6 @@ export function collectDatasetClips(store: ManifestStore, config: PipelineConfig
   const strides = config.datasets.strides;
   const byClip = new Map<string, Map<number, ArtifactRow>>();
   for (const row of store.artifacts.listArtifacts({
-    stage: 'extract',
     kind: 'features',
     status: 'done',
     direction: spec.direction,

@@ -9,6 +9,6 @@ export * from './packed/packed.js';
 export * from './packed/make-batch.js';
 export * from './trainer/types.js';
 export { trainRun, predictDataset } from './trainer/trainer.js';
-export { datasetIdentity, datasetName, datasetSpecs, buildDataset, type DatasetSpec } from './stages/datasets.js';
-export { trainIdentity, runDir, trainDirections, trainDirection } from './stages/train.js';
+export { datasetSpecs, buildDataset } from './stages/datasets.js';
+export { trainDirections, trainDirection } from './stages/train.js';
 export { importFeatures } from './stages/importFeatures.js';

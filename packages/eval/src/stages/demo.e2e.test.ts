@@ -29,8 +29,8 @@ function lastRunCounts(manifest: string): Record<string, Record<string, number>>
   const store = ManifestStore.open(manifest);
   try {
     const out: Record<string, Record<string, number>> = {};
-    for (const stage of ['ingest', 'extract', 'datasets', 'train', 'eval']) {
-      const run = store.listRuns({ stage, limit: 1 })[0];
+    for (const stage of ['ingest', 'extract', 'datasets', 'train', 'eval'] as const) {
+      const run = store.runs.listRuns({ stage, limit: 1 })[0];
       out[stage] = run?.counts ? (JSON.parse(run.counts) as Record<string, number>) : {};
     }
     return out;
@@ -83,8 +83,8 @@ describe('demo end to end (reduced)', () => {
 
     // one clip's raw video (or frame) changes: its 6 feature files, then everything downstream
     const store = ManifestStore.open(manifest);
-    const clip = store.listClips({ split: 'test' })[0]!;
-    const source = store.getClipSource(clip.id, 'raw')!;
+    const clip = store.clips.listClips({ split: 'test' })[0]!;
+    const source = store.clips.getClipSource(clip.id, 'raw')!;
     store.close();
     const file = source.isFrameFolder ? join(source.path, readdirSync(source.path).sort()[0]!) : source.path;
     const { ffmpeg } = resolveMediaBinaries();

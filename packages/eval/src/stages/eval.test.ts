@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readPngSize, selectBackend } from 'shared';
+import { ManifestStore, hashFile, readArtifactRecord, readPngSize, reportIdentity, selectBackend } from 'shared';
 import { loadPthNetCheckpoint, savePthNetCheckpoint } from 'model';
 import { dispatch } from 'shared/cli';
 import { TINY, fixtureWorkspace } from 'train/testing';
@@ -54,6 +54,19 @@ describe('eval command on the reference fixture', () => {
       const size = readPngSize(readFileSync(join(dir, chart)));
       expect(size.width).toBeGreaterThan(100);
       expect(size.height).toBeGreaterThan(100);
+    }
+    // the manifest records the report folder's artifact.json, which lists every file of the report
+    const record = await readArtifactRecord(join(dir, 'artifact.json'));
+    expect(record.files.map((f) => f.path)).toEqual([...report.charts, 'metrics.json', 'predictions.csv', 'report.md'].sort());
+    const store = ManifestStore.open(join(work, 'data/manifest.sqlite'));
+    try {
+      expect(store.artifacts.getArtifact(reportIdentity('ferv39k', 'reports/latest'))).toMatchObject({
+        status: 'done',
+        path: join(dir, 'artifact.json'),
+        contentHash: await hashFile(join(dir, 'artifact.json')),
+      });
+    } finally {
+      store.close();
     }
     // nothing changed: the report is up to date, and --compare of a report with itself is all zeros
     expect(await main(['eval', '--config', config, '--forward', pth, '--reversed', pth, '--mu', '0.7', '--sweep'])).toBe(0);

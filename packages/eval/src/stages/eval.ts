@@ -1,31 +1,47 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { ArtifactIdentity, ClassificationMetrics, ConfigFlag, Direction, PipelineConfig, TrainLogRecord } from 'shared';
+import type {
+  ClassificationMetrics,
+  ConfigFlag,
+  DatasetScope,
+  Direction,
+  FolderContents,
+  PackedDatasetSpec,
+  PipelineConfig,
+  TrainLogRecord,
+} from 'shared';
 import {
+  DATASET_FLAG,
   describeBackend,
-  ARTIFACT_KINDS,
-  CODE_VERSIONS,
   ConfigError,
   ManifestStore,
-  cacheKey,
+  artifactCacheKey,
+  artifactFolderOf,
+  bestCheckpointOf,
   computeMetrics,
   hashFile,
-  hashFileWithSize,
+  ensureArtifact,
+  packedDatasetIdentity,
+  packedDatasetName,
   parseTrainLog,
+  reportFolder,
+  reportIdentity,
+  resolveDataset,
   selectBackend,
   stageCommand,
   stageContext,
+  trainingRunIdentity,
   withStageRun,
 } from 'shared';
 import { createPthNet, loadPthNetCheckpoint } from 'model';
-import type { DatasetSpec } from 'train';
-import { checkPackedStrides, datasetIdentity, datasetName, openPackedDataset, predictDataset, trainIdentity } from 'train';
+import { checkPackedStrides, openPackedDataset, predictDataset } from 'train';
 import { combineLogits, sweepMu } from '../combine/index.js';
 import { compareReports, formatComparison, readReport, writeReport } from '../report/index.js';
 import type { PredictionRow, WrittenReport } from '../report/types.js';
 
 const EVAL_FLAGS: readonly ConfigFlag[] = [
+  DATASET_FLAG,
   { flags: '--mu <x>', key: 'eval.mu', description: 'weight of the forward model in the combination (default 0.7)', kind: 'number' },
   { flags: '--sweep', key: 'eval.sweep', description: 'also evaluate mu = 0, 0.1, ..., 1', kind: 'boolean' },
   { flags: '--source <raw|face>', key: 'datasets.source', description: 'which features (datasets) to use', kind: 'string' },
@@ -84,30 +100,32 @@ function readCurves(path: string): TrainLogRecord[] | undefined {
 }
 
 /** The pipeline's own checkpoints and test datasets, or the flags' overrides. */
-function resolveInputs(store: ManifestStore, config: PipelineConfig, dataDir: string, flags: { forward?: string; reversed?: string }) {
+function resolveInputs(store: ManifestStore, config: PipelineConfig, datasetName: string, flags: { forward?: string; reversed?: string }) {
   const source = config.datasets.source;
   const checkpoint = (direction: Direction, flag: string | undefined) => {
     if (flag !== undefined) {
       if (!existsSync(flag)) throw new ConfigError(`--${direction}: expected an existing checkpoint, got "${flag}"`);
       return resolve(flag);
     }
-    const row = store.getArtifact(trainIdentity(direction, source));
-    return row?.status === 'done' && existsSync(row.path) ? row.path : undefined;
+    const row = store.artifacts.getArtifact(trainingRunIdentity(datasetName, { direction, source }));
+    const best = row?.status === 'done' ? bestCheckpointOf(row.path) : undefined;
+    return best !== undefined && existsSync(best) ? best : undefined;
   };
   const forward = checkpoint('forward', flags.forward);
   if (forward === undefined)
     throw new ConfigError('eval: expected a forward checkpoint, got none (run `pnpm pthnet train`, or pass --forward <checkpoint>)');
   const reversed = checkpoint('reversed', flags.reversed);
   const dataset = (direction: Direction) => {
-    const spec: DatasetSpec = { split: config.datasets.testSplit, direction, source };
-    const row = store.getArtifact(datasetIdentity(spec));
+    const spec: PackedDatasetSpec = { split: config.datasets.testSplit, direction, source };
+    const row = store.artifacts.getArtifact(packedDatasetIdentity(datasetName, spec));
     if (row?.status !== 'done')
       throw new ConfigError(
-        `eval: expected the packed dataset ${datasetName(spec)}, got ${row ? `one that is ${row.status}` : 'none'} (run \`pnpm pthnet datasets\`)`,
+        `eval: expected the packed dataset ${packedDatasetName(spec)} of ${datasetName}, got ${row ? `one that is ${row.status}` : 'none'} (run \`pnpm pthnet datasets\`)`,
       );
-    // only ManifestStore.complete() marks a row done, and it always records the content hash
-    if (row.contentHash === null) throw new ConfigError(`eval: the packed dataset ${datasetName(spec)} is done but has no content hash`);
-    return { spec, contentHash: row.contentHash, dir: join(dataDir, 'datasets', datasetName(spec)) };
+    // only the ledger's complete() marks a row done, and it always records the content hash
+    if (row.contentHash === null)
+      throw new ConfigError(`eval: the packed dataset ${packedDatasetName(spec)} of ${datasetName} is done but has no content hash`);
+    return { spec, contentHash: row.contentHash, dir: artifactFolderOf(row.path) };
   };
   return { forward, reversed, forwardData: dataset('forward'), reversedData: reversed ? dataset('reversed') : undefined };
 }
@@ -116,20 +134,19 @@ export async function runEval(
   store: ManifestStore,
   config: PipelineConfig,
   dataDir: string,
+  scope: DatasetScope,
   flags: { forward?: string; reversed?: string; runId?: string },
 ): Promise<EvalSummary> {
-  const inputs = resolveInputs(store, config, dataDir, flags);
+  const inputs = resolveInputs(store, config, scope.name, flags);
   // Test sets packed from features at `datasets.strides`, or an error naming it (checked before
   // a report is found up to date: a changed setting never gets the old report).
   for (const data of [inputs.forwardData, inputs.reversedData]) {
-    if (data) await checkPackedStrides(data.dir, datasetName(data.spec), config.datasets.strides);
+    if (data) await checkPackedStrides(data.dir, packedDatasetName(data.spec), config.datasets.strides);
   }
-  const reportDir = isAbsolute(config.eval.out) ? config.eval.out : join(dataDir, config.eval.out);
-  const identity: ArtifactIdentity = { stage: 'eval', kind: ARTIFACT_KINDS.report, variant: config.eval.out };
+  const reportDir = reportFolder(dataDir, config.eval.out, scope);
+  const identity = reportIdentity(scope.name, config.eval.out);
   const params = { mu: config.eval.mu, sweep: config.eval.sweep, split: config.datasets.testSplit };
-  const key = cacheKey({
-    stage: 'eval',
-    kind: ARTIFACT_KINDS.report,
+  const key = artifactCacheKey('report', {
     params,
     inputs: {
       forward: await hashFile(inputs.forward),
@@ -138,18 +155,31 @@ export async function runEval(
         ? { reversed: await hashFile(inputs.reversed), reversedData: inputs.reversedData.contentHash }
         : {}),
     },
-    codeVersion: CODE_VERSIONS.eval,
   });
-  const info = { cacheKey: key, path: join(reportDir, 'metrics.json'), params };
-  const plan = await store.planArtifact(identity, info);
-  if (plan.decision === 'skip') return summaryFromReport(reportDir, 'up-to-date');
-  if (!store.claim(identity, info, { runId: flags.runId ?? null })) throw new ConfigError(`eval: another process is writing ${reportDir}`);
-  try {
+  let summary: EvalSummary | undefined;
+  // The report folder is the artifact: produceArtifact records its files once they are all written.
+  const made = await ensureArtifact(
+    store,
+    identity,
+    { cacheKey: key, path: reportDir, params },
+    { writeFolder: writeEvalReport },
+    flags.runId === undefined ? {} : { runId: flags.runId },
+  );
+  if (made.outcome === 'skipped') {
+    if (made.reason === 'taken') throw new ConfigError(`eval: another process is writing ${reportDir}`);
+    return summaryFromReport(reportDir, 'up-to-date');
+  }
+  // writeEvalReport never abandons, so a made report has its summary
+  if (summary === undefined) throw new Error(`eval: expected the summary of ${reportDir}, got none`);
+  return summary;
+
+  /** Scores the models on the test split and writes the report's files into `reportDir`. */
+  async function writeEvalReport(): Promise<FolderContents> {
     const batch = config.train.batchSize;
-    const fwd = await logitsByClip(inputs.forward, inputs.forwardData.dir, datasetName(inputs.forwardData.spec), batch);
+    const fwd = await logitsByClip(inputs.forward, inputs.forwardData.dir, packedDatasetName(inputs.forwardData.spec), batch);
     const rev =
       inputs.reversed && inputs.reversedData
-        ? await logitsByClip(inputs.reversed, inputs.reversedData.dir, datasetName(inputs.reversedData.spec), batch)
+        ? await logitsByClip(inputs.reversed, inputs.reversedData.dir, packedDatasetName(inputs.reversedData.spec), batch)
         : undefined;
     // Joined by clip id: a clip missing from the reversed dataset is scored on the forward model alone.
     const ids = [...fwd.rows.keys()].filter((id) => rev === undefined || rev.rows.has(id)).sort();
@@ -192,11 +222,10 @@ export async function runEval(
         predicted,
       };
     });
-    const clip = store.getClip(ids[0] ?? '');
     const curvesForward = readCurves(join(dirname(inputs.forward), 'log.jsonl'));
     const curvesReversed = inputs.reversed ? readCurves(join(dirname(inputs.reversed), 'log.jsonl')) : undefined;
     const written: WrittenReport = await writeReport(reportDir, {
-      dataset: clip?.dataset ?? 'unknown',
+      dataset: scope.name,
       classNames,
       forward,
       ...(reversed ? { reversed } : {}),
@@ -207,12 +236,8 @@ export async function runEval(
       curves: { ...(curvesForward ? { forward: curvesForward } : {}), ...(curvesReversed ? { reversed: curvesReversed } : {}) },
       faceCrops: config.datasets.source === 'face',
     });
-    const { hash, bytes } = await hashFileWithSize(written.metricsJson);
-    store.complete(identity, { path: written.metricsJson, bytes, contentHash: hash });
-    return { outcome: 'written', reportDir, forward, ...(reversed ? { reversed } : {}), combined, mu, clips: ids.length };
-  } catch (error) {
-    store.fail(identity, error);
-    throw error;
+    summary = { outcome: 'written', reportDir, forward, ...(reversed ? { reversed } : {}), combined, mu, clips: ids.length };
+    return { files: [written.metricsJson, written.predictionsCsv, written.reportMd, ...written.charts] };
   }
 }
 
@@ -263,8 +288,9 @@ export function command(): Command {
     const store = ManifestStore.open(ctx.manifestPath);
     try {
       let summary: EvalSummary | undefined;
-      await withStageRun(store, 'eval', ctx.config.eval, async (run) => {
-        summary = await runEval(store, ctx.config, ctx.dataDir, {
+      const scope = resolveDataset(store.clips, ctx.config.dataset);
+      await withStageRun(store, 'eval', { dataset: scope.name, ...ctx.config.eval }, async (run) => {
+        summary = await runEval(store, ctx.config, ctx.dataDir, scope, {
           ...(opts.forward ? { forward: opts.forward } : {}),
           ...(opts.reversed ? { reversed: opts.reversed } : {}),
           runId: run.id,

@@ -4,11 +4,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
 import type { ConfigFlag, Direction, PipelineConfig } from 'shared';
 import { describeBackend, ConfigError, InputError, ManifestStore, selectBackend, stageCommand, stageContext } from 'shared';
+import { DATASET_FLAG, bestCheckpointOf, resolveDataset, trainingRunIdentity } from 'shared';
 import type { LoadedPthNetCheckpoint } from 'model';
 import { createPthNet, loadPthNetCheckpoint, pthnetLevelLengths } from 'model';
 import type { Backbone } from 'extract';
 import { copyWindowFrames, decodeClip, openBackbone, planWindows, resolveBackbone } from 'extract';
-import { sampleClipLevel, trainIdentity } from 'train';
+import { sampleClipLevel } from 'train';
 import { combineLogits } from '../combine/index.js';
 
 export interface Prediction {
@@ -149,6 +150,7 @@ export async function predictClip(
 }
 
 const PREDICT_FLAGS: readonly ConfigFlag[] = [
+  DATASET_FLAG,
   { flags: '--mu <x>', key: 'eval.mu', description: 'weight of the forward model (default 0.7)', kind: 'number' },
   {
     flags: '--checkpoint <file>',
@@ -175,14 +177,17 @@ export function command(): Command {
     if (existsSync(ctx.manifestPath)) {
       const store = ManifestStore.open(ctx.manifestPath);
       try {
+        // the runs and label names of the dataset asked for, or of the only one (with several, it asks which)
+        const any = store.clips.listDatasets().length > 0 || ctx.config.dataset !== null;
+        const dataset = any ? resolveDataset(store.clips, ctx.config.dataset).name : undefined;
         const best = (d: Direction) => {
-          const row = store.getArtifact(trainIdentity(d, ctx.config.datasets.source));
-          return row?.status === 'done' ? row.path : undefined;
+          if (dataset === undefined) return undefined;
+          const row = store.artifacts.getArtifact(trainingRunIdentity(dataset, { direction: d, source: ctx.config.datasets.source }));
+          return row?.status === 'done' ? bestCheckpointOf(row.path) : undefined;
         };
         forward ??= best('forward');
         reversed ??= best('reversed');
-        const dataset = store.listClips()[0]?.dataset;
-        if (dataset) labelNames = store.getLabelMap(dataset);
+        if (dataset) labelNames = store.clips.getLabelMap(dataset);
       } finally {
         store.close();
       }

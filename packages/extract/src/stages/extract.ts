@@ -5,15 +5,15 @@ import PQueue from 'p-queue';
 import type { Command } from 'commander';
 import type { ArtifactIdentity, ClipRow, ClipSourceKind, ClipSourceRow, ConfigFlag, Direction, JsonValue, PipelineConfig } from 'shared';
 import {
-  ARTIFACT_KINDS,
-  CODE_VERSIONS,
   ConfigError,
   ManifestStore,
-  cacheKey,
+  artifactCacheKey,
   createProgress,
   encodeNpy,
+  failArtifact,
   featureFolderName,
   featureIdentity,
+  featurePath,
   hashFile,
   produceArtifact,
   stageCommand,
@@ -91,14 +91,15 @@ export function planExtractItems(
 ): ExtractItem[] {
   const e = config.extract;
   const items: ExtractItem[] = [];
-  for (const clip of store.listClips()) {
-    const sources = store.getClipSources(clip.id);
+  for (const clip of store.clips.listClips()) {
+    const sources = store.clips.getClipSources(clip.id);
     for (const kind of e.sources) {
       const source = sources.find((s) => s.kind === kind);
       if (!source) continue;
       for (const direction of e.directions) {
         for (const stride of e.strides) {
-          const folder = featureFolderName({ tag: e.tag, windowLength: e.windowLength, stride, source: kind, direction });
+          const featureFolder = { tag: e.tag, windowLength: e.windowLength, stride, source: kind, direction };
+          const folder = featureFolderName(featureFolder);
           const params: Record<string, JsonValue> = {
             backbone: backbone.hash,
             // what the backbone says decides its features besides the weights (the ViT: `vit`, its shape)
@@ -116,14 +117,8 @@ export function planExtractItems(
             direction,
             stride,
             folder,
-            path: join(dataDir, 'features', folder, `${clip.id}.npy`),
-            cacheKey: cacheKey({
-              stage: 'extract',
-              kind: ARTIFACT_KINDS.features,
-              params,
-              inputs: { source: source.contentHash },
-              codeVersion: CODE_VERSIONS.extract,
-            }),
+            path: featurePath(dataDir, clip.id, featureFolder),
+            cacheKey: artifactCacheKey('features', { params, inputs: { source: source.contentHash } }),
             params,
           });
         }
@@ -206,8 +201,8 @@ async function extractClipSource(
 export async function writeFeatureLists(store: ManifestStore, dataDir: string): Promise<string[]> {
   const featuresDir = join(dataDir, 'features');
   const byFile = new Map<string, string[]>();
-  const clips = new Map(store.listClips().map((c) => [c.id, c]));
-  for (const row of store.listArtifacts({ stage: 'extract', kind: ARTIFACT_KINDS.features, status: 'done' })) {
+  const clips = new Map(store.clips.listClips().map((c) => [c.id, c]));
+  for (const row of store.artifacts.listArtifacts({ stage: 'extract', kind: 'features', status: 'done' })) {
     if (!row.path.startsWith(featuresDir) || row.clipId === null) continue;
     const clip = clips.get(row.clipId);
     // biome-ignore lint/style/noNonNullAssertion: String.split always returns at least one element
@@ -277,7 +272,7 @@ export async function runExtract(
   // Decide per item; group the todo items by clip source.
   const groups = new Map<string, ClipSourceItems>();
   for (const item of all) {
-    const plan = await store.planArtifact(item.identity, { cacheKey: item.cacheKey, path: item.path, params: item.params });
+    const plan = await store.artifacts.planArtifact(item.identity, { cacheKey: item.cacheKey, path: item.path, params: item.params });
     if (plan.decision === 'skip') {
       summary.upToDate += 1;
       continue;
@@ -341,10 +336,9 @@ export async function runExtract(
             } catch (error) {
               summary.failed += 1;
               for (const item of items) {
-                const current = store.getArtifact(item.identity);
+                const current = store.artifacts.getArtifact(item.identity);
                 if (current?.status === 'done' && current.cacheKey === item.cacheKey) continue;
-                if (store.claim(item.identity, { cacheKey: item.cacheKey, path: item.path, params: item.params }, { runId: options.runId }))
-                  store.fail(item.identity, error);
+                failArtifact(store, item.identity, { cacheKey: item.cacheKey, path: item.path, params: item.params }, error, options);
               }
               process.stderr.write(`[extract] ${items[0].clip.id} (${items[0].source.kind}): ${(error as Error).message}\n`);
             } finally {

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DatasetSourceConfig } from 'shared';
-import { ConfigError, ManifestStore } from 'shared';
+import { ConfigError, ManifestStore, featureIdentity } from 'shared';
 import { makeTempDir, patternFrames, writeLavfiVideo, writePngFrames } from '../probe/testing.js';
 import { ingestDataset } from './ingest.js';
 
@@ -42,53 +42,46 @@ describe('ingest', () => {
     const store = ManifestStore.open(join(root, 'manifest.sqlite'));
     stores.push(store);
     const entry = { name: 'ferv39k', layout: 'ferv39k', root, sources: ['raw', 'face'] } as DatasetSourceConfig;
-    const runId = store.startRun('ingest', {});
+    const runId = store.runs.startRun('ingest', {});
 
     const first = await ingestDataset(store, entry, { cwd: root, runId });
     expect(first.clips).toBe(3);
     expect(first.inserted).toBe(3);
-    const clip = store.getClip('Action/Sad/0001');
+    const clip = store.clips.getClip('Action/Sad/0001');
     expect(clip).toMatchObject({ dataset: 'ferv39k', split: 'train', label: 1, labelName: 'Sad', frameCount: 17, width: 64, height: 48 });
-    expect(store.getClip('Action/Happy/0003')).toMatchObject({ split: 'test', label: 0, frameCount: 47 });
-    expect(store.getClip('Action/Sad/0002')?.frameCount).toBe(9);
-    const sources = store.getClipSources('Action/Sad/0001').map((s) => [s.kind, s.frameCount, s.isFrameFolder]);
+    expect(store.clips.getClip('Action/Happy/0003')).toMatchObject({ split: 'test', label: 0, frameCount: 47 });
+    expect(store.clips.getClip('Action/Sad/0002')?.frameCount).toBe(9);
+    const sources = store.clips.getClipSources('Action/Sad/0001').map((s) => [s.kind, s.frameCount, s.isFrameFolder]);
     expect(sources.sort()).toEqual([
       ['face', 12, true],
       ['raw', 17, false],
     ]);
-    expect(store.getLabelMap('ferv39k')).toEqual(['Happy', 'Sad', 'Neutral', 'Angry', 'Surprise', 'Disgust', 'Fear']);
+    expect(store.clips.getLabelMap('ferv39k')).toEqual(['Happy', 'Sad', 'Neutral', 'Angry', 'Surprise', 'Disgust', 'Fear']);
 
     // corrupt video, missing clip, a clip listed twice, an unknown label
     expect(first.problems.unreadable).toBe(1);
     expect(first.problems.missing_file).toBeGreaterThanOrEqual(1);
     expect(first.problems.duplicate).toBe(1);
     expect(first.problems.unknown_label).toBe(1);
-    const issues = store.listIngestIssues({ dataset: 'ferv39k' });
+    const issues = store.clips.listIngestIssues({ dataset: 'ferv39k' });
     expect(issues.find((i) => i.reason === 'unreadable')?.clipId).toBe('Action/Happy/0004');
 
     const again = await ingestDataset(store, entry, { cwd: root, runId });
     expect(again).toMatchObject({ clips: 3, inserted: 0, updated: 0, unchanged: 3, artifactsMarkedStale: 0 });
-    expect(store.listIngestIssues({ dataset: 'ferv39k' })).toHaveLength(issues.length);
+    expect(store.clips.listIngestIssues({ dataset: 'ferv39k' })).toHaveLength(issues.length);
 
     // a changed file: that clip alone is updated and its artifacts become stale
-    const identity = {
-      stage: 'extract',
-      kind: 'features',
-      clipId: 'Action/Sad/0002',
-      direction: 'forward' as const,
-      stride: 4,
-      source: 'raw' as const,
-    };
-    const claimed = store.claim(identity, { cacheKey: 'k', path: join(root, 'f.npy') });
+    const identity = featureIdentity('Action/Sad/0002', 'forward', 4, 'raw');
+    const claimed = store.artifacts.claim(identity, { cacheKey: 'k', path: join(root, 'f.npy') });
     expect(claimed).not.toBeNull();
     await writeFile(join(root, 'f.npy'), 'x');
-    store.complete(identity, { path: join(root, 'f.npy'), bytes: 1, contentHash: 'h' });
+    store.artifacts.complete(identity, { path: join(root, 'f.npy'), bytes: 1, contentHash: 'h' });
     await writeLavfiVideo(join(root, '0_7_labelClips/Action/Sad/0002.mp4'), 'testsrc2', 20, 64, 48);
     const changed = await ingestDataset(store, entry, { cwd: root, runId });
     expect(changed).toMatchObject({ inserted: 0, updated: 1, unchanged: 2 });
     expect(changed.artifactsMarkedStale).toBeGreaterThanOrEqual(1);
-    expect(store.getClip('Action/Sad/0002')?.frameCount).toBe(20);
-    expect(store.getArtifact(identity)?.status).toBe('stale');
+    expect(store.clips.getClip('Action/Sad/0002')?.frameCount).toBe(20);
+    expect(store.artifacts.getArtifact(identity)?.status).toBe('stale');
   });
 
   it('records each problem with the code its layout reader gave, never a code guessed from the wording', async () => {
@@ -119,7 +112,7 @@ describe('ingest', () => {
 
     const store = ManifestStore.open(join(root, 'manifest.sqlite'));
     stores.push(store);
-    const runId = store.startRun('ingest', {});
+    const runId = store.runs.startRun('ingest', {});
     const entries = [
       { name: 'ferv39k', layout: 'ferv39k', root: join(root, 'ferv39k') },
       { name: 'dfew', layout: 'dfew', root: join(root, 'dfew') },
@@ -134,7 +127,7 @@ describe('ingest', () => {
       ['listed', 1, { malformed_line: 1 }],
       ['generic', 1, { not_a_clip: 1, zero_length: 2 }],
     ]);
-    const issues = store.listIngestIssues().map((i) => [i.dataset, i.reason, i.path, i.clipId]);
+    const issues = store.clips.listIngestIssues().map((i) => [i.dataset, i.reason, i.path, i.clipId]);
     expect(issues.sort()).toEqual([
       ['dfew', 'malformed_line', join(root, 'dfew/EmoLabel_DataSplit/train(single-labeled)/set_1.csv'), null],
       ['ferv39k', 'missing_folder', join(root, 'ferv39k/0_7_LabelClips'), null],
@@ -150,7 +143,7 @@ describe('ingest', () => {
     const store = ManifestStore.open(join(root, 'manifest.sqlite'));
     stores.push(store);
     const entry = { name: 'mine', layout: 'lmdb', root } as DatasetSourceConfig;
-    await expect(ingestDataset(store, entry, { cwd: root, runId: store.startRun('ingest', {}) })).rejects.toThrow(
+    await expect(ingestDataset(store, entry, { cwd: root, runId: store.runs.startRun('ingest', {}) })).rejects.toThrow(
       new ConfigError('ingest.datasets "mine": layout.layout: expected one of ferv39k, dfew, reference-list, generic, got "lmdb"'),
     );
   });

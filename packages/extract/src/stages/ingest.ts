@@ -67,7 +67,7 @@ async function probeWithCache(
   rehash: boolean,
 ): Promise<ProbedSource> {
   const stamp = await fileStamp(ref);
-  const known = store.getClipSource(clipId, role);
+  const known = store.clips.getClipSource(clipId, role);
   const reuse = (prior: NonNullable<typeof known>, contentHash: string): ProbedSource => ({
     role,
     row: {
@@ -114,17 +114,17 @@ export async function ingestDataset(
   const { definition, config } = layoutConfig(entry, options.cwd);
   const layout = await definition.read(config);
   const dataset = entry.name;
-  store.setLabelMap(
+  store.clips.setLabelMap(
     dataset,
     layout.labelMap.map((l) => l.name),
   );
   // Issues describe the tree as it is now: last run's are replaced, not accumulated.
-  store.clearIngestIssues(dataset);
+  store.clips.clearIngestIssues(dataset);
   const problems: Partial<Record<IngestProblemCode, number>> = {};
   // The code is the reader's (or the probe's) own: never inferred from the wording of the detail.
   const record = (code: IngestProblemCode, detail: string, clipId?: string, path?: string) => {
     problems[code] = (problems[code] ?? 0) + 1;
-    store.recordIngestIssue({ dataset, clipId: clipId ?? null, path: path ?? null, reason: code, detail, runId: options.runId });
+    store.clips.recordIngestIssue({ dataset, clipId: clipId ?? null, path: path ?? null, reason: code, detail, runId: options.runId });
   };
   for (const p of layout.problems) record(p.code, p.detail, p.clipId, p.path);
 
@@ -172,11 +172,11 @@ export async function ingestDataset(
   progress.stop();
 
   clipRows.sort((a, b) => a.id.localeCompare(b.id));
-  const counts = store.upsertClips(clipRows);
-  const sourceCounts = store.upsertClipSources(sourceRows);
+  const counts = store.clips.upsertClips(clipRows);
+  const sourceCounts = store.clips.upsertClipSources(sourceRows);
   const splits = new Map<string, string[]>();
   for (const c of clipRows) splits.set(c.split ?? '', [...(splits.get(c.split ?? '') ?? []), c.id]);
-  for (const [split, ids] of splits) if (split !== '') store.setSplitMembers(dataset, split, ids);
+  for (const [split, ids] of splits) if (split !== '') store.clips.setSplitMembers(dataset, split, ids);
   return {
     dataset,
     clips: clipRows.length,

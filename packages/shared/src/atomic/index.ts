@@ -10,4 +10,12 @@ export {
   writeFileAtomic,
   writeFully,
 } from './write-file-atomic.js';
-export { ensureArtifact, produceArtifact } from './produce-artifact.js';
+export {
+  ensureArtifact,
+  failArtifact,
+  listFolderFiles,
+  produceArtifact,
+  readArtifactRecord,
+  recordedPath,
+  type LedgerHolder,
+} from './produce-artifact.js';

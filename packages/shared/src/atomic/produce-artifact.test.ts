@@ -1,128 +1,42 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManifestStore } from '../manifest/store.js';
-import type { ArtifactRow } from '../manifest/schema.js';
-import { ensureArtifact, produceArtifact } from './produce-artifact.js';
-import { itemBytes } from './test-support/items.js';
+import { ARTIFACT_RECORD_FILE, reportIdentity, trainingRunIdentity } from '../pipeline/catalogue.js';
+import { ensureArtifact, failArtifact, listFolderFiles, produceArtifact, readArtifactRecord } from './produce-artifact.js';
+import { itemBytes, itemClip, itemIdentity } from './test-support/items.js';
+import { writeFileAtomic } from './write-file-atomic.js';
 import type { ProducePhase } from './types.js';
-import { workspaceRoot } from '../paths/index.js';
-import { seededUniform } from '../random/index.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const childScript = path.join(here, 'test-support', 'producer-child.ts');
-
-const repoRoot = workspaceRoot();
-
-interface ChildResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface Child {
-  /** Resolves once the child printed `ready` (manifest open, run started, temp files swept). */
-  ready: Promise<void>;
-  done: Promise<ChildResult>;
-  go(): void;
-  kill(): void;
-}
-
-function startChild(env: Record<string, string>): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', childScript], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  let markReady: () => void = () => undefined;
-  const ready = new Promise<void>((resolve) => (markReady = resolve));
-  child.stdout.on('data', (data: Buffer) => {
-    stdout += data.toString();
-    if (stdout.includes('ready\n')) markReady();
-  });
-  child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-  const done = new Promise<ChildResult>((resolve) => {
-    // 'close' comes after the process is reaped, so its pid reads as dead from then on.
-    child.on('close', (code, signal) => {
-      markReady();
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-  return {
-    ready,
-    done,
-    go: () => child.stdin.write('go\n'),
-    kill: () => child.kill('SIGKILL'),
-  };
-}
-
-function sha256(bytes: Uint8Array): string {
+function sha256(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
-}
-
-function itemOf(row: ArtifactRow): number {
-  return Number(row.variant.replace('item-', ''));
-}
-
-/** Every `done` row has its complete file: exists, recorded size and hash, and the expected bytes. */
-function expectDoneRowsIntact(manifestPath: string): ArtifactRow[] {
-  const store = ManifestStore.open(manifestPath);
-  try {
-    const done = store.listArtifacts({ stage: 'test', status: 'done' });
-    for (const row of done) {
-      expect(existsSync(row.path), `${row.path} of a done row`).toBe(true);
-      const bytes = readFileSync(row.path);
-      expect(bytes.length).toBe(row.bytes);
-      expect(sha256(bytes)).toBe(row.contentHash);
-      expect(sha256(bytes)).toBe(sha256(itemBytes(itemOf(row))));
-    }
-    return done;
-  } finally {
-    store.close();
-  }
 }
 
 function tempFilesIn(dir: string): string[] {
   return existsSync(dir) ? readdirSync(dir).filter((name) => name.endsWith('.tmp')) : [];
 }
 
-function producedLog(logPath: string): Map<number, number> {
-  const counts = new Map<number, number>();
-  if (!existsSync(logPath)) return counts;
-  for (const line of readFileSync(logPath, 'utf8').split('\n')) {
-    if (line === '') continue;
-    const item = Number(line.split(' ')[0]);
-    counts.set(item, (counts.get(item) ?? 0) + 1);
-  }
-  return counts;
-}
-
+// The crash, kill and concurrency tests, for every kind of the catalogue, are in produce-artifact.crash.test.ts.
 describe('produceArtifact', () => {
   let dir: string;
   let manifestPath: string;
   let outDir: string;
-  let logPath: string;
 
   beforeEach(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'pthnet-produce-'));
     manifestPath = path.join(dir, 'manifest.sqlite');
     outDir = path.join(dir, 'out');
-    logPath = path.join(dir, 'produced.log');
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('records done with the file size and hash, and a rerun skips it', async () => {
     const store = ManifestStore.open(manifestPath);
     try {
-      const identity = { stage: 'test', kind: 'blob', variant: 'one' };
+      store.clips.upsertClip(itemClip(1));
+      const identity = itemIdentity(1);
       const plan = { cacheKey: 'k1', path: path.join(outDir, 'one.bin') };
       const phases: ProducePhase[] = [];
       const content = new TextEncoder().encode('hello manifest');
@@ -133,14 +47,13 @@ describe('produceArtifact', () => {
         async (tmp) => {
           expect(path.dirname(tmp)).toBe(outDir);
           expect(path.basename(tmp)).toMatch(new RegExp(`^one\\.bin\\.${process.pid}\\.[0-9a-f]{12}\\.tmp$`));
-          const { writeFile } = await import('node:fs/promises');
           await writeFile(tmp, content);
         },
         { onPhase: (phase) => phases.push(phase) },
       );
       expect(phases).toEqual(['claimed', 'written', 'synced', 'renamed', 'recorded']);
       expect(first).toEqual({ outcome: 'produced', path: plan.path, bytes: content.length, contentHash: sha256(content) });
-      const row = store.getArtifact(identity);
+      const row = store.artifacts.getArtifact(identity);
       expect(row?.status).toBe('done');
       expect(row?.claimToken).toBeNull();
       expect(row?.bytes).toBe(content.length);
@@ -158,133 +71,226 @@ describe('produceArtifact', () => {
   it('records a failing writer as failed with its error, removes its temp file and rethrows', async () => {
     const store = ManifestStore.open(manifestPath);
     try {
-      const identity = { stage: 'test', kind: 'blob', variant: 'bad' };
+      store.clips.upsertClip(itemClip(2));
+      const identity = itemIdentity(2);
       const plan = { cacheKey: 'k1', path: path.join(outDir, 'bad.bin') };
       await expect(
         produceArtifact(store, identity, plan, async (tmp) => {
-          const { writeFile } = await import('node:fs/promises');
           await writeFile(tmp, 'partial');
           throw new Error('decoder exploded', { cause: new Error('EOF at frame 3') });
         }),
       ).rejects.toThrow('decoder exploded');
-      const row = store.getArtifact(identity);
+      const row = store.artifacts.getArtifact(identity);
       expect(row?.status).toBe('failed');
       expect(row?.error).toBe('Error: decoder exploded <- caused by Error: EOF at frame 3');
       expect(row?.claimToken).toBeNull();
       expect(tempFilesIn(outDir)).toEqual([]);
       expect(existsSync(plan.path)).toBe(false);
-      expect((await store.planArtifact(identity, plan)).reason).toBe('failed');
+      expect((await store.artifacts.planArtifact(identity, plan)).reason).toBe('failed');
     } finally {
       store.close();
     }
   });
 
-  it('never records done for a missing or partial file when killed at any step, and reruns finish the work', async () => {
-    const itemCount = 14;
-    const base = { MANIFEST: manifestPath, OUT_DIR: outDir, PRODUCE_LOG: logPath, ITEM_COUNT: String(itemCount) };
-    let crashes = 0;
-
-    // Deterministic kills right after each step of the protocol, on different items.
-    const crashPoints: Array<[ProducePhase, number]> = [
-      ['claimed', 1],
-      ['written', 3],
-      ['synced', 5],
-      ['renamed', 7],
-    ];
-    for (const [phase, item] of crashPoints) {
-      const result = await startChild({ ...base, CRASH_PHASE: phase, CRASH_ITEM: String(item) }).done;
-      expect(result.signal, result.stderr).toBe('SIGKILL');
-      crashes++;
-      const done = expectDoneRowsIntact(manifestPath);
-      expect(done.map(itemOf)).not.toContain(item);
-      // Items before the crash point are done (earlier runs made some; this run made the rest).
-      expect(done.map(itemOf).sort((a, b) => a - b)).toEqual(Array.from({ length: item }, (_, i) => i));
-      // Killed between writing and renaming, the temp file is left for the next run to sweep
-      // (each run sweeps at its start, so only this run's one is there).
-      expect(tempFilesIn(outDir)).toHaveLength(phase === 'written' || phase === 'synced' ? 1 : 0);
-      if (phase === 'renamed') {
-        // The file is in place but the row is not done: the next run must redo it, not trust it.
-        expect(existsSync(path.join(outDir, `item-00${item}.bin`))).toBe(true);
-      }
-    }
-
-    // Kills at random moments while writes are slow (chunks written 15 ms apart).
-    // seeded, so the random kill delays are the same on every run
-    const random = seededUniform(12345);
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const child = startChild({ ...base, CHUNK_DELAY_MS: '15' });
-      await child.ready;
-      await new Promise((resolve) => setTimeout(resolve, 40 + Math.floor(random() * 200)));
-      child.kill();
-      const result = await child.done;
-      if (result.signal === 'SIGKILL') crashes++;
-      expectDoneRowsIntact(manifestPath);
-    }
-
-    // A clean rerun completes every item and sweeps every stale temp file.
-    const final = await startChild(base).done;
-    expect(final.code, final.stderr).toBe(0);
-    const done = expectDoneRowsIntact(manifestPath);
-    expect(done.map(itemOf).sort((a, b) => a - b)).toEqual(Array.from({ length: itemCount }, (_, i) => i));
-    expect(tempFilesIn(outDir)).toEqual([]);
-    for (let item = 0; item < itemCount; item++) {
-      expect(statSync(path.join(outDir, `item-${String(item).padStart(3, '0')}.bin`)).size).toBe(itemBytes(item).length);
-    }
+  it('writes a folder artifact, records its record file last, and remakes it when a listed file is gone or resized', async () => {
     const store = ManifestStore.open(manifestPath);
     try {
-      const summary = store.statusSummary();
-      expect(summary.stages).toEqual([
-        {
-          stage: 'test',
-          done: itemCount,
-          stale: 0,
-          failed: 0,
-          pending: 0,
-          missing: 0,
-          total: itemCount,
-          bytes: itemCount * itemBytes(0).length,
+      const identity = reportIdentity('demo', 'reports/latest');
+      const folder = path.join(outDir, 'report');
+      const plan = { cacheKey: 'k1', path: folder, params: { mu: 0.5 } };
+      let writes = 0;
+      const writer = {
+        writeFolder: async (dir: string) => {
+          writes++;
+          expect(dir).toBe(folder);
+          // the record of the previous make is gone before any file is rewritten
+          expect(existsSync(path.join(dir, ARTIFACT_RECORD_FILE))).toBe(false);
+          await writeFileAtomic(path.join(dir, 'metrics.json'), `{"war":${writes}}`);
+          await writeFileAtomic(path.join(dir, 'charts', 'mu.png'), 'png bytes');
+          // left in the folder but not named by the writer: not part of the artifact
+          await writeFile(path.join(dir, 'notes.txt'), 'scratch');
+          return { files: ['metrics.json', path.join(dir, 'charts', 'mu.png')] };
         },
-      ]);
-      const runs = store.listRuns({ stage: 'test' });
-      expect(runs.filter((run) => run.outcome === 'interrupted')).toHaveLength(crashes);
-      expect(runs.filter((run) => run.outcome === 'ok')).toHaveLength(runs.length - crashes);
+      };
+      const phases: ProducePhase[] = [];
+      const first = await ensureArtifact(store, identity, plan, writer, { onPhase: (phase) => phases.push(phase) });
+      expect(phases).toEqual(['claimed', 'written', 'synced', 'renamed', 'recorded']);
+      const recordPath = path.join(folder, ARTIFACT_RECORD_FILE);
+      const recordBytes = readFileSync(recordPath);
+      expect(first).toEqual({ outcome: 'produced', path: recordPath, bytes: recordBytes.length, contentHash: sha256(recordBytes) });
+      expect(store.artifacts.getArtifact(identity)).toMatchObject({
+        status: 'done',
+        path: recordPath,
+        bytes: recordBytes.length,
+        contentHash: sha256(recordBytes),
+      });
+      expect(await readArtifactRecord(recordPath)).toEqual({
+        format: 'pthnet-artifact-record',
+        version: 1,
+        artifact: 'eval/report demo reports/latest',
+        cacheKey: 'k1',
+        files: [
+          { path: 'charts/mu.png', bytes: 9, sha256: sha256('png bytes') },
+          { path: 'metrics.json', bytes: 9, sha256: sha256('{"war":1}') },
+        ],
+      });
+      expect(tempFilesIn(folder)).toEqual([]);
+      expect(await ensureArtifact(store, identity, plan, writer)).toEqual({ outcome: 'skipped', reason: 'up-to-date' });
+      expect(writes).toBe(1);
+
+      // A listed file deleted: the artifact is no longer whole, so it is made again.
+      unlinkSync(path.join(folder, 'charts', 'mu.png'));
+      const stale: ProducePhase[] = [];
+      expect(await ensureArtifact(store, identity, plan, writer, { onPhase: (phase) => stale.push(phase) })).toMatchObject({
+        outcome: 'produced',
+      });
+      expect(writes).toBe(2);
+      expect(store.artifacts.getArtifact(identity)).toMatchObject({ status: 'done', attempts: 2 });
+      // A listed file resized: made again too. An unlisted file changing is no concern of the artifact.
+      writeFileSync(path.join(folder, 'notes.txt'), 'other scratch');
+      expect(await ensureArtifact(store, identity, plan, writer)).toEqual({ outcome: 'skipped', reason: 'up-to-date' });
+      writeFileSync(path.join(folder, 'metrics.json'), '{"war":100}');
+      expect(await ensureArtifact(store, identity, plan, writer)).toMatchObject({ outcome: 'produced' });
+      expect(writes).toBe(3);
     } finally {
       store.close();
     }
   });
 
-  it('gives every item to exactly one of two processes running the same stage at once', async () => {
-    const itemCount = 50;
-    const env = {
-      MANIFEST: manifestPath,
-      OUT_DIR: outDir,
-      PRODUCE_LOG: logPath,
-      ITEM_COUNT: String(itemCount),
-      CHUNK_DELAY_MS: '1',
-      WAIT_FOR_GO: '1',
-    };
-    // Both open the fresh manifest at once, so they also race on creating the schema.
-    const children = [startChild(env), startChild(env)];
-    await Promise.all(children.map((child) => child.ready));
-    for (const child of children) child.go();
-    const results = await Promise.all(children.map((child) => child.done));
-    for (const result of results) expect(result.code, result.stderr).toBe(0);
-
-    const produced = producedLog(logPath);
-    expect([...produced.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: itemCount }, (_, i) => i));
-    expect([...produced.values()].every((times) => times === 1)).toBe(true);
-    const counts = results.map((result) => JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}') as { produced: number });
-    expect(counts[0]!.produced + counts[1]!.produced).toBe(itemCount);
-
-    const done = expectDoneRowsIntact(manifestPath);
-    expect(done).toHaveLength(itemCount);
-    expect(done.every((row) => row.attempts === 1)).toBe(true);
-    const sqlite = new Database(manifestPath, { readonly: true });
+  it('refuses a folder writer naming a file outside its folder, and records the failure', async () => {
+    const store = ManifestStore.open(manifestPath);
     try {
-      expect(sqlite.pragma('integrity_check', { simple: true })).toBe('ok');
-      expect(sqlite.pragma('foreign_key_check')).toEqual([]);
+      const identity = reportIdentity('demo', 'reports/escape');
+      const plan = { cacheKey: 'k1', path: path.join(outDir, 'escape') };
+      await expect(
+        produceArtifact(store, identity, plan, {
+          writeFolder: async () => {
+            await writeFileAtomic(path.join(outDir, 'elsewhere.txt'), 'x');
+            return { files: ['../elsewhere.txt'] };
+          },
+        }),
+      ).rejects.toThrow(`eval/report demo reports/escape: expected the files of ${path.join(outDir, 'escape')}, got ../elsewhere.txt`);
+      expect(store.artifacts.getArtifact(identity)).toMatchObject({ status: 'failed', claimToken: null });
+      expect(tempFilesIn(path.join(outDir, 'escape'))).toEqual([]);
     } finally {
-      sqlite.close();
+      store.close();
+    }
+  });
+
+  it('gives the claim back when a folder writer stops early on purpose, leaving the item pending for the next run', async () => {
+    const store = ManifestStore.open(manifestPath);
+    const other = ManifestStore.open(manifestPath);
+    try {
+      const identity = trainingRunIdentity('demo', { direction: 'forward', source: 'raw' });
+      const plan = { cacheKey: 'k1', path: path.join(outDir, 'runs', 'raw_forward') };
+      const result = await produceArtifact(store, identity, plan, {
+        writeFolder: async (folder) => {
+          await writeFileAtomic(path.join(folder, 'last.safetensors'), 'epoch 1');
+          return 'abandoned';
+        },
+      });
+      expect(result).toEqual({ outcome: 'abandoned' });
+      expect(store.artifacts.getArtifact(identity)).toMatchObject({ status: 'pending', claimToken: null, claimPid: null });
+      expect(existsSync(path.join(plan.path, ARTIFACT_RECORD_FILE))).toBe(false);
+      // another process need not wait for a lease: it takes the item over at once and finishes it
+      const resumed = await ensureArtifact(other, identity, plan, {
+        writeFolder: async (folder) => {
+          expect(readFileSync(path.join(folder, 'last.safetensors'), 'utf8')).toBe('epoch 1');
+          await writeFileAtomic(path.join(folder, 'best.safetensors'), 'epoch 2');
+          return { files: await listFolderFiles(folder) };
+        },
+      });
+      expect(resumed).toMatchObject({ outcome: 'produced' });
+      expect((await readArtifactRecord(path.join(plan.path, ARTIFACT_RECORD_FILE))).files.map((f) => f.path)).toEqual([
+        'best.safetensors',
+        'last.safetensors',
+      ]);
+    } finally {
+      other.close();
+      store.close();
+    }
+  });
+
+  it('registers an existing file without writing it: claim, check, record; a missing or changed file fails', async () => {
+    const store = ManifestStore.open(manifestPath);
+    try {
+      store.clips.upsertClips([itemClip(3), itemClip(4), itemClip(5)]);
+      const file = path.join(outDir, 'imported', 'clip-003.npy');
+      await writeFileAtomic(file, itemBytes(3));
+      const before = statSync(file).mtimeMs;
+      const phases: ProducePhase[] = [];
+      const plan = { cacheKey: 'k1', path: file, params: { imported: true } };
+      const registered = await ensureArtifact(store, itemIdentity(3), plan, { register: {} }, { onPhase: (phase) => phases.push(phase) });
+      expect(phases).toEqual(['claimed', 'verified', 'recorded']);
+      expect(registered).toEqual({ outcome: 'produced', path: file, bytes: itemBytes(3).length, contentHash: sha256(itemBytes(3)) });
+      expect(statSync(file).mtimeMs).toBe(before);
+      expect(readdirSync(path.dirname(file))).toEqual(['clip-003.npy']);
+      expect(await ensureArtifact(store, itemIdentity(3), plan, { register: {} }, { verify: 'size' })).toEqual({
+        outcome: 'skipped',
+        reason: 'up-to-date',
+      });
+      // a hash the caller already has is recorded as given (import-features hashes for the cache key)
+      const given = await produceArtifact(
+        store,
+        itemIdentity(4),
+        { cacheKey: 'k1', path: file.replace('003', '004') },
+        { register: {} },
+      ).catch((error: Error) => error.message);
+      expect(given).toBe(`register ${file.replace('003', '004')}: expected an existing file, got none`);
+      expect(store.artifacts.getArtifact(itemIdentity(4))).toMatchObject({ status: 'failed' });
+      await writeFileAtomic(file.replace('003', '005'), 'abc');
+      await expect(
+        produceArtifact(store, itemIdentity(5), { cacheKey: 'k', path: file.replace('003', '005') }, { register: { bytes: 4 } }),
+      ).rejects.toThrow('expected 4 bytes, got 3');
+      expect(
+        await produceArtifact(
+          store,
+          itemIdentity(5),
+          { cacheKey: 'k', path: file.replace('003', '005') },
+          { register: { bytes: 3, contentHash: 'known' } },
+        ),
+      ).toMatchObject({ outcome: 'produced', contentHash: 'known' });
+    } finally {
+      store.close();
+    }
+  });
+
+  it('checks the maker against the layout of the kind in the catalogue, before claiming anything', async () => {
+    const store = ManifestStore.open(manifestPath);
+    try {
+      store.clips.upsertClip(itemClip(6));
+      const report = reportIdentity('demo', 'reports/x');
+      await expect(produceArtifact(store, report, { cacheKey: 'k', path: path.join(outDir, 'x') }, async () => undefined)).rejects.toThrow(
+        'eval/report demo reports/x: expected a maker for the folder layout of report (see the artifact catalogue), got file',
+      );
+      await expect(
+        produceArtifact(
+          store,
+          itemIdentity(6),
+          { cacheKey: 'k', path: path.join(outDir, 'f') },
+          { writeFolder: async () => ({ files: [] }) },
+        ),
+      ).rejects.toThrow('expected a maker for the file layout of features (see the artifact catalogue), got folder');
+      expect(store.artifacts.listArtifacts()).toEqual([]);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('records an item that could not be made as failed, unless another process holds it', () => {
+    const store = ManifestStore.open(manifestPath);
+    const other = ManifestStore.open(manifestPath);
+    try {
+      store.clips.upsertClips([itemClip(7), itemClip(8)]);
+      const plan = { cacheKey: 'k', path: path.join(outDir, 'f7') };
+      expect(failArtifact(store, itemIdentity(7), plan, new Error('moov atom not found'), { runId: undefined })).toBe(true);
+      expect(store.artifacts.getArtifact(itemIdentity(7))).toMatchObject({ status: 'failed', error: 'Error: moov atom not found' });
+      expect(other.artifacts.claim(itemIdentity(8), { cacheKey: 'k', path: path.join(outDir, 'f8') })).not.toBeNull();
+      expect(failArtifact(store, itemIdentity(8), { cacheKey: 'k', path: path.join(outDir, 'f8') }, new Error('x'))).toBe(false);
+      expect(store.artifacts.getArtifact(itemIdentity(8))).toMatchObject({ status: 'pending' });
+    } finally {
+      other.close();
+      store.close();
     }
   });
 });

@@ -17,11 +17,42 @@ export interface CleanTempFilesOptions {
   maxAgeMs?: number;
 }
 
-/** Steps of `produceArtifact`, in order; reported to `onPhase` as each one finishes. */
-export type ProducePhase = 'claimed' | 'written' | 'synced' | 'renamed' | 'recorded';
+/**
+ * Steps of `produceArtifact`, in order; reported to `onPhase` as each one finishes. Writing
+ * (a file or a folder): claimed, written, synced, renamed, recorded. Registering an existing
+ * file: claimed, verified, recorded.
+ */
+export type ProducePhase = 'claimed' | 'written' | 'synced' | 'renamed' | 'verified' | 'recorded';
+
+/** Writes a `file` artifact's bytes to `tmpPath` (which `produceArtifact` then fsyncs, hashes and renames). */
+export type FileWriter = (tmpPath: string) => Promise<void>;
+
+/** The files a folder writer made, relative to the folder (or absolute inside it). */
+export interface FolderContents {
+  files: readonly string[];
+}
+
+/**
+ * Makes a `folder` artifact's files in `folder` (each written atomically, e.g. with
+ * `writeFileAtomic`), and says which they are; or answers `abandoned` when it stopped early on
+ * purpose (Ctrl-C), and the artifact stays pending for the next run.
+ */
+export type FolderWriter = (folder: string) => Promise<FolderContents | 'abandoned'>;
+
+/** An existing file registered as the artifact: nothing is written. Size and hash when already known. */
+export interface RegisteredFile {
+  bytes?: number;
+  contentHash?: string;
+}
+
+/**
+ * How an artifact comes to be, by the catalogue layout of its kind: a `file` kind is written
+ * (a bare function is the same as `{ write }`) or registered; a `folder` kind is written as a folder.
+ */
+export type ArtifactMaker = FileWriter | { write: FileWriter } | { writeFolder: FolderWriter } | { register: RegisteredFile };
 
 export interface ProduceArtifactOptions {
-  /** Claim lease; renewed every third of it while `write` runs. Default: the store's default (10 min). */
+  /** Claim lease; renewed every third of it while the artifact is made. Default: the ledger's (10 min). */
   leaseMs?: number;
   /** Run that produces the artifact, recorded on its row. */
   runId?: string;
@@ -31,6 +62,20 @@ export interface ProduceArtifactOptions {
 
 /** What `produceArtifact` / `ensureArtifact` did with one item. */
 export type ProduceResult =
+  /** Made (or registered) and recorded; `path` is the recorded file (a folder artifact's record). */
   | { outcome: 'produced'; path: string; bytes: number; contentHash: string }
-  /** `up-to-date`: the plan found a valid done file; `taken`: another live process holds it or just finished it. */
-  | { outcome: 'skipped'; reason: 'up-to-date' | 'taken' };
+  /** `up-to-date`: the plan found a valid done artifact; `taken`: another live process holds it or just finished it. */
+  | { outcome: 'skipped'; reason: 'up-to-date' | 'taken' }
+  /** The folder writer stopped early on purpose; the claim was given back and the item stays pending. */
+  | { outcome: 'abandoned' };
+
+/** A folder artifact's record: every file of the folder with its size and sha256. */
+export interface ArtifactRecord {
+  format: 'pthnet-artifact-record';
+  version: 1;
+  /** `describeIdentity` of the artifact, for people reading the file. */
+  artifact: string;
+  cacheKey: string;
+  /** Sorted by path; paths relative to the folder, with `/`. */
+  files: Array<{ path: string; bytes: number; sha256: string }>;
+}

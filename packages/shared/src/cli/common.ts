@@ -17,6 +17,14 @@ export const COMMON_FLAGS: readonly ConfigFlag[] = [
   { flags: '--workers <n>', key: 'workers', description: 'worker threads for CPU work', kind: 'number' },
 ];
 
+/** `--dataset`: which of the manifest's datasets `datasets`, `train`, `eval` and `predict` work on (see `resolveDataset`). */
+export const DATASET_FLAG: ConfigFlag = {
+  flags: '--dataset <name>',
+  key: 'dataset',
+  description: "which of the manifest's datasets (default: the only one; required when it holds several)",
+  kind: 'string',
+};
+
 export interface StageContext {
   config: PipelineConfig;
   /** Absolute data directory. */

@@ -1,5 +1,6 @@
 import type { ManifestStore } from '../manifest/index.js';
 import type { RunCounts } from '../manifest/types.js';
+import type { PipelineStage } from '../pipeline/catalogue.js';
 
 export interface StageRun {
   id: string;
@@ -20,12 +21,12 @@ export interface StageRunResult {
  */
 export async function withStageRun(
   store: ManifestStore,
-  stage: string,
+  stage: PipelineStage,
   config: unknown,
   body: (run: StageRun) => Promise<StageRunResult>,
 ): Promise<StageRunResult> {
-  store.markInterruptedRuns();
-  const id = store.startRun(stage, config);
+  store.runs.markInterruptedRuns();
+  const id = store.runs.startRun(stage, config);
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
@@ -41,11 +42,11 @@ export async function withStageRun(
   try {
     const result = await body({ id, signal: controller.signal });
     const outcome = controller.signal.aborted ? 'interrupted' : (result.outcome ?? 'ok');
-    store.finishRun(id, { outcome, counts: result.counts });
+    store.runs.finishRun(id, { outcome, counts: result.counts });
     if (controller.signal.aborted) process.exitCode = 130;
     return result;
   } catch (error) {
-    store.finishRun(id, { outcome: 'failed', error });
+    store.runs.finishRun(id, { outcome: 'failed', error });
     throw error;
   } finally {
     process.off('SIGINT', onSigint);

@@ -57,6 +57,11 @@ export const pipelineConfigSchema = z.strictObject({
   workers: positiveInt
     .max(availableParallelism(), { error: `expected at most ${availableParallelism()} (the CPU cores of this machine)` })
     .default(Math.min(2, availableParallelism())),
+  /**
+   * The dataset of the manifest that `datasets`, `train`, `eval` and `predict` work on
+   * (`--dataset`); null: the only one there (with several, they ask which).
+   */
+  dataset: z.string().min(1).nullable().default(null),
   ingest: z
     .strictObject({
       datasets: z.array(datasetSourceSchema).default([]),

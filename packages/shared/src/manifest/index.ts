@@ -1,6 +1,6 @@
 export * from './constants.js';
 export * from './types.js';
-export * from './schema.js';
-export { ManifestStore, type ManifestDatabase } from './store.js';
+export type * from './interfaces.js';
+export { ManifestStore } from './store.js';
 export { describeIdentity, identityKey, normalizeIdentity } from './identity.js';
 export { formatError } from './format-error.js';

@@ -3,9 +3,10 @@
  * (`pnpm db:generate` after any change here). Timestamps are Unix epoch milliseconds, read back
  * as `Date`. JSON columns hold text written by `canonicalJson`.
  *
- * Kept free of imports other than drizzle so that drizzle-kit can load it on its own.
+ * Kept free of imports other than drizzle (and erased type imports) so that drizzle-kit can load it on its own.
  */
 import { sql } from 'drizzle-orm';
+import type { ArtifactKind, PipelineStage } from '../pipeline/catalogue.js';
 import { check, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 const createdAt = () =>
@@ -89,7 +90,7 @@ export const runs = sqliteTable(
   'runs',
   {
     id: text('id').primaryKey(),
-    stage: text('stage').notNull(),
+    stage: text('stage').$type<PipelineStage>().notNull(),
     config: text('config').notNull().default('{}'),
     pid: integer('pid').notNull(),
     host: text('host').notNull(),
@@ -128,7 +129,7 @@ export const ingestIssues = sqliteTable(
 
 /**
  * Every file the pipeline produces. `identity` is the canonical text of (stage, kind, clip_id,
- * direction, stride, source, variant): SQLite unique indexes treat NULLs as distinct, so the
+ * direction, stride, source, variant, dataset): SQLite unique indexes treat NULLs as distinct, so the
  * nullable identity columns cannot carry the uniqueness themselves.
  */
 export const artifacts = sqliteTable(
@@ -136,13 +137,15 @@ export const artifacts = sqliteTable(
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
     identity: text('identity').notNull(),
-    stage: text('stage').notNull(),
-    kind: text('kind').notNull(),
+    stage: text('stage').$type<PipelineStage>().notNull(),
+    kind: text('kind').$type<ArtifactKind>().notNull(),
     clipId: text('clip_id').references(() => clips.id, { onDelete: 'cascade' }),
     direction: text('direction', { enum: ['forward', 'reversed'] }),
     stride: integer('stride'),
     source: text('source', { enum: ['raw', 'face'] }),
     variant: text('variant').notNull().default(''),
+    /** The dataset of an artifact made from a whole dataset (packed datasets, runs, reports); null for per-clip ones. */
+    dataset: text('dataset'),
     params: text('params').notNull().default('{}'),
     cacheKey: text('cache_key').notNull(),
     path: text('path').notNull(),
@@ -170,16 +173,3 @@ export const artifacts = sqliteTable(
     check('artifacts_source', sql`${t.source} is null or ${t.source} in ('raw', 'face')`),
   ],
 );
-
-export type ClipRow = typeof clips.$inferSelect;
-export type NewClipRow = typeof clips.$inferInsert;
-export type ClipSourceRow = typeof clipSources.$inferSelect;
-export type NewClipSourceRow = typeof clipSources.$inferInsert;
-export type SplitMemberRow = typeof splitMembers.$inferSelect;
-export type LabelMapRow = typeof labelMaps.$inferSelect;
-export type RunRow = typeof runs.$inferSelect;
-export type NewRunRow = typeof runs.$inferInsert;
-export type IngestIssueRow = typeof ingestIssues.$inferSelect;
-export type NewIngestIssueRow = typeof ingestIssues.$inferInsert;
-export type ArtifactRow = typeof artifacts.$inferSelect;
-export type NewArtifactRow = typeof artifacts.$inferInsert;

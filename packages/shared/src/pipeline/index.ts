@@ -1,2 +1,2 @@
-export * from './constants.js';
-export * from './artifacts.js';
+export * from './catalogue.js';
+export * from './dataset-scope.js';

@@ -4,9 +4,6 @@ import { stageCommand, stageContext } from '../cli/common.js';
 import { ManifestStore } from '../manifest/index.js';
 import type { StatusSummary } from '../manifest/types.js';
 
-/** The pipeline's stages in run order, so the table reads top to bottom like the pipeline. */
-const STAGE_ORDER = ['ingest', 'extract', 'import-features', 'datasets', 'train', 'eval'];
-
 export function formatStatus(summary: StatusSummary, manifestPath: string): string {
   const lines: string[] = [`manifest: ${manifestPath}`];
   const byDataset = Object.entries(summary.clips.byDataset)
@@ -19,10 +16,10 @@ export function formatStatus(summary: StatusSummary, manifestPath: string): stri
   lines.push(`ingest issues: ${summary.ingestIssues.total}${issues ? ` (${issues})` : ''}`);
   lines.push('');
   const header = ['stage', 'done', 'stale', 'failed', 'pending', 'missing', 'total', 'MB'];
-  const rank = (s: string) => (STAGE_ORDER.indexOf(s) === -1 ? 99 : STAGE_ORDER.indexOf(s));
-  const rows = [...summary.stages]
-    .sort((a, b) => rank(a.stage) - rank(b.stage))
-    .map((s) => [s.stage, s.done, s.stale, s.failed, s.pending, s.missing, s.total, (s.bytes / 1e6).toFixed(1)].map(String));
+  // summary.stages come in the artifact catalogue's pipeline order, so the table reads like the pipeline
+  const rows = summary.stages.map((s) =>
+    [s.stage, s.done, s.stale, s.failed, s.pending, s.missing, s.total, (s.bytes / 1e6).toFixed(1)].map(String),
+  );
   // every row has the header's eight cells; a missing cell or width would count as zero wide
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
   const fmt = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
@@ -31,7 +28,9 @@ export function formatStatus(summary: StatusSummary, manifestPath: string): stri
   if (summary.failed.length > 0) {
     lines.push('', 'failed:');
     for (const f of summary.failed) {
-      const what = [f.stage, f.kind, f.clipId, f.direction, f.stride, f.source, f.variant].filter((x) => x !== null && x !== '').join(' ');
+      const what = [f.stage, f.kind, f.dataset, f.clipId, f.direction, f.stride, f.source, f.variant]
+        .filter((x) => x !== null && x !== '')
+        .join(' ');
       lines.push(`  ${what}: ${f.error ?? '(no error text)'}`);
     }
   }
@@ -60,7 +59,7 @@ export function command(): Command {
     }
     const store = ManifestStore.open(ctx.manifestPath);
     try {
-      const summary = store.statusSummary({ checkFiles: opts.checkFiles });
+      const summary = store.status.summary({ checkFiles: opts.checkFiles });
       if (opts.json) console.log(JSON.stringify({ manifest: ctx.manifestPath, exists: true, ...summary }, null, 2));
       else console.log(formatStatus(summary, ctx.manifestPath));
     } finally {

@@ -1,27 +1,27 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { ArtifactIdentity, ArtifactRow, ClipSourceKind, ConfigFlag, Direction, PipelineConfig } from 'shared';
-import { ARTIFACT_KINDS, CODE_VERSIONS, ManifestStore, cacheKey, hashFileWithSize, stageCommand, stageContext, withStageRun } from 'shared';
+import type { ArtifactRow, ConfigFlag, DatasetScope, PackedDatasetSpec, PipelineConfig } from 'shared';
+import {
+  DATASET_FLAG,
+  ManifestStore,
+  artifactCacheKey,
+  ensureArtifact,
+  packedDatasetFolder,
+  packedDatasetIdentity,
+  packedDatasetName,
+  resolveDataset,
+  stageCommand,
+  stageContext,
+  withStageRun,
+} from 'shared';
 import { LEVELS } from '../sampling/constants.js';
 import type { Level } from '../sampling/types.js';
 import { buildPackedDataset } from '../packed/packed.js';
-import type { PackedClipSource } from '../packed/types.js';
-
-export interface DatasetSpec {
-  split: string;
-  direction: Direction;
-  source: ClipSourceKind;
-}
-
-export function datasetName(spec: DatasetSpec): string {
-  return `${spec.source}_${spec.direction}_${spec.split}`;
-}
-
-export function datasetIdentity(spec: DatasetSpec): ArtifactIdentity {
-  return { stage: 'datasets', kind: ARTIFACT_KINDS.packedDataset, direction: spec.direction, source: spec.source, variant: spec.split };
-}
+import type { BuildPackedDatasetResult, PackedClipSource } from '../packed/types.js';
 
 export interface DatasetOutcome {
+  /** The manifest's dataset the split belongs to. */
+  dataset: string;
   name: string;
   clips: number;
   /** Clips of the split left out because a level's features are not done. */
@@ -31,15 +31,14 @@ export interface DatasetOutcome {
 }
 
 /**
- * Collects, per clip of the split, the done feature artifacts of the three levels. Joined by
- * clip id; a clip missing a level is reported and left out, never shifted onto another.
+ * Collects, per clip of the dataset's split, the done feature artifacts of the three levels.
+ * Joined by clip id; a clip missing a level is reported and left out, never shifted onto another.
  */
-export function collectDatasetClips(store: ManifestStore, config: PipelineConfig, spec: DatasetSpec) {
+export function collectDatasetClips(store: ManifestStore, config: PipelineConfig, dataset: string, spec: PackedDatasetSpec) {
   const strides = config.datasets.strides;
   const byClip = new Map<string, Map<number, ArtifactRow>>();
-  for (const row of store.listArtifacts({
-    stage: 'extract',
-    kind: ARTIFACT_KINDS.features,
+  for (const row of store.artifacts.listArtifacts({
+    kind: 'features',
     status: 'done',
     direction: spec.direction,
     source: spec.source,
@@ -51,7 +50,7 @@ export function collectDatasetClips(store: ManifestStore, config: PipelineConfig
   }
   const clips: Array<PackedClipSource & { hashes: string[] }> = [];
   const incomplete: DatasetOutcome['incomplete'] = [];
-  for (const clip of store.listClips({ split: spec.split })) {
+  for (const clip of store.clips.listClips({ dataset, split: spec.split })) {
     const rows = byClip.get(clip.id);
     const found = { H: rows?.get(strides.H), M: rows?.get(strides.M), L: rows?.get(strides.L) };
     const { H, M, L } = found;
@@ -76,49 +75,47 @@ export async function buildDataset(
   store: ManifestStore,
   config: PipelineConfig,
   dataDir: string,
-  spec: DatasetSpec,
+  scope: DatasetScope,
+  spec: PackedDatasetSpec,
   runId?: string,
 ): Promise<DatasetOutcome> {
-  const name = datasetName(spec);
-  const outDir = join(dataDir, 'datasets', name);
+  const name = packedDatasetName(spec);
+  const outDir = packedDatasetFolder(dataDir, scope, spec);
   const indexPath = join(outDir, `${name}.index.json`);
-  const { clips, incomplete } = collectDatasetClips(store, config, spec);
-  const base = { name, clips: clips.length, incomplete, indexPath };
-  const [firstClip] = clips;
-  if (firstClip === undefined) return { ...base, outcome: 'empty' };
+  const { clips, incomplete } = collectDatasetClips(store, config, scope.name, spec);
+  const base = { dataset: scope.name, name, clips: clips.length, incomplete, indexPath };
+  if (clips.length === 0) return { ...base, outcome: 'empty' };
   const params = { split: spec.split, direction: spec.direction, source: spec.source, strides: config.datasets.strides };
-  const key = cacheKey({
-    stage: 'datasets',
-    kind: ARTIFACT_KINDS.packedDataset,
-    params,
-    inputs: clips.map((c) => `${c.id}\t${c.label}\t${c.hashes.join(',')}`),
-    codeVersion: CODE_VERSIONS.datasets,
-  });
-  const identity = datasetIdentity(spec);
-  const info = { cacheKey: key, path: indexPath, params };
-  const plan = await store.planArtifact(identity, info);
-  if (plan.decision === 'skip') return { ...base, outcome: 'up-to-date' };
-  if (!store.claim(identity, info, { runId: runId ?? null })) return { ...base, outcome: 'taken' };
-  try {
-    const labelNames = store.getLabelMap(store.getClip(firstClip.id)?.dataset ?? '');
-    // The builder writes each level file and then the index atomically; recording comes last.
-    // `datasets.strides` is honoured, not rejected: SPEC section 3 makes the strides a setting and
-    // the network does not depend on them, but a network must be trained, evaluated and used on
-    // features at the same strides. So the index records them, and train, eval and predict check.
-    const strides = config.datasets.strides;
-    const built = await buildPackedDataset({ clips, outDir, name, strides, ...(labelNames.length > 0 ? { labelNames } : {}) });
-    const { hash, bytes } = await hashFileWithSize(built.indexPath);
-    store.complete(identity, { path: built.indexPath, bytes, contentHash: hash });
-    const skipped = built.skipped.map((s) => ({ clipId: s.id, missing: [s.level] }));
-    return { ...base, clips: built.size, incomplete: [...incomplete, ...skipped], outcome: 'built' };
-  } catch (error) {
-    store.fail(identity, error);
-    throw error;
-  }
+  const key = artifactCacheKey('packed-dataset', { params, inputs: clips.map((c) => `${c.id}\t${c.label}\t${c.hashes.join(',')}`) });
+  const labelNames = store.clips.getLabelMap(scope.name);
+  let built: BuildPackedDatasetResult | undefined;
+  const result = await ensureArtifact(
+    store,
+    packedDatasetIdentity(scope.name, spec),
+    { cacheKey: key, path: outDir, params },
+    {
+      // The builder writes each level file and then the index atomically; produceArtifact records them last.
+      writeFolder: async (folder) => {
+        // `datasets.strides` is honoured, not rejected: SPEC section 3 makes the strides a setting and
+        // the network does not depend on them, but a network must be trained, evaluated and used on
+        // features at the same strides. So the index records them, and train, eval and predict check.
+        const strides = config.datasets.strides;
+        const made = await buildPackedDataset({ clips, outDir: folder, name, strides, ...(labelNames.length > 0 ? { labelNames } : {}) });
+        built = made;
+        return { files: [made.indexPath, ...LEVELS.map((level) => made.dataPaths[level])] };
+      },
+    },
+    runId === undefined ? {} : { runId },
+  );
+  if (result.outcome === 'skipped') return { ...base, outcome: result.reason };
+  // the folder writer above never abandons: a produced dataset was built by it
+  if (built === undefined) throw new Error(`datasets ${name}: expected the builder's result, got none`);
+  const skipped = built.skipped.map((s) => ({ clipId: s.id, missing: [s.level] }));
+  return { ...base, clips: built.size, incomplete: [...incomplete, ...skipped], outcome: 'built' };
 }
 
-export function datasetSpecs(config: PipelineConfig): DatasetSpec[] {
-  const specs: DatasetSpec[] = [];
+export function datasetSpecs(config: PipelineConfig): PackedDatasetSpec[] {
+  const specs: PackedDatasetSpec[] = [];
   for (const direction of config.extract.directions) {
     for (const split of [config.datasets.trainSplit, config.datasets.testSplit])
       specs.push({ split, direction, source: config.datasets.source });
@@ -127,6 +124,7 @@ export function datasetSpecs(config: PipelineConfig): DatasetSpec[] {
 }
 
 const DATASET_FLAGS: readonly ConfigFlag[] = [
+  DATASET_FLAG,
   { flags: '--source <raw|face>', key: 'datasets.source', description: 'which features to pack', kind: 'string' },
   { flags: '--train-split <name>', key: 'datasets.trainSplit', description: 'training split', kind: 'string' },
   { flags: '--test-split <name>', key: 'datasets.testSplit', description: 'test/validation split', kind: 'string' },
@@ -142,10 +140,11 @@ export function command(): Command {
     const store = ManifestStore.open(ctx.manifestPath);
     try {
       const outcomes: DatasetOutcome[] = [];
-      await withStageRun(store, 'datasets', ctx.config.datasets, async (run) => {
+      const scope = resolveDataset(store.clips, ctx.config.dataset);
+      await withStageRun(store, 'datasets', { dataset: scope.name, ...ctx.config.datasets }, async (run) => {
         for (const spec of datasetSpecs(ctx.config)) {
           if (run.signal.aborted) break;
-          outcomes.push(await buildDataset(store, ctx.config, ctx.dataDir, spec, run.id));
+          outcomes.push(await buildDataset(store, ctx.config, ctx.dataDir, scope, spec, run.id));
         }
         const count = (o: DatasetOutcome['outcome']) => outcomes.filter((x) => x.outcome === o).length;
         return { counts: { built: count('built'), upToDate: count('up-to-date'), empty: count('empty') } };
@@ -154,7 +153,7 @@ export function command(): Command {
       else
         for (const o of outcomes) {
           const left = o.incomplete.length ? `, ${o.incomplete.length} left out (a level missing)` : '';
-          console.log(`datasets ${o.name}: ${o.outcome}, ${o.clips} clips${left}`);
+          console.log(`datasets ${scope.ownFolder ? `${o.dataset} ` : ''}${o.name}: ${o.outcome}, ${o.clips} clips${left}`);
         }
     } finally {
       store.close();

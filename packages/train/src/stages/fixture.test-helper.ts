@@ -15,9 +15,10 @@ const LEVELS = [
 
 /**
  * The fixture batch written out as per-clip feature files in the reference layout, with
- * reference lists: clip b has the first mask-count steps of each level as its rows.
+ * reference lists: clip b (id `<scene>/Emotion/000<b>`) has the first mask-count steps of each
+ * level as its rows.
  */
-export async function writeFixtureFeatures(root: string, suffixes: readonly string[] = ['']): Promise<void> {
+export async function writeFixtureFeatures(root: string, suffixes: readonly string[] = [''], scene = 'Scene'): Promise<void> {
   const labels = (await readNpy(join(TINY, 'labels.npy'))).data as BigInt64Array;
   for (const [level, stride] of LEVELS) {
     const x = await readNpy(join(TINY, `input_${level}.npy`));
@@ -29,7 +30,7 @@ export async function writeFixtureFeatures(root: string, suffixes: readonly stri
       while (n < T && m[b * T + n] === 1) n++;
       const rows = new Float32Array(n * D);
       for (let t = 0; t < n; t++) for (let c = 0; c < D; c++) rows[t * D + c] = (x.data as Float32Array)[(b * D + c) * T + t]!;
-      const id = `Scene/Emotion/000${b}`;
+      const id = `${scene}/Emotion/000${b}`;
       for (const suffix of suffixes)
         await writeNpy(join(root, `th14_vit_g_16_${stride}${suffix}`, `${id}.npy`), { data: rows, shape: [n, D] });
       lines.push(`${id}.npy ${n} ${labels[b]}`);

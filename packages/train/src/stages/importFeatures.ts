@@ -1,17 +1,18 @@
 import { existsSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { basename, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { FeatureFolder } from 'shared';
+import type { ClipInput, FeatureFolder } from 'shared';
 import {
   ConfigError,
   ManifestStore,
   REFERENCE_LABELS,
-  cacheKey,
+  artifactCacheKey,
   createProgress,
   featureIdentity,
   hashBytes,
-  hashFile,
+  ensureArtifact,
+  hashFileWithSize,
   parseFeatureFolderName,
   stageCommand,
   stageContext,
@@ -26,12 +27,61 @@ export function splitFromListName(file: string): string {
     .replace(/_all$/i, '');
 }
 
+/** Where a clip is listed: the split, the list file and its line (1-based). */
+export interface ListedAt {
+  split: string;
+  file: string;
+  line: number;
+}
+
 export interface ImportSummary {
-  folders: Array<{ folder: string; split: string; listed: number; registered: number; unchanged: number; missingFiles: number }>;
+  folders: Array<{
+    folder: string;
+    split: string;
+    listed: number;
+    registered: number;
+    unchanged: number;
+    missingFiles: number;
+    /** Lines of clips left out because they are listed in conflicting splits. */
+    splitConflicts: number;
+  }>;
   clipsAdded: number;
   /** Clips present in some folders of a tag/source but not in others (a level or direction missing). */
   incomplete: Array<{ clipId: string; missingFrom: string[] }>;
   labelConflicts: Array<{ clipId: string; manifest: number; list: number }>;
+  /**
+   * Clips listed in the train and the test (or validation) list of one fold: train/test
+   * leakage. Each is left out of both splits (not added, none of its features registered; one
+   * an earlier import added is taken out of its split) and recorded as an ingest issue
+   * `split_conflict`, so that no result is computed on it silently.
+   */
+  splitConflicts: Array<{ clipId: string; listed: ListedAt[] }>;
+}
+
+/**
+ * The fold a split belongs to: its name without the train/test/validation word (`train` and
+ * `test` → ``, `set_1_train` and `test_set_1` → `set_1`). A clip may be in several folds (DFEW's
+ * five), but in one fold it is in one split only.
+ */
+export function foldOfSplit(split: string): string {
+  return split
+    .split(/[-_./\s]+/)
+    .filter((word) => word !== '' && !/^(train|test|val|valid|validation)$/i.test(word))
+    .join('_');
+}
+
+/** The clips listed in two splits of one fold, with every place each is listed. */
+export function findSplitConflicts(listed: ReadonlyMap<string, readonly ListedAt[]>): ImportSummary['splitConflicts'] {
+  const conflicts: ImportSummary['splitConflicts'] = [];
+  for (const [clipId, places] of listed) {
+    const splitsByFold = new Map<string, Set<string>>();
+    for (const { split } of places) {
+      const fold = foldOfSplit(split);
+      splitsByFold.set(fold, (splitsByFold.get(fold) ?? new Set()).add(split));
+    }
+    if ([...splitsByFold.values()].some((splits) => splits.size > 1)) conflicts.push({ clipId, listed: [...places] });
+  }
+  return conflicts.sort((a, b) => a.clipId.localeCompare(b.clipId));
 }
 
 export interface ImportFeaturesOptions {
@@ -57,9 +107,9 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
   if (folders.length === 0) {
     throw new ConfigError(`--lists ${options.listsDir}: expected folders named <tag>_16_<stride>[_face][_rv], got none`);
   }
-  if (store.getLabelMap(options.dataset).length === 0) store.setLabelMap(options.dataset, labels);
+  if (store.clips.getLabelMap(options.dataset).length === 0) store.clips.setLabelMap(options.dataset, labels);
 
-  const summary: ImportSummary = { folders: [], clipsAdded: 0, incomplete: [], labelConflicts: [] };
+  const summary: ImportSummary = { folders: [], clipsAdded: 0, incomplete: [], labelConflicts: [], splitConflicts: [] };
   const seen = new Map<string, Set<string>>(); // clip id → folders it was registered from
   const lists: Array<{ folder: string; parsed: FeatureFolder; file: string }> = [];
   for (const f of folders) {
@@ -74,13 +124,49 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
     unit: 'files',
   });
 
+  // Every split each clip is listed in, before anything is registered: a clip in the train and
+  // the test list of one fold goes into neither (see ImportSummary.splitConflicts).
+  const listed = new Map<string, ListedAt[]>();
+  for (const { file, list } of parsedLists) {
+    const split = splitFromListName(file);
+    for (const entry of list.entries) {
+      const at = listed.get(entry.clipId) ?? [];
+      at.push({ split, file: relative(options.listsDir, file), line: entry.line });
+      listed.set(entry.clipId, at);
+    }
+  }
+  summary.splitConflicts = findSplitConflicts(listed);
+  const conflicting = new Set(summary.splitConflicts.map((c) => c.clipId));
+  const importedHash = (clipId: string) => hashBytes(`imported:${options.dataset}:${clipId}`);
+  // Issues describe the lists as they are now: last run's conflicts are replaced.
+  store.clips.clearIngestIssues(options.dataset, 'split_conflict');
+  for (const { clipId, listed: at } of summary.splitConflicts) {
+    store.clips.recordIngestIssue({
+      dataset: options.dataset,
+      clipId,
+      reason: 'split_conflict',
+      detail: `listed in ${describeListings(at)}: left out of every split`,
+      runId: options.runId ?? null,
+    });
+  }
+
   // One query for all clips: a query per list line would dominate on 47k lines.
-  const clipLabels = new Map(store.listClips().map((c) => [c.id, c.label]));
+  const known = new Map(store.clips.listClips().map((c) => [c.id, c]));
+  // A clip an earlier import added takes the split the lists give it now, or none when they conflict.
+  const moved: ClipInput[] = [];
+  for (const [clipId, at] of listed) {
+    const clip = known.get(clipId);
+    if (clip === undefined || clip.contentHash !== importedHash(clipId)) continue;
+    const splits = new Set(at.map((l) => l.split));
+    const split = conflicting.has(clipId) ? null : splits.size === 1 ? (at[0]?.split ?? null) : clip.split;
+    if (split !== clip.split) moved.push({ ...clip, split });
+  }
+  store.clips.upsertClips(moved);
   for (const { folder, parsed, file, list } of parsedLists) {
     const split = splitFromListName(file);
-    const row = { folder, split, listed: list.entries.length, registered: 0, unchanged: 0, missingFiles: 0 };
+    const row = { folder, split, listed: list.entries.length, registered: 0, unchanged: 0, missingFiles: 0, splitConflicts: 0 };
     const newClips = list.entries
-      .filter((e) => !clipLabels.has(e.clipId))
+      .filter((e) => !known.has(e.clipId) && !conflicting.has(e.clipId))
       .map((e) => ({
         id: e.clipId,
         dataset: options.dataset,
@@ -89,13 +175,17 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
         labelName: labels[e.label] ?? String(e.label),
         frameCount: 0,
         // An imported clip has no media: its identity is its id, its content the feature files.
-        contentHash: hashBytes(`imported:${options.dataset}:${e.clipId}`),
+        contentHash: importedHash(e.clipId),
       }));
-    summary.clipsAdded += store.upsertClips(newClips).inserted;
-    for (const c of newClips) clipLabels.set(c.id, c.label);
+    summary.clipsAdded += store.clips.upsertClips(newClips).inserted;
+    for (const c of store.clips.listClips({ dataset: options.dataset, split })) known.set(c.id, c);
     for (const entry of list.entries) {
       progress.tick();
-      const knownLabel = clipLabels.get(entry.clipId);
+      if (conflicting.has(entry.clipId)) {
+        row.splitConflicts += 1;
+        continue;
+      }
+      const knownLabel = known.get(entry.clipId)?.label;
       if (knownLabel !== undefined && knownLabel !== entry.label)
         summary.labelConflicts.push({ clipId: entry.clipId, manifest: knownLabel, list: entry.label });
       const path = resolve(options.root, folder, `${entry.clipId}.npy`);
@@ -103,22 +193,18 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
         row.missingFiles += 1;
         continue;
       }
-      const [contentHash, info] = await Promise.all([hashFile(path), stat(path)]);
-      const identity = featureIdentity(entry.clipId, parsed.direction, parsed.stride, parsed.source);
-      const key = cacheKey({
-        stage: 'import-features',
-        kind: 'features',
-        params: { folder },
-        inputs: { file: contentHash },
-        codeVersion: 'import/1',
-      });
-      const plan = await store.planArtifact(identity, { cacheKey: key, path, params: { folder, imported: true } }, { verify: 'size' });
-      if (plan.decision === 'skip') {
-        row.unchanged += 1;
-      } else if (store.claim(identity, { cacheKey: key, path, params: { folder, imported: true } }, { runId: options.runId ?? null })) {
-        store.complete(identity, { path, bytes: info.size, contentHash });
-        row.registered += 1;
-      }
+      const { hash: contentHash, bytes } = await hashFileWithSize(path);
+      // Registered, not made: the key is the file's own hash (and where it came from).
+      const key = artifactCacheKey('features', { params: { folder, imported: true }, inputs: { file: contentHash } });
+      const result = await ensureArtifact(
+        store,
+        featureIdentity(entry.clipId, parsed.direction, parsed.stride, parsed.source),
+        { cacheKey: key, path, params: { folder, imported: true } },
+        { register: { bytes, contentHash } },
+        { verify: 'size', ...(options.runId === undefined ? {} : { runId: options.runId }) },
+      );
+      if (result.outcome === 'produced') row.registered += 1;
+      else if (result.outcome === 'skipped' && result.reason === 'up-to-date') row.unchanged += 1;
       const at = seen.get(entry.clipId) ?? new Set<string>();
       at.add(folder);
       seen.set(entry.clipId, at);
@@ -141,6 +227,14 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
   return summary;
 }
 
+/** `train (a/train_All.txt:3, b/train_All.txt:3) and test (a/test_All.txt:7)`: where a clip is listed, by split. */
+export function describeListings(listed: readonly ListedAt[]): string {
+  const bySplit = new Map<string, string[]>();
+  for (const l of listed) bySplit.set(l.split, [...(bySplit.get(l.split) ?? []), `${l.file}:${l.line}`]);
+  const parts = [...bySplit].map(([split, places]) => `${split} (${places.join(', ')})`);
+  return parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}` : (parts[0] ?? '');
+}
+
 export function command(): Command {
   const cmd = stageCommand('import-features', 'register features that already exist in the reference layout')
     .requiredOption('--lists <dir>', 'folder holding <tag>_16_<stride>[_face][_rv]/<split>.txt feature lists')
@@ -159,7 +253,14 @@ export function command(): Command {
         const imported = await importFeatures(store, { listsDir, root, dataset: opts.dataset, runId: run.id });
         summary = imported;
         const sum = (k: 'registered' | 'unchanged' | 'missingFiles') => imported.folders.reduce((s, f) => s + f[k], 0);
-        return { counts: { registered: sum('registered'), unchanged: sum('unchanged'), missingFiles: sum('missingFiles') } };
+        return {
+          counts: {
+            registered: sum('registered'),
+            unchanged: sum('unchanged'),
+            missingFiles: sum('missingFiles'),
+            splitConflicts: imported.splitConflicts.length,
+          },
+        };
       });
       if (!summary) return;
       if (opts.json) {
@@ -167,8 +268,9 @@ export function command(): Command {
         return;
       }
       for (const f of summary.folders) {
+        const left = f.splitConflicts > 0 ? `, ${f.splitConflicts} left out (split conflict)` : '';
         console.log(
-          `${f.folder}/${f.split}: ${f.listed} listed, ${f.registered} registered, ${f.unchanged} unchanged, ${f.missingFiles} files missing`,
+          `${f.folder}/${f.split}: ${f.listed} listed, ${f.registered} registered, ${f.unchanged} unchanged, ${f.missingFiles} files missing${left}`,
         );
       }
       console.log(`${summary.clipsAdded} clips added to the manifest`);
@@ -178,6 +280,13 @@ export function command(): Command {
       }
       if (summary.labelConflicts.length > 0)
         console.log(`${summary.labelConflicts.length} clips have a different label in the lists than in the manifest`);
+      if (summary.splitConflicts.length > 0) {
+        // train/test leakage: named in full, never left to a count
+        console.log(
+          `${summary.splitConflicts.length} clips are listed in two splits of one fold (train/test leakage); each is left out of every split and recorded as an ingest issue:`,
+        );
+        for (const c of summary.splitConflicts) console.log(`  ${c.clipId}: listed in ${describeListings(c.listed)}`);
+      }
     } finally {
       store.close();
     }

@@ -18,8 +18,8 @@ async function addFeatures(store: ManifestStore, dir: string, clipId: string, st
   await writeNpy(path, { data: new Float32Array(rows * D).fill(fill), shape: [rows, D] });
   const identity = featureIdentity(clipId, 'forward', stride, 'raw');
   const { hash, bytes } = await hashFileWithSize(path);
-  expect(store.claim(identity, { cacheKey: `k${stride}`, path })).not.toBeNull();
-  store.complete(identity, { path, bytes, contentHash: hash });
+  expect(store.artifacts.claim(identity, { cacheKey: `k${stride}`, path })).not.toBeNull();
+  store.artifacts.complete(identity, { path, bytes, contentHash: hash });
 }
 
 describe('datasets.strides is honoured: recorded in the packed index, checked by train', () => {
@@ -34,8 +34,8 @@ describe('datasets.strides is honoured: recorded in the packed index, checked by
     const dir = mkdtempSync(join(tmpdir(), 'pthnet-strides-'));
     const store = ManifestStore.open(join(dir, 'manifest.sqlite'));
     try {
-      store.setLabelMap('demo', ['A', 'B']);
-      store.upsertClips(
+      store.clips.setLabelMap('demo', ['A', 'B']);
+      store.clips.upsertClips(
         ['c1', 'c2'].map((id, i) => ({
           id,
           dataset: 'demo',
@@ -57,7 +57,13 @@ describe('datasets.strides is honoured: recorded in the packed index, checked by
           await addFeatures(store, dir, id, stride, rows, stride);
       const strides = { H: 2, M: 4, L: 8 };
       const config = validateConfig({ datasets: { strides } });
-      const built = await buildDataset(store, config, dir, { split: 'train', direction: 'forward', source: 'raw' });
+      const built = await buildDataset(
+        store,
+        config,
+        dir,
+        { name: 'demo', ownFolder: false },
+        { split: 'train', direction: 'forward', source: 'raw' },
+      );
       expect(built).toMatchObject({ outcome: 'built', clips: 2 });
       const folder = join(dir, 'datasets', 'raw_forward_train');
       expect(JSON.parse(readFileSync(join(folder, 'raw_forward_train.index.json'), 'utf8')).strides).toEqual(strides);

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ManifestStore, selectBackend, validateConfig } from 'shared';
+import { ManifestStore, bestCheckpointOf, hashFile, readArtifactRecord, selectBackend, trainingRunIdentity, validateConfig } from 'shared';
 import { loadPthNetCheckpoint } from 'model';
 import { dispatch } from 'shared/cli';
 import { TRAIN_STAGES } from './index.js';
+import { trainDirection } from './train.js';
 
 const main = (argv: readonly string[]) => dispatch(TRAIN_STAGES, argv);
 import { openPackedDataset } from '../packed/packed.js';
@@ -82,7 +83,7 @@ describe('train command on the reference fixture (fixtures/pthnet/tiny)', () => 
     }
     // rerun with nothing changed: no training
     const store = ManifestStore.open(join(work, 'data/manifest.sqlite'));
-    const before = store.getArtifact({ stage: 'train', kind: 'checkpoint', direction: 'forward', source: 'raw' });
+    const before = store.artifacts.getArtifact(trainingRunIdentity('ferv39k', { direction: 'forward', source: 'raw' }));
     store.close();
     expect(before?.status).toBe('done');
     expect(
@@ -183,4 +184,51 @@ describe('train command on the reference fixture (fixtures/pthnet/tiny)', () => 
       await ds.close();
     },
   );
+  it('records the run folder through its artifact.json; an interrupted run stays pending, unclaimed, and the next train finishes it', async () => {
+    const base = JSON.parse(readFileSync(config, 'utf8')) as Record<string, unknown>;
+    const cfg = validateConfig({
+      ...base,
+      train: {
+        epochs: 1,
+        batchSize: 5,
+        out: 'runs-interrupted',
+        shuffle: false,
+        noise: 0,
+        dropPath: 0,
+        model: { n_embd: 32, mlp_dim: 24 },
+      },
+    });
+    const dataDir = join(work, 'data');
+    const store = ManifestStore.open(join(dataDir, 'manifest.sqlite'));
+    try {
+      const runId = store.runs.startRun('train');
+      const identity = trainingRunIdentity('ferv39k', { direction: 'forward', source: 'raw' });
+      const scope = { name: 'ferv39k', ownFolder: false };
+      const stopped = await trainDirection(store, cfg, dataDir, scope, 'forward', { resume: 'auto', runId, signal: AbortSignal.abort() });
+      expect(stopped.outcome).toBe('interrupted');
+      expect(store.artifacts.getArtifact(identity)).toMatchObject({ status: 'pending', claimToken: null, claimPid: null });
+
+      const finished = await trainDirection(store, cfg, dataDir, scope, 'forward', { resume: 'auto', runId });
+      expect(finished).toMatchObject({ outcome: 'trained', outDir: join(dataDir, 'runs-interrupted/raw_forward') });
+      const row = store.artifacts.getArtifact(identity);
+      const recordPath = join(dataDir, 'runs-interrupted/raw_forward/artifact.json');
+      expect(row).toMatchObject({ status: 'done', path: recordPath, contentHash: await hashFile(recordPath) });
+      const record = await readArtifactRecord(recordPath);
+      expect(record.files.map((f) => f.path)).toEqual([
+        'best.json',
+        'best.optimizer.safetensors',
+        'best.safetensors',
+        'curves.png',
+        'last.json',
+        'last.optimizer.safetensors',
+        'last.safetensors',
+        'log.jsonl',
+      ]);
+      for (const file of record.files) expect(await hashFile(join(dataDir, 'runs-interrupted/raw_forward', file.path))).toBe(file.sha256);
+      expect(bestCheckpointOf(row?.path ?? '')).toBe(finished.result?.bestPath);
+      expect((await trainDirection(store, cfg, dataDir, scope, 'forward', { resume: 'auto', runId })).outcome).toBe('up-to-date');
+    } finally {
+      store.close();
+    }
+  });
 });

@@ -1,28 +1,33 @@
 import { existsSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { ArtifactIdentity, ClipSourceKind, ConfigFlag, Direction, JsonValue, PipelineConfig } from 'shared';
+import type { ConfigFlag, DatasetScope, Direction, JsonValue, PackedDatasetSpec, PipelineConfig } from 'shared';
 import {
+  DATASET_FLAG,
   describeBackend,
-  ARTIFACT_KINDS,
-  CODE_VERSIONS,
   ConfigError,
   ManifestStore,
-  cacheKey,
+  artifactCacheKey,
+  artifactFolderOf,
   hashFile,
-  hashFileWithSize,
+  listFolderFiles,
+  ensureArtifact,
+  packedDatasetIdentity,
+  packedDatasetName,
+  resolveDataset,
   selectBackend,
   stageCommand,
   stageContext,
+  trainingRunFolder,
+  trainingRunIdentity,
   withStageRun,
 } from 'shared';
 import { checkPackedStrides, openPackedDataset } from '../packed/packed.js';
 import { trainRun } from '../trainer/trainer.js';
 import type { ResumeMode, TrainRunResult } from '../trainer/types.js';
-import type { DatasetSpec } from './datasets.js';
-import { datasetIdentity, datasetName } from './datasets.js';
 
 export const TRAIN_FLAGS: readonly ConfigFlag[] = [
+  DATASET_FLAG,
   { flags: '--epochs <n>', key: 'train.epochs', description: 'epochs (default 20)', kind: 'number' },
   { flags: '--batch-size <n>', key: 'train.batchSize', description: 'clips per step (default 32)', kind: 'number' },
   { flags: '--lr <x>', key: 'train.lr', description: 'learning rate (default 0.005)', kind: 'number' },
@@ -45,15 +50,6 @@ export const TRAIN_FLAGS: readonly ConfigFlag[] = [
   { flags: '--out <dir>', key: 'train.out', description: 'runs folder, relative to the data dir (default runs)', kind: 'string' },
 ];
 
-export function trainIdentity(direction: Direction, source: ClipSourceKind): ArtifactIdentity {
-  return { stage: 'train', kind: ARTIFACT_KINDS.checkpoint, direction, source };
-}
-
-export function runDir(config: PipelineConfig, dataDir: string, direction: Direction): string {
-  const out = isAbsolute(config.train.out) ? config.train.out : join(dataDir, config.train.out);
-  return join(out, `${config.datasets.source}_${direction}`);
-}
-
 export function trainDirections(config: PipelineConfig): Direction[] {
   return config.train.direction === 'both' ? ['forward', 'reversed'] : [config.train.direction];
 }
@@ -65,33 +61,37 @@ export interface TrainOutcome {
   result?: TrainRunResult;
 }
 
-/** Content hash of the done packed dataset of a split, or a clear error saying which stage to run. */
-function requireDatasetHash(store: ManifestStore, spec: DatasetSpec): string {
-  const row = store.getArtifact(datasetIdentity(spec));
+/** The done packed dataset of a split (its folder and content hash), or a clear error saying which stage to run. */
+function requireDataset(store: ManifestStore, dataset: string, spec: PackedDatasetSpec): { folder: string; contentHash: string } {
+  const row = store.artifacts.getArtifact(packedDatasetIdentity(dataset, spec));
   if (row?.status !== 'done' || row.contentHash === null || !existsSync(row.path)) {
     throw new ConfigError(
-      `train: expected the packed dataset ${datasetName(spec)}, got ${row ? `one that is ${row.status}` : 'none'} (run \`pnpm pthnet datasets\` first)`,
+      `train: expected the packed dataset ${packedDatasetName(spec)} of ${dataset}, got ${row ? `one that is ${row.status}` : 'none'} (run \`pnpm pthnet datasets\` first)`,
     );
   }
-  return row.contentHash;
+  return { folder: artifactFolderOf(row.path), contentHash: row.contentHash };
 }
 
 export async function trainDirection(
   store: ManifestStore,
   config: PipelineConfig,
   dataDir: string,
+  scope: DatasetScope,
   direction: Direction,
   options: { resume: ResumeMode; runId: string; signal?: AbortSignal },
 ): Promise<TrainOutcome> {
   const source = config.datasets.source;
-  const trainSpec: DatasetSpec = { split: config.datasets.trainSplit, direction, source };
-  const valSpec: DatasetSpec = { split: config.datasets.testSplit, direction, source };
-  const trainHash = requireDatasetHash(store, trainSpec);
-  const valHash = requireDatasetHash(store, valSpec);
+  const trainSpec: PackedDatasetSpec = { split: config.datasets.trainSplit, direction, source };
+  const valSpec: PackedDatasetSpec = { split: config.datasets.testSplit, direction, source };
+  const trainData = requireDataset(store, scope.name, trainSpec);
+  const valData = requireDataset(store, scope.name, valSpec);
   // Packed from features at `datasets.strides`, or an error naming it (checked before a run is
   // found up to date: a changed setting never gets the old result).
-  for (const spec of [trainSpec, valSpec]) {
-    await checkPackedStrides(join(dataDir, 'datasets', datasetName(spec)), datasetName(spec), config.datasets.strides);
+  for (const [data, spec] of [
+    [trainData, trainSpec],
+    [valData, valSpec],
+  ] as const) {
+    await checkPackedStrides(data.folder, packedDatasetName(spec), config.datasets.strides);
   }
   const init = config.train.init === null ? null : resolve(config.train.init);
   if (init !== null && !existsSync(init)) throw new ConfigError(`train.init: expected an existing checkpoint, got "${config.train.init}"`);
@@ -99,47 +99,58 @@ export async function trainDirection(
   // The direction is the identity, not a parameter: `--direction both` and `forward` share runs.
   const { direction: _direction, ...shared } = hyper;
   const params = JSON.parse(JSON.stringify({ ...shared, init: init === null ? null : 'file', source })) as Record<string, JsonValue>;
-  const inputs: Record<string, string> = { train: trainHash, validation: valHash };
+  const inputs: Record<string, string> = { train: trainData.contentHash, validation: valData.contentHash };
   if (init !== null) inputs.init = await hashFile(init);
-  const key = cacheKey({ stage: 'train', kind: ARTIFACT_KINDS.checkpoint, params, inputs, codeVersion: CODE_VERSIONS.train });
-  const outDir = runDir(config, dataDir, direction);
-  const identity = trainIdentity(direction, source);
-  const info = { cacheKey: key, path: join(outDir, 'best.safetensors'), params };
-  const plan = await store.planArtifact(identity, info);
-  if (plan.decision === 'skip') return { direction, outcome: 'up-to-date', outDir };
-  if (!store.claim(identity, info, { runId: options.runId })) return { direction, outcome: 'taken', outDir };
-  // Training can outlast a claim's lease: keep renewing it while this process works.
-  const renew = setInterval(() => store.renewClaim(identity), 60_000);
-  try {
-    const [trainSet, valSet] = await Promise.all([
-      openPackedDataset(join(dataDir, 'datasets', datasetName(trainSpec)), datasetName(trainSpec)),
-      openPackedDataset(join(dataDir, 'datasets', datasetName(valSpec)), datasetName(valSpec)),
-    ]);
-    try {
-      const result = await trainRun({
-        outDir,
-        train: trainSet,
-        validation: valSet,
-        hyper: config.train,
-        runKey: key,
-        resume: options.resume,
-        workers: config.workers,
-        label: `train ${direction}`,
-        ...(options.signal ? { signal: options.signal } : {}),
-        provenance: { direction, source, trainDataset: datasetName(trainSpec), validationDataset: datasetName(valSpec) },
-      });
-      if (result.interrupted) return { direction, outcome: 'interrupted', outDir, result };
-      const { hash, bytes } = await hashFileWithSize(result.bestPath);
-      store.complete(identity, { path: result.bestPath, bytes, contentHash: hash });
-      return { direction, outcome: 'trained', outDir, result };
-    } finally {
-      await Promise.all([trainSet.close(), valSet.close()]);
-    }
-  } catch (error) {
-    store.fail(identity, error);
-    throw error;
-  } finally {
-    clearInterval(renew);
+  const key = artifactCacheKey('training-run', { params, inputs });
+  const outDir = trainingRunFolder(dataDir, config.train.out, scope, { direction, source });
+  let result: TrainRunResult | undefined;
+  // The run folder is the artifact; produceArtifact renews the claim while training runs for hours.
+  const made = await ensureArtifact(
+    store,
+    trainingRunIdentity(scope.name, { direction, source }),
+    { cacheKey: key, path: outDir, params },
+    {
+      writeFolder: async (folder) => {
+        const [trainSet, valSet] = await Promise.all([
+          openPackedDataset(trainData.folder, packedDatasetName(trainSpec)),
+          openPackedDataset(valData.folder, packedDatasetName(valSpec)),
+        ]);
+        try {
+          result = await trainRun({
+            outDir: folder,
+            train: trainSet,
+            validation: valSet,
+            hyper: config.train,
+            runKey: key,
+            resume: options.resume,
+            workers: config.workers,
+            label: `train ${direction}`,
+            ...(options.signal ? { signal: options.signal } : {}),
+            provenance: {
+              dataset: scope.name,
+              direction,
+              source,
+              trainDataset: packedDatasetName(trainSpec),
+              validationDataset: packedDatasetName(valSpec),
+            },
+          });
+        } finally {
+          await Promise.all([trainSet.close(), valSet.close()]);
+        }
+        // Ctrl-C: `last` is saved and the run stays pending; the next `train` continues it.
+        if (result.interrupted) return 'abandoned';
+        return { files: await listFolderFiles(folder) };
+      },
+    },
+    { runId: options.runId },
+  );
+  switch (made.outcome) {
+    case 'skipped':
+      return { direction, outcome: made.reason, outDir };
+    case 'abandoned':
+      return { direction, outcome: 'interrupted', outDir, ...(result ? { result } : {}) };
+    default:
+      return { direction, outcome: 'trained', outDir, ...(result ? { result } : {}) };
   }
 }
 
@@ -158,10 +169,12 @@ export function command(): Command {
     const store = ManifestStore.open(ctx.manifestPath);
     try {
       const outcomes: TrainOutcome[] = [];
-      await withStageRun(store, 'train', ctx.config.train, async (run) => {
+      const scope = resolveDataset(store.clips, ctx.config.dataset);
+      await withStageRun(store, 'train', { dataset: scope.name, ...ctx.config.train }, async (run) => {
         for (const direction of trainDirections(ctx.config)) {
           if (run.signal.aborted) break;
-          outcomes.push(await trainDirection(store, ctx.config, ctx.dataDir, direction, { resume, runId: run.id, signal: run.signal }));
+          const options = { resume, runId: run.id, signal: run.signal };
+          outcomes.push(await trainDirection(store, ctx.config, ctx.dataDir, scope, direction, options));
         }
         return {
           counts: {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng, TrainEpochRecord, TrainLogRecord, TrainStepRecord } from 'shared';
 import {
-  CODE_VERSIONS,
+  ARTIFACT_CATALOGUE,
   CheckpointError,
   ConfigError,
   TrainingError,
@@ -226,7 +226,7 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
           epoch: state.epoch,
           metrics: { war, uar },
           provenance: {
-            codeVersion: CODE_VERSIONS.train,
+            codeVersion: ARTIFACT_CATALOGUE['training-run'].codeVersion,
             source: 'pthnet train',
             // What predict checks its windows' stride against.
             featureStrides: train.strides,

@@ -1,23 +1,26 @@
 /**
  * A stand-in stage for the crash and concurrency tests of produceArtifact, run as a separate
- * process (`node --import tsx producer-child.ts`). It produces ITEM_COUNT deterministic files
- * through ensureArtifact, appending `<item> <pid>` to PRODUCE_LOG each time it writes one.
+ * process (`node --import tsx producer-child.ts`). It makes ITEM_COUNT deterministic artifacts of
+ * one case of ./items.ts (a kind of the artifact catalogue, made the way its stage makes it)
+ * through ensureArtifact, appending `<item> <pid>` to PRODUCE_LOG each time it makes one.
  *
- * Environment: MANIFEST, OUT_DIR, PRODUCE_LOG, ITEM_COUNT, CHUNK_DELAY_MS (pause between the
- * chunks of one file, to widen the window for a kill), CRASH_ITEM + CRASH_PHASE (SIGKILL itself
- * after that phase of that item), WAIT_FOR_GO (print `ready` and wait for a line on stdin).
- * Prints one JSON line of counts at the end.
+ * Environment: CASE, MANIFEST, DATA_DIR, PRODUCE_LOG, ITEM_COUNT, CHUNK_DELAY_MS (pause between
+ * the chunks of one file, to widen the window for a kill), CRASH_ITEM + CRASH_PHASE (SIGKILL
+ * itself after that phase of that item), WAIT_FOR_GO (print `ready` and wait for a line on
+ * stdin). Prints one JSON line of counts at the end.
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cacheKey } from '../../cache/cache-key.js';
 import { ManifestStore } from '../../manifest/store.js';
+import { artifactCacheKey } from '../../pipeline/catalogue.js';
 import { ensureArtifact } from '../produce-artifact.js';
-import { cleanStaleTempFiles } from '../write-file-atomic.js';
-import { itemBytes, itemChunks, itemIdentity, ITEM_CODE_VERSION } from './items.js';
+import type { ArtifactMaker } from '../types.js';
+import { cleanStaleTempFiles, writeFileAtomic } from '../write-file-atomic.js';
+import { ITEM_CODE_VERSION, itemChunks, producerCase } from './items.js';
 
 function requireEnv(name: string): string {
   const value = process.env[name];
@@ -25,8 +28,9 @@ function requireEnv(name: string): string {
   return value;
 }
 
+const kind = producerCase(requireEnv('CASE'));
 const manifestPath = requireEnv('MANIFEST');
-const outDir = requireEnv('OUT_DIR');
+const dataDir = requireEnv('DATA_DIR');
 const logPath = requireEnv('PRODUCE_LOG');
 const itemCount = Number(requireEnv('ITEM_COUNT'));
 const chunkDelayMs = Number(process.env.CHUNK_DELAY_MS ?? '0');
@@ -34,53 +38,80 @@ const crashItem = process.env.CRASH_ITEM === undefined ? -1 : Number(process.env
 const crashPhase = process.env.CRASH_PHASE;
 
 const store = ManifestStore.open(manifestPath);
-const runId = store.startRun('test', { itemCount });
-await cleanStaleTempFiles(outDir, { recursive: true });
+const runId = store.runs.startRun(kind.runStage, { case: kind.name, itemCount });
+store.clips.upsertClips(kind.clips(itemCount));
+await cleanStaleTempFiles(dataDir, { recursive: true });
+if (kind.mode === 'register') {
+  // the files import-features finds already there
+  for (let item = 0; item < itemCount; item++) {
+    const file = kind.target(dataDir, item);
+    if (!existsSync(file)) await writeFileAtomic(file, kind.files(item)[0]!.bytes);
+  }
+}
 
+process.stdout.write('ready\n');
 if (process.env.WAIT_FOR_GO) {
-  process.stdout.write('ready\n');
   const lines = createInterface({ input: process.stdin });
   await new Promise<void>((resolve) => lines.once('line', () => resolve()));
   lines.close();
-} else {
-  process.stdout.write('ready\n');
+}
+
+/** Writes `bytes` through a handle in chunks, pausing between them. */
+async function writeSlowly(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+  for (const chunk of itemChunks(bytes)) {
+    await handle.write(chunk);
+    if (chunkDelayMs > 0) await sleep(chunkDelayMs);
+  }
+}
+
+function makerFor(item: number): ArtifactMaker {
+  const made = () => appendFileSync(logPath, `${item} ${process.pid}\n`);
+  const files = kind.files(item);
+  switch (kind.mode) {
+    case 'register':
+      return { register: {} };
+    case 'file':
+      return async (tmpPath) => {
+        const handle = await open(tmpPath, 'w');
+        try {
+          await writeSlowly(handle, files[0]!.bytes);
+        } finally {
+          await handle.close();
+        }
+        made();
+      };
+    case 'folder':
+      return {
+        // as the stages do: each file written atomically into the folder, the record comes after
+        writeFolder: async (folder) => {
+          for (const file of files) await writeFileAtomic(path.join(folder, file.name), (handle) => writeSlowly(handle, file.bytes));
+          made();
+          return { files: files.map((file) => file.name) };
+        },
+      };
+  }
 }
 
 const counts = { produced: 0, upToDate: 0, taken: 0 };
 for (let item = 0; item < itemCount; item++) {
-  const identity = itemIdentity(item);
+  const params = { case: kind.name, item, code: ITEM_CODE_VERSION };
   const plan = {
-    cacheKey: cacheKey({ stage: 'test', kind: 'blob', params: { item }, inputs: [], codeVersion: ITEM_CODE_VERSION }),
-    params: { item },
-    path: path.join(outDir, `item-${String(item).padStart(3, '0')}.bin`),
+    cacheKey: artifactCacheKey(kind.kind, { params, inputs: [] }),
+    params,
+    path: kind.target(dataDir, item),
   };
-  const result = await ensureArtifact(
-    store,
-    identity,
-    plan,
-    async (tmpPath) => {
-      const handle = await open(tmpPath, 'w');
-      try {
-        for (const chunk of itemChunks(itemBytes(item))) {
-          await handle.write(chunk);
-          if (chunkDelayMs > 0) await sleep(chunkDelayMs);
-        }
-      } finally {
-        await handle.close();
-      }
-      appendFileSync(logPath, `${item} ${process.pid}\n`);
+  const result = await ensureArtifact(store, kind.identity(item), plan, makerFor(item), {
+    runId,
+    onPhase: (phase) => {
+      // registering writes nothing: its work is checking the file
+      if (kind.mode === 'register' && phase === 'verified') appendFileSync(logPath, `${item} ${process.pid}\n`);
+      if (item === crashItem && phase === crashPhase) process.kill(process.pid, 'SIGKILL');
     },
-    {
-      runId,
-      onPhase: (phase) => {
-        if (item === crashItem && phase === crashPhase) process.kill(process.pid, 'SIGKILL');
-      },
-    },
-  );
+  });
   if (result.outcome === 'produced') counts.produced++;
-  else if (result.reason === 'up-to-date') counts.upToDate++;
+  else if (result.outcome === 'skipped' && result.reason === 'up-to-date') counts.upToDate++;
   else counts.taken++;
 }
-store.finishRun(runId, { outcome: 'ok', counts });
+store.runs.finishRun(runId, { outcome: 'ok', counts });
 store.close();
 process.stdout.write(`${JSON.stringify(counts)}\n`);

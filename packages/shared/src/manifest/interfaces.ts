@@ -1,0 +1,164 @@
+/**
+ * The manifest's modules, as interfaces over plain data: what the pipeline asks of its
+ * database, without a word of SQL. `ManifestStore` implements them over one SQLite file
+ * (better-sqlite3, hence synchronous); another database, e.g. PostgreSQL for a shared
+ * cluster, would implement the same interfaces.
+ */
+import type { PipelineStage } from '../pipeline/catalogue.js';
+import type {
+  ArtifactClaim,
+  ArtifactFilter,
+  ArtifactIdentity,
+  ArtifactPlan,
+  ArtifactPlanInfo,
+  ArtifactRow,
+  ArtifactStatusCount,
+  ClaimOptions,
+  ClipCounts,
+  ClipInput,
+  ClipQuery,
+  ClipRow,
+  ClipSourceInput,
+  ClipSourceRow,
+  CompletedFile,
+  FailedArtifact,
+  FinishRunInput,
+  IngestIssueCounts,
+  IngestIssueInput,
+  IngestIssueRow,
+  PlanOptions,
+  RunRow,
+  StatusOptions,
+  StatusSummary,
+  UpsertCounts,
+  UpsertOutcome,
+} from './types.js';
+import type { ClipSourceKind } from './constants.js';
+
+/** What the pipeline knows of its input: clips, their sources, splits, label maps and ingest issues. */
+export interface ClipCatalogue {
+  /**
+   * Inserts or updates clips in one transaction. A clip whose fields are all unchanged is not
+   * written at all. A changed content hash marks the clip's done and failed artifacts stale.
+   */
+  upsertClips(inputs: readonly ClipInput[]): UpsertCounts;
+  upsertClip(input: ClipInput): UpsertOutcome;
+  getClip(id: string): ClipRow | undefined;
+  /** In id order. */
+  listClips(query?: ClipQuery): ClipRow[];
+  countClips(dataset?: string): number;
+  /** Names of the datasets that have clips, sorted. */
+  listDatasets(): string[];
+  clipCounts(): ClipCounts;
+  /**
+   * Inserts or updates clip sources (the clip must exist). A changed content hash marks the
+   * clip's done and failed artifacts made from that source stale.
+   */
+  upsertClipSources(inputs: readonly ClipSourceInput[]): UpsertCounts;
+  upsertClipSource(input: ClipSourceInput): UpsertOutcome;
+  getClipSources(clipId: string): ClipSourceRow[];
+  getClipSource(clipId: string, kind: ClipSourceKind): ClipSourceRow | undefined;
+  /** Replaces the members of a named split (e.g. DFEW `set_1/train`) with `clipIds`. */
+  setSplitMembers(dataset: string, split: string, clipIds: readonly string[]): void;
+  /** Stores a dataset's label names by index, replacing any previous mapping. Returns whether anything changed. */
+  setLabelMap(dataset: string, names: readonly string[]): boolean;
+  /** Label names by index; empty when the dataset has no stored mapping. */
+  getLabelMap(dataset: string): string[];
+  /** Records bad input; the same (dataset, clip or path, reason) again updates the one record. */
+  recordIngestIssue(input: IngestIssueInput): void;
+  listIngestIssues(query?: { dataset?: string; runId?: string; reason?: string }): IngestIssueRow[];
+  /** Forgets a dataset's issues (of one reason, if given). Returns how many. */
+  clearIngestIssues(dataset: string, reason?: string): number;
+  ingestIssueCounts(): IngestIssueCounts;
+}
+
+/** Every run of every stage: when, where, with what config, and how it ended. */
+export interface RunLog {
+  /** Records the start of a run and returns its id. Also marks runs of dead processes on this machine interrupted. */
+  startRun(stage: PipelineStage, config?: unknown): string;
+  finishRun(runId: string, result: FinishRunInput): void;
+  getRun(runId: string): RunRow | undefined;
+  /** Newest first. */
+  listRuns(query?: { stage?: PipelineStage; limit?: number }): RunRow[];
+  /** Runs still `running` whose process on this machine is gone become `interrupted`. Returns how many. */
+  markInterruptedRuns(): number;
+  /**
+   * The newest run of each stage. One still `running` whose process on this machine is gone
+   * reads as interrupted, without writing anything.
+   */
+  latestRuns(): RunRow[];
+}
+
+/**
+ * Every artifact the pipeline makes, with its cache key, recorded file and claim.
+ *
+ * Protocol, per item: `planArtifact` (skip or todo) → `claim` → write the file atomically →
+ * `complete` (or `fail`, or `release` to leave it for later). `produceArtifact` in ../atomic
+ * is the one way stages run it.
+ */
+export interface ArtifactLedger {
+  /** Default claim lease, in ms. */
+  readonly claimLeaseMs: number;
+  /** Identifies this ledger's claims; one per open manifest, so two in one process compete too. */
+  readonly claimToken: string;
+  getArtifact(identity: ArtifactIdentity): ArtifactRow | undefined;
+  /** In creation order. */
+  listArtifacts(filter?: ArtifactFilter): ArtifactRow[];
+  /**
+   * Decides whether an artifact must be (re)made. `skip` only when the row is done with the same
+   * cache key and the file at the same path still has the recorded size and sha256 (re-read in
+   * full unless `verify: 'size'`). A done row that fails those checks, or whose key changed, is
+   * marked stale here, so that `claim` hands it out.
+   */
+  planArtifact(identity: ArtifactIdentity, info: ArtifactPlanInfo, options?: PlanOptions): Promise<ArtifactPlan>;
+  /**
+   * Takes an artifact for this process, atomically: marks it pending and owned by this ledger
+   * (pid, host, token, lease expiry). Returns null when another live process holds an unexpired
+   * claim on it, or when it is already done with this cache key. A claim whose process is dead
+   * (same machine) or whose lease expired is taken over.
+   */
+  claim(identity: ArtifactIdentity, info: ArtifactPlanInfo, options?: ClaimOptions): ArtifactClaim | null;
+  /** Extends this ledger's claim on an artifact. Returns false when the claim is no longer ours. */
+  renewClaim(identity: ArtifactIdentity, leaseMs?: number): boolean;
+  /**
+   * Records a claimed artifact as done with its file's size and sha256, and clears the claim.
+   * Throws if this ledger no longer holds the claim (it expired and was taken over).
+   */
+  complete(identity: ArtifactIdentity, file: CompletedFile): ArtifactRow;
+  /** Records a claimed artifact as failed with the error (and its causes). Returns false when the claim is no longer ours. */
+  fail(identity: ArtifactIdentity, error: unknown): boolean;
+  /** Gives back this ledger's claim on one artifact, leaving it pending for the next run. Returns false when it was not ours. */
+  release(identity: ArtifactIdentity): boolean;
+  /** Gives back every claim this ledger holds (the items stay pending, free for anyone). Returns how many. */
+  releaseClaims(): number;
+  /** Marks one done or failed artifact stale, with the reason. Returns whether it changed. */
+  invalidate(identity: ArtifactIdentity, reason: string): boolean;
+  /**
+   * Marks done/failed artifacts matching `filter` stale (pass `status` to choose other
+   * statuses). With `cacheKeyNot`, only those whose key differs. Returns how many changed.
+   */
+  markStaleWhere(filter: ArtifactFilter): number;
+  /**
+   * For each (identity, current cache key), marks the stored artifact stale if it is done or
+   * failed under a different key. Returns how many changed.
+   */
+  markStaleByKeys(expected: Iterable<{ identity: ArtifactIdentity; cacheKey: string }>): number;
+  /** Marks the done and failed artifacts made from a clip (from one of its sources, if given) stale. Returns how many. */
+  markClipArtifactsStale(clipId: string, source: ClipSourceKind | null, reason: string): number;
+  /** Artifact counts and recorded bytes per stage and status. */
+  statusCounts(): ArtifactStatusCount[];
+  /** Stage and path of every done artifact. */
+  donePaths(): Array<{ stage: PipelineStage; path: string }>;
+  /** Failed artifacts with their errors, newest first. */
+  listFailed(limit: number): FailedArtifact[];
+}
+
+/** What `pthnet status` shows, read from the other modules. */
+export interface ManifestStatus {
+  /**
+   * Per stage: done, stale, failed, pending and missing (done but the file is gone) counts, the
+   * failed items with their errors, ingest issue counts, clip counts and each stage's last run.
+   * Reads only.
+   */
+  summary(options?: StatusOptions): StatusSummary;
+}

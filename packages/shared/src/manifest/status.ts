@@ -1,0 +1,52 @@
+import { existsSync } from 'node:fs';
+import { stageRank } from '../pipeline/catalogue.js';
+import type { PipelineStage } from '../pipeline/catalogue.js';
+import type { ArtifactLedger, ClipCatalogue, ManifestStatus, RunLog } from './interfaces.js';
+import type { StageStatus, StatusOptions, StatusSummary } from './types.js';
+
+/** The status summary, read through the other modules' interfaces (it knows no database); stages in the catalogue's order. */
+export class ManifestStatusReader implements ManifestStatus {
+  constructor(
+    private readonly clips: ClipCatalogue,
+    private readonly runs: RunLog,
+    private readonly artifacts: ArtifactLedger,
+  ) {}
+
+  summary(options: StatusOptions = {}): StatusSummary {
+    const checkFiles = options.checkFiles ?? true;
+    const failedLimit = options.failedLimit ?? 50;
+    const byStage = new Map<PipelineStage, StageStatus>();
+    const stageOf = (stage: PipelineStage): StageStatus => {
+      let entry = byStage.get(stage);
+      if (!entry) {
+        entry = { stage, done: 0, stale: 0, failed: 0, pending: 0, missing: 0, total: 0, bytes: 0 };
+        byStage.set(stage, entry);
+      }
+      return entry;
+    };
+    for (const group of this.artifacts.statusCounts()) {
+      const entry = stageOf(group.stage);
+      entry[group.status] += group.count;
+      entry.total += group.count;
+      if (group.status === 'done') entry.bytes += group.bytes;
+    }
+    const missing: string[] = [];
+    if (checkFiles) {
+      for (const row of this.artifacts.donePaths()) {
+        if (existsSync(row.path)) continue;
+        const entry = stageOf(row.stage);
+        entry.missing++;
+        entry.done--;
+        missing.push(row.path);
+      }
+    }
+    return {
+      stages: [...byStage.values()].sort((a, b) => stageRank(a.stage) - stageRank(b.stage)),
+      failed: this.artifacts.listFailed(failedLimit),
+      missing,
+      ingestIssues: this.clips.ingestIssueCounts(),
+      clips: this.clips.clipCounts(),
+      lastRuns: this.runs.latestRuns(),
+    };
+  }
+}

@@ -1,3 +1,4 @@
+import type { IngestIssueReason } from 'shared';
 /** How a clip is stored: one video file, or a folder of frame images (jpg/jpeg/png). */
 export type SourceKind = 'video' | 'frames';
 
@@ -39,15 +40,8 @@ export interface ClipCandidate {
  * - `unreadable`: a file that exists but cannot be read or decoded
  * - `zero_length`: a video or frame folder without a single frame
  */
-export type IngestProblemCode =
-  | 'missing_file'
-  | 'missing_folder'
-  | 'malformed_line'
-  | 'unknown_label'
-  | 'duplicate'
-  | 'not_a_clip'
-  | 'unreadable'
-  | 'zero_length';
+/** What is wrong with an item a layout reader or the probe gives up on (the manifest's one list of codes). */
+export type IngestProblemCode = Exclude<IngestIssueReason, 'split_conflict' | 'missing_from_list'>;
 
 /** Something wrong with one clip, list line or folder; reading goes on past it. */
 export interface IngestProblem {

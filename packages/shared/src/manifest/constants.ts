@@ -19,16 +19,27 @@ export const DEFAULT_CLAIM_LEASE_MS = 10 * 60_000;
 export const MIGRATION_ATTEMPTS = 5;
 
 export const CLIP_SOURCE_KINDS = ['raw', 'face'] as const;
+export type ClipSourceKind = (typeof CLIP_SOURCE_KINDS)[number];
 export const ARTIFACT_DIRECTIONS = ['forward', 'reversed'] as const;
+export type Direction = (typeof ARTIFACT_DIRECTIONS)[number];
 export const ARTIFACT_STATUSES = ['pending', 'done', 'failed', 'stale'] as const;
 export const RUN_OUTCOMES = ['running', 'ok', 'failed', 'interrupted'] as const;
 
-/** Reasons ingest records instead of stopping a run; free text is allowed beyond these. */
+/**
+ * Why an item was recorded as an ingest issue instead of stopping a run: the one list of codes,
+ * which layout readers, the probe and import-features give and `status` reports.
+ */
 export const INGEST_ISSUE_REASONS = [
   'missing_file',
+  'missing_folder',
+  'malformed_line',
+  'not_a_clip',
   'unreadable',
   'zero_length',
   'duplicate',
   'unknown_label',
   'missing_from_list',
+  // import-features: a clip in the train and the test list of one fold
+  'split_conflict',
 ] as const;
+export type IngestIssueReason = (typeof INGEST_ISSUE_REASONS)[number];

@@ -1,8 +1,7 @@
-import type { ArtifactRow, RunRow } from './schema.js';
-import type { ARTIFACT_STATUSES, CLIP_SOURCE_KINDS, ARTIFACT_DIRECTIONS, RUN_OUTCOMES } from './constants.js';
+import type { ArtifactKind, PipelineStage } from '../pipeline/catalogue.js';
+import type { ARTIFACT_STATUSES, ClipSourceKind, Direction, IngestIssueReason, RUN_OUTCOMES } from './constants.js';
 
-export type ClipSourceKind = (typeof CLIP_SOURCE_KINDS)[number];
-export type Direction = (typeof ARTIFACT_DIRECTIONS)[number];
+export type { ArtifactIdentity } from '../pipeline/catalogue.js';
 export type ArtifactStatus = (typeof ARTIFACT_STATUSES)[number];
 export type RunOutcome = (typeof RUN_OUTCOMES)[number];
 
@@ -13,6 +12,110 @@ export interface ManifestOpenOptions {
   claimLeaseMs?: number;
   /** Open an existing file read-only (no migrations, no writes). Default false. */
   readonly?: boolean;
+}
+
+/*
+ * Rows as the manifest's modules hand them out: plain data (timestamps as `Date`, JSON columns
+ * as text), the same whatever database holds them.
+ */
+
+/** One clip of a dataset. `id` is the clip's stable id, e.g. `Action/Sad/0010` or `00001`. */
+export interface ClipRow {
+  id: string;
+  dataset: string;
+  /** The clip's own split (FERV39k); null where membership depends on a fold (see `setSplitMembers`). */
+  split: string | null;
+  label: number;
+  labelName: string;
+  frameCount: number;
+  fps: number | null;
+  width: number | null;
+  height: number | null;
+  contentHash: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** One medium a clip can be read from: the raw video or the face crops. */
+export interface ClipSourceRow {
+  clipId: string;
+  kind: ClipSourceKind;
+  path: string;
+  contentHash: string;
+  frameCount: number;
+  fps: number | null;
+  width: number | null;
+  height: number | null;
+  isFrameFolder: boolean;
+  /** Size and modification time of what was hashed: an unchanged stamp lets ingest skip re-hashing. */
+  fileStamp: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** Bad input recorded instead of stopping a run; one per (dataset, subject, reason). */
+export interface IngestIssueRow {
+  id: number;
+  dataset: string;
+  /** The clip id where there is one, else the path. */
+  subject: string;
+  clipId: string | null;
+  path: string | null;
+  reason: string;
+  detail: string | null;
+  runId: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** What a run is and how it ended. */
+export interface RunRow {
+  id: string;
+  stage: PipelineStage;
+  /** Canonical JSON of the run's config. */
+  config: string;
+  pid: number;
+  host: string;
+  startedAt: Date;
+  endedAt: Date | null;
+  /** Canonical JSON of the run's counts. */
+  counts: string | null;
+  outcome: RunOutcome;
+  error: string | null;
+}
+
+/** One artifact the pipeline makes, with its cache key, file and claim. */
+export interface ArtifactRow {
+  id: number;
+  /** The canonical text of the identity parts (see `identityKey`). */
+  identity: string;
+  stage: PipelineStage;
+  kind: ArtifactKind;
+  clipId: string | null;
+  direction: Direction | null;
+  stride: number | null;
+  source: ClipSourceKind | null;
+  variant: string;
+  /** The dataset an artifact made from a whole dataset belongs to (null for per-clip ones: clip ids are unique). */
+  dataset: string | null;
+  /** Canonical JSON of the parameters that went into the cache key. */
+  params: string;
+  cacheKey: string;
+  /** Absolute path of the recorded file. */
+  path: string;
+  bytes: number | null;
+  contentHash: string | null;
+  status: ArtifactStatus;
+  error: string | null;
+  attempts: number;
+  runId: string | null;
+  claimPid: number | null;
+  claimHost: string | null;
+  claimToken: string | null;
+  claimExpiresAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+  completedAt: Date | null;
 }
 
 /** A clip as ingest describes it. */
@@ -69,38 +172,22 @@ export interface IngestIssueInput {
   clipId?: string | null;
   /** The file or folder concerned. */
   path?: string | null;
-  /** A short code: one of INGEST_ISSUE_REASONS or another stable word. */
-  reason: string;
+  reason: IngestIssueReason;
   /** Human-readable detail (the underlying error message). */
   detail?: string | null;
   runId?: string | null;
 }
 
-/**
- * What an artifact is. Two artifacts with the same identity are the same thing made at
- * different times (possibly from different inputs); the cache key tells those apart.
- */
-export interface ArtifactIdentity {
-  stage: string;
-  kind: string;
-  /** Null for artifacts that are not per clip (datasets, checkpoints, reports). */
-  clipId?: string | null;
-  direction?: Direction | null;
-  stride?: number | null;
-  source?: ClipSourceKind | null;
-  /** Anything else that names it (split, fold, epoch tag). Default ''. */
-  variant?: string;
-}
-
 /** Identity with every optional part filled in, as stored. */
 export interface NormalizedArtifactIdentity {
-  stage: string;
-  kind: string;
+  stage: PipelineStage;
+  kind: ArtifactKind;
   clipId: string | null;
   direction: Direction | null;
   stride: number | null;
   source: ClipSourceKind | null;
   variant: string;
+  dataset: string | null;
 }
 
 /** How the current run would make an artifact. */
@@ -163,13 +250,14 @@ export interface CompletedFile {
 
 /** Selects artifacts; every given field must match (null matches NULL). */
 export interface ArtifactFilter {
-  stage?: string;
-  kind?: string;
+  stage?: PipelineStage;
+  kind?: ArtifactKind;
   clipId?: string | null;
   direction?: Direction | null;
   stride?: number | null;
   source?: ClipSourceKind | null;
   variant?: string;
+  dataset?: string | null;
   status?: ArtifactStatus | readonly ArtifactStatus[];
   /** Only rows whose cache key differs from this one. */
   cacheKeyNot?: string;
@@ -186,7 +274,7 @@ export interface FinishRunInput {
 }
 
 export interface StageStatus {
-  stage: string;
+  stage: PipelineStage;
   /** Done rows whose file is present (or unchecked when `checkFiles` is false). */
   done: number;
   stale: number;
@@ -206,18 +294,34 @@ export interface FailedArtifact extends NormalizedArtifactIdentity {
   updatedAt: Date;
 }
 
+/** How many artifacts of a stage have a status, and the bytes recorded for them. */
+export interface ArtifactStatusCount {
+  stage: PipelineStage;
+  status: ArtifactStatus;
+  count: number;
+  bytes: number;
+}
+
+export interface IngestIssueCounts {
+  total: number;
+  byReason: Record<string, number>;
+  byDataset: Record<string, number>;
+}
+
+export interface ClipCounts {
+  total: number;
+  byDataset: Record<string, number>;
+}
+
 export interface StatusSummary {
+  /** In pipeline order (the artifact catalogue's). */
   stages: StageStatus[];
   failed: FailedArtifact[];
   /** Done rows whose file is gone (paths). */
   missing: string[];
-  ingestIssues: {
-    total: number;
-    byReason: Record<string, number>;
-    byDataset: Record<string, number>;
-  };
-  clips: { total: number; byDataset: Record<string, number> };
-  /** Most recent run of each stage. */
+  ingestIssues: IngestIssueCounts;
+  clips: ClipCounts;
+  /** Most recent run of each stage, in pipeline order. */
   lastRuns: RunRow[];
 }
 

@@ -59,7 +59,14 @@ describe('backbone registry', () => {
       new ConfigError('extract.backbone.name: expected one of videomae-v2, got "resnet"'),
     );
     expect(() => resolveBackbone({ preset: 'vit-x', normalize: null })).toThrow(
-      'backbone.preset: expected one of vit-s16, vit-b16, vit-l16, vit-h16, vit-g14, custom, got "vit-x"',
+      new ConfigError('extract.backbone.preset: expected one of vit-s16, vit-b16, vit-l16, vit-h16, vit-g14, custom, got "vit-x"'),
+    );
+  });
+
+  it('names a bad custom shape key as the user wrote it, where they wrote it (issue 11: was backbone.numHeads)', () => {
+    const custom = { patch: 8, width: 48, depth: 2, heads: 5, imageSize: 32 };
+    expect(() => resolveBackbone({ preset: 'custom', custom, normalize: null })).toThrow(
+      new ConfigError('extract.backbone.custom.heads: expected a divisor of extract.backbone.custom.width (48), got 5'),
     );
   });
 

@@ -22,7 +22,11 @@ export interface VideoMaeSpec extends BackboneSpec {
 
 function resolve(config: BackboneConfig): VideoMaeSpec {
   const input: Record<string, unknown> = { preset: config.preset, ...(config.custom ?? {}), normalize: config.normalize };
-  const vit = resolveVitConfig(input);
+  // errors name the key where the user wrote it: `preset` and `normalize` on the backbone, the shape under `custom`
+  const vit = resolveVitConfig(input, {
+    keyName: (key) =>
+      key === 'preset' || key === '(config)' || key.startsWith('normalize') ? `extract.backbone.${key}` : `extract.backbone.custom.${key}`,
+  });
   const { embedDim, depth, numHeads, patchSize, tubeletSize, mlpRatio, imageSize, numFrames, normalize } = vit;
   return {
     backbone: NAME,

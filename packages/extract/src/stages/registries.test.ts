@@ -163,7 +163,9 @@ describe('a toy layout and a toy backbone, added through the registries, run by 
     const first = await readNpy(join(root, 'data/features/toy_16_4/clips/a.npy'));
     expect([...(first.data as Float32Array).subarray(0, 2)].map((v) => Number(v.toFixed(5)))).toEqual([0.29412, 1.37745]);
     // the backbone's own cache params key the features, and the lists follow the reference format
-    const params = store.artifacts.listArtifacts({ stage: 'extract' }).map((row) => JSON.parse(row.params ?? '{}') as Record<string, unknown>);
+    const params = store.artifacts
+      .listArtifacts({ stage: 'extract' })
+      .map((row) => JSON.parse(row.params ?? '{}') as Record<string, unknown>);
     expect(params.every((p) => JSON.stringify(p['toyMeanColour']) === '{"featureDim":2}' && !('vit' in p))).toBe(true);
     expect(readFileSync(join(root, 'data/features/toy_16_8/train.txt'), 'utf8')).toBe(
       'features/toy_16_8/clips/a.npy 2 0\nfeatures/toy_16_8/clips/b.npy 1 1\n',

@@ -74,11 +74,11 @@ describe('resolveVitConfig', () => {
 
   it.each([
     [{ preset: 'vit-x' }, 'backbone.preset: expected one of vit-s16, vit-b16, vit-l16, vit-h16, vit-g14, custom, got "vit-x"'],
-    [{ preset: 'vit-s16', numHeads: 5 }, 'backbone.numHeads: expected a divisor of embedDim 384, got 5'],
-    [{ preset: 'vit-s16', imageSize: 100 }, 'backbone.imageSize: expected a multiple of patchSize 16, got 100'],
-    [{ preset: 'vit-s16', numFrames: 15 }, 'backbone.numFrames: expected a multiple of tubeletSize 2, got 15'],
+    [{ preset: 'vit-s16', numHeads: 5 }, 'backbone.numHeads: expected a divisor of backbone.embedDim (384), got 5'],
+    [{ preset: 'vit-s16', imageSize: 100 }, 'backbone.imageSize: expected a multiple of backbone.patchSize (16), got 100'],
+    [{ preset: 'vit-s16', numFrames: 15 }, 'backbone.numFrames: expected a multiple of backbone.tubeletSize (2), got 15'],
     [{ preset: 'vit-s16', depth: 0 }, 'backbone.depth: expected a positive integer, got 0'],
-    [{ preset: 'vit-s16', patch: 16.5 }, 'backbone.patchSize: expected a positive integer, got 16.5'],
+    [{ preset: 'vit-s16', patch: 16.5 }, 'backbone.patch: expected a positive integer, got 16.5'],
     [{ preset: 'vit-s16', mlpRatio: -1 }, 'backbone.mlpRatio: expected a positive number, got -1'],
     [
       { preset: 'custom', embedDim: 64, depth: 2 },

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManifestStore, featureIdentity, hashFileWithSize, selectBackend, validateConfig, writeNpy } from 'shared';
@@ -99,5 +99,21 @@ describe('datasets.strides is honoured: recorded in the packed index, checked by
         'pthnet train: datasets.strides: expected H 4, M 8, L 32, got a packed dataset raw_forward_train built from features at H 4, M 8, L 16',
       ),
     );
+  });
+});
+
+describe('train.model is checked before any work', () => {
+  it('names a bad network setting where the user wrote it (issue 11: was pthnet.n_embd), with no manifest touched', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pthnet-model-key-'));
+    const config = join(dir, 'pthnet.config.json');
+    writeFileSync(config, JSON.stringify({ dataDir: join(dir, 'data'), train: { model: { n_embd: 100 } } }));
+    const errors: string[] = [];
+    vi.spyOn(console, 'error').mockImplementation((line: string) => {
+      errors.push(line);
+    });
+    const code = await dispatch(TRAIN_STAGES, ['train', '--config', config]).finally(() => vi.restoreAllMocks());
+    expect(code).toBe(1);
+    expect(errors.join('\n')).toBe('pthnet train: train.model.n_embd: expected a multiple of 16 (norm groups) and 8 (heads), got 100');
+    expect(existsSync(join(dir, 'data', 'manifest.sqlite'))).toBe(false);
   });
 });

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ConfigFlag, DatasetScope, Direction, JsonValue, PackedDatasetSpec, PipelineConfig } from 'shared';
+import { validatePthNetConfig } from 'model';
 import {
   DATASET_FLAG,
   describeBackend,
@@ -162,6 +163,8 @@ export function command(): Command {
   cmd.addHelpText('after', '\nWithout --resume or --restart, an interrupted run with the same settings and data is continued.');
   cmd.action(async (opts: { resume?: boolean; restart?: boolean; json?: boolean }) => {
     const ctx = stageContext(cmd, TRAIN_FLAGS);
+    // the network settings are checked before any work, named where the user wrote them
+    validatePthNetConfig(ctx.config.train.model, { keyPrefix: 'train.model.' });
     if (opts.resume && opts.restart) throw new ConfigError('--resume and --restart: expected at most one of them, got both');
     const resume: ResumeMode = opts.resume ? 'require' : opts.restart ? 'never' : 'auto';
     const backend = await selectBackend(ctx.config.backend);

@@ -65,12 +65,7 @@ function networkConfig(model: Record<string, unknown>, init: PthNetConfig | unde
     }
     return init;
   }
-  try {
-    return validatePthNetConfig({ n_in: nIn, num_classes: numClasses, ...model });
-  } catch (error) {
-    if (error instanceof ConfigError) throw new ConfigError(error.message.replace(/^pthnet\./, 'train.model.'), { cause: error });
-    throw error;
-  }
+  return validatePthNetConfig({ n_in: nIn, num_classes: numClasses, ...model }, { keyPrefix: 'train.model.' });
 }
 
 /** Level-H logits of every clip of `dataset`, `[N, K]` row-major, sampled at the network's level length (`max_len`). */

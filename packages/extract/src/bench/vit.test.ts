@@ -23,6 +23,8 @@ describe('benchVit', () => {
 
   it('rejects a bad option naming it', async () => {
     await expect(benchVit({ seconds: 0 })).rejects.toThrow(new ConfigError('bench.seconds: expected a positive number, got 0'));
-    await expect(benchVit({ imageSizes: [100] })).rejects.toThrow('backbone.imageSize: expected a multiple of patchSize 16, got 100');
+    await expect(benchVit({ imageSizes: [100] })).rejects.toThrow(
+      'extract.backbone.custom.imageSize: expected a multiple of extract.backbone.custom.patchSize (16), got 100',
+    );
   });
 });

@@ -13,7 +13,7 @@ import { trainStep } from '../pthnet/train-step.js';
 import { BENCH_LEVEL_LENGTHS, DEFAULT_BENCH_OPTIONS } from './constants.js';
 import type { BackendResult, BenchOptions, BenchReport, PhaseResult } from './types.js';
 
-/** Reads `--backends wasm,cpu --seconds 5 --batch 32 --workers 2 --slow-step-seconds 20 --seed 0`. */
+/** Reads `--backends wasm,cpu --seconds 5 --batch 32 --workers 2 --slow-step-seconds 20 --seed 0 --profile`. */
 export function parseBenchArgs(argv: string[]): BenchOptions {
   const { values } = parseArgs({
     args: argv,
@@ -24,6 +24,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       workers: { type: 'string' },
       'slow-step-seconds': { type: 'string' },
       seed: { type: 'string' },
+      profile: { type: 'boolean' },
     },
     strict: true,
   });
@@ -56,6 +57,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     workers: number('workers', values.workers, DEFAULT_BENCH_OPTIONS.workers, 0, true),
     slowStepSeconds: number('slow-step-seconds', values['slow-step-seconds'], DEFAULT_BENCH_OPTIONS.slowStepSeconds, 0, false),
     seed: number('seed', values.seed, DEFAULT_BENCH_OPTIONS.seed, 0, true),
+    profile: values.profile ?? DEFAULT_BENCH_OPTIONS.profile,
   };
 }
 

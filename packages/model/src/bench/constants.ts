@@ -7,7 +7,14 @@ export const DEFAULT_BENCH_OPTIONS: BenchOptions = {
   workers: 2,
   slowStepSeconds: 60,
   seed: 0,
+  profile: false,
 };
+
+/** Unprofiled runs timed (after a warm-up) for the wall time beside a profile; the median is reported. */
+export const PROFILE_REPEATS = 3;
+
+/** Kernel calls by shape kept in the profile's JSON (the costliest). */
+export const PROFILE_SHAPE_ROWS = 40;
 
 /** Full-length levels of the FERV39k config: H 16, M 8, L 4 steps. */
 export const BENCH_LEVEL_LENGTHS = { H: 16, M: 8, L: 4 } as const;

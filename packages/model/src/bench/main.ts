@@ -1,9 +1,10 @@
 /**
  * `pnpm bench model`: PTH-Net training and inference throughput, one JSON object on stdout.
- * Options: --backends node-gpu,node,wasm,cpu --seconds 5 --batch 32 --workers 2 --slow-step-seconds 20 --seed 0
+ * Options: --backends node-gpu,node,wasm,cpu --seconds 5 --batch 32 --workers 2 --slow-step-seconds 20 --seed 0 --profile
  */
 import { PthnetError } from 'shared';
 import { parseBenchArgs, runPthNetBenchmark } from './bench.js';
+import { formatProfile, runPthNetProfile } from './profile.js';
 
 const USAGE = `Usage: pnpm bench model [flags]
 PTH-Net training (forward + backward + SGD, three levels) and inference (level H) throughput in
@@ -17,6 +18,9 @@ Prints one JSON object on stdout.
   --workers <n>              data-parallel worker threads, 0 or 1 for none (default 2)
   --slow-step-seconds <s>    a warm-up step slower than this is the only one timed (default 20)
   --seed <n>                 weights and data seed (default 0)
+  --profile                  instead: time every kernel of one training step (forward, backward,
+                             SGD update) and one inference batch in this thread, on each backend
+                             in its best configuration; a table by time on stderr, JSON on stdout
   -h, --help                 this text`;
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -25,8 +29,15 @@ if (process.argv.includes('--help') || process.argv.includes('-h')) {
 }
 
 try {
-  const report = await runPthNetBenchmark(parseBenchArgs(process.argv.slice(2)));
-  process.stdout.write(`${JSON.stringify(report)}\n`);
+  const options = parseBenchArgs(process.argv.slice(2));
+  if (options.profile) {
+    const profile = await runPthNetProfile(options);
+    process.stderr.write(`${formatProfile(profile)}\n`);
+    process.stdout.write(`${JSON.stringify(profile)}\n`);
+  } else {
+    const report = await runPthNetBenchmark(options);
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+  }
 } catch (error) {
   process.stderr.write(`${error instanceof PthnetError ? error.message : error instanceof Error ? error.stack : String(error)}\n`);
   process.exitCode = 1;

@@ -8,4 +8,15 @@ export {
   preloadNativeGemm,
   transposedMatMulIsFast,
 } from './native-gemm.js';
+export {
+  nativeAttention,
+  nativeDepthwise,
+  nativeGelu,
+  nativeGroupNorm,
+  nativeKernelsActive,
+  nativeMaxPool,
+  nativeSgdStep,
+  nativeTapSum,
+} from './native-kernels.js';
+export type { SgdAttrs } from './native-kernels.js';
 export type * from './types.js';

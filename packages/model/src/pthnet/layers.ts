@@ -3,9 +3,15 @@
  * 1x1 conv is one `[B*T, C]` matMul and every norm reduces the innermost axis. Masks are `[B, T, 1]`
  * floats (1 = real step). Everything here has a gradient on the wasm and cpu backends: temporal
  * convs are pad + slice + mul, pooling is pad + slice + maximum.
+ *
+ * Where the native addon is loaded on the wasm backend (`nativeKernelsActive()`), the norms, the
+ * depthwise convs, the attention core, GELU and the embedding conv's tap sum each run as one
+ * native kernel (forward and gradient) instead of a dozen tfjs ops: the same maths, in the same
+ * layout, on every core.
  */
 // biome-ignore-all lint/style/noNonNullAssertion: shapes are read only at axes the tensor has: depthwise kernels are rank-2 [k, C] parameters (pthnetParameterSpecs) and sumRows takes the last axis of a norm's [B, T, C] gradient; noUncheckedIndexedAccess cannot see a tensor's rank
 import * as tf from '@tensorflow/tfjs-core';
+import { nativeAttention, nativeDepthwise, nativeGelu, nativeGroupNorm, nativeKernelsActive, nativeMaxPool, nativeTapSum } from 'shared';
 import { ATTENTION_CONV_KERNEL, ATTENTION_HEADS, CHANNEL_NORM_EPS, GROUP_NORM_EPS, GROUP_NORM_GROUPS } from './constants.js';
 import { registerPthNetGradients } from './gradients.js';
 import { linear } from './linear.js';
@@ -39,6 +45,7 @@ function sumRows(t: tf.Tensor): tf.Tensor1D {
  * `dx = rstd * (g - mean(g) - xhat * mean(g * xhat))` with `g = dy * w`.
  */
 export function channelNorm(x: tf.Tensor3D, weight: tf.Tensor, bias: tf.Tensor): tf.Tensor3D {
+  if (nativeKernelsActive()) return nativeGroupNorm(x, weight, bias, { groups: 1, eps: CHANNEL_NORM_EPS, perStep: true });
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [input, w, b, save] = args as [tf.Tensor3D, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     const centred = tf.sub(input, tf.mean(input, -1, true));
@@ -81,6 +88,7 @@ function fromGroups(grouped: tf.Tensor, shape: [number, number, number]): tf.Ten
  * One custom-gradient op, the same backward as `channelNorm` taken over each group's row.
  */
 export function groupNorm(x: tf.Tensor3D, weight: tf.Tensor, bias: tf.Tensor): tf.Tensor3D {
+  if (nativeKernelsActive()) return nativeGroupNorm(x, weight, bias, { groups: GROUP_NORM_GROUPS, eps: GROUP_NORM_EPS, perStep: false });
   const shape = x.shape;
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [input, w, b, save] = args as [tf.Tensor3D, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
@@ -162,6 +170,7 @@ export function withInferenceKernels<T>(fn: () => T): T {
 export function depthwise(shifts: TimeShifts, weight: tf.Tensor, bias?: tf.Tensor): tf.Tensor3D {
   const k = weight.shape[0]!;
   const channels = weight.shape[1]!;
+  if (nativeKernelsActive()) return nativeDepthwise(shifts.x, weight, bias);
   if (inference) {
     const [batch, steps] = shifts.x.shape;
     const out = tf.fused.depthwiseConv2d({
@@ -208,6 +217,7 @@ export function sumKernels(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
 export function maskedConv(x: tf.Tensor3D, weight: tf.Tensor, kernel: number, mask: tf.Tensor3D, inputGrad: boolean): tf.Tensor3D {
   const [batch, steps] = x.shape;
   const taps = pointwise(x, weight, undefined, inputGrad);
+  if (nativeKernelsActive()) return nativeTapSum(taps, kernel, mask);
   const cout = taps.shape[2] / kernel;
   const pad = (kernel - 1) / 2;
   const padded =
@@ -233,7 +243,7 @@ export function keyMaskBias(mask: tf.Tensor3D): tf.Tensor4D {
 /**
  * CrossAttention: q from `qIn`, k and v from `kvIn`, each through a masked depthwise conv
  * (kernel 3, no bias), a channel norm and a 1x1 conv; 8 heads, masked keys get -inf, values
- * and output are masked.
+ * and output are masked. `maskBias` is `keyMaskBias(mask)` (made here when not given).
  */
 export function crossAttention(
   param: ParamLookup,
@@ -241,10 +251,22 @@ export function crossAttention(
   qIn: tf.Tensor3D,
   kvIn: tf.Tensor3D,
   mask: tf.Tensor3D,
-  maskBias: tf.Tensor4D,
+  maskBias?: tf.Tensor4D,
 ): tf.Tensor3D {
   const [batch, steps, channels] = qIn.shape;
   const headDim = channels / ATTENTION_HEADS;
+  if (nativeKernelsActive()) {
+    const project = (input: tf.Tensor3D, name: 'query' | 'key' | 'value'): tf.Tensor3D => {
+      const conv = nativeDepthwise(input, param(`${prefix}${name}_conv.conv.weight`), undefined, mask);
+      const normed = channelNorm(conv, param(`${prefix}${name}_norm.weight`), param(`${prefix}${name}_norm.bias`));
+      return pointwise(normed, param(`${prefix}${name}.weight`), param(`${prefix}${name}.bias`));
+    };
+    const mixed = nativeAttention(project(qIn, 'query'), project(kvIn, 'key'), project(kvIn, 'value'), mask, {
+      heads: ATTENTION_HEADS,
+      scale: 1 / Math.sqrt(headDim),
+    });
+    return tf.mul<tf.Tensor3D>(pointwise(mixed, param(`${prefix}proj.weight`), param(`${prefix}proj.bias`)), mask);
+  }
   const qShifts = new TimeShifts(qIn, (ATTENTION_CONV_KERNEL - 1) / 2);
   const kvShifts = qIn === kvIn ? qShifts : new TimeShifts(kvIn, (ATTENTION_CONV_KERNEL - 1) / 2);
   const project = (input: TimeShifts, name: 'query' | 'key' | 'value'): tf.Tensor3D => {
@@ -262,7 +284,11 @@ export function crossAttention(
   const k = heads(project(kvShifts, 'key'), [0, 2, 3, 1]);
   const v = heads(tf.mul<tf.Tensor3D>(project(kvShifts, 'value'), mask), [0, 2, 1, 3]);
   const scores = tf.reshape(tf.matMul(q, k), [batch, ATTENTION_HEADS, steps, steps]);
-  const attention = tf.reshape(tf.softmax(tf.add<tf.Tensor4D>(scores, maskBias)), [batch * ATTENTION_HEADS, steps, steps]);
+  const attention = tf.reshape(tf.softmax(tf.add<tf.Tensor4D>(scores, maskBias ?? keyMaskBias(mask))), [
+    batch * ATTENTION_HEADS,
+    steps,
+    steps,
+  ]);
   const mixed = tf.reshape(tf.transpose(tf.reshape(tf.matMul(attention, v), [batch, ATTENTION_HEADS, steps, headDim]), [0, 2, 1, 3]), [
     batch,
     steps,
@@ -290,14 +316,15 @@ export function dropPath(x: tf.Tensor3D, scale: tf.Tensor, drop: DropPathSetting
 
 /**
  * One SSD layer. `dropPaths` is null where the reference has identity drop paths (the stem);
- * in the branches it carries the stochastic-depth setting (null prob in eval).
+ * in the branches it carries the stochastic-depth setting (null prob in eval). `maskBias` as in
+ * `crossAttention`.
  */
 export function ssdLayer(
   param: ParamLookup,
   prefix: string,
   x: tf.Tensor3D,
   mask: tf.Tensor3D,
-  maskBias: tf.Tensor4D,
+  maskBias: tf.Tensor4D | undefined,
   level: PyramidLevel,
   dropPaths: { drop: DropPathSetting | null } | null,
 ): tf.Tensor3D {
@@ -329,6 +356,7 @@ export function ssdLayer(
  * written out (the MLP's hidden activations are the largest tensors of the layer).
  */
 export function gelu(x: tf.Tensor3D): tf.Tensor3D {
+  if (nativeKernelsActive()) return nativeGelu(x);
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [input, save] = args as [tf.Tensor3D, tf.GradSaveFunc];
     const cdf = tf.mul(tf.add(tf.erf(tf.mul(input, Math.SQRT1_2)), 1), 0.5);
@@ -365,6 +393,9 @@ export function embedding(
 export function downsample(x: tf.Tensor3D, mask: tf.Tensor3D): { x: tf.Tensor3D; mask: tf.Tensor3D } {
   const [batch, steps, channels] = x.shape;
   const half = steps / 2;
+  const maskPairs = tf.reshape(mask, [batch, half, 2, 1]);
+  const halvedMask = tf.reshape(tf.slice(maskPairs, [0, 0, 0, 0], [batch, half, 1, 1]), [batch, half, 1]) as tf.Tensor3D;
+  if (nativeKernelsActive()) return { x: nativeMaxPool(x), mask: halvedMask };
   const pairs = tf.reshape(x, [batch, half, 2, channels]);
   const even = tf.reshape(tf.slice(pairs, [0, 0, 0, 0], [batch, half, 1, channels]), [batch, half, channels]);
   const odd = tf.reshape(tf.slice(pairs, [0, 0, 1, 0], [batch, half, 1, channels]), [batch, half, channels]);
@@ -382,8 +413,7 @@ export function downsample(x: tf.Tensor3D, mask: tf.Tensor3D): { x: tf.Tensor3D;
     [batch, half, channels],
   );
   const pooled = tf.maximum<tf.Tensor3D>(tf.maximum(previousOdd, even), odd);
-  const maskPairs = tf.reshape(mask, [batch, half, 2, 1]);
-  return { x: pooled, mask: tf.reshape(tf.slice(maskPairs, [0, 0, 0, 0], [batch, half, 1, 1]), [batch, half, 1]) as tf.Tensor3D };
+  return { x: pooled, mask: halvedMask };
 }
 
 /** Masked sum over time divided by all T (padding counts), then Linear(C, classes). */

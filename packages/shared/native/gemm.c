@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "addon.h"
 #include "napi_args.h"
@@ -22,6 +23,7 @@ typedef struct {
   bool trans_a, trans_b;
   uint32_t batch, m, n, k, stride_a, stride_b;
   const float *a, *b, *bias;
+  const float* row_scale; /* NULL, or one factor per output row (of product 0; batch 1 only) */
   float* out;
   int split; /* 0: products, 1: rows, 2: columns */
 } gemm_job;
@@ -50,6 +52,12 @@ static void gemm_block(const gemm_job* job, uint32_t i, uint32_t row0, uint32_t 
   cblas_sgemm(CblasRowMajor, job->trans_a ? CblasTrans : CblasNoTrans, job->trans_b ? CblasTrans : CblasNoTrans, (int)rows, (int)cols,
               (int)k, 1.0f, a, job->trans_a ? (int)m : (int)k, b, job->trans_b ? (int)k : (int)n, job->bias != NULL ? 1.0f : 0.0f, c,
               (int)n);
+  if (job->row_scale != NULL) {
+    for (uint32_t r = 0; r < rows; r++) {
+      const float s = job->row_scale[row0 + r];
+      for (uint32_t col = 0; col < cols; col++) c[(uint64_t)r * n + col] *= s;
+    }
+  }
 }
 
 /* Blocks of 16 rows or columns, so that each thread's sgemm keeps whole micro-tiles. */
@@ -70,6 +78,26 @@ static void gemm_task(void* ctx, size_t part, size_t begin, size_t end) {
       gemm_block(job, i, lo, hi, 0, job->n);
     else
       gemm_block(job, i, 0, job->m, lo, hi);
+  }
+}
+
+/* Runs `job` (sizes already checked) over the pool: whole products, or blocks of rows or columns. */
+static void gemm_run(pool_t* pool, gemm_job* job) {
+  if (job->m == 0 || job->n == 0 || job->batch == 0) return;
+  const uint64_t macs = (uint64_t)job->batch * job->m * job->n * (job->k == 0 ? 1 : job->k);
+  const int threads = pool_threads(pool);
+  if (threads == 1 || macs < SPLIT_MIN_MACS) {
+    job->split = 0;
+    gemm_task(job, 0, 0, job->batch);
+  } else if (job->batch >= (uint32_t)threads * 4 && job->row_scale == NULL) {
+    job->split = 0;
+    pool_run(pool, job->batch, 1, gemm_task, job);
+  } else if (job->m >= job->n || job->row_scale != NULL) {
+    job->split = 1;
+    pool_run(pool, (job->m + BLOCK - 1) / BLOCK, 1, gemm_task, job);
+  } else {
+    job->split = 2;
+    pool_run(pool, (job->n + BLOCK - 1) / BLOCK, 1, gemm_task, job);
   }
 }
 
@@ -121,27 +149,127 @@ static napi_value Gemm(napi_env env, napi_callback_info info) {
   job.stride_b = stride_b;
   job.out = out.data;
   job.bias = bias.data;
-  const uint64_t macs = (uint64_t)batch * mn * (k == 0 ? 1 : k);
-  const int threads = pool_threads(pool);
-  if (threads == 1 || macs < SPLIT_MIN_MACS) {
-    job.split = 0;
-    gemm_task(&job, 0, 0, batch);
-  } else if (batch >= (uint32_t)threads * 4) {
-    job.split = 0;
-    pool_run(pool, batch, 1, gemm_task, &job);
-  } else if (m >= n) {
-    job.split = 1;
-    pool_run(pool, (m + BLOCK - 1) / BLOCK, 1, gemm_task, &job);
-  } else {
-    job.split = 2;
-    pool_run(pool, (n + BLOCK - 1) / BLOCK, 1, gemm_task, &job);
+  gemm_run(pool, &job);
+  return NULL;
+}
+
+/* ---------- PTH-Net's 1x1 convs: y = (x W + bias) * mask, and the three gradients at once ---------- */
+
+typedef struct {
+  const float *dy, *mask;
+  float* dym; /* dy * mask, or NULL */
+  float* db;
+  uint32_t rows, cols;
+} colsum_job;
+
+/* dym = dy * mask (rows [begin, end)). */
+static void mask_rows_task(void* ctx, size_t part, size_t begin, size_t end) {
+  (void)part;
+  const colsum_job* job = ctx;
+  for (size_t r = begin; r < end; r++) {
+    const float m = job->mask[r];
+    const float* dy = job->dy + r * job->cols;
+    float* out = job->dym + r * job->cols;
+    for (uint32_t c = 0; c < job->cols; c++) out[c] = dy[c] * m;
   }
+}
+
+/* db[c] = sum over rows of dy[r, c], in row order, in double, for the columns [begin, end). */
+static void colsum_task(void* ctx, size_t part, size_t begin, size_t end) {
+  (void)part;
+  const colsum_job* job = ctx;
+  double acc[256];
+  for (size_t c0 = begin; c0 < end; c0 += 256) {
+    const size_t w = end - c0 < 256 ? end - c0 : 256;
+    for (size_t c = 0; c < w; c++) acc[c] = 0;
+    for (uint32_t r = 0; r < job->rows; r++) {
+      const float* dy = job->dy + (size_t)r * job->cols + c0;
+      for (size_t c = 0; c < w; c++) acc[c] += (double)dy[c];
+    }
+    for (size_t c = 0; c < w; c++) job->db[c0 + c] = (float)acc[c];
+  }
+}
+
+/* linear(x, w, bias | null, mask | null, out, rows, K, N): out [rows, N] = (x [rows, K] w [K, N] + bias) * mask[row] */
+static napi_value Linear(napi_env env, napi_callback_info info) {
+  args_t args;
+  if (!args_read(env, info, "linear", 8, &args)) return NULL;
+  f32_t x, w, bias, mask, out;
+  uint32_t rows, k, n;
+  if (!arg_f32(&args, 0, "x", false, &x) || !arg_f32(&args, 1, "weight", false, &w) || !arg_f32(&args, 2, "bias", true, &bias) ||
+      !arg_f32(&args, 3, "mask", true, &mask) || !arg_f32(&args, 4, "out", false, &out) || !arg_size(&args, 5, "rows", &rows) ||
+      !arg_size(&args, 6, "K", &k) || !arg_size(&args, 7, "N", &n)) {
+    return NULL;
+  }
+  const f32_t* inputs[] = {&x, &w, &bias, &mask};
+  if (!expect_length(&args, "x", &x, (uint64_t)rows * k) || !expect_length(&args, "weight", &w, (uint64_t)k * n) ||
+      !expect_length(&args, "bias", &bias, n) || !expect_length(&args, "mask", &mask, rows) ||
+      !expect_length(&args, "out", &out, (uint64_t)rows * n) || !expect_disjoint(&args, "out", &out, inputs, 4)) {
+    return NULL;
+  }
+  pool_t* pool = addon_pool(env);
+  if (pool == NULL) return NULL;
+  gemm_job job = {.batch = 1, .m = rows, .n = n, .k = k, .a = x.data, .b = w.data, .bias = bias.data, .row_scale = mask.data, .out = out.data};
+  gemm_run(pool, &job);
+  return NULL;
+}
+
+/*
+ * linearGrad(dy, x, w, mask | null, dx | null, dw, db | null, rows, K, N): with g = dy * mask,
+ * dx = g w^T, dw = x^T g, db = column sums of g.
+ */
+static napi_value LinearGrad(napi_env env, napi_callback_info info) {
+  args_t args;
+  if (!args_read(env, info, "linearGrad", 10, &args)) return NULL;
+  f32_t dy, x, w, mask, dx, dw, db;
+  uint32_t rows, k, n;
+  if (!arg_f32(&args, 0, "dy", false, &dy) || !arg_f32(&args, 1, "x", false, &x) || !arg_f32(&args, 2, "weight", false, &w) ||
+      !arg_f32(&args, 3, "mask", true, &mask) || !arg_f32(&args, 4, "dx", true, &dx) || !arg_f32(&args, 5, "dweight", false, &dw) ||
+      !arg_f32(&args, 6, "dbias", true, &db) || !arg_size(&args, 7, "rows", &rows) || !arg_size(&args, 8, "K", &k) ||
+      !arg_size(&args, 9, "N", &n)) {
+    return NULL;
+  }
+  const f32_t* all[] = {&dy, &x, &w, &mask, &dx, &dw, &db};
+  if (!expect_length(&args, "dy", &dy, (uint64_t)rows * n) || !expect_length(&args, "x", &x, (uint64_t)rows * k) ||
+      !expect_length(&args, "weight", &w, (uint64_t)k * n) || !expect_length(&args, "mask", &mask, rows) ||
+      !expect_length(&args, "dx", &dx, (uint64_t)rows * k) || !expect_length(&args, "dweight", &dw, (uint64_t)k * n) ||
+      !expect_length(&args, "dbias", &db, n) || !expect_disjoint(&args, "dx", &dx, all, 7) || !expect_disjoint(&args, "dweight", &dw, all, 7) ||
+      !expect_disjoint(&args, "dbias", &db, all, 7)) {
+    return NULL;
+  }
+  pool_t* pool = addon_pool(env);
+  if (pool == NULL) return NULL;
+  const float* g = dy.data;
+  float* masked = NULL;
+  if (mask.data != NULL) {
+    masked = malloc((size_t)rows * n * sizeof(float) + 1);
+    if (masked == NULL) {
+      napi_throw_error(env, NULL, "pthnet_native: linearGrad: out of memory");
+      return NULL;
+    }
+    colsum_job mj = {.dy = dy.data, .mask = mask.data, .dym = masked, .rows = rows, .cols = n};
+    pool_run(pool, rows, 16384 / (n == 0 ? 1 : n) + 1, mask_rows_task, &mj);
+    g = masked;
+  }
+  if (dx.data != NULL) {
+    gemm_job job = {.trans_b = true, .batch = 1, .m = rows, .n = k, .k = n, .a = g, .b = w.data, .out = dx.data};
+    gemm_run(pool, &job);
+  }
+  gemm_job job = {.trans_a = true, .batch = 1, .m = k, .n = n, .k = rows, .a = x.data, .b = g, .out = dw.data};
+  gemm_run(pool, &job);
+  if (db.data != NULL) {
+    colsum_job cj = {.dy = g, .db = db.data, .rows = rows, .cols = n};
+    pool_run(pool, n, 64, colsum_task, &cj);
+  }
+  free(masked);
   return NULL;
 }
 
 napi_status register_gemm(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"gemm", NULL, Gemm, NULL, NULL, NULL, napi_default, NULL},
+      {"linear", NULL, Linear, NULL, NULL, NULL, napi_default, NULL},
+      {"linearGrad", NULL, LinearGrad, NULL, NULL, NULL, napi_default, NULL},
   };
   return napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);
 }

@@ -1014,6 +1014,340 @@ static napi_value Sgd(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---------- the global gate of an SSD layer: kv = (u * wf + bf) * relu(mean_T(u) * wg + bg) ---------- */
+
+typedef struct {
+  const float *u, *wf, *bf, *wg, *bg, *dkv;
+  float *kv, *du, *dwf, *dbf, *dwg, *dbg;
+  double* sums; /* [8, C] scratch, each part uses its own channels */
+  size_t B, T, C;
+} gate_job;
+
+/* Samples [begin, end): the gate per channel, then the output. */
+VECTORIZED static void gate_forward_task(void* ctx, size_t part, size_t begin, size_t end) {
+  (void)part;
+  const gate_job* job = ctx;
+  const size_t T = job->T, C = job->C;
+  /* this part's channels: all of them, for its samples; scratch rows indexed by part would do too,
+     but one part per sample range writes every channel, so give each part its own [2, C] */
+  double* mean = job->sums + 2 * C * part;
+  float* gate = (float*)(mean + C);
+  for (size_t b = begin; b < end; b++) {
+    for (size_t c = 0; c < C; c++) mean[c] = 0;
+    for (size_t t = 0; t < T; t++) {
+      const float* u = job->u + (b * T + t) * C;
+      for (size_t c = 0; c < C; c++) mean[c] += (double)u[c];
+    }
+    for (size_t c = 0; c < C; c++) {
+      const float z = (float)(mean[c] / (double)T) * job->wg[c] + job->bg[c];
+      gate[c] = z > 0.0f ? z : 0.0f;
+    }
+    for (size_t t = 0; t < T; t++) {
+      const float* u = job->u + (b * T + t) * C;
+      float* kv = job->kv + (b * T + t) * C;
+      for (size_t c = 0; c < C; c++) kv[c] = (u[c] * job->wf[c] + job->bf[c]) * gate[c];
+    }
+  }
+}
+
+/* Channels [begin, end): every gradient of those channels, samples in order. */
+VECTORIZED static void gate_backward_task(void* ctx, size_t part, size_t begin, size_t end) {
+  (void)part;
+  const gate_job* job = ctx;
+  const size_t T = job->T, C = job->C, w = end - begin;
+  double* mean = job->sums + begin;
+  double* dgate = job->sums + C + begin;
+  double* acc_wf = job->sums + 2 * C + begin;
+  double* acc_bf = job->sums + 3 * C + begin;
+  double* acc_wg = job->sums + 4 * C + begin;
+  double* acc_bg = job->sums + 5 * C + begin;
+  float* gate = (float*)(job->sums + 6 * C) + begin;
+  float* dm = (float*)(job->sums + 7 * C) + begin;
+  const float *wf = job->wf + begin, *bf = job->bf + begin, *wg = job->wg + begin, *bg = job->bg + begin;
+  for (size_t c = 0; c < w; c++) acc_wf[c] = acc_bf[c] = acc_wg[c] = acc_bg[c] = 0;
+  for (size_t b = 0; b < job->B; b++) {
+    for (size_t c = 0; c < w; c++) mean[c] = dgate[c] = 0;
+    for (size_t t = 0; t < T; t++) {
+      const float* u = job->u + (b * T + t) * C + begin;
+      for (size_t c = 0; c < w; c++) mean[c] += (double)u[c];
+    }
+    for (size_t t = 0; t < T; t++) {
+      const float* u = job->u + (b * T + t) * C + begin;
+      const float* dkv = job->dkv + (b * T + t) * C + begin;
+      for (size_t c = 0; c < w; c++) dgate[c] += (double)dkv[c] * (double)(u[c] * wf[c] + bf[c]);
+    }
+    for (size_t c = 0; c < w; c++) {
+      const float m = (float)(mean[c] / (double)T);
+      const float z = m * wg[c] + bg[c];
+      gate[c] = z > 0.0f ? z : 0.0f;
+      const double dz = z > 0.0f ? dgate[c] : 0.0;
+      acc_wg[c] += dz * (double)m;
+      acc_bg[c] += dz;
+      dm[c] = (float)(dz * (double)wg[c] / (double)T);
+    }
+    for (size_t t = 0; t < T; t++) {
+      const float* u = job->u + (b * T + t) * C + begin;
+      const float* dkv = job->dkv + (b * T + t) * C + begin;
+      float* du = job->du + (b * T + t) * C + begin;
+      for (size_t c = 0; c < w; c++) {
+        const float df = dkv[c] * gate[c];
+        du[c] = df * wf[c] + dm[c];
+        acc_wf[c] += (double)df * (double)u[c];
+        acc_bf[c] += (double)df;
+      }
+    }
+  }
+  for (size_t c = 0; c < w; c++) {
+    job->dwf[begin + c] = (float)acc_wf[c];
+    job->dbf[begin + c] = (float)acc_bf[c];
+    job->dwg[begin + c] = (float)acc_wg[c];
+    job->dbg[begin + c] = (float)acc_bg[c];
+  }
+}
+
+static bool gate_args(args_t* args, size_t first, gate_job* job) {
+  uint32_t B, T, C;
+  if (!arg_size(args, first, "B", &B) || !arg_size(args, first + 1, "T", &T) || !arg_size(args, first + 2, "C", &C)) return false;
+  if (T == 0) return fail_range(args, "T: expected at least one step");
+  job->B = B;
+  job->T = T;
+  job->C = C;
+  return true;
+}
+
+/* gate(u, wf, bf, wg, bg, out, B, T, C) */
+static napi_value Gate(napi_env env, napi_callback_info info) {
+  args_t args;
+  if (!args_read(env, info, "gate", 9, &args)) return NULL;
+  f32_t u, wf, bf, wg, bg, out;
+  gate_job job = {0};
+  if (!arg_f32(&args, 0, "u", false, &u) || !arg_f32(&args, 1, "wf", false, &wf) || !arg_f32(&args, 2, "bf", false, &bf) ||
+      !arg_f32(&args, 3, "wg", false, &wg) || !arg_f32(&args, 4, "bg", false, &bg) || !arg_f32(&args, 5, "out", false, &out) ||
+      !gate_args(&args, 6, &job)) {
+    return NULL;
+  }
+  const uint64_t size = (uint64_t)job.B * job.T * job.C;
+  const f32_t* inputs[] = {&u, &wf, &bf, &wg, &bg};
+  if (!expect_length(&args, "u", &u, size) || !expect_length(&args, "wf", &wf, job.C) || !expect_length(&args, "bf", &bf, job.C) ||
+      !expect_length(&args, "wg", &wg, job.C) || !expect_length(&args, "bg", &bg, job.C) || !expect_length(&args, "out", &out, size) ||
+      !expect_disjoint(&args, "out", &out, inputs, 5)) {
+    return NULL;
+  }
+  pool_t* pool = addon_pool(env);
+  if (pool == NULL) return NULL;
+  job.sums = scratch(2 * job.C * sizeof(double) * (size_t)pool_threads(pool));
+  if (job.sums == NULL) {
+    napi_throw_error(env, NULL, "pthnet_native: gate: out of memory");
+    return NULL;
+  }
+  job.u = u.data;
+  job.wf = wf.data;
+  job.bf = bf.data;
+  job.wg = wg.data;
+  job.bg = bg.data;
+  job.kv = out.data;
+  pool_run(pool, job.B, min_rows(job.T * job.C), gate_forward_task, &job);
+  free(job.sums);
+  return NULL;
+}
+
+/* gateGrad(dkv, u, wf, bf, wg, bg, du, dwf, dbf, dwg, dbg, B, T, C) */
+static napi_value GateGrad(napi_env env, napi_callback_info info) {
+  args_t args;
+  if (!args_read(env, info, "gateGrad", 14, &args)) return NULL;
+  f32_t dkv, u, wf, bf, wg, bg, du, dwf, dbf, dwg, dbg;
+  gate_job job = {0};
+  if (!arg_f32(&args, 0, "dkv", false, &dkv) || !arg_f32(&args, 1, "u", false, &u) || !arg_f32(&args, 2, "wf", false, &wf) ||
+      !arg_f32(&args, 3, "bf", false, &bf) || !arg_f32(&args, 4, "wg", false, &wg) || !arg_f32(&args, 5, "bg", false, &bg) ||
+      !arg_f32(&args, 6, "du", false, &du) || !arg_f32(&args, 7, "dwf", false, &dwf) || !arg_f32(&args, 8, "dbf", false, &dbf) ||
+      !arg_f32(&args, 9, "dwg", false, &dwg) || !arg_f32(&args, 10, "dbg", false, &dbg) || !gate_args(&args, 11, &job)) {
+    return NULL;
+  }
+  const uint64_t size = (uint64_t)job.B * job.T * job.C;
+  const f32_t* all[] = {&dkv, &u, &wf, &bf, &wg, &bg, &du, &dwf, &dbf, &dwg, &dbg};
+  if (!expect_length(&args, "dkv", &dkv, size) || !expect_length(&args, "u", &u, size) || !expect_length(&args, "wf", &wf, job.C) ||
+      !expect_length(&args, "bf", &bf, job.C) || !expect_length(&args, "wg", &wg, job.C) || !expect_length(&args, "bg", &bg, job.C) ||
+      !expect_length(&args, "du", &du, size) || !expect_length(&args, "dwf", &dwf, job.C) || !expect_length(&args, "dbf", &dbf, job.C) ||
+      !expect_length(&args, "dwg", &dwg, job.C) || !expect_length(&args, "dbg", &dbg, job.C)) {
+    return NULL;
+  }
+  for (size_t i = 6; i < 11; i++)
+    if (!expect_disjoint(&args, "gradient output", all[i], all, 11)) return NULL;
+  pool_t* pool = addon_pool(env);
+  if (pool == NULL) return NULL;
+  job.sums = scratch(8 * job.C * sizeof(double));
+  if (job.sums == NULL) {
+    napi_throw_error(env, NULL, "pthnet_native: gateGrad: out of memory");
+    return NULL;
+  }
+  job.dkv = dkv.data;
+  job.u = u.data;
+  job.wf = wf.data;
+  job.bf = bf.data;
+  job.wg = wg.data;
+  job.bg = bg.data;
+  job.du = du.data;
+  job.dwf = dwf.data;
+  job.dbf = dbf.data;
+  job.dwg = dwg.data;
+  job.dbg = dbg.data;
+  pool_run(pool, job.C, 64, gate_backward_task, &job);
+  free(job.sums);
+  return NULL;
+}
+
+/* ---------- residual joins: out = x * mask + ((a + b) * scale) * keep ---------- */
+
+typedef struct {
+  const float *x, *mask, *a, *b, *scale, *keep, *dout;
+  float *out, *dx, *da, *dscale;
+  size_t B, T, C;
+} residual_job;
+
+VECTORIZED static void residual_forward_task(void* ctx, size_t part, size_t begin, size_t end) {
+  (void)part;
+  const residual_job* job = ctx;
+  const size_t C = job->C;
+  for (size_t r = begin; r < end; r++) {
+    const float m = job->mask != NULL ? job->mask[r] : 1.0f;
+    const float k = job->keep != NULL ? job->keep[r / job->T] : 1.0f;
+    const float *x = job->x + r * C, *a = job->a + r * C;
+    float* out = job->out + r * C;
+    for (size_t c = 0; c < C; c++) {
+      float v = a[c];
+      if (job->b != NULL) v += job->b[r * C + c];
+      if (job->scale != NULL) v *= job->scale[c];
+      if (job->keep != NULL) v *= k;
+      out[c] = x[c] * m + v;
+    }
+  }
+}
+
+/* dx = dout * mask, da = (dout * keep) * scale (= db). */
+VECTORIZED static void residual_backward_rows_task(void* ctx, size_t part, size_t begin, size_t end) {
+  (void)part;
+  const residual_job* job = ctx;
+  const size_t C = job->C;
+  for (size_t r = begin; r < end; r++) {
+    const float m = job->mask != NULL ? job->mask[r] : 1.0f;
+    const float k = job->keep != NULL ? job->keep[r / job->T] : 1.0f;
+    const float* dout = job->dout + r * C;
+    float *dx = job->dx + r * C, *da = job->da + r * C;
+    for (size_t c = 0; c < C; c++) {
+      dx[c] = dout[c] * m;
+      float g = dout[c];
+      if (job->keep != NULL) g *= k;
+      if (job->scale != NULL) g *= job->scale[c];
+      da[c] = g;
+    }
+  }
+}
+
+/* dscale[c] = sum over rows of (dout * keep) * (a + b), channels [begin, end). */
+VECTORIZED static void residual_backward_scale_task(void* ctx, size_t part, size_t begin, size_t end) {
+  (void)part;
+  const residual_job* job = ctx;
+  const size_t C = job->C, rows = job->B * job->T;
+  double acc[256];
+  for (size_t c0 = begin; c0 < end; c0 += 256) {
+    const size_t w = end - c0 < 256 ? end - c0 : 256;
+    for (size_t c = 0; c < w; c++) acc[c] = 0;
+    for (size_t r = 0; r < rows; r++) {
+      const float k = job->keep != NULL ? job->keep[r / job->T] : 1.0f;
+      const float* dout = job->dout + r * C + c0;
+      const float* a = job->a + r * C + c0;
+      const float* b = job->b != NULL ? job->b + r * C + c0 : NULL;
+      for (size_t c = 0; c < w; c++) {
+        const float v = b != NULL ? a[c] + b[c] : a[c];
+        acc[c] += (double)(dout[c] * k) * (double)v;
+      }
+    }
+    for (size_t c = 0; c < w; c++) job->dscale[c0 + c] = (float)acc[c];
+  }
+}
+
+static bool residual_common(args_t* args, size_t first, residual_job* job) {
+  uint32_t B, T, C;
+  if (!arg_size(args, first, "B", &B) || !arg_size(args, first + 1, "T", &T) || !arg_size(args, first + 2, "C", &C)) return false;
+  job->B = B;
+  job->T = T;
+  job->C = C;
+  return true;
+}
+
+/* residual(x, mask | null, a, b | null, scale | null, keep | null, out, B, T, C) */
+static napi_value Residual(napi_env env, napi_callback_info info) {
+  args_t args;
+  if (!args_read(env, info, "residual", 10, &args)) return NULL;
+  f32_t x, mask, a, b, scale, keep, out;
+  residual_job job = {0};
+  if (!arg_f32(&args, 0, "x", false, &x) || !arg_f32(&args, 1, "mask", true, &mask) || !arg_f32(&args, 2, "a", false, &a) ||
+      !arg_f32(&args, 3, "b", true, &b) || !arg_f32(&args, 4, "scale", true, &scale) || !arg_f32(&args, 5, "keep", true, &keep) ||
+      !arg_f32(&args, 6, "out", false, &out) || !residual_common(&args, 7, &job)) {
+    return NULL;
+  }
+  const uint64_t size = (uint64_t)job.B * job.T * job.C;
+  const f32_t* inputs[] = {&x, &mask, &a, &b, &scale, &keep};
+  if (!expect_length(&args, "x", &x, size) || !expect_length(&args, "mask", &mask, (uint64_t)job.B * job.T) ||
+      !expect_length(&args, "a", &a, size) || !expect_length(&args, "b", &b, size) || !expect_length(&args, "scale", &scale, job.C) ||
+      !expect_length(&args, "keep", &keep, job.B) || !expect_length(&args, "out", &out, size) ||
+      !expect_disjoint(&args, "out", &out, inputs, 6)) {
+    return NULL;
+  }
+  pool_t* pool = addon_pool(env);
+  if (pool == NULL) return NULL;
+  job.x = x.data;
+  job.mask = mask.data;
+  job.a = a.data;
+  job.b = b.data;
+  job.scale = scale.data;
+  job.keep = keep.data;
+  job.out = out.data;
+  pool_run(pool, job.B * job.T, min_rows(job.C), residual_forward_task, &job);
+  return NULL;
+}
+
+/* residualGrad(dout, mask | null, a, b | null, scale | null, keep | null, dx, da, dscale | null, B, T, C) */
+static napi_value ResidualGrad(napi_env env, napi_callback_info info) {
+  args_t args;
+  if (!args_read(env, info, "residualGrad", 12, &args)) return NULL;
+  f32_t dout, mask, a, b, scale, keep, dx, da, dscale;
+  residual_job job = {0};
+  if (!arg_f32(&args, 0, "dout", false, &dout) || !arg_f32(&args, 1, "mask", true, &mask) || !arg_f32(&args, 2, "a", false, &a) ||
+      !arg_f32(&args, 3, "b", true, &b) || !arg_f32(&args, 4, "scale", true, &scale) || !arg_f32(&args, 5, "keep", true, &keep) ||
+      !arg_f32(&args, 6, "dx", false, &dx) || !arg_f32(&args, 7, "da", false, &da) || !arg_f32(&args, 8, "dscale", true, &dscale) ||
+      !residual_common(&args, 9, &job)) {
+    return NULL;
+  }
+  const uint64_t size = (uint64_t)job.B * job.T * job.C;
+  const f32_t* all[] = {&dout, &mask, &a, &b, &scale, &keep, &dx, &da, &dscale};
+  if (!expect_length(&args, "dout", &dout, size) || !expect_length(&args, "mask", &mask, (uint64_t)job.B * job.T) ||
+      !expect_length(&args, "a", &a, size) || !expect_length(&args, "b", &b, size) || !expect_length(&args, "scale", &scale, job.C) ||
+      !expect_length(&args, "keep", &keep, job.B) || !expect_length(&args, "dx", &dx, size) || !expect_length(&args, "da", &da, size) ||
+      !expect_length(&args, "dscale", &dscale, job.C) || !expect_disjoint(&args, "dx", &dx, all, 9) ||
+      !expect_disjoint(&args, "da", &da, all, 9) || !expect_disjoint(&args, "dscale", &dscale, all, 9)) {
+    return NULL;
+  }
+  if (dscale.data != NULL && scale.data == NULL) {
+    fail_range(&args, "dscale: given without a scale");
+    return NULL;
+  }
+  pool_t* pool = addon_pool(env);
+  if (pool == NULL) return NULL;
+  job.dout = dout.data;
+  job.mask = mask.data;
+  job.a = a.data;
+  job.b = b.data;
+  job.scale = scale.data;
+  job.keep = keep.data;
+  job.dx = dx.data;
+  job.da = da.data;
+  job.dscale = dscale.data;
+  pool_run(pool, job.B * job.T, min_rows(job.C), residual_backward_rows_task, &job);
+  if (job.dscale != NULL) pool_run(pool, job.C, 64, residual_backward_scale_task, &job);
+  return NULL;
+}
+
 napi_status register_kernels(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"groupNorm", NULL, GroupNorm, NULL, NULL, NULL, napi_default, NULL},
@@ -1029,6 +1363,10 @@ napi_status register_kernels(napi_env env, napi_value exports) {
       {"maxPool", NULL, MaxPool, NULL, NULL, NULL, napi_default, NULL},
       {"maxPoolGrad", NULL, MaxPoolGrad, NULL, NULL, NULL, napi_default, NULL},
       {"sgd", NULL, Sgd, NULL, NULL, NULL, napi_default, NULL},
+      {"gate", NULL, Gate, NULL, NULL, NULL, napi_default, NULL},
+      {"gateGrad", NULL, GateGrad, NULL, NULL, NULL, napi_default, NULL},
+      {"residual", NULL, Residual, NULL, NULL, NULL, napi_default, NULL},
+      {"residualGrad", NULL, ResidualGrad, NULL, NULL, NULL, napi_default, NULL},
   };
   return napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);
 }

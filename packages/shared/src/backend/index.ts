@@ -11,10 +11,13 @@ export {
 export {
   nativeAttention,
   nativeDepthwise,
+  nativeGate,
   nativeGelu,
   nativeGroupNorm,
   nativeKernelsActive,
+  nativeLinear,
   nativeMaxPool,
+  nativeResidual,
   nativeSgdStep,
   nativeTapSum,
 } from './native-kernels.js';

@@ -13,10 +13,13 @@ import { disableNativeGemm, enableNativeGemm, loadAddon } from './native-gemm.js
 import {
   nativeAttention,
   nativeDepthwise,
+  nativeGate,
   nativeGelu,
   nativeGroupNorm,
   nativeKernelsActive,
+  nativeLinear,
   nativeMaxPool,
+  nativeResidual,
   nativeSgdStep,
   nativeTapSum,
 } from './native-kernels.js';
@@ -423,6 +426,171 @@ describe.skipIf(addon === null || !enabled)('native layer kernels on the wasm he
     });
   });
 
+  describe.each([
+    { name: 'bias and mask', shape: [3, 5, 7], n: 4, bias: true, real: [5, 2, 1] },
+    { name: 'neither', shape: [4, 6], n: 3, bias: false, real: null },
+    { name: 'large enough to split over threads', shape: [8, 16, 64], n: 96, bias: true, real: [16, 1, 8, 16, 3, 16, 16, 9] },
+  ])('linear: $name', ({ shape, n, bias, real }) => {
+    const k = shape[shape.length - 1]!;
+    const rows = shape.slice(0, -1).reduce((p, d) => p * d, 1);
+    const x = random(rows * k, 100);
+    const w = random(k * n, 101, 0.3);
+    const bv = bias ? random(n, 102) : null;
+    const m = real ? maskOf(shape[0]!, shape[1]!, real) : null;
+    const outShape = [...shape.slice(0, -1), n];
+    const r = random(rows * n, 103);
+    const forward = ([xx, ww, bb]: F64[]) => {
+      const y = new Float64Array(rows * n);
+      for (let i = 0; i < rows; i++)
+        for (let j = 0; j < n; j++) {
+          let sum = bv ? bb![j]! : 0;
+          for (let l = 0; l < k; l++) sum += xx![i * k + l]! * ww![l * n + j]!;
+          y[i * n + j] = sum * (m ? m[i]! : 1);
+        }
+      return y;
+    };
+    const maskTensor = () => (m ? tensor(m, [shape[0]!, shape[1]!, 1]) : undefined);
+    const op = (xx: tf.Tensor, ww: tf.Tensor, bb?: tf.Tensor) => nativeLinear(xx, ww, { bias: bb, mask: maskTensor() });
+    const inputs = () => [tensor(x, shape), tensor(w, [k, n]), ...(bv ? [tensor(bv, [n])] : [])];
+
+    it('forward matches float64, and the gradients central differences', () => {
+      const [got, ...grads] = sameWithThreads(() => [
+        op(...(inputs() as [tf.Tensor, tf.Tensor, tf.Tensor?])).dataSync() as Float32Array,
+        ...nativeGrads((...xs) => op(xs[0]!, xs[1]!, xs[2]), inputs(), tensor(r, outShape)),
+      ]);
+      expect(relErr(got!, forward([x, w, bv ?? new Float64Array(0)]))).toBeLessThan(2e-6);
+      const all = [x, w, bv ?? new Float64Array(0)];
+      for (const [which, size] of [[0, rows * k], [1, k * n], ...(bv ? ([[2, n]] as const) : [])] as const) {
+        const indices = pick(size, 12, 104 + which);
+        expect(
+          relErr(
+            indices.map((i) => grads[which]![i]!),
+            numericGrad(forward, all, r, which, indices),
+          ),
+        ).toBeLessThan(1e-4);
+      }
+    });
+
+    it('skips the input gradient when told, and refuses to hand one out then', () => {
+      const xt = tensor(x, shape);
+      const [dw] = nativeGrads(
+        (ww) => nativeLinear(xt, ww!, { mask: maskTensor(), inputGrad: false }),
+        [tensor(w, [k, n])],
+        tensor(r, outShape),
+      );
+      const want = numericGrad(([ww]) => forward([x, ww!, new Float64Array(n)]), [w], r, 0, [0, 5, k * n - 1]);
+      expect(relErr([dw![0]!, dw![5]!, dw![k * n - 1]!], want)).toBeLessThan(1e-4);
+      expect(() => nativeGrads((xx) => nativeLinear(xx!, tensor(w, [k, n]), { inputGrad: false }), [xt], tensor(r, outShape))).toThrow(
+        /inputGrad: false/,
+      );
+    });
+  });
+
+  describe.each([
+    { name: 'small', shape: [3, 4, 6] },
+    { name: 'one step', shape: [2, 1, 5] },
+    { name: 'large enough to split over threads', shape: [16, 16, 96] },
+  ])('gate: $name', ({ shape }) => {
+    const [B, T, C] = shape as [number, number, number];
+    const size = B * T * C;
+    const u = random(size, 110, 1, 0.2);
+    const params = [random(C, 111), random(C, 112), random(C, 113), random(C, 114, 0.5)];
+    const r = random(size, 115);
+    const forward = ([uu, wf, bf, wg, bg]: F64[]) => {
+      const out = new Float64Array(size);
+      for (let b = 0; b < B; b++)
+        for (let c = 0; c < C; c++) {
+          let mean = 0;
+          for (let t = 0; t < T; t++) mean += uu![(b * T + t) * C + c]!;
+          const gate = Math.max(0, (mean / T) * wg![c]! + bg![c]!);
+          for (let t = 0; t < T; t++) out[(b * T + t) * C + c] = (uu![(b * T + t) * C + c]! * wf![c]! + bf![c]!) * gate;
+        }
+      return out;
+    };
+    const inputs = () => [
+      tensor(u, shape),
+      tensor(params[0]!, [1, C]),
+      tensor(params[1]!, [C]),
+      tensor(params[2]!, [1, C]),
+      tensor(params[3]!, [C]),
+    ];
+    const op = (...xs: tf.Tensor[]) => nativeGate(xs[0] as tf.Tensor3D, xs[1]!, xs[2]!, xs[3]!, xs[4]!);
+
+    it('forward matches float64, and the gradients central differences', () => {
+      const [got, ...grads] = sameWithThreads(() => [
+        op(...inputs()).dataSync() as Float32Array,
+        ...nativeGrads(op, inputs(), tensor(r, shape)),
+      ]);
+      const all = [u, ...params];
+      expect(relErr(got!, forward(all))).toBeLessThan(2e-6);
+      for (let which = 0; which < 5; which++) {
+        const indices = pick(which === 0 ? size : C, 10, 116 + which);
+        expect(
+          relErr(
+            indices.map((i) => grads[which]![i]!),
+            numericGrad(forward, all, r, which, indices),
+          ),
+        ).toBeLessThan(1e-4);
+      }
+    });
+  });
+
+  describe.each([
+    { name: 'mask, b, scale and keep', shape: [3, 4, 6], mask: true, b: true, scale: true, keep: true },
+    { name: 'a alone', shape: [2, 3, 5], mask: false, b: false, scale: false, keep: false },
+    { name: 'mask and b', shape: [2, 3, 5], mask: true, b: true, scale: false, keep: false },
+    { name: 'scale, large enough to split over threads', shape: [16, 16, 96], mask: false, b: false, scale: true, keep: false },
+  ])('residual: $name', (setup) => {
+    const [B, T, C] = setup.shape as [number, number, number];
+    const size = B * T * C;
+    const m = setup.mask
+      ? maskOf(
+          B,
+          T,
+          Array.from({ length: B }, (_, i) => T - i),
+        )
+      : null;
+    const keep = setup.keep ? Float64Array.from({ length: B }, (_, i) => (i % 2 === 0 ? 1 / 0.9 : 0)) : null;
+    const values = [random(size, 120), random(size, 121), random(size, 122), random(C, 123)];
+    const r = random(size, 124);
+    const forward = ([x, a, b, s]: F64[]) =>
+      x!.map((xv, i) => {
+        const row = Math.floor(i / C);
+        let v = a![i]! + (setup.b ? b![i]! : 0);
+        if (setup.scale) v *= s![i % C]!;
+        if (keep) v *= keep[Math.floor(row / T)]!;
+        return xv * (m ? m[row]! : 1) + v;
+      });
+    const differentiable = [0, 1, ...(setup.b ? [2] : []), ...(setup.scale ? [3] : [])];
+    const op = (...xs: tf.Tensor[]) => {
+      const byIndex = new Map(differentiable.map((d, i) => [d, xs[i]!]));
+      return nativeResidual(byIndex.get(0) as tf.Tensor3D, byIndex.get(1) as tf.Tensor3D, {
+        ...(m ? { mask: tensor(m, [B, T, 1]) as tf.Tensor3D } : {}),
+        ...(setup.b ? { b: byIndex.get(2) as tf.Tensor3D } : {}),
+        ...(setup.scale ? { scale: byIndex.get(3)! } : {}),
+        ...(keep ? { keep: tensor(keep, [B]) as tf.Tensor1D } : {}),
+      });
+    };
+    const inputs = () => differentiable.map((d) => tensor(values[d]!, d === 3 ? [C] : setup.shape));
+
+    it('forward matches float64, and the gradients central differences', () => {
+      const [got, ...grads] = sameWithThreads(() => [
+        op(...inputs()).dataSync() as Float32Array,
+        ...nativeGrads(op, inputs(), tensor(r, setup.shape)),
+      ]);
+      expect(relErr(got!, forward(values))).toBeLessThan(2e-6);
+      differentiable.forEach((which, i) => {
+        const indices = pick(which === 3 ? C : size, 10, 125 + which);
+        expect(
+          relErr(
+            indices.map((j) => grads[i]![j]!),
+            numericGrad(forward, values, r, which, indices),
+          ),
+        ).toBeLessThan(1e-4);
+      });
+    });
+  });
+
   it('maxPool: ties go to the earliest step, padding never wins, a NaN wins', () => {
     // one channel, T = 4: outputs max(x0, x1) and max(x1, x2, x3)
     const x = tf.tensor3d([-1, -1, -3, -1], [1, 4, 1]);
@@ -507,6 +675,15 @@ describe.skipIf(addon === null || !enabled)('native layer kernels on the wasm he
     expect(() => kernels.tapSumGrad(f(12), null, f(35), 1, 3, 4, 3)).toThrow(/dtaps: expected 36 values, got 35/);
     expect(() => kernels.gelu(f(4), new Float64Array(4) as unknown as Float32Array)).toThrow(/out: expected a Float32Array/);
     expect(() => kernels.maxPool(f(24), f(11), 1, 6, 4)).toThrow(/maxPool: out: expected 12 values, got 11/);
+    expect(() => kernels.linear(f(12), f(12), null, null, f(8), 3, 4, 3)).toThrow(/linear: out: expected 9 values, got 8/);
+    expect(() => kernels.linear(f(12), f(11), null, null, f(9), 3, 4, 3)).toThrow(/weight: expected 12 values, got 11/);
+    expect(() => kernels.linearGrad(f(9), f(12), f(12), f(2), null, f(12), null, 3, 4, 3)).toThrow(/mask: expected 3 values, got 2/);
+    expect(() => kernels.gate(f(24), f(8), f(8), f(8), f(7), f(24), 1, 3, 8)).toThrow(/bg: expected 8 values, got 7/);
+    expect(() => kernels.gate(f(0), f(8), f(8), f(8), f(8), f(0), 1, 0, 8)).toThrow(/T: expected at least one step/);
+    expect(() => kernels.residual(f(24), null, f(24), null, f(7), null, f(24), 1, 3, 8)).toThrow(/scale: expected 8 values, got 7/);
+    expect(() => kernels.residualGrad(f(24), null, f(24), null, null, null, f(24), f(24), f(8), 1, 3, 8)).toThrow(
+      /dscale: given without a scale/,
+    );
     expect(() => kernels.maxPoolGrad(f(12), f(24), f(23), 1, 6, 4)).toThrow(/dx: expected 24 values, got 23/);
     expect(() => kernels.sgd(f(4), f(4), f(3), f(4), 0.1, 0.9, 0, false)).toThrow(/buffer: expected 4 values, got 3/);
     expect(() => kernels.sgd(f(4), f(4), null, f(4), Number.NaN, 0.9, 0, false)).toThrow(/lr: expected a finite number/);

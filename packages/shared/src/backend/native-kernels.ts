@@ -13,6 +13,12 @@
  *   PthnetGelu          [x] -> x * Phi(x)
  *   PthnetTapSum        [taps, mask?] -> y: the K shifted taps of a full conv along T, summed
  *   PthnetMaxPool       [x] -> y: max-pool along T, kernel 3, stride 2, padding 1
+ *   PthnetLinear        [x, weight, bias?, mask?] -> (x W + bias) * mask: a 1x1 conv, its three
+ *                       gradients in one kernel (the input's only where asked for)
+ *   PthnetGate          [u, wf, bf, wg, bg] -> (u * wf + bf) * relu(mean_T(u) * wg + bg): an SSD
+ *                       layer's kv input from its fc and global_fc (kernel 1)
+ *   PthnetResidual      [x, a, mask?, b?, scale?, keep?] -> x * mask + ((a + b) * scale) * keep:
+ *                       an SSD layer's residual joins, with the drop-path scale and keep factors
  *   PthnetSgd           [p, g] -> p': one SGD update (PyTorch's momentum and weight decay), the
  *                       momentum buffer (host memory) updated in place; no gradient
  *
@@ -37,6 +43,12 @@ const KERNEL = {
   tapSumGrad: 'PthnetTapSumGrad',
   maxPool: 'PthnetMaxPool',
   maxPoolGrad: 'PthnetMaxPoolGrad',
+  linear: 'PthnetLinear',
+  linearGrad: 'PthnetLinearGrad',
+  gate: 'PthnetGate',
+  gateGrad: 'PthnetGateGrad',
+  residual: 'PthnetResidual',
+  residualGrad: 'PthnetResidualGrad',
   sgd: 'PthnetSgd',
 } as const;
 
@@ -68,6 +80,31 @@ interface AttentionAttrs {
 interface TapSumAttrs {
   kernel: number;
   hasMask: boolean;
+}
+
+interface LinearAttrs {
+  hasBias: boolean;
+  hasMask: boolean;
+  /** Whether the input gets a gradient (not the first layer's, whose input is the data). */
+  inputGrad: boolean;
+}
+
+interface ResidualAttrs {
+  hasMask: boolean;
+  hasB: boolean;
+  hasScale: boolean;
+  hasKeep: boolean;
+}
+
+/** Positions of a residual join's optional inputs after x and a, in the order mask, b, scale, keep. */
+function residualSlots(attrs: ResidualAttrs): { mask: number; b: number; scale: number; keep: number; count: number } {
+  let next = 2;
+  const slot = (present: boolean) => (present ? next++ : -1);
+  const mask = slot(attrs.hasMask);
+  const b = slot(attrs.hasB);
+  const scale = slot(attrs.hasScale);
+  const keep = slot(attrs.hasKeep);
+  return { mask, b, scale, keep, count: next };
 }
 
 export interface SgdAttrs {
@@ -121,6 +158,33 @@ function optional(view: Float32Array | null | undefined): Float32Array | null {
 }
 
 type KernelMaker = (addon: NativeGemmAddon) => tf.KernelFunc;
+
+/** `x [..., K]` times `weight [K, N]`, with `mask` one value per row of x. */
+function linearSizes(kernel: string, x: tf.TensorInfo, weight: tf.TensorInfo, mask: tf.TensorInfo | null) {
+  if (x.shape.length < 2) fail(kernel, `x: expected rank 2 or more, got shape [${x.shape.join(', ')}]`);
+  const k = x.shape[x.shape.length - 1]!;
+  if (weight.shape.length !== 2 || weight.shape[0] !== k)
+    fail(kernel, `weight: expected shape [${k}, N], got [${weight.shape.join(', ')}]`);
+  const n = weight.shape[1]!;
+  const rows = x.shape.slice(0, -1).reduce((p, d) => p * d, 1);
+  if (mask !== null && mask.shape.reduce((p, d) => p * d, 1) !== rows)
+    fail(kernel, `mask: expected ${rows} values (one per row), got shape [${mask.shape.join(', ')}]`);
+  return { rows, k, n, outShape: [...x.shape.slice(0, -1), n] };
+}
+
+function residualShapes(
+  kernel: string,
+  [b, t, c]: [number, number, number],
+  mask: tf.TensorInfo | null,
+  second: tf.TensorInfo | null,
+  scale: tf.TensorInfo | null,
+  keep: tf.TensorInfo | null,
+): void {
+  if (mask !== null) expectShape(kernel, 'mask', mask, [b, t, 1]);
+  if (second !== null) expectShape(kernel, 'b', second, [b, t, c]);
+  if (scale !== null) expectShape(kernel, 'scale', scale, [c]);
+  if (keep !== null) expectShape(kernel, 'keep', keep, [b]);
+}
 
 const normSizes = (x: [number, number, number], attrs: NormAttrs) => {
   const [b, t, c] = x;
@@ -287,6 +351,114 @@ const KERNELS: Record<(typeof KERNEL)[keyof typeof KERNEL], KernelMaker> = {
     addon.maxPoolGrad(dyv!, xv!, dxv!, b, t, c);
     return dx;
   },
+  [KERNEL.linear]: (addon) => (args) => {
+    const attrs = args.attrs as unknown as LinearAttrs;
+    const inputs = inputList(KERNEL.linear, args.inputs, 2 + Number(attrs.hasBias) + Number(attrs.hasMask));
+    const [x, weight] = inputs;
+    const bias = attrs.hasBias ? inputs[2]! : null;
+    const mask = attrs.hasMask ? inputs[inputs.length - 1]! : null;
+    const { rows, k, n, outShape } = linearSizes(KERNEL.linear, x!, weight!, mask);
+    if (bias !== null) expectShape(KERNEL.linear, 'bias', bias, [n]);
+    const backend = args.backend as unknown as WasmHeapBackend;
+    const out = backend.makeOutput(outShape, 'float32');
+    const [xv, wv, bv, mv, ov] = views(backend, [x!, weight!, bias, mask, out]);
+    addon.linear(xv!, wv!, optional(bv), optional(mv), ov!, rows, k, n);
+    return out;
+  },
+  [KERNEL.linearGrad]: (addon) => (args) => {
+    const attrs = args.attrs as unknown as LinearAttrs;
+    const inputs = inputList(KERNEL.linearGrad, args.inputs, 3 + Number(attrs.hasMask));
+    const [dy, x, weight] = inputs;
+    const mask = attrs.hasMask ? inputs[3]! : null;
+    const { rows, k, n, outShape } = linearSizes(KERNEL.linearGrad, x!, weight!, mask);
+    expectShape(KERNEL.linearGrad, 'dy', dy!, outShape);
+    const backend = args.backend as unknown as WasmHeapBackend;
+    const dx = attrs.inputGrad ? backend.makeOutput([...x!.shape], 'float32') : null;
+    const dw = backend.makeOutput([k, n], 'float32');
+    const db = attrs.hasBias ? backend.makeOutput([n], 'float32') : null;
+    const [dyv, xv, wv, mv, dxv, dwv, dbv] = views(backend, [dy!, x!, weight!, mask, dx, dw, db]);
+    addon.linearGrad(dyv!, xv!, wv!, optional(mv), optional(dxv), dwv!, optional(dbv), rows, k, n);
+    return [...(dx ? [dx] : []), dw, ...(db ? [db] : [])];
+  },
+  [KERNEL.gate]: (addon) => (args) => {
+    const [u, wf, bf, wg, bg] = inputList(KERNEL.gate, args.inputs, 5);
+    const [b, t, c] = btc(KERNEL.gate, u!);
+    expectShape(KERNEL.gate, 'wf', wf!, [1, c]);
+    expectShape(KERNEL.gate, 'wg', wg!, [1, c]);
+    expectShape(KERNEL.gate, 'bf', bf!, [c]);
+    expectShape(KERNEL.gate, 'bg', bg!, [c]);
+    const backend = args.backend as unknown as WasmHeapBackend;
+    const out = backend.makeOutput([b, t, c], 'float32');
+    const [uv, wfv, bfv, wgv, bgv, ov] = views(backend, [u!, wf!, bf!, wg!, bg!, out]);
+    addon.gate(uv!, wfv!, bfv!, wgv!, bgv!, ov!, b, t, c);
+    return out;
+  },
+  [KERNEL.gateGrad]: (addon) => (args) => {
+    const [dout, u, wf, bf, wg, bg] = inputList(KERNEL.gateGrad, args.inputs, 6);
+    const [b, t, c] = btc(KERNEL.gateGrad, u!);
+    expectShape(KERNEL.gateGrad, 'dout', dout!, [b, t, c]);
+    for (const [name, v, shape] of [
+      ['wf', wf!, [1, c]],
+      ['wg', wg!, [1, c]],
+      ['bf', bf!, [c]],
+      ['bg', bg!, [c]],
+    ] as const)
+      expectShape(KERNEL.gateGrad, name, v, shape);
+    const backend = args.backend as unknown as WasmHeapBackend;
+    const du = backend.makeOutput([b, t, c], 'float32');
+    const grads = [
+      backend.makeOutput([1, c], 'float32'),
+      backend.makeOutput([c], 'float32'),
+      backend.makeOutput([1, c], 'float32'),
+      backend.makeOutput([c], 'float32'),
+    ];
+    const [dov, uv, wfv, bfv, wgv, bgv, duv, dwfv, dbfv, dwgv, dbgv] = views(backend, [dout!, u!, wf!, bf!, wg!, bg!, du, ...grads]);
+    addon.gateGrad(dov!, uv!, wfv!, bfv!, wgv!, bgv!, duv!, dwfv!, dbfv!, dwgv!, dbgv!, b, t, c);
+    return [du, ...grads];
+  },
+  [KERNEL.residual]: (addon) => (args) => {
+    const attrs = args.attrs as unknown as ResidualAttrs;
+    const slots = residualSlots(attrs);
+    const inputs = inputList(KERNEL.residual, args.inputs, slots.count);
+    const at = (i: number) => (i < 0 ? null : inputs[i]!);
+    const [x, a] = inputs;
+    const [b, t, c] = btc(KERNEL.residual, x!);
+    expectShape(KERNEL.residual, 'a', a!, [b, t, c]);
+    residualShapes(KERNEL.residual, [b, t, c], at(slots.mask), at(slots.b), at(slots.scale), at(slots.keep));
+    const backend = args.backend as unknown as WasmHeapBackend;
+    const out = backend.makeOutput([b, t, c], 'float32');
+    const [xv, av, mv, bv, sv, kv, ov] = views(backend, [x!, a!, at(slots.mask), at(slots.b), at(slots.scale), at(slots.keep), out]);
+    addon.residual(xv!, optional(mv), av!, optional(bv), optional(sv), optional(kv), ov!, b, t, c);
+    return out;
+  },
+  [KERNEL.residualGrad]: (addon) => (args) => {
+    const attrs = args.attrs as unknown as ResidualAttrs;
+    const slots = residualSlots(attrs);
+    // [dout, a, ...the forward's optional inputs]
+    const inputs = inputList(KERNEL.residualGrad, args.inputs, slots.count);
+    const at = (i: number) => (i < 0 ? null : inputs[i]!);
+    const [dout, a] = inputs;
+    const [b, t, c] = btc(KERNEL.residualGrad, dout!);
+    expectShape(KERNEL.residualGrad, 'a', a!, [b, t, c]);
+    residualShapes(KERNEL.residualGrad, [b, t, c], at(slots.mask), at(slots.b), at(slots.scale), at(slots.keep));
+    const backend = args.backend as unknown as WasmHeapBackend;
+    const dx = backend.makeOutput([b, t, c], 'float32');
+    const da = backend.makeOutput([b, t, c], 'float32');
+    const ds = attrs.hasScale ? backend.makeOutput([c], 'float32') : null;
+    const [dov, av, mv, bv, sv, kv, dxv, dav, dsv] = views(backend, [
+      dout!,
+      a!,
+      at(slots.mask),
+      at(slots.b),
+      at(slots.scale),
+      at(slots.keep),
+      dx,
+      da,
+      ds,
+    ]);
+    addon.residualGrad(dov!, optional(mv), av!, optional(bv), optional(sv), optional(kv), dxv!, dav!, optional(dsv), b, t, c);
+    return ds ? [dx, da, ds] : [dx, da];
+  },
   [KERNEL.sgd]: (addon) => (args) => {
     const [p, g] = inputList(KERNEL.sgd, args.inputs, 2);
     const attrs = args.attrs as unknown as SgdAttrs;
@@ -342,6 +514,53 @@ const GRADIENTS: tf.GradConfig[] = [
     gradFunc: (dy, saved) => {
       const dx = run(KERNEL.geluGrad, [dy as tf.Tensor, saved[0]!], {}) as tf.Tensor;
       return { 0: () => dx };
+    },
+  },
+  {
+    kernelName: KERNEL.linear,
+    saveAllInputs: true,
+    gradFunc: (dy, saved, attrs) => {
+      const { hasBias, hasMask, inputGrad } = attrs as unknown as LinearAttrs;
+      const [x, weight] = saved;
+      const mask = hasMask ? saved[saved.length - 1]! : null;
+      const grads = run(KERNEL.linearGrad, [dy as tf.Tensor, x!, weight!, ...(mask ? [mask] : [])], attrs) as tf.Tensor[];
+      const dx = inputGrad ? grads.shift()! : null;
+      const [dw, db] = grads;
+      const out: Record<string, () => tf.Tensor> = {
+        0: () => {
+          if (dx === null)
+            throw new Error(`${KERNEL.linear}: the input's gradient was not asked for (inputGrad: false), but the input needs one`);
+          return dx;
+        },
+        1: () => dw!,
+      };
+      if (hasBias) out[2] = () => db!;
+      if (mask) out[String(saved.length - 1)] = () => tf.zerosLike(mask);
+      return out;
+    },
+  },
+  {
+    kernelName: KERNEL.gate,
+    saveAllInputs: true,
+    gradFunc: (dy, saved) => {
+      const grads = run(KERNEL.gateGrad, [dy as tf.Tensor, ...saved], {}) as tf.Tensor[];
+      return Object.fromEntries(grads.map((g, i) => [String(i), () => g]));
+    },
+  },
+  {
+    kernelName: KERNEL.residual,
+    saveAllInputs: true,
+    gradFunc: (dy, saved, attrs) => {
+      const slots = residualSlots(attrs as unknown as ResidualAttrs);
+      const [, a, ...rest] = saved;
+      const grads = run(KERNEL.residualGrad, [dy as tf.Tensor, a!, ...rest], attrs) as tf.Tensor[];
+      const [dx, da, ds] = grads;
+      const out: Record<string, () => tf.Tensor> = { 0: () => dx!, 1: () => da! };
+      // a and b get the same gradient: a separate tensor for b (the tape may dispose a's when it sums more into it)
+      if (slots.b >= 0) out[slots.b] = () => tf.clone(da!);
+      if (slots.scale >= 0) out[slots.scale] = () => ds!;
+      for (const slot of [slots.mask, slots.keep]) if (slot >= 0) out[slot] = () => tf.zerosLike(saved[slot]!);
+      return out;
     },
   },
   {
@@ -434,6 +653,46 @@ export function nativeGelu<T extends tf.Tensor>(x: T): T {
  */
 export function nativeTapSum(taps: tf.Tensor3D, kernel: number, mask?: tf.Tensor3D): tf.Tensor3D {
   return run(KERNEL.tapSum, [taps, ...(mask ? [mask] : [])], { kernel, hasMask: mask !== undefined }) as tf.Tensor3D;
+}
+
+/**
+ * A 1x1 conv on `x [..., K]` with `weight [K, N]`: `(x W + bias) * mask` (mask `[B, T, 1]` for x
+ * `[B, T, K]`). `inputGrad: false` computes no gradient for x (the network's first layer, whose
+ * input is the data); using one then is an error.
+ */
+export function nativeLinear<T extends tf.Tensor>(
+  x: T,
+  weight: tf.Tensor,
+  options: { bias?: tf.Tensor; mask?: tf.Tensor; inputGrad?: boolean } = {},
+): T {
+  const { bias, mask } = options;
+  const attrs: LinearAttrs = { hasBias: bias !== undefined, hasMask: mask !== undefined, inputGrad: options.inputGrad ?? true };
+  return run(KERNEL.linear, [x, weight, ...(bias ? [bias] : []), ...(mask ? [mask] : [])], attrs) as T;
+}
+
+/** An SSD layer's kv input: `(u * wf + bf) * relu(mean over T of u * wg + bg)`, weights `[1, C]` (depthwise kernel 1), biases `[C]`. */
+export function nativeGate(u: tf.Tensor3D, wf: tf.Tensor, bf: tf.Tensor, wg: tf.Tensor, bg: tf.Tensor): tf.Tensor3D {
+  return run(KERNEL.gate, [u, wf, bf, wg, bg], {}) as tf.Tensor3D;
+}
+
+/**
+ * A residual join on `[B, T, C]`: `x * mask + ((a + b) * scale) * keep`, each of mask `[B, T, 1]`,
+ * b, scale `[C]` and keep `[B]` (one factor per sample) optional.
+ */
+export function nativeResidual(
+  x: tf.Tensor3D,
+  a: tf.Tensor3D,
+  options: { mask?: tf.Tensor3D; b?: tf.Tensor3D; scale?: tf.Tensor; keep?: tf.Tensor1D } = {},
+): tf.Tensor3D {
+  const { mask, b, scale, keep } = options;
+  const attrs: ResidualAttrs = {
+    hasMask: mask !== undefined,
+    hasB: b !== undefined,
+    hasScale: scale !== undefined,
+    hasKeep: keep !== undefined,
+  };
+  const optionalInputs = [mask, b, scale, keep].filter((t): t is tf.Tensor => t !== undefined);
+  return run(KERNEL.residual, [x, a, ...optionalInputs], attrs) as tf.Tensor3D;
 }
 
 /**

@@ -126,6 +126,84 @@ export interface NativeGemmAddon {
   /** Max-pool along T of `x [B, T, C]`, kernel 3, stride 2, padding 1: `out [B, ceil(T / 2), C]`. */
   maxPool(x: Float32Array, out: Float32Array, b: number, t: number, c: number): void;
   maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, b: number, t: number, c: number): void;
+  /** `out [rows, N] = (x [rows, K] weight [K, N] + bias) * mask[row]` */
+  linear(
+    x: Float32Array,
+    weight: Float32Array,
+    bias: Float32Array | null,
+    mask: Float32Array | null,
+    out: Float32Array,
+    rows: number,
+    k: number,
+    n: number,
+  ): void;
+  linearGrad(
+    dy: Float32Array,
+    x: Float32Array,
+    weight: Float32Array,
+    mask: Float32Array | null,
+    dx: Float32Array | null,
+    dweight: Float32Array,
+    dbias: Float32Array | null,
+    rows: number,
+    k: number,
+    n: number,
+  ): void;
+  /** `out = (u * wf + bf) * relu(mean over T of u * wg + bg)` on `u [B, T, C]`. */
+  gate(
+    u: Float32Array,
+    wf: Float32Array,
+    bf: Float32Array,
+    wg: Float32Array,
+    bg: Float32Array,
+    out: Float32Array,
+    b: number,
+    t: number,
+    c: number,
+  ): void;
+  gateGrad(
+    dout: Float32Array,
+    u: Float32Array,
+    wf: Float32Array,
+    bf: Float32Array,
+    wg: Float32Array,
+    bg: Float32Array,
+    du: Float32Array,
+    dwf: Float32Array,
+    dbf: Float32Array,
+    dwg: Float32Array,
+    dbg: Float32Array,
+    b: number,
+    t: number,
+    c: number,
+  ): void;
+  /** `out = x * mask + ((a + b) * scale) * keep` on `[B, T, C]`, mask `[B, T]`, scale `[C]`, keep `[B]`. */
+  residual(
+    x: Float32Array,
+    mask: Float32Array | null,
+    a: Float32Array,
+    b: Float32Array | null,
+    scale: Float32Array | null,
+    keep: Float32Array | null,
+    out: Float32Array,
+    batch: number,
+    t: number,
+    c: number,
+  ): void;
+  residualGrad(
+    dout: Float32Array,
+    mask: Float32Array | null,
+    a: Float32Array,
+    b: Float32Array | null,
+    scale: Float32Array | null,
+    keep: Float32Array | null,
+    dx: Float32Array,
+    da: Float32Array,
+    dscale: Float32Array | null,
+    batch: number,
+    t: number,
+    c: number,
+  ): void;
   /** One SGD update with PyTorch's momentum and weight decay (`buffer` null without momentum). */
   sgd(
     p: Float32Array,

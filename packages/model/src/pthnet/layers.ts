@@ -11,7 +11,18 @@
  */
 // biome-ignore-all lint/style/noNonNullAssertion: shapes are read only at axes the tensor has: depthwise kernels are rank-2 [k, C] parameters (pthnetParameterSpecs) and sumRows takes the last axis of a norm's [B, T, C] gradient; noUncheckedIndexedAccess cannot see a tensor's rank
 import * as tf from '@tensorflow/tfjs-core';
-import { nativeAttention, nativeDepthwise, nativeGelu, nativeGroupNorm, nativeKernelsActive, nativeMaxPool, nativeTapSum } from 'shared';
+import {
+  nativeAttention,
+  nativeDepthwise,
+  nativeGate,
+  nativeGelu,
+  nativeGroupNorm,
+  nativeKernelsActive,
+  nativeLinear,
+  nativeMaxPool,
+  nativeResidual,
+  nativeTapSum,
+} from 'shared';
 import { ATTENTION_CONV_KERNEL, ATTENTION_HEADS, CHANNEL_NORM_EPS, GROUP_NORM_EPS, GROUP_NORM_GROUPS } from './constants.js';
 import { registerPthNetGradients } from './gradients.js';
 import { linear } from './linear.js';
@@ -28,6 +39,7 @@ function rows(x: tf.Tensor3D): tf.Tensor2D {
 
 /** 1x1 conv / linear on `[B, T, Cin]` with weight `[Cin, Cout]`. */
 export function pointwise(x: tf.Tensor3D, w: tf.Tensor, b?: tf.Tensor, inputGrad = true): tf.Tensor3D {
+  if (nativeKernelsActive()) return nativeLinear(x, w, { ...(b ? { bias: b } : {}), inputGrad });
   const [batch, steps] = x.shape;
   const y = linear(rows(x), w as tf.Tensor2D, b as tf.Tensor1D | undefined, { inputGrad });
   return tf.reshape(y, [batch, steps, y.shape[1]]);
@@ -265,7 +277,7 @@ export function crossAttention(
       heads: ATTENTION_HEADS,
       scale: 1 / Math.sqrt(headDim),
     });
-    return tf.mul<tf.Tensor3D>(pointwise(mixed, param(`${prefix}proj.weight`), param(`${prefix}proj.bias`)), mask);
+    return nativeLinear(mixed, param(`${prefix}proj.weight`), { bias: param(`${prefix}proj.bias`), mask });
   }
   const qShifts = new TimeShifts(qIn, (ATTENTION_CONV_KERNEL - 1) / 2);
   const kvShifts = qIn === kvIn ? qShifts : new TimeShifts(kvIn, (ATTENTION_CONV_KERNEL - 1) / 2);
@@ -303,15 +315,21 @@ export interface DropPathSetting {
   rng: () => number;
 }
 
+/** Stochastic depth's per-sample factors, `floor(p_keep + u) / p_keep` (null when nothing is dropped). */
+function keepFactors(batch: number, drop: DropPathSetting | null): Float32Array | null {
+  if (drop === null || drop.prob === 0) return null;
+  const keepProb = 1 - drop.prob;
+  const keep = new Float32Array(batch);
+  for (let i = 0; i < batch; i++) keep[i] = Math.floor(keepProb + drop.rng()) / keepProb;
+  return keep;
+}
+
 /** Learnable per-channel scale, then per-sample stochastic depth when `drop` is given. */
 export function dropPath(x: tf.Tensor3D, scale: tf.Tensor, drop: DropPathSetting | null): tf.Tensor3D {
   const scaled = tf.mul<tf.Tensor3D>(x, scale);
-  if (drop === null || drop.prob === 0) return scaled;
-  const keepProb = 1 - drop.prob;
   const batch = x.shape[0];
-  const keep = new Float32Array(batch);
-  for (let i = 0; i < batch; i++) keep[i] = Math.floor(keepProb + drop.rng()) / keepProb;
-  return tf.mul<tf.Tensor3D>(scaled, tf.tensor3d(keep, [batch, 1, 1]));
+  const keep = keepFactors(batch, drop);
+  return keep === null ? scaled : tf.mul<tf.Tensor3D>(scaled, tf.tensor3d(keep, [batch, 1, 1]));
 }
 
 /**
@@ -329,6 +347,7 @@ export function ssdLayer(
   dropPaths: { drop: DropPathSetting | null } | null,
 ): tf.Tensor3D {
   const p = (name: string): tf.Tensor => param(prefix + name);
+  if (nativeKernelsActive()) return nativeSsdLayer(p, param, prefix, x, mask, level, dropPaths);
   const u = channelNorm(x, p('ln.weight'), p('ln.bias'));
   // convw(u) + convkw(u) is one conv with the two kernels added (centred)
   const localKernel = sumKernels(p(`convw_${level}.weight`), p(`convkw_${level}.weight`));
@@ -349,6 +368,37 @@ export function ssdLayer(
     p('mlp.2.bias'),
   );
   return tf.add<tf.Tensor3D>(y, dropPaths === null ? mlp : dropPath(mlp, p('drop_path_mlp.scale'), dropPaths.drop));
+}
+
+/** `ssdLayer` on the native kernels: the same maths, with the gate and the residual joins as one kernel each. */
+function nativeSsdLayer(
+  p: (name: string) => tf.Tensor,
+  param: ParamLookup,
+  prefix: string,
+  x: tf.Tensor3D,
+  mask: tf.Tensor3D,
+  level: PyramidLevel,
+  dropPaths: { drop: DropPathSetting | null } | null,
+): tf.Tensor3D {
+  const u = channelNorm(x, p('ln.weight'), p('ln.bias'));
+  const localKernel = sumKernels(p(`convw_${level}.weight`), p(`convkw_${level}.weight`));
+  const local = nativeDepthwise(u, localKernel, tf.add(p(`convw_${level}.bias`), p(`convkw_${level}.bias`)));
+  const qIn = tf.mul<tf.Tensor3D>(local, nativeDepthwise(u, p('psi.weight'), p('psi.bias')));
+  const kvIn = nativeGate(u, p('fc.weight'), p('fc.bias'), p('global_fc.weight'), p('global_fc.bias'));
+  const attended = crossAttention(param, `${prefix}cross_att.`, qIn, kvIn, mask);
+  // the drop paths draw their keep factors in the same order as dropPath: the attention's, then the MLP's
+  const droppedBy = (scaleName: string) => {
+    if (dropPaths === null) return {};
+    const keep = keepFactors(x.shape[0], dropPaths.drop);
+    return { scale: p(scaleName), ...(keep === null ? {} : { keep: tf.tensor1d(keep) }) };
+  };
+  const y = nativeResidual(x, attended, { mask, b: u, ...droppedBy('drop_path_out.scale') });
+  const mlp = pointwise(
+    gelu(pointwise(groupNorm(y, p('gn.weight'), p('gn.bias')), p('mlp.0.weight'), p('mlp.0.bias'))),
+    p('mlp.2.weight'),
+    p('mlp.2.bias'),
+  );
+  return nativeResidual(y, mlp, droppedBy('drop_path_mlp.scale'));
 }
 
 /**

@@ -1348,6 +1348,62 @@ static napi_value ResidualGrad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---------- element-wise add and multiply (b repeated along a's leading axes) ---------- */
+
+typedef struct {
+  const float *a, *b;
+  float* out;
+  size_t size_b;
+  int op; /* 0: add, 1: multiply */
+} binary_job;
+
+VECTORIZED static void binary_task(void* ctx, size_t part, size_t begin, size_t end) {
+  (void)part;
+  const binary_job* job = ctx;
+  const size_t nb = job->size_b;
+  size_t i = begin;
+  while (i < end) {
+    const size_t j = i % nb;
+    size_t run = nb - j;
+    if (run > end - i) run = end - i;
+    const float* a = job->a + i;
+    const float* b = job->b + j;
+    float* out = job->out + i;
+    if (job->op == 0)
+      for (size_t k = 0; k < run; k++) out[k] = a[k] + b[k];
+    else
+      for (size_t k = 0; k < run; k++) out[k] = a[k] * b[k];
+    i += run;
+  }
+}
+
+/* binary(op, a, b, out): out = a + b (op 0) or a * b (op 1), b of a length dividing a's, repeated */
+static napi_value Binary(napi_env env, napi_callback_info info) {
+  args_t args;
+  if (!args_read(env, info, "binary", 4, &args)) return NULL;
+  uint32_t op;
+  f32_t a, b, out;
+  if (!arg_size(&args, 0, "op", &op) || !arg_f32(&args, 1, "a", false, &a) || !arg_f32(&args, 2, "b", false, &b) ||
+      !arg_f32(&args, 3, "out", false, &out)) {
+    return NULL;
+  }
+  if (op > 1) {
+    fail_range(&args, "op: expected 0 (add) or 1 (multiply)");
+    return NULL;
+  }
+  if (b.length == 0 ? a.length != 0 : a.length % b.length != 0) {
+    fail_range(&args, "b: expected a length that divides a's");
+    return NULL;
+  }
+  const f32_t* inputs[] = {&a, &b};
+  if (!expect_length(&args, "out", &out, a.length) || !expect_disjoint(&args, "out", &out, inputs, 2)) return NULL;
+  pool_t* pool = addon_pool(env);
+  if (pool == NULL) return NULL;
+  binary_job job = {.a = a.data, .b = b.data, .out = out.data, .size_b = b.length, .op = (int)op};
+  pool_run(pool, a.length, 65536, binary_task, &job);
+  return NULL;
+}
+
 napi_status register_kernels(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"groupNorm", NULL, GroupNorm, NULL, NULL, NULL, napi_default, NULL},
@@ -1367,6 +1423,7 @@ napi_status register_kernels(napi_env env, napi_value exports) {
       {"gateGrad", NULL, GateGrad, NULL, NULL, NULL, napi_default, NULL},
       {"residual", NULL, Residual, NULL, NULL, NULL, napi_default, NULL},
       {"residualGrad", NULL, ResidualGrad, NULL, NULL, NULL, napi_default, NULL},
+      {"binary", NULL, Binary, NULL, NULL, NULL, napi_default, NULL},
   };
   return napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);
 }

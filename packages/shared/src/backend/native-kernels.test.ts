@@ -640,6 +640,62 @@ describe.skipIf(addon === null || !enabled)('native layer kernels on the wasm he
     ).toThrow(/buffer: expected 300001 values, got 3/);
   });
 
+  it('add and multiply natively: the same bits as the wasm kernels, which keep the cases they do not cover', () => {
+    const cases: Array<[number[], number[]]> = [
+      [
+        [3, 5, 7],
+        [3, 5, 7],
+      ],
+      [[3, 5, 7], [7]],
+      [[7], [3, 5, 7]],
+      [
+        [3, 5, 7],
+        [1, 1, 7],
+      ],
+      [[7], [1, 1, 7]],
+      [[200, 700], [700]],
+      [
+        [3, 5, 7],
+        [3, 5, 1],
+      ],
+      [
+        [3, 1, 7],
+        [3, 5, 7],
+      ],
+      [[4], []],
+    ];
+    const results = (useNative: boolean) => {
+      if (!useNative) disableNativeGemm();
+      try {
+        return cases.flatMap(([sa, sb], i) => {
+          const a = tensor(
+            random(
+              sa.reduce((n, d) => n * d, 1),
+              140 + i,
+            ),
+            sa,
+          );
+          const b = tensor(
+            random(
+              sb.reduce((n, d) => n * d, 1),
+              150 + i,
+            ),
+            sb,
+          );
+          return [tf.add(a, b), tf.mul(a, b)].map((t) => ({ shape: t.shape, data: Array.from(t.dataSync()) }));
+        });
+      } finally {
+        enableNativeGemm();
+      }
+    };
+    expect(sameWithThreads(() => [Float32Array.from(results(true).flatMap((r) => r.data))])).toEqual([
+      Float32Array.from(results(false).flatMap((r) => r.data)),
+    ]);
+    expect(results(true).map((r) => r.shape)).toEqual(results(false).map((r) => r.shape));
+    // int32 stays on the wasm kernel
+    expect(Array.from(tf.add(tf.tensor1d([1, 2], 'int32'), tf.tensor1d([3, 4], 'int32')).dataSync())).toEqual([4, 6]);
+  });
+
   it('give NaN where every key of a sample is masked, as the reference softmax does', () => {
     const q = tensor(random(16, 70), [1, 2, 8]) as tf.Tensor3D;
     const out = nativeAttention(q, q, q, tf.zeros([1, 2, 1]), { heads: 2, scale: 1 });
@@ -686,6 +742,8 @@ describe.skipIf(addon === null || !enabled)('native layer kernels on the wasm he
     );
     expect(() => kernels.maxPoolGrad(f(12), f(24), f(23), 1, 6, 4)).toThrow(/dx: expected 24 values, got 23/);
     expect(() => kernels.sgd(f(4), f(4), f(3), f(4), 0.1, 0.9, 0, false)).toThrow(/buffer: expected 4 values, got 3/);
+    expect(() => kernels.binary(0, f(10), f(3), f(10))).toThrow(/b: expected a length that divides a's/);
+    expect(() => kernels.binary(2 as 0, f(9), f(3), f(9))).toThrow(/op: expected 0 \(add\) or 1 \(multiply\)/);
     expect(() => kernels.sgd(f(4), f(4), null, f(4), Number.NaN, 0.9, 0, false)).toThrow(/lr: expected a finite number/);
     expect(() => kernels.depthwise(f(24), f(24), null, null, f(24), -1, 3, 8, 3)).toThrow(/B: expected a non-negative integer/);
     const shared = f(48);

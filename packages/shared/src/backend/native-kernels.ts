@@ -22,12 +22,17 @@
  *   PthnetSgd           [p, g] -> p': one SGD update (PyTorch's momentum and weight decay), the
  *                       momentum buffer (host memory) updated in place; no gradient
  *
+ * The wasm backend's Add and Multiply are swapped for native ones where both operands are float32
+ * and one has the other's shape or its trailing dimensions (a per-channel vector); other cases, and
+ * every other element-wise op, run the wasm kernel.
+ *
  * Tensors are `[B, T, C]`, masks `[B, T, 1]` of 0/1. The kernels exist only where the addon is
  * loaded (see `enableNativeGemm`); `nativeKernelsActive()` says whether the ops below can run, and
  * the network takes its tfjs-op path otherwise.
  */
 // biome-ignore-all lint/style/noNonNullAssertion: kernel inputs are read at the positions their op passes them (checked by count), shapes at axes whose rank is checked first; noUncheckedIndexedAccess cannot see either
 import * as tf from '@tensorflow/tfjs-core';
+import { restoreWasmKernel, swapWasmKernel } from './kernel-swaps.js';
 import type { NativeGemmAddon } from './types.js';
 
 const KERNEL = {
@@ -585,6 +590,35 @@ const GRADIENTS: tf.GradConfig[] = [
   },
 ];
 
+/** The wasm kernels swapped for native element-wise ones, with the addon's operation code. */
+const ELEMENTWISE = { Add: 0, Multiply: 1 } as const;
+
+/** Whether `small` is `large`'s shape or its trailing dimensions (leading 1s ignored): repeated along large. */
+function repeatsAlong(large: readonly number[], small: readonly number[]): boolean {
+  let start = 0;
+  while (start < small.length - 1 && small[start] === 1) start++;
+  const tail = small.slice(start);
+  return tail.length <= large.length && tail.every((d, i) => d === large[large.length - tail.length + i]);
+}
+
+function elementwiseKernel(op: 0 | 1, original: tf.KernelConfig, addon: NativeGemmAddon): tf.KernelFunc {
+  return (args) => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    if (a.dtype !== 'float32' || b.dtype !== 'float32') return original.kernelFunc(args);
+    // both orders are the same operation: the repeated operand goes second
+    const [large, small] = repeatsAlong(a.shape, b.shape) ? [a, b] : repeatsAlong(b.shape, a.shape) ? [b, a] : [null, null];
+    if (large === null || small === null || tf.util.sizeFromShape(small.shape) === 0) return original.kernelFunc(args);
+    const shape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    // e.g. [C] against [1, 1, C]: the output has the larger rank
+    if (tf.util.sizeFromShape(shape) !== tf.util.sizeFromShape(large.shape)) return original.kernelFunc(args);
+    const backend = args.backend as unknown as WasmHeapBackend;
+    const out = backend.makeOutput(shape, 'float32');
+    const [lv, sv, ov] = views(backend, [large, small, out]);
+    addon.binary(op, lv!, sv!, ov!);
+    return out;
+  };
+}
+
 let gradientsRegistered = false;
 let registered = false;
 
@@ -599,13 +633,15 @@ export function registerNativeKernels(addon: NativeGemmAddon): void {
     if (tf.getKernel(name, 'wasm') !== undefined) tf.unregisterKernel(name, 'wasm');
     tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: KERNELS[name](addon) });
   }
+  for (const [name, op] of Object.entries(ELEMENTWISE)) swapWasmKernel(name, (original) => elementwiseKernel(op, original, addon));
   registered = true;
 }
 
-/** Removes the kernels (the network then takes its tfjs-op path). */
+/** Removes the kernels (the network then takes its tfjs-op path) and puts the wasm Add and Multiply back. */
 export function unregisterNativeKernels(): void {
   if (!registered) return;
   for (const name of KERNEL_NAMES) if (tf.getKernel(name, 'wasm') !== undefined) tf.unregisterKernel(name, 'wasm');
+  for (const name of Object.keys(ELEMENTWISE)) restoreWasmKernel(name);
   registered = false;
 }
 

@@ -204,6 +204,8 @@ export interface NativeGemmAddon {
     t: number,
     c: number,
   ): void;
+  /** `out = a + b` (op 0) or `a * b` (op 1), `b` repeated along `a` (its length divides a's). */
+  binary(op: 0 | 1, a: Float32Array, b: Float32Array, out: Float32Array): void;
   /** One SGD update with PyTorch's momentum and weight decay (`buffer` null without momentum). */
   sgd(
     p: Float32Array,

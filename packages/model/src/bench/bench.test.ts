@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from 'shared';
 import { describe, expect, it } from 'vitest';
-import { makeBenchBatch, parseBenchArgs } from './bench.js';
+import { bestOf, formatBenchReport, makeBenchBatch, parseBenchArgs } from './bench.js';
 import { DEFAULT_BENCH_OPTIONS } from './constants.js';
 import { formatProfile, runPthNetProfile } from './profile.js';
+import type { BackendResult, BenchReport } from './types.js';
 
 const TINY = { n_in: 12, n_embd: 16, mlp_dim: 8 };
 
@@ -39,6 +40,44 @@ describe('model benchmark', () => {
     expect(Array.from(labels)).toEqual([0, 1, 2]);
     const again = makeBenchBatch(3, 5, 1);
     expect(Array.from(again.inputs.x_H.data)).toEqual(Array.from(inputs.x_H.data));
+  });
+});
+
+describe('model benchmark report', () => {
+  const phase = (clipsPerSecond: number) => ({ clipsPerSecond, msPerBatch: 32_000 / clipsPerSecond, batches: 3, cpuSecondsPerBatch: 0.1 });
+  const results: BackendResult[] = [
+    {
+      backend: 'wasm',
+      detail: 'wasm (own matMul: PTHNET_NATIVE_GEMM=0)',
+      mode: 'in-process',
+      threads: 1,
+      train: phase(15),
+      eval: phase(90),
+    },
+    { backend: 'wasm', detail: 'wasm + OpenBLAS', mode: 'in-process', threads: 1, train: phase(96), eval: phase(540) },
+    { backend: 'wasm', detail: 'wasm + OpenBLAS', mode: 'data-parallel', threads: 2, train: phase(71), eval: phase(550) },
+  ];
+
+  it('reads --native-only', () => {
+    expect(parseBenchArgs([]).nativeOnly).toBe(false);
+    expect(parseBenchArgs(['--native-only']).nativeOnly).toBe(true);
+  });
+
+  it('names the fastest configuration of each phase, which may differ', () => {
+    expect(bestOf(results)).toEqual({
+      train: { clipsPerSecond: 96, backend: 'wasm', detail: 'wasm + OpenBLAS', mode: 'in-process', threads: 1 },
+      eval: { clipsPerSecond: 550, backend: 'wasm', detail: 'wasm + OpenBLAS', mode: 'data-parallel', threads: 2 },
+    });
+    expect(bestOf([])).toBeUndefined();
+  });
+
+  it('prints every configuration and the best ones', () => {
+    const report = { config: 'ferv39k', batch: 32, results, best: bestOf(results), skipped: [{ backend: 'cpu', reason: 'not asked' }] };
+    const text = formatBenchReport(report as unknown as BenchReport);
+    expect(text).toContain('     96.0 /   540.0  wasm + OpenBLAS, in process');
+    expect(text).toContain('best training:  96.0 clips/s (wasm + OpenBLAS, in process)');
+    expect(text).toContain('best inference: 550.0 clips/s (wasm + OpenBLAS, 2 workers)');
+    expect(text).toContain('cpu: skipped (not asked)');
   });
 });
 

@@ -8,6 +8,7 @@ export const DEFAULT_BENCH_OPTIONS: BenchOptions = {
   slowStepSeconds: 60,
   seed: 0,
   profile: false,
+  nativeOnly: false,
 };
 
 /** Unprofiled runs timed (after a warm-up) for the wall time beside a profile; the median is reported. */

@@ -13,6 +13,8 @@ export interface BenchOptions {
   seed: number;
   /** Per-kernel profile of one training step and one inference batch instead of throughput. */
   profile: boolean;
+  /** On wasm, only the configurations with the native addon (skips the wasm backend's own kernels). */
+  nativeOnly: boolean;
 }
 
 export interface PhaseResult {
@@ -32,10 +34,21 @@ export interface BackendResult {
   backend: BackendName;
   /** The backend as `describeBackend` puts it: on wasm, whether its matMuls ran on OpenBLAS. */
   detail: string;
+  /** In this thread (on wasm with the addon, its native kernels on every core), or data-parallel on worker threads. */
+  mode: 'in-process' | 'data-parallel';
   /** 1 for the in-process run, the worker count for the data-parallel one. */
   threads: number;
   train: PhaseResult;
   eval: PhaseResult;
+}
+
+/** The fastest configuration of one phase. */
+export interface BestResult {
+  clipsPerSecond: number;
+  backend: BackendName;
+  detail: string;
+  mode: BackendResult['mode'];
+  threads: number;
 }
 
 export interface BenchReport {
@@ -48,6 +61,8 @@ export interface BenchReport {
   node: string;
   cpus: number;
   results: BackendResult[];
+  /** The fastest configuration for training and for inference (absent when nothing ran). */
+  best?: { train: BestResult; eval: BestResult };
   skipped: Array<{ backend: BackendName; reason: string }>;
 }
 

@@ -19,9 +19,9 @@ import { DEFAULT_PTHNET_CONFIG } from '../pthnet/constants.js';
 import { createPthNet } from '../pthnet/pthnet.js';
 import { trainStep } from '../pthnet/train-step.js';
 import { DEFAULT_BENCH_OPTIONS } from './constants.js';
-import type { BackendResult, BenchOptions, BenchReport, PhaseResult } from './types.js';
+import type { BackendResult, BenchOptions, BenchReport, BestResult, PhaseResult } from './types.js';
 
-/** Reads `--backends wasm,cpu --seconds 5 --batch 32 --workers 2 --slow-step-seconds 20 --seed 0`. */
+/** Reads `--backends wasm,cpu --seconds 5 --batch 32 --workers 2 --slow-step-seconds 20 --seed 0 --profile --native-only`. */
 export function parseBenchArgs(argv: string[]): BenchOptions {
   const { values } = parseArgs({
     args: argv,
@@ -32,6 +32,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       workers: { type: 'string' },
       'slow-step-seconds': { type: 'string' },
       seed: { type: 'string' },
+      profile: { type: 'boolean' },
+      'native-only': { type: 'boolean' },
     },
     strict: true,
   });
@@ -64,6 +66,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     workers: number('workers', values.workers, DEFAULT_BENCH_OPTIONS.workers, 0, true),
     slowStepSeconds: number('slow-step-seconds', values['slow-step-seconds'], DEFAULT_BENCH_OPTIONS.slowStepSeconds, 0, false),
     seed: number('seed', values.seed, DEFAULT_BENCH_OPTIONS.seed, 0, true),
+    profile: values.profile ?? DEFAULT_BENCH_OPTIONS.profile,
+    nativeOnly: values['native-only'] ?? DEFAULT_BENCH_OPTIONS.nativeOnly,
   };
 }
 
@@ -142,7 +146,7 @@ async function benchInProcess(
       options.seconds,
       options.slowStepSeconds,
     );
-    return { backend, detail: describeActiveBackend(), threads: 1, train, eval: evaluate };
+    return { backend, detail: describeActiveBackend(), mode: 'in-process', threads: 1, train, eval: evaluate };
   } finally {
     tf.dispose([...Object.values(batch), labels]);
     optimizer.dispose();
@@ -174,7 +178,7 @@ async function benchParallel(backend: BackendName, options: BenchOptions, data: 
       options.seconds,
       options.slowStepSeconds,
     );
-    return { backend, detail: pool.backendDetail, threads: options.workers, train, eval: evaluate };
+    return { backend, detail: pool.backendDetail, mode: 'data-parallel', threads: options.workers, train, eval: evaluate };
   } finally {
     await pool.dispose();
   }
@@ -191,8 +195,8 @@ export async function runPthNetBenchmark(options: BenchOptions): Promise<BenchRe
   const skipped: BenchReport['skipped'] = [];
   const gemmSetting = process.env[NATIVE_GEMM_DISABLE_ENV];
   for (const backend of options.backends) {
-    // wasm twice: with its own matMul kernels, then on OpenBLAS where the addon is built
-    for (const nativeGemm of backend === 'wasm' ? [false, true] : [null]) {
+    // wasm twice: with its own kernels, then on the native addon where it is built
+    for (const nativeGemm of backend === 'wasm' ? (options.nativeOnly ? [true] : [false, true]) : [null]) {
       if (nativeGemm !== null) process.env[NATIVE_GEMM_DISABLE_ENV] = nativeGemm ? '1' : '0';
       let selected: SelectedBackend;
       try {
@@ -216,6 +220,7 @@ export async function runPthNetBenchmark(options: BenchOptions): Promise<BenchRe
   const model = createPthNet();
   const parameters = model.parameterCount;
   model.dispose();
+  const best = bestOf(results);
   return {
     benchmark: 'pthnet-throughput',
     config: 'ferv39k',
@@ -226,6 +231,33 @@ export async function runPthNetBenchmark(options: BenchOptions): Promise<BenchRe
     node: process.version,
     cpus: os.availableParallelism(),
     results,
+    ...(best ? { best } : {}),
     skipped,
   };
+}
+
+/** The fastest configuration for training and for inference. */
+export function bestOf(results: readonly BackendResult[]): BenchReport['best'] {
+  if (results.length === 0) return undefined;
+  const pick = (phase: 'train' | 'eval'): BestResult => {
+    const top = results.reduce((a, b) => (b[phase].clipsPerSecond > a[phase].clipsPerSecond ? b : a));
+    return { clipsPerSecond: top[phase].clipsPerSecond, backend: top.backend, detail: top.detail, mode: top.mode, threads: top.threads };
+  };
+  return { train: pick('train'), eval: pick('eval') };
+}
+
+/** The report as a few lines: every configuration, then the best for training and for inference. */
+export function formatBenchReport(report: BenchReport): string {
+  const label = (r: { detail: string; mode: BackendResult['mode']; threads: number }) =>
+    `${r.detail}, ${r.mode === 'in-process' ? 'in process' : `${r.threads} workers`}`;
+  const lines = [`PTH-Net ${report.config}, batch ${report.batch}, clips/s (training / inference):`];
+  for (const r of report.results) {
+    lines.push(`  ${r.train.clipsPerSecond.toFixed(1).padStart(7)} / ${r.eval.clipsPerSecond.toFixed(1).padStart(7)}  ${label(r)}`);
+  }
+  if (report.best) {
+    lines.push(`best training:  ${report.best.train.clipsPerSecond.toFixed(1)} clips/s (${label(report.best.train)})`);
+    lines.push(`best inference: ${report.best.eval.clipsPerSecond.toFixed(1)} clips/s (${label(report.best.eval)})`);
+  }
+  for (const { backend, reason } of report.skipped) lines.push(`${backend}: skipped (${reason})`);
+  return lines.join('\n');
 }

@@ -1,6 +1,6 @@
 // biome-ignore-all lint/style/noNonNullAssertion: the update loops index p, g and the momentum buffer by i < p.length, and all three have that length (step() and loadState() check sizes against the parameter; data-parallel workers pass a parameter's values and its summed gradient, both of its size); noUncheckedIndexedAccess cannot see that
 import * as tf from '@tensorflow/tfjs-core';
-import { CheckpointError, ConfigError } from 'shared';
+import { CheckpointError, ConfigError, nativeKernelsActive, nativeSgdStep } from 'shared';
 import { DEFAULT_SGD_MOMENTUM, DEFAULT_SGD_WEIGHT_DECAY } from './constants.js';
 import type { HostTensor, NamedVariables, ParameterCodec, SgdOptions, SgdState, SgdStepResult } from './types.js';
 
@@ -23,7 +23,10 @@ function nonNegative(key: string, value: unknown): number {
  *
  * The update runs on the host, one pass over each parameter: on the CPU backends that is several
  * times cheaper than the six elementwise tfjs ops it replaces, and it takes gradients that are
- * already on the host (the data-parallel workers sum theirs there) without a round trip.
+ * already on the host (the data-parallel workers sum theirs there) without a round trip. Where the
+ * native kernels run (wasm with the addon), a tensor gradient is applied by the native `PthnetSgd`
+ * kernel instead, in place on the wasm heap and on every core, with the same arithmetic (the same
+ * bits) and the momentum buffers still on the host.
  */
 export class SGD {
   lr: number;
@@ -58,11 +61,33 @@ export class SGD {
         continue;
       }
       updated.push(name);
+      if (!(grad instanceof Float32Array) && nativeKernelsActive()) {
+        this.nativeStep(name, variable, grad);
+        continue;
+      }
       const g = grad instanceof Float32Array ? grad : (grad.dataSync() as Float32Array);
       const next = this.update(name, variable.dataSync() as Float32Array, g);
       tf.tidy(() => variable.assign(tf.tensor(next, variable.shape, 'float32')));
     }
     return { updated, skipped };
+  }
+
+  private nativeStep(name: string, variable: tf.Variable, grad: tf.Tensor): void {
+    let buffer = this.buffers.get(name) ?? null;
+    const first = buffer === null;
+    if (this.momentum !== 0 && buffer === null) {
+      buffer = new Float32Array(variable.size);
+      this.buffers.set(name, buffer);
+    }
+    const next = nativeSgdStep(variable, grad, {
+      lr: this.lr,
+      momentum: this.momentum,
+      weightDecay: this.weightDecay,
+      first,
+      buffer: this.momentum === 0 ? null : buffer,
+    });
+    variable.assign(next);
+    next.dispose();
   }
 
   /**

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from 'shared';
+import { disableNativeGemm, selectBackend } from 'shared';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   channelNorm,
@@ -24,9 +24,15 @@ const close = (got: number[], want: number[], tol = 1e-5): void => {
   });
 };
 
-describe.each(['wasm', 'cpu'] as const)('PTH-Net blocks on %s', (backend) => {
+// wasm with the native layer kernels where the addon is built, wasm's own ops, the cpu backend
+const nativeBuilt = (await selectBackend('wasm')).gemm?.active === true;
+const SETUPS = [...(nativeBuilt ? ['wasm + native kernels'] : []), 'wasm', 'cpu'] as const;
+
+describe.each(SETUPS)('PTH-Net blocks on %s', (setup) => {
   beforeAll(async () => {
-    await selectBackend(backend);
+    const selected = await selectBackend(setup === 'cpu' ? 'cpu' : 'wasm');
+    if (setup === 'wasm') disableNativeGemm();
+    else if (setup !== 'cpu') expect(selected.gemm?.active).toBe(true);
   });
 
   it('linear: x W + b with hand-written gradients', () => {

@@ -3,9 +3,26 @@
  * 1x1 conv is one `[B*T, C]` matMul and every norm reduces the innermost axis. Masks are `[B, T, 1]`
  * floats (1 = real step). Everything here has a gradient on the wasm and cpu backends: temporal
  * convs are pad + slice + mul, pooling is pad + slice + maximum.
+ *
+ * Where the native addon is loaded on the wasm backend (`nativeKernelsActive()`), the norms, the
+ * depthwise convs, the attention core, GELU and the embedding conv's tap sum each run as one
+ * native kernel (forward and gradient) instead of a dozen tfjs ops: the same maths, in the same
+ * layout, on every core.
  */
 // biome-ignore-all lint/style/noNonNullAssertion: shapes are read only at axes the tensor has: depthwise kernels are rank-2 [k, C] parameters (pthnetParameterSpecs) and sumRows takes the last axis of a norm's [B, T, C] gradient; noUncheckedIndexedAccess cannot see a tensor's rank
 import * as tf from '@tensorflow/tfjs-core';
+import {
+  nativeAttention,
+  nativeDepthwise,
+  nativeGate,
+  nativeGelu,
+  nativeGroupNorm,
+  nativeKernelsActive,
+  nativeLinear,
+  nativeMaxPool,
+  nativeResidual,
+  nativeTapSum,
+} from 'shared';
 import { ATTENTION_CONV_KERNEL, ATTENTION_HEADS, CHANNEL_NORM_EPS, GROUP_NORM_EPS, GROUP_NORM_GROUPS } from './constants.js';
 import { registerPthNetGradients } from './gradients.js';
 import { linear } from './linear.js';
@@ -22,6 +39,7 @@ function rows(x: tf.Tensor3D): tf.Tensor2D {
 
 /** 1x1 conv / linear on `[B, T, Cin]` with weight `[Cin, Cout]`. */
 export function pointwise(x: tf.Tensor3D, w: tf.Tensor, b?: tf.Tensor, inputGrad = true): tf.Tensor3D {
+  if (nativeKernelsActive()) return nativeLinear(x, w, { ...(b ? { bias: b } : {}), inputGrad });
   const [batch, steps] = x.shape;
   const y = linear(rows(x), w as tf.Tensor2D, b as tf.Tensor1D | undefined, { inputGrad });
   return tf.reshape(y, [batch, steps, y.shape[1]]);
@@ -39,6 +57,7 @@ function sumRows(t: tf.Tensor): tf.Tensor1D {
  * `dx = rstd * (g - mean(g) - xhat * mean(g * xhat))` with `g = dy * w`.
  */
 export function channelNorm(x: tf.Tensor3D, weight: tf.Tensor, bias: tf.Tensor): tf.Tensor3D {
+  if (nativeKernelsActive()) return nativeGroupNorm(x, weight, bias, { groups: 1, eps: CHANNEL_NORM_EPS, perStep: true });
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [input, w, b, save] = args as [tf.Tensor3D, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     const centred = tf.sub(input, tf.mean(input, -1, true));
@@ -81,6 +100,7 @@ function fromGroups(grouped: tf.Tensor, shape: [number, number, number]): tf.Ten
  * One custom-gradient op, the same backward as `channelNorm` taken over each group's row.
  */
 export function groupNorm(x: tf.Tensor3D, weight: tf.Tensor, bias: tf.Tensor): tf.Tensor3D {
+  if (nativeKernelsActive()) return nativeGroupNorm(x, weight, bias, { groups: GROUP_NORM_GROUPS, eps: GROUP_NORM_EPS, perStep: false });
   const shape = x.shape;
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [input, w, b, save] = args as [tf.Tensor3D, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
@@ -162,6 +182,7 @@ export function withInferenceKernels<T>(fn: () => T): T {
 export function depthwise(shifts: TimeShifts, weight: tf.Tensor, bias?: tf.Tensor): tf.Tensor3D {
   const k = weight.shape[0]!;
   const channels = weight.shape[1]!;
+  if (nativeKernelsActive()) return nativeDepthwise(shifts.x, weight, bias);
   if (inference) {
     const [batch, steps] = shifts.x.shape;
     const out = tf.fused.depthwiseConv2d({
@@ -208,6 +229,7 @@ export function sumKernels(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
 export function maskedConv(x: tf.Tensor3D, weight: tf.Tensor, kernel: number, mask: tf.Tensor3D, inputGrad: boolean): tf.Tensor3D {
   const [batch, steps] = x.shape;
   const taps = pointwise(x, weight, undefined, inputGrad);
+  if (nativeKernelsActive()) return nativeTapSum(taps, kernel, mask);
   const cout = taps.shape[2] / kernel;
   const pad = (kernel - 1) / 2;
   const padded =
@@ -233,7 +255,7 @@ export function keyMaskBias(mask: tf.Tensor3D): tf.Tensor4D {
 /**
  * CrossAttention: q from `qIn`, k and v from `kvIn`, each through a masked depthwise conv
  * (kernel 3, no bias), a channel norm and a 1x1 conv; 8 heads, masked keys get -inf, values
- * and output are masked.
+ * and output are masked. `maskBias` is `keyMaskBias(mask)` (made here when not given).
  */
 export function crossAttention(
   param: ParamLookup,
@@ -241,10 +263,22 @@ export function crossAttention(
   qIn: tf.Tensor3D,
   kvIn: tf.Tensor3D,
   mask: tf.Tensor3D,
-  maskBias: tf.Tensor4D,
+  maskBias?: tf.Tensor4D,
 ): tf.Tensor3D {
   const [batch, steps, channels] = qIn.shape;
   const headDim = channels / ATTENTION_HEADS;
+  if (nativeKernelsActive()) {
+    const project = (input: tf.Tensor3D, name: 'query' | 'key' | 'value'): tf.Tensor3D => {
+      const conv = nativeDepthwise(input, param(`${prefix}${name}_conv.conv.weight`), undefined, mask);
+      const normed = channelNorm(conv, param(`${prefix}${name}_norm.weight`), param(`${prefix}${name}_norm.bias`));
+      return pointwise(normed, param(`${prefix}${name}.weight`), param(`${prefix}${name}.bias`));
+    };
+    const mixed = nativeAttention(project(qIn, 'query'), project(kvIn, 'key'), project(kvIn, 'value'), mask, {
+      heads: ATTENTION_HEADS,
+      scale: 1 / Math.sqrt(headDim),
+    });
+    return nativeLinear(mixed, param(`${prefix}proj.weight`), { bias: param(`${prefix}proj.bias`), mask });
+  }
   const qShifts = new TimeShifts(qIn, (ATTENTION_CONV_KERNEL - 1) / 2);
   const kvShifts = qIn === kvIn ? qShifts : new TimeShifts(kvIn, (ATTENTION_CONV_KERNEL - 1) / 2);
   const project = (input: TimeShifts, name: 'query' | 'key' | 'value'): tf.Tensor3D => {
@@ -262,7 +296,11 @@ export function crossAttention(
   const k = heads(project(kvShifts, 'key'), [0, 2, 3, 1]);
   const v = heads(tf.mul<tf.Tensor3D>(project(kvShifts, 'value'), mask), [0, 2, 1, 3]);
   const scores = tf.reshape(tf.matMul(q, k), [batch, ATTENTION_HEADS, steps, steps]);
-  const attention = tf.reshape(tf.softmax(tf.add<tf.Tensor4D>(scores, maskBias)), [batch * ATTENTION_HEADS, steps, steps]);
+  const attention = tf.reshape(tf.softmax(tf.add<tf.Tensor4D>(scores, maskBias ?? keyMaskBias(mask))), [
+    batch * ATTENTION_HEADS,
+    steps,
+    steps,
+  ]);
   const mixed = tf.reshape(tf.transpose(tf.reshape(tf.matMul(attention, v), [batch, ATTENTION_HEADS, steps, headDim]), [0, 2, 1, 3]), [
     batch,
     steps,
@@ -277,31 +315,39 @@ export interface DropPathSetting {
   rng: () => number;
 }
 
+/** Stochastic depth's per-sample factors, `floor(p_keep + u) / p_keep` (null when nothing is dropped). */
+function keepFactors(batch: number, drop: DropPathSetting | null): Float32Array | null {
+  if (drop === null || drop.prob === 0) return null;
+  const keepProb = 1 - drop.prob;
+  const keep = new Float32Array(batch);
+  for (let i = 0; i < batch; i++) keep[i] = Math.floor(keepProb + drop.rng()) / keepProb;
+  return keep;
+}
+
 /** Learnable per-channel scale, then per-sample stochastic depth when `drop` is given. */
 export function dropPath(x: tf.Tensor3D, scale: tf.Tensor, drop: DropPathSetting | null): tf.Tensor3D {
   const scaled = tf.mul<tf.Tensor3D>(x, scale);
-  if (drop === null || drop.prob === 0) return scaled;
-  const keepProb = 1 - drop.prob;
   const batch = x.shape[0];
-  const keep = new Float32Array(batch);
-  for (let i = 0; i < batch; i++) keep[i] = Math.floor(keepProb + drop.rng()) / keepProb;
-  return tf.mul<tf.Tensor3D>(scaled, tf.tensor3d(keep, [batch, 1, 1]));
+  const keep = keepFactors(batch, drop);
+  return keep === null ? scaled : tf.mul<tf.Tensor3D>(scaled, tf.tensor3d(keep, [batch, 1, 1]));
 }
 
 /**
  * One SSD layer. `dropPaths` is null where the reference has identity drop paths (the stem);
- * in the branches it carries the stochastic-depth setting (null prob in eval).
+ * in the branches it carries the stochastic-depth setting (null prob in eval). `maskBias` as in
+ * `crossAttention`.
  */
 export function ssdLayer(
   param: ParamLookup,
   prefix: string,
   x: tf.Tensor3D,
   mask: tf.Tensor3D,
-  maskBias: tf.Tensor4D,
+  maskBias: tf.Tensor4D | undefined,
   level: PyramidLevel,
   dropPaths: { drop: DropPathSetting | null } | null,
 ): tf.Tensor3D {
   const p = (name: string): tf.Tensor => param(prefix + name);
+  if (nativeKernelsActive()) return nativeSsdLayer(p, param, prefix, x, mask, level, dropPaths);
   const u = channelNorm(x, p('ln.weight'), p('ln.bias'));
   // convw(u) + convkw(u) is one conv with the two kernels added (centred)
   const localKernel = sumKernels(p(`convw_${level}.weight`), p(`convkw_${level}.weight`));
@@ -324,11 +370,43 @@ export function ssdLayer(
   return tf.add<tf.Tensor3D>(y, dropPaths === null ? mlp : dropPath(mlp, p('drop_path_mlp.scale'), dropPaths.drop));
 }
 
+/** `ssdLayer` on the native kernels: the same maths, with the gate and the residual joins as one kernel each. */
+function nativeSsdLayer(
+  p: (name: string) => tf.Tensor,
+  param: ParamLookup,
+  prefix: string,
+  x: tf.Tensor3D,
+  mask: tf.Tensor3D,
+  level: PyramidLevel,
+  dropPaths: { drop: DropPathSetting | null } | null,
+): tf.Tensor3D {
+  const u = channelNorm(x, p('ln.weight'), p('ln.bias'));
+  const localKernel = sumKernels(p(`convw_${level}.weight`), p(`convkw_${level}.weight`));
+  const local = nativeDepthwise(u, localKernel, tf.add(p(`convw_${level}.bias`), p(`convkw_${level}.bias`)));
+  const qIn = tf.mul<tf.Tensor3D>(local, nativeDepthwise(u, p('psi.weight'), p('psi.bias')));
+  const kvIn = nativeGate(u, p('fc.weight'), p('fc.bias'), p('global_fc.weight'), p('global_fc.bias'));
+  const attended = crossAttention(param, `${prefix}cross_att.`, qIn, kvIn, mask);
+  // the drop paths draw their keep factors in the same order as dropPath: the attention's, then the MLP's
+  const droppedBy = (scaleName: string) => {
+    if (dropPaths === null) return {};
+    const keep = keepFactors(x.shape[0], dropPaths.drop);
+    return { scale: p(scaleName), ...(keep === null ? {} : { keep: tf.tensor1d(keep) }) };
+  };
+  const y = nativeResidual(x, attended, { mask, b: u, ...droppedBy('drop_path_out.scale') });
+  const mlp = pointwise(
+    gelu(pointwise(groupNorm(y, p('gn.weight'), p('gn.bias')), p('mlp.0.weight'), p('mlp.0.bias'))),
+    p('mlp.2.weight'),
+    p('mlp.2.bias'),
+  );
+  return nativeResidual(y, mlp, droppedBy('drop_path_mlp.scale'));
+}
+
 /**
  * GELU, exact form `x * Phi(x)` as in `nn.GELU()`, with its gradient `Phi(x) + x * phi(x)`
  * written out (the MLP's hidden activations are the largest tensors of the layer).
  */
 export function gelu(x: tf.Tensor3D): tf.Tensor3D {
+  if (nativeKernelsActive()) return nativeGelu(x);
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [input, save] = args as [tf.Tensor3D, tf.GradSaveFunc];
     const cdf = tf.mul(tf.add(tf.erf(tf.mul(input, Math.SQRT1_2)), 1), 0.5);
@@ -365,6 +443,9 @@ export function embedding(
 export function downsample(x: tf.Tensor3D, mask: tf.Tensor3D): { x: tf.Tensor3D; mask: tf.Tensor3D } {
   const [batch, steps, channels] = x.shape;
   const half = steps / 2;
+  const maskPairs = tf.reshape(mask, [batch, half, 2, 1]);
+  const halvedMask = tf.reshape(tf.slice(maskPairs, [0, 0, 0, 0], [batch, half, 1, 1]), [batch, half, 1]) as tf.Tensor3D;
+  if (nativeKernelsActive()) return { x: nativeMaxPool(x), mask: halvedMask };
   const pairs = tf.reshape(x, [batch, half, 2, channels]);
   const even = tf.reshape(tf.slice(pairs, [0, 0, 0, 0], [batch, half, 1, channels]), [batch, half, channels]);
   const odd = tf.reshape(tf.slice(pairs, [0, 0, 1, 0], [batch, half, 1, channels]), [batch, half, channels]);
@@ -382,8 +463,7 @@ export function downsample(x: tf.Tensor3D, mask: tf.Tensor3D): { x: tf.Tensor3D;
     [batch, half, channels],
   );
   const pooled = tf.maximum<tf.Tensor3D>(tf.maximum(previousOdd, even), odd);
-  const maskPairs = tf.reshape(mask, [batch, half, 2, 1]);
-  return { x: pooled, mask: tf.reshape(tf.slice(maskPairs, [0, 0, 0, 0], [batch, half, 1, 1]), [batch, half, 1]) as tf.Tensor3D };
+  return { x: pooled, mask: halvedMask };
 }
 
 /** Masked sum over time divided by all T (padding counts), then Linear(C, classes). */

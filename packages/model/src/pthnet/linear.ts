@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { transposedMatMulIsFast } from 'shared';
+import { nativeKernelsActive, nativeLinear, transposedMatMulIsFast } from 'shared';
 
 let sharedTransposes: Map<tf.Tensor, tf.Tensor> | null = null;
 
@@ -43,6 +43,8 @@ function transposedWeight(w: tf.Tensor2D, saved: tf.Tensor2D): tf.Tensor2D {
  */
 export function linear(x: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D, options: { inputGrad?: boolean } = {}): tf.Tensor2D {
   const inputGrad = options.inputGrad ?? true;
+  // one native kernel for the product and one for its three gradients (see shared's native-kernels.ts)
+  if (nativeKernelsActive()) return nativeLinear(x, w, { ...(bias ? { bias } : {}), inputGrad });
   const forward = (save: tf.GradSaveFunc): tf.Tensor2D => {
     save([x, w]);
     // the fused kernel adds the bias inside the product, saving a pass over the output

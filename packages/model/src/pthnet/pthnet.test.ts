@@ -1,15 +1,17 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { CheckpointError, InputError, selectBackend } from 'shared';
+import { CheckpointError, InputError, disableNativeGemm, enableNativeGemm, selectBackend } from 'shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SGD } from '../optim/sgd.js';
 import { fixturesDir, readJson } from './fixtures.test-helper.js';
 import type { PthNet } from './pthnet.js';
 import { createPthNet } from './pthnet.js';
-import { trainStep } from './train-step.js';
+import { computeGradients, trainStep } from './train-step.js';
+import { seededUniform } from './random.js';
 import type { ParameterTensor, PyramidBatch } from './types.js';
 
 const TINY = { n_in: 12, n_embd: 16, mlp_dim: 8 };
+const nativeBuilt = (await selectBackend('wasm')).gemm?.active === true;
 
 function tinyBatch(batch: number, seed: number): PyramidBatch<tf.Tensor> {
   const level = (steps: number, offset: number) => ({
@@ -169,6 +171,36 @@ describe('PthNet', () => {
       expect(without).toContain('pos_embed.conv.weight');
       expect(without).not.toContain('stem.0.convw_H.weight');
       tf.dispose([value, ...Object.values(grads)]);
+    });
+
+    it.runIf(nativeBuilt)('takes the same training step on the native kernels as on the tfjs ops (stochastic depth on, same draws)', () => {
+      const batch = tinyBatch(4, 70);
+      const labels = tf.tensor1d([1, 0, 6, 2], 'int32');
+      const run = () => {
+        const rng = seededUniform(5);
+        const { losses, grads } = computeGradients(model, batch, labels, { training: true, dropPathProb: 0.5, dropPathRng: rng });
+        const values = new Map([...grads].map(([name, g]) => [name, g.dataSync() as Float32Array]));
+        tf.dispose([...grads.values()]);
+        return { losses, values, predicted: model.predict(batch.x_H, batch.m_H).dataSync() };
+      };
+      const native = run();
+      disableNativeGemm();
+      try {
+        const ops = run();
+        expect(Math.abs(native.losses.loss - ops.losses.loss)).toBeLessThan(1e-5);
+        for (const [i, v] of native.predicted.entries()) expect(Math.abs(v - ops.predicted[i]!)).toBeLessThan(1e-5);
+        expect([...native.values.keys()]).toEqual([...ops.values.keys()]);
+        // relative to the step's largest gradient, as the parity tests (some are rounding noise around 0,
+        // e.g. the key norm's bias, which shifts every score of a query alike)
+        const largest = Math.max(...[...ops.values.values()].map((g) => Math.max(...Array.from(g, Math.abs))));
+        for (const [name, g] of native.values) {
+          const want = ops.values.get(name)!;
+          const worst = Math.max(...Array.from(g, (v, i) => Math.abs(v - want[i]!)));
+          expect(worst / largest, name).toBeLessThan(1e-5);
+        }
+      } finally {
+        enableNativeGemm();
+      }
     });
 
     it('leaks no tensors across training steps and predictions', () => {

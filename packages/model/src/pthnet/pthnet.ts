@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { CheckpointError, InputError, seededUniformStream } from 'shared';
+import { CheckpointError, InputError, nativeKernelsActive, seededUniformStream } from 'shared';
 import { validatePthNetConfig } from './config.js';
 import { DEFAULT_PTHNET_SEED, LEVEL_LENGTH_MULTIPLE } from './constants.js';
 import type { DropPathSetting, ParamLookup } from './layers.js';
@@ -165,14 +165,16 @@ export class PthNet {
     const branchDrop = this.config.path_pdrop > 0 ? { drop } : null;
     let { steps: h, mask: m } = this.toSteps(x, mask, level);
     for (let i = 0; i < nEmbd; i++) h = embedding(param, i, h, m, this.config.thr_size[0], i > 0);
-    let maskBias = keyMaskBias(m);
+    // the native attention kernel masks keys itself
+    const biasOf = (mask: tf.Tensor3D): tf.Tensor4D | undefined => (nativeKernelsActive() ? undefined : keyMaskBias(mask));
+    let maskBias = biasOf(m);
     for (let i = 0; i < nStem; i++) h = ssdLayer(param, `stem.${i}.`, h, m, maskBias, level, null);
     for (const [branch, layers] of [
       ['branch_1', nBranch1],
       ['branch_2', nBranch2],
     ] as const) {
       ({ x: h, mask: m } = downsample(h, m));
-      maskBias = keyMaskBias(m);
+      maskBias = biasOf(m);
       for (let i = 0; i < layers; i++) h = ssdLayer(param, `${branch}.${i}.`, h, m, maskBias, level, branchDrop);
     }
     return head(param, h, m);

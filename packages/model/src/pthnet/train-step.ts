@@ -13,6 +13,8 @@ export interface GradientOptions extends ForwardOptions {
   gradScale?: number;
   /** Keep the three levels' logits in the result (the caller disposes them). */
   keepLogits?: boolean;
+  /** Called once the forward pass and the loss are computed, before the backward pass (the profiler's phase mark). */
+  onForward?: () => void;
 }
 
 export interface GradientResult {
@@ -55,7 +57,9 @@ export function computeGradients(
         },
         logits: options.keepLogits ? { p_L: tf.keep(logits.p_L), p_M: tf.keep(logits.p_M), p_H: tf.keep(logits.p_H) } : logits,
       };
-      return scale === 1 ? losses.loss : tf.mul(losses.loss, scale);
+      const scaled: tf.Scalar = scale === 1 ? losses.loss : tf.mul(losses.loss, scale);
+      options.onForward?.();
+      return scaled;
     }, [...variables.values()]),
   );
   const byName = new Map<string, tf.Tensor>();

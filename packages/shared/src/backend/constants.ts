@@ -24,10 +24,10 @@ export const TFJS_BACKEND_NAMES: Record<BackendName, string> = {
 /** File the tfjs-node packages load at import time; without it the import throws. */
 export const NATIVE_BINDING_FILE = 'tfjs_binding.node';
 
-/** The native GEMM addon, relative to this folder (node-gyp's output). */
-export const NATIVE_GEMM_ADDON = '../../native/build/Release/pthnet_gemm.node';
+/** The native addon (OpenBLAS matMul and layer kernels), relative to this folder (node-gyp's output). */
+export const NATIVE_GEMM_ADDON = '../../native/build/Release/pthnet_native.node';
 
-/** `PTHNET_NATIVE_GEMM=0` keeps the wasm backend's own matMul kernels. */
+/** `PTHNET_NATIVE_GEMM=0` keeps the wasm backend's own kernels: no OpenBLAS matMul, no native layer kernels. */
 export const NATIVE_GEMM_DISABLE_ENV = 'PTHNET_NATIVE_GEMM';
 
 /** OpenBLAS kernel set for CPUs it may not recognise, first match wins (x86-64 /proc/cpuinfo flags). */

@@ -8,4 +8,18 @@ export {
   preloadNativeGemm,
   transposedMatMulIsFast,
 } from './native-gemm.js';
+export {
+  nativeAttention,
+  nativeDepthwise,
+  nativeGate,
+  nativeGelu,
+  nativeGroupNorm,
+  nativeKernelsActive,
+  nativeLinear,
+  nativeMaxPool,
+  nativeResidual,
+  nativeSgdStep,
+  nativeTapSum,
+} from './native-kernels.js';
+export type { SgdAttrs } from './native-kernels.js';
 export type * from './types.js';

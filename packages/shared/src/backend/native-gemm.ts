@@ -1,9 +1,10 @@
 /**
  * The wasm backend's matMuls on OpenBLAS. tfjs-backend-wasm multiplies with 128-bit wasm SIMD
- * (about 24 GFLOP/s per core here) and in one thread; OpenBLAS's AVX-512 sgemm does about 140
- * GFLOP/s per core and uses every core. The wasm heap is an ordinary ArrayBuffer, so the native
- * `gemm` reads the operands and writes the product in place: the BatchMatMul and _FusedMatMul
- * kernels of the wasm backend are swapped for ones that call it, and every other op stays wasm.
+ * (about 24 GFLOP/s per core here) and in one thread; OpenBLAS's sgemm does about 105 GFLOP/s per
+ * core here, and the addon splits each product over its threads. The wasm heap is an ordinary
+ * ArrayBuffer, so the native `gemm` reads the operands and writes the product in place: the
+ * BatchMatMul and _FusedMatMul kernels of the wasm backend are swapped for ones that call it. The
+ * same addon carries PTH-Net's layer kernels (native-kernels.ts); every other op stays wasm.
  *
  * The addon (`packages/shared/native`) is built by `pnpm install` where libopenblas-dev and a C
  * compiler are present; without it, or with `PTHNET_NATIVE_GEMM=0`, the wasm kernels run as shipped.
@@ -14,6 +15,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { isWasmKernelSwapped, restoreWasmKernel, swapWasmKernel } from './kernel-swaps.js';
+import { registerNativeKernels, unregisterNativeKernels } from './native-kernels.js';
 import { NATIVE_GEMM_ADDON, NATIVE_GEMM_DISABLE_ENV, OPENBLAS_CORE_BY_CPU_FLAGS } from './constants.js';
 import type { NativeGemmAddon, NativeGemmStatus } from './types.js';
 
@@ -43,7 +45,7 @@ function chooseOpenBlasCore(): void {
   if (match !== undefined) process.env.OPENBLAS_CORETYPE = match.core;
 }
 
-/** OpenBLAS threads for each of `workers` threads that multiply at the same time: they share the cores. */
+/** Native threads for each of `workers` threads that compute at the same time: they share the cores. */
 export function gemmThreadsPerWorker(workers: number): number {
   return Math.max(1, Math.floor(os.availableParallelism() / workers));
 }
@@ -153,8 +155,9 @@ function gemmKernel(name: (typeof KERNELS)[number], original: tf.KernelConfig, g
 }
 
 /**
- * Swaps the wasm backend's matMul kernels for OpenBLAS ones (idempotent), with `threads` BLAS
- * threads for this process. Call after the wasm backend is initialised. Returns what runs.
+ * Swaps the wasm backend's matMul kernels for OpenBLAS ones and registers the native layer
+ * kernels (native-kernels.ts), idempotent, with `threads` threads (this one included) for this
+ * thread's products and kernels. Call after the wasm backend is initialised. Returns what runs.
  */
 export function enableNativeGemm(threads: number = os.availableParallelism()): NativeGemmStatus {
   if (process.env[NATIVE_GEMM_DISABLE_ENV] === '0') return { active: false, reason: `${NATIVE_GEMM_DISABLE_ENV}=0` };
@@ -163,6 +166,7 @@ export function enableNativeGemm(threads: number = os.availableParallelism()): N
   gemm.setThreads(threads);
   try {
     for (const name of KERNELS) swapWasmKernel(name, (original) => gemmKernel(name, original, gemm));
+    registerNativeKernels(gemm);
   } catch (error) {
     disableNativeGemm();
     return { active: false, reason: error instanceof Error ? error.message : String(error) };
@@ -170,9 +174,10 @@ export function enableNativeGemm(threads: number = os.availableParallelism()): N
   return nativeGemmStatus();
 }
 
-/** Puts the wasm backend's own matMul kernels back. */
+/** Puts the wasm backend's own matMul kernels back and removes the native layer kernels. */
 export function disableNativeGemm(): void {
   for (const name of KERNELS) restoreWasmKernel(name);
+  unregisterNativeKernels();
 }
 
 /** Whether the wasm backend's matMuls currently run on OpenBLAS, with what, or why not. */

@@ -118,72 +118,79 @@ describe('train command on the reference fixture (fixtures/pthnet/tiny)', () => 
     ).toHaveLength(3);
   });
 
-  it.each([1, 2])(
-    'a run interrupted after an epoch resumes to the same result as an uninterrupted one (%i worker threads)',
-    async (workers) => {
-      const name = 'raw_forward_train';
-      const ds = await openPackedDataset(join(work, 'data/datasets', name), name);
-      const hyper = validateConfig({
-        train: {
-          epochs: 4,
-          batchSize: 2,
-          lr: 0.01,
-          milestones: [2],
-          seed: 7,
-          shuffle: true,
-          noise: 0.01,
-          dropPath: 0.3,
-          model: { n_embd: 32, mlp_dim: 24 },
-        },
-      }).train;
-      const straight = await trainRun({
-        outDir: join(work, `straight${workers}`),
-        train: ds,
-        validation: ds,
-        hyper,
-        runKey: 'k',
-        workers,
-        parallelFromParameters: 0,
-      });
-      const controller = new AbortController();
-      const first = await trainRun({
-        outDir: join(work, `resumed${workers}`),
-        train: ds,
-        validation: ds,
-        hyper,
-        runKey: 'k',
-        signal: controller.signal,
-        workers,
-        parallelFromParameters: 0,
-        onEpoch: (r) => r.epoch === 1 && controller.abort(),
-      });
-      expect(first).toMatchObject({ interrupted: true, resumedFromEpoch: 0 });
-      expect(first.epochs).toHaveLength(2);
-      const second = await trainRun({
-        outDir: join(work, `resumed${workers}`),
-        train: ds,
-        validation: ds,
-        hyper,
-        runKey: 'k',
-        workers,
-        parallelFromParameters: 0,
-      });
-      expect(second).toMatchObject({ interrupted: false, resumedFromEpoch: 2 });
-      expect(second.epochs.map((e) => e.loss)).toEqual(straight.epochs.map((e) => e.loss));
-      // wasm, with its matMuls on OpenBLAS where the native addon is built
-      const wasm = String.raw`wasm( \+ OpenBLAS [\d.]+ sgemm \(\w+, \d+ threads?\)| \(own matMul: .+\))`;
-      expect(straight.backend).toMatch(new RegExp(`^${wasm}, ${workers === 1 ? '1 thread' : `${workers} worker threads`}$`));
-      const a = await loadPthNetCheckpoint(join(work, `straight${workers}/last.safetensors`));
-      const b = await loadPthNetCheckpoint(join(work, `resumed${workers}/last.safetensors`));
-      for (const [key, t] of a.stateDict) expect(b.stateDict.get(key)!.data, key).toEqual(t.data);
-      const log = readFileSync(join(work, `resumed${workers}/log.jsonl`), 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l));
-      expect(log.filter((r) => r.type === 'epoch').map((r) => r.epoch)).toEqual([0, 1, 2, 3]);
-      await ds.close();
-    },
-  );
+  it.each([
+    { workers: 1, split: true, label: '1 thread' },
+    { workers: 2, split: true, label: '2 worker threads' },
+    // by default a network is split across workers only without the native kernels; with them it
+    // trains in this thread, its kernels on 2 threads
+    { workers: 2, split: false, label: '2 threads, the default engine' },
+  ])('a run interrupted after an epoch resumes to the same result as an uninterrupted one ($label)', async ({ workers, split }) => {
+    const name = 'raw_forward_train';
+    const ds = await openPackedDataset(join(work, 'data/datasets', name), name);
+    const hyper = validateConfig({
+      train: {
+        epochs: 4,
+        batchSize: 2,
+        lr: 0.01,
+        milestones: [2],
+        seed: 7,
+        shuffle: true,
+        noise: 0.01,
+        dropPath: 0.3,
+        model: { n_embd: 32, mlp_dim: 24 },
+      },
+    }).train;
+    const straight = await trainRun({
+      outDir: join(work, `straight${workers}${split}`),
+      train: ds,
+      validation: ds,
+      hyper,
+      runKey: 'k',
+      workers,
+      ...(split ? { parallelFromParameters: 0 } : {}),
+    });
+    const controller = new AbortController();
+    const first = await trainRun({
+      outDir: join(work, `resumed${workers}${split}`),
+      train: ds,
+      validation: ds,
+      hyper,
+      runKey: 'k',
+      signal: controller.signal,
+      workers,
+      ...(split ? { parallelFromParameters: 0 } : {}),
+      onEpoch: (r) => r.epoch === 1 && controller.abort(),
+    });
+    expect(first).toMatchObject({ interrupted: true, resumedFromEpoch: 0 });
+    expect(first.epochs).toHaveLength(2);
+    const second = await trainRun({
+      outDir: join(work, `resumed${workers}${split}`),
+      train: ds,
+      validation: ds,
+      hyper,
+      runKey: 'k',
+      workers,
+      ...(split ? { parallelFromParameters: 0 } : {}),
+    });
+    expect(second).toMatchObject({ interrupted: false, resumedFromEpoch: 2 });
+    expect(second.epochs.map((e) => e.loss)).toEqual(straight.epochs.map((e) => e.loss));
+    // wasm, with its matMuls on OpenBLAS where the native addon is built
+    const wasm = String.raw`wasm( \+ OpenBLAS [\d.]+ sgemm \(\w+, \d+ threads?\)| \(own matMul: .+\))`;
+    const inProcess = '(1 thread|native kernels in this process)';
+    // unsplit: the tiny network is below the split threshold without the native kernels, and never split with them
+    const engine = workers === 1 || !split ? inProcess : `${workers} worker threads`;
+    expect(straight.backend).toMatch(new RegExp(`^${wasm}, ${engine}$`));
+    const a = await loadPthNetCheckpoint(join(work, `straight${workers}${split}/last.safetensors`));
+    const b = await loadPthNetCheckpoint(join(work, `resumed${workers}${split}/last.safetensors`));
+    for (const [key, t] of a.stateDict) expect(b.stateDict.get(key)!.data, key).toEqual(t.data);
+    const log = readFileSync(join(work, `resumed${workers}${split}/log.jsonl`), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(log.filter((r) => r.type === 'epoch').map((r) => r.epoch)).toEqual([0, 1, 2, 3]);
+    await ds.close();
+  });
+
   it('records the run folder through its artifact.json; an interrupted run stays pending, unclaimed, and the next train finishes it', async () => {
     const base = JSON.parse(readFileSync(config, 'utf8')) as Record<string, unknown>;
     const cfg = validateConfig({

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { PthNet, PthNetConfig, PthNetLoss, StateDict } from 'model';
 import { DataParallelPthNet, SGD, createPthNet, parameterCount, pthnetParameterSpecs, trainStep, validatePthNetConfig } from 'model';
 import type { BackendPreference } from 'shared';
-import { describeActiveBackend } from 'shared';
+import { describeActiveBackend, enableNativeGemm, nativeKernelsActive } from 'shared';
 import type { Batch } from '../sampling/types.js';
 
 /**
@@ -37,8 +37,10 @@ export interface EngineOptions {
   /**
    * Smallest network (in parameters) worth splitting across workers. Below it the exchange
    * between threads costs more than it saves (the demo's 64-wide network trains faster in one
-   * thread); the full-size network trains faster on two (wasm: 1.6x with its own matMul, 1.15x
-   * with OpenBLAS, which already spreads the matMuls over the cores). Default 1,000,000.
+   * thread); the full-size network trains faster on two with the wasm backend's own kernels
+   * (1.6x). Default 1,000,000; where the native kernels run (wasm with the addon) no network is
+   * split by default: the kernels themselves use `workers` threads, which beats splitting the
+   * batch (about 1.4x on the full-size network, see the README's Benchmarks).
    */
   parallelFromParameters?: number;
 }
@@ -56,7 +58,7 @@ class InProcessEngine implements TrainingEngine {
     private readonly model: PthNet,
     optimizer: EngineOptions['optimizer'],
   ) {
-    this.description = `${describeActiveBackend()}, 1 thread`;
+    this.description = `${describeActiveBackend()}, ${nativeKernelsActive() ? 'native kernels in this process' : '1 thread'}`;
     this.sgd = new SGD(model.namedVariables(), {
       ...optimizer,
       // momentum buffers travel in checkpoints in the reference layout
@@ -186,12 +188,15 @@ class ParallelEngine implements TrainingEngine {
 /**
  * Several workers where the backend is a CPU one (wasm or cpu: one thread each in Node) and the
  * network is big enough to gain from it; on tfjs-node(-gpu), which already uses every core or
- * the GPU, one in-process network.
+ * the GPU, one in-process network. Where the native kernels run, one in-process network whose
+ * kernels use `workers` threads.
  */
 export async function createTrainingEngine(options: EngineOptions): Promise<TrainingEngine> {
   const cpuBackend = tf.getBackend() === 'wasm' || tf.getBackend() === 'cpu';
+  const native = nativeKernelsActive();
   const size = parameterCount(pthnetParameterSpecs(validatePthNetConfig(options.config)));
-  if (options.workers > 1 && cpuBackend && size >= (options.parallelFromParameters ?? 1_000_000)) {
+  const splitFrom = options.parallelFromParameters ?? (native ? Number.POSITIVE_INFINITY : 1_000_000);
+  if (options.workers > 1 && cpuBackend && size >= splitFrom) {
     const net = await DataParallelPthNet.create({
       config: options.config,
       workers: options.workers,
@@ -201,5 +206,6 @@ export async function createTrainingEngine(options: EngineOptions): Promise<Trai
     });
     return new ParallelEngine(net);
   }
+  if (native) enableNativeGemm(Math.max(1, options.workers));
   return new InProcessEngine(createPthNet(options.config, { seed: options.seed }), options.optimizer);
 }

@@ -7,7 +7,7 @@ import { fixturesDir, readJson } from './fixtures.test-helper.js';
 import type { PthNet } from './pthnet.js';
 import { createPthNet } from './pthnet.js';
 import { computeGradients, trainStep } from './train-step.js';
-import { seededUniform } from './random.js';
+import { seededUniform } from 'shared';
 import type { ParameterTensor, PyramidBatch } from './types.js';
 
 const TINY = { n_in: 12, n_embd: 16, mlp_dim: 8 };

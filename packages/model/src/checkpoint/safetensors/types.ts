@@ -1,4 +1,4 @@
-import type { ElementArray } from '../torch/decode.js';
+import type { ElementArray } from '../torch/types.js';
 /** Element types of the safetensors format, spelled as in its header. */
 export type SafetensorsDtype =
   | 'F64'

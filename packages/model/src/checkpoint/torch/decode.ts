@@ -5,18 +5,7 @@
  */
 // biome-ignore-all lint/style/noNonNullAssertion: every index is bounded by its loop over arrays of checked shape (a Uint16 value indexes the 65,536-entry half table, stride has one entry per shape dimension as rebuildTensor checks, strided offsets stay inside the span readTensor checks); noUncheckedIndexedAccess cannot see that
 
-/** Typed arrays with numeric or bigint elements that `gatherStrided` can copy between. */
-export type ElementArray =
-  | Float32Array
-  | Float64Array
-  | BigInt64Array
-  | BigUint64Array
-  | Int32Array
-  | Uint32Array
-  | Int16Array
-  | Uint16Array
-  | Int8Array
-  | Uint8Array;
+import type { ElementArray } from './types.js';
 
 let halfTable: Float32Array | undefined;
 

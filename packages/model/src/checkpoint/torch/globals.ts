@@ -5,7 +5,7 @@
  * that records the class name and arguments: nothing from the file is ever executed.
  */
 import { TORCH_DTYPE_NAMES, TORCH_DTYPE_SIZE } from './constants.js';
-import type { ElementArray } from './decode.js';
+import type { ElementArray } from './types.js';
 import { gatherStrided, halfBitsToFloat32, product, swapBytesInPlace } from './decode.js';
 import type { NumpyArray, NumpyDtype, PickledObject, PickleGlobal, StorageRef, TensorRef } from './types.js';
 

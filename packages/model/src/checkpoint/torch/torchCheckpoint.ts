@@ -20,7 +20,7 @@ import {
   TORCH_STORAGE_DTYPES,
   ZIP_LOCAL_HEADER_MAGIC,
 } from './constants.js';
-import type { ElementArray } from './decode.js';
+import type { ElementArray } from './types.js';
 import { bfloat16BitsToFloat32, gatherStrided, halfBitsToFloat32, isRowMajor, product, stridedSpan, swapBytesInPlace } from './decode.js';
 import type { CallSite, MutableTensorRef } from './globals.js';
 import { describe, isPickleGlobal, isTensorRef, qualifiedName } from './globals.js';

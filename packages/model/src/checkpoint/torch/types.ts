@@ -90,18 +90,7 @@ export interface NumpyArray {
    * Decoded values for numeric dtypes (f2/f4/f8 as Float32Array/Float64Array, ints as typed
    * arrays, b1 as 0/1 bytes); raw bytes for anything else; a plain array for object arrays.
    */
-  data:
-    | Float32Array
-    | Float64Array
-    | BigInt64Array
-    | BigUint64Array
-    | Int32Array
-    | Uint32Array
-    | Int16Array
-    | Uint16Array
-    | Int8Array
-    | Uint8Array
-    | unknown[];
+  data: ElementArray | unknown[];
 }
 
 /**
@@ -126,3 +115,16 @@ export interface OpenTorchCheckpointOptions {
    */
   budgetBytes?: number;
 }
+
+/** Typed arrays with numeric or bigint elements that `gatherStrided` can copy between. */
+export type ElementArray =
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array
+  | Int32Array
+  | Uint32Array
+  | Int16Array
+  | Uint16Array
+  | Int8Array
+  | Uint8Array;

@@ -190,6 +190,15 @@ static void colsum_task(void* ctx, size_t part, size_t begin, size_t end) {
   }
 }
 
+/* jobs[part], whole, in this thread. */
+static void gemm_pair_task(void* ctx, size_t part, size_t begin, size_t end) {
+  (void)begin;
+  (void)end;
+  gemm_job* job = (gemm_job*)ctx + part;
+  job->split = 0;
+  gemm_task(job, 0, 0, job->batch);
+}
+
 /* linear(x, w, bias | null, mask | null, out, rows, K, N): out [rows, N] = (x [rows, K] w [K, N] + bias) * mask[row] */
 static napi_value Linear(napi_env env, napi_callback_info info) {
   args_t args;
@@ -251,12 +260,17 @@ static napi_value LinearGrad(napi_env env, napi_callback_info info) {
     pool_run(pool, rows, 16384 / (n == 0 ? 1 : n) + 1, mask_rows_task, &mj);
     g = masked;
   }
-  if (dx.data != NULL) {
-    gemm_job job = {.trans_b = true, .batch = 1, .m = rows, .n = k, .k = n, .a = g, .b = w.data, .out = dx.data};
-    gemm_run(pool, &job);
+  gemm_job jobs[2] = {
+      {.trans_a = true, .batch = 1, .m = k, .n = n, .k = rows, .a = x.data, .b = g, .out = dw.data},
+      {.trans_b = true, .batch = 1, .m = rows, .n = k, .k = n, .a = g, .b = w.data, .out = dx.data},
+  };
+  if (dx.data != NULL && pool_threads(pool) == 2) {
+    /* the two products have the same size: one per thread, each whole, beats splitting both */
+    pool_run(pool, 2, 1, gemm_pair_task, jobs);
+  } else {
+    gemm_run(pool, &jobs[0]);
+    if (dx.data != NULL) gemm_run(pool, &jobs[1]);
   }
-  gemm_job job = {.trans_a = true, .batch = 1, .m = k, .n = n, .k = rows, .a = x.data, .b = g, .out = dw.data};
-  gemm_run(pool, &job);
   if (db.data != NULL) {
     colsum_job cj = {.dy = g, .db = db.data, .rows = rows, .cols = n};
     pool_run(pool, n, 64, colsum_task, &cj);

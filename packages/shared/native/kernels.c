@@ -881,8 +881,11 @@ VECTORIZED static void pool_forward_task(void* ctx, size_t part, size_t begin, s
     for (size_t i = 0; i < half; i++) pool_step(job, b, i, job->y + (b * half + i) * job->C, NULL);
 }
 
-/* dx[b, argmax] += dy[b, i], output steps in order; a sample's steps all in one thread. */
-static void pool_backward_task(void* ctx, size_t part, size_t begin, size_t end) {
+/*
+ * dx[b, argmax] += dy[b, i], output steps in order; a sample's steps all in one thread. Each
+ * output's window adds dy where its winner is the step and 0 elsewhere (no scatter: vectorized).
+ */
+VECTORIZED static void pool_backward_task(void* ctx, size_t part, size_t begin, size_t end) {
   const pool_job* job = ctx;
   const size_t T = job->T, C = job->C, half = (T + 1) / 2;
   float* best = job->best + part * C;
@@ -892,7 +895,13 @@ static void pool_backward_task(void* ctx, size_t part, size_t begin, size_t end)
     for (size_t i = 0; i < half; i++) {
       pool_step(job, b, i, best, arg);
       const float* dy = job->dy + (b * half + i) * C;
-      for (size_t c = 0; c < C; c++) job->dx[(b * T + arg[c]) * C + c] += dy[c];
+      const size_t first = i == 0 ? 0 : 2 * i - 1;
+      const size_t last = 2 * i + 1 < T ? 2 * i + 1 : T - 1;
+      for (size_t t = first; t <= last; t++) {
+        float* dx = job->dx + (b * T + t) * C;
+        const uint32_t step = (uint32_t)t;
+        for (size_t c = 0; c < C; c++) dx[c] += arg[c] == step ? dy[c] : 0.0f;
+      }
     }
   }
 }

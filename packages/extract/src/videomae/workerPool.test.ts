@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { CheckpointError, OPENBLAS_CORE_BY_CPU_FLAGS } from 'shared';
+import { CheckpointError, openBlasCoreForCpuInfo } from 'shared';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveVitConfig } from './config.js';
 import type { TinyVitFixture } from './testing.js';
@@ -9,12 +9,10 @@ import { createVitWorkerPool } from './workerPool.js';
 // Read before anything loads the addon: loading it sets OPENBLAS_CORETYPE where the user has not.
 const USER_OPENBLAS_CORE = process.env.OPENBLAS_CORETYPE;
 
-/** The OpenBLAS core the workers must report: the user's choice where the environment sets one (some machines must), else the one our CPU-flag table picks. */
+/** The OpenBLAS core the workers must report: the user's choice where the environment sets one (some machines must), else the one our CPU table picks. */
 function expectedOpenBlasCore(): string | undefined {
   if (USER_OPENBLAS_CORE !== undefined && USER_OPENBLAS_CORE !== '') return USER_OPENBLAS_CORE;
-  const cpuFlags = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1] : undefined;
-  const flags = new Set(cpuFlags?.trim().split(/\s+/));
-  return OPENBLAS_CORE_BY_CPU_FLAGS.find((c) => c.flags.every((f) => flags.has(f)))?.core;
+  return existsSync('/proc/cpuinfo') ? openBlasCoreForCpuInfo(readFileSync('/proc/cpuinfo', 'utf8')) : undefined;
 }
 
 let fixture: TinyVitFixture;

@@ -5,6 +5,7 @@ export {
   enableNativeGemm,
   gemmThreadsPerWorker,
   nativeGemmStatus,
+  openBlasCoreForCpuInfo,
   preloadNativeGemm,
   transposedMatMulIsFast,
 } from './native-gemm.js';

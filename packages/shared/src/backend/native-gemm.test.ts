@@ -8,7 +8,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededUniform } from '../random/index.js';
 import { describeBackend, selectBackend } from './backend.js';
-import { disableNativeGemm, enableNativeGemm, loadAddon, nativeGemmStatus, transposedMatMulIsFast } from './native-gemm.js';
+import {
+  disableNativeGemm,
+  enableNativeGemm,
+  loadAddon,
+  nativeGemmStatus,
+  openBlasCoreForCpuInfo,
+  transposedMatMulIsFast,
+} from './native-gemm.js';
 
 const addon = loadAddon();
 const required = process.env.PTHNET_REQUIRE_NATIVE_GEMM === '1';
@@ -136,6 +143,21 @@ describe.skipIf(addon === null || !enabled)('wasm matMul on OpenBLAS', () => {
       /a: expected a Float32Array/,
     );
     expect(() => gemm.gemm(false, false, -1, 4, 4, 4, f(16), 0, f(16), 0, f(16), null)).toThrow(/batch: expected a non-negative integer/);
+  });
+});
+
+describe('the OpenBLAS core picked where the environment names none', () => {
+  const cpu = (vendor: string, family: number, flags: string) =>
+    `processor\t: 0\nvendor_id\t: ${vendor}\ncpu family\t: ${family}\nflags\t\t: fpu sse2 ${flags}\n\nprocessor\t: 1\n`;
+  const avx512 = 'avx2 fma avx512f avx512dq avx512bw avx512vl';
+
+  it('takes SkylakeX for AVX-512, but Haswell on AMD family 0x19 (Zen 4 runs AVX-512 at half width)', () => {
+    expect(openBlasCoreForCpuInfo(cpu('GenuineIntel', 6, avx512))).toBe('SkylakeX');
+    expect(openBlasCoreForCpuInfo(cpu('AuthenticAMD', 25, avx512))).toBe('Haswell');
+    expect(openBlasCoreForCpuInfo(cpu('AuthenticAMD', 26, avx512))).toBe('SkylakeX');
+    expect(openBlasCoreForCpuInfo(cpu('GenuineIntel', 6, 'avx2 fma'))).toBe('Haswell');
+    expect(openBlasCoreForCpuInfo(cpu('GenuineIntel', 6, 'sse4_2'))).toBeUndefined();
+    expect(openBlasCoreForCpuInfo('')).toBeUndefined();
   });
 });
 

@@ -25,24 +25,40 @@ const KERNELS = ['BatchMatMul', '_FusedMatMul'] as const;
 let addon: NativeGemmAddon | null = null;
 let loadError: string | null = null;
 
+/** The OpenBLAS core `OPENBLAS_CORE_BY_CPU_FLAGS` picks for a CPU described by /proc/cpuinfo's text (its first processor). */
+export function openBlasCoreForCpuInfo(cpuinfo: string): string | undefined {
+  const field = (name: string): string | undefined =>
+    cpuinfo
+      .split('\n')
+      .find((l) => l.split(':')[0]?.trim() === name)
+      ?.split(':')[1]
+      ?.trim();
+  const flags = new Set(field('flags')?.split(/\s+/) ?? []);
+  const vendor = field('vendor_id');
+  const family = Number(field('cpu family'));
+  return OPENBLAS_CORE_BY_CPU_FLAGS.find(
+    (c) =>
+      c.flags.every((f) => flags.has(f)) &&
+      (c.vendor === undefined || c.vendor === vendor) &&
+      (c.family === undefined || c.family === family),
+  )?.core;
+}
+
 /**
  * OpenBLAS 0.3.21 (Debian 12) does not recognise CPUs newer than Cooper Lake and falls back to
- * its SSE3 kernels, 4x slower; where the user has not chosen, pick the core from the CPU flags.
+ * its SSE3 kernels, 4x slower; where the user has not chosen, pick the core from the CPU.
  * It must be in the environment before the library loads.
  */
 function chooseOpenBlasCore(): void {
   if (process.env.OPENBLAS_CORETYPE !== undefined || process.platform !== 'linux' || process.arch !== 'x64') return;
-  let flags: Set<string>;
+  let cpuinfo: string;
   try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('flags'));
-    flags = new Set((line ?? '').split(':')[1]?.trim().split(/\s+/) ?? []);
+    cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
   } catch {
     return;
   }
-  const match = OPENBLAS_CORE_BY_CPU_FLAGS.find(({ flags: needed }) => needed.every((f) => flags.has(f)));
-  if (match !== undefined) process.env.OPENBLAS_CORETYPE = match.core;
+  const core = openBlasCoreForCpuInfo(cpuinfo);
+  if (core !== undefined) process.env.OPENBLAS_CORETYPE = core;
 }
 
 /** Native threads for each of `workers` threads that compute at the same time: they share the cores. */

@@ -19,7 +19,9 @@ import {
   artifactCacheKey,
   artifactFolderOf,
   bestCheckpointOf,
+  checkClassCount,
   computeMetrics,
+  datasetClasses,
   hashFile,
   ensureArtifact,
   packedDatasetIdentity,
@@ -34,6 +36,7 @@ import {
   trainingRunIdentity,
   withStageRun,
 } from 'shared';
+import type { LoadedPthNetCheckpoint } from 'model';
 import { createPthNet, loadPthNetCheckpoint } from 'model';
 import { checkPackedStrides, openPackedDataset, predictDataset } from 'train';
 import { combineLogits, sweepMu } from '../combine/index.js';
@@ -70,8 +73,7 @@ export interface EvalSummary {
 }
 
 /** Level-H logits of one checkpoint on one packed dataset, keyed by clip id. */
-async function logitsByClip(checkpoint: string, datasetDir: string, name: string, batchSize: number) {
-  const ckpt = await loadPthNetCheckpoint(checkpoint);
+async function logitsByClip(checkpoint: string, ckpt: LoadedPthNetCheckpoint, datasetDir: string, name: string, batchSize: number) {
   const model = createPthNet(ckpt.config);
   model.loadStateDict(ckpt.stateDict);
   const ds = await openPackedDataset(datasetDir, name);
@@ -88,7 +90,7 @@ async function logitsByClip(checkpoint: string, datasetDir: string, name: string
       // biome-ignore lint/style/noNonNullAssertion: a packed dataset has one label per clip id
       rows.set(id, { label: ds.labels[i]!, logits: logits.slice(i * K, (i + 1) * K) });
     });
-    return { rows, K, labelNames: ds.labelNames };
+    return { rows, K };
   } finally {
     model.dispose();
     await ds.close();
@@ -138,6 +140,17 @@ export async function runEval(
   flags: { forward?: string; reversed?: string; runId?: string },
 ): Promise<EvalSummary> {
   const inputs = resolveInputs(store, config, scope.name, flags);
+  // Each network's head must score exactly the dataset's classes: checked before the report is claimed.
+  const classes = datasetClasses(store.clips, scope.name);
+  const forwardCkpt = await loadPthNetCheckpoint(inputs.forward);
+  const reversedCkpt = inputs.reversed ? await loadPthNetCheckpoint(inputs.reversed) : undefined;
+  for (const [flag, path, ckpt] of [
+    ['--forward', inputs.forward, forwardCkpt],
+    ['--reversed', inputs.reversed, reversedCkpt],
+  ] as const) {
+    if (ckpt && path)
+      checkClassCount(ckpt.config.num_classes, classes.count, `eval ${flag}: the head of ${path}`, `dataset "${scope.name}"`);
+  }
   // Test sets packed from features at `datasets.strides`, or an error naming it (checked before
   // a report is found up to date: a changed setting never gets the old report).
   for (const data of [inputs.forwardData, inputs.reversedData]) {
@@ -176,10 +189,10 @@ export async function runEval(
   /** Scores the models on the test split and writes the report's files into `reportDir`. */
   async function writeEvalReport(): Promise<FolderContents> {
     const batch = config.train.batchSize;
-    const fwd = await logitsByClip(inputs.forward, inputs.forwardData.dir, packedDatasetName(inputs.forwardData.spec), batch);
+    const fwd = await logitsByClip(inputs.forward, forwardCkpt, inputs.forwardData.dir, packedDatasetName(inputs.forwardData.spec), batch);
     const rev =
-      inputs.reversed && inputs.reversedData
-        ? await logitsByClip(inputs.reversed, inputs.reversedData.dir, packedDatasetName(inputs.reversedData.spec), batch)
+      inputs.reversed && inputs.reversedData && reversedCkpt
+        ? await logitsByClip(inputs.reversed, reversedCkpt, inputs.reversedData.dir, packedDatasetName(inputs.reversedData.spec), batch)
         : undefined;
     // Joined by clip id: a clip missing from the reversed dataset is scored on the forward model alone.
     const ids = [...fwd.rows.keys()].filter((id) => rev === undefined || rev.rows.has(id)).sort();
@@ -205,7 +218,7 @@ export async function runEval(
     const forward = computeMetrics(forwardLogits, labels);
     const reversed = reversedLogits ? computeMetrics(reversedLogits, labels) : undefined;
     const combined = computeMetrics(combinedLogits, labels);
-    const classNames = fwd.labelNames ?? Array.from({ length: K }, (_, k) => String(k));
+    const classNames = classes.names;
     const predictions: PredictionRow[] = ids.map((id, i) => {
       const row = (m: { data: Float32Array }) => m.data.subarray(i * K, (i + 1) * K);
       const c = row(combinedLogits);

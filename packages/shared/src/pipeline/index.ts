@@ -1,2 +1,3 @@
 export * from './catalogue.js';
 export * from './dataset-scope.js';
+export * from './classes.js';

@@ -5,6 +5,7 @@ import {
   DATASET_FLAG,
   ManifestStore,
   artifactCacheKey,
+  datasetClasses,
   ensureArtifact,
   packedDatasetFolder,
   packedDatasetIdentity,
@@ -85,9 +86,16 @@ export async function buildDataset(
   const { clips, incomplete } = collectDatasetClips(store, config, scope.name, spec);
   const base = { dataset: scope.name, name, clips: clips.length, incomplete, indexPath };
   if (clips.length === 0) return { ...base, outcome: 'empty' };
-  const params = { split: spec.split, direction: spec.direction, source: spec.source, strides: config.datasets.strides };
+  const labelNames = datasetClasses(store.clips, scope.name).names;
+  // The class names travel in the index (reports and predict name classes by them): renaming one rebuilds.
+  const params = {
+    split: spec.split,
+    direction: spec.direction,
+    source: spec.source,
+    strides: config.datasets.strides,
+    classes: labelNames,
+  };
   const key = artifactCacheKey('packed-dataset', { params, inputs: clips.map((c) => `${c.id}\t${c.label}\t${c.hashes.join(',')}`) });
-  const labelNames = store.clips.getLabelMap(scope.name);
   let built: BuildPackedDatasetResult | undefined;
   const result = await ensureArtifact(
     store,
@@ -100,7 +108,7 @@ export async function buildDataset(
         // the network does not depend on them, but a network must be trained, evaluated and used on
         // features at the same strides. So the index records them, and train, eval and predict check.
         const strides = config.datasets.strides;
-        const made = await buildPackedDataset({ clips, outDir: folder, name, strides, ...(labelNames.length > 0 ? { labelNames } : {}) });
+        const made = await buildPackedDataset({ clips, outDir: folder, name, strides, labelNames });
         built = made;
         return { files: [made.indexPath, ...LEVELS.map((level) => made.dataPaths[level])] };
       },

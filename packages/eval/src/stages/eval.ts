@@ -40,7 +40,8 @@ import type { LoadedPthNetCheckpoint } from 'model';
 import { createPthNet, loadPthNetCheckpoint } from 'model';
 import { checkPackedStrides, openPackedDataset, predictDataset } from 'train';
 import { combineLogits, sweepMu } from '../combine/index.js';
-import { compareReports, formatComparison, readReport, writeReport } from '../report/index.js';
+import { compareReportPaths } from '../cv-report/index.js';
+import { formatComparison, readReport, writeReport } from '../report/index.js';
 import type { PredictionRow, WrittenReport } from '../report/types.js';
 
 const EVAL_FLAGS: readonly ConfigFlag[] = [
@@ -102,14 +103,21 @@ function readCurves(path: string): TrainLogRecord[] | undefined {
 }
 
 /** The pipeline's own checkpoints and test datasets, or the flags' overrides. */
-function resolveInputs(store: ManifestStore, config: PipelineConfig, datasetName: string, flags: { forward?: string; reversed?: string }) {
+function resolveInputs(
+  store: ManifestStore,
+  config: PipelineConfig,
+  datasetName: string,
+  flags: { forward?: string; reversed?: string; fold?: number },
+) {
   const source = config.datasets.source;
   const checkpoint = (direction: Direction, flag: string | undefined) => {
     if (flag !== undefined) {
       if (!existsSync(flag)) throw new ConfigError(`--${direction}: expected an existing checkpoint, got "${flag}"`);
       return resolve(flag);
     }
-    const row = store.artifacts.getArtifact(trainingRunIdentity(datasetName, { direction, source }));
+    const row = store.artifacts.getArtifact(
+      trainingRunIdentity(datasetName, { direction, source, ...(flags.fold === undefined ? {} : { fold: flags.fold }) }),
+    );
     const best = row?.status === 'done' ? bestCheckpointOf(row.path) : undefined;
     return best !== undefined && existsSync(best) ? best : undefined;
   };
@@ -137,7 +145,7 @@ export async function runEval(
   config: PipelineConfig,
   dataDir: string,
   scope: DatasetScope,
-  flags: { forward?: string; reversed?: string; runId?: string },
+  flags: { forward?: string; reversed?: string; runId?: string; fold?: number },
 ): Promise<EvalSummary> {
   const inputs = resolveInputs(store, config, scope.name, flags);
   // Each network's head must score exactly the dataset's classes: checked before the report is claimed.
@@ -285,13 +293,13 @@ export function command(): Command {
   const cmd = stageCommand('eval', 'evaluate forward, reversed and combined models; write the report', EVAL_FLAGS)
     .option('--forward <checkpoint>', "forward model (ours .safetensors or a reference .pth); default: the pipeline's")
     .option('--reversed <checkpoint>', "reversed model; default: the pipeline's")
-    .option('--compare <reports...>', 'print the metric differences between two report folders and exit')
+    .option('--compare <reports...>', 'print the metric differences between two report folders (eval or cv reports) and exit')
     .option('--json', 'print the summary as JSON');
   cmd.action(async (opts: { forward?: string; reversed?: string; compare?: string[]; json?: boolean }) => {
     if (opts.compare !== undefined) {
       if (opts.compare.length !== 2) throw new ConfigError(`--compare: expected two report folders, got ${opts.compare.length}`);
       const [a, b] = opts.compare as [string, string];
-      const comparison = compareReports(await readReport(a), await readReport(b));
+      const comparison = await compareReportPaths(a, b);
       console.log(opts.json ? JSON.stringify(comparison, null, 2) : formatComparison(comparison, { a, b }));
       return;
     }

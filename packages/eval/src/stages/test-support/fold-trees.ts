@@ -74,13 +74,44 @@ export async function writeDfewTree(root: string, clips: readonly FoldClip[]): P
   }
 }
 
-/** A work folder with `dataset` ingested and its features extracted (tiny ViT), and a config for a fast `cv`. */
+/**
+ * The reference clip-list layout: `<root>/Scene/<class>/<id>/` frame folders and
+ * `train_All.txt` / `test_All.txt` with lines `<path> <frames> <label index>`, `perClass` clips
+ * of each class in each list.
+ */
+export async function writeReferenceListTree(
+  root: string,
+  classes: readonly string[],
+  perClass: { train: number; test: number },
+): Promise<void> {
+  let n = 0;
+  for (const split of ['train', 'test'] as const) {
+    const lines: string[] = [];
+    for (const [label, name] of classes.entries()) {
+      for (let i = 0; i < perClass[split]; i++) {
+        n += 1;
+        const id = `Scene/${name}/${String(n).padStart(4, '0')}`;
+        await writeClipFrames(join(root, id), { n, label, testFold: 0 });
+        lines.push(`/home/authors/faces/${id} ${FRAMES} ${label}`);
+      }
+    }
+    await writeFile(join(root, `${split}_All.txt`), `${lines.join('\n')}\n`);
+  }
+}
+
+/**
+ * A work folder with a dataset (an `ingest.datasets` entry, or one made from the tree's root)
+ * ingested and its features extracted (tiny ViT), and a config for fast training, `eval` and `cv`.
+ */
 export async function foldWorkspace(
-  dataset: Record<string, unknown> & { name: string; layout: string },
+  entry:
+    | (Record<string, unknown> & { name: string; layout: string })
+    | ((root: string) => Record<string, unknown> & { name: string; layout: string }),
   writeTree: (root: string) => Promise<void>,
 ): Promise<{ work: string; config: string; data: string }> {
-  const work = await mkdtemp(join(tmpdir(), `pthnet-cv-${dataset.layout}-`));
+  const work = await mkdtemp(join(tmpdir(), 'pthnet-classes-'));
   const root = join(work, 'source');
+  const dataset = typeof entry === 'function' ? entry(root) : entry;
   await writeTree(root);
   const config = join(work, 'pthnet.config.json');
   const data = join(work, 'data');

@@ -7,7 +7,16 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ManifestStore, cvReportIdentity, foldSplit, reportIdentity, selectBackend, trainingRunIdentity } from 'shared';
+import {
+  ManifestStore,
+  cvReportIdentity,
+  foldSplit,
+  foldStatus,
+  formatFoldStatus,
+  reportIdentity,
+  selectBackend,
+  trainingRunIdentity,
+} from 'shared';
 import { dispatch } from 'shared/cli';
 import { compareReportPaths, readCvReport } from '../cv-report/index.js';
 import { readReport } from '../report/index.js';
@@ -110,6 +119,21 @@ describe('pthnet cv on a generated MAFW tree (11 classes, 5 folds)', () => {
     ).toEqual(['done', 'done', 'done', 'done']);
     expect(before[2]?.[0]?.status).not.toBe('done');
     const firstRun = before[0]?.[0]?.runId;
+    // status tells, per fold, what is done
+    const store0 = ManifestStore.open(manifest);
+    try {
+      const kinds = ['packed-dataset', 'training-run', 'report', 'cv-report'] as const;
+      const status = foldStatus(kinds.flatMap((kind) => store0.artifacts.listArtifacts({ kind })));
+      expect(status.folds.slice(0, 2).map((f) => [f.fold, f.datasets, f.runs, f.report])).toEqual([
+        [1, { done: 4, total: 4 }, { done: 2, total: 2 }, 'done'],
+        [2, { done: 4, total: 4 }, { done: 2, total: 2 }, 'done'],
+      ]);
+      expect(status.folds[2]).toMatchObject({ fold: 3, datasets: { done: 4, total: 4 }, report: null });
+      expect(status.cvReports).toEqual([]);
+      expect(formatFoldStatus(status).join('\n')).toMatch(/mafw +set_2 +4\/4 +2\/2 +done/);
+    } finally {
+      store0.close();
+    }
 
     const finished = await cvChild(ws.config);
     expect(finished.code, finished.stderr).toBe(0);

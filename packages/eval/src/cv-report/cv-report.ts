@@ -85,7 +85,7 @@ export function summarizeFolds(input: CvReportInput): CvReportFile {
 }
 
 /** UAR and WAR (%) of the combined model per fold, bars side by side, with the means as rules. */
-export function foldsChartSpec(report: CvReportFile, title: string): VegaLiteSpec {
+function foldsChartSpec(report: CvReportFile, title: string): VegaLiteSpec {
   const values = report.folds.flatMap((f) => [
     { fold: `set_${f.fold}`, metric: 'UAR', value: f.results.combined.uar * 100 },
     { fold: `set_${f.fold}`, metric: 'WAR', value: f.results.combined.war * 100 },
@@ -124,7 +124,7 @@ export function foldsChartSpec(report: CvReportFile, title: string): VegaLiteSpe
 const pct = (x: number | undefined) => (x === undefined ? '–' : percent(x));
 
 /** report.md of a cross-validation: the folds' table, mean and std, the published numbers, the summed confusion matrix. */
-export function renderCvMarkdown(report: CvReportFile): string {
+function renderCvMarkdown(report: CvReportFile): string {
   const models = MODELS.filter((m) => report.mean[m] !== undefined);
   const lines: string[] = [`# PTH-Net ${report.folds.length}-fold cross-validation: ${report.dataset}`, ''];
   lines.push(
@@ -220,7 +220,7 @@ export async function writeCvReport(dir: string, input: CvReportInput, options: 
 }
 
 /** Whether a parsed JSON document is a cv report (format and version). */
-export function isCvReport(parsed: unknown): parsed is CvReportFile {
+function isCvReport(parsed: unknown): parsed is CvReportFile {
   const report = parsed as Partial<CvReportFile> | null;
   return report?.format === 'pthnet-cv-report' && report.version === 1 && Array.isArray(report.folds) && typeof report.mean === 'object';
 }

@@ -6,14 +6,14 @@ import type { FoldRole, ListPlace } from './folds.js';
 import { FoldClips, foldList } from './folds.js';
 import { clipStem, findChildFolder, listDirectory, requireFolder } from './fs-index.js';
 import { openRoleTrees } from './role-trees.js';
-import type { LabelEntry, LayoutContext, LayoutDefinition, LayoutOptionsOf, LayoutResult, SourceKind } from './types.js';
+import type { LabelEntry, LayoutContext, LayoutDefinition, LayoutResult, SourceKind } from './types.js';
 
 const NAME = 'mafw';
 const DATASET = 'mafw';
 const FOLD_COUNT = 5;
 
 /** MAFW's 11 single-expression classes, in the order its label indices count them. */
-export const MAFW_LABELS: readonly string[] = [
+const MAFW_LABELS: readonly string[] = [
   'anger',
   'disgust',
   'fear',
@@ -62,8 +62,6 @@ export interface MafwLayoutConfig {
   checkFiles: boolean;
 }
 
-export type MafwLayoutOptions = LayoutOptionsOf<MafwLayoutConfig, 'root'>;
-
 function validate(record: Record<string, unknown>, context?: LayoutContext): MafwLayoutConfig {
   const folds = foldList(record['folds'], FOLD_COUNT, [1, 2, 3, 4, 5]);
   if (typeof folds === 'string') fail('folds', folds, record['folds']);
@@ -93,7 +91,7 @@ interface ParsedLine {
  * `<clip>\t<label>`, the clip as a bare number (`25`, `00025`), a file name (`00025.mp4`) or a
  * path (`data/clips/00025.mp4`), the label a number or a class name. Anything else is undefined.
  */
-export function parseMafwLine(text: string): ParsedLine | undefined {
+function parseMafwLine(text: string): ParsedLine | undefined {
   const fields = text
     .split(/[,;\t ]+/)
     .map((field) => field.trim())

@@ -27,7 +27,7 @@ export class FoldClips {
 
   constructor(private readonly collector: LayoutCollector) {}
 
-  add(clipId: string, label: LabelEntry, fold: number, role: FoldRole, place: ListPlace): void {
+  add(clipId: string, label: LabelEntry, fold: number, role: FoldRole, place: ListPlace, expectedFrames?: number): void {
     const key = clipId.toLowerCase();
     const foldKey = `${fold}:${key}`;
     const earlier = this.inFold.get(foldKey);
@@ -55,6 +55,7 @@ export class FoldClips {
         label: label.index,
         labelName: label.name,
         sources: {},
+        ...(expectedFrames === undefined ? {} : { expectedFrames }),
       },
       first: place.where,
     });

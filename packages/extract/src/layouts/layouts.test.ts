@@ -373,6 +373,33 @@ describe('reference list layout (small)', () => {
       'Action/Sad/0011 | unknown_label | 4 | list.txt:4: label 9 not in 0..6',
     ]);
   });
+
+  it('reads lists named as fold splits (set_<k>_train / set_<k>_test) as folds, with the class names of the config', async () => {
+    const root = path.join(tmp, 'reference-folds');
+    await buildTree(root, {
+      'f1_train.txt': '/x/A/b/01 16 0\n/x/A/b/02 16 2\n',
+      'f1_test.txt': '/x/A/b/03 16 1\n',
+      'f2_train.txt': '/x/A/b/03 16 1\n/x/A/b/01 16 0\n',
+      'f2_test.txt': '/x/A/b/02 16 2\n/x/A/b/01 16 0\n',
+    });
+    const result = await readReferenceListLayout({
+      root,
+      checkFiles: false,
+      dataset: 'cremad',
+      labels: ['ANG', 'DIS', 'FEA'],
+      lists: [1, 2].flatMap((k) =>
+        (['train', 'test'] as const).map((role) => ({ split: `set_${k}_${role}`, path: path.join(root, `f${k}_${role}.txt`) })),
+      ),
+    });
+    expect(result.clips.map((clip) => [clip.id, clip.split, clip.splits, clip.labelName, clip.expectedFrames])).toEqual([
+      ['A/b/01', null, ['set_1_train', 'set_2_train'], 'ANG', 16],
+      ['A/b/02', null, ['set_1_train', 'set_2_test'], 'FEA', 16],
+      ['A/b/03', null, ['set_1_test', 'set_2_train'], 'DIS', 16],
+    ]);
+    expect(reasons(result.problems)).toEqual([
+      'A/b/01 | duplicate | 2 | f2_test.txt:2: clip A/b/01 listed twice in fold 2 (first at f2_train.txt:2)',
+    ]);
+  });
 });
 
 describe('layout config validation', () => {

@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ClassCountError, ManifestStore, selectBackend, validateConfig } from 'shared';
 import { checkTrainClasses } from 'train';
 import { dispatch } from 'shared/cli';
+import { EXTRACT_STAGES } from 'extract/stages';
 import { TRAIN_STAGES } from 'train/stages';
 import { TINY } from 'train/testing';
 import { readReport } from '../report/index.js';
@@ -47,7 +48,7 @@ async function listDataset(classes: readonly string[], perClass: { train: number
   );
 }
 
-const run = async (stages: typeof TRAIN_STAGES | typeof EVAL_STAGES, args: string[]) => dispatch(stages, args);
+const run = async (stages: typeof TRAIN_STAGES | typeof EVAL_STAGES | typeof EXTRACT_STAGES, args: string[]) => dispatch(stages, args);
 
 describe('any number of classes (reference-list layout, names from the config)', () => {
   beforeAll(async () => {
@@ -145,6 +146,16 @@ describe('any number of classes (reference-list layout, names from the config)',
       expect(report.classNames).toEqual(classes);
       expect(report.results.combined.confusion).toHaveLength(classes.length);
       expect(report.results.combined.support).toEqual(classes.map(() => 1));
+      if (classes.length > 2) return;
+      // a class added to the config's names (no clip label changes): the trained network is made again with a head to match
+      const config = JSON.parse(readFileSync(ws.config, 'utf8')) as { ingest: { datasets: Array<Record<string, unknown>> } };
+      config.ingest.datasets[0] = { ...config.ingest.datasets[0], labels: [...classes, 'maybe'] };
+      writeFileSync(ws.config, JSON.stringify(config));
+      expect(await run(EXTRACT_STAGES, ['ingest', '--config', ws.config])).toBe(0);
+      expect(await run(TRAIN_STAGES, ['datasets', '--config', ws.config])).toBe(0);
+      expect(await run(TRAIN_STAGES, ['train', '--config', ws.config, '--direction', 'forward'])).toBe(0);
+      const sidecar = JSON.parse(readFileSync(join(ws.data, 'runs/raw_forward/best.json'), 'utf8')) as { config: { num_classes: number } };
+      expect(sidecar.config.num_classes).toBe(3);
     }, 120_000);
   }
 });

@@ -86,15 +86,10 @@ export async function buildDataset(
   const { clips, incomplete } = collectDatasetClips(store, config, scope.name, spec);
   const base = { dataset: scope.name, name, clips: clips.length, incomplete, indexPath };
   if (clips.length === 0) return { ...base, outcome: 'empty' };
+  // The index records the class names; reports and predict take them from the label map itself,
+  // so a renamed class needs no repacking (nor, through the packed content, retraining).
   const labelNames = datasetClasses(store.clips, scope.name).names;
-  // The class names travel in the index (reports and predict name classes by them): renaming one rebuilds.
-  const params = {
-    split: spec.split,
-    direction: spec.direction,
-    source: spec.source,
-    strides: config.datasets.strides,
-    classes: labelNames,
-  };
+  const params = { split: spec.split, direction: spec.direction, source: spec.source, strides: config.datasets.strides };
   const key = artifactCacheKey('packed-dataset', { params, inputs: clips.map((c) => `${c.id}\t${c.label}\t${c.hashes.join(',')}`) });
   let built: BuildPackedDatasetResult | undefined;
   const result = await ensureArtifact(

@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ConfigFlag, DatasetClasses, DatasetScope, Direction, JsonValue, PackedDatasetSpec, PipelineConfig } from 'shared';
 import { loadPthNetCheckpoint, validatePthNetConfig } from 'model';
@@ -97,6 +97,26 @@ export async function checkTrainClasses(store: ManifestStore, config: PipelineCo
   return classes;
 }
 
+/**
+ * A done run whose network has another class count than the dataset now (a class added to the
+ * label map without a clip label changing, so its inputs look the same) is made again: its
+ * checkpoint sidecar says how many classes its head has.
+ */
+function staleIfOtherHead(store: ManifestStore, identity: ReturnType<typeof trainingRunIdentity>, classes: DatasetClasses): void {
+  const row = store.artifacts.getArtifact(identity);
+  if (row?.status !== 'done') return;
+  let head: unknown;
+  try {
+    const sidecar = join(artifactFolderOf(row.path), 'best.json');
+    head = (JSON.parse(readFileSync(sidecar, 'utf8')) as { config?: { num_classes?: unknown } }).config?.num_classes;
+  } catch {
+    return; // a missing or unreadable sidecar: planning the run finds its files changed anyway
+  }
+  if (typeof head === 'number' && head !== classes.count) {
+    store.artifacts.invalidate(identity, `the dataset has ${classes.count} classes now, the run's network ${head}`);
+  }
+}
+
 export async function trainDirection(
   store: ManifestStore,
   config: PipelineConfig,
@@ -129,6 +149,7 @@ export async function trainDirection(
   const key = artifactCacheKey('training-run', { params, inputs });
   const runSpec = { direction, source, ...(options.fold === undefined ? {} : { fold: options.fold }) };
   const outDir = trainingRunFolder(dataDir, config.train.out, scope, runSpec);
+  staleIfOtherHead(store, trainingRunIdentity(scope.name, runSpec), options.classes);
   let result: TrainRunResult | undefined;
   // The run folder is the artifact; produceArtifact renews the claim while training runs for hours.
   const made = await ensureArtifact(

@@ -191,7 +191,14 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
     let state: TrainingState = { runKey: options.runKey, epoch: 0, step: 0, rng: rng.getState(), bestWar: -1, bestEpoch: -1 };
 
     const resumeMode = options.resume ?? 'auto';
-    const resumePoint = resumeMode === 'never' ? undefined : await loadResumePoint(lastBase, label);
+    const saved = resumeMode === 'never' ? undefined : await loadResumePoint(lastBase, label);
+    // a `last` of another head (the dataset's class count changed since) cannot be continued
+    const resumePoint = saved?.checkpoint.config.num_classes === engine.config.num_classes ? saved : undefined;
+    if (saved !== undefined && resumePoint === undefined) {
+      process.stderr.write(
+        `[${label}] starting over: the last checkpoint has ${saved.checkpoint.config.num_classes} classes, the dataset ${numClasses}\n`,
+      );
+    }
     const previous = resumePoint?.state;
     if (resumeMode === 'require' && (previous === undefined || previous.runKey !== options.runKey)) {
       throw new TrainingError(

@@ -19,7 +19,9 @@ import {
   artifactCacheKey,
   artifactFolderOf,
   bestCheckpointOf,
+  checkClassCount,
   computeMetrics,
+  datasetClasses,
   hashFile,
   ensureArtifact,
   packedDatasetIdentity,
@@ -34,10 +36,12 @@ import {
   trainingRunIdentity,
   withStageRun,
 } from 'shared';
+import type { LoadedPthNetCheckpoint } from 'model';
 import { createPthNet, loadPthNetCheckpoint } from 'model';
 import { checkPackedStrides, openPackedDataset, predictDataset } from 'train';
 import { combineLogits, sweepMu } from '../combine/index.js';
-import { compareReports, formatComparison, readReport, writeReport } from '../report/index.js';
+import { compareReportPaths } from '../cv-report/index.js';
+import { formatComparison, readReport, writeReport } from '../report/index.js';
 import type { PredictionRow, WrittenReport } from '../report/types.js';
 
 const EVAL_FLAGS: readonly ConfigFlag[] = [
@@ -70,8 +74,7 @@ export interface EvalSummary {
 }
 
 /** Level-H logits of one checkpoint on one packed dataset, keyed by clip id. */
-async function logitsByClip(checkpoint: string, datasetDir: string, name: string, batchSize: number) {
-  const ckpt = await loadPthNetCheckpoint(checkpoint);
+async function logitsByClip(checkpoint: string, ckpt: LoadedPthNetCheckpoint, datasetDir: string, name: string, batchSize: number) {
   const model = createPthNet(ckpt.config);
   model.loadStateDict(ckpt.stateDict);
   const ds = await openPackedDataset(datasetDir, name);
@@ -88,7 +91,7 @@ async function logitsByClip(checkpoint: string, datasetDir: string, name: string
       // biome-ignore lint/style/noNonNullAssertion: a packed dataset has one label per clip id
       rows.set(id, { label: ds.labels[i]!, logits: logits.slice(i * K, (i + 1) * K) });
     });
-    return { rows, K, labelNames: ds.labelNames };
+    return { rows, K };
   } finally {
     model.dispose();
     await ds.close();
@@ -100,14 +103,21 @@ function readCurves(path: string): TrainLogRecord[] | undefined {
 }
 
 /** The pipeline's own checkpoints and test datasets, or the flags' overrides. */
-function resolveInputs(store: ManifestStore, config: PipelineConfig, datasetName: string, flags: { forward?: string; reversed?: string }) {
+function resolveInputs(
+  store: ManifestStore,
+  config: PipelineConfig,
+  datasetName: string,
+  flags: { forward?: string; reversed?: string; fold?: number },
+) {
   const source = config.datasets.source;
   const checkpoint = (direction: Direction, flag: string | undefined) => {
     if (flag !== undefined) {
       if (!existsSync(flag)) throw new ConfigError(`--${direction}: expected an existing checkpoint, got "${flag}"`);
       return resolve(flag);
     }
-    const row = store.artifacts.getArtifact(trainingRunIdentity(datasetName, { direction, source }));
+    const row = store.artifacts.getArtifact(
+      trainingRunIdentity(datasetName, { direction, source, ...(flags.fold === undefined ? {} : { fold: flags.fold }) }),
+    );
     const best = row?.status === 'done' ? bestCheckpointOf(row.path) : undefined;
     return best !== undefined && existsSync(best) ? best : undefined;
   };
@@ -135,9 +145,20 @@ export async function runEval(
   config: PipelineConfig,
   dataDir: string,
   scope: DatasetScope,
-  flags: { forward?: string; reversed?: string; runId?: string },
+  flags: { forward?: string; reversed?: string; runId?: string; fold?: number },
 ): Promise<EvalSummary> {
   const inputs = resolveInputs(store, config, scope.name, flags);
+  // Each network's head must score exactly the dataset's classes: checked before the report is claimed.
+  const classes = datasetClasses(store.clips, scope.name);
+  const forwardCkpt = await loadPthNetCheckpoint(inputs.forward);
+  const reversedCkpt = inputs.reversed ? await loadPthNetCheckpoint(inputs.reversed) : undefined;
+  for (const [flag, path, ckpt] of [
+    ['--forward', inputs.forward, forwardCkpt],
+    ['--reversed', inputs.reversed, reversedCkpt],
+  ] as const) {
+    if (ckpt && path)
+      checkClassCount(ckpt.config.num_classes, classes.count, `eval ${flag}: the head of ${path}`, `dataset "${scope.name}"`);
+  }
   // Test sets packed from features at `datasets.strides`, or an error naming it (checked before
   // a report is found up to date: a changed setting never gets the old report).
   for (const data of [inputs.forwardData, inputs.reversedData]) {
@@ -176,10 +197,10 @@ export async function runEval(
   /** Scores the models on the test split and writes the report's files into `reportDir`. */
   async function writeEvalReport(): Promise<FolderContents> {
     const batch = config.train.batchSize;
-    const fwd = await logitsByClip(inputs.forward, inputs.forwardData.dir, packedDatasetName(inputs.forwardData.spec), batch);
+    const fwd = await logitsByClip(inputs.forward, forwardCkpt, inputs.forwardData.dir, packedDatasetName(inputs.forwardData.spec), batch);
     const rev =
-      inputs.reversed && inputs.reversedData
-        ? await logitsByClip(inputs.reversed, inputs.reversedData.dir, packedDatasetName(inputs.reversedData.spec), batch)
+      inputs.reversed && inputs.reversedData && reversedCkpt
+        ? await logitsByClip(inputs.reversed, reversedCkpt, inputs.reversedData.dir, packedDatasetName(inputs.reversedData.spec), batch)
         : undefined;
     // Joined by clip id: a clip missing from the reversed dataset is scored on the forward model alone.
     const ids = [...fwd.rows.keys()].filter((id) => rev === undefined || rev.rows.has(id)).sort();
@@ -205,7 +226,7 @@ export async function runEval(
     const forward = computeMetrics(forwardLogits, labels);
     const reversed = reversedLogits ? computeMetrics(reversedLogits, labels) : undefined;
     const combined = computeMetrics(combinedLogits, labels);
-    const classNames = fwd.labelNames ?? Array.from({ length: K }, (_, k) => String(k));
+    const classNames = classes.names;
     const predictions: PredictionRow[] = ids.map((id, i) => {
       const row = (m: { data: Float32Array }) => m.data.subarray(i * K, (i + 1) * K);
       const c = row(combinedLogits);
@@ -272,13 +293,13 @@ export function command(): Command {
   const cmd = stageCommand('eval', 'evaluate forward, reversed and combined models; write the report', EVAL_FLAGS)
     .option('--forward <checkpoint>', "forward model (ours .safetensors or a reference .pth); default: the pipeline's")
     .option('--reversed <checkpoint>', "reversed model; default: the pipeline's")
-    .option('--compare <reports...>', 'print the metric differences between two report folders and exit')
+    .option('--compare <reports...>', 'print the metric differences between two report folders (eval or cv reports) and exit')
     .option('--json', 'print the summary as JSON');
   cmd.action(async (opts: { forward?: string; reversed?: string; compare?: string[]; json?: boolean }) => {
     if (opts.compare !== undefined) {
       if (opts.compare.length !== 2) throw new ConfigError(`--compare: expected two report folders, got ${opts.compare.length}`);
       const [a, b] = opts.compare as [string, string];
-      const comparison = compareReports(await readReport(a), await readReport(b));
+      const comparison = await compareReportPaths(a, b);
       console.log(opts.json ? JSON.stringify(comparison, null, 2) : formatComparison(comparison, { a, b }));
       return;
     }

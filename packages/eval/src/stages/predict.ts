@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
 import type { ConfigFlag, Direction, PipelineConfig } from 'shared';
 import { describeBackend, ConfigError, InputError, ManifestStore, selectBackend, stageCommand, stageContext } from 'shared';
-import { DATASET_FLAG, bestCheckpointOf, resolveDataset, trainingRunIdentity } from 'shared';
+import { DATASET_FLAG, bestCheckpointOf, checkClassCount, datasetClasses, resolveDataset, trainingRunIdentity } from 'shared';
 import type { LoadedPthNetCheckpoint } from 'model';
 import { createPthNet, loadPthNetCheckpoint, pthnetLevelLengths } from 'model';
 import type { Backbone } from 'extract';
@@ -130,6 +130,8 @@ export async function predictClip(
     const combinedLogits = r ? combineLogits(row(f.logits), row(r.logits), mu).data : f.logits;
     const combined = softmax(combinedLogits);
     const names = checkpoints.labelNames ?? [];
+    // a network of another dataset (or class count) would name its outputs with the wrong labels
+    if (names.length > 0) checkClassCount(f.classes, names.length, `predict --forward: the head of ${checkpoints.forward}`, 'the dataset');
     const classes = combined
       .map((probability, index) => ({ index, name: names[index] ?? String(index), probability }))
       .sort((a, b) => b.probability - a.probability || a.index - b.index);
@@ -187,7 +189,7 @@ export function command(): Command {
         };
         forward ??= best('forward');
         reversed ??= best('reversed');
-        if (dataset) labelNames = store.clips.getLabelMap(dataset);
+        if (dataset) labelNames = datasetClasses(store.clips, dataset).names;
       } finally {
         store.close();
       }
@@ -200,8 +202,9 @@ export function command(): Command {
       return;
     }
     console.log(`${clipPath}: ${prediction.frames} frames, ${prediction.windows} windows`);
-    for (const c of prediction.classes.slice(0, Number(opts.top) || 3))
-      console.log(`  ${c.name.padEnd(10)} ${(100 * c.probability).toFixed(1).padStart(5)} %`);
+    const shown = prediction.classes.slice(0, Number(opts.top) || 3);
+    const width = Math.max(10, ...shown.map((c) => c.name.length));
+    for (const c of shown) console.log(`  ${c.name.padEnd(width)} ${(100 * c.probability).toFixed(1).padStart(5)} %`);
   });
   return cmd;
 }

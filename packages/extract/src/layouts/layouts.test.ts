@@ -120,6 +120,67 @@ describe('FERV39k layout', () => {
   });
 });
 
+describe('MAFW layout', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = path.join(tmp, 'mafw');
+    await buildTree(root, {
+      'data/clips/00001.mp4': '',
+      'data/clips/00002.mp4': '',
+      'data/clips/00004.mp4': '',
+      'data/clips/00005.mp4': '',
+      'data/frames/00001/1.jpg': '',
+      // the formats seen in split lists: "<clip> <label>", comma, semicolon, tab, a path, a class name
+      'Train & Test Set/single/no_caption/set_1/train.txt': '00001.mp4 0\n2,happiness\n00003 11\ndata/clips/00004.mp4\t3\nwhat is this\n',
+      'Train & Test Set/single/no_caption/set_1/test.txt': '5;10\n1 0\n',
+      'Train & Test Set/single/no_caption/set_2/train_list.csv': 'video_name,label\n00005,11\n',
+    });
+  });
+
+  it('reads the 11 classes over the folds, numeric labels 0-based when a list holds a 0, and reports every line that fits none', async () => {
+    const result = await readLayout({ layout: 'mafw', root, folds: [1] });
+    expect(result.labelMap.map((l) => l.name)).toEqual([
+      'anger',
+      'disgust',
+      'fear',
+      'happiness',
+      'neutral',
+      'sadness',
+      'surprise',
+      'contempt',
+      'anxiety',
+      'helplessness',
+      'disappointment',
+    ]);
+    expect(result.clips.map((clip) => [clip.id, clip.splits, clip.labelName, clip.sources.raw?.kind])).toEqual([
+      ['00001', ['set_1_train'], 'anger', 'video'],
+      ['00002', ['set_1_train'], 'happiness', 'video'],
+      ['00004', ['set_1_train'], 'happiness', 'video'],
+      ['00005', ['set_1_test'], 'disappointment', 'video'],
+    ]);
+    const train = path.join(root, 'Train & Test Set/single/no_caption/set_1/train.txt');
+    expect(result.problems.find((p) => p.code === 'malformed_line')).toMatchObject({ path: train, line: 5 });
+    expect(reasons(result.problems)).toEqual([
+      '- | malformed_line | 5 | set_1/train.txt:5: malformed line "what is this" (expected "<clip> <label>" or "<clip>,<label>", the label a number or a class name)',
+      '00001 | duplicate | 2 | set_1/test.txt:2: clip 00001 listed twice in fold 1 (first at set_1/train.txt:1)',
+      '00003 | unknown_label | 3 | set_1/train.txt:3: label 11 is not one of 0..10 or a class name (anger, disgust, fear, happiness, neutral, sadness, surprise, contempt, anxiety, helplessness, disappointment)',
+    ]);
+  });
+
+  it('takes frame folders, 1-based labels, a list named otherwise and a header line; folds are checked', async () => {
+    const result = await readLayout({ layout: 'mafw', root, folds: [2], media: 'frames', labelBase: 1, checkFiles: false });
+    expect(result.clips.map((clip) => [clip.id, clip.splits, clip.labelName, clip.sources.raw])).toEqual([
+      ['00005', ['set_2_train'], 'disappointment', { path: path.join(root, 'data/frames/00005'), kind: 'frames' }],
+    ]);
+    // fold 2 has no test list
+    expect(reasons(result.problems)).toEqual(['- | missing_file | - | list file missing']);
+    expect(() => validateLayoutConfig({ layout: 'mafw', root, folds: [0] })).toThrow(
+      'layout.folds: expected a non-empty list of distinct fold numbers 1..5, got [0]',
+    );
+    expect(() => validateLayoutConfig({ layout: 'mafw', root, labelBase: 2 })).toThrow('layout.labelBase: expected 0, 1 or "auto", got 2');
+  });
+});
+
 describe('DFEW layout', () => {
   let root: string;
   beforeAll(async () => {
@@ -172,6 +233,28 @@ describe('DFEW layout', () => {
     ]);
     expect(result.problems).toEqual([]);
     await expect(readDfewLayout({ root, fold: 6 })).rejects.toThrow('layout.fold: expected an integer 1..5, got 6');
+  });
+
+  it('reads several folds at once ("folds"): each clip once, in the split of every fold that lists it', async () => {
+    const result = await readDfewLayout({ root, folds: [2, 1], sources: ['raw'] });
+    expect(result.clips.map((clip) => [clip.id, clip.split, clip.splits, clip.label])).toEqual([
+      ['00001', null, ['set_1_train', 'set_2_test'], 0],
+      ['00002', null, ['set_1_train'], 6],
+      ['00005', null, ['set_1_test'], 2],
+    ]);
+    expect(reasons(result.problems)).toContain(
+      '00002 | duplicate | 5 | train/set_1.csv:5: clip 00002 listed twice in fold 1 (first at train/set_1.csv:3)',
+    );
+    // fold 2 lists 00005 with another label than fold 1: neither is guessed right, the second is reported
+    expect(reasons(result.problems)).toContain(
+      '00005 | duplicate | 2 | train/set_2.csv:2: clip 00005 listed with label Surprise here and Neutral at test/set_1.csv:2',
+    );
+    await expect(readDfewLayout({ root, fold: 1, folds: [1] })).rejects.toThrow(
+      'layout.folds: expected either "fold" or "folds", not both',
+    );
+    await expect(readDfewLayout({ root, folds: [] })).rejects.toThrow(
+      'layout.folds: expected a non-empty list of distinct fold numbers 1..5',
+    );
   });
 });
 
@@ -290,6 +373,33 @@ describe('reference list layout (small)', () => {
       'Action/Sad/0011 | unknown_label | 4 | list.txt:4: label 9 not in 0..6',
     ]);
   });
+
+  it('reads lists named as fold splits (set_<k>_train / set_<k>_test) as folds, with the class names of the config', async () => {
+    const root = path.join(tmp, 'reference-folds');
+    await buildTree(root, {
+      'f1_train.txt': '/x/A/b/01 16 0\n/x/A/b/02 16 2\n',
+      'f1_test.txt': '/x/A/b/03 16 1\n',
+      'f2_train.txt': '/x/A/b/03 16 1\n/x/A/b/01 16 0\n',
+      'f2_test.txt': '/x/A/b/02 16 2\n/x/A/b/01 16 0\n',
+    });
+    const result = await readReferenceListLayout({
+      root,
+      checkFiles: false,
+      dataset: 'cremad',
+      labels: ['ANG', 'DIS', 'FEA'],
+      lists: [1, 2].flatMap((k) =>
+        (['train', 'test'] as const).map((role) => ({ split: `set_${k}_${role}`, path: path.join(root, `f${k}_${role}.txt`) })),
+      ),
+    });
+    expect(result.clips.map((clip) => [clip.id, clip.split, clip.splits, clip.labelName, clip.expectedFrames])).toEqual([
+      ['A/b/01', null, ['set_1_train', 'set_2_train'], 'ANG', 16],
+      ['A/b/02', null, ['set_1_train', 'set_2_test'], 'FEA', 16],
+      ['A/b/03', null, ['set_1_test', 'set_2_train'], 'DIS', 16],
+    ]);
+    expect(reasons(result.problems)).toEqual([
+      'A/b/01 | duplicate | 2 | f2_test.txt:2: clip A/b/01 listed twice in fold 2 (first at f2_train.txt:2)',
+    ]);
+  });
 });
 
 describe('layout config validation', () => {
@@ -312,7 +422,7 @@ describe('layout config validation', () => {
 
   it('names the bad key and value', () => {
     expect(() => validateLayoutConfig({ layout: 'lmdb', root: '/x' })).toThrow(
-      'layout.layout: expected one of ferv39k, dfew, reference-list, generic, got "lmdb"',
+      'layout.layout: expected one of ferv39k, dfew, mafw, reference-list, generic, got "lmdb"',
     );
     expect(() => validateLayoutConfig({ layout: 'dfew' })).toThrow('layout.root: expected a non-empty string, got undefined');
     expect(() => validateLayoutConfig({ layout: 'ferv39k', root: '/x', sources: ['raw', 'depth'] })).toThrow(ConfigError);
@@ -326,9 +436,9 @@ describe('layout config validation', () => {
 
 describe('layout registry', () => {
   it('lists the four built-in layouts in registration order and names them in the error for an unknown one', async () => {
-    expect(layoutDefinitions().map((layout) => layout.name)).toEqual(['ferv39k', 'dfew', 'reference-list', 'generic']);
+    expect(layoutDefinitions().map((layout) => layout.name)).toEqual(['ferv39k', 'dfew', 'mafw', 'reference-list', 'generic']);
     await expect(readLayout({ layout: 'lmdb', root: tmp })).rejects.toThrow(
-      new ConfigError('layout.layout: expected one of ferv39k, dfew, reference-list, generic, got "lmdb"'),
+      new ConfigError('layout.layout: expected one of ferv39k, dfew, mafw, reference-list, generic, got "lmdb"'),
     );
   });
 
@@ -346,10 +456,17 @@ describe('layout registry', () => {
       }),
     });
     try {
-      expect(layoutDefinitions().map((layout) => layout.name)).toEqual(['ferv39k', 'dfew', 'reference-list', 'generic', 'one-clip']);
+      expect(layoutDefinitions().map((layout) => layout.name)).toEqual([
+        'ferv39k',
+        'dfew',
+        'mafw',
+        'reference-list',
+        'generic',
+        'one-clip',
+      ]);
       expect((await readLayout({ layout: 'one-clip', root: '/v.mp4' })).clips[0]?.sources.raw?.path).toBe('/v.mp4');
       expect(() => validateLayoutConfig({ layout: 'lmdb', root: '/x' })).toThrow(
-        'layout.layout: expected one of ferv39k, dfew, reference-list, generic, one-clip, got "lmdb"',
+        'layout.layout: expected one of ferv39k, dfew, mafw, reference-list, generic, one-clip, got "lmdb"',
       );
       expect(() => registerLayout({ ...layoutDefinitions()[0]!, summary: 'again' })).toThrow(
         new ConfigError('registerLayout: expected a new layout name, got "ferv39k" again'),
@@ -357,7 +474,7 @@ describe('layout registry', () => {
     } finally {
       unregister();
     }
-    expect(layoutDefinitions().map((layout) => layout.name)).toEqual(['ferv39k', 'dfew', 'reference-list', 'generic']);
+    expect(layoutDefinitions().map((layout) => layout.name)).toEqual(['ferv39k', 'dfew', 'mafw', 'reference-list', 'generic']);
   });
 
   it('resolves relative paths (root, list files) against the context directory', () => {

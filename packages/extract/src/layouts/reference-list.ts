@@ -3,6 +3,8 @@ import { LayoutCollector, labelMapOf, readListLines } from './collector.js';
 import { boolean, fail, nonEmptyString, oneOf, pathOption, stringList } from './config.js';
 import { DEFAULT_LABELS } from './constants.js';
 import { ferv39kClipId } from './ferv39k.js';
+import type { FoldRole } from './folds.js';
+import { FoldClips } from './folds.js';
 import { clipStem, indexClipTree, requireFolder } from './fs-index.js';
 import type { RoleTree } from './role-trees.js';
 import { attachSources } from './role-trees.js';
@@ -85,6 +87,10 @@ async function read(config: ReferenceListLayoutConfig): Promise<LayoutResult> {
     ...(config.checkFiles ? { index: await indexClipTree(config.root, 3) } : {}),
   };
 
+  // Lists named as fold splits (`set_<k>_train`, `set_<k>_test`, see `foldSplit`) form folds: a
+  // clip is in the splits of every fold that lists it, and twice in one fold is a duplicate.
+  const foldOf = (split: string) => /^set_(\d+)_(train|test)$/.exec(split);
+  const folded = config.lists.every((list) => foldOf(list.split)) ? new FoldClips(collector) : undefined;
   for (const list of config.lists) {
     const listName = path.basename(list.path);
     for (const line of (await readListLines(list.path, collector)) ?? []) {
@@ -114,6 +120,11 @@ async function read(config: ReferenceListLayoutConfig): Promise<LayoutResult> {
         });
         continue;
       }
+      const fold = foldOf(list.split);
+      if (folded && fold) {
+        folded.add(clipId, label, Number(fold[1]), fold[2] as FoldRole, { path: list.path, line: line.number, where }, Number(framesText));
+        continue;
+      }
       if (!collector.claim(clipId, where, list.path, line.number)) continue;
       const clip: ClipCandidate = {
         id: clipId,
@@ -127,6 +138,7 @@ async function read(config: ReferenceListLayoutConfig): Promise<LayoutResult> {
       if (attachSources(clip, [tree], collector)) collector.add(clip);
     }
   }
+  folded?.finish([tree]);
   return collector.result();
 }
 

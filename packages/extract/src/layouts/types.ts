@@ -20,7 +20,10 @@ export interface ClipCandidate {
   /** Stable within the dataset: FERV39k `<Scene>/<Emotion>/<ID>`, DFEW the 5-digit name, generic `<split>/<label>/<clip>`. */
   id: string;
   dataset: string;
-  split: string;
+  /** The clip's own split (FERV39k `train`); null where it belongs to folds, which `splits` lists. */
+  split: string | null;
+  /** Every split of every fold the clip is in (DFEW, MAFW: `set_1_train`, `set_2_test`, ...), see `foldSplit`. */
+  splits?: string[];
   label: number;
   labelName: string;
   sources: { raw?: SourceRef; face?: SourceRef };

@@ -144,7 +144,7 @@ describe('ingest', () => {
     stores.push(store);
     const entry = { name: 'mine', layout: 'lmdb', root } as DatasetSourceConfig;
     await expect(ingestDataset(store, entry, { cwd: root, runId: store.runs.startRun('ingest', {}) })).rejects.toThrow(
-      new ConfigError('ingest.datasets "mine": layout.layout: expected one of ferv39k, dfew, reference-list, generic, got "lmdb"'),
+      new ConfigError('ingest.datasets "mine": layout.layout: expected one of ferv39k, dfew, mafw, reference-list, generic, got "lmdb"'),
     );
   });
 });

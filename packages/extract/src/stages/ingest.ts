@@ -131,6 +131,7 @@ export async function ingestDataset(
   const progress = createProgress({ label: `ingest ${dataset}`, total: layout.clips.length, unit: 'clips' });
   const queue = new PQueue({ concurrency: options.concurrency ?? 4 });
   const clipRows: ClipInput[] = [];
+  const memberships = new Map<string, readonly string[]>();
   const sourceRows: ClipSourceInput[] = [];
   const ingestOne = async (clip: ClipCandidate) => {
     if (options.signal?.aborted) return;
@@ -167,6 +168,7 @@ export async function ingestDataset(
       ),
     });
     sourceRows.push(...probed.map((p) => p.row));
+    if (clip.splits !== undefined) memberships.set(clip.id, clip.splits);
   };
   await Promise.all(layout.clips.map((clip) => queue.add(() => ingestOne(clip))));
   progress.stop();
@@ -175,8 +177,15 @@ export async function ingestDataset(
   const counts = store.clips.upsertClips(clipRows);
   const sourceCounts = store.clips.upsertClipSources(sourceRows);
   const splits = new Map<string, string[]>();
-  for (const c of clipRows) splits.set(c.split ?? '', [...(splits.get(c.split ?? '') ?? []), c.id]);
-  for (const [split, ids] of splits) if (split !== '') store.clips.setSplitMembers(dataset, split, ids);
+  // A clip's own split, and each fold split it is in (DFEW, MAFW), by name.
+  for (const c of clipRows) {
+    for (const split of [...(c.split ? [c.split] : []), ...(memberships.get(c.id) ?? [])]) {
+      const ids = splits.get(split) ?? [];
+      ids.push(c.id);
+      splits.set(split, ids);
+    }
+  }
+  for (const [split, ids] of splits) store.clips.setSplitMembers(dataset, split, ids);
   return {
     dataset,
     clips: clipRows.length,

@@ -135,6 +135,18 @@ export const pipelineConfigSchema = z.strictObject({
       out: z.string().default('reports/latest'),
     })
     .prefault({}),
+  cv: z
+    .strictObject({
+      /** The folds `pthnet cv` runs (splits `set_<k>_train` / `set_<k>_test`); DFEW and MAFW have five. */
+      folds: z
+        .array(positiveInt)
+        .min(1)
+        .refine((folds) => new Set(folds).size === folds.length, { error: 'expected distinct fold numbers' })
+        .default([1, 2, 3, 4, 5]),
+      /** The cross-validation report's folder (relative to dataDir); fold k's own report goes in `<out>/set_<k>`. */
+      out: z.string().default('reports/cv'),
+    })
+    .prefault({}),
 });
 
 /** The validated config with every default filled in. */

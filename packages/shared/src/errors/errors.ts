@@ -50,3 +50,17 @@ export class TrainingError extends PthnetError {
     super('TRAINING', message, options);
   }
 }
+
+/**
+ * Two things that must agree on the number of classes do not: the dataset's label set, the
+ * config (`train.model.num_classes`), a checkpoint's classification head. Names both counts.
+ */
+export class ClassCountError extends PthnetError {
+  readonly expected: number;
+  readonly got: number;
+  constructor(message: string, counts: { expected: number; got: number }, options?: { cause?: unknown }) {
+    super('CLASS_COUNT', message, options);
+    this.expected = counts.expected;
+    this.got = counts.got;
+  }
+}

@@ -3,8 +3,9 @@ import type { Command } from 'commander';
 import { stageCommand, stageContext } from '../cli/common.js';
 import { ManifestStore } from '../manifest/index.js';
 import type { StatusSummary } from '../manifest/types.js';
+import { foldStatus, formatFoldStatus } from '../pipeline/fold-status.js';
 
-export function formatStatus(summary: StatusSummary, manifestPath: string): string {
+export function formatStatus(summary: StatusSummary, manifestPath: string, folds?: ReturnType<typeof foldStatus>): string {
   const lines: string[] = [`manifest: ${manifestPath}`];
   const byDataset = Object.entries(summary.clips.byDataset)
     .map(([d, n]) => `${d} ${n}`)
@@ -36,6 +37,7 @@ export function formatStatus(summary: StatusSummary, manifestPath: string): stri
   }
   if (summary.missing.length > 0)
     lines.push('', `missing files (${summary.missing.length}):`, ...summary.missing.slice(0, 20).map((p) => `  ${p}`));
+  if (folds) lines.push(...formatFoldStatus(folds));
   if (summary.lastRuns.length > 0) {
     lines.push('', 'last runs:');
     for (const r of summary.lastRuns) {
@@ -60,8 +62,11 @@ export function command(): Command {
     const store = ManifestStore.open(ctx.manifestPath);
     try {
       const summary = store.status.summary({ checkFiles: opts.checkFiles });
-      if (opts.json) console.log(JSON.stringify({ manifest: ctx.manifestPath, exists: true, ...summary }, null, 2));
-      else console.log(formatStatus(summary, ctx.manifestPath));
+      // whole-dataset kinds only: the per-clip features can number hundreds of thousands
+      const kinds = ['packed-dataset', 'training-run', 'report', 'cv-report'] as const;
+      const folds = foldStatus(kinds.flatMap((kind) => store.artifacts.listArtifacts({ kind })));
+      if (opts.json) console.log(JSON.stringify({ manifest: ctx.manifestPath, exists: true, ...summary, ...folds }, null, 2));
+      else console.log(formatStatus(summary, ctx.manifestPath, folds));
     } finally {
       store.close();
     }

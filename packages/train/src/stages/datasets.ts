@@ -5,6 +5,7 @@ import {
   DATASET_FLAG,
   ManifestStore,
   artifactCacheKey,
+  datasetClasses,
   ensureArtifact,
   packedDatasetFolder,
   packedDatasetIdentity,
@@ -85,9 +86,11 @@ export async function buildDataset(
   const { clips, incomplete } = collectDatasetClips(store, config, scope.name, spec);
   const base = { dataset: scope.name, name, clips: clips.length, incomplete, indexPath };
   if (clips.length === 0) return { ...base, outcome: 'empty' };
+  // The index records the class names; reports and predict take them from the label map itself,
+  // so a renamed class needs no repacking (nor, through the packed content, retraining).
+  const labelNames = datasetClasses(store.clips, scope.name).names;
   const params = { split: spec.split, direction: spec.direction, source: spec.source, strides: config.datasets.strides };
   const key = artifactCacheKey('packed-dataset', { params, inputs: clips.map((c) => `${c.id}\t${c.label}\t${c.hashes.join(',')}`) });
-  const labelNames = store.clips.getLabelMap(scope.name);
   let built: BuildPackedDatasetResult | undefined;
   const result = await ensureArtifact(
     store,
@@ -100,7 +103,7 @@ export async function buildDataset(
         // the network does not depend on them, but a network must be trained, evaluated and used on
         // features at the same strides. So the index records them, and train, eval and predict check.
         const strides = config.datasets.strides;
-        const made = await buildPackedDataset({ clips, outDir: folder, name, strides, ...(labelNames.length > 0 ? { labelNames } : {}) });
+        const made = await buildPackedDataset({ clips, outDir: folder, name, strides, labelNames });
         built = made;
         return { files: [made.indexPath, ...LEVELS.map((level) => made.dataPaths[level])] };
       },

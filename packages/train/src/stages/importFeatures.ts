@@ -98,7 +98,6 @@ export interface ImportFeaturesOptions {
  * joined by clip id (the trailing `<Scene>/<Emotion>/<ID>` of each path), never by line.
  */
 export async function importFeatures(store: ManifestStore, options: ImportFeaturesOptions): Promise<ImportSummary> {
-  const labels = options.labels ?? REFERENCE_LABELS;
   const folders = (await readdir(options.listsDir, { withFileTypes: true }))
     .filter((d) => d.isDirectory())
     .map((d) => ({ name: d.name, parsed: parseFeatureFolderName(d.name) }))
@@ -107,7 +106,6 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
   if (folders.length === 0) {
     throw new ConfigError(`--lists ${options.listsDir}: expected folders named <tag>_16_<stride>[_face][_rv], got none`);
   }
-  if (store.clips.getLabelMap(options.dataset).length === 0) store.clips.setLabelMap(options.dataset, labels);
 
   const summary: ImportSummary = { folders: [], clipsAdded: 0, incomplete: [], labelConflicts: [], splitConflicts: [] };
   const seen = new Map<string, Set<string>>(); // clip id → folders it was registered from
@@ -118,6 +116,16 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
     }
   }
   const parsedLists = await Promise.all(lists.map(async (l) => ({ ...l, list: await readFeatureList(l.file) })));
+  // The label map names every label the lists use (any count from 2): 11 classes need 11 names.
+  const stored = store.clips.getLabelMap(options.dataset);
+  const names = options.labels ?? (stored.length > 0 ? stored : REFERENCE_LABELS);
+  const top = parsedLists.reduce((max, l) => l.list.entries.reduce((m, e) => Math.max(m, e.label), max), -1);
+  if (top >= names.length) {
+    throw new ConfigError(
+      `--labels: expected a name for each label of the lists (0..${top}), got ${names.length} names (${names.join(', ')}${options.labels ? '' : ', the default'})`,
+    );
+  }
+  if (options.labels !== undefined || stored.length === 0) store.clips.setLabelMap(options.dataset, names);
   const progress = createProgress({
     label: 'import-features',
     total: parsedLists.reduce((s, l) => s + l.list.entries.length, 0),
@@ -172,7 +180,7 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
         dataset: options.dataset,
         split,
         label: e.label,
-        labelName: labels[e.label] ?? String(e.label),
+        labelName: names[e.label] ?? String(e.label),
         frameCount: 0,
         // An imported clip has no media: its identity is its id, its content the feature files.
         contentHash: importedHash(e.clipId),
@@ -240,17 +248,28 @@ export function command(): Command {
     .requiredOption('--lists <dir>', 'folder holding <tag>_16_<stride>[_face][_rv]/<split>.txt feature lists')
     .option('--root <dir>', 'folder holding <tag>_16_<stride>[_face][_rv]/<Scene>/<Emotion>/<ID>.npy (default: --lists)')
     .option('--dataset <name>', 'dataset name for clips not ingested yet', 'ferv39k')
+    .option('--labels <names>', 'class names in label order, comma separated (default: the FERV39k/DFEW seven)')
     .option('--json', 'print the summary as JSON');
-  cmd.action(async (opts: { lists: string; root?: string; dataset: string; json?: boolean }) => {
+  cmd.action(async (opts: { lists: string; root?: string; dataset: string; labels?: string; json?: boolean }) => {
     const ctx = stageContext(cmd);
     const listsDir = resolve(opts.lists);
     if (!existsSync(listsDir)) throw new ConfigError(`--lists: expected an existing folder, got "${opts.lists}"`);
     const root = resolve(opts.root ?? opts.lists);
+    const labels = opts.labels?.split(',').map((name) => name.trim());
+    if (labels !== undefined && (labels.length < 2 || labels.some((name) => name === '') || new Set(labels).size !== labels.length)) {
+      throw new ConfigError(`--labels: expected two or more distinct class names, comma separated, got "${opts.labels}"`);
+    }
     const store = ManifestStore.open(ctx.manifestPath);
     try {
       let summary: ImportSummary | undefined;
       await withStageRun(store, 'import-features', { listsDir, root, dataset: opts.dataset }, async (run) => {
-        const imported = await importFeatures(store, { listsDir, root, dataset: opts.dataset, runId: run.id });
+        const imported = await importFeatures(store, {
+          listsDir,
+          root,
+          dataset: opts.dataset,
+          runId: run.id,
+          ...(labels ? { labels } : {}),
+        });
         summary = imported;
         const sum = (k: 'registered' | 'unchanged' | 'missingFiles') => imported.folders.reduce((s, f) => s + f[k], 0);
         return {

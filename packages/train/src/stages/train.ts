@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { ConfigFlag, DatasetScope, Direction, JsonValue, PackedDatasetSpec, PipelineConfig } from 'shared';
-import { validatePthNetConfig } from 'model';
+import type { ConfigFlag, DatasetClasses, DatasetScope, Direction, JsonValue, PackedDatasetSpec, PipelineConfig } from 'shared';
+import { loadPthNetCheckpoint, validatePthNetConfig } from 'model';
 import {
   DATASET_FLAG,
   describeBackend,
@@ -10,6 +10,8 @@ import {
   ManifestStore,
   artifactCacheKey,
   artifactFolderOf,
+  checkClassCount,
+  datasetClasses,
   hashFile,
   listFolderFiles,
   ensureArtifact,
@@ -73,13 +75,55 @@ function requireDataset(store: ManifestStore, dataset: string, spec: PackedDatas
   return { folder: artifactFolderOf(row.path), contentHash: row.contentHash };
 }
 
+/**
+ * The dataset's classes (`datasetClasses`), checked against `train.model.num_classes` when the
+ * config pins it and against the head of the `--init` checkpoint: a disagreement is a
+ * `ClassCountError` naming both counts, raised before any run is recorded or trained.
+ */
+export async function checkTrainClasses(store: ManifestStore, config: PipelineConfig, scope: DatasetScope): Promise<DatasetClasses> {
+  const fixed = config.train.model['num_classes'];
+  const classes = datasetClasses(store.clips, scope.name, typeof fixed === 'number' ? fixed : null);
+  if (config.train.init !== null) {
+    const init = resolve(config.train.init);
+    if (!existsSync(init)) throw new ConfigError(`train.init: expected an existing checkpoint, got "${config.train.init}"`);
+    const checkpoint = await loadPthNetCheckpoint(init);
+    checkClassCount(
+      checkpoint.config.num_classes,
+      classes.count,
+      `train.init (--init): the head of ${config.train.init}`,
+      `dataset "${scope.name}"`,
+    );
+  }
+  return classes;
+}
+
+/**
+ * A done run whose network has another class count than the dataset now (a class added to the
+ * label map without a clip label changing, so its inputs look the same) is made again: its
+ * checkpoint sidecar says how many classes its head has.
+ */
+function staleIfOtherHead(store: ManifestStore, identity: ReturnType<typeof trainingRunIdentity>, classes: DatasetClasses): void {
+  const row = store.artifacts.getArtifact(identity);
+  if (row?.status !== 'done') return;
+  let head: unknown;
+  try {
+    const sidecar = join(artifactFolderOf(row.path), 'best.json');
+    head = (JSON.parse(readFileSync(sidecar, 'utf8')) as { config?: { num_classes?: unknown } }).config?.num_classes;
+  } catch {
+    return; // a missing or unreadable sidecar: planning the run finds its files changed anyway
+  }
+  if (typeof head === 'number' && head !== classes.count) {
+    store.artifacts.invalidate(identity, `the dataset has ${classes.count} classes now, the run's network ${head}`);
+  }
+}
+
 export async function trainDirection(
   store: ManifestStore,
   config: PipelineConfig,
   dataDir: string,
   scope: DatasetScope,
   direction: Direction,
-  options: { resume: ResumeMode; runId: string; signal?: AbortSignal },
+  options: { resume: ResumeMode; runId: string; signal?: AbortSignal; classes: DatasetClasses; fold?: number },
 ): Promise<TrainOutcome> {
   const source = config.datasets.source;
   const trainSpec: PackedDatasetSpec = { split: config.datasets.trainSplit, direction, source };
@@ -103,12 +147,14 @@ export async function trainDirection(
   const inputs: Record<string, string> = { train: trainData.contentHash, validation: valData.contentHash };
   if (init !== null) inputs.init = await hashFile(init);
   const key = artifactCacheKey('training-run', { params, inputs });
-  const outDir = trainingRunFolder(dataDir, config.train.out, scope, { direction, source });
+  const runSpec = { direction, source, ...(options.fold === undefined ? {} : { fold: options.fold }) };
+  const outDir = trainingRunFolder(dataDir, config.train.out, scope, runSpec);
+  staleIfOtherHead(store, trainingRunIdentity(scope.name, runSpec), options.classes);
   let result: TrainRunResult | undefined;
   // The run folder is the artifact; produceArtifact renews the claim while training runs for hours.
   const made = await ensureArtifact(
     store,
-    trainingRunIdentity(scope.name, { direction, source }),
+    trainingRunIdentity(scope.name, runSpec),
     { cacheKey: key, path: outDir, params },
     {
       writeFolder: async (folder) => {
@@ -125,7 +171,8 @@ export async function trainDirection(
             runKey: key,
             resume: options.resume,
             workers: config.workers,
-            label: `train ${direction}`,
+            classes: options.classes.count,
+            label: options.fold === undefined ? `train ${direction}` : `train set_${options.fold} ${direction}`,
             ...(options.signal ? { signal: options.signal } : {}),
             provenance: {
               dataset: scope.name,
@@ -173,10 +220,11 @@ export function command(): Command {
     try {
       const outcomes: TrainOutcome[] = [];
       const scope = resolveDataset(store.clips, ctx.config.dataset);
+      const classes = await checkTrainClasses(store, ctx.config, scope);
       await withStageRun(store, 'train', { dataset: scope.name, ...ctx.config.train }, async (run) => {
         for (const direction of trainDirections(ctx.config)) {
           if (run.signal.aborted) break;
-          const options = { resume, runId: run.id, signal: run.signal };
+          const options = { resume, runId: run.id, signal: run.signal, classes };
           outcomes.push(await trainDirection(store, ctx.config, ctx.dataDir, scope, direction, options));
         }
         return {

@@ -6,6 +6,7 @@ import type { Rng, TrainEpochRecord, TrainLogRecord, TrainStepRecord } from 'sha
 import {
   ARTIFACT_CATALOGUE,
   CheckpointError,
+  ClassCountError,
   ConfigError,
   TrainingError,
   computeMetrics,
@@ -152,7 +153,7 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
   const lastBase = join(outDir, 'last');
   const bestBase = join(outDir, 'best');
   const logPath = join(outDir, 'log.jsonl');
-  const numClasses = train.labelNames?.length ?? Math.max(...train.labels, ...validation.labels) + 1;
+  const numClasses = options.classes ?? train.labelNames?.length ?? Math.max(...train.labels, ...validation.labels) + 1;
 
   if (LEVELS.some((level) => train.strides[level] !== validation.strides[level])) {
     throw new TrainingError(
@@ -170,10 +171,16 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
     ...(options.parallelFromParameters !== undefined ? { parallelFromParameters: options.parallelFromParameters } : {}),
   });
   try {
-    if (engine.config.n_in !== train.D || engine.config.num_classes < numClasses) {
+    // A head wider than the label set would score classes no clip has; narrower cannot score them all.
+    if (engine.config.num_classes !== numClasses) {
+      throw new ClassCountError(
+        `${label}: expected a network with ${numClasses} classes (those of the dataset), got ${engine.config.num_classes}${hyper.init ? ` (from --init ${hyper.init})` : ''}`,
+        { expected: numClasses, got: engine.config.num_classes },
+      );
+    }
+    if (engine.config.n_in !== train.D) {
       throw new TrainingError(
-        `${label}: the network takes ${engine.config.n_in}-wide features and ${engine.config.num_classes} classes, ` +
-          `got ${train.D}-wide features and ${numClasses} classes${hyper.init ? ` (from --init ${hyper.init})` : ''}`,
+        `${label}: the network takes ${engine.config.n_in}-wide features, got ${train.D}-wide features${hyper.init ? ` (from --init ${hyper.init})` : ''}`,
       );
     }
     process.stderr.write(`[${label}] training on ${engine.description}\n`);
@@ -184,7 +191,14 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
     let state: TrainingState = { runKey: options.runKey, epoch: 0, step: 0, rng: rng.getState(), bestWar: -1, bestEpoch: -1 };
 
     const resumeMode = options.resume ?? 'auto';
-    const resumePoint = resumeMode === 'never' ? undefined : await loadResumePoint(lastBase, label);
+    const saved = resumeMode === 'never' ? undefined : await loadResumePoint(lastBase, label);
+    // a `last` of another head (the dataset's class count changed since) cannot be continued
+    const resumePoint = saved?.checkpoint.config.num_classes === engine.config.num_classes ? saved : undefined;
+    if (saved !== undefined && resumePoint === undefined) {
+      process.stderr.write(
+        `[${label}] starting over: the last checkpoint has ${saved.checkpoint.config.num_classes} classes, the dataset ${numClasses}\n`,
+      );
+    }
     const previous = resumePoint?.state;
     if (resumeMode === 'require' && (previous === undefined || previous.runKey !== options.runKey)) {
       throw new TrainingError(

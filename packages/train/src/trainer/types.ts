@@ -26,6 +26,11 @@ export interface TrainRunOptions {
   workers?: number;
   /** Smallest network split across workers (see `EngineOptions`). */
   parallelFromParameters?: number;
+  /**
+   * The dataset's class count (`datasetClasses`): the network's head must have exactly this many
+   * outputs. Default: the packed dataset's label names, else its largest label + 1.
+   */
+  classes?: number;
   /** Provenance recorded in the checkpoints. */
   provenance?: Record<string, unknown>;
 }

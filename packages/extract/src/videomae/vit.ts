@@ -174,7 +174,7 @@ export function createVitModel(config: VitConfig, weights: VitWeights): VitModel
  * once per pass (a batch of windows, up to `windowsPerPass`), which batching amortises. The
  * source stays open until `dispose` (which closes it when `closeSource`).
  */
-export function createStreamedVitModel(
+function createStreamedVitModel(
   config: VitConfig,
   resident: Omit<VitWeights, 'blocks'>,
   source: VitTensorSource,

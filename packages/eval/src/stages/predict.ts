@@ -57,11 +57,11 @@ async function levelH(
   const L = config.extract.windowLength;
   const plan = planWindows(clip.n, [config.datasets.strides.H], config.extract.rule, direction, L);
   const D = vit.spec.featureDim;
-  const rows = new Float32Array(plan.windows.length * D);
-  for (const [i, w] of plan.windows.entries()) {
-    const data = copyWindowFrames(clip, w.frames);
-    rows.set(await vit.extractFeatures({ data, shape: [1, L, clip.height, clip.width, 3] }), i * D);
-  }
+  // One call for all the windows: a backbone that streams its weights reads them once per call.
+  const windowBytes = L * clip.height * clip.width * 3;
+  const data = new Uint8Array(plan.windows.length * windowBytes);
+  for (const [i, w] of plan.windows.entries()) data.set(copyWindowFrames(clip, w.frames), i * windowBytes);
+  const rows = await vit.extractFeatures({ data, shape: [plan.windows.length, L, clip.height, clip.width, 3] });
   const T = pthnetLevelLengths(net.checkpoint.config).H;
   const sampled = sampleClipLevel({ data: rows, rows: plan.windows.length }, D, T, 'eval');
   return {
@@ -158,6 +158,12 @@ const PREDICT_FLAGS: readonly ConfigFlag[] = [
     flags: '--checkpoint <file>',
     key: 'extract.backbone.checkpoint',
     description: 'backbone weights (VideoMAE v2: .pth or .safetensors)',
+    kind: 'string',
+  },
+  {
+    flags: '--weight-budget <size>',
+    key: 'extract.backbone.weightBudget',
+    description: 'most backbone weight bytes held at once, e.g. 512MiB; a larger model is streamed block by block',
     kind: 'string',
   },
 ];

@@ -243,6 +243,12 @@ const EXTRACT_FLAGS: readonly ConfigFlag[] = [
     description: 'backbone weights (VideoMAE v2: .pth or .safetensors)',
     kind: 'string',
   },
+  {
+    flags: '--weight-budget <size>',
+    key: 'extract.backbone.weightBudget',
+    description: 'most backbone weight bytes per worker, e.g. 512MiB; a larger model is streamed block by block',
+    kind: 'string',
+  },
   { flags: '--batch-size <n>', key: 'extract.batchSize', description: 'windows per backbone batch', kind: 'number' },
   { flags: '--tag <tag>', key: 'extract.tag', description: 'feature folder prefix', kind: 'string' },
 ];
@@ -293,7 +299,7 @@ export async function runExtract(
       pool = await openBackbone(spec, { weights: { checkpoint }, workers: config.workers, backend: config.backend });
       summary.backend = pool.backend;
       process.stderr.write(
-        `[extract] backbone ${spec.backbone} ${spec.label} D=${spec.featureDim} on ${pool.backendDetail} x${pool.workers}, ${jobs.length} clip sources to do\n`,
+        `[extract] backbone ${spec.backbone} ${spec.label} D=${spec.featureDim} on ${pool.backendDetail} x${pool.workers}${pool.weightsDetail ? `, ${pool.weightsDetail}` : ''}, ${jobs.length} clip sources to do\n`,
       );
       const activePool = pool;
       const L = config.extract.windowLength;

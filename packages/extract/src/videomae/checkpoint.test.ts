@@ -61,7 +61,7 @@ describe('loadVitWeights', () => {
 
     const model = createVitModel(fixture.config, await loadVitWeights(copy, fixture.config));
     expect(maxAbsDiff(await model.extractFeatures(fixture.windows), fixture.features.data)).toBeLessThan(1e-4);
-    model.dispose();
+    await model.dispose();
   });
 
   it('refuses a checkpoint that does not fit the preset, with the file as the error path', async () => {

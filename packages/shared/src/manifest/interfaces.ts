@@ -27,6 +27,8 @@ import type {
   IngestIssueInput,
   IngestIssueRow,
   PlanOptions,
+  RegisterCounts,
+  RegisteredArtifact,
   RunRow,
   StatusOptions,
   StatusSummary,
@@ -125,6 +127,17 @@ export interface ArtifactLedger {
    * Throws if this ledger no longer holds the claim (it expired and was taken over).
    */
   complete(identity: ArtifactIdentity, file: CompletedFile): ArtifactRow;
+  /**
+   * Records the stamp of a done artifact's file(s) after its content was hashed again and found
+   * unchanged, so that the next check is a stat. Returns false unless it is done with `cacheKey`.
+   */
+  setFileStamp(identity: ArtifactIdentity, cacheKey: string, fileStamp: string): boolean;
+  /**
+   * Records existing files as done artifacts in one transaction, each as a claim and a completion
+   * would (path checked, claim cleared), except those another live process holds a claim on. For
+   * registering many files at once (`registerArtifacts` in ../atomic).
+   */
+  registerDone(items: readonly RegisteredArtifact[], options?: ClaimOptions): RegisterCounts;
   /** Records a claimed artifact as failed with the error (and its causes). Returns false when the claim is no longer ours. */
   fail(identity: ArtifactIdentity, error: unknown): boolean;
   /** Gives back this ledger's claim on one artifact, leaving it pending for the next run. Returns false when it was not ours. */

@@ -1,6 +1,6 @@
 /**
- * `pnpm bench <name> [flags]`: runs a package's benchmark script (`packages/<name>/src/bench/main.ts`),
- * which prints its figures as JSON on stdout.
+ * `pnpm bench <name> [flags]`: runs a benchmark script (a package's `packages/<name>/src/bench/main.ts`,
+ * or one of the whole pipeline's here), which prints its figures as JSON on stdout.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -8,7 +8,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const BENCHMARKS: Record<string, string> = {
   model: 'PTH-Net training and inference throughput (clips/s), full FERV39k config, batch 32, per backend',
   extract: 'VideoMAE v2 ViT-S/16 windows/s and GFLOP/s at 112 and 224 pixels',
+  scale: 'the pipeline at FERV39k size: each stage, first run and no-op rerun',
 };
+
+/** Benchmarks of the whole pipeline, which no one package holds. */
+const PIPELINE_SCRIPTS: Record<string, URL> = { scale: new URL('./bench/main.ts', import.meta.url) };
 
 const [name, ...rest] = process.argv.slice(2);
 if (name === undefined || !(name in BENCHMARKS)) {
@@ -20,7 +24,7 @@ if (name === undefined || !(name in BENCHMARKS)) {
   );
   process.exitCode = name === '--help' || name === '-h' ? 0 : 2;
 } else {
-  const script = fileURLToPath(new URL(`../../${name}/src/bench/main.ts`, import.meta.url));
+  const script = fileURLToPath(PIPELINE_SCRIPTS[name] ?? new URL(`../../${name}/src/bench/main.ts`, import.meta.url));
   if (!existsSync(script)) throw new Error(`bench ${name}: expected ${script}, got no such file`);
   // The benchmark reads its own flags from process.argv.
   process.argv = [...process.argv.slice(0, 1), script, ...rest];

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type {
+  CheckOptions,
   ClassificationMetrics,
   ConfigFlag,
   DatasetScope,
@@ -16,6 +17,7 @@ import {
   describeBackend,
   ConfigError,
   ManifestStore,
+  addRehashOption,
   artifactCacheKey,
   artifactFolderOf,
   bestCheckpointOf,
@@ -32,6 +34,7 @@ import {
   stageCommand,
   stageContext,
   trainingRunIdentity,
+  verifyOf,
   withStageRun,
 } from 'shared';
 import { createPthNet, loadPthNetCheckpoint } from 'model';
@@ -135,7 +138,7 @@ export async function runEval(
   config: PipelineConfig,
   dataDir: string,
   scope: DatasetScope,
-  flags: { forward?: string; reversed?: string; runId?: string },
+  flags: { forward?: string; reversed?: string; runId?: string; verify?: CheckOptions['verify'] },
 ): Promise<EvalSummary> {
   const inputs = resolveInputs(store, config, scope.name, flags);
   // Test sets packed from features at `datasets.strides`, or an error naming it (checked before
@@ -163,7 +166,7 @@ export async function runEval(
     identity,
     { cacheKey: key, path: reportDir, params },
     { writeFolder: writeEvalReport },
-    flags.runId === undefined ? {} : { runId: flags.runId },
+    { ...(flags.runId === undefined ? {} : { runId: flags.runId }), ...(flags.verify === undefined ? {} : { verify: flags.verify }) },
   );
   if (made.outcome === 'skipped') {
     if (made.reason === 'taken') throw new ConfigError(`eval: another process is writing ${reportDir}`);
@@ -274,6 +277,7 @@ export function command(): Command {
     .option('--reversed <checkpoint>', "reversed model; default: the pipeline's")
     .option('--compare <reports...>', 'print the metric differences between two report folders and exit')
     .option('--json', 'print the summary as JSON');
+  addRehashOption(cmd, "the report's files");
   cmd.action(async (opts: { forward?: string; reversed?: string; compare?: string[]; json?: boolean }) => {
     if (opts.compare !== undefined) {
       if (opts.compare.length !== 2) throw new ConfigError(`--compare: expected two report folders, got ${opts.compare.length}`);
@@ -294,6 +298,7 @@ export function command(): Command {
           ...(opts.forward ? { forward: opts.forward } : {}),
           ...(opts.reversed ? { reversed: opts.reversed } : {}),
           runId: run.id,
+          verify: verifyOf(cmd),
         });
         return { counts: { written: summary.outcome === 'written' ? 1 : 0 } };
       });

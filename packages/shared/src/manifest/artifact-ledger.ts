@@ -17,6 +17,7 @@ import { artifacts } from './schema.js';
 import type { PipelineStage } from '../pipeline/catalogue.js';
 import type {
   ArtifactClaim,
+  ArtifactFileRow,
   ArtifactFilter,
   ArtifactIdentity,
   ArtifactPlan,
@@ -78,6 +79,28 @@ export class SqliteArtifactLedger implements ArtifactLedger {
 
   listArtifacts(filter: ArtifactFilter = {}): ArtifactRow[] {
     return this.db.select().from(artifacts).where(filterCondition(filter)).orderBy(asc(artifacts.id)).all();
+  }
+
+  listArtifactFiles(filter: ArtifactFilter = {}): ArtifactFileRow[] {
+    return this.db
+      .select({
+        clipId: artifacts.clipId,
+        direction: artifacts.direction,
+        stride: artifacts.stride,
+        source: artifacts.source,
+        variant: artifacts.variant,
+        dataset: artifacts.dataset,
+        status: artifacts.status,
+        cacheKey: artifacts.cacheKey,
+        path: artifacts.path,
+        bytes: artifacts.bytes,
+        contentHash: artifacts.contentHash,
+        fileStamp: artifacts.fileStamp,
+      })
+      .from(artifacts)
+      .where(filterCondition(filter))
+      .orderBy(asc(artifacts.id))
+      .all();
   }
 
   async planArtifact(identity: ArtifactIdentity, info: ArtifactPlanInfo, options: PlanOptions = {}): Promise<ArtifactPlan> {

@@ -7,6 +7,7 @@
 import type { PipelineStage } from '../pipeline/catalogue.js';
 import type {
   ArtifactClaim,
+  ArtifactFileRow,
   ArtifactFilter,
   ArtifactIdentity,
   ArtifactPlan,
@@ -60,6 +61,8 @@ export interface ClipCatalogue {
   upsertClipSource(input: ClipSourceInput): UpsertOutcome;
   getClipSources(clipId: string): ClipSourceRow[];
   getClipSource(clipId: string, kind: ClipSourceKind): ClipSourceRow | undefined;
+  /** Every source of a dataset's clips (of all datasets when omitted) in one query, by clip id then kind. */
+  listClipSources(dataset?: string): ClipSourceRow[];
   /** Replaces the members of a named split (e.g. DFEW `set_1/train`) with `clipIds`. */
   setSplitMembers(dataset: string, split: string, clipIds: readonly string[]): void;
   /** Stores a dataset's label names by index, replacing any previous mapping. Returns whether anything changed. */
@@ -106,6 +109,11 @@ export interface ArtifactLedger {
   getArtifact(identity: ArtifactIdentity): ArtifactRow | undefined;
   /** In creation order. */
   listArtifacts(filter?: ArtifactFilter): ArtifactRow[];
+  /**
+   * `listArtifacts` narrowed to what deciding "unchanged" needs (identity parts, status, key, file,
+   * hash, stamp): one query for every row of a kind, light enough for hundreds of thousands.
+   */
+  listArtifactFiles(filter?: ArtifactFilter): ArtifactFileRow[];
   /**
    * Decides whether an artifact must be (re)made. `skip` only when the row is done with the same
    * cache key and the file at the same path still has the recorded size and sha256 (re-read in

@@ -120,6 +120,23 @@ export interface ArtifactRow {
   completedAt: Date | null;
 }
 
+/** What `listArtifactFiles` reads of each artifact. */
+export type ArtifactFileRow = Pick<
+  ArtifactRow,
+  | 'clipId'
+  | 'direction'
+  | 'stride'
+  | 'source'
+  | 'variant'
+  | 'dataset'
+  | 'status'
+  | 'cacheKey'
+  | 'path'
+  | 'bytes'
+  | 'contentHash'
+  | 'fileStamp'
+>;
+
 /** A clip as ingest describes it. */
 export interface ClipInput {
   id: string;

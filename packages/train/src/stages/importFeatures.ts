@@ -2,23 +2,27 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { ClipInput, FeatureFolder } from 'shared';
+import type { ArtifactFileRow, ClipInput, FeatureFolder, RegisteredItem } from 'shared';
 import {
   ConfigError,
   ManifestStore,
+  addRehashOption,
   REFERENCE_LABELS,
-  artifactCacheKey,
+  artifactCacheKeyOfInput,
   createProgress,
   featureIdentity,
+  fileStampSync,
   hashBytes,
-  ensureArtifact,
-  hashFileWithSize,
+  hashFileSync,
   parseFeatureFolderName,
+  registerArtifacts,
   stageCommand,
   stageContext,
+  verifyOf,
   withStageRun,
 } from 'shared';
 import { readFeatureList } from '../packed/feature-list.js';
+import { PROGRESS_YIELD_MS } from './constants.js';
 
 /** `train_All.txt` → `train`: the FERV39k lists carry an `_All` suffix that ingest does not. */
 export function splitFromListName(file: string): string {
@@ -90,6 +94,8 @@ export interface ImportFeaturesOptions {
   dataset: string;
   labels?: readonly string[];
   runId?: string;
+  /** Hash every file, even one whose stamp (size, mtime, inode) is the one recorded. */
+  rehash?: boolean;
 }
 
 /**
@@ -162,6 +168,17 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
     if (split !== clip.split) moved.push({ ...clip, split });
   }
   store.clips.upsertClips(moved);
+  // One query for every feature row: a query per file would dominate on 233k files.
+  const featureOf = (clipId: string | null, direction: string | null, stride: number | null, source: string | null) =>
+    `${clipId}\u0000${direction}\u0000${stride}\u0000${source}`;
+  const recorded = new Map(
+    store.artifacts.listArtifactFiles({ kind: 'features' }).map((r) => [featureOf(r.clipId, r.direction, r.stride, r.source), r]),
+  );
+  // Registered, not made: the key is the file's own hash (and where it came from); one template per folder.
+  const keyOfFolder = new Map(
+    folders.map((f) => [f.name, artifactCacheKeyOfInput('features', { folder: f.name, imported: true }, 'file')]),
+  );
+  const featureKey = (folder: string, contentHash: string) => (keyOfFolder.get(folder) as (hash: string) => string)(contentHash);
   for (const { folder, parsed, file, list } of parsedLists) {
     const split = splitFromListName(file);
     const row = { folder, split, listed: list.entries.length, registered: 0, unchanged: 0, missingFiles: 0, splitConflicts: 0 };
@@ -177,38 +194,76 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
         // An imported clip has no media: its identity is its id, its content the feature files.
         contentHash: importedHash(e.clipId),
       }));
-    summary.clipsAdded += store.clips.upsertClips(newClips).inserted;
-    for (const c of store.clips.listClips({ dataset: options.dataset, split })) known.set(c.id, c);
+    if (newClips.length > 0) {
+      summary.clipsAdded += store.clips.upsertClips(newClips).inserted;
+      for (const c of store.clips.listClips({ dataset: options.dataset, split })) known.set(c.id, c);
+    }
+    // A file whose stamp (size, mtime, inode) is the one recorded when it was hashed is unchanged
+    // without being read; only the others are hashed (all of them with `rehash`).
+    const toHash: Array<{ identity: ReturnType<typeof featureIdentity>; path: string; stamp: string; prior: ArtifactFileRow | undefined }> =
+      [];
     for (const entry of list.entries) {
-      progress.tick();
       if (conflicting.has(entry.clipId)) {
         row.splitConflicts += 1;
+        progress.tick();
         continue;
       }
       const knownLabel = known.get(entry.clipId)?.label;
       if (knownLabel !== undefined && knownLabel !== entry.label)
         summary.labelConflicts.push({ clipId: entry.clipId, manifest: knownLabel, list: entry.label });
       const path = resolve(options.root, folder, `${entry.clipId}.npy`);
-      if (!existsSync(path)) {
+      const now = fileStampSync(path);
+      if (now === undefined) {
         row.missingFiles += 1;
+        progress.tick();
         continue;
       }
-      const { hash: contentHash, bytes } = await hashFileWithSize(path);
-      // Registered, not made: the key is the file's own hash (and where it came from).
-      const key = artifactCacheKey('features', { params: { folder, imported: true }, inputs: { file: contentHash } });
-      const result = await ensureArtifact(
-        store,
-        featureIdentity(entry.clipId, parsed.direction, parsed.stride, parsed.source),
-        { cacheKey: key, path, params: { folder, imported: true } },
-        { register: { bytes, contentHash } },
-        { verify: 'size', ...(options.runId === undefined ? {} : { runId: options.runId }) },
-      );
-      if (result.outcome === 'produced') row.registered += 1;
-      else if (result.outcome === 'skipped' && result.reason === 'up-to-date') row.unchanged += 1;
       const at = seen.get(entry.clipId) ?? new Set<string>();
       at.add(folder);
       seen.set(entry.clipId, at);
+      const prior = recorded.get(featureOf(entry.clipId, parsed.direction, parsed.stride, parsed.source));
+      const unchanged =
+        !options.rehash &&
+        prior?.status === 'done' &&
+        prior.path === path &&
+        prior.fileStamp === now.stamp &&
+        prior.contentHash !== null &&
+        prior.cacheKey === featureKey(folder, prior.contentHash);
+      if (unchanged) {
+        row.unchanged += 1;
+        progress.tick();
+      } else
+        toHash.push({
+          identity: featureIdentity(entry.clipId, parsed.direction, parsed.stride, parsed.source),
+          path,
+          stamp: now.stamp,
+          prior,
+        });
     }
+    // `restamped`: hashed because its stamp moved, and the same content: only its new stamp is recorded.
+    const fresh: RegisteredItem[] = [];
+    const restamped: RegisteredItem[] = [];
+    let yielded = performance.now();
+    for (const { identity, path, stamp, prior } of toHash) {
+      const { hash: contentHash, bytes } = hashFileSync(path);
+      const key = featureKey(folder, contentHash);
+      const item = {
+        identity,
+        plan: { cacheKey: key, path, params: { folder, imported: true } },
+        file: { bytes, contentHash, fileStamp: stamp },
+      };
+      if (prior?.status === 'done' && prior.cacheKey === key && prior.path === path) restamped.push(item);
+      else fresh.push(item);
+      progress.tick();
+      // hashing runs in this thread: let the progress line (and signals) through now and then
+      if (performance.now() - yielded > PROGRESS_YIELD_MS) {
+        await new Promise((done) => setImmediate(done));
+        yielded = performance.now();
+      }
+    }
+    const runId = options.runId === undefined ? {} : { runId: options.runId };
+    row.registered += registerArtifacts(store, fresh, runId).registered;
+    row.unchanged += registerArtifacts(store, restamped, runId).registered;
     summary.folders.push(row);
   }
   progress.stop();
@@ -241,6 +296,7 @@ export function command(): Command {
     .option('--root <dir>', 'folder holding <tag>_16_<stride>[_face][_rv]/<Scene>/<Emotion>/<ID>.npy (default: --lists)')
     .option('--dataset <name>', 'dataset name for clips not ingested yet', 'ferv39k')
     .option('--json', 'print the summary as JSON');
+  addRehashOption(cmd, 'every feature file');
   cmd.action(async (opts: { lists: string; root?: string; dataset: string; json?: boolean }) => {
     const ctx = stageContext(cmd);
     const listsDir = resolve(opts.lists);
@@ -250,7 +306,13 @@ export function command(): Command {
     try {
       let summary: ImportSummary | undefined;
       await withStageRun(store, 'import-features', { listsDir, root, dataset: opts.dataset }, async (run) => {
-        const imported = await importFeatures(store, { listsDir, root, dataset: opts.dataset, runId: run.id });
+        const imported = await importFeatures(store, {
+          listsDir,
+          root,
+          dataset: opts.dataset,
+          runId: run.id,
+          rehash: verifyOf(cmd) === 'hash',
+        });
         summary = imported;
         const sum = (k: 'registered' | 'unchanged' | 'missingFiles') => imported.folders.reduce((s, f) => s + f[k], 0);
         return {

@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { ConfigFlag, DatasetScope, Direction, JsonValue, PackedDatasetSpec, PipelineConfig } from 'shared';
+import type { CheckOptions, ConfigFlag, DatasetScope, Direction, JsonValue, PackedDatasetSpec, PipelineConfig } from 'shared';
 import { validatePthNetConfig } from 'model';
 import {
   DATASET_FLAG,
   describeBackend,
   ConfigError,
   ManifestStore,
+  addRehashOption,
   artifactCacheKey,
   artifactFolderOf,
   hashFile,
@@ -21,6 +22,7 @@ import {
   stageContext,
   trainingRunFolder,
   trainingRunIdentity,
+  verifyOf,
   withStageRun,
 } from 'shared';
 import { checkPackedStrides, openPackedDataset } from '../packed/packed.js';
@@ -79,7 +81,7 @@ export async function trainDirection(
   dataDir: string,
   scope: DatasetScope,
   direction: Direction,
-  options: { resume: ResumeMode; runId: string; signal?: AbortSignal },
+  options: { resume: ResumeMode; runId: string; signal?: AbortSignal; verify?: CheckOptions['verify'] },
 ): Promise<TrainOutcome> {
   const source = config.datasets.source;
   const trainSpec: PackedDatasetSpec = { split: config.datasets.trainSplit, direction, source };
@@ -143,7 +145,7 @@ export async function trainDirection(
         return { files: await listFolderFiles(folder) };
       },
     },
-    { runId: options.runId },
+    { runId: options.runId, ...(options.verify === undefined ? {} : { verify: options.verify }) },
   );
   switch (made.outcome) {
     case 'skipped':
@@ -161,6 +163,7 @@ export function command(): Command {
     .option('--restart', 'ignore an interrupted run and start over')
     .option('--json', 'print the outcome as JSON');
   cmd.addHelpText('after', '\nWithout --resume or --restart, an interrupted run with the same settings and data is continued.');
+  addRehashOption(cmd, "a finished run's files");
   cmd.action(async (opts: { resume?: boolean; restart?: boolean; json?: boolean }) => {
     const ctx = stageContext(cmd, TRAIN_FLAGS);
     // the network settings are checked before any work, named where the user wrote them
@@ -176,7 +179,7 @@ export function command(): Command {
       await withStageRun(store, 'train', { dataset: scope.name, ...ctx.config.train }, async (run) => {
         for (const direction of trainDirections(ctx.config)) {
           if (run.signal.aborted) break;
-          const options = { resume, runId: run.id, signal: run.signal };
+          const options = { resume, runId: run.id, signal: run.signal, verify: verifyOf(cmd) };
           outcomes.push(await trainDirection(store, ctx.config, ctx.dataDir, scope, direction, options));
         }
         return {

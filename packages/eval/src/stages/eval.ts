@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type {
+  ArtifactIdentity,
   CheckOptions,
   ClassificationMetrics,
   ConfigFlag,
@@ -21,12 +22,14 @@ import {
   artifactCacheKey,
   artifactFolderOf,
   bestCheckpointOf,
+  checkArtifact,
   computeMetrics,
   hashFile,
   ensureArtifact,
   packedDatasetIdentity,
   packedDatasetName,
   parseTrainLog,
+  readArtifactRecord,
   reportFolder,
   reportIdentity,
   resolveDataset,
@@ -98,6 +101,23 @@ async function logitsByClip(checkpoint: string, datasetDir: string, name: string
   }
 }
 
+/**
+ * The sha256 of a checkpoint. The pipeline's own best checkpoint takes the one its training run's
+ * record lists, once the run's files are found unchanged by their stamps (read only where a stamp
+ * moved, or with --rehash); any other checkpoint is read and hashed.
+ */
+async function checkpointHash(store: ManifestStore, checkpoint: string, run: ArtifactIdentity, verify: CheckOptions['verify']) {
+  const row = store.artifacts.getArtifact(run);
+  if (row?.status === 'done' && bestCheckpointOf(row.path) === checkpoint) {
+    const folder = artifactFolderOf(row.path);
+    const plan = await checkArtifact(store, run, { cacheKey: row.cacheKey, path: folder }, verify === undefined ? {} : { verify });
+    const listed =
+      plan.decision === 'skip' ? (await readArtifactRecord(row.path)).files.find((f) => f.path === basename(checkpoint)) : undefined;
+    if (listed !== undefined) return listed.sha256;
+  }
+  return hashFile(checkpoint);
+}
+
 function readCurves(path: string): TrainLogRecord[] | undefined {
   return existsSync(path) ? parseTrainLog(readFileSync(path, 'utf8'), path) : undefined;
 }
@@ -148,14 +168,18 @@ export async function runEval(
   }
   const reportDir = reportFolder(dataDir, config.eval.out, scope);
   const identity = reportIdentity(scope.name, config.eval.out);
+  const runOf = (direction: Direction) => trainingRunIdentity(scope.name, { direction, source: config.datasets.source });
   const params = { mu: config.eval.mu, sweep: config.eval.sweep, split: config.datasets.testSplit };
   const key = artifactCacheKey('report', {
     params,
     inputs: {
-      forward: await hashFile(inputs.forward),
+      forward: await checkpointHash(store, inputs.forward, runOf('forward'), flags.verify),
       forwardData: inputs.forwardData.contentHash,
       ...(inputs.reversed && inputs.reversedData
-        ? { reversed: await hashFile(inputs.reversed), reversedData: inputs.reversedData.contentHash }
+        ? {
+            reversed: await checkpointHash(store, inputs.reversed, runOf('reversed'), flags.verify),
+            reversedData: inputs.reversedData.contentHash,
+          }
         : {}),
     },
   });

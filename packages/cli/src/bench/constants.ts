@@ -6,3 +6,6 @@ export const SCALE_STAGES = ['import-features', 'datasets', 'train', 'eval'] as 
 
 /** What the no-op rerun of every stage together must stay under on the project's 2-core machine, in seconds. */
 export const NOOP_TARGET_S = 5;
+
+/** Linux's USER_HZ, the unit of the CPU times in /proc/<pid>/stat (100 on every mainstream kernel config). */
+export const CLOCK_TICKS_PER_SECOND = 100;

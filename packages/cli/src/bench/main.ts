@@ -16,6 +16,7 @@ process. Prints each stage's time (its recorded run, and the whole process) on s
   --every <n>        keep every n-th clip, for quick runs (default 1: the full set)
   --epochs <n>       training epochs per direction (default 1; one takes 9-12 min at full size here)
   --skip-train       run import-features and datasets only
+  --rerun-only       only the no-op rerun, on the data the previous run left (no first run)
   -h, --help         this text`;
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     every: { type: 'string', default: '1' },
     epochs: { type: 'string', default: '1' },
     'skip-train': { type: 'boolean', default: false },
+    'rerun-only': { type: 'boolean', default: false },
   },
 });
 const positive = (flag: string, text: string) => {
@@ -42,6 +44,7 @@ const result = runScaleBench({
   every: positive('every', values.every),
   epochs: positive('epochs', values.epochs),
   skipTrain: values['skip-train'],
+  rerunOnly: values['rerun-only'],
   log: (line) => process.stderr.write(`[bench scale] ${line}\n`),
 });
 process.stderr.write(`${formatScaleTable(result)}\n`);

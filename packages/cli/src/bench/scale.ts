@@ -5,11 +5,11 @@
  * with nothing changed, each as its own `pthnet` process, and prints each stage's time.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, ManifestStore } from 'shared';
-import { FERV39K_CLIPS, SCALE_STAGES } from './constants.js';
+import { CLOCK_TICKS_PER_SECOND, FERV39K_CLIPS, SCALE_STAGES } from './constants.js';
 import type { ScaleBenchOptions, ScaleBenchResult, ScaleStage, StageTiming } from './types.js';
 
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -66,15 +66,34 @@ function stageArgs(stage: ScaleStage, features: string, options: ScaleBenchOptio
   }
 }
 
+/**
+ * CPU seconds used by this process's finished children (user + system), from /proc/self/stat
+ * (Linux; in USER_HZ ticks, 100 a second): a stage's CPU time is the difference around its run.
+ * Undefined elsewhere.
+ */
+function childrenCpuSeconds(): number | undefined {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ');
+    // after "pid (comm) ": state is field 3; cutime and cstime are fields 16 and 17
+    const ticks = Number(fields?.[13]) + Number(fields?.[14]);
+    return Number.isFinite(ticks) ? ticks / CLOCK_TICKS_PER_SECOND : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Runs one stage as `pnpm pthnet` would, and reads its recorded run from the manifest. */
 function runStage(stage: ScaleStage, config: string, manifest: string, args: readonly string[], log: (line: string) => void): StageTiming {
   const started = performance.now();
+  const cpuBefore = childrenCpuSeconds();
   const child = spawnSync(process.execPath, ['--import', 'tsx', PTHNET, stage, '--config', config, ...args], {
     cwd: REPO,
     stdio: ['ignore', 'pipe', 'inherit'],
     encoding: 'utf8',
   });
   const processS = (performance.now() - started) / 1000;
+  const cpuAfter = childrenCpuSeconds();
+  const cpuS = cpuBefore === undefined || cpuAfter === undefined ? null : cpuAfter - cpuBefore;
   if (child.status !== 0) throw new ConfigError(`bench scale: pthnet ${stage} failed with status ${child.status}:\n${child.stdout}`);
   const store = ManifestStore.open(manifest, { readonly: true });
   try {
@@ -86,9 +105,11 @@ function runStage(stage: ScaleStage, config: string, manifest: string, args: rea
       stage,
       stageS: (run.endedAt.getTime() - run.startedAt.getTime()) / 1000,
       processS,
+      cpuS,
       counts: JSON.parse(run.counts ?? '{}') as Record<string, number>,
     };
-    log(`${stage}: ${timing.stageS.toFixed(2)} s (process ${processS.toFixed(2)} s) ${JSON.stringify(timing.counts)}`);
+    const cpu = cpuS === null ? '' : `, ${cpuS.toFixed(2)} s CPU`;
+    log(`${stage}: ${timing.stageS.toFixed(2)} s (process ${processS.toFixed(2)} s${cpu}) ${JSON.stringify(timing.counts)}`);
     return timing;
   } finally {
     store.close();
@@ -99,20 +120,24 @@ export function runScaleBench(options: ScaleBenchOptions): ScaleBenchResult {
   const features = ensureFeatureSet(options);
   const size = featureSetSize(features);
   const dataDir = path.join(options.dir, `data-every${options.every}`);
-  rmSync(dataDir, { recursive: true, force: true });
-  mkdirSync(dataDir, { recursive: true });
-  // The published recipe's defaults; only the data folder is the benchmark's.
   const config = path.join(dataDir, 'pthnet.config.json');
-  writeFileSync(config, `${JSON.stringify({ dataDir, workers: 2 }, null, 2)}\n`);
+  if (options.rerunOnly) {
+    if (!existsSync(config)) throw new ConfigError(`bench scale --rerun-only: expected a previous run in ${dataDir}, got none`);
+  } else {
+    rmSync(dataDir, { recursive: true, force: true });
+    mkdirSync(dataDir, { recursive: true });
+    // The published recipe's defaults; only the data folder is the benchmark's.
+    writeFileSync(config, `${JSON.stringify({ dataDir, workers: 2 }, null, 2)}\n`);
+  }
   const manifest = ManifestStore.defaultPath(dataDir);
   const stages = SCALE_STAGES.filter((stage) => !options.skipTrain || (stage !== 'train' && stage !== 'eval'));
   const pass = (label: string) => {
     options.log(`--- ${label}`);
     return stages.map((stage) => runStage(stage, config, manifest, stageArgs(stage, features, options), options.log));
   };
-  const first = pass('first run');
+  const first = options.rerunOnly ? [] : pass('first run');
   const noop = pass('no-op rerun');
-  const sum = (key: 'stageS' | 'processS') => noop.reduce((s, t) => s + t[key], 0);
+  const sum = (key: 'stageS' | 'processS' | 'cpuS') => noop.reduce((s, t) => s + (t[key] ?? 0), 0);
   return {
     clips: Math.ceil(FERV39K_CLIPS / options.every),
     featureFiles: size.files,
@@ -120,21 +145,21 @@ export function runScaleBench(options: ScaleBenchOptions): ScaleBenchResult {
     epochs: options.skipTrain ? null : options.epochs,
     first,
     noop,
-    noopTotal: { stageS: sum('stageS'), processS: sum('processS') },
+    noopTotal: { stageS: sum('stageS'), processS: sum('processS'), cpuS: sum('cpuS') },
   };
 }
 
 /** The summary table of a result, for stderr. */
 export function formatScaleTable(result: ScaleBenchResult): string {
-  const cell = (t: StageTiming | undefined) => (t ? `${t.stageS.toFixed(2)} (${t.processS.toFixed(2)})` : '-');
+  const cell = (t: Pick<StageTiming, 'stageS' | 'processS' | 'cpuS'> | undefined) =>
+    t ? `${t.stageS.toFixed(2)} (${t.processS.toFixed(2)}, ${t.cpuS === null ? '-' : t.cpuS.toFixed(2)})` : '-';
   const lines = [
-    `${result.featureFiles} feature files, ${(result.featureBytes / 1e9).toFixed(2)} GB; seconds: stage (whole process)`,
-    `${'stage'.padEnd(16)} ${'first run'.padStart(18)} ${'no-op rerun'.padStart(18)}`,
+    `${result.featureFiles} feature files, ${(result.featureBytes / 1e9).toFixed(2)} GB; seconds: stage (whole process, its CPU time)`,
+    `${'stage'.padEnd(16)} ${'first run'.padStart(26)} ${'no-op rerun'.padStart(26)}`,
   ];
-  for (const t of result.first) {
-    lines.push(`${t.stage.padEnd(16)} ${cell(t).padStart(18)} ${cell(result.noop.find((n) => n.stage === t.stage)).padStart(18)}`);
+  for (const t of result.noop) {
+    lines.push(`${t.stage.padEnd(16)} ${cell(result.first.find((f) => f.stage === t.stage)).padStart(26)} ${cell(t).padStart(26)}`);
   }
-  const total = `${result.noopTotal.stageS.toFixed(2)} (${result.noopTotal.processS.toFixed(2)})`;
-  lines.push(`${'no-op total'.padEnd(16)} ${''.padStart(18)} ${total.padStart(18)}`);
+  lines.push(`${'no-op total'.padEnd(16)} ${''.padStart(26)} ${cell(result.noopTotal).padStart(26)}`);
   return lines.join('\n');
 }

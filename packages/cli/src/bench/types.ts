@@ -11,6 +11,8 @@ export interface ScaleBenchOptions {
   epochs: number;
   /** Run import-features and datasets only. */
   skipTrain: boolean;
+  /** Only the no-op rerun, on the data a previous run left. */
+  rerunOnly: boolean;
   log: (line: string) => void;
 }
 
@@ -19,6 +21,8 @@ export interface StageTiming {
   stage: ScaleStage;
   stageS: number;
   processS: number;
+  /** CPU seconds (user + system) of the whole process; null where /proc is not there to say. */
+  cpuS: number | null;
   /** The run's counts, as the stage recorded them. */
   counts: Record<string, number>;
 }
@@ -31,5 +35,5 @@ export interface ScaleBenchResult {
   first: StageTiming[];
   noop: StageTiming[];
   /** Sums of the no-op rerun. */
-  noopTotal: { stageS: number; processS: number };
+  noopTotal: { stageS: number; processS: number; cpuS: number };
 }

@@ -32,7 +32,7 @@ import type {
   RegisterCounts,
   RegisteredArtifact,
 } from './types.js';
-import type { ClipSourceKind } from './constants.js';
+import type { ClipSourceKind, Direction } from './constants.js';
 
 /** Statuses an input change or a key change turns into `stale`: pending rows are todo already. */
 const INVALIDATABLE: readonly ArtifactStatus[] = ['done', 'failed'];
@@ -82,14 +82,13 @@ export class SqliteArtifactLedger implements ArtifactLedger {
   }
 
   listArtifactFiles(filter: ArtifactFilter = {}): ArtifactFileRow[] {
-    return this.db
+    // rows as arrays, made into objects here: drizzle's row mapping took longer than the query on 233k rows
+    const rows = this.db
       .select({
         clipId: artifacts.clipId,
         direction: artifacts.direction,
         stride: artifacts.stride,
         source: artifacts.source,
-        variant: artifacts.variant,
-        dataset: artifacts.dataset,
         status: artifacts.status,
         cacheKey: artifacts.cacheKey,
         path: artifacts.path,
@@ -100,7 +99,32 @@ export class SqliteArtifactLedger implements ArtifactLedger {
       .from(artifacts)
       .where(filterCondition(filter))
       .orderBy(asc(artifacts.id))
-      .all();
+      .values() as Array<
+      [
+        string | null,
+        Direction | null,
+        number | null,
+        ClipSourceKind | null,
+        ArtifactStatus,
+        string,
+        string,
+        number | null,
+        string | null,
+        string | null,
+      ]
+    >;
+    return rows.map(([clipId, direction, stride, source, status, cacheKey, path, bytes, contentHash, fileStamp]) => ({
+      clipId,
+      direction,
+      stride,
+      source,
+      status,
+      cacheKey,
+      path,
+      bytes,
+      contentHash,
+      fileStamp,
+    }));
   }
 
   async planArtifact(identity: ArtifactIdentity, info: ArtifactPlanInfo, options: PlanOptions = {}): Promise<ArtifactPlan> {

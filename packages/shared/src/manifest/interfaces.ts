@@ -110,8 +110,8 @@ export interface ArtifactLedger {
   /** In creation order. */
   listArtifacts(filter?: ArtifactFilter): ArtifactRow[];
   /**
-   * `listArtifacts` narrowed to what deciding "unchanged" needs (identity parts, status, key, file,
-   * hash, stamp): one query for every row of a kind, light enough for hundreds of thousands.
+   * `listArtifacts` narrowed to what deciding "unchanged" needs (a per-clip artifact's identity
+   * parts, status, key, file, hash, stamp): light enough for hundreds of thousands of rows.
    */
   listArtifactFiles(filter?: ArtifactFilter): ArtifactFileRow[];
   /**

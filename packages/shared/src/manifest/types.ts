@@ -123,18 +123,7 @@ export interface ArtifactRow {
 /** What `listArtifactFiles` reads of each artifact. */
 export type ArtifactFileRow = Pick<
   ArtifactRow,
-  | 'clipId'
-  | 'direction'
-  | 'stride'
-  | 'source'
-  | 'variant'
-  | 'dataset'
-  | 'status'
-  | 'cacheKey'
-  | 'path'
-  | 'bytes'
-  | 'contentHash'
-  | 'fileStamp'
+  'clipId' | 'direction' | 'stride' | 'source' | 'status' | 'cacheKey' | 'path' | 'bytes' | 'contentHash' | 'fileStamp'
 >;
 
 /** A clip as ingest describes it. */

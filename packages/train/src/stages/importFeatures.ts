@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { basename, join, relative, resolve } from 'node:path';
+import { basename, join, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
 import type { ArtifactFileRow, ClipInput, FeatureFolder, RegisteredItem } from 'shared';
 import {
@@ -135,9 +135,10 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
   const listed = new Map<string, ListedAt[]>();
   for (const { file, list } of parsedLists) {
     const split = splitFromListName(file);
+    const listFile = relative(options.listsDir, file);
     for (const entry of list.entries) {
       const at = listed.get(entry.clipId) ?? [];
-      at.push({ split, file: relative(options.listsDir, file), line: entry.line });
+      at.push({ split, file: listFile, line: entry.line });
       listed.set(entry.clipId, at);
     }
   }
@@ -168,12 +169,16 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
     if (split !== clip.split) moved.push({ ...clip, split });
   }
   store.clips.upsertClips(moved);
-  // One query for every feature row: a query per file would dominate on 233k files.
-  const featureOf = (clipId: string | null, direction: string | null, stride: number | null, source: string | null) =>
-    `${clipId}\u0000${direction}\u0000${stride}\u0000${source}`;
-  const recorded = new Map(
-    store.artifacts.listArtifactFiles({ kind: 'features' }).map((r) => [featureOf(r.clipId, r.direction, r.stride, r.source), r]),
-  );
+  // One query per feature folder (a query per file would dominate on 233k files), held for its lists only.
+  let recorded = { folder: '', byClip: new Map<string, ArtifactFileRow>() };
+  const recordedIn = (folder: string, parsed: FeatureFolder) => {
+    if (recorded.folder !== folder) {
+      const { direction, stride, source } = parsed;
+      const rows = store.artifacts.listArtifactFiles({ kind: 'features', direction, stride, source });
+      recorded = { folder, byClip: new Map(rows.map((r) => [r.clipId ?? '', r])) };
+    }
+    return recorded.byClip;
+  };
   // Registered, not made: the key is the file's own hash (and where it came from); one template per folder.
   const keyOfFolder = new Map(
     folders.map((f) => [f.name, artifactCacheKeyOfInput('features', { folder: f.name, imported: true }, 'file')]),
@@ -198,6 +203,8 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
       summary.clipsAdded += store.clips.upsertClips(newClips).inserted;
       for (const c of store.clips.listClips({ dataset: options.dataset, split })) known.set(c.id, c);
     }
+    const priorRows = recordedIn(folder, parsed);
+    const folderPath = resolve(options.root, folder);
     // A file whose stamp (size, mtime, inode) is the one recorded when it was hashed is unchanged
     // without being read; only the others are hashed (all of them with `rehash`).
     const toHash: Array<{ identity: ReturnType<typeof featureIdentity>; path: string; stamp: string; prior: ArtifactFileRow | undefined }> =
@@ -211,7 +218,7 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
       const knownLabel = known.get(entry.clipId)?.label;
       if (knownLabel !== undefined && knownLabel !== entry.label)
         summary.labelConflicts.push({ clipId: entry.clipId, manifest: knownLabel, list: entry.label });
-      const path = resolve(options.root, folder, `${entry.clipId}.npy`);
+      const path = featurePathIn(folderPath, entry.clipId);
       const now = fileStampSync(path);
       if (now === undefined) {
         row.missingFiles += 1;
@@ -221,7 +228,7 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
       const at = seen.get(entry.clipId) ?? new Set<string>();
       at.add(folder);
       seen.set(entry.clipId, at);
-      const prior = recorded.get(featureOf(entry.clipId, parsed.direction, parsed.stride, parsed.source));
+      const prior = priorRows.get(entry.clipId);
       const unchanged =
         !options.rehash &&
         prior?.status === 'done' &&
@@ -280,6 +287,14 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
     if (missingFrom.length > 0) summary.incomplete.push({ clipId, missingFrom });
   }
   return summary;
+}
+
+/**
+ * `<folder>/<clip id>.npy`, resolved. A plain id (`Scene/Emotion/ID`) is appended as it is: resolving
+ * 233k paths took longer than stating the files.
+ */
+function featurePathIn(folderPath: string, clipId: string): string {
+  return /^[\w-]+(\/[\w-]+)*$/.test(clipId) ? `${folderPath}${sep}${clipId}.npy` : resolve(folderPath, `${clipId}.npy`);
 }
 
 /** `train (a/train_All.txt:3, b/train_All.txt:3) and test (a/test_All.txt:7)`: where a clip is listed, by split. */

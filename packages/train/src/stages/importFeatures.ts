@@ -212,7 +212,6 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
     for (const entry of list.entries) {
       if (conflicting.has(entry.clipId)) {
         row.splitConflicts += 1;
-        progress.tick();
         continue;
       }
       const knownLabel = known.get(entry.clipId)?.label;
@@ -222,7 +221,6 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
       const now = fileStampSync(path);
       if (now === undefined) {
         row.missingFiles += 1;
-        progress.tick();
         continue;
       }
       const at = seen.get(entry.clipId) ?? new Set<string>();
@@ -236,10 +234,8 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
         prior.fileStamp === now.stamp &&
         prior.contentHash !== null &&
         prior.cacheKey === featureKey(folder, prior.contentHash);
-      if (unchanged) {
-        row.unchanged += 1;
-        progress.tick();
-      } else
+      if (unchanged) row.unchanged += 1;
+      else
         toHash.push({
           identity: featureIdentity(entry.clipId, parsed.direction, parsed.stride, parsed.source),
           path,
@@ -247,6 +243,8 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
           prior,
         });
     }
+    // the stat pass is quick; a tick per file (233k) would cost more than the stats in a terminal
+    progress.tick(list.entries.length - toHash.length);
     // `restamped`: hashed because its stamp moved, and the same content: only its new stamp is recorded.
     const fresh: RegisteredItem[] = [];
     const restamped: RegisteredItem[] = [];

@@ -1,6 +1,6 @@
 /**
- * `pnpm bench <name> [flags]`: runs a benchmark script (`packages/<package>/src/bench/<script>.ts`),
- * which prints its figures as JSON on stdout.
+ * `pnpm bench <name> [flags]`: runs a benchmark script (a package's `packages/<package>/src/bench/<script>.ts`,
+ * or the whole pipeline's in `packages/cli/src/bench/`), which prints its figures as JSON on stdout.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -15,6 +15,7 @@ const BENCHMARKS: Record<string, { script: string; summary: string }> = {
     script: 'extract/src/bench/vitg-main.ts',
     summary: 'ViT-g/14 with random weights streamed from a 3.8 GB checkpoint on 2 workers: windows/s, peak memory',
   },
+  scale: { script: 'cli/src/bench/main.ts', summary: 'the pipeline at FERV39k size: each stage, first run and no-op rerun' },
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -1,7 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type {
+  ArtifactIdentity,
+  CheckOptions,
   ClassificationMetrics,
   ConfigFlag,
   DatasetScope,
@@ -16,9 +18,11 @@ import {
   describeBackend,
   ConfigError,
   ManifestStore,
+  addRehashOption,
   artifactCacheKey,
   artifactFolderOf,
   bestCheckpointOf,
+  checkArtifact,
   checkClassCount,
   computeMetrics,
   datasetClasses,
@@ -27,6 +31,7 @@ import {
   packedDatasetIdentity,
   packedDatasetName,
   parseTrainLog,
+  readArtifactRecord,
   reportFolder,
   reportIdentity,
   resolveDataset,
@@ -34,6 +39,7 @@ import {
   stageCommand,
   stageContext,
   trainingRunIdentity,
+  verifyOf,
   withStageRun,
 } from 'shared';
 import type { LoadedPthNetCheckpoint } from 'model';
@@ -98,6 +104,23 @@ async function logitsByClip(checkpoint: string, ckpt: LoadedPthNetCheckpoint, da
   }
 }
 
+/**
+ * The sha256 of a checkpoint. The pipeline's own best checkpoint takes the one its training run's
+ * record lists, once the run's files are found unchanged by their stamps (read only where a stamp
+ * moved, or with --rehash); any other checkpoint is read and hashed.
+ */
+async function checkpointHash(store: ManifestStore, checkpoint: string, run: ArtifactIdentity, verify: CheckOptions['verify']) {
+  const row = store.artifacts.getArtifact(run);
+  if (row?.status === 'done' && bestCheckpointOf(row.path) === checkpoint) {
+    const folder = artifactFolderOf(row.path);
+    const plan = await checkArtifact(store, run, { cacheKey: row.cacheKey, path: folder }, verify === undefined ? {} : { verify });
+    const listed =
+      plan.decision === 'skip' ? (await readArtifactRecord(row.path)).files.find((f) => f.path === basename(checkpoint)) : undefined;
+    if (listed !== undefined) return listed.sha256;
+  }
+  return hashFile(checkpoint);
+}
+
 function readCurves(path: string): TrainLogRecord[] | undefined {
   return existsSync(path) ? parseTrainLog(readFileSync(path, 'utf8'), path) : undefined;
 }
@@ -145,7 +168,7 @@ export async function runEval(
   config: PipelineConfig,
   dataDir: string,
   scope: DatasetScope,
-  flags: { forward?: string; reversed?: string; runId?: string; fold?: number },
+  flags: { forward?: string; reversed?: string; runId?: string; fold?: number; verify?: CheckOptions['verify'] },
 ): Promise<EvalSummary> {
   const inputs = resolveInputs(store, config, scope.name, flags);
   // Each network's head must score exactly the dataset's classes: checked before the report is claimed.
@@ -166,14 +189,18 @@ export async function runEval(
   }
   const reportDir = reportFolder(dataDir, config.eval.out, scope);
   const identity = reportIdentity(scope.name, config.eval.out);
+  const runOf = (direction: Direction) => trainingRunIdentity(scope.name, { direction, source: config.datasets.source });
   const params = { mu: config.eval.mu, sweep: config.eval.sweep, split: config.datasets.testSplit };
   const key = artifactCacheKey('report', {
     params,
     inputs: {
-      forward: await hashFile(inputs.forward),
+      forward: await checkpointHash(store, inputs.forward, runOf('forward'), flags.verify),
       forwardData: inputs.forwardData.contentHash,
       ...(inputs.reversed && inputs.reversedData
-        ? { reversed: await hashFile(inputs.reversed), reversedData: inputs.reversedData.contentHash }
+        ? {
+            reversed: await checkpointHash(store, inputs.reversed, runOf('reversed'), flags.verify),
+            reversedData: inputs.reversedData.contentHash,
+          }
         : {}),
     },
   });
@@ -184,7 +211,7 @@ export async function runEval(
     identity,
     { cacheKey: key, path: reportDir, params },
     { writeFolder: writeEvalReport },
-    flags.runId === undefined ? {} : { runId: flags.runId },
+    { ...(flags.runId === undefined ? {} : { runId: flags.runId }), ...(flags.verify === undefined ? {} : { verify: flags.verify }) },
   );
   if (made.outcome === 'skipped') {
     if (made.reason === 'taken') throw new ConfigError(`eval: another process is writing ${reportDir}`);
@@ -295,6 +322,7 @@ export function command(): Command {
     .option('--reversed <checkpoint>', "reversed model; default: the pipeline's")
     .option('--compare <reports...>', 'print the metric differences between two report folders (eval or cv reports) and exit')
     .option('--json', 'print the summary as JSON');
+  addRehashOption(cmd, "the report's files");
   cmd.action(async (opts: { forward?: string; reversed?: string; compare?: string[]; json?: boolean }) => {
     if (opts.compare !== undefined) {
       if (opts.compare.length !== 2) throw new ConfigError(`--compare: expected two report folders, got ${opts.compare.length}`);
@@ -315,6 +343,7 @@ export function command(): Command {
           ...(opts.forward ? { forward: opts.forward } : {}),
           ...(opts.reversed ? { reversed: opts.reversed } : {}),
           runId: run.id,
+          verify: verifyOf(cmd),
         });
         return { counts: { written: summary.outcome === 'written' ? 1 : 0 } };
       });

@@ -1,23 +1,37 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import PQueue from 'p-queue';
 import type { Command } from 'commander';
-import type { ArtifactIdentity, ClipRow, ClipSourceKind, ClipSourceRow, ConfigFlag, Direction, JsonValue, PipelineConfig } from 'shared';
+import type {
+  ArtifactIdentity,
+  CheckOptions,
+  ClipRow,
+  ClipSourceKind,
+  ClipSourceRow,
+  ConfigFlag,
+  Direction,
+  JsonValue,
+  PipelineConfig,
+} from 'shared';
 import {
   ConfigError,
   ManifestStore,
+  addRehashOption,
   artifactCacheKey,
+  checkArtifact,
   createProgress,
   encodeNpy,
   failArtifact,
   featureFolderName,
   featureIdentity,
   featurePath,
+  fileStampSync,
   hashFile,
   produceArtifact,
   stageCommand,
   stageContext,
+  verifyOf,
   withStageRun,
   writeFileAtomic,
 } from 'shared';
@@ -59,13 +73,14 @@ export interface ExtractSummary {
 }
 
 /**
- * The sha256 of the backbone checkpoint, remembered by path, size and mtime: hashing a 4 GB
- * ViT-g file on every run would cost more than a rerun that has nothing to do.
+ * The sha256 of the backbone checkpoint, remembered by path and stamp (size, mtime, inode):
+ * hashing a 4 GB ViT-g file on every run would cost more than a rerun that has nothing to do.
+ * `rehash` hashes it whatever its stamp.
  */
-export async function backboneHash(path: string, dataDir: string): Promise<string> {
+export async function backboneHash(path: string, dataDir: string, rehash = false): Promise<string> {
   const memoPath = join(dataDir, 'backbone-hashes.json');
-  const info = statSync(path);
-  const stamp = `${info.size}:${info.mtimeMs}`;
+  const stamp = fileStampSync(path)?.stamp;
+  if (stamp === undefined) throw new ConfigError(`backbone checkpoint ${path}: expected a file, got none`);
   let memo: Record<string, { stamp: string; hash: string }> = {};
   if (existsSync(memoPath)) {
     try {
@@ -75,7 +90,7 @@ export async function backboneHash(path: string, dataDir: string): Promise<strin
     }
   }
   const known = memo[path];
-  if (known?.stamp === stamp) return known.hash;
+  if (!rehash && known?.stamp === stamp) return known.hash;
   const hash = await hashFile(path);
   memo[path] = { stamp, hash };
   await writeFileAtomic(memoPath, JSON.stringify(memo, null, 2));
@@ -91,8 +106,11 @@ export function planExtractItems(
 ): ExtractItem[] {
   const e = config.extract;
   const items: ExtractItem[] = [];
+  // one query for every source: a query per clip would dominate a rerun with nothing to do
+  const sourcesOf = new Map<string, ClipSourceRow[]>();
+  for (const row of store.clips.listClipSources()) sourcesOf.set(row.clipId, [...(sourcesOf.get(row.clipId) ?? []), row]);
   for (const clip of store.clips.listClips()) {
-    const sources = store.clips.getClipSources(clip.id);
+    const sources = sourcesOf.get(clip.id) ?? [];
     for (const kind of e.sources) {
       const source = sources.find((s) => s.kind === kind);
       if (!source) continue;
@@ -257,7 +275,13 @@ export async function runExtract(
   store: ManifestStore,
   config: PipelineConfig,
   dataDir: string,
-  options: { limit?: number; shard?: { index: number; count: number }; runId: string; signal?: AbortSignal },
+  options: {
+    limit?: number;
+    shard?: { index: number; count: number };
+    runId: string;
+    signal?: AbortSignal;
+    verify?: CheckOptions['verify'];
+  },
 ): Promise<ExtractSummary> {
   const spec = resolveBackbone(config.extract.backbone);
   if (spec.window.frames !== config.extract.windowLength) {
@@ -271,14 +295,19 @@ export async function runExtract(
       `extract.backbone.checkpoint: expected an existing ${spec.checkpointKind}, got ${JSON.stringify(checkpoint ?? null)}`,
     );
   }
-  const hash = await backboneHash(checkpoint, dataDir);
+  const hash = await backboneHash(checkpoint, dataDir, options.verify === 'hash');
   const all = planExtractItems(store, config, dataDir, { hash, spec });
   const summary: ExtractSummary = { clips: 0, produced: 0, upToDate: 0, taken: 0, failed: 0, windows: 0, passesSaved: 0 };
 
   // Decide per item; group the todo items by clip source.
   const groups = new Map<string, ClipSourceItems>();
   for (const item of all) {
-    const plan = await store.artifacts.planArtifact(item.identity, { cacheKey: item.cacheKey, path: item.path, params: item.params });
+    const plan = await checkArtifact(
+      store,
+      item.identity,
+      { cacheKey: item.cacheKey, path: item.path, params: item.params },
+      options.verify === undefined ? {} : { verify: options.verify },
+    );
     if (plan.decision === 'skip') {
       summary.upToDate += 1;
       continue;
@@ -368,6 +397,7 @@ export function command(): Command {
     .option('--limit <n>', 'extract at most n clip sources this run')
     .option('--shard <i/n>', 'only clips i, i+n, i+2n, ... (in id order) of those with work')
     .option('--json', 'print the summary as JSON');
+  addRehashOption(cmd, 'every feature file written before (and the checkpoint)');
   cmd.action(async (opts: { limit?: string; shard?: string; json?: boolean }) => {
     const ctx = stageContext(cmd, EXTRACT_FLAGS);
     const limit = opts.limit === undefined ? undefined : Number(opts.limit);
@@ -383,6 +413,7 @@ export function command(): Command {
           ...(shard ? { shard } : {}),
           runId: run.id,
           signal: run.signal,
+          verify: verifyOf(cmd),
         });
         const { produced, upToDate, failed, windows, passesSaved } = summary;
         return { counts: { produced, upToDate, failed, windows, passesSaved }, outcome: failed > 0 ? 'failed' : 'ok' };

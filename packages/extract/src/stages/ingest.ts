@@ -1,8 +1,20 @@
 import PQueue from 'p-queue';
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { ClipInput, ClipSourceInput, DatasetSourceConfig } from 'shared';
-import { ConfigError, ManifestStore, createProgress, hashBytes, stageCommand, stageContext, withStageRun } from 'shared';
+import type { BigIntStats } from 'node:fs';
+import type { ClipInput, ClipSourceInput, ClipSourceRow, DatasetSourceConfig } from 'shared';
+import {
+  ConfigError,
+  ManifestStore,
+  addRehashOption,
+  createProgress,
+  hashBytes,
+  stageCommand,
+  stageContext,
+  stampOf,
+  verifyOf,
+  withStageRun,
+} from 'shared';
 import { findLayout, layoutDefinitions } from '../layouts/registry.js';
 import type { ClipCandidate, IngestProblemCode, LayoutConfigBase, LayoutDefinition, SourceRef, SourceRole } from '../layouts/types.js';
 import { SourceError, problemOfFsError } from '../probe/errors.js';
@@ -41,18 +53,15 @@ interface ProbedSource {
 }
 
 /**
- * Size and mtime of a video, or of every file of a frame folder: when they are unchanged the
- * content is taken as unchanged, so re-ingesting an unchanged tree reads no file contents.
- * `rehash` turns this off (a file changed without its size or mtime changing).
+ * The stamp (size, mtime, inode: `stampOf`) of a video, or of every file of a frame folder: when
+ * it is unchanged the content is taken as unchanged, so re-ingesting an unchanged tree reads no
+ * file contents. `rehash` turns this off (a file changed without its stamp changing).
  */
 export async function fileStamp(ref: SourceRef): Promise<string> {
-  if (ref.kind === 'video') {
-    const s = await stat(ref.path);
-    return `${s.size}:${s.mtimeMs}`;
-  }
+  if (ref.kind === 'video') return stampOf(await stat(ref.path, { bigint: true }));
   const files = await listFrameFiles(ref.path);
-  const stats = await Promise.all(files.map((f) => stat(f)));
-  return `${files.length}:${stats.reduce((n, s) => n + s.size, 0)}:${Math.max(0, ...stats.map((s) => s.mtimeMs))}`;
+  const stats = await Promise.all(files.map((f) => stat(f, { bigint: true })));
+  return `${files.length}:${hashBytes(files.map((f, i) => `${f}\t${stampOf(stats[i] as BigIntStats)}`).join('\n'))}`;
 }
 
 /**
@@ -60,14 +69,13 @@ export async function fileStamp(ref: SourceRef): Promise<string> {
  * or same hash): counting frames decodes the whole clip, hashing reads it, a stamp does neither.
  */
 async function probeWithCache(
-  store: ManifestStore,
+  known: ClipSourceRow | undefined,
   clipId: string,
   role: SourceRole,
   ref: SourceRef,
   rehash: boolean,
 ): Promise<ProbedSource> {
   const stamp = await fileStamp(ref);
-  const known = store.clips.getClipSource(clipId, role);
   const reuse = (prior: NonNullable<typeof known>, contentHash: string): ProbedSource => ({
     role,
     row: {
@@ -128,6 +136,8 @@ export async function ingestDataset(
   };
   for (const p of layout.problems) record(p.code, p.detail, p.clipId, p.path);
 
+  // one query for every recorded source of the dataset, not one per file
+  const recorded = new Map(store.clips.listClipSources(dataset).map((row) => [`${row.clipId}\u0000${row.kind}`, row]));
   const progress = createProgress({ label: `ingest ${dataset}`, total: layout.clips.length, unit: 'clips' });
   const queue = new PQueue({ concurrency: options.concurrency ?? 4 });
   const clipRows: ClipInput[] = [];
@@ -140,7 +150,8 @@ export async function ingestDataset(
       const ref = clip.sources[role];
       if (!ref) continue;
       try {
-        probed.push(await probeWithCache(store, clip.id, role, ref, options.rehash ?? false));
+        const known = recorded.get(`${clip.id}\u0000${role}`);
+        probed.push(await probeWithCache(known, clip.id, role, ref, options.rehash ?? false));
       } catch (error) {
         // a plain file-system error (the stamp's stat) says by its errno whether the file is gone
         record(error instanceof SourceError ? error.problem : problemOfFsError(error), (error as Error).message, clip.id, ref.path);
@@ -200,8 +211,8 @@ export async function ingestDataset(
 export function command(): Command {
   const cmd = stageCommand('ingest', 'register clips (videos or frame folders) and their labels in the manifest')
     .option('--dataset <name>', 'ingest only this configured dataset')
-    .option('--rehash', 'hash every file again, even when its size and mtime are unchanged')
     .option('--json', 'print the summary as JSON');
+  addRehashOption(cmd, 'every clip file');
   // the registered layouts, as they are when the help is shown
   cmd.addHelpText(
     'after',
@@ -212,7 +223,7 @@ export function command(): Command {
         .map((layout) => `  ${layout.name.padEnd(16)} ${layout.summary}`)
         .join('\n')}`,
   );
-  cmd.action(async (opts: { dataset?: string; json?: boolean; rehash?: boolean }) => {
+  cmd.action(async (opts: { dataset?: string; json?: boolean }) => {
     const ctx = stageContext(cmd);
     const datasets = ctx.config.ingest.datasets.filter((d) => opts.dataset === undefined || d.name === opts.dataset);
     if (datasets.length === 0) {
@@ -229,7 +240,7 @@ export function command(): Command {
         for (const entry of datasets) {
           if (run.signal.aborted) break;
           summaries.push(
-            await ingestDataset(store, entry, { cwd: process.cwd(), runId: run.id, signal: run.signal, rehash: opts.rehash ?? false }),
+            await ingestDataset(store, entry, { cwd: process.cwd(), runId: run.id, signal: run.signal, rehash: verifyOf(cmd) === 'hash' }),
           );
         }
         const total = (k: 'inserted' | 'updated' | 'unchanged') => summaries.reduce((s, x) => s + x[k], 0);

@@ -172,6 +172,17 @@ export class SqliteClipCatalogue implements ClipCatalogue {
     return this.db.select().from(clipSources).where(eq(clipSources.clipId, clipId)).orderBy(asc(clipSources.kind)).all();
   }
 
+  listClipSources(dataset?: string): ClipSourceRow[] {
+    const rows = this.db
+      .select({ source: clipSources })
+      .from(clipSources)
+      .innerJoin(clips, eq(clips.id, clipSources.clipId))
+      .where(dataset === undefined ? undefined : eq(clips.dataset, dataset))
+      .orderBy(asc(clipSources.clipId), asc(clipSources.kind))
+      .all();
+    return rows.map((row) => row.source);
+  }
+
   getClipSource(clipId: string, kind: ClipSourceKind): ClipSourceRow | undefined {
     return this.db
       .select()

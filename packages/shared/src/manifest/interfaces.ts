@@ -7,6 +7,7 @@
 import type { PipelineStage } from '../pipeline/catalogue.js';
 import type {
   ArtifactClaim,
+  ArtifactFileRow,
   ArtifactFilter,
   ArtifactIdentity,
   ArtifactPlan,
@@ -27,6 +28,8 @@ import type {
   IngestIssueInput,
   IngestIssueRow,
   PlanOptions,
+  RegisterCounts,
+  RegisteredArtifact,
   RunRow,
   StatusOptions,
   StatusSummary,
@@ -58,6 +61,8 @@ export interface ClipCatalogue {
   upsertClipSource(input: ClipSourceInput): UpsertOutcome;
   getClipSources(clipId: string): ClipSourceRow[];
   getClipSource(clipId: string, kind: ClipSourceKind): ClipSourceRow | undefined;
+  /** Every source of a dataset's clips (of all datasets when omitted) in one query, by clip id then kind. */
+  listClipSources(dataset?: string): ClipSourceRow[];
   /** Replaces the members of a named split (e.g. DFEW `set_1/train`) with `clipIds`. */
   setSplitMembers(dataset: string, split: string, clipIds: readonly string[]): void;
   /** Stores a dataset's label names by index, replacing any previous mapping. Returns whether anything changed. */
@@ -105,6 +110,11 @@ export interface ArtifactLedger {
   /** In creation order. */
   listArtifacts(filter?: ArtifactFilter): ArtifactRow[];
   /**
+   * `listArtifacts` narrowed to what deciding "unchanged" needs (a per-clip artifact's identity
+   * parts, status, key, file, hash, stamp): light enough for hundreds of thousands of rows.
+   */
+  listArtifactFiles(filter?: ArtifactFilter): ArtifactFileRow[];
+  /**
    * Decides whether an artifact must be (re)made. `skip` only when the row is done with the same
    * cache key and the file at the same path still has the recorded size and sha256 (re-read in
    * full unless `verify: 'size'`). A done row that fails those checks, or whose key changed, is
@@ -125,6 +135,17 @@ export interface ArtifactLedger {
    * Throws if this ledger no longer holds the claim (it expired and was taken over).
    */
   complete(identity: ArtifactIdentity, file: CompletedFile): ArtifactRow;
+  /**
+   * Records the stamp of a done artifact's file(s) after its content was hashed again and found
+   * unchanged, so that the next check is a stat. Returns false unless it is done with `cacheKey`.
+   */
+  setFileStamp(identity: ArtifactIdentity, cacheKey: string, fileStamp: string): boolean;
+  /**
+   * Records existing files as done artifacts in one transaction, each as a claim and a completion
+   * would (path checked, claim cleared), except those another live process holds a claim on. For
+   * registering many files at once (`registerArtifacts` in ../atomic).
+   */
+  registerDone(items: readonly RegisteredArtifact[], options?: ClaimOptions): RegisterCounts;
   /** Records a claimed artifact as failed with the error (and its causes). Returns false when the claim is no longer ours. */
   fail(identity: ArtifactIdentity, error: unknown): boolean;
   /** Gives back this ledger's claim on one artifact, leaving it pending for the next run. Returns false when it was not ours. */

@@ -5,7 +5,7 @@
  * else spells an artifact's identity.
  */
 import path from 'node:path';
-import { cacheKey } from '../cache/cache-key.js';
+import { cacheKey, cacheKeyOfInput } from '../cache/cache-key.js';
 import type { CacheKeyInput } from '../cache/types.js';
 import { ConfigError } from '../errors/index.js';
 import type { ClipSourceKind, Direction } from '../manifest/constants.js';
@@ -316,4 +316,10 @@ export function stageRank(stage: string): number {
 export function artifactCacheKey(kind: ArtifactKind, input: Pick<CacheKeyInput, 'params' | 'inputs'>): string {
   const entry = ARTIFACT_CATALOGUE[kind];
   return cacheKey({ stage: entry.stage, kind, params: input.params, inputs: input.inputs, codeVersion: entry.codeVersion });
+}
+
+/** `artifactCacheKey` for many artifacts of `kind` that differ in one input's hash alone (see `cacheKeyOfInput`). */
+export function artifactCacheKeyOfInput(kind: ArtifactKind, params: CacheKeyInput['params'], role: string): (hash: string) => string {
+  const entry = ARTIFACT_CATALOGUE[kind];
+  return cacheKeyOfInput({ stage: entry.stage, kind, params, codeVersion: entry.codeVersion }, role);
 }

@@ -1,24 +1,28 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { basename, join, relative, resolve } from 'node:path';
+import { basename, join, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
-import type { ClipInput, FeatureFolder } from 'shared';
+import type { ArtifactFileRow, ClipInput, FeatureFolder, RegisteredItem } from 'shared';
 import {
   ConfigError,
   ManifestStore,
+  addRehashOption,
   REFERENCE_LABELS,
-  artifactCacheKey,
+  artifactCacheKeyOfInput,
   createProgress,
   featureIdentity,
+  fileStampSync,
   hashBytes,
-  ensureArtifact,
-  hashFileWithSize,
+  hashFileSync,
   parseFeatureFolderName,
+  registerArtifacts,
   stageCommand,
   stageContext,
+  verifyOf,
   withStageRun,
 } from 'shared';
 import { readFeatureList } from '../packed/feature-list.js';
+import { PROGRESS_YIELD_MS } from './constants.js';
 
 /** `train_All.txt` → `train`: the FERV39k lists carry an `_All` suffix that ingest does not. */
 export function splitFromListName(file: string): string {
@@ -90,6 +94,8 @@ export interface ImportFeaturesOptions {
   dataset: string;
   labels?: readonly string[];
   runId?: string;
+  /** Hash every file, even one whose stamp (size, mtime, inode) is the one recorded. */
+  rehash?: boolean;
 }
 
 /**
@@ -137,9 +143,10 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
   const listed = new Map<string, ListedAt[]>();
   for (const { file, list } of parsedLists) {
     const split = splitFromListName(file);
+    const listFile = relative(options.listsDir, file);
     for (const entry of list.entries) {
       const at = listed.get(entry.clipId) ?? [];
-      at.push({ split, file: relative(options.listsDir, file), line: entry.line });
+      at.push({ split, file: listFile, line: entry.line });
       listed.set(entry.clipId, at);
     }
   }
@@ -170,6 +177,21 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
     if (split !== clip.split) moved.push({ ...clip, split });
   }
   store.clips.upsertClips(moved);
+  // One query per feature folder (a query per file would dominate on 233k files), held for its lists only.
+  let recorded = { folder: '', byClip: new Map<string, ArtifactFileRow>() };
+  const recordedIn = (folder: string, parsed: FeatureFolder) => {
+    if (recorded.folder !== folder) {
+      const { direction, stride, source } = parsed;
+      const rows = store.artifacts.listArtifactFiles({ kind: 'features', direction, stride, source });
+      recorded = { folder, byClip: new Map(rows.map((r) => [r.clipId ?? '', r])) };
+    }
+    return recorded.byClip;
+  };
+  // Registered, not made: the key is the file's own hash (and where it came from); one template per folder.
+  const keyOfFolder = new Map(
+    folders.map((f) => [f.name, artifactCacheKeyOfInput('features', { folder: f.name, imported: true }, 'file')]),
+  );
+  const featureKey = (folder: string, contentHash: string) => (keyOfFolder.get(folder) as (hash: string) => string)(contentHash);
   for (const { folder, parsed, file, list } of parsedLists) {
     const split = splitFromListName(file);
     const row = { folder, split, listed: list.entries.length, registered: 0, unchanged: 0, missingFiles: 0, splitConflicts: 0 };
@@ -185,10 +207,17 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
         // An imported clip has no media: its identity is its id, its content the feature files.
         contentHash: importedHash(e.clipId),
       }));
-    summary.clipsAdded += store.clips.upsertClips(newClips).inserted;
-    for (const c of store.clips.listClips({ dataset: options.dataset, split })) known.set(c.id, c);
+    if (newClips.length > 0) {
+      summary.clipsAdded += store.clips.upsertClips(newClips).inserted;
+      for (const c of store.clips.listClips({ dataset: options.dataset, split })) known.set(c.id, c);
+    }
+    const priorRows = recordedIn(folder, parsed);
+    const folderPath = resolve(options.root, folder);
+    // A file whose stamp (size, mtime, inode) is the one recorded when it was hashed is unchanged
+    // without being read; only the others are hashed (all of them with `rehash`).
+    const toHash: Array<{ identity: ReturnType<typeof featureIdentity>; path: string; stamp: string; prior: ArtifactFileRow | undefined }> =
+      [];
     for (const entry of list.entries) {
-      progress.tick();
       if (conflicting.has(entry.clipId)) {
         row.splitConflicts += 1;
         continue;
@@ -196,27 +225,58 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
       const knownLabel = known.get(entry.clipId)?.label;
       if (knownLabel !== undefined && knownLabel !== entry.label)
         summary.labelConflicts.push({ clipId: entry.clipId, manifest: knownLabel, list: entry.label });
-      const path = resolve(options.root, folder, `${entry.clipId}.npy`);
-      if (!existsSync(path)) {
+      const path = featurePathIn(folderPath, entry.clipId);
+      const now = fileStampSync(path);
+      if (now === undefined) {
         row.missingFiles += 1;
         continue;
       }
-      const { hash: contentHash, bytes } = await hashFileWithSize(path);
-      // Registered, not made: the key is the file's own hash (and where it came from).
-      const key = artifactCacheKey('features', { params: { folder, imported: true }, inputs: { file: contentHash } });
-      const result = await ensureArtifact(
-        store,
-        featureIdentity(entry.clipId, parsed.direction, parsed.stride, parsed.source),
-        { cacheKey: key, path, params: { folder, imported: true } },
-        { register: { bytes, contentHash } },
-        { verify: 'size', ...(options.runId === undefined ? {} : { runId: options.runId }) },
-      );
-      if (result.outcome === 'produced') row.registered += 1;
-      else if (result.outcome === 'skipped' && result.reason === 'up-to-date') row.unchanged += 1;
       const at = seen.get(entry.clipId) ?? new Set<string>();
       at.add(folder);
       seen.set(entry.clipId, at);
+      const prior = priorRows.get(entry.clipId);
+      const unchanged =
+        !options.rehash &&
+        prior?.status === 'done' &&
+        prior.path === path &&
+        prior.fileStamp === now.stamp &&
+        prior.contentHash !== null &&
+        prior.cacheKey === featureKey(folder, prior.contentHash);
+      if (unchanged) row.unchanged += 1;
+      else
+        toHash.push({
+          identity: featureIdentity(entry.clipId, parsed.direction, parsed.stride, parsed.source),
+          path,
+          stamp: now.stamp,
+          prior,
+        });
     }
+    // the stat pass is quick; a tick per file (233k) would cost more than the stats in a terminal
+    progress.tick(list.entries.length - toHash.length);
+    // `restamped`: hashed because its stamp moved, and the same content: only its new stamp is recorded.
+    const fresh: RegisteredItem[] = [];
+    const restamped: RegisteredItem[] = [];
+    let yielded = performance.now();
+    for (const { identity, path, stamp, prior } of toHash) {
+      const { hash: contentHash, bytes } = hashFileSync(path);
+      const key = featureKey(folder, contentHash);
+      const item = {
+        identity,
+        plan: { cacheKey: key, path, params: { folder, imported: true } },
+        file: { bytes, contentHash, fileStamp: stamp },
+      };
+      if (prior?.status === 'done' && prior.cacheKey === key && prior.path === path) restamped.push(item);
+      else fresh.push(item);
+      progress.tick();
+      // hashing runs in this thread: let the progress line (and signals) through now and then
+      if (performance.now() - yielded > PROGRESS_YIELD_MS) {
+        await new Promise((done) => setImmediate(done));
+        yielded = performance.now();
+      }
+    }
+    const runId = options.runId === undefined ? {} : { runId: options.runId };
+    row.registered += registerArtifacts(store, fresh, runId).registered;
+    row.unchanged += registerArtifacts(store, restamped, runId).registered;
     summary.folders.push(row);
   }
   progress.stop();
@@ -235,6 +295,14 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
   return summary;
 }
 
+/**
+ * `<folder>/<clip id>.npy`, resolved. A plain id (`Scene/Emotion/ID`) is appended as it is: resolving
+ * 233k paths took longer than stating the files.
+ */
+function featurePathIn(folderPath: string, clipId: string): string {
+  return /^[\w-]+(\/[\w-]+)*$/.test(clipId) ? `${folderPath}${sep}${clipId}.npy` : resolve(folderPath, `${clipId}.npy`);
+}
+
 /** `train (a/train_All.txt:3, b/train_All.txt:3) and test (a/test_All.txt:7)`: where a clip is listed, by split. */
 export function describeListings(listed: readonly ListedAt[]): string {
   const bySplit = new Map<string, string[]>();
@@ -250,6 +318,7 @@ export function command(): Command {
     .option('--dataset <name>', 'dataset name for clips not ingested yet', 'ferv39k')
     .option('--labels <names>', 'class names in label order, comma separated (default: the FERV39k/DFEW seven)')
     .option('--json', 'print the summary as JSON');
+  addRehashOption(cmd, 'every feature file');
   cmd.action(async (opts: { lists: string; root?: string; dataset: string; labels?: string; json?: boolean }) => {
     const ctx = stageContext(cmd);
     const listsDir = resolve(opts.lists);
@@ -269,6 +338,7 @@ export function command(): Command {
           dataset: opts.dataset,
           runId: run.id,
           ...(labels ? { labels } : {}),
+          rehash: verifyOf(cmd) === 'hash',
         });
         summary = imported;
         const sum = (k: 'registered' | 'unchanged' | 'missingFiles') => imported.folders.reduce((s, f) => s + f[k], 0);

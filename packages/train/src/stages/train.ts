@@ -1,13 +1,23 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { ConfigFlag, DatasetClasses, DatasetScope, Direction, JsonValue, PackedDatasetSpec, PipelineConfig } from 'shared';
+import type {
+  CheckOptions,
+  ConfigFlag,
+  DatasetClasses,
+  DatasetScope,
+  Direction,
+  JsonValue,
+  PackedDatasetSpec,
+  PipelineConfig,
+} from 'shared';
 import { loadPthNetCheckpoint, validatePthNetConfig } from 'model';
 import {
   DATASET_FLAG,
   describeBackend,
   ConfigError,
   ManifestStore,
+  addRehashOption,
   artifactCacheKey,
   artifactFolderOf,
   checkClassCount,
@@ -23,6 +33,7 @@ import {
   stageContext,
   trainingRunFolder,
   trainingRunIdentity,
+  verifyOf,
   withStageRun,
 } from 'shared';
 import { checkPackedStrides, openPackedDataset } from '../packed/packed.js';
@@ -123,7 +134,14 @@ export async function trainDirection(
   dataDir: string,
   scope: DatasetScope,
   direction: Direction,
-  options: { resume: ResumeMode; runId: string; signal?: AbortSignal; classes: DatasetClasses; fold?: number },
+  options: {
+    resume: ResumeMode;
+    runId: string;
+    signal?: AbortSignal;
+    classes: DatasetClasses;
+    fold?: number;
+    verify?: CheckOptions['verify'];
+  },
 ): Promise<TrainOutcome> {
   const source = config.datasets.source;
   const trainSpec: PackedDatasetSpec = { split: config.datasets.trainSplit, direction, source };
@@ -190,7 +208,7 @@ export async function trainDirection(
         return { files: await listFolderFiles(folder) };
       },
     },
-    { runId: options.runId },
+    { runId: options.runId, ...(options.verify === undefined ? {} : { verify: options.verify }) },
   );
   switch (made.outcome) {
     case 'skipped':
@@ -208,6 +226,7 @@ export function command(): Command {
     .option('--restart', 'ignore an interrupted run and start over')
     .option('--json', 'print the outcome as JSON');
   cmd.addHelpText('after', '\nWithout --resume or --restart, an interrupted run with the same settings and data is continued.');
+  addRehashOption(cmd, "a finished run's files");
   cmd.action(async (opts: { resume?: boolean; restart?: boolean; json?: boolean }) => {
     const ctx = stageContext(cmd, TRAIN_FLAGS);
     // the network settings are checked before any work, named where the user wrote them
@@ -224,7 +243,7 @@ export function command(): Command {
       await withStageRun(store, 'train', { dataset: scope.name, ...ctx.config.train }, async (run) => {
         for (const direction of trainDirections(ctx.config)) {
           if (run.signal.aborted) break;
-          const options = { resume, runId: run.id, signal: run.signal, classes };
+          const options = { resume, runId: run.id, signal: run.signal, classes, verify: verifyOf(cmd) };
           outcomes.push(await trainDirection(store, ctx.config, ctx.dataDir, scope, direction, options));
         }
         return {

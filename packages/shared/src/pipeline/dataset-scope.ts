@@ -28,3 +28,13 @@ export function resolveDataset(clips: ClipCatalogue, requested: string | null | 
   }
   return { name: only, ownFolder };
 }
+
+/**
+ * The class names of a dataset, index = label: its label map in the manifest, or `fallback` for a
+ * dataset not recorded yet. Labels are validated against this one list everywhere (ingest,
+ * import), so where the class set comes from is decided here only.
+ */
+export function datasetClassNames(clips: ClipCatalogue, dataset: string, fallback: readonly string[]): string[] {
+  const recorded = clips.getLabelMap(dataset);
+  return recorded.length > 0 ? recorded : [...fallback];
+}

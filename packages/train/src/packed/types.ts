@@ -1,3 +1,4 @@
+import type { FeatureProblemCode } from '../feature-check/types.js';
 import type { Level } from '../sampling/types.js';
 
 /** One clip to pack: its id, label and the `.npy` feature file `[windows, D]` of each level. */
@@ -32,6 +33,8 @@ export interface SkippedClip {
   readonly level: Level;
   readonly path: string;
   readonly reason: 'missing-file' | 'empty' | 'unreadable';
+  /** The check that failed (`import-features` uses the same codes); absent in indexes written before there were codes. */
+  readonly check?: FeatureProblemCode;
   readonly detail: string;
 }
 

@@ -5,6 +5,10 @@ import type { Command } from 'commander';
 import type { ClipInput, FeatureFolder } from 'shared';
 import {
   ConfigError,
+  InputError,
+  confinedRelativePath,
+  datasetClassNames,
+  resolveInside,
   ManifestStore,
   REFERENCE_LABELS,
   artifactCacheKey,
@@ -12,13 +16,15 @@ import {
   featureIdentity,
   hashBytes,
   ensureArtifact,
-  hashFileWithSize,
   parseFeatureFolderName,
   stageCommand,
   stageContext,
   withStageRun,
 } from 'shared';
+import { checkFeatureFile } from '../feature-check/check.js';
+import type { FeatureFileOk, FeatureProblemCode } from '../feature-check/types.js';
 import { readFeatureList } from '../packed/feature-list.js';
+import type { FeatureListEntry } from '../packed/types.js';
 
 /** `train_All.txt` → `train`: the FERV39k lists carry an `_All` suffix that ingest does not. */
 export function splitFromListName(file: string): string {
@@ -34,6 +40,25 @@ export interface ListedAt {
   line: number;
 }
 
+/** A list line that was not used, and why: each is recorded as an ingest issue too. */
+export interface ImportRejection {
+  /** The list file (relative to `--lists`) and its 1-based line. */
+  file: string;
+  line: number;
+  split: string;
+  clipId: string;
+  /** The feature file the line names, where it names one inside `--root`. */
+  path?: string;
+  /**
+   * `path_escape`: the path is absolute or leaves `--root`; `unknown_label`: not a class of the
+   * dataset; `duplicate`: the clip listed twice in one list (the later line is ignored) or with
+   * two labels (the clip is left out); `bad_features`: the file is not usable (`check` says why).
+   */
+  reason: 'path_escape' | 'unknown_label' | 'duplicate' | 'bad_features';
+  check?: FeatureProblemCode;
+  detail: string;
+}
+
 export interface ImportSummary {
   folders: Array<{
     folder: string;
@@ -44,6 +69,8 @@ export interface ImportSummary {
     missingFiles: number;
     /** Lines of clips left out because they are listed in conflicting splits. */
     splitConflicts: number;
+    /** Lines not used (see `rejected`). */
+    rejected: number;
   }>;
   clipsAdded: number;
   /** Clips present in some folders of a tag/source but not in others (a level or direction missing). */
@@ -56,7 +83,15 @@ export interface ImportSummary {
    * `split_conflict`, so that no result is computed on it silently.
    */
   splitConflicts: Array<{ clipId: string; listed: ListedAt[] }>;
+  /** Every line not used, with the file and the reason. */
+  rejected: ImportRejection[];
 }
+
+/** Refused lines printed; the rest are counted (all of them are in `--json` and `status --problems`). */
+const PRINTED_REJECTIONS = 50;
+
+/** The ingest-issue reasons an import records; a rerun replaces them (the lists as they are now). */
+const IMPORT_ISSUE_REASONS = ['split_conflict', 'path_escape', 'unknown_label', 'duplicate', 'bad_features'] as const;
 
 /**
  * The fold a split belongs to: its name without the train/test/validation word (`train` and
@@ -98,7 +133,6 @@ export interface ImportFeaturesOptions {
  * joined by clip id (the trailing `<Scene>/<Emotion>/<ID>` of each path), never by line.
  */
 export async function importFeatures(store: ManifestStore, options: ImportFeaturesOptions): Promise<ImportSummary> {
-  const labels = options.labels ?? REFERENCE_LABELS;
   const folders = (await readdir(options.listsDir, { withFileTypes: true }))
     .filter((d) => d.isDirectory())
     .map((d) => ({ name: d.name, parsed: parseFeatureFolderName(d.name) }))
@@ -107,10 +141,9 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
   if (folders.length === 0) {
     throw new ConfigError(`--lists ${options.listsDir}: expected folders named <tag>_16_<stride>[_face][_rv], got none`);
   }
-  if (store.clips.getLabelMap(options.dataset).length === 0) store.clips.setLabelMap(options.dataset, labels);
+  const classes = datasetClassNames(store.clips, options.dataset, options.labels ?? REFERENCE_LABELS);
 
-  const summary: ImportSummary = { folders: [], clipsAdded: 0, incomplete: [], labelConflicts: [], splitConflicts: [] };
-  const seen = new Map<string, Set<string>>(); // clip id → folders it was registered from
+  const summary: ImportSummary = { folders: [], clipsAdded: 0, incomplete: [], labelConflicts: [], splitConflicts: [], rejected: [] };
   const lists: Array<{ folder: string; parsed: FeatureFolder; file: string }> = [];
   for (const f of folders) {
     for (const file of (await readdir(join(options.listsDir, f.name))).filter((n) => n.endsWith('.txt')).sort()) {
@@ -118,34 +151,137 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
     }
   }
   const parsedLists = await Promise.all(lists.map(async (l) => ({ ...l, list: await readFeatureList(l.file) })));
-  const progress = createProgress({
-    label: 'import-features',
-    total: parsedLists.reduce((s, l) => s + l.list.entries.length, 0),
-    unit: 'files',
-  });
 
-  // Every split each clip is listed in, before anything is registered: a clip in the train and
-  // the test list of one fold goes into neither (see ImportSummary.splitConflicts).
-  const listed = new Map<string, ListedAt[]>();
-  for (const { file, list } of parsedLists) {
+  // Everything is checked before anything is written: a line or file that is refused leaves no
+  // clip, artifact or half-done import behind, and the rest goes in whole.
+  const lines: ImportLine[] = [];
+  const reject = (
+    line: Pick<ImportLine, 'listFile' | 'split' | 'entry'>,
+    rest: Omit<ImportRejection, 'file' | 'line' | 'split' | 'clipId'>,
+  ) => summary.rejected.push({ file: line.listFile, line: line.entry.line, split: line.split, clipId: line.entry.clipId, ...rest });
+  for (const { folder, parsed, file, list } of parsedLists) {
     const split = splitFromListName(file);
+    const listFile = relative(options.listsDir, file);
     for (const entry of list.entries) {
-      const at = listed.get(entry.clipId) ?? [];
-      at.push({ split, file: relative(options.listsDir, file), line: entry.line });
-      listed.set(entry.clipId, at);
+      const where = `${listFile}:${entry.line}`;
+      let id: string;
+      let path: string;
+      try {
+        id = confinedRelativePath(entry.clipId, where);
+        path = resolveInside(join(options.root, folder), `${id}.npy`, where);
+      } catch (error) {
+        if (!(error instanceof InputError) || error.reason !== 'path_escape') throw error;
+        reject({ listFile, split, entry }, { reason: 'path_escape', detail: `${error.message} (the path "${entry.rawPath}")` });
+        continue;
+      }
+      if (entry.label >= classes.length) {
+        reject(
+          { listFile, split, entry },
+          {
+            reason: 'unknown_label',
+            detail: `${where}: clip ${id} (split ${split}): label ${entry.label} not in 0..${classes.length - 1} (the dataset's ${classes.length} classes)`,
+          },
+        );
+        continue;
+      }
+      lines.push({ folder, parsed, listFile, split, entry: { ...entry, clipId: id }, path });
     }
+  }
+
+  // The same clip twice in one list: a repeat is ignored (named); two labels anywhere leave it out.
+  const firstInList = new Map<string, ImportLine>();
+  const labelsOf = new Map<string, ImportLine[]>();
+  const kept: ImportLine[] = [];
+  for (const line of lines) {
+    const key = `${line.listFile}\u0000${line.entry.clipId}`;
+    const first = firstInList.get(key);
+    if (first !== undefined && first.entry.label === line.entry.label) {
+      reject(line, {
+        reason: 'duplicate',
+        path: line.path,
+        detail: `${line.listFile}:${line.entry.line}: clip ${line.entry.clipId} listed twice (first at line ${first.entry.line}): line ignored`,
+      });
+      continue;
+    }
+    if (first === undefined) firstInList.set(key, line);
+    labelsOf.set(line.entry.clipId, [...(labelsOf.get(line.entry.clipId) ?? []), line]);
+    kept.push(line);
+  }
+  const twoLabels = new Set<string>();
+  for (const [clipId, at] of labelsOf) {
+    if (new Set(at.map((l) => l.entry.label)).size < 2) continue;
+    twoLabels.add(clipId);
+    const places = at.map((l) => `${l.entry.label} (${classes[l.entry.label]}) at ${l.listFile}:${l.entry.line}`).join(', ');
+    reject(at[0] as ImportLine, { reason: 'duplicate', detail: `clip ${clipId} listed with different labels: ${places}: left out` });
+  }
+
+  // Every split each clip is listed in: a clip in the train and the test list of one fold goes
+  // into neither (see ImportSummary.splitConflicts).
+  const listed = new Map<string, ListedAt[]>();
+  for (const { entry, split, listFile } of kept) {
+    if (twoLabels.has(entry.clipId)) continue;
+    const at = listed.get(entry.clipId) ?? [];
+    at.push({ split, file: listFile, line: entry.line });
+    listed.set(entry.clipId, at);
   }
   summary.splitConflicts = findSplitConflicts(listed);
   const conflicting = new Set(summary.splitConflicts.map((c) => c.clipId));
+
+  // The files, each read once: checked, and hashed for the manifest.
+  const progress = createProgress({ label: 'import-features', total: kept.length, unit: 'files' });
+  const checked = new Map<ImportLine, FeatureFileOk | 'missing'>();
+  for (const line of kept) {
+    progress.tick();
+    if (conflicting.has(line.entry.clipId) || twoLabels.has(line.entry.clipId)) continue;
+    const check = await checkFeatureFile(line.path, { rows: line.entry.windows });
+    if (check.ok) checked.set(line, check);
+    else if (check.code === 'missing') checked.set(line, 'missing');
+    else
+      reject(line, {
+        reason: 'bad_features',
+        path: line.path,
+        check: check.code,
+        detail: `${check.detail} (listed at ${line.listFile}:${line.entry.line})`,
+      });
+  }
+  progress.stop();
+  // One feature width for the dataset: the most common one; a file of another is refused here
+  // rather than failing the packing of a whole split later.
+  const widths = new Map<number, number>();
+  for (const c of checked.values()) if (c !== 'missing') widths.set(c.width, (widths.get(c.width) ?? 0) + 1);
+  const width = [...widths].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]?.[0];
+  for (const [line, c] of checked) {
+    if (c === 'missing' || c.width === width) continue;
+    checked.delete(line);
+    reject(line, {
+      reason: 'bad_features',
+      path: line.path,
+      check: 'width',
+      detail: `${line.path}: expected D = ${width} (the width of most files of this import), got D = ${c.width} (listed at ${line.listFile}:${line.entry.line})`,
+    });
+  }
+
+  // ---- writes from here on
+  if (store.clips.getLabelMap(options.dataset).length === 0) store.clips.setLabelMap(options.dataset, classes);
   const importedHash = (clipId: string) => hashBytes(`imported:${options.dataset}:${clipId}`);
-  // Issues describe the lists as they are now: last run's conflicts are replaced.
-  store.clips.clearIngestIssues(options.dataset, 'split_conflict');
+  // Issues describe the lists as they are now: last run's are replaced.
+  for (const reason of IMPORT_ISSUE_REASONS) store.clips.clearIngestIssues(options.dataset, reason);
   for (const { clipId, listed: at } of summary.splitConflicts) {
     store.clips.recordIngestIssue({
       dataset: options.dataset,
       clipId,
       reason: 'split_conflict',
       detail: `listed in ${describeListings(at)}: left out of every split`,
+      runId: options.runId ?? null,
+    });
+  }
+  for (const r of summary.rejected) {
+    // one row per feature file where there is one (a clip can have several bad files), else per clip
+    store.clips.recordIngestIssue({
+      dataset: options.dataset,
+      ...(r.path !== undefined && r.reason !== 'duplicate' ? { path: r.path } : { clipId: r.clipId, path: r.path ?? null }),
+      reason: r.reason,
+      detail: r.detail,
       runId: options.runId ?? null,
     });
   }
@@ -162,45 +298,52 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
     if (split !== clip.split) moved.push({ ...clip, split });
   }
   store.clips.upsertClips(moved);
-  for (const { folder, parsed, file, list } of parsedLists) {
+  const seen = new Map<string, Set<string>>(); // clip id → folders it was registered from
+  for (const { folder, file, list } of parsedLists) {
     const split = splitFromListName(file);
-    const row = { folder, split, listed: list.entries.length, registered: 0, unchanged: 0, missingFiles: 0, splitConflicts: 0 };
-    const newClips = list.entries
-      .filter((e) => !known.has(e.clipId) && !conflicting.has(e.clipId))
-      .map((e) => ({
-        id: e.clipId,
+    const listFile = relative(options.listsDir, file);
+    const mine = kept.filter((l) => l.listFile === listFile);
+    const row = {
+      folder,
+      split,
+      listed: list.entries.length,
+      registered: 0,
+      unchanged: 0,
+      missingFiles: 0,
+      splitConflicts: 0,
+      rejected: summary.rejected.filter((r) => r.file === listFile).length,
+    };
+    const usable = mine.filter((l) => !conflicting.has(l.entry.clipId) && !twoLabels.has(l.entry.clipId));
+    row.splitConflicts = mine.filter((l) => conflicting.has(l.entry.clipId)).length;
+    const newClips = usable
+      .filter((l) => !known.has(l.entry.clipId))
+      .map(({ entry }) => ({
+        id: entry.clipId,
         dataset: options.dataset,
         split,
-        label: e.label,
-        labelName: labels[e.label] ?? String(e.label),
+        label: entry.label,
+        labelName: classes[entry.label] ?? String(entry.label),
         frameCount: 0,
         // An imported clip has no media: its identity is its id, its content the feature files.
-        contentHash: importedHash(e.clipId),
+        contentHash: importedHash(entry.clipId),
       }));
     summary.clipsAdded += store.clips.upsertClips(newClips).inserted;
     for (const c of store.clips.listClips({ dataset: options.dataset, split })) known.set(c.id, c);
-    for (const entry of list.entries) {
-      progress.tick();
-      if (conflicting.has(entry.clipId)) {
-        row.splitConflicts += 1;
-        continue;
-      }
+    for (const line of usable) {
+      const { entry, parsed, path } = line;
       const knownLabel = known.get(entry.clipId)?.label;
       if (knownLabel !== undefined && knownLabel !== entry.label)
         summary.labelConflicts.push({ clipId: entry.clipId, manifest: knownLabel, list: entry.label });
-      const path = resolve(options.root, folder, `${entry.clipId}.npy`);
-      if (!existsSync(path)) {
-        row.missingFiles += 1;
-        continue;
-      }
-      const { hash: contentHash, bytes } = await hashFileWithSize(path);
+      const file = checked.get(line);
+      if (file === 'missing') row.missingFiles += 1;
+      if (file === undefined || file === 'missing') continue;
       // Registered, not made: the key is the file's own hash (and where it came from).
-      const key = artifactCacheKey('features', { params: { folder, imported: true }, inputs: { file: contentHash } });
+      const key = artifactCacheKey('features', { params: { folder, imported: true }, inputs: { file: file.hash } });
       const result = await ensureArtifact(
         store,
         featureIdentity(entry.clipId, parsed.direction, parsed.stride, parsed.source),
         { cacheKey: key, path, params: { folder, imported: true } },
-        { register: { bytes, contentHash } },
+        { register: { bytes: file.bytes, contentHash: file.hash } },
         { verify: 'size', ...(options.runId === undefined ? {} : { runId: options.runId }) },
       );
       if (result.outcome === 'produced') row.registered += 1;
@@ -211,7 +354,6 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
     }
     summary.folders.push(row);
   }
-  progress.stop();
 
   // Group folders by tag/source: every clip should be in each stride and direction.
   const groups = new Map<string, string[]>();
@@ -225,6 +367,17 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
     if (missingFrom.length > 0) summary.incomplete.push({ clipId, missingFrom });
   }
   return summary;
+}
+
+/** One list line that passed the line checks: its clip id confined, its file inside `--root`. */
+interface ImportLine {
+  folder: string;
+  parsed: FeatureFolder;
+  /** The list, relative to `--lists`. */
+  listFile: string;
+  split: string;
+  entry: FeatureListEntry;
+  path: string;
 }
 
 /** `train (a/train_All.txt:3, b/train_All.txt:3) and test (a/test_All.txt:7)`: where a clip is listed, by split. */
@@ -259,7 +412,10 @@ export function command(): Command {
             unchanged: sum('unchanged'),
             missingFiles: sum('missingFiles'),
             splitConflicts: imported.splitConflicts.length,
+            rejected: imported.rejected.length,
           },
+          // a refused line or file is a clip (or a level of one) left out: the exit code says so, as `status` does
+          outcome: imported.rejected.length > 0 ? 'failed' : 'ok',
         };
       });
       if (!summary) return;
@@ -269,9 +425,16 @@ export function command(): Command {
       }
       for (const f of summary.folders) {
         const left = f.splitConflicts > 0 ? `, ${f.splitConflicts} left out (split conflict)` : '';
+        const refused = f.rejected > 0 ? `, ${f.rejected} refused` : '';
         console.log(
-          `${f.folder}/${f.split}: ${f.listed} listed, ${f.registered} registered, ${f.unchanged} unchanged, ${f.missingFiles} files missing${left}`,
+          `${f.folder}/${f.split}: ${f.listed} listed, ${f.registered} registered, ${f.unchanged} unchanged, ${f.missingFiles} files missing${left}${refused}`,
         );
+      }
+      if (summary.rejected.length > 0) {
+        console.log(`${summary.rejected.length} lines not used, each recorded as an ingest issue:`);
+        for (const r of summary.rejected.slice(0, PRINTED_REJECTIONS)) console.log(`  ${r.check ?? r.reason}: ${r.detail}`);
+        if (summary.rejected.length > PRINTED_REJECTIONS)
+          console.log(`  ... and ${summary.rejected.length - PRINTED_REJECTIONS} more (pnpm pthnet status --problems lists them all)`);
       }
       console.log(`${summary.clipsAdded} clips added to the manifest`);
       if (summary.incomplete.length > 0) {

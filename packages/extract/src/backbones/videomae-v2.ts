@@ -3,13 +3,13 @@
 // pool of worker threads.
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, describeActiveBackend } from 'shared';
-import { loadVitWeights } from '../videomae/checkpoint.js';
+import { loadVitWeights, openVitTensorSource } from '../videomae/checkpoint.js';
 import { resolveVitConfig } from '../videomae/config.js';
 import { VIT_PRESET_NAMES } from '../videomae/constants.js';
 import { vitFlopsPerWindow } from '../videomae/flops.js';
 import type { VitConfig } from '../videomae/types.js';
 import { createVitModel } from '../videomae/vit.js';
-import { randomVitTensorSource, vitWeightsFromSource } from '../videomae/weights.js';
+import { checkVitShapes, randomVitTensorSource, vitWeightsFromSource } from '../videomae/weights.js';
 import { createVitWorkerPool } from '../videomae/workerPool.js';
 import type { Backbone, BackboneConfig, BackboneDefinition, BackboneSpec, OpenBackboneOptions } from './types.js';
 
@@ -89,11 +89,21 @@ async function open(spec: VideoMaeSpec, options: OpenBackboneOptions): Promise<B
   };
 }
 
+async function check(spec: VideoMaeSpec, checkpoint: string): Promise<void> {
+  const source = await openVitTensorSource(checkpoint);
+  try {
+    checkVitShapes(source.shapes, spec.vit, source.description, source.path);
+  } finally {
+    await source.close();
+  }
+}
+
 export const videoMaeV2Backbone: BackboneDefinition<VideoMaeSpec> = {
   name: NAME,
   summary: 'VideoMAE v2 ViT: fc_norm(mean of the tokens) of 16-frame windows',
   presets: [...VIT_PRESET_NAMES, 'custom'],
   resolve,
+  check,
   open,
   randomTensors: (spec, seed) => randomVitTensorSource(spec.vit, seed),
 };

@@ -65,8 +65,18 @@ describe('pthnet status', () => {
     const failed = featureIdentity('c1', 'forward', 4, 'raw');
     store.artifacts.claim(failed, { cacheKey: 'k', path: path.join(dir, 'c1.npy') });
     store.artifacts.fail(failed, new Error('decode failed: frame 3 of /clips/c1/0003.jpg is not an image'));
-    store.clips.recordIngestIssue({ dataset: 'demo', path: '/lists/train.txt', reason: 'path_escape', detail: 'train.txt:1: "/x/../../y" climbs out' });
-    store.clips.recordIngestIssue({ dataset: 'demo', path: '/f/a.npy', reason: 'bad_features', detail: 'expected finite values, got 1 NaN' });
+    store.clips.recordIngestIssue({
+      dataset: 'demo',
+      path: '/lists/train.txt',
+      reason: 'path_escape',
+      detail: 'train.txt:1: "/x/../../y" climbs out',
+    });
+    store.clips.recordIngestIssue({
+      dataset: 'demo',
+      path: '/f/a.npy',
+      reason: 'bad_features',
+      detail: 'expected finite values, got 1 NaN',
+    });
     store.close();
     const config = path.join(dir, 'pthnet.config.json');
     writeFileSync(config, JSON.stringify({ dataDir: dir }));
@@ -90,8 +100,13 @@ describe('pthnet status', () => {
       '  demo bad_features: /f/a.npy: expected finite values, got 1 NaN',
       '  demo path_escape: /lists/train.txt: train.txt:1: "/x/../../y" climbs out',
     ]);
-    const json = JSON.parse(printed[1] ?? '{}') as { failed: Array<{ path: string; error: string }>; ingestIssues: Array<{ path: string; reason: string }> };
-    expect(json.failed.map((f) => [f.path, f.error])).toEqual([[path.join(dir, 'c1.npy'), 'Error: decode failed: frame 3 of /clips/c1/0003.jpg is not an image']]);
+    const json = JSON.parse(printed[1] ?? '{}') as {
+      failed: Array<{ path: string; error: string }>;
+      ingestIssues: Array<{ path: string; reason: string }>;
+    };
+    expect(json.failed.map((f) => [f.path, f.error])).toEqual([
+      [path.join(dir, 'c1.npy'), 'Error: decode failed: frame 3 of /clips/c1/0003.jpg is not an image'],
+    ]);
     expect(json.ingestIssues.map((i) => [i.reason, i.path])).toEqual([
       ['bad_features', '/f/a.npy'],
       ['path_escape', '/lists/train.txt'],

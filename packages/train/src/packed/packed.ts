@@ -15,6 +15,7 @@ import type {
   OpenPackedDatasetOptions,
   PackedClipSource,
   PackedDataset,
+  PackedDatasetContents,
   PackedIndex,
   PackedLevelIndex,
   RowCountMismatch,
@@ -389,9 +390,15 @@ function checkStrides(index: PackedIndex, wanted: Readonly<Record<Level, number>
  * What a packed dataset holds, from its index alone: how many clips were packed and which were
  * left out and why (a stage reports an up-to-date dataset with these, never with what it planned).
  */
-export async function packedDatasetContents(dir: string, name: string): Promise<{ size: number; skipped: readonly SkippedClip[] }> {
+export async function packedDatasetContents(dir: string, name: string): Promise<PackedDatasetContents> {
   const { index } = await readIndex(dir, name);
-  return { size: index.size, skipped: Array.isArray(index.skipped) ? index.skipped : [] };
+  return {
+    size: index.size,
+    D: index.D,
+    labelNames: index.labelNames,
+    maxLabel: Math.max(-1, ...index.labels),
+    skipped: Array.isArray(index.skipped) ? index.skipped : [],
+  };
 }
 
 /**

@@ -119,6 +119,19 @@ export interface PackedDataset {
   close(): Promise<void>;
 }
 
+/** What a packed dataset's index says it holds (`packedDatasetContents`), without its data. */
+export interface PackedDatasetContents {
+  /** Clips packed. */
+  readonly size: number;
+  /** Feature width. */
+  readonly D: number;
+  readonly labelNames: readonly string[] | null;
+  /** The largest label packed (-1 when empty). */
+  readonly maxLabel: number;
+  /** Clips left out, and why. */
+  readonly skipped: readonly SkippedClip[];
+}
+
 /** One line of a reference feature list: `<npy path> <windows> <label>`. */
 export interface FeatureListEntry {
   /** Clip id: the path after the `<tag>_16_<stride>[_face][_rv]` folder, without `.npy`. */

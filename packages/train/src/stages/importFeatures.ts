@@ -8,6 +8,7 @@ import {
   InputError,
   confinedRelativePath,
   datasetClassNames,
+  failArtifact,
   resolveInside,
   ManifestStore,
   REFERENCE_LABELS,
@@ -230,19 +231,22 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
   // The files, each read once: checked, and hashed for the manifest.
   const progress = createProgress({ label: 'import-features', total: kept.length, unit: 'files' });
   const checked = new Map<ImportLine, FeatureFileOk | 'missing'>();
+  const refusedFiles: ImportLine[] = [];
   for (const line of kept) {
     progress.tick();
     if (conflicting.has(line.entry.clipId) || twoLabels.has(line.entry.clipId)) continue;
     const check = await checkFeatureFile(line.path, { rows: line.entry.windows });
     if (check.ok) checked.set(line, check);
     else if (check.code === 'missing') checked.set(line, 'missing');
-    else
+    else {
+      refusedFiles.push(line);
       reject(line, {
         reason: 'bad_features',
         path: line.path,
         check: check.code,
         detail: `${check.detail} (listed at ${line.listFile}:${line.entry.line})`,
       });
+    }
   }
   progress.stop();
   // One feature width for the dataset: the most common one; a file of another is refused here
@@ -253,6 +257,7 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
   for (const [line, c] of checked) {
     if (c === 'missing' || c.width === width) continue;
     checked.delete(line);
+    refusedFiles.push(line);
     reject(line, {
       reason: 'bad_features',
       path: line.path,
@@ -298,6 +303,18 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
     if (split !== clip.split) moved.push({ ...clip, split });
   }
   store.clips.upsertClips(moved);
+  // A file registered by an earlier import and refused now (changed on disk since) is failed with
+  // the reason, so that nothing is packed from it; a refused file never registered has its issue only.
+  for (const line of refusedFiles) {
+    const identity = featureIdentity(line.entry.clipId, line.parsed.direction, line.parsed.stride, line.parsed.source);
+    if (store.artifacts.getArtifact(identity) === undefined) continue;
+    const rejection = summary.rejected.find((r) => r.path === line.path && r.reason === 'bad_features');
+    const params = { folder: line.folder, imported: true };
+    const key = artifactCacheKey('features', { params, inputs: { file: `refused:${rejection?.check ?? 'unreadable'}` } });
+    failArtifact(store, identity, { cacheKey: key, path: line.path, params }, new InputError(rejection?.detail ?? line.path, line.path), {
+      ...(options.runId === undefined ? {} : { runId: options.runId }),
+    });
+  }
   const seen = new Map<string, Set<string>>(); // clip id → folders it was registered from
   for (const { folder, file, list } of parsedLists) {
     const split = splitFromListName(file);

@@ -28,7 +28,8 @@ async function pthnet(work: string, ...args: string[]): Promise<{ code: number; 
   console.error = (text: unknown) => err.push(String(text));
   process.stderr.write = ((chunk: string | Uint8Array) => err.push(String(chunk)) > 0) as typeof process.stderr.write;
   try {
-    const code = await dispatch(STAGES, [args[0] as string, '--config', join(work, 'pthnet.config.json'), ...args.slice(1)]);
+    const config = args.includes('--config') ? [] : ['--config', join(work, 'pthnet.config.json')];
+    const code = await dispatch(STAGES, [args[0] as string, ...config, ...args.slice(1)]);
     return { code, out: out.join('\n'), err: err.join('\n') };
   } finally {
     console.log = log;
@@ -151,6 +152,16 @@ describe('hostile input through ingest, extract and status', () => {
       expect(refused.err, flags.join(' ')).toMatch(message);
       expect(dumpManifest(manifest()), flags.join(' ')).toBe(before);
     }
+    // an ingest whose dataset names a layout nobody registered: refused before a run is recorded
+    const badLayout = join(work, 'bad-layout.config.json');
+    writeFileSync(
+      badLayout,
+      JSON.stringify({ dataDir: join(work, 'data'), ingest: { datasets: [{ name: 'toy', layout: 'lmdb', root: work }] } }),
+    );
+    const refused = await pthnet(work, 'ingest', '--config', badLayout);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/^pthnet ingest: ingest\.datasets "toy": layout\.layout: expected one of .*, got "lmdb"/);
+    expect(dumpManifest(manifest())).toBe(before);
     // and the next run with the original checkpoint has nothing to do
     const again = await pthnet(work, 'extract');
     expect(again.out).toMatch(/^extract: 0 feature files written, 4 up to date/);

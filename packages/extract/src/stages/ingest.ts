@@ -235,6 +235,8 @@ export function command(): Command {
           : `--dataset: expected one of ${ctx.config.ingest.datasets.map((d) => d.name).join(', ') || '(none configured)'}, got "${opts.dataset}"`,
       );
     }
+    // every dataset's layout options are checked before a run is recorded
+    for (const entry of datasets) layoutConfig(entry, process.cwd());
     const store = ManifestStore.open(ctx.manifestPath);
     try {
       const summaries: IngestSummary[] = [];

@@ -138,6 +138,29 @@ describe('import-features and datasets on hostile feature lists and files', () =
     const problems = await pthnet(config, 'status', '--problems');
     expect(problems.out).toContain(`  ferv39k unpackable_features: ${file(16, 4)}: expected little-endian float32`);
   });
+
+  it('a list that does not parse, or --lists without feature folders, is refused before anything is recorded', async () => {
+    const manifest = join(work, 'data', 'manifest.sqlite');
+    const before = dumpManifest(manifest);
+    const bad = join(work, 'bad-lists');
+    mkdirSync(join(bad, 'th14_vit_g_16_4'), { recursive: true });
+    writeFileSync(join(bad, 'th14_vit_g_16_4', 'train_All.txt'), 'Scene/Emotion/0000.npy 16\n');
+    const empty = join(work, 'no-lists');
+    mkdirSync(empty);
+    const cases: Array<[string, RegExp]> = [
+      [
+        bad,
+        /pthnet import-features: .*th14_vit_g_16_4\/train_All\.txt:1: expected '<npy path> <windows> <label>', got 'Scene\/Emotion\/0000\.npy 16'/,
+      ],
+      [empty, /pthnet import-features: --lists .*no-lists: expected folders named <tag>_16_<stride>\[_face\]\[_rv\], got none/],
+    ];
+    for (const [lists, message] of cases) {
+      const refused = await pthnet(config, 'import-features', '--lists', lists);
+      expect(refused.code, lists).toBe(1);
+      expect(refused.err, lists).toMatch(message);
+      expect(dumpManifest(manifest), lists).toBe(before);
+    }
+  });
 });
 
 describe('a refused train command changes nothing in the manifest', () => {

@@ -25,7 +25,7 @@ import {
 import { checkFeatureFile } from '../feature-check/check.js';
 import type { FeatureFileOk, FeatureProblemCode } from '../feature-check/types.js';
 import { readFeatureList } from '../packed/feature-list.js';
-import type { FeatureListEntry } from '../packed/types.js';
+import type { FeatureList, FeatureListEntry } from '../packed/types.js';
 
 /** `train_All.txt` → `train`: the FERV39k lists carry an `_All` suffix that ingest does not. */
 export function splitFromListName(file: string): string {
@@ -126,6 +126,8 @@ export interface ImportFeaturesOptions {
   dataset: string;
   labels?: readonly string[];
   runId?: string;
+  /** The lists, read already (`readImportLists`); read here when absent. */
+  lists?: ImportLists;
 }
 
 /**
@@ -133,25 +135,38 @@ export interface ImportFeaturesOptions {
  * artifacts, so that `datasets`, `train` and `eval` run without extraction. Lists are
  * joined by clip id (the trailing `<Scene>/<Emotion>/<ID>` of each path), never by line.
  */
-export async function importFeatures(store: ManifestStore, options: ImportFeaturesOptions): Promise<ImportSummary> {
-  const folders = (await readdir(options.listsDir, { withFileTypes: true }))
+/** The feature folders and their parsed lists under `--lists`: read before anything is recorded. */
+export interface ImportLists {
+  folders: Array<{ name: string; parsed: FeatureFolder }>;
+  lists: Array<{ folder: string; parsed: FeatureFolder; file: string; list: FeatureList }>;
+}
+
+/**
+ * Reads every `<tag>_16_<stride>[_face][_rv]/<split>.txt` under `listsDir`; a folder without
+ * such lists, or a line that does not parse, is an error naming it (`ConfigError`, `InputError`).
+ */
+export async function readImportLists(listsDir: string): Promise<ImportLists> {
+  const folders = (await readdir(listsDir, { withFileTypes: true }))
     .filter((d) => d.isDirectory())
     .map((d) => ({ name: d.name, parsed: parseFeatureFolderName(d.name) }))
     .filter((f): f is { name: string; parsed: FeatureFolder } => f.parsed !== undefined)
     .sort((a, b) => a.name.localeCompare(b.name));
   if (folders.length === 0) {
-    throw new ConfigError(`--lists ${options.listsDir}: expected folders named <tag>_16_<stride>[_face][_rv], got none`);
+    throw new ConfigError(`--lists ${listsDir}: expected folders named <tag>_16_<stride>[_face][_rv], got none`);
   }
-  const classes = datasetClassNames(store.clips, options.dataset, options.labels ?? REFERENCE_LABELS);
-
-  const summary: ImportSummary = { folders: [], clipsAdded: 0, incomplete: [], labelConflicts: [], splitConflicts: [], rejected: [] };
-  const lists: Array<{ folder: string; parsed: FeatureFolder; file: string }> = [];
+  const files: Array<{ folder: string; parsed: FeatureFolder; file: string }> = [];
   for (const f of folders) {
-    for (const file of (await readdir(join(options.listsDir, f.name))).filter((n) => n.endsWith('.txt')).sort()) {
-      lists.push({ folder: f.name, parsed: f.parsed, file: join(options.listsDir, f.name, file) });
+    for (const file of (await readdir(join(listsDir, f.name))).filter((n) => n.endsWith('.txt')).sort()) {
+      files.push({ folder: f.name, parsed: f.parsed, file: join(listsDir, f.name, file) });
     }
   }
-  const parsedLists = await Promise.all(lists.map(async (l) => ({ ...l, list: await readFeatureList(l.file) })));
+  return { folders, lists: await Promise.all(files.map(async (l) => ({ ...l, list: await readFeatureList(l.file) }))) };
+}
+
+export async function importFeatures(store: ManifestStore, options: ImportFeaturesOptions): Promise<ImportSummary> {
+  const { folders, lists: parsedLists } = options.lists ?? (await readImportLists(options.listsDir));
+  const classes = datasetClassNames(store.clips, options.dataset, options.labels ?? REFERENCE_LABELS);
+  const summary: ImportSummary = { folders: [], clipsAdded: 0, incomplete: [], labelConflicts: [], splitConflicts: [], rejected: [] };
 
   // Everything is checked before anything is written: a line or file that is refused leaves no
   // clip, artifact or half-done import behind, and the rest goes in whole.
@@ -416,11 +431,13 @@ export function command(): Command {
     const listsDir = resolve(opts.lists);
     if (!existsSync(listsDir)) throw new ConfigError(`--lists: expected an existing folder, got "${opts.lists}"`);
     const root = resolve(opts.root ?? opts.lists);
+    // the lists are read (and a bad one refused) before a run is recorded
+    const lists = await readImportLists(listsDir);
     const store = ManifestStore.open(ctx.manifestPath);
     try {
       let summary: ImportSummary | undefined;
       await withStageRun(store, 'import-features', { listsDir, root, dataset: opts.dataset }, async (run) => {
-        const imported = await importFeatures(store, { listsDir, root, dataset: opts.dataset, runId: run.id });
+        const imported = await importFeatures(store, { listsDir, root, dataset: opts.dataset, runId: run.id, lists });
         summary = imported;
         const sum = (k: 'registered' | 'unchanged' | 'missingFiles') => imported.folders.reduce((s, f) => s + f[k], 0);
         return {

@@ -57,7 +57,7 @@ export interface FeatureFileProblem {
 export type FeatureFileCheck = FeatureFileOk | FeatureFileProblem;
 
 /** A feature file whose header passed: the header and the shape it gives. */
-export interface FeatureHeaderOk {
+interface FeatureHeaderOk {
   ok: true;
   path: string;
   header: NpyFileHeader;

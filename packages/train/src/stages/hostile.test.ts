@@ -52,7 +52,7 @@ describe('import-features and datasets on hostile feature lists and files', () =
     const list4 = join(features(), 'th14_vit_g_16_4', 'train_All.txt');
     appendFileSync(list4, 'get_features/th14_vit_g_16_4/../../../evil.npy 3 1\n'); // climbs out of --root
     appendFileSync(list4, 'get_features/th14_vit_g_16_4/Scene/Emotion/0009.npy 3 9\n'); // label 9 of 7 classes
-    appendFileSync(list4, readFileSync(list4, 'utf8').split('\n')[0] + '\n'); // the first line again
+    appendFileSync(list4, `${readFileSync(list4, 'utf8').split('\n')[0]}\n`); // the first line again
     mkdirSync(join(features(), 'th14_vit_g_16_4', 'Scene/Emotion'), { recursive: true });
     writeFileSync(
       join(features(), 'th14_vit_g_16_4', 'Scene/Emotion/0009.npy'),

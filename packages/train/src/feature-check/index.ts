@@ -1,2 +1,0 @@
-export * from './check.js';
-export type * from './types.js';

@@ -196,7 +196,10 @@ describe.each(PRODUCER_CASES)('produceArtifact under crashes and concurrency: %s
       await new Promise((resolve) => setTimeout(resolve, 40 + Math.floor(random() * 200)));
       child.kill();
       const result = await child.done;
-      if (result.signal === 'SIGKILL') crashes++;
+      // A child that had finished its run (it prints its counts right after recording it) and was
+      // killed while exiting left no interrupted run: on a busy machine a quick case gets there.
+      const finished = result.stdout.split('\n').some((line) => line.startsWith('{'));
+      if (result.signal === 'SIGKILL' && !finished) crashes++;
       await expectDoneRowsIntact(kind, manifestPath, dataDir);
     }
 

@@ -53,6 +53,8 @@ describe('import-features and datasets on hostile feature lists and files', () =
     appendFileSync(list4, 'get_features/th14_vit_g_16_4/../../../evil.npy 3 1\n'); // climbs out of --root
     appendFileSync(list4, 'get_features/th14_vit_g_16_4/Scene/Emotion/0009.npy 3 9\n'); // label 9 of 7 classes
     appendFileSync(list4, `${readFileSync(list4, 'utf8').split('\n')[0]}\n`); // the first line again
+    // clip 3 again, with another label (Surprise; the fixture says Neutral)
+    appendFileSync(join(features(), 'th14_vit_g_16_8', 'train_All.txt'), 'get_features/th14_vit_g_16_8/Scene/Emotion/0003.npy 1 4\n');
     mkdirSync(join(features(), 'th14_vit_g_16_4', 'Scene/Emotion'), { recursive: true });
     writeFileSync(
       join(features(), 'th14_vit_g_16_4', 'Scene/Emotion/0009.npy'),
@@ -70,6 +72,7 @@ describe('import-features and datasets on hostile feature lists and files', () =
       ['th14_vit_g_16_4/train_All.txt', 6, 'path_escape', null],
       ['th14_vit_g_16_4/train_All.txt', 7, 'unknown_label', null],
       ['th14_vit_g_16_4/train_All.txt', 8, 'duplicate', null],
+      ['th14_vit_g_16_16/train_All.txt', 4, 'duplicate', null],
       ['th14_vit_g_16_4/train_All.txt', 2, 'bad_features', 'not_finite'],
       ['th14_vit_g_16_8/train_All.txt', 3, 'bad_features', 'rows'],
     ]);
@@ -81,12 +84,15 @@ describe('import-features and datasets on hostile feature lists and files', () =
       "th14_vit_g_16_4/train_All.txt:7: clip Scene/Emotion/0009 (split train): label 9 not in 0..6 (the dataset's 7 classes)",
     );
     expect(details[2]).toBe('th14_vit_g_16_4/train_All.txt:8: clip Scene/Emotion/0000 listed twice (first at line 1): line ignored');
-    expect(details[3]).toMatch(
+    expect(details[3]).toBe(
+      'clip Scene/Emotion/0003 listed with different labels: 2 (Neutral) at th14_vit_g_16_16/train_All.txt:4, 2 (Neutral) at th14_vit_g_16_4/train_All.txt:4, 2 (Neutral) at th14_vit_g_16_8/train_All.txt:4, 4 (Surprise) at th14_vit_g_16_8/train_All.txt:6: left out',
+    );
+    expect(details[4]).toMatch(
       new RegExp(
         `^${file(4, 1)}: expected finite values, got 1 NaN or infinite \\(the first, NaN, at row 1, column 2\\) \\(listed at th14_vit_g_16_4/train_All.txt:2\\)$`,
       ),
     );
-    expect(details[4]).toBe(
+    expect(details[5]).toBe(
       `${file(8, 2)}: expected 2 rows (the window count its list gives), got 1 (listed at th14_vit_g_16_8/train_All.txt:3)`,
     );
 
@@ -98,13 +104,16 @@ describe('import-features and datasets on hostile feature lists and files', () =
       ['bad_features', file(4, 1)],
       ['bad_features', file(8, 2)],
       ['duplicate', join(features(), 'th14_vit_g_16_4/Scene/Emotion/0000.npy')],
+      ['duplicate', 'Scene/Emotion/0003'],
       ['path_escape', '../../../evil'],
       ['unknown_label', 'Scene/Emotion/0009'],
     ]);
     // nothing outside --root, and no clip of a refused line, got into the manifest
     const store = ManifestStore.open(join(work, 'data', 'manifest.sqlite'));
     try {
-      expect(store.clips.listClips().map((c) => c.id)).toEqual([0, 1, 2, 3, 4].map((i) => `Scene/Emotion/000${i}`));
+      expect(store.clips.listClips().map((c) => [c.id, c.split])).toEqual(
+        [0, 1, 2, 3, 4].map((i) => [`Scene/Emotion/000${i}`, i === 3 ? null : 'train']),
+      );
       expect(store.artifacts.listArtifacts({ kind: 'features' }).every((a) => a.path.startsWith(features()))).toBe(true);
       // the files registered before and refused now are failed, with the reason: nothing is packed from them
       expect(
@@ -127,13 +136,13 @@ describe('import-features and datasets on hostile feature lists and files', () =
     const first = await pthnet(config, 'datasets');
     expect(first.code).toBe(1);
     const lines = first.out.split('\n');
-    expect(lines[0]).toBe('datasets raw_forward_train: built, 2 clips, 2 left out (a level missing), 1 left out (a feature file unusable)');
+    expect(lines[0]).toBe('datasets raw_forward_train: built, 1 clips, 2 left out (a level missing), 1 left out (a feature file unusable)');
     expect(lines[1]).toBe(
       `  big_endian: ${file(16, 4)}: expected little-endian float32 ('<f4'), got big-endian '>f4' (clip Scene/Emotion/0004, level L)`,
     );
     const again = await pthnet(config, 'datasets');
     expect(again.out.split('\n')[0]).toBe(
-      'datasets raw_forward_train: up-to-date, 2 clips, 2 left out (a level missing), 1 left out (a feature file unusable)',
+      'datasets raw_forward_train: up-to-date, 1 clips, 2 left out (a level missing), 1 left out (a feature file unusable)',
     );
     const problems = await pthnet(config, 'status', '--problems');
     expect(problems.out).toContain(`  ferv39k unpackable_features: ${file(16, 4)}: expected little-endian float32`);

@@ -317,6 +317,11 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
     const split = conflicting.has(clipId) ? null : splits.size === 1 ? (at[0]?.split ?? null) : clip.split;
     if (split !== clip.split) moved.push({ ...clip, split });
   }
+  // likewise a clip the lists now give two labels: which is right is unknown, so it is in no split
+  for (const clipId of twoLabels) {
+    const clip = known.get(clipId);
+    if (clip !== undefined && clip.contentHash === importedHash(clipId) && clip.split !== null) moved.push({ ...clip, split: null });
+  }
   store.clips.upsertClips(moved);
   // A file registered by an earlier import and refused now (changed on disk since) is failed with
   // the reason, so that nothing is packed from it; a refused file never registered has its issue only.

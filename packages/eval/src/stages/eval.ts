@@ -163,6 +163,25 @@ function resolveInputs(
   return { forward, reversed, forwardData: dataset('forward'), reversedData: reversed ? dataset('reversed') : undefined };
 }
 
+/**
+ * The checkpoints and test datasets eval would use, checked without writing anything: the
+ * datasets done and at `datasets.strides`, each checkpoint read (format, keys, shapes). The
+ * command runs it before it records a run, so that a bad `--forward`/`--reversed` leaves the
+ * manifest as it was (inside the run it would fail, and demote, the done report).
+ */
+export async function checkEvalInputs(
+  store: ManifestStore,
+  config: PipelineConfig,
+  scope: DatasetScope,
+  flags: { forward?: string; reversed?: string },
+): Promise<void> {
+  const inputs = resolveInputs(store, config, scope.name, flags);
+  for (const data of [inputs.forwardData, inputs.reversedData]) {
+    if (data) await checkPackedStrides(data.dir, packedDatasetName(data.spec), config.datasets.strides);
+  }
+  for (const checkpoint of [inputs.forward, inputs.reversed]) if (checkpoint !== undefined) await loadPthNetCheckpoint(checkpoint);
+}
+
 export async function runEval(
   store: ManifestStore,
   config: PipelineConfig,
@@ -338,6 +357,8 @@ export function command(): Command {
     try {
       let summary: EvalSummary | undefined;
       const scope = resolveDataset(store.clips, ctx.config.dataset);
+      const flags = { ...(opts.forward ? { forward: opts.forward } : {}), ...(opts.reversed ? { reversed: opts.reversed } : {}) };
+      await checkEvalInputs(store, ctx.config, scope, flags);
       await withStageRun(store, 'eval', { dataset: scope.name, ...ctx.config.eval }, async (run) => {
         summary = await runEval(store, ctx.config, ctx.dataDir, scope, {
           ...(opts.forward ? { forward: opts.forward } : {}),

@@ -96,6 +96,12 @@ export interface BackboneDefinition<Spec extends BackboneSpec = BackboneSpec> {
   readonly presets: readonly string[];
   /** Validates `extract.backbone` (preset, custom, normalize) and fills the defaults; `ConfigError` naming the bad key. */
   resolve(config: BackboneConfig): Spec;
+  /**
+   * Checks a checkpoint against the spec (format, keys, shapes) without loading its weights:
+   * `extract` calls it before anything is planned or recorded, so that a bad checkpoint is
+   * refused without touching the manifest. Throws `CheckpointError` naming the file.
+   */
+  check(spec: Spec, checkpoint: string): Promise<void>;
   /** Loads the weights (checking them against the spec) and gets ready to extract. */
   open(spec: Spec, options: OpenBackboneOptions): Promise<Backbone>;
   /** Seeded random weights in checkpoint layout, the same on every machine (benchmarks, the demo's backbone). */

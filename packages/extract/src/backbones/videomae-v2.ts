@@ -9,7 +9,7 @@ import { VIT_PRESET_NAMES } from '../videomae/constants.js';
 import { vitFlopsPerWindow } from '../videomae/flops.js';
 import type { VitConfig, VitWeightPlan } from '../videomae/types.js';
 import { openVitModel } from '../videomae/vit.js';
-import { checkWeightBudget, randomVitTensorSource } from '../videomae/weights.js';
+import { checkVitShapes, checkWeightBudget, randomVitTensorSource } from '../videomae/weights.js';
 import { createVitWorkerPool } from '../videomae/workerPool.js';
 import type { Backbone, BackboneConfig, BackboneDefinition, BackboneSpec, OpenBackboneOptions } from './types.js';
 
@@ -110,11 +110,21 @@ async function open(spec: VideoMaeSpec, options: OpenBackboneOptions): Promise<B
   };
 }
 
+async function check(spec: VideoMaeSpec, checkpoint: string): Promise<void> {
+  const source = await openVitTensorSource(checkpoint);
+  try {
+    checkVitShapes(source.shapes, spec.vit, source.description, source.path);
+  } finally {
+    await source.close();
+  }
+}
+
 export const videoMaeV2Backbone: BackboneDefinition<VideoMaeSpec> = {
   name: NAME,
   summary: 'VideoMAE v2 ViT: fc_norm(mean of the tokens) of 16-frame windows',
   presets: [...VIT_PRESET_NAMES, 'custom'],
   resolve,
+  check,
   open,
   randomTensors: (spec, seed) => randomVitTensorSource(spec.vit, seed),
 };

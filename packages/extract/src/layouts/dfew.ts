@@ -99,8 +99,9 @@ async function read(config: DfewLayoutConfig): Promise<LayoutResult> {
           folded.add(clipId, label, fold, split, place);
           return;
         }
-        if (!collector.claim(clipId, place.where, place.path, place.line)) return;
-        const clip: ClipCandidate = { id: clipId, dataset: DATASET, split, label: label.index, labelName: label.name, sources: {} };
+        const id = collector.claim(clipId, { ...place, split, label: label.index });
+        if (id === undefined) return;
+        const clip: ClipCandidate = { id, dataset: DATASET, split, label: label.index, labelName: label.name, sources: {} };
         if (attachSources(clip, trees, collector)) collector.add(clip);
       });
     }

@@ -27,7 +27,10 @@ export class FoldClips {
 
   constructor(private readonly collector: LayoutCollector) {}
 
-  add(clipId: string, label: LabelEntry, fold: number, role: FoldRole, place: ListPlace, expectedFrames?: number): void {
+  add(listedId: string, label: LabelEntry, fold: number, role: FoldRole, place: ListPlace, expectedFrames?: number): void {
+    // ids become file names under the data folder: confined like every other layout's
+    const clipId = this.collector.confine(listedId, place);
+    if (clipId === undefined) return;
     const key = clipId.toLowerCase();
     const foldKey = `${fold}:${key}`;
     const earlier = this.inFold.get(foldKey);

@@ -90,7 +90,7 @@ describe('FERV39k layout', () => {
     expect(clips['DailyLife/Angry/0094']?.sources.face).toBeUndefined();
     expect(reasons(result.problems)).toEqual([
       '- | malformed_line | 7 | train_All.csv:7: malformed line "garbage" (expected "<Scene>/<Emotion>/<ID> <Emotion>")',
-      'Action/Happy/0001 | duplicate | 4 | train_All.csv:4: clip listed twice (first at train_All.csv:2)',
+      'Action/Happy/0001 | duplicate | 4 | train_All.csv:4: clip listed twice (first at train_All.csv:2): line ignored',
       'Action/Sad/0011 | missing_file | - | face source missing',
       'Action/Sad/0011 | missing_file | - | raw source missing',
       'Action/Sad/0012 | unknown_label | 6 | train_All.csv:6: label "Bored" not in the label map',
@@ -217,7 +217,7 @@ describe('DFEW layout', () => {
     expect(clips['00005']).toMatchObject({ split: 'test', label: 2, labelName: 'Neutral' });
     expect(reasons(result.problems)).toEqual([
       '- | malformed_line | 6 | train/set_1.csv:6: malformed line "abc,1" (expected "<video number>,<label 1..7>")',
-      '00002 | duplicate | 5 | train/set_1.csv:5: clip listed twice (first at train/set_1.csv:3)',
+      '00002 | duplicate | 5 | train/set_1.csv:5: clip listed twice (first at train/set_1.csv:3): line ignored',
       '00003 | unknown_label | 4 | train/set_1.csv:4: label 8 not in 1..7',
       '00004 | missing_file | - | face source missing',
       '00004 | missing_file | - | raw source missing',
@@ -369,8 +369,60 @@ describe('reference list layout (small)', () => {
     expect(reasons(result.problems)).toEqual([
       '- | malformed_line | 5 | list.txt:5: malformed line "Action/Sad/0012 x 1" (expected "<path> <frames> <label index>")',
       '- | malformed_line | 6 | list.txt:6: malformed line "0013 12 1" (expected "<path> <frames> <label index>")',
-      'Action/Sad/0010 | duplicate | 3 | list.txt:3: clip listed twice (first at list.txt:1)',
-      'Action/Sad/0011 | unknown_label | 4 | list.txt:4: label 9 not in 0..6',
+      'Action/Sad/0010 | duplicate | 3 | list.txt:3: clip listed twice (first at list.txt:1): line ignored',
+      "Action/Sad/0011 | unknown_label | 4 | list.txt:4: clip Action/Sad/0011 (split test): label 9 not in 0..6 (the dataset's 7 classes)",
+    ]);
+  });
+});
+
+describe('hostile list lines', () => {
+  it('refuses ids that climb out of the root, and names clips listed twice, with two labels or in two splits', async () => {
+    const root = path.join(tmp, 'hostile');
+    await buildTree(root, {
+      'faces/Action/Sad/0010/1.jpg': '',
+      'faces/Action/Sad/0020/1.jpg': '',
+      'faces/Action/Sad/0030/1.jpg': '',
+      'faces/Action/Sad/0040/1.jpg': '',
+      'train.txt': [
+        '/home/author/../../x 20 1',
+        '/data/FERV39k/Action/../Sad/0099 20 1',
+        '/data/FERV39k/Action/Sad/0010 20 1',
+        '/data/FERV39k/Action/Sad/0010 20 1',
+        '/data/FERV39k/Action/Sad/0020 20 1',
+        '/data/FERV39k/Action/Sad/0020 20 2',
+        '/data/FERV39k/Action/Sad/0030 20 1',
+      ].join('\n'),
+      'test.txt': ['/data/FERV39k/Action/Sad/0030 20 1', '/data/FERV39k/Action/Sad/0040 20 1'].join('\n'),
+      // FERV39k's own lists: ids relative to the clip folders
+      'ferv/0_7_LabelClips/Action/Sad/0001.mp4': '',
+      'ferv/4_setups/All_scenes/train_All.csv': ['../../../etc/passwd Sad', 'Action/Sad/0001 Sad'].join('\n'),
+      'ferv/4_setups/All_scenes/test_All.csv': '',
+    });
+    const result = await readReferenceListLayout({
+      root: path.join(root, 'faces'),
+      lists: [
+        { split: 'train', path: path.join(root, 'train.txt') },
+        { split: 'test', path: path.join(root, 'test.txt') },
+      ],
+    });
+    // kept: the clip listed twice alike (once) and the clip of one split; left out: two labels, two splits
+    expect(result.clips.map((clip) => [clip.id, clip.split, clip.label])).toEqual([
+      ['Action/Sad/0010', 'train', 1],
+      ['Action/Sad/0040', 'test', 1],
+    ]);
+    expect(reasons(result.problems)).toEqual([
+      '- | path_escape | 1 | train.txt:1: expected a clip path without ".." segments, got "/home/author/../../x" (split train)',
+      '- | path_escape | 2 | train.txt:2: expected a clip path without ".." segments, got "/data/FERV39k/Action/../Sad/0099" (split train)',
+      'Action/Sad/0010 | duplicate | 4 | train.txt:4: clip listed twice (first at train.txt:3): line ignored',
+      'Action/Sad/0020 | duplicate | 6 | train.txt:6: clip listed with label 2 (Neutral) here and 1 (Sad) at train.txt:5: left out',
+      'Action/Sad/0030 | split_conflict | 1 | test.txt:1: clip listed in split test here and in split train at train.txt:7 (train/test leakage): left out of every split',
+    ]);
+    expect(result.problems.every((problem) => problem.path !== undefined)).toBe(true);
+
+    const ferv = await readFerv39kLayout({ root: path.join(root, 'ferv'), sources: ['raw'] });
+    expect(ferv.clips.map((clip) => clip.id)).toEqual(['Action/Sad/0001']);
+    expect(reasons(ferv.problems)).toEqual([
+      '../etc/passwd | path_escape | 1 | train_All.csv:1: expected a path inside its root, got "../etc/passwd", whose ".." segments lead outside it',
     ]);
   });
 

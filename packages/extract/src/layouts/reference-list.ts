@@ -99,7 +99,19 @@ async function read(config: ReferenceListLayoutConfig): Promise<LayoutResult> {
       const tokens = line.text.split(/\s+/);
       const labelText = tokens.pop() ?? '';
       const framesText = tokens.pop() ?? '';
-      const clipId = tokens.length > 0 ? ferv39kClipId(clipStem(tokens.join(' '))) : undefined;
+      const listed = tokens.join(' ');
+      // The listed path is absolute (the authors' machine) and only its tail is kept, so a `..`
+      // anywhere in it would silently move the id: refused, like an id escaping the root.
+      if (listed.split(/[\\/]/).includes('..')) {
+        collector.problem({
+          code: 'path_escape',
+          path: list.path,
+          line: line.number,
+          detail: `${where}: expected a clip path without ".." segments, got "${listed}" (split ${list.split})`,
+        });
+        continue;
+      }
+      const clipId = tokens.length > 0 ? ferv39kClipId(clipStem(listed)) : undefined;
       if (!clipId || !/^\d+$/.test(framesText) || Number(framesText) < 1 || !/^-?\d+$/.test(labelText)) {
         collector.problem({
           code: 'malformed_line',
@@ -116,7 +128,7 @@ async function read(config: ReferenceListLayoutConfig): Promise<LayoutResult> {
           clipId,
           path: list.path,
           line: line.number,
-          detail: `${where}: label ${labelText} not in 0..${collector.labelMap.length - 1}`,
+          detail: `${where}: clip ${clipId} (split ${list.split}): label ${labelText} not in 0..${collector.labelMap.length - 1} (the dataset's ${collector.labelMap.length} classes)`,
         });
         continue;
       }
@@ -125,9 +137,10 @@ async function read(config: ReferenceListLayoutConfig): Promise<LayoutResult> {
         folded.add(clipId, label, Number(fold[1]), fold[2] as FoldRole, { path: list.path, line: line.number, where }, Number(framesText));
         continue;
       }
-      if (!collector.claim(clipId, where, list.path, line.number)) continue;
+      const id = collector.claim(clipId, { where, path: list.path, line: line.number, split: list.split, label: label.index });
+      if (id === undefined) continue;
       const clip: ClipCandidate = {
-        id: clipId,
+        id,
         dataset: config.dataset,
         split: list.split,
         label: label.index,

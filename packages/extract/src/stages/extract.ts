@@ -36,7 +36,7 @@ import {
   writeFileAtomic,
 } from 'shared';
 import { decodeClip } from '../decode/decode.js';
-import { backboneDefinitions, openBackbone, resolveBackbone } from '../backbones/registry.js';
+import { backboneDefinitions, checkBackboneCheckpoint, openBackbone, resolveBackbone } from '../backbones/registry.js';
 import type { Backbone, BackboneSpec } from '../backbones/types.js';
 import { copyWindowFrames } from '../windows/window-frames.js';
 import { planWindows } from '../windows/windows.js';
@@ -271,18 +271,13 @@ const EXTRACT_FLAGS: readonly ConfigFlag[] = [
   { flags: '--tag <tag>', key: 'extract.tag', description: 'feature folder prefix', kind: 'string' },
 ];
 
-export async function runExtract(
-  store: ManifestStore,
-  config: PipelineConfig,
-  dataDir: string,
-  options: {
-    limit?: number;
-    shard?: { index: number; count: number };
-    runId: string;
-    signal?: AbortSignal;
-    verify?: CheckOptions['verify'];
-  },
-): Promise<ExtractSummary> {
+/**
+ * The backbone and its checkpoint, checked (settings, file, format, keys and shapes) without
+ * loading the weights. The command calls it before it records a run, and `runExtract` before it
+ * plans anything: a refused checkpoint leaves every feature as it was (planning with another
+ * checkpoint's key would mark done features stale).
+ */
+export async function checkExtractInputs(config: PipelineConfig): Promise<{ spec: BackboneSpec; checkpoint: string }> {
   const spec = resolveBackbone(config.extract.backbone);
   if (spec.window.frames !== config.extract.windowLength) {
     throw new ConfigError(
@@ -295,6 +290,23 @@ export async function runExtract(
       `extract.backbone.checkpoint: expected an existing ${spec.checkpointKind}, got ${JSON.stringify(checkpoint ?? null)}`,
     );
   }
+  await checkBackboneCheckpoint(spec, checkpoint);
+  return { spec, checkpoint };
+}
+
+export async function runExtract(
+  store: ManifestStore,
+  config: PipelineConfig,
+  dataDir: string,
+  options: {
+    limit?: number;
+    shard?: { index: number; count: number };
+    runId: string;
+    signal?: AbortSignal;
+    verify?: CheckOptions['verify'];
+  },
+): Promise<ExtractSummary> {
+  const { spec, checkpoint } = await checkExtractInputs(config);
   const hash = await backboneHash(checkpoint, dataDir, options.verify === 'hash');
   const all = planExtractItems(store, config, dataDir, { hash, spec });
   const summary: ExtractSummary = { clips: 0, produced: 0, upToDate: 0, taken: 0, failed: 0, windows: 0, passesSaved: 0 };
@@ -404,6 +416,8 @@ export function command(): Command {
     if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0))
       throw new ConfigError(`--limit: expected a non-negative integer, got "${opts.limit}"`);
     const shard = parseShard(opts.shard);
+    // a bad backbone setting or checkpoint is refused before a run is recorded
+    await checkExtractInputs(ctx.config);
     const store = ManifestStore.open(ctx.manifestPath);
     try {
       let summary: ExtractSummary | undefined;

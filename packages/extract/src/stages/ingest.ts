@@ -31,7 +31,20 @@ export interface IngestSummary {
   artifactsMarkedStale: number;
   /** Problems found, counted by code. */
   problems: Partial<Record<IngestProblemCode, number>>;
+  /** Every problem: its code, the file (and line) or clip, and what is wrong. */
+  issues: IngestIssueReport[];
 }
+
+/** One problem as the summary names it. */
+export interface IngestIssueReport {
+  code: IngestProblemCode;
+  clipId?: string;
+  path?: string;
+  detail: string;
+}
+
+/** Problems printed per dataset; the rest are counted (all of them are in `status --problems` and `--json`). */
+const PRINTED_ISSUES = 20;
 
 /**
  * The layout's validated options for one `ingest.datasets` entry: the entry's `name` is offered
@@ -129,9 +142,11 @@ export async function ingestDataset(
   // Issues describe the tree as it is now: last run's are replaced, not accumulated.
   store.clips.clearIngestIssues(dataset);
   const problems: Partial<Record<IngestProblemCode, number>> = {};
+  const issues: IngestIssueReport[] = [];
   // The code is the reader's (or the probe's) own: never inferred from the wording of the detail.
   const record = (code: IngestProblemCode, detail: string, clipId?: string, path?: string) => {
     problems[code] = (problems[code] ?? 0) + 1;
+    issues.push({ code, ...(clipId === undefined ? {} : { clipId }), ...(path === undefined ? {} : { path }), detail });
     store.clips.recordIngestIssue({ dataset, clipId: clipId ?? null, path: path ?? null, reason: code, detail, runId: options.runId });
   };
   for (const p of layout.problems) record(p.code, p.detail, p.clipId, p.path);
@@ -205,7 +220,14 @@ export async function ingestDataset(
     unchanged: counts.unchanged,
     artifactsMarkedStale: counts.artifactsMarkedStale + sourceCounts.artifactsMarkedStale,
     problems,
+    issues,
   };
+}
+
+/** The detail, with the file or clip in front when the detail does not name it already. */
+function describeIssue(issue: IngestIssueReport): string {
+  const subject = issue.path ?? issue.clipId;
+  return subject === undefined || issue.detail.includes(subject) ? issue.detail : `${subject}: ${issue.detail}`;
 }
 
 export function command(): Command {
@@ -233,6 +255,8 @@ export function command(): Command {
           : `--dataset: expected one of ${ctx.config.ingest.datasets.map((d) => d.name).join(', ') || '(none configured)'}, got "${opts.dataset}"`,
       );
     }
+    // every dataset's layout options are checked before a run is recorded
+    for (const entry of datasets) layoutConfig(entry, process.cwd());
     const store = ManifestStore.open(ctx.manifestPath);
     try {
       const summaries: IngestSummary[] = [];
@@ -244,7 +268,12 @@ export function command(): Command {
           );
         }
         const total = (k: 'inserted' | 'updated' | 'unchanged') => summaries.reduce((s, x) => s + x[k], 0);
-        return { counts: { inserted: total('inserted'), updated: total('updated'), unchanged: total('unchanged') } };
+        const problems = summaries.reduce((n, x) => n + x.issues.length, 0);
+        // A recorded problem is a clip, list line or folder left out: the exit code says so, as `status` does.
+        return {
+          counts: { inserted: total('inserted'), updated: total('updated'), unchanged: total('unchanged'), problems },
+          outcome: problems > 0 ? 'failed' : 'ok',
+        };
       });
       if (opts.json) console.log(JSON.stringify(summaries, null, 2));
       else
@@ -257,6 +286,9 @@ export function command(): Command {
             `ingest ${s.dataset}: ${s.clips} clips (${s.inserted} new, ${s.updated} changed, ${s.unchanged} unchanged); ` +
               `${s.artifactsMarkedStale} artifacts marked stale; problems: ${probs}`,
           );
+          for (const issue of s.issues.slice(0, PRINTED_ISSUES)) console.log(`  ${issue.code}: ${describeIssue(issue)}`);
+          if (s.issues.length > PRINTED_ISSUES)
+            console.log(`  ... and ${s.issues.length - PRINTED_ISSUES} more (pnpm pthnet status --problems lists them all)`);
         }
     } finally {
       store.close();

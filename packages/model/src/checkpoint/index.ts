@@ -29,7 +29,6 @@ export type {
   SafetensorsValues,
 } from './safetensors/types.js';
 export {
-  isSafetensorsFile,
   openSafetensors,
   readSafetensors,
   safetensorsToFloat32,

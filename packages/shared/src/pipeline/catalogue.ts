@@ -8,6 +8,7 @@ import path from 'node:path';
 import { cacheKey, cacheKeyOfInput } from '../cache/cache-key.js';
 import type { CacheKeyInput } from '../cache/types.js';
 import { ConfigError } from '../errors/index.js';
+import { resolveInside } from '../paths/confine.js';
 import type { ClipSourceKind, Direction } from '../manifest/constants.js';
 
 /** The pipeline's stages in run order (`pthnet status` lists them in this order). */
@@ -107,9 +108,13 @@ export function featureIdentity(
   return { stage: 'extract', kind: 'features', clipId, direction, stride, source };
 }
 
-/** `<dataDir>/features/<tag>_16_<stride>[_face][_rv]/<clip id>.npy`, the reference layout. */
+/**
+ * `<dataDir>/features/<tag>_16_<stride>[_face][_rv]/<clip id>.npy`, the reference layout. A clip
+ * id that would leave that folder (absolute, or `..` climbing out) is an `InputError`
+ * (`path_escape`): ids come from lists, and a list never decides where a file is written.
+ */
 export function featurePath(dataDir: string, clipId: string, folder: FeatureFolder): string {
-  return path.join(dataDir, 'features', featureFolderName(folder), `${clipId}.npy`);
+  return resolveInside(path.join(dataDir, 'features', featureFolderName(folder)), `${clipId}.npy`, `clip id "${clipId}"`);
 }
 
 // ------------------------------------------------------------------- datasets

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { stageCommand, stageContext } from '../cli/common.js';
 import { ManifestStore } from '../manifest/index.js';
-import type { StatusSummary } from '../manifest/types.js';
+import type { FailedArtifact, IngestIssueRow, StatusSummary } from '../manifest/types.js';
 import { foldStatus, formatFoldStatus } from '../pipeline/fold-status.js';
 
 export function formatStatus(summary: StatusSummary, manifestPath: string, folds?: ReturnType<typeof foldStatus>): string {
@@ -14,7 +14,8 @@ export function formatStatus(summary: StatusSummary, manifestPath: string, folds
   const issues = Object.entries(summary.ingestIssues.byReason)
     .map(([r, n]) => `${r} ${n}`)
     .join(', ');
-  lines.push(`ingest issues: ${summary.ingestIssues.total}${issues ? ` (${issues})` : ''}`);
+  const hint = summary.ingestIssues.total > 0 ? '; `pthnet status --problems` lists them' : '';
+  lines.push(`ingest issues: ${summary.ingestIssues.total}${issues ? ` (${issues})` : ''}${hint}`);
   lines.push('');
   const header = ['stage', 'done', 'stale', 'failed', 'pending', 'missing', 'total', 'MB'];
   // summary.stages come in the artifact catalogue's pipeline order, so the table reads like the pipeline
@@ -48,11 +49,46 @@ export function formatStatus(summary: StatusSummary, manifestPath: string, folds
   return lines.join('\n');
 }
 
+/** Every failed artifact and every ingest issue: what `status --problems` prints. */
+export interface ProblemsReport {
+  failed: FailedArtifact[];
+  ingestIssues: IngestIssueRow[];
+}
+
+export function problemsReport(store: ManifestStore): ProblemsReport {
+  return {
+    failed: store.artifacts.listFailed(Number.MAX_SAFE_INTEGER),
+    ingestIssues: store.clips
+      .listIngestIssues()
+      .sort((a, b) => a.dataset.localeCompare(b.dataset) || a.reason.localeCompare(b.reason) || a.subject.localeCompare(b.subject)),
+  };
+}
+
+/** One line per problem, each naming the file (or item) and why. */
+export function formatProblems(report: ProblemsReport): string {
+  const lines = [`${report.failed.length} failed items, ${report.ingestIssues.length} ingest issues`];
+  if (report.failed.length > 0) lines.push('', 'failed:');
+  for (const f of report.failed) {
+    const what = [f.stage, f.kind, f.dataset, f.clipId, f.direction, f.stride, f.source, f.variant]
+      .filter((x) => x !== null && x !== '')
+      .join(' ');
+    lines.push(`  ${what}: ${f.path}: ${f.error ?? '(no error text)'}`);
+  }
+  if (report.ingestIssues.length > 0) lines.push('', 'ingest issues:');
+  for (const i of report.ingestIssues) {
+    const where = i.path ?? i.clipId ?? i.subject;
+    const detail = i.detail ?? '(no detail)';
+    lines.push(`  ${i.dataset} ${i.reason}: ${detail.includes(where) ? detail : `${where}: ${detail}`}`);
+  }
+  return lines.join('\n');
+}
+
 export function command(): Command {
   const cmd = stageCommand('status', 'what the manifest holds: done, stale, failed, missing per stage')
     .option('--json', 'print the summary as JSON')
-    .option('--no-check-files', 'trust recorded files without checking they exist');
-  cmd.action((opts: { json?: boolean; checkFiles: boolean }) => {
+    .option('--no-check-files', 'trust recorded files without checking they exist')
+    .option('--problems', 'list every failed item and every ingest issue, each with its file and reason');
+  cmd.action((opts: { json?: boolean; checkFiles: boolean; problems?: boolean }) => {
     const ctx = stageContext(cmd);
     if (!existsSync(ctx.manifestPath)) {
       if (opts.json) console.log(JSON.stringify({ manifest: ctx.manifestPath, exists: false }));
@@ -61,6 +97,12 @@ export function command(): Command {
     }
     const store = ManifestStore.open(ctx.manifestPath);
     try {
+      if (opts.problems) {
+        const report = problemsReport(store);
+        if (opts.json) console.log(JSON.stringify({ manifest: ctx.manifestPath, exists: true, ...report }, null, 2));
+        else console.log(formatProblems(report));
+        return;
+      }
       const summary = store.status.summary({ checkFiles: opts.checkFiles });
       // whole-dataset kinds only: the per-clip features can number hundreds of thousands
       const kinds = ['packed-dataset', 'training-run', 'report', 'cv-report'] as const;

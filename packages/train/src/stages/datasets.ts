@@ -19,8 +19,9 @@ import {
 } from 'shared';
 import { LEVELS } from '../sampling/constants.js';
 import type { Level } from '../sampling/types.js';
-import { buildPackedDataset } from '../packed/packed.js';
-import type { BuildPackedDatasetResult, PackedClipSource } from '../packed/types.js';
+import type { FeatureProblemCode } from '../feature-check/types.js';
+import { buildPackedDataset, packedDatasetContents } from '../packed/packed.js';
+import type { BuildPackedDatasetResult, PackedClipSource, SkippedClip } from '../packed/types.js';
 
 export interface DatasetOutcome {
   /** The manifest's dataset the split belongs to. */
@@ -29,6 +30,8 @@ export interface DatasetOutcome {
   clips: number;
   /** Clips of the split left out because a level's features are not done. */
   incomplete: Array<{ clipId: string; missing: Level[] }>;
+  /** Clips left out because a level's feature file could not be used: the file and why. */
+  unusable: Array<{ clipId: string; level: Level; path: string; check: FeatureProblemCode; detail: string }>;
   outcome: 'built' | 'up-to-date' | 'empty' | 'taken';
   indexPath: string;
 }
@@ -102,7 +105,7 @@ export async function buildDataset(
   const outDir = packedDatasetFolder(dataDir, scope, spec);
   const indexPath = join(outDir, `${name}.index.json`);
   const { clips, incomplete } = collectDatasetClips(store, config, scope.name, spec, features ?? doneFeatures(store, spec));
-  const base = { dataset: scope.name, name, clips: clips.length, incomplete, indexPath };
+  const base = { dataset: scope.name, name, clips: clips.length, incomplete, unusable: [], indexPath };
   if (clips.length === 0) return { ...base, outcome: 'empty' };
   // The index records the class names; reports and predict take them from the label map itself,
   // so a renamed class needs no repacking (nor, through the packed content, retraining).
@@ -128,11 +131,20 @@ export async function buildDataset(
     },
     { ...check, ...(runId === undefined ? {} : { runId }) },
   );
-  if (result.outcome === 'skipped') return { ...base, outcome: result.reason };
+  if (result.outcome === 'skipped') {
+    if (result.reason !== 'up-to-date') return { ...base, outcome: result.reason };
+    // what the dataset on disk holds, not what was planned: files the packer left out are not in it
+    const packed = await packedDatasetContents(outDir, name);
+    return { ...base, clips: packed.size, unusable: unusableOf(packed.skipped), outcome: 'up-to-date' };
+  }
   // the folder writer above never abandons: a produced dataset was built by it
   if (built === undefined) throw new Error(`datasets ${name}: expected the builder's result, got none`);
-  const skipped = built.skipped.map((s) => ({ clipId: s.id, missing: [s.level] }));
-  return { ...base, clips: built.size, incomplete: [...incomplete, ...skipped], outcome: 'built' };
+  return { ...base, clips: built.size, unusable: unusableOf(built.skipped), outcome: 'built' };
+}
+
+function unusableOf(skipped: readonly SkippedClip[]): DatasetOutcome['unusable'] {
+  // an index written before the checks had codes gives none: its reason stands in
+  return skipped.map((s) => ({ clipId: s.id, level: s.level, path: s.path, check: s.check ?? 'unreadable', detail: s.detail }));
 }
 
 export function datasetSpecs(config: PipelineConfig): PackedDatasetSpec[] {
@@ -172,14 +184,32 @@ export function command(): Command {
           features.set(key, rows);
           outcomes.push(await buildDataset(store, ctx.config, ctx.dataDir, scope, spec, run.id, { verify: verifyOf(cmd), features: rows }));
         }
+        // Issues describe the datasets as they are now: last run's are replaced.
+        store.clips.clearIngestIssues(scope.name, 'unpackable_features');
+        for (const o of outcomes)
+          for (const u of o.unusable)
+            store.clips.recordIngestIssue({
+              dataset: scope.name,
+              path: u.path,
+              reason: 'unpackable_features',
+              detail: `${u.detail} (clip ${u.clipId}, level ${u.level}: left out of ${o.name})`,
+              runId: run.id,
+            });
         const count = (o: DatasetOutcome['outcome']) => outcomes.filter((x) => x.outcome === o).length;
-        return { counts: { built: count('built'), upToDate: count('up-to-date'), empty: count('empty') } };
+        const unusable = outcomes.reduce((n, o) => n + o.unusable.length, 0);
+        return {
+          counts: { built: count('built'), upToDate: count('up-to-date'), empty: count('empty'), unusable },
+          // a clip left out for a bad file is a failed item, as `status` shows it
+          outcome: unusable > 0 ? 'failed' : 'ok',
+        };
       });
       if (opts.json) console.log(JSON.stringify(outcomes, null, 2));
       else
         for (const o of outcomes) {
           const left = o.incomplete.length ? `, ${o.incomplete.length} left out (a level missing)` : '';
-          console.log(`datasets ${scope.ownFolder ? `${o.dataset} ` : ''}${o.name}: ${o.outcome}, ${o.clips} clips${left}`);
+          const bad = o.unusable.length ? `, ${o.unusable.length} left out (a feature file unusable)` : '';
+          console.log(`datasets ${scope.ownFolder ? `${o.dataset} ` : ''}${o.name}: ${o.outcome}, ${o.clips} clips${left}${bad}`);
+          for (const u of o.unusable) console.log(`  ${u.check}: ${u.detail} (clip ${u.clipId}, level ${u.level})`);
         }
     } finally {
       store.close();

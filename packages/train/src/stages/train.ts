@@ -11,6 +11,7 @@ import type {
   PackedDatasetSpec,
   PipelineConfig,
 } from 'shared';
+import type { LoadedPthNetCheckpoint } from 'model';
 import { loadPthNetCheckpoint, validatePthNetConfig } from 'model';
 import {
   DATASET_FLAG,
@@ -36,8 +37,9 @@ import {
   verifyOf,
   withStageRun,
 } from 'shared';
-import { checkPackedStrides, openPackedDataset } from '../packed/packed.js';
-import { trainRun } from '../trainer/trainer.js';
+import { checkPackedStrides, openPackedDataset, packedDatasetContents } from '../packed/packed.js';
+import type { PackedDatasetContents } from '../packed/types.js';
+import { checkInitNetwork, trainRun } from '../trainer/trainer.js';
 import type { ResumeMode, TrainRunResult } from '../trainer/types.js';
 
 export const TRAIN_FLAGS: readonly ConfigFlag[] = [
@@ -91,13 +93,16 @@ function requireDataset(store: ManifestStore, dataset: string, spec: PackedDatas
  * config pins it and against the head of the `--init` checkpoint: a disagreement is a
  * `ClassCountError` naming both counts, raised before any run is recorded or trained.
  */
-export async function checkTrainClasses(store: ManifestStore, config: PipelineConfig, scope: DatasetScope): Promise<DatasetClasses> {
+export async function checkTrainClasses(
+  store: ManifestStore,
+  config: PipelineConfig,
+  scope: DatasetScope,
+  loaded?: LoadedPthNetCheckpoint,
+): Promise<DatasetClasses> {
   const fixed = config.train.model['num_classes'];
   const classes = datasetClasses(store.clips, scope.name, typeof fixed === 'number' ? fixed : null);
-  if (config.train.init !== null) {
-    const init = resolve(config.train.init);
-    if (!existsSync(init)) throw new ConfigError(`train.init: expected an existing checkpoint, got "${config.train.init}"`);
-    const checkpoint = await loadPthNetCheckpoint(init);
+  const checkpoint = loaded ?? (await loadInitCheckpoint(config));
+  if (checkpoint !== undefined && config.train.init !== null) {
     checkClassCount(
       checkpoint.config.num_classes,
       classes.count,
@@ -128,6 +133,45 @@ function staleIfOtherHead(store: ManifestStore, identity: ReturnType<typeof trai
   }
 }
 
+/** The `--init` checkpoint, loaded (and so checked: format, keys, shapes), or undefined without one. */
+export async function loadInitCheckpoint(config: PipelineConfig): Promise<LoadedPthNetCheckpoint | undefined> {
+  if (config.train.init === null) return undefined;
+  const init = resolve(config.train.init);
+  if (!existsSync(init)) throw new ConfigError(`train.init (--init): expected an existing checkpoint, got "${config.train.init}"`);
+  return loadPthNetCheckpoint(init);
+}
+
+/**
+ * What `trainDirection` needs, checked without writing anything: the packed datasets done and
+ * at `datasets.strides`, and the `--init` network fitting them. The command runs it for every
+ * direction before it records a run, so that a refused command leaves the manifest as it was
+ * (a check inside the run would fail the run, and the claim would demote a done training run).
+ */
+export async function checkTrainInputs(
+  store: ManifestStore,
+  config: PipelineConfig,
+  scope: DatasetScope,
+  direction: Direction,
+  init: LoadedPthNetCheckpoint | undefined,
+): Promise<void> {
+  const source = config.datasets.source;
+  const specs = [
+    { split: config.datasets.trainSplit, direction, source },
+    { split: config.datasets.testSplit, direction, source },
+  ];
+  const contents = [];
+  for (const spec of specs) {
+    const data = requireDataset(store, scope.name, spec);
+    await checkPackedStrides(data.folder, packedDatasetName(spec), config.datasets.strides);
+    contents.push(await packedDatasetContents(data.folder, packedDatasetName(spec)));
+  }
+  if (init === undefined) return;
+  const [train, validation] = contents as [PackedDatasetContents, PackedDatasetContents];
+  // as trainRun counts them: the training set's label names, else the largest label seen
+  const classes = train.labelNames?.length ?? Math.max(train.maxLabel, validation.maxLabel) + 1;
+  checkInitNetwork(config.train, init, train.D, classes);
+}
+
 export async function trainDirection(
   store: ManifestStore,
   config: PipelineConfig,
@@ -141,6 +185,7 @@ export async function trainDirection(
     classes: DatasetClasses;
     fold?: number;
     verify?: CheckOptions['verify'];
+    init?: LoadedPthNetCheckpoint;
   },
 ): Promise<TrainOutcome> {
   const source = config.datasets.source;
@@ -186,6 +231,7 @@ export async function trainDirection(
             train: trainSet,
             validation: valSet,
             hyper: config.train,
+            ...(options.init === undefined ? {} : { init: options.init }),
             runKey: key,
             resume: options.resume,
             workers: config.workers,
@@ -235,15 +281,25 @@ export function command(): Command {
     const resume: ResumeMode = opts.resume ? 'require' : opts.restart ? 'never' : 'auto';
     const backend = await selectBackend(ctx.config.backend);
     process.stderr.write(`[train] tfjs backend: ${describeBackend(backend)}\n`);
+    // the --init checkpoint is read and checked before the manifest is touched
+    const init = await loadInitCheckpoint(ctx.config);
     const store = ManifestStore.open(ctx.manifestPath);
     try {
       const outcomes: TrainOutcome[] = [];
       const scope = resolveDataset(store.clips, ctx.config.dataset);
-      const classes = await checkTrainClasses(store, ctx.config, scope);
+      const classes = await checkTrainClasses(store, ctx.config, scope, init);
+      for (const direction of trainDirections(ctx.config)) await checkTrainInputs(store, ctx.config, scope, direction, init);
       await withStageRun(store, 'train', { dataset: scope.name, ...ctx.config.train }, async (run) => {
         for (const direction of trainDirections(ctx.config)) {
           if (run.signal.aborted) break;
-          const options = { resume, runId: run.id, signal: run.signal, classes, verify: verifyOf(cmd) };
+          const options = {
+            resume,
+            runId: run.id,
+            signal: run.signal,
+            classes,
+            verify: verifyOf(cmd),
+            ...(init === undefined ? {} : { init }),
+          };
           outcomes.push(await trainDirection(store, ctx.config, ctx.dataDir, scope, direction, options));
         }
         return {

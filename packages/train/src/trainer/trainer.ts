@@ -24,7 +24,7 @@ import type { Batch } from '../sampling/types.js';
 import { LEVELS } from '../sampling/constants.js';
 import { makeBatch } from '../packed/make-batch.js';
 import type { PackedDataset } from '../packed/types.js';
-import type { TrainRunOptions, TrainRunResult, TrainingState } from './types.js';
+import type { TrainHyperparameters, TrainRunOptions, TrainRunResult, TrainingState } from './types.js';
 
 /** Batch tensors in the network's layout; masks as 0/1 floats. */
 function batchTensors(batch: Batch) {
@@ -67,6 +67,20 @@ function networkConfig(model: Record<string, unknown>, init: PthNetConfig | unde
     return init;
   }
   return validatePthNetConfig({ n_in: nIn, num_classes: numClasses, ...model }, { keyPrefix: 'train.model.' });
+}
+
+/**
+ * Checks that an `--init` checkpoint's network can train on data of `width`-wide features and
+ * `classes` classes, with `train.model` agreeing with it: what `trainRun` would find out only
+ * after the run began. `ConfigError` naming `train.init` (or the `train.model` key).
+ */
+export function checkInitNetwork(hyper: TrainHyperparameters, init: LoadedPthNetCheckpoint, width: number, classes: number): void {
+  const config = networkConfig(hyper.model, init.config, width, classes);
+  if (config.n_in !== width || config.num_classes < classes) {
+    throw new ConfigError(
+      `train.init (--init ${hyper.init}): expected a network taking the packed datasets' ${width}-wide features and at least ${classes} classes, got one taking ${config.n_in}-wide features and ${config.num_classes} classes`,
+    );
+  }
 }
 
 /** Level-H logits of every clip of `dataset`, `[N, K]` row-major, sampled at the network's level length (`max_len`). */
@@ -162,7 +176,7 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
   }
   // Initial weights decide the architecture; `dropPath` is only the stochastic-depth rate
   // (a model built with drop path has its per-channel scales even when the rate is 0).
-  const init = hyper.init ? await loadPthNetCheckpoint(hyper.init) : undefined;
+  const init = options.init ?? (hyper.init ? await loadPthNetCheckpoint(hyper.init) : undefined);
   const engine = await createTrainingEngine({
     config: networkConfig(hyper.model, init?.config, train.D, numClasses),
     seed: hyper.seed,

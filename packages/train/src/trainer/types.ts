@@ -1,3 +1,4 @@
+import type { LoadedPthNetCheckpoint } from 'model';
 import type { PipelineConfig, TrainEpochRecord } from 'shared';
 import type { RngState } from 'shared';
 import type { PackedDataset } from '../packed/types.js';
@@ -14,6 +15,8 @@ export interface TrainRunOptions {
   /** Scored after every epoch (the test split, or a held-out validation split). */
   validation: PackedDataset;
   hyper: TrainHyperparameters;
+  /** The `hyper.init` checkpoint, already loaded and checked by the caller; loaded here when absent. */
+  init?: LoadedPthNetCheckpoint;
   /** Identifies the inputs and settings of this run; `last` is resumed only when it matches. */
   runKey: string;
   resume?: ResumeMode;

@@ -2,28 +2,32 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import * as shared from 'shared';
-import { ManifestStore, featureIdentity, hashBytes } from 'shared';
+import { ManifestStore, encodeNpy, featureIdentity, hashBytes } from 'shared';
+import * as check from '../feature-check/check.js';
 import { importFeatures } from './importFeatures.js';
 
-// Every feature file import-features reads goes through `hashFileSync`: counting its calls counts the files read.
-vi.mock('shared', async (importOriginal) => {
-  const original = await importOriginal<typeof import('shared')>();
-  return { ...original, hashFileSync: vi.fn(original.hashFileSync) };
+// Every feature file import-features reads goes through `checkFeatureFile` (checked and hashed in
+// one read): counting its calls counts the files read.
+vi.mock('../feature-check/check.js', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../feature-check/check.js')>();
+  return { ...original, checkFeatureFile: vi.fn(original.checkFeatureFile) };
 });
-const hashed = vi.mocked(shared.hashFileSync);
+const hashed = vi.mocked(check.checkFeatureFile);
 
 const FOLDER = 'th14_vit_g_16_4';
 const CLIPS = ['Action/Happy/0001', 'Action/Sad/0002', 'Party/Angry/0003'];
 /** Whole seconds: an mtime that can be set back exactly. */
 const T0 = 1_700_000_000;
 
-/** Three clips' stride-4 features (15 bytes each, the same size whatever the digit) and their list. */
+/** One window of 2-wide features holding `value`: the same size whatever the value. */
+const features = (value: number) => encodeNpy({ data: Float32Array.of(value, value + 0.5), shape: [1, 2] });
+
+/** Three clips' stride-4 features and their list. */
 function makeFeatures(root: string): string[] {
   const files = CLIPS.map((clip) => join(root, FOLDER, `${clip}.npy`));
   files.forEach((file, i) => {
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, `features of ${i}..`);
+    writeFileSync(file, features(i));
     utimesSync(file, T0, T0);
   });
   mkdirSync(join(root, 'lists', FOLDER), { recursive: true });
@@ -55,7 +59,7 @@ describe('import-features decides unchanged by stamp (size, mtime, inode)', () =
 
   it('an unchanged rerun reads no feature file; a touched file is hashed again and not re-imported', async () => {
     expect(await run()).toEqual({ registered: 3, unchanged: 0, read: 3 });
-    expect(recorded(1)).toMatchObject({ status: 'done', contentHash: hashBytes('features of 1..'), bytes: 15 });
+    expect(recorded(1)).toMatchObject({ status: 'done', contentHash: hashBytes(features(1)), bytes: features(1).length });
     expect(await run()).toEqual({ registered: 0, unchanged: 3, read: 0 });
 
     // touched: same content, the stamp moved: read once to be sure, then known by its new stamp
@@ -68,23 +72,23 @@ describe('import-features decides unchanged by stamp (size, mtime, inode)', () =
     expect(await run()).toEqual({ registered: 0, unchanged: 3, read: 0 });
 
     // changed, with its stamp: read and registered again with the new hash
-    writeFileSync(files[2] as string, 'features of 9..');
+    writeFileSync(files[2] as string, features(9));
     expect(await run()).toEqual({ registered: 1, unchanged: 2, read: 1 });
-    expect(recorded(2)?.contentHash).toBe(hashBytes('features of 9..'));
+    expect(recorded(2)?.contentHash).toBe(hashBytes(features(9)));
   });
 
   it('a same-size rewrite that keeps mtime and inode goes unnoticed without --rehash, and is found with it', async () => {
     await run();
     const file = files[0] as string;
     const stamp = statSync(file, { bigint: true });
-    writeFileSync(file, 'features of 7..');
+    writeFileSync(file, features(7));
     utimesSync(file, T0, T0);
     const after = statSync(file, { bigint: true });
     expect([after.size, after.mtimeNs, after.ino]).toEqual([stamp.size, stamp.mtimeNs, stamp.ino]);
 
     expect(await run()).toEqual({ registered: 0, unchanged: 3, read: 0 });
-    expect(recorded(0)?.contentHash).toBe(hashBytes('features of 0..'));
+    expect(recorded(0)?.contentHash).toBe(hashBytes(features(0)));
     expect(await run(true)).toEqual({ registered: 1, unchanged: 2, read: 3 });
-    expect(recorded(0)?.contentHash).toBe(hashBytes('features of 7..'));
+    expect(recorded(0)?.contentHash).toBe(hashBytes(features(7)));
   });
 });

@@ -181,6 +181,15 @@ describe('a refused train command changes nothing in the manifest', () => {
     ({ work, config } = await fixtureWorkspace('pthnet-hostile-train-', ['forward']));
   });
 
+  it('--resume with nothing to resume is refused before any record', async () => {
+    const manifest = join(work, 'data', 'manifest.sqlite');
+    const before = dumpManifest(manifest);
+    const refused = await pthnet(config, 'train', '--direction', 'forward', '--epochs', '1', '--resume');
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/pthnet train: --resume: expected a last checkpoint of the forward run in .*forward.*, got none/);
+    expect(dumpManifest(manifest)).toBe(before);
+  });
+
   it('after a good training: a bad --init, a folder, a missing file, a disagreeing network and --milestones 2,1 are refused before any record', async () => {
     const trainArgs = ['--direction', 'forward', '--epochs', '1', '--batch-size', '5'];
     expect((await pthnet(config, 'train', ...trainArgs)).code).toBe(0);

@@ -133,6 +133,22 @@ function staleIfOtherHead(store: ManifestStore, identity: ReturnType<typeof trai
   }
 }
 
+/**
+ * `--resume` where a direction has nothing to resume (no `last` checkpoint, no finished run) is
+ * refused before a run is recorded: the trainer would find out only inside a recorded run. A
+ * finished run is left to the trainer: up to date, or its inputs changed (then `last` decides).
+ */
+function checkResumable(store: ManifestStore, config: PipelineConfig, dataDir: string, scope: DatasetScope, direction: Direction): void {
+  const runSpec = { direction, source: config.datasets.source };
+  if (store.artifacts.getArtifact(trainingRunIdentity(scope.name, runSpec))?.status === 'done') return;
+  const folder = trainingRunFolder(dataDir, config.train.out, scope, runSpec);
+  if (!existsSync(join(folder, 'last.json')) && !existsSync(join(folder, 'last.prev.json'))) {
+    throw new ConfigError(
+      `--resume: expected a last checkpoint of the ${direction} run in ${folder}, got none (run without --resume to start it)`,
+    );
+  }
+}
+
 /** The `--init` checkpoint, loaded (and so checked: format, keys, shapes), or undefined without one. */
 export async function loadInitCheckpoint(config: PipelineConfig): Promise<LoadedPthNetCheckpoint | undefined> {
   if (config.train.init === null) return undefined;
@@ -288,7 +304,10 @@ export function command(): Command {
       const outcomes: TrainOutcome[] = [];
       const scope = resolveDataset(store.clips, ctx.config.dataset);
       const classes = await checkTrainClasses(store, ctx.config, scope, init);
-      for (const direction of trainDirections(ctx.config)) await checkTrainInputs(store, ctx.config, scope, direction, init);
+      for (const direction of trainDirections(ctx.config)) {
+        await checkTrainInputs(store, ctx.config, scope, direction, init);
+        if (resume === 'require') checkResumable(store, ctx.config, ctx.dataDir, scope, direction);
+      }
       await withStageRun(store, 'train', { dataset: scope.name, ...ctx.config.train }, async (run) => {
         for (const direction of trainDirections(ctx.config)) {
           if (run.signal.aborted) break;

@@ -100,24 +100,29 @@ function readCurves(path: string): TrainLogRecord[] | undefined {
 }
 
 /** The pipeline's own checkpoints and test datasets, or the flags' overrides. */
-function resolveInputs(store: ManifestStore, config: PipelineConfig, datasetName: string, flags: { forward?: string; reversed?: string }) {
+async function resolveInputs(
+  store: ManifestStore,
+  config: PipelineConfig,
+  datasetName: string,
+  flags: { forward?: string; reversed?: string },
+) {
   const source = config.datasets.source;
-  const checkpoint = (direction: Direction, flag: string | undefined) => {
+  const checkpoint = async (direction: Direction, flag: string | undefined) => {
     if (flag !== undefined) {
       if (!existsSync(flag)) throw new ConfigError(`--${direction}: expected an existing checkpoint, got "${flag}"`);
       return resolve(flag);
     }
-    const row = store.artifacts.getArtifact(trainingRunIdentity(datasetName, { direction, source }));
+    const row = await store.artifacts.getArtifact(trainingRunIdentity(datasetName, { direction, source }));
     const best = row?.status === 'done' ? bestCheckpointOf(row.path) : undefined;
     return best !== undefined && existsSync(best) ? best : undefined;
   };
-  const forward = checkpoint('forward', flags.forward);
+  const forward = await checkpoint('forward', flags.forward);
   if (forward === undefined)
     throw new ConfigError('eval: expected a forward checkpoint, got none (run `pnpm pthnet train`, or pass --forward <checkpoint>)');
-  const reversed = checkpoint('reversed', flags.reversed);
-  const dataset = (direction: Direction) => {
+  const reversed = await checkpoint('reversed', flags.reversed);
+  const dataset = async (direction: Direction) => {
     const spec: PackedDatasetSpec = { split: config.datasets.testSplit, direction, source };
-    const row = store.artifacts.getArtifact(packedDatasetIdentity(datasetName, spec));
+    const row = await store.artifacts.getArtifact(packedDatasetIdentity(datasetName, spec));
     if (row?.status !== 'done')
       throw new ConfigError(
         `eval: expected the packed dataset ${packedDatasetName(spec)} of ${datasetName}, got ${row ? `one that is ${row.status}` : 'none'} (run \`pnpm pthnet datasets\`)`,
@@ -127,7 +132,7 @@ function resolveInputs(store: ManifestStore, config: PipelineConfig, datasetName
       throw new ConfigError(`eval: the packed dataset ${packedDatasetName(spec)} of ${datasetName} is done but has no content hash`);
     return { spec, contentHash: row.contentHash, dir: artifactFolderOf(row.path) };
   };
-  return { forward, reversed, forwardData: dataset('forward'), reversedData: reversed ? dataset('reversed') : undefined };
+  return { forward, reversed, forwardData: await dataset('forward'), reversedData: reversed ? await dataset('reversed') : undefined };
 }
 
 export async function runEval(
@@ -137,7 +142,7 @@ export async function runEval(
   scope: DatasetScope,
   flags: { forward?: string; reversed?: string; runId?: string },
 ): Promise<EvalSummary> {
-  const inputs = resolveInputs(store, config, scope.name, flags);
+  const inputs = await resolveInputs(store, config, scope.name, flags);
   // Test sets packed from features at `datasets.strides`, or an error naming it (checked before
   // a report is found up to date: a changed setting never gets the old report).
   for (const data of [inputs.forwardData, inputs.reversedData]) {
@@ -285,10 +290,10 @@ export function command(): Command {
     const ctx = stageContext(cmd, EVAL_FLAGS);
     const backend = await selectBackend(ctx.config.backend);
     process.stderr.write(`[eval] tfjs backend: ${describeBackend(backend)}\n`);
-    const store = ManifestStore.open(ctx.manifestPath);
+    const store = await ManifestStore.open(ctx.manifest);
     try {
       let summary: EvalSummary | undefined;
-      const scope = resolveDataset(store.clips, ctx.config.dataset);
+      const scope = await resolveDataset(store.clips, ctx.config.dataset);
       await withStageRun(store, 'eval', { dataset: scope.name, ...ctx.config.eval }, async (run) => {
         summary = await runEval(store, ctx.config, ctx.dataDir, scope, {
           ...(opts.forward ? { forward: opts.forward } : {}),
@@ -301,7 +306,7 @@ export function command(): Command {
       if (opts.json) console.log(JSON.stringify(summary, null, 2));
       else console.log(`${formatResultTable(summary)}\nreport (${summary.outcome}): ${join(summary.reportDir, 'report.md')}`);
     } finally {
-      store.close();
+      await store.close();
     }
   });
   return cmd;

@@ -83,16 +83,16 @@ export async function backboneHash(path: string, dataDir: string): Promise<strin
 }
 
 /** Every (clip, source, direction, stride) feature file the config asks for, with its cache key. */
-export function planExtractItems(
+export async function planExtractItems(
   store: ManifestStore,
   config: PipelineConfig,
   dataDir: string,
   backbone: { hash: string; spec: BackboneSpec },
-): ExtractItem[] {
+): Promise<ExtractItem[]> {
   const e = config.extract;
   const items: ExtractItem[] = [];
-  for (const clip of store.clips.listClips()) {
-    const sources = store.clips.getClipSources(clip.id);
+  for (const clip of await store.clips.listClips()) {
+    const sources = await store.clips.getClipSources(clip.id);
     for (const kind of e.sources) {
       const source = sources.find((s) => s.kind === kind);
       if (!source) continue;
@@ -201,8 +201,8 @@ async function extractClipSource(
 export async function writeFeatureLists(store: ManifestStore, dataDir: string): Promise<string[]> {
   const featuresDir = join(dataDir, 'features');
   const byFile = new Map<string, string[]>();
-  const clips = new Map(store.clips.listClips().map((c) => [c.id, c]));
-  for (const row of store.artifacts.listArtifacts({ stage: 'extract', kind: 'features', status: 'done' })) {
+  const clips = new Map((await store.clips.listClips()).map((c) => [c.id, c]));
+  for (const row of await store.artifacts.listArtifacts({ stage: 'extract', kind: 'features', status: 'done' })) {
     if (!row.path.startsWith(featuresDir) || row.clipId === null) continue;
     const clip = clips.get(row.clipId);
     // biome-ignore lint/style/noNonNullAssertion: String.split always returns at least one element
@@ -266,7 +266,7 @@ export async function runExtract(
     );
   }
   const hash = await backboneHash(checkpoint, dataDir);
-  const all = planExtractItems(store, config, dataDir, { hash, spec });
+  const all = await planExtractItems(store, config, dataDir, { hash, spec });
   const summary: ExtractSummary = { clips: 0, produced: 0, upToDate: 0, taken: 0, failed: 0, windows: 0, passesSaved: 0 };
 
   // Decide per item; group the todo items by clip source.
@@ -336,9 +336,9 @@ export async function runExtract(
             } catch (error) {
               summary.failed += 1;
               for (const item of items) {
-                const current = store.artifacts.getArtifact(item.identity);
+                const current = await store.artifacts.getArtifact(item.identity);
                 if (current?.status === 'done' && current.cacheKey === item.cacheKey) continue;
-                failArtifact(store, item.identity, { cacheKey: item.cacheKey, path: item.path, params: item.params }, error, options);
+                await failArtifact(store, item.identity, { cacheKey: item.cacheKey, path: item.path, params: item.params }, error, options);
               }
               process.stderr.write(`[extract] ${items[0].clip.id} (${items[0].source.kind}): ${(error as Error).message}\n`);
             } finally {
@@ -368,7 +368,7 @@ export function command(): Command {
     if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0))
       throw new ConfigError(`--limit: expected a non-negative integer, got "${opts.limit}"`);
     const shard = parseShard(opts.shard);
-    const store = ManifestStore.open(ctx.manifestPath);
+    const store = await ManifestStore.open(ctx.manifest);
     try {
       let summary: ExtractSummary | undefined;
       await withStageRun(store, 'extract', ctx.config.extract, async (run) => {
@@ -390,7 +390,7 @@ export function command(): Command {
         );
       }
     } finally {
-      store.close();
+      await store.close();
     }
   });
   return cmd;

@@ -67,7 +67,7 @@ async function probeWithCache(
   rehash: boolean,
 ): Promise<ProbedSource> {
   const stamp = await fileStamp(ref);
-  const known = store.clips.getClipSource(clipId, role);
+  const known = await store.clips.getClipSource(clipId, role);
   const reuse = (prior: NonNullable<typeof known>, contentHash: string): ProbedSource => ({
     role,
     row: {
@@ -114,19 +114,26 @@ export async function ingestDataset(
   const { definition, config } = layoutConfig(entry, options.cwd);
   const layout = await definition.read(config);
   const dataset = entry.name;
-  store.clips.setLabelMap(
+  await store.clips.setLabelMap(
     dataset,
     layout.labelMap.map((l) => l.name),
   );
   // Issues describe the tree as it is now: last run's are replaced, not accumulated.
-  store.clips.clearIngestIssues(dataset);
+  await store.clips.clearIngestIssues(dataset);
   const problems: Partial<Record<IngestProblemCode, number>> = {};
   // The code is the reader's (or the probe's) own: never inferred from the wording of the detail.
-  const record = (code: IngestProblemCode, detail: string, clipId?: string, path?: string) => {
+  const record = async (code: IngestProblemCode, detail: string, clipId?: string, path?: string) => {
     problems[code] = (problems[code] ?? 0) + 1;
-    store.clips.recordIngestIssue({ dataset, clipId: clipId ?? null, path: path ?? null, reason: code, detail, runId: options.runId });
+    await store.clips.recordIngestIssue({
+      dataset,
+      clipId: clipId ?? null,
+      path: path ?? null,
+      reason: code,
+      detail,
+      runId: options.runId,
+    });
   };
-  for (const p of layout.problems) record(p.code, p.detail, p.clipId, p.path);
+  for (const p of layout.problems) await record(p.code, p.detail, p.clipId, p.path);
 
   const progress = createProgress({ label: `ingest ${dataset}`, total: layout.clips.length, unit: 'clips' });
   const queue = new PQueue({ concurrency: options.concurrency ?? 4 });
@@ -142,7 +149,7 @@ export async function ingestDataset(
         probed.push(await probeWithCache(store, clip.id, role, ref, options.rehash ?? false));
       } catch (error) {
         // a plain file-system error (the stamp's stat) says by its errno whether the file is gone
-        record(error instanceof SourceError ? error.problem : problemOfFsError(error), (error as Error).message, clip.id, ref.path);
+        await record(error instanceof SourceError ? error.problem : problemOfFsError(error), (error as Error).message, clip.id, ref.path);
       }
     }
     progress.tick();
@@ -172,11 +179,11 @@ export async function ingestDataset(
   progress.stop();
 
   clipRows.sort((a, b) => a.id.localeCompare(b.id));
-  const counts = store.clips.upsertClips(clipRows);
-  const sourceCounts = store.clips.upsertClipSources(sourceRows);
+  const counts = await store.clips.upsertClips(clipRows);
+  const sourceCounts = await store.clips.upsertClipSources(sourceRows);
   const splits = new Map<string, string[]>();
   for (const c of clipRows) splits.set(c.split ?? '', [...(splits.get(c.split ?? '') ?? []), c.id]);
-  for (const [split, ids] of splits) if (split !== '') store.clips.setSplitMembers(dataset, split, ids);
+  for (const [split, ids] of splits) if (split !== '') await store.clips.setSplitMembers(dataset, split, ids);
   return {
     dataset,
     clips: clipRows.length,
@@ -213,7 +220,7 @@ export function command(): Command {
           : `--dataset: expected one of ${ctx.config.ingest.datasets.map((d) => d.name).join(', ') || '(none configured)'}, got "${opts.dataset}"`,
       );
     }
-    const store = ManifestStore.open(ctx.manifestPath);
+    const store = await ManifestStore.open(ctx.manifest);
     try {
       const summaries: IngestSummary[] = [];
       await withStageRun(store, 'ingest', ctx.config.ingest, async (run) => {
@@ -239,7 +246,7 @@ export function command(): Command {
           );
         }
     } finally {
-      store.close();
+      await store.close();
     }
   });
   return cmd;

@@ -68,18 +68,15 @@ export async function produceArtifact(
   const how = makerFor(identity, maker);
   const info = ledgerInfo(identity, plan);
   const leaseMs = options.leaseMs ?? ledger.claimLeaseMs;
-  const claim = ledger.claim(identity, info, { leaseMs, runId: options.runId ?? null });
+  const claim = await ledger.claim(identity, info, { leaseMs, runId: options.runId ?? null });
   if (!claim) return { outcome: 'skipped', reason: 'taken' };
   const phase = (p: ProducePhase) => options.onPhase?.(p);
   phase('claimed');
   // A long job (a training run) must not lose its claim to a lease timeout while this process is alive.
   const renewal = setInterval(
     () => {
-      try {
-        ledger.renewClaim(identity, leaseMs);
-      } catch {
-        // Busy database: the next tick retries; the pid check protects the claim meanwhile.
-      }
+      // Busy database: the next tick retries; the pid check protects the claim meanwhile.
+      ledger.renewClaim(identity, leaseMs).catch(() => undefined);
     },
     Math.max(1000, Math.floor(leaseMs / 3)),
   );
@@ -107,7 +104,7 @@ export async function produceArtifact(
         await unlink(claim.path).catch(() => undefined);
         const contents = await how.writeFolder(folder);
         if (contents === 'abandoned') {
-          ledger.release(identity);
+          await ledger.release(identity);
           return { outcome: 'abandoned' };
         }
         phase('written');
@@ -120,13 +117,13 @@ export async function produceArtifact(
       phase('renamed');
       file = { bytes, contentHash: hash };
     }
-    ledger.complete(identity, { path: claim.path, ...file });
+    await ledger.complete(identity, { path: claim.path, ...file });
     phase('recorded');
     return { outcome: 'produced', path: claim.path, ...file };
   } catch (error) {
     if (tempPath !== undefined) await unlink(tempPath).catch(() => undefined);
     try {
-      ledger.fail(identity, error);
+      await ledger.fail(identity, error);
     } catch {
       // Recording the failure is best effort; the original error matters more.
     }
@@ -154,7 +151,7 @@ export async function ensureArtifact(
   if (decision.decision === 'skip') {
     const problem = layoutOf(identity) === 'folder' ? await checkRecordedFiles(info.path) : undefined;
     if (problem === undefined) return { outcome: 'skipped', reason: 'up-to-date' };
-    ledger.invalidate(identity, problem);
+    await ledger.invalidate(identity, problem);
   }
   return produceArtifact(store, identity, plan, maker, options);
 }
@@ -164,15 +161,15 @@ export async function ensureArtifact(
  * was written): claim, then fail with the error. Returns false when another process holds it or
  * it is already done with this cache key.
  */
-export function failArtifact(
+export async function failArtifact(
   store: LedgerHolder,
   identity: ArtifactIdentity,
   plan: ArtifactPlanInfo,
   error: unknown,
   options: Pick<ProduceArtifactOptions, 'runId'> = {},
-): boolean {
+): Promise<boolean> {
   const ledger = store.artifacts;
-  if (!ledger.claim(identity, ledgerInfo(identity, plan), { runId: options.runId ?? null })) return false;
+  if (!(await ledger.claim(identity, ledgerInfo(identity, plan), { runId: options.runId ?? null }))) return false;
   return ledger.fail(identity, error);
 }
 

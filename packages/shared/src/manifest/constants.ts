@@ -1,3 +1,6 @@
+/** Overrides the config's `manifest` (a `postgres://` URL or a SQLite file), e.g. for every worker of a cluster. */
+export const MANIFEST_ENV_VAR = 'PTHNET_MANIFEST_URL';
+
 /** File name of the manifest inside a data directory (`<data-dir>/manifest.sqlite`). */
 export const MANIFEST_FILE_NAME = 'manifest.sqlite';
 
@@ -43,3 +46,6 @@ export const INGEST_ISSUE_REASONS = [
   'split_conflict',
 ] as const;
 export type IngestIssueReason = (typeof INGEST_ISSUE_REASONS)[number];
+
+/** The `pg_advisory_lock` key under which a process migrates a PostgreSQL manifest ("pthnet" in ASCII). */
+export const POSTGRES_MIGRATION_LOCK = 0x707468_6e6574;

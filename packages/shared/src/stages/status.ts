@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { stageCommand, stageContext } from '../cli/common.js';
-import { ManifestStore } from '../manifest/index.js';
+import { ManifestStore, manifestExists } from '../manifest/index.js';
 import type { StatusSummary } from '../manifest/types.js';
 
 export function formatStatus(summary: StatusSummary, manifestPath: string): string {
@@ -50,20 +49,20 @@ export function command(): Command {
   const cmd = stageCommand('status', 'what the manifest holds: done, stale, failed, missing per stage')
     .option('--json', 'print the summary as JSON')
     .option('--no-check-files', 'trust recorded files without checking they exist');
-  cmd.action((opts: { json?: boolean; checkFiles: boolean }) => {
+  cmd.action(async (opts: { json?: boolean; checkFiles: boolean }) => {
     const ctx = stageContext(cmd);
-    if (!existsSync(ctx.manifestPath)) {
-      if (opts.json) console.log(JSON.stringify({ manifest: ctx.manifestPath, exists: false }));
-      else console.log(`no manifest yet at ${ctx.manifestPath}: run \`pnpm pthnet ingest\` first`);
+    if (!manifestExists(ctx.manifest)) {
+      if (opts.json) console.log(JSON.stringify({ manifest: ctx.manifest, exists: false }));
+      else console.log(`no manifest yet at ${ctx.manifest}: run \`pnpm pthnet ingest\` first`);
       return;
     }
-    const store = ManifestStore.open(ctx.manifestPath);
+    const store = await ManifestStore.open(ctx.manifest);
     try {
-      const summary = store.status.summary({ checkFiles: opts.checkFiles });
-      if (opts.json) console.log(JSON.stringify({ manifest: ctx.manifestPath, exists: true, ...summary }, null, 2));
-      else console.log(formatStatus(summary, ctx.manifestPath));
+      const summary = await store.status.summary({ checkFiles: opts.checkFiles });
+      if (opts.json) console.log(JSON.stringify({ manifest: ctx.manifest, exists: true, ...summary }, null, 2));
+      else console.log(formatStatus(summary, ctx.manifest));
     } finally {
-      store.close();
+      await store.close();
     }
   });
   return cmd;

@@ -34,10 +34,10 @@ export interface DatasetOutcome {
  * Collects, per clip of the dataset's split, the done feature artifacts of the three levels.
  * Joined by clip id; a clip missing a level is reported and left out, never shifted onto another.
  */
-export function collectDatasetClips(store: ManifestStore, config: PipelineConfig, dataset: string, spec: PackedDatasetSpec) {
+export async function collectDatasetClips(store: ManifestStore, config: PipelineConfig, dataset: string, spec: PackedDatasetSpec) {
   const strides = config.datasets.strides;
   const byClip = new Map<string, Map<number, ArtifactRow>>();
-  for (const row of store.artifacts.listArtifacts({
+  for (const row of await store.artifacts.listArtifacts({
     kind: 'features',
     status: 'done',
     direction: spec.direction,
@@ -50,7 +50,7 @@ export function collectDatasetClips(store: ManifestStore, config: PipelineConfig
   }
   const clips: Array<PackedClipSource & { hashes: string[] }> = [];
   const incomplete: DatasetOutcome['incomplete'] = [];
-  for (const clip of store.clips.listClips({ dataset, split: spec.split })) {
+  for (const clip of await store.clips.listClips({ dataset, split: spec.split })) {
     const rows = byClip.get(clip.id);
     const found = { H: rows?.get(strides.H), M: rows?.get(strides.M), L: rows?.get(strides.L) };
     const { H, M, L } = found;
@@ -82,12 +82,12 @@ export async function buildDataset(
   const name = packedDatasetName(spec);
   const outDir = packedDatasetFolder(dataDir, scope, spec);
   const indexPath = join(outDir, `${name}.index.json`);
-  const { clips, incomplete } = collectDatasetClips(store, config, scope.name, spec);
+  const { clips, incomplete } = await collectDatasetClips(store, config, scope.name, spec);
   const base = { dataset: scope.name, name, clips: clips.length, incomplete, indexPath };
   if (clips.length === 0) return { ...base, outcome: 'empty' };
   const params = { split: spec.split, direction: spec.direction, source: spec.source, strides: config.datasets.strides };
   const key = artifactCacheKey('packed-dataset', { params, inputs: clips.map((c) => `${c.id}\t${c.label}\t${c.hashes.join(',')}`) });
-  const labelNames = store.clips.getLabelMap(scope.name);
+  const labelNames = await store.clips.getLabelMap(scope.name);
   let built: BuildPackedDatasetResult | undefined;
   const result = await ensureArtifact(
     store,
@@ -137,10 +137,10 @@ export function command(): Command {
   );
   cmd.action(async (opts: { json?: boolean }) => {
     const ctx = stageContext(cmd, DATASET_FLAGS);
-    const store = ManifestStore.open(ctx.manifestPath);
+    const store = await ManifestStore.open(ctx.manifest);
     try {
       const outcomes: DatasetOutcome[] = [];
-      const scope = resolveDataset(store.clips, ctx.config.dataset);
+      const scope = await resolveDataset(store.clips, ctx.config.dataset);
       await withStageRun(store, 'datasets', { dataset: scope.name, ...ctx.config.datasets }, async (run) => {
         for (const spec of datasetSpecs(ctx.config)) {
           if (run.signal.aborted) break;
@@ -156,7 +156,7 @@ export function command(): Command {
           console.log(`datasets ${scope.ownFolder ? `${o.dataset} ` : ''}${o.name}: ${o.outcome}, ${o.clips} clips${left}`);
         }
     } finally {
-      store.close();
+      await store.close();
     }
   });
   return cmd;

@@ -107,7 +107,7 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
   if (folders.length === 0) {
     throw new ConfigError(`--lists ${options.listsDir}: expected folders named <tag>_16_<stride>[_face][_rv], got none`);
   }
-  if (store.clips.getLabelMap(options.dataset).length === 0) store.clips.setLabelMap(options.dataset, labels);
+  if ((await store.clips.getLabelMap(options.dataset)).length === 0) await store.clips.setLabelMap(options.dataset, labels);
 
   const summary: ImportSummary = { folders: [], clipsAdded: 0, incomplete: [], labelConflicts: [], splitConflicts: [] };
   const seen = new Map<string, Set<string>>(); // clip id → folders it was registered from
@@ -139,9 +139,9 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
   const conflicting = new Set(summary.splitConflicts.map((c) => c.clipId));
   const importedHash = (clipId: string) => hashBytes(`imported:${options.dataset}:${clipId}`);
   // Issues describe the lists as they are now: last run's conflicts are replaced.
-  store.clips.clearIngestIssues(options.dataset, 'split_conflict');
+  await store.clips.clearIngestIssues(options.dataset, 'split_conflict');
   for (const { clipId, listed: at } of summary.splitConflicts) {
-    store.clips.recordIngestIssue({
+    await store.clips.recordIngestIssue({
       dataset: options.dataset,
       clipId,
       reason: 'split_conflict',
@@ -151,7 +151,7 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
   }
 
   // One query for all clips: a query per list line would dominate on 47k lines.
-  const known = new Map(store.clips.listClips().map((c) => [c.id, c]));
+  const known = new Map((await store.clips.listClips()).map((c) => [c.id, c]));
   // A clip an earlier import added takes the split the lists give it now, or none when they conflict.
   const moved: ClipInput[] = [];
   for (const [clipId, at] of listed) {
@@ -161,7 +161,7 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
     const split = conflicting.has(clipId) ? null : splits.size === 1 ? (at[0]?.split ?? null) : clip.split;
     if (split !== clip.split) moved.push({ ...clip, split });
   }
-  store.clips.upsertClips(moved);
+  await store.clips.upsertClips(moved);
   for (const { folder, parsed, file, list } of parsedLists) {
     const split = splitFromListName(file);
     const row = { folder, split, listed: list.entries.length, registered: 0, unchanged: 0, missingFiles: 0, splitConflicts: 0 };
@@ -177,8 +177,8 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
         // An imported clip has no media: its identity is its id, its content the feature files.
         contentHash: importedHash(e.clipId),
       }));
-    summary.clipsAdded += store.clips.upsertClips(newClips).inserted;
-    for (const c of store.clips.listClips({ dataset: options.dataset, split })) known.set(c.id, c);
+    summary.clipsAdded += (await store.clips.upsertClips(newClips)).inserted;
+    for (const c of await store.clips.listClips({ dataset: options.dataset, split })) known.set(c.id, c);
     for (const entry of list.entries) {
       progress.tick();
       if (conflicting.has(entry.clipId)) {
@@ -246,7 +246,7 @@ export function command(): Command {
     const listsDir = resolve(opts.lists);
     if (!existsSync(listsDir)) throw new ConfigError(`--lists: expected an existing folder, got "${opts.lists}"`);
     const root = resolve(opts.root ?? opts.lists);
-    const store = ManifestStore.open(ctx.manifestPath);
+    const store = await ManifestStore.open(ctx.manifest);
     try {
       let summary: ImportSummary | undefined;
       await withStageRun(store, 'import-features', { listsDir, root, dataset: opts.dataset }, async (run) => {
@@ -288,7 +288,7 @@ export function command(): Command {
         for (const c of summary.splitConflicts) console.log(`  ${c.clipId}: listed in ${describeListings(c.listed)}`);
       }
     } finally {
-      store.close();
+      await store.close();
     }
   });
   return cmd;

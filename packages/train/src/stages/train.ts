@@ -63,8 +63,12 @@ export interface TrainOutcome {
 }
 
 /** The done packed dataset of a split (its folder and content hash), or a clear error saying which stage to run. */
-function requireDataset(store: ManifestStore, dataset: string, spec: PackedDatasetSpec): { folder: string; contentHash: string } {
-  const row = store.artifacts.getArtifact(packedDatasetIdentity(dataset, spec));
+async function requireDataset(
+  store: ManifestStore,
+  dataset: string,
+  spec: PackedDatasetSpec,
+): Promise<{ folder: string; contentHash: string }> {
+  const row = await store.artifacts.getArtifact(packedDatasetIdentity(dataset, spec));
   if (row?.status !== 'done' || row.contentHash === null || !existsSync(row.path)) {
     throw new ConfigError(
       `train: expected the packed dataset ${packedDatasetName(spec)} of ${dataset}, got ${row ? `one that is ${row.status}` : 'none'} (run \`pnpm pthnet datasets\` first)`,
@@ -84,8 +88,8 @@ export async function trainDirection(
   const source = config.datasets.source;
   const trainSpec: PackedDatasetSpec = { split: config.datasets.trainSplit, direction, source };
   const valSpec: PackedDatasetSpec = { split: config.datasets.testSplit, direction, source };
-  const trainData = requireDataset(store, scope.name, trainSpec);
-  const valData = requireDataset(store, scope.name, valSpec);
+  const trainData = await requireDataset(store, scope.name, trainSpec);
+  const valData = await requireDataset(store, scope.name, valSpec);
   // Packed from features at `datasets.strides`, or an error naming it (checked before a run is
   // found up to date: a changed setting never gets the old result).
   for (const [data, spec] of [
@@ -169,10 +173,10 @@ export function command(): Command {
     const resume: ResumeMode = opts.resume ? 'require' : opts.restart ? 'never' : 'auto';
     const backend = await selectBackend(ctx.config.backend);
     process.stderr.write(`[train] tfjs backend: ${describeBackend(backend)}\n`);
-    const store = ManifestStore.open(ctx.manifestPath);
+    const store = await ManifestStore.open(ctx.manifest);
     try {
       const outcomes: TrainOutcome[] = [];
-      const scope = resolveDataset(store.clips, ctx.config.dataset);
+      const scope = await resolveDataset(store.clips, ctx.config.dataset);
       await withStageRun(store, 'train', { dataset: scope.name, ...ctx.config.train }, async (run) => {
         for (const direction of trainDirections(ctx.config)) {
           if (run.signal.aborted) break;
@@ -202,7 +206,7 @@ export function command(): Command {
           console.log(`train ${o.direction}: ${o.outcome}${best}`);
         }
     } finally {
-      store.close();
+      await store.close();
     }
   });
   return cmd;

@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ManifestStore } from '../manifest/store.js';
+import { postgresForTests, startPostgres } from '../manifest/test-support/postgres-server.js';
+import type { PostgresServer } from '../manifest/test-support/postgres-server.js';
 import type { ArtifactRow } from '../manifest/types.js';
 import { workspaceRoot } from '../paths/index.js';
 import { ARTIFACT_CATALOGUE, ARTIFACT_KINDS, ARTIFACT_RECORD_FILE } from '../pipeline/catalogue.js';
@@ -140,7 +142,22 @@ it('runs the crash and concurrency tests for every kind of the artifact catalogu
   }
 });
 
-describe.each(PRODUCER_CASES)('produceArtifact under crashes and concurrency: %s', (name) => {
+/*
+ * Every case on SQLite; on PostgreSQL (where a private server can be started) the features case,
+ * the one several machines share: the protocol code is the same, the database's locking is not.
+ */
+const postgres = postgresForTests();
+const RUNS: Array<[string, 'sqlite' | 'postgres']> = [
+  ...PRODUCER_CASES.map((name) => [name, 'sqlite'] as [string, 'sqlite']),
+  ...(postgres.available ? [['features', 'postgres'] as [string, 'postgres']] : []),
+];
+let server: PostgresServer | undefined;
+beforeAll(async () => {
+  if (postgres.available) server = await startPostgres(postgres);
+});
+afterAll(async () => server?.stop());
+
+describe.each(RUNS)('produceArtifact under crashes and concurrency: %s on %s', (name, backend) => {
   const kind = producerCase(name);
   const stage = ARTIFACT_CATALOGUE[kind.kind].stage;
   let dir: string;
@@ -150,7 +167,8 @@ describe.each(PRODUCER_CASES)('produceArtifact under crashes and concurrency: %s
 
   beforeEach(async () => {
     dir = mkdtempSync(path.join(tmpdir(), `pthnet-crash-${name}-`));
-    manifestPath = path.join(dir, 'manifest.sqlite');
+    // biome-ignore lint/style/noNonNullAssertion: the postgres runs exist only where the server started
+    manifestPath = backend === 'sqlite' ? path.join(dir, 'manifest.sqlite') : await server!.createDatabase();
     dataDir = path.join(dir, 'data');
     logPath = path.join(dir, 'produced.log');
   });
@@ -254,12 +272,14 @@ describe.each(PRODUCER_CASES)('produceArtifact under crashes and concurrency: %s
     const done = await expectDoneRowsIntact(kind, manifestPath, dataDir);
     expect(done).toHaveLength(itemCount);
     expect(done.every((row) => row.attempts === 1)).toBe(true);
-    const sqlite = new Database(manifestPath, { readonly: true });
-    try {
-      expect(sqlite.pragma('integrity_check', { simple: true })).toBe('ok');
-      expect(sqlite.pragma('foreign_key_check')).toEqual([]);
-    } finally {
-      await sqlite.close();
+    if (backend === 'sqlite') {
+      const sqlite = new Database(manifestPath, { readonly: true });
+      try {
+        expect(sqlite.pragma('integrity_check', { simple: true })).toBe('ok');
+        expect(sqlite.pragma('foreign_key_check')).toEqual([]);
+      } finally {
+        sqlite.close();
+      }
     }
   });
 });

@@ -3,7 +3,7 @@ import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Column, SQL } from 'drizzle-orm';
-import { and, asc, desc, eq, inArray, isNull, ne, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNotNull, isNull, ne, sql } from 'drizzle-orm';
 import { isProcessAlive } from '../atomic/liveness.js';
 import { canonicalJson } from '../cache/cache-key.js';
 import { hashFileWithSize } from '../cache/hash.js';
@@ -25,6 +25,7 @@ import type {
   ClaimOptions,
   CompletedFile,
   FailedArtifact,
+  Lease,
   PlanOptions,
 } from './types.js';
 import type { ClipSourceKind } from './constants.js';
@@ -271,6 +272,26 @@ export class ManifestArtifactLedger implements ArtifactLedger {
       .orderBy(asc(artifacts.id));
   }
 
+  async listLeases(): Promise<Lease[]> {
+    const artifacts = this.table;
+    const now = await this.#backend.now();
+    const rows = await this.db
+      .select()
+      .from(artifacts)
+      .where(and(eq(artifacts.status, 'pending'), isNotNull(artifacts.claimToken)))
+      .orderBy(asc(artifacts.claimedAt), asc(artifacts.id));
+    return rows.map((row) => ({
+      stage: row.stage,
+      item: describeIdentity(row),
+      host: row.claimHost,
+      pid: row.claimPid,
+      claimedAt: row.claimedAt,
+      expiresAt: row.claimExpiresAt,
+      ageMs: row.claimedAt === null ? null : now.getTime() - row.claimedAt.getTime(),
+      expired: !this.claimIsLive(row, now),
+    }));
+  }
+
   async listFailed(limit: number): Promise<FailedArtifact[]> {
     const artifacts = this.table;
     return this.db
@@ -324,7 +345,12 @@ export class ManifestArtifactLedger implements ArtifactLedger {
   }
 
   private claimIsHeldByOther(row: ArtifactRow, now: Date): boolean {
-    if (row.claimToken === null || row.claimToken === this.claimToken) return false;
+    return row.claimToken !== this.claimToken && this.claimIsLive(row, now);
+  }
+
+  /** A claim whose lease runs and whose process, where we can tell (this machine), lives. */
+  private claimIsLive(row: ArtifactRow, now: Date): boolean {
+    if (row.claimToken === null) return false;
     if (row.claimExpiresAt === null || row.claimExpiresAt.getTime() <= now.getTime()) return false;
     // A pid is only meaningful on its own machine; elsewhere the lease alone decides.
     if (row.claimHost === this.host && row.claimPid !== null && !isProcessAlive(row.claimPid)) return false;

@@ -26,6 +26,7 @@ import type {
   IngestIssueCounts,
   IngestIssueInput,
   IngestIssueRow,
+  Lease,
   PlanOptions,
   RunRow,
   StatusOptions,
@@ -149,6 +150,8 @@ export interface ArtifactLedger {
   statusCounts(): Promise<ArtifactStatusCount[]>;
   /** Stage and path of every done artifact. */
   donePaths(): Promise<Array<{ stage: PipelineStage; path: string }>>;
+  /** Every claim held on a pending artifact, live or expired, oldest first. */
+  listLeases(): Promise<Lease[]>;
   /** Failed artifacts with their errors, newest first. */
   listFailed(limit: number): Promise<FailedArtifact[]>;
 }

@@ -30,6 +30,7 @@ export class ManifestStatusReader implements ManifestStatus {
       entry.total += group.count;
       if (group.status === 'done') entry.bytes += group.bytes;
     }
+    const leases = await this.artifacts.listLeases();
     const missing: string[] = [];
     if (checkFiles) {
       for (const row of await this.artifacts.donePaths()) {
@@ -47,6 +48,8 @@ export class ManifestStatusReader implements ManifestStatus {
       ingestIssues: await this.clips.ingestIssueCounts(),
       clips: await this.clips.clipCounts(),
       lastRuns: await this.runs.latestRuns(),
+      workers: leases.filter((lease) => !lease.expired),
+      expiredLeases: leases.filter((lease) => lease.expired),
     };
   }
 }

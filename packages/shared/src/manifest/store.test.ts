@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cacheKey } from '../cache/cache-key.js';
@@ -801,6 +801,55 @@ describe.each(BACKENDS)('ManifestStore artifact protocol (%s)', (backend) => {
       await other.close();
       expect(await store.artifacts.getArtifact(identity)).toMatchObject({ status: 'pending', claimToken: null });
       expect(existsSync(info.path)).toBe(true);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('shows live workers and expired leases in status, then none once the item is redone', async () => {
+    const other = await ManifestStore.open(location);
+    try {
+      const identity = identityFor(sadClip.id, 8);
+      const info = { cacheKey: keyFor('hash-a'), path: pathFor(identity) };
+      expect(await store.artifacts.claim(identity, info, { leaseMs: 60_000 })).not.toBeNull();
+      const live = await store.status.summary({ checkFiles: false });
+      expect(live.workers).toEqual([
+        {
+          stage: 'extract',
+          item: `extract/features ${sadClip.id} forward s8 raw`,
+          host: hostname(),
+          pid: process.pid,
+          claimedAt: expect.any(Date),
+          expiresAt: expect.any(Date),
+          ageMs: expect.any(Number),
+          expired: false,
+        },
+      ]);
+      expect(live.workers[0]!.ageMs).toBeGreaterThanOrEqual(0);
+      expect(live.workers[0]!.ageMs).toBeLessThan(60_000);
+      expect(live.expiredLeases).toEqual([]);
+
+      // the worker stops renewing (killed on another machine, or cut off): its lease runs out
+      await backendOf(store)
+        .db.update(backendOf(store).tables.artifacts)
+        .set({ claimExpiresAt: new Date(Date.now() - 1000) });
+      const stalled = await other.status.summary({ checkFiles: false });
+      expect(stalled.workers).toEqual([]);
+      expect(stalled.expiredLeases).toMatchObject([
+        { item: `extract/features ${sadClip.id} forward s8 raw`, pid: process.pid, expired: true },
+      ]);
+
+      // another worker takes the item over and finishes it; the first one's late result is refused
+      expect(await other.artifacts.claim(identity, info)).not.toBeNull();
+      expect((await other.status.summary({ checkFiles: false })).workers).toHaveLength(1);
+      mkdirSync(path.dirname(info.path), { recursive: true });
+      writeFileSync(info.path, 'done');
+      await other.artifacts.complete(identity, { path: info.path, bytes: 4, contentHash: sha256('done') });
+      await expect(store.artifacts.complete(identity, { path: info.path, bytes: 4, contentHash: sha256('done') })).rejects.toThrow(
+        /claim held by this process/,
+      );
+      const after = await store.status.summary({ checkFiles: false });
+      expect([after.workers, after.expiredLeases]).toEqual([[], []]);
     } finally {
       await other.close();
     }

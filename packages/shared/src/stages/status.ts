@@ -1,7 +1,12 @@
 import type { Command } from 'commander';
 import { stageCommand, stageContext } from '../cli/common.js';
 import { ManifestStore, manifestExists } from '../manifest/index.js';
-import type { StatusSummary } from '../manifest/types.js';
+import type { Lease, StatusSummary } from '../manifest/types.js';
+
+function formatAge(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  return seconds < 120 ? `${seconds} s` : `${Math.round(seconds / 60)} min`;
+}
 
 export function formatStatus(summary: StatusSummary, manifestPath: string): string {
   const lines: string[] = [`manifest: ${manifestPath}`];
@@ -35,6 +40,12 @@ export function formatStatus(summary: StatusSummary, manifestPath: string): stri
   }
   if (summary.missing.length > 0)
     lines.push('', `missing files (${summary.missing.length}):`, ...summary.missing.slice(0, 20).map((p) => `  ${p}`));
+  const lease = (l: Lease) =>
+    `  ${l.stage.padEnd(16)} ${l.item}  ${l.host ?? '?'} pid ${l.pid ?? '?'}  lease age ${l.ageMs === null ? '?' : formatAge(l.ageMs)}`;
+  if (summary.workers.length > 0) lines.push('', `workers (${summary.workers.length} items in hand):`, ...summary.workers.map(lease));
+  if (summary.expiredLeases.length > 0) {
+    lines.push('', `expired leases (${summary.expiredLeases.length}; the next worker redoes them):`, ...summary.expiredLeases.map(lease));
+  }
   if (summary.lastRuns.length > 0) {
     lines.push('', 'last runs:');
     for (const r of summary.lastRuns) {

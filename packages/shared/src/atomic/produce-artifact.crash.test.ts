@@ -167,7 +167,6 @@ describe.each(RUNS)('produceArtifact under crashes and concurrency: %s on %s', (
 
   beforeEach(async () => {
     dir = mkdtempSync(path.join(tmpdir(), `pthnet-crash-${name}-`));
-    // biome-ignore lint/style/noNonNullAssertion: the postgres runs exist only where the server started
     manifestPath = backend === 'sqlite' ? path.join(dir, 'manifest.sqlite') : await server!.createDatabase();
     dataDir = path.join(dir, 'data');
     logPath = path.join(dir, 'produced.log');

@@ -52,6 +52,8 @@ export interface ManifestBackend {
   now(): Promise<Date>;
   /** Rows of a raw query (for the manifest's tests, copies and benchmarks; modules use the query builder). */
   rows(query: SQL): Promise<Array<Record<string, unknown>>>;
+  /** After rows were inserted with their ids (a copy): the next generated id follows the largest one. */
+  resetIdentities(): Promise<void>;
   /** Migrations recorded in the database, oldest first. */
   appliedMigrations(): Promise<Array<{ hash: string; createdAt: number }>>;
   close(): Promise<void>;

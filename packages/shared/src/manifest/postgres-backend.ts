@@ -123,6 +123,14 @@ export class PostgresBackend implements ManifestBackend {
     return exists ? 'locked' : undefined;
   }
 
+  async resetIdentities(): Promise<void> {
+    for (const table of ['artifacts', 'ingest_issues']) {
+      await this.rows(
+        sql`SELECT setval(pg_get_serial_sequence(${table}, 'id'), coalesce((SELECT max(id) FROM ${sql.identifier(table)}), 0) + 1, false)`,
+      );
+    }
+  }
+
   async now(): Promise<Date> {
     const [row] = await this.rows(sql`SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS ms`);
     return new Date(Math.round(Number(row?.['ms'])));

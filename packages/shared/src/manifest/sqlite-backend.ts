@@ -164,6 +164,10 @@ export class SqliteBackend implements ManifestBackend {
     return row;
   }
 
+  async resetIdentities(): Promise<void> {
+    // AUTOINCREMENT keeps sqlite_sequence at the largest id inserted, given or generated.
+  }
+
   async now(): Promise<Date> {
     return new Date();
   }

@@ -154,7 +154,42 @@ async function extractClipSource(
   runId: string,
   summary: ExtractSummary,
 ): Promise<void> {
-  const first = items[0];
+  // Claimed before the clip is decoded and run through the backbone, not only when its files are
+  // written: processes sharing a manifest (several machines) then split the compute, not just the writes.
+  const claimed: ExtractItem[] = [];
+  for (const item of items) {
+    const info = { cacheKey: item.cacheKey, path: item.path, params: item.params };
+    if (await store.artifacts.claim(item.identity, info, { runId })) claimed.push(item);
+    else summary.taken += 1;
+  }
+  const [first] = claimed;
+  if (first === undefined) return;
+  const leaseMs = store.artifacts.claimLeaseMs;
+  const renewal = setInterval(
+    () => {
+      // A busy database: the next tick retries; the lease outlasts a few missed ones.
+      for (const item of claimed) store.artifacts.renewClaim(item.identity, leaseMs).catch(() => undefined);
+    },
+    Math.max(1000, Math.floor(leaseMs / 3)),
+  );
+  renewal.unref();
+  try {
+    await extractClaimed(store, first, claimed, batcher, config, runId, summary);
+  } finally {
+    clearInterval(renewal);
+  }
+}
+
+/** Decodes the clip source once and makes the claimed items of it (see `extractClipSource`). */
+async function extractClaimed(
+  store: ManifestStore,
+  first: ExtractItem,
+  items: ExtractItem[],
+  batcher: WindowBatcher<FrameWindow>,
+  config: PipelineConfig,
+  runId: string,
+  summary: ExtractSummary,
+): Promise<void> {
   const decoded = await decodeClip({ path: first.source.path, kind: first.source.isFrameFolder ? 'frames' : 'video' });
   const L = config.extract.windowLength;
   for (const direction of new Set(items.map((i) => i.direction))) {

@@ -125,9 +125,12 @@ export class ManifestArtifactLedger implements ArtifactLedger {
         } else {
           if (row.status === 'done' && row.cacheKey === info.cacheKey) return null;
           if (row.status === 'pending' && this.claimIsHeldByOther(row, now)) return null;
+          // Claiming again what this ledger already holds (a stage that claims before it computes,
+          // then makes the file through produceArtifact) renews it; it is not another attempt.
+          const ours = row.status === 'pending' && row.claimToken === this.claimToken;
           await this.db
             .update(artifacts)
-            .set({ ...claimColumns, attempts: sql`${artifacts.attempts} + 1` })
+            .set({ ...claimColumns, ...(ours ? { claimedAt: row.claimedAt ?? now } : { attempts: sql`${artifacts.attempts} + 1` }) })
             .where(eq(artifacts.id, row.id));
           artifactId = row.id;
         }

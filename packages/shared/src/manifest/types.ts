@@ -113,6 +113,8 @@ export interface ArtifactRow {
   claimHost: string | null;
   claimToken: string | null;
   claimExpiresAt: Date | null;
+  /** When the current holder took the claim. */
+  claimedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
   completedAt: Date | null;

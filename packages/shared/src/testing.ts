@@ -1,0 +1,3 @@
+// Test helpers other packages' tests may use (the `shared/testing` entry): never imported by production code.
+export { postgresForTests, startPostgres } from './manifest/test-support/postgres-server.js';
+export type { PostgresAvailability, PostgresServer } from './manifest/test-support/postgres-server.js';

@@ -20,7 +20,7 @@ const SERVER_USER = 'postgres';
 export type PostgresAvailability = { available: true; bindir: string; runAs: string | null } | { available: false; reason: string };
 
 /** Whether a server can be started here, and how. */
-export function findPostgres(): PostgresAvailability {
+function findPostgres(): PostgresAvailability {
   const bindir = postgresBindir();
   if (bindir === undefined) {
     return {

@@ -16,6 +16,15 @@ export type ManifestTables = typeof schema;
  */
 export type ManifestDatabase = BetterSQLite3Database<ManifestTables>;
 
+export interface TransactionOptions {
+  /**
+   * Run alone among the transactions that ask for it, as every SQLite write transaction does: for
+   * read-then-write changes to the clip catalogue (two ingests upserting the same clips), which no
+   * row lock can cover before the rows exist. PostgreSQL takes a transaction-level advisory lock.
+   */
+  exclusive?: boolean;
+}
+
 /** How `lockArtifact` treats a row another transaction has locked. */
 export type RowLockMode = 'skip-locked' | 'wait';
 
@@ -40,7 +49,7 @@ export interface ManifestBackend {
    * calls become savepoints. SQLite takes the write lock up front (`BEGIN IMMEDIATE`), so no
    * other writer interleaves; PostgreSQL runs at READ COMMITTED with row locks (`lockArtifact`).
    */
-  transaction<T>(fn: () => Promise<T>): Promise<T>;
+  transaction<T>(fn: () => Promise<T>, options?: TransactionOptions): Promise<T>;
   /**
    * The artifact row of `identityKey`, locked for the rest of the transaction where the database
    * has row locks (PostgreSQL `FOR UPDATE`). With `skip-locked` a row another transaction holds

@@ -44,10 +44,15 @@ export class ManifestClipCatalogue implements ClipCatalogue {
     return this.#backend.tables;
   }
 
+  /** A catalogue write that reads first (is the clip there? the label map the same?): run alone, see `TransactionOptions`. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#backend.transaction(fn, { exclusive: true });
+  }
+
   async upsertClips(inputs: readonly ClipInput[]): Promise<UpsertCounts> {
     const { clips } = this.tables;
     const counts: UpsertCounts = { inserted: 0, updated: 0, unchanged: 0, artifactsMarkedStale: 0 };
-    await this.#backend.transaction(async () => {
+    await this.exclusive(async () => {
       const now = new Date();
       for (const input of inputs) {
         const next = clipValues(input);
@@ -135,7 +140,7 @@ export class ManifestClipCatalogue implements ClipCatalogue {
   async upsertClipSources(inputs: readonly ClipSourceInput[]): Promise<UpsertCounts> {
     const { clipSources } = this.tables;
     const counts: UpsertCounts = { inserted: 0, updated: 0, unchanged: 0, artifactsMarkedStale: 0 };
-    await this.#backend.transaction(async () => {
+    await this.exclusive(async () => {
       const now = new Date();
       for (const input of inputs) {
         const next = clipSourceValues(input);
@@ -189,7 +194,7 @@ export class ManifestClipCatalogue implements ClipCatalogue {
 
   async setSplitMembers(dataset: string, split: string, clipIds: readonly string[]): Promise<void> {
     const { splitMembers } = this.tables;
-    await this.#backend.transaction(async () => {
+    await this.exclusive(async () => {
       await this.db.delete(splitMembers).where(and(eq(splitMembers.dataset, dataset), eq(splitMembers.split, split)));
       const members = [...new Set(clipIds)].map((clipId) => ({ dataset, split, clipId }));
       for (let start = 0; start < members.length; start += INSERT_BATCH_ROWS) {
@@ -208,7 +213,7 @@ export class ManifestClipCatalogue implements ClipCatalogue {
       if (seen.has(name)) throw new InputError(`label map of ${dataset}: expected unique names, got ${name} twice`);
       seen.add(name);
     });
-    return this.#backend.transaction(async () => {
+    return this.exclusive(async () => {
       const current = await this.getLabelMap(dataset);
       if (current.length === names.length && current.every((name, i) => name === names[i])) return false;
       await this.db.delete(labelMaps).where(eq(labelMaps.dataset, dataset));

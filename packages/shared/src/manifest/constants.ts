@@ -49,3 +49,6 @@ export type IngestIssueReason = (typeof INGEST_ISSUE_REASONS)[number];
 
 /** The `pg_advisory_lock` key under which a process migrates a PostgreSQL manifest ("pthnet" in ASCII). */
 export const POSTGRES_MIGRATION_LOCK = 0x707468_6e6574;
+
+/** The `pg_advisory_xact_lock` key that serialises the clip catalogue's read-then-write transactions. */
+export const POSTGRES_CATALOGUE_LOCK = POSTGRES_MIGRATION_LOCK + 1;

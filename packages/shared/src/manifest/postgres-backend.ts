@@ -8,8 +8,8 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import { ManifestError } from '../errors/index.js';
-import type { ManifestBackend, ManifestDatabase, ManifestTables, RowLockMode } from './backend.js';
-import { DEFAULT_BUSY_TIMEOUT_MS, POSTGRES_MIGRATION_LOCK } from './constants.js';
+import type { ManifestBackend, ManifestDatabase, ManifestTables, RowLockMode, TransactionOptions } from './backend.js';
+import { DEFAULT_BUSY_TIMEOUT_MS, POSTGRES_CATALOGUE_LOCK, POSTGRES_MIGRATION_LOCK } from './constants.js';
 import { redactLocation } from './location.js';
 import * as pgSchema from './schema-pg.js';
 import type { ArtifactRow, ManifestOpenOptions } from './types.js';
@@ -106,10 +106,13 @@ export class PostgresBackend implements ManifestBackend {
     return rows.map((row) => ({ hash: String(row['hash']), createdAt: Number(row['createdAt']) }));
   }
 
-  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+  async transaction<T>(fn: () => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     const outer = this.#tx.getStore();
     // drizzle makes a nested transaction a savepoint.
-    return (outer ?? this.#db).transaction((tx) => this.#tx.run(tx as unknown as PgDatabase, fn));
+    return (outer ?? this.#db).transaction(async (tx) => {
+      if (options.exclusive) await tx.execute(sql`SELECT pg_advisory_xact_lock(${POSTGRES_CATALOGUE_LOCK})`);
+      return this.#tx.run(tx as unknown as PgDatabase, fn);
+    });
   }
 
   async lockArtifact(identityKey: string, mode: RowLockMode): Promise<ArtifactRow | undefined | 'locked'> {

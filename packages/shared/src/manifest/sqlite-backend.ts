@@ -10,7 +10,7 @@ import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { SQLiteSyncDialect } from 'drizzle-orm/sqlite-core';
 import { ManifestError } from '../errors/index.js';
-import type { ManifestBackend, ManifestDatabase, RowLockMode } from './backend.js';
+import type { ManifestBackend, ManifestDatabase, RowLockMode, TransactionOptions } from './backend.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, MIGRATION_ATTEMPTS } from './constants.js';
 import { AsyncMutex } from './mutex.js';
 import * as schema from './schema.js';
@@ -130,7 +130,8 @@ export class SqliteBackend implements ManifestBackend {
     return rows.map((row) => ({ hash: row.hash, createdAt: Number(row.createdAt) }));
   }
 
-  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+  /** Every write transaction here is exclusive (`TransactionOptions.exclusive`): SQLite has one writer at a time. */
+  async transaction<T>(fn: () => Promise<T>, _options?: TransactionOptions): Promise<T> {
     const depth = this.#depth.getStore();
     if (depth !== undefined) {
       const name = `manifest_${depth + 1}`;

@@ -14,6 +14,7 @@ describe('pthnet dispatcher', () => {
       'predict',
       'demo',
       'status',
+      'manifest',
     ]);
   });
 

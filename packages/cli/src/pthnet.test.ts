@@ -11,6 +11,7 @@ describe('pthnet dispatcher', () => {
       'datasets',
       'train',
       'eval',
+      'cv',
       'predict',
       'demo',
       'status',
@@ -32,6 +33,7 @@ describe('pthnet dispatcher', () => {
     try {
       expect(await main(['--help'])).toBe(0);
       expect(log.mock.calls.flat().join('\n')).toMatch(/import-features\s+register features/);
+      expect(log.mock.calls.flat().join('\n')).toMatch(/cv\s+k-fold cross-validation/);
       expect(await main(['trian'])).toBe(2);
       expect(error.mock.calls.flat().join('\n')).toContain('unknown stage "trian"; expected one of ingest, extract, import-features');
     } finally {

@@ -130,10 +130,10 @@ static napi_value Gemm(napi_env env, napi_callback_info info) {
     return NULL;
   }
   const uint64_t mk = (uint64_t)m * k, kn = (uint64_t)k * n, mn = (uint64_t)m * n;
-  const f32_t* inputs[] = {&a, &b, &bias};
+  const f32_arg_t arrays[] = {F32_IN("a", a), F32_IN("b", b), F32_OUT("out", out), F32_IN_OPT("bias", bias)};
   if (!fits(&args, "a", a.length, batch, stride_a, mk) || !fits(&args, "b", b.length, batch, stride_b, kn) ||
       !fits(&args, "out", out.length, batch, mn, mn) || (bias.data != NULL && !fits(&args, "bias", bias.length, 1, 0, n)) ||
-      !expect_disjoint(&args, "out", &out, inputs, 3)) {
+      !expect_outputs_disjoint(&args, arrays, F32_COUNT(arrays))) {
     return NULL;
   }
   if (m == 0 || n == 0 || batch == 0) return NULL; /* an empty product: nothing to write */
@@ -199,23 +199,20 @@ static void gemm_pair_task(void* ctx, size_t part, size_t begin, size_t end) {
   gemm_task(job, 0, 0, job->batch);
 }
 
+static bool linear_shape(args_t* args, size_t first, uint32_t* rows, uint32_t* k, uint32_t* n) {
+  return arg_size(args, first, "rows", rows) && arg_size(args, first + 1, "K", k) && arg_size(args, first + 2, "N", n);
+}
+
 /* linear(x, w, bias | null, mask | null, out, rows, K, N): out [rows, N] = (x [rows, K] w [K, N] + bias) * mask[row] */
 static napi_value Linear(napi_env env, napi_callback_info info) {
   args_t args;
   if (!args_read(env, info, "linear", 8, &args)) return NULL;
   f32_t x, w, bias, mask, out;
+  const f32_arg_t arrays[] = {F32_IN("x", x), F32_IN("weight", w), F32_IN_OPT("bias", bias), F32_IN_OPT("mask", mask), F32_OUT("out", out)};
   uint32_t rows, k, n;
-  if (!arg_f32(&args, 0, "x", false, &x) || !arg_f32(&args, 1, "weight", false, &w) || !arg_f32(&args, 2, "bias", true, &bias) ||
-      !arg_f32(&args, 3, "mask", true, &mask) || !arg_f32(&args, 4, "out", false, &out) || !arg_size(&args, 5, "rows", &rows) ||
-      !arg_size(&args, 6, "K", &k) || !arg_size(&args, 7, "N", &n)) {
-    return NULL;
-  }
-  const f32_t* inputs[] = {&x, &w, &bias, &mask};
-  if (!expect_length(&args, "x", &x, (uint64_t)rows * k) || !expect_length(&args, "weight", &w, (uint64_t)k * n) ||
-      !expect_length(&args, "bias", &bias, n) || !expect_length(&args, "mask", &mask, rows) ||
-      !expect_length(&args, "out", &out, (uint64_t)rows * n) || !expect_disjoint(&args, "out", &out, inputs, 4)) {
-    return NULL;
-  }
+  if (!arg_f32_list(&args, 0, arrays, F32_COUNT(arrays)) || !linear_shape(&args, F32_COUNT(arrays), &rows, &k, &n)) return NULL;
+  const uint64_t lengths[] = {(uint64_t)rows * k, (uint64_t)k * n, n, rows, (uint64_t)rows * n};
+  if (!expect_f32_list(&args, arrays, F32_COUNT(arrays), lengths)) return NULL;
   pool_t* pool = addon_pool(env);
   if (pool == NULL) return NULL;
   gemm_job job = {.batch = 1, .m = rows, .n = n, .k = k, .a = x.data, .b = w.data, .bias = bias.data, .row_scale = mask.data, .out = out.data};
@@ -231,21 +228,12 @@ static napi_value LinearGrad(napi_env env, napi_callback_info info) {
   args_t args;
   if (!args_read(env, info, "linearGrad", 10, &args)) return NULL;
   f32_t dy, x, w, mask, dx, dw, db;
+  const f32_arg_t arrays[] = {F32_IN("dy", dy),      F32_IN("x", x),         F32_IN("weight", w),      F32_IN_OPT("mask", mask),
+                              F32_OUT_OPT("dx", dx), F32_OUT("dweight", dw), F32_OUT_OPT("dbias", db)};
   uint32_t rows, k, n;
-  if (!arg_f32(&args, 0, "dy", false, &dy) || !arg_f32(&args, 1, "x", false, &x) || !arg_f32(&args, 2, "weight", false, &w) ||
-      !arg_f32(&args, 3, "mask", true, &mask) || !arg_f32(&args, 4, "dx", true, &dx) || !arg_f32(&args, 5, "dweight", false, &dw) ||
-      !arg_f32(&args, 6, "dbias", true, &db) || !arg_size(&args, 7, "rows", &rows) || !arg_size(&args, 8, "K", &k) ||
-      !arg_size(&args, 9, "N", &n)) {
-    return NULL;
-  }
-  const f32_t* all[] = {&dy, &x, &w, &mask, &dx, &dw, &db};
-  if (!expect_length(&args, "dy", &dy, (uint64_t)rows * n) || !expect_length(&args, "x", &x, (uint64_t)rows * k) ||
-      !expect_length(&args, "weight", &w, (uint64_t)k * n) || !expect_length(&args, "mask", &mask, rows) ||
-      !expect_length(&args, "dx", &dx, (uint64_t)rows * k) || !expect_length(&args, "dweight", &dw, (uint64_t)k * n) ||
-      !expect_length(&args, "dbias", &db, n) || !expect_disjoint(&args, "dx", &dx, all, 7) || !expect_disjoint(&args, "dweight", &dw, all, 7) ||
-      !expect_disjoint(&args, "dbias", &db, all, 7)) {
-    return NULL;
-  }
+  if (!arg_f32_list(&args, 0, arrays, F32_COUNT(arrays)) || !linear_shape(&args, F32_COUNT(arrays), &rows, &k, &n)) return NULL;
+  const uint64_t lengths[] = {(uint64_t)rows * n, (uint64_t)rows * k, (uint64_t)k * n, rows, (uint64_t)rows * k, (uint64_t)k * n, n};
+  if (!expect_f32_list(&args, arrays, F32_COUNT(arrays), lengths)) return NULL;
   pool_t* pool = addon_pool(env);
   if (pool == NULL) return NULL;
   const float* g = dy.data;

@@ -206,17 +206,11 @@ static napi_value GroupNorm(napi_env env, napi_callback_info info) {
   args_t args;
   if (!args_read(env, info, "groupNorm", 9, &args)) return NULL;
   f32_t x, w, b, y;
+  const f32_arg_t arrays[] = {F32_IN("x", x), F32_IN("weight", w), F32_IN("bias", b), F32_OUT("out", y)};
   norm_job job = {0};
-  if (!arg_f32(&args, 0, "x", false, &x) || !arg_f32(&args, 1, "weight", false, &w) || !arg_f32(&args, 2, "bias", false, &b) ||
-      !arg_f32(&args, 3, "out", false, &y) || !norm_shape(&args, 4, &job)) {
-    return NULL;
-  }
+  if (!arg_f32_list(&args, 0, arrays, F32_COUNT(arrays)) || !norm_shape(&args, F32_COUNT(arrays), &job)) return NULL;
   const uint64_t size = (uint64_t)job.N * job.S * job.C;
-  const f32_t* inputs[] = {&x, &w, &b};
-  if (!expect_length(&args, "x", &x, size) || !expect_length(&args, "weight", &w, job.C) || !expect_length(&args, "bias", &b, job.C) ||
-      !expect_length(&args, "out", &y, size) || !expect_disjoint(&args, "out", &y, inputs, 3)) {
-    return NULL;
-  }
+  if (!expect_f32_list(&args, arrays, F32_COUNT(arrays), (const uint64_t[]){size, job.C, job.C, size})) return NULL;
   pool_t* pool = addon_pool(env);
   if (pool == NULL) return NULL;
   job.x = x.data;
@@ -232,20 +226,12 @@ static napi_value GroupNormGrad(napi_env env, napi_callback_info info) {
   args_t args;
   if (!args_read(env, info, "groupNormGrad", 11, &args)) return NULL;
   f32_t dy, x, w, dx, dw, db;
+  const f32_arg_t arrays[] = {F32_IN("dy", dy),           F32_IN("x", x),           F32_IN("weight", w),
+                              F32_OUT_OPT("dx", dx),      F32_OUT("dweight", dw),   F32_OUT("dbias", db)};
   norm_job job = {0};
-  if (!arg_f32(&args, 0, "dy", false, &dy) || !arg_f32(&args, 1, "x", false, &x) || !arg_f32(&args, 2, "weight", false, &w) ||
-      !arg_f32(&args, 3, "dx", true, &dx) || !arg_f32(&args, 4, "dweight", false, &dw) || !arg_f32(&args, 5, "dbias", false, &db) ||
-      !norm_shape(&args, 6, &job)) {
-    return NULL;
-  }
+  if (!arg_f32_list(&args, 0, arrays, F32_COUNT(arrays)) || !norm_shape(&args, F32_COUNT(arrays), &job)) return NULL;
   const uint64_t size = (uint64_t)job.N * job.S * job.C;
-  const f32_t* all[] = {&dy, &x, &w, &dx, &dw, &db};
-  if (!expect_length(&args, "dy", &dy, size) || !expect_length(&args, "x", &x, size) || !expect_length(&args, "weight", &w, job.C) ||
-      !expect_length(&args, "dx", &dx, size) || !expect_length(&args, "dweight", &dw, job.C) ||
-      !expect_length(&args, "dbias", &db, job.C) || !expect_disjoint(&args, "dx", &dx, all, 6) ||
-      !expect_disjoint(&args, "dweight", &dw, all, 6) || !expect_disjoint(&args, "dbias", &db, all, 6)) {
-    return NULL;
-  }
+  if (!expect_f32_list(&args, arrays, F32_COUNT(arrays), (const uint64_t[]){size, size, job.C, size, job.C, job.C})) return NULL;
   pool_t* pool = addon_pool(env);
   if (pool == NULL) return NULL;
   job.dy = dy.data;
@@ -361,18 +347,12 @@ static napi_value Depthwise(napi_env env, napi_callback_info info) {
   args_t args;
   if (!args_read(env, info, "depthwise", 9, &args)) return NULL;
   f32_t x, w, bias, mask, y;
+  const f32_arg_t arrays[] = {F32_IN("x", x), F32_IN("weight", w), F32_IN_OPT("bias", bias), F32_IN_OPT("mask", mask), F32_OUT("out", y)};
   dw_job job = {0};
-  if (!arg_f32(&args, 0, "x", false, &x) || !arg_f32(&args, 1, "weight", false, &w) || !arg_f32(&args, 2, "bias", true, &bias) ||
-      !arg_f32(&args, 3, "mask", true, &mask) || !arg_f32(&args, 4, "out", false, &y) || !dw_shape(&args, 5, &job)) {
-    return NULL;
-  }
+  if (!arg_f32_list(&args, 0, arrays, F32_COUNT(arrays)) || !dw_shape(&args, F32_COUNT(arrays), &job)) return NULL;
   const uint64_t size = (uint64_t)job.B * job.T * job.C;
-  const f32_t* inputs[] = {&x, &w, &bias, &mask};
-  if (!expect_length(&args, "x", &x, size) || !expect_length(&args, "weight", &w, (uint64_t)job.K * job.C) ||
-      !expect_length(&args, "bias", &bias, job.C) || !expect_length(&args, "mask", &mask, (uint64_t)job.B * job.T) ||
-      !expect_length(&args, "out", &y, size) || !expect_disjoint(&args, "out", &y, inputs, 4)) {
-    return NULL;
-  }
+  const uint64_t lengths[] = {size, (uint64_t)job.K * job.C, job.C, (uint64_t)job.B * job.T, size};
+  if (!expect_f32_list(&args, arrays, F32_COUNT(arrays), lengths)) return NULL;
   pool_t* pool = addon_pool(env);
   if (pool == NULL) return NULL;
   job.x = x.data;
@@ -389,21 +369,13 @@ static napi_value DepthwiseGrad(napi_env env, napi_callback_info info) {
   args_t args;
   if (!args_read(env, info, "depthwiseGrad", 11, &args)) return NULL;
   f32_t dy, x, w, mask, dx, dw, db;
+  const f32_arg_t arrays[] = {F32_IN("dy", dy),         F32_IN("x", x),         F32_IN("weight", w),      F32_IN_OPT("mask", mask),
+                              F32_OUT_OPT("dx", dx),    F32_OUT("dweight", dw), F32_OUT_OPT("dbias", db)};
   dw_job job = {0};
-  if (!arg_f32(&args, 0, "dy", false, &dy) || !arg_f32(&args, 1, "x", false, &x) || !arg_f32(&args, 2, "weight", false, &w) ||
-      !arg_f32(&args, 3, "mask", true, &mask) || !arg_f32(&args, 4, "dx", true, &dx) || !arg_f32(&args, 5, "dweight", false, &dw) ||
-      !arg_f32(&args, 6, "dbias", true, &db) || !dw_shape(&args, 7, &job)) {
-    return NULL;
-  }
-  const uint64_t size = (uint64_t)job.B * job.T * job.C;
-  const f32_t* all[] = {&dy, &x, &w, &mask, &dx, &dw, &db};
-  if (!expect_length(&args, "dy", &dy, size) || !expect_length(&args, "x", &x, size) ||
-      !expect_length(&args, "weight", &w, (uint64_t)job.K * job.C) || !expect_length(&args, "mask", &mask, (uint64_t)job.B * job.T) ||
-      !expect_length(&args, "dx", &dx, size) || !expect_length(&args, "dweight", &dw, (uint64_t)job.K * job.C) ||
-      !expect_length(&args, "dbias", &db, job.C) || !expect_disjoint(&args, "dx", &dx, all, 7) ||
-      !expect_disjoint(&args, "dweight", &dw, all, 7) || !expect_disjoint(&args, "dbias", &db, all, 7)) {
-    return NULL;
-  }
+  if (!arg_f32_list(&args, 0, arrays, F32_COUNT(arrays)) || !dw_shape(&args, F32_COUNT(arrays), &job)) return NULL;
+  const uint64_t size = (uint64_t)job.B * job.T * job.C, taps = (uint64_t)job.K * job.C;
+  const uint64_t lengths[] = {size, size, taps, (uint64_t)job.B * job.T, size, taps, job.C};
+  if (!expect_f32_list(&args, arrays, F32_COUNT(arrays), lengths)) return NULL;
   pool_t* pool = addon_pool(env);
   if (pool == NULL) return NULL;
   job.sums = scratch(((size_t)job.K + 1) * job.C * sizeof(double));
@@ -600,18 +572,11 @@ static napi_value Attention(napi_env env, napi_callback_info info) {
   args_t args;
   if (!args_read(env, info, "attention", 10, &args)) return NULL;
   f32_t q, k, v, mask, out;
+  const f32_arg_t arrays[] = {F32_IN("q", q), F32_IN("k", k), F32_IN("v", v), F32_IN("mask", mask), F32_OUT("out", out)};
   att_job job = {0};
-  if (!arg_f32(&args, 0, "q", false, &q) || !arg_f32(&args, 1, "k", false, &k) || !arg_f32(&args, 2, "v", false, &v) ||
-      !arg_f32(&args, 3, "mask", false, &mask) || !arg_f32(&args, 4, "out", false, &out) || !att_shape(&args, 5, &job)) {
-    return NULL;
-  }
+  if (!arg_f32_list(&args, 0, arrays, F32_COUNT(arrays)) || !att_shape(&args, F32_COUNT(arrays), &job)) return NULL;
   const uint64_t size = (uint64_t)job.B * job.T * job.C;
-  const f32_t* inputs[] = {&q, &k, &v, &mask};
-  if (!expect_length(&args, "q", &q, size) || !expect_length(&args, "k", &k, size) || !expect_length(&args, "v", &v, size) ||
-      !expect_length(&args, "mask", &mask, (uint64_t)job.B * job.T) || !expect_length(&args, "out", &out, size) ||
-      !expect_disjoint(&args, "out", &out, inputs, 4)) {
-    return NULL;
-  }
+  if (!expect_f32_list(&args, arrays, F32_COUNT(arrays), (const uint64_t[]){size, size, size, (uint64_t)job.B * job.T, size})) return NULL;
   pool_t* pool = addon_pool(env);
   if (pool == NULL || !att_scratch(env, pool, &job, "attention")) return NULL;
   job.q = q.data;
@@ -629,21 +594,13 @@ static napi_value AttentionGrad(napi_env env, napi_callback_info info) {
   args_t args;
   if (!args_read(env, info, "attentionGrad", 13, &args)) return NULL;
   f32_t dout, q, k, v, mask, dq, dk, dv;
+  const f32_arg_t arrays[] = {F32_IN("dout", dout), F32_IN("q", q),     F32_IN("k", k),     F32_IN("v", v),
+                              F32_IN("mask", mask), F32_OUT("dq", dq), F32_OUT("dk", dk), F32_OUT("dv", dv)};
   att_job job = {0};
-  if (!arg_f32(&args, 0, "dout", false, &dout) || !arg_f32(&args, 1, "q", false, &q) || !arg_f32(&args, 2, "k", false, &k) ||
-      !arg_f32(&args, 3, "v", false, &v) || !arg_f32(&args, 4, "mask", false, &mask) || !arg_f32(&args, 5, "dq", false, &dq) ||
-      !arg_f32(&args, 6, "dk", false, &dk) || !arg_f32(&args, 7, "dv", false, &dv) || !att_shape(&args, 8, &job)) {
-    return NULL;
-  }
+  if (!arg_f32_list(&args, 0, arrays, F32_COUNT(arrays)) || !att_shape(&args, F32_COUNT(arrays), &job)) return NULL;
   const uint64_t size = (uint64_t)job.B * job.T * job.C;
-  const f32_t* all[] = {&dout, &q, &k, &v, &mask, &dq, &dk, &dv};
-  if (!expect_length(&args, "dout", &dout, size) || !expect_length(&args, "q", &q, size) || !expect_length(&args, "k", &k, size) ||
-      !expect_length(&args, "v", &v, size) || !expect_length(&args, "mask", &mask, (uint64_t)job.B * job.T) ||
-      !expect_length(&args, "dq", &dq, size) || !expect_length(&args, "dk", &dk, size) || !expect_length(&args, "dv", &dv, size) ||
-      !expect_disjoint(&args, "dq", &dq, all, 8) || !expect_disjoint(&args, "dk", &dk, all, 8) ||
-      !expect_disjoint(&args, "dv", &dv, all, 8)) {
-    return NULL;
-  }
+  const uint64_t lengths[] = {size, size, size, size, (uint64_t)job.B * job.T, size, size, size};
+  if (!expect_f32_list(&args, arrays, F32_COUNT(arrays), lengths)) return NULL;
   pool_t* pool = addon_pool(env);
   if (pool == NULL || !att_scratch(env, pool, &job, "attentionGrad")) return NULL;
   job.dout = dout.data;
@@ -708,9 +665,11 @@ static napi_value Gelu(napi_env env, napi_callback_info info) {
   args_t args;
   if (!args_read(env, info, "gelu", 2, &args)) return NULL;
   f32_t x, y;
-  if (!arg_f32(&args, 0, "x", false, &x) || !arg_f32(&args, 1, "out", false, &y)) return NULL;
-  const f32_t* inputs[] = {&x};
-  if (!expect_length(&args, "out", &y, x.length) || !expect_disjoint(&args, "out", &y, inputs, 1)) return NULL;
+  const f32_arg_t arrays[] = {F32_IN("x", x), F32_OUT("out", y)};
+  if (!arg_f32_list(&args, 0, arrays, F32_COUNT(arrays)) ||
+      !expect_f32_list(&args, arrays, F32_COUNT(arrays), (const uint64_t[]){x.length, x.length})) {
+    return NULL;
+  }
   pool_t* pool = addon_pool(env);
   if (pool == NULL) return NULL;
   gelu_job job = {.x = x.data, .y = y.data};
@@ -723,10 +682,9 @@ static napi_value GeluGrad(napi_env env, napi_callback_info info) {
   args_t args;
   if (!args_read(env, info, "geluGrad", 3, &args)) return NULL;
   f32_t dy, x, dx;
-  if (!arg_f32(&args, 0, "dy", false, &dy) || !arg_f32(&args, 1, "x", false, &x) || !arg_f32(&args, 2, "dx", false, &dx)) return NULL;
-  const f32_t* inputs[] = {&dy, &x};
-  if (!expect_length(&args, "dy", &dy, x.length) || !expect_length(&args, "dx", &dx, x.length) ||
-      !expect_disjoint(&args, "dx", &dx, inputs, 2)) {
+  const f32_arg_t arrays[] = {F32_IN("dy", dy), F32_IN("x", x), F32_OUT("dx", dx)};
+  if (!arg_f32_list(&args, 0, arrays, F32_COUNT(arrays)) ||
+      !expect_f32_list(&args, arrays, F32_COUNT(arrays), (const uint64_t[]){x.length, x.length, x.length})) {
     return NULL;
   }
   pool_t* pool = addon_pool(env);
@@ -784,26 +742,25 @@ VECTORIZED static void taps_backward_task(void* ctx, size_t part, size_t begin, 
   }
 }
 
+/* B, T, C and an odd kernel size K, from `first` on. */
+static bool taps_shape(args_t* args, size_t first, uint32_t* B, uint32_t* T, uint32_t* C, uint32_t* K) {
+  if (!arg_size(args, first, "B", B) || !arg_size(args, first + 1, "T", T) || !arg_size(args, first + 2, "C", C) ||
+      !arg_size(args, first + 3, "K", K)) {
+    return false;
+  }
+  return *K % 2 == 1 || fail_range(args, "K: expected an odd kernel size");
+}
+
 /* tapSum(taps, mask | null, out, B, T, C, K) */
 static napi_value TapSum(napi_env env, napi_callback_info info) {
   args_t args;
   if (!args_read(env, info, "tapSum", 7, &args)) return NULL;
   f32_t taps, mask, out;
+  const f32_arg_t arrays[] = {F32_IN("taps", taps), F32_IN_OPT("mask", mask), F32_OUT("out", out)};
   uint32_t B, T, C, K;
-  if (!arg_f32(&args, 0, "taps", false, &taps) || !arg_f32(&args, 1, "mask", true, &mask) || !arg_f32(&args, 2, "out", false, &out) ||
-      !arg_size(&args, 3, "B", &B) || !arg_size(&args, 4, "T", &T) || !arg_size(&args, 5, "C", &C) || !arg_size(&args, 6, "K", &K)) {
-    return NULL;
-  }
-  if (K % 2 != 1) {
-    fail_range(&args, "K: expected an odd kernel size");
-    return NULL;
-  }
+  if (!arg_f32_list(&args, 0, arrays, F32_COUNT(arrays)) || !taps_shape(&args, F32_COUNT(arrays), &B, &T, &C, &K)) return NULL;
   const uint64_t size = (uint64_t)B * T * C;
-  const f32_t* inputs[] = {&taps, &mask};
-  if (!expect_length(&args, "taps", &taps, size * K) || !expect_length(&args, "mask", &mask, (uint64_t)B * T) ||
-      !expect_length(&args, "out", &out, size) || !expect_disjoint(&args, "out", &out, inputs, 2)) {
-    return NULL;
-  }
+  if (!expect_f32_list(&args, arrays, F32_COUNT(arrays), (const uint64_t[]){size * K, (uint64_t)B * T, size})) return NULL;
   pool_t* pool = addon_pool(env);
   if (pool == NULL) return NULL;
   taps_job job = {.taps = taps.data, .mask = mask.data, .out = out.data, .B = B, .T = T, .C = C, .K = K};
@@ -816,22 +773,11 @@ static napi_value TapSumGrad(napi_env env, napi_callback_info info) {
   args_t args;
   if (!args_read(env, info, "tapSumGrad", 7, &args)) return NULL;
   f32_t dout, mask, dtaps;
+  const f32_arg_t arrays[] = {F32_IN("dout", dout), F32_IN_OPT("mask", mask), F32_OUT("dtaps", dtaps)};
   uint32_t B, T, C, K;
-  if (!arg_f32(&args, 0, "dout", false, &dout) || !arg_f32(&args, 1, "mask", true, &mask) ||
-      !arg_f32(&args, 2, "dtaps", false, &dtaps) || !arg_size(&args, 3, "B", &B) || !arg_size(&args, 4, "T", &T) ||
-      !arg_size(&args, 5, "C", &C) || !arg_size(&args, 6, "K", &K)) {
-    return NULL;
-  }
-  if (K % 2 != 1) {
-    fail_range(&args, "K: expected an odd kernel size");
-    return NULL;
-  }
+  if (!arg_f32_list(&args, 0, arrays, F32_COUNT(arrays)) || !taps_shape(&args, F32_COUNT(arrays), &B, &T, &C, &K)) return NULL;
   const uint64_t size = (uint64_t)B * T * C;
-  const f32_t* inputs[] = {&dout, &mask};
-  if (!expect_length(&args, "dout", &dout, size) || !expect_length(&args, "mask", &mask, (uint64_t)B * T) ||
-      !expect_length(&args, "dtaps", &dtaps, size * K) || !expect_disjoint(&args, "dtaps", &dtaps, inputs, 2)) {
-    return NULL;
-  }
+  if (!expect_f32_list(&args, arrays, F32_COUNT(arrays), (const uint64_t[]){size, (uint64_t)B * T, size * K})) return NULL;
   pool_t* pool = addon_pool(env);
   if (pool == NULL) return NULL;
   taps_job job = {.dout = dout.data, .mask = mask.data, .dtaps = dtaps.data, .B = B, .T = T, .C = C, .K = K};
@@ -906,21 +852,20 @@ VECTORIZED static void pool_backward_task(void* ctx, size_t part, size_t begin, 
   }
 }
 
+static bool arg_btc(args_t* args, size_t first, uint32_t* B, uint32_t* T, uint32_t* C) {
+  return arg_size(args, first, "B", B) && arg_size(args, first + 1, "T", T) && arg_size(args, first + 2, "C", C);
+}
+
 /* maxPool(x, out, B, T, C): out [B, ceil(T / 2), C] */
 static napi_value MaxPool(napi_env env, napi_callback_info info) {
   args_t args;
   if (!args_read(env, info, "maxPool", 5, &args)) return NULL;
   f32_t x, y;
+  const f32_arg_t arrays[] = {F32_IN("x", x), F32_OUT("out", y)};
   uint32_t B, T, C;
-  if (!arg_f32(&args, 0, "x", false, &x) || !arg_f32(&args, 1, "out", false, &y) || !arg_size(&args, 2, "B", &B) ||
-      !arg_size(&args, 3, "T", &T) || !arg_size(&args, 4, "C", &C)) {
-    return NULL;
-  }
-  const f32_t* inputs[] = {&x};
-  if (!expect_length(&args, "x", &x, (uint64_t)B * T * C) || !expect_length(&args, "out", &y, (uint64_t)B * ((T + 1) / 2) * C) ||
-      !expect_disjoint(&args, "out", &y, inputs, 1)) {
-    return NULL;
-  }
+  if (!arg_f32_list(&args, 0, arrays, F32_COUNT(arrays)) || !arg_btc(&args, F32_COUNT(arrays), &B, &T, &C)) return NULL;
+  const uint64_t lengths[] = {(uint64_t)B * T * C, (uint64_t)B * ((T + 1) / 2) * C};
+  if (!expect_f32_list(&args, arrays, F32_COUNT(arrays), lengths)) return NULL;
   pool_t* pool = addon_pool(env);
   if (pool == NULL) return NULL;
   pool_job job = {.x = x.data, .y = y.data, .B = B, .T = T, .C = C};
@@ -933,16 +878,11 @@ static napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   args_t args;
   if (!args_read(env, info, "maxPoolGrad", 6, &args)) return NULL;
   f32_t dy, x, dx;
+  const f32_arg_t arrays[] = {F32_IN("dy", dy), F32_IN("x", x), F32_OUT("dx", dx)};
   uint32_t B, T, C;
-  if (!arg_f32(&args, 0, "dy", false, &dy) || !arg_f32(&args, 1, "x", false, &x) || !arg_f32(&args, 2, "dx", false, &dx) ||
-      !arg_size(&args, 3, "B", &B) || !arg_size(&args, 4, "T", &T) || !arg_size(&args, 5, "C", &C)) {
-    return NULL;
-  }
-  const f32_t* inputs[] = {&dy, &x};
-  if (!expect_length(&args, "dy", &dy, (uint64_t)B * ((T + 1) / 2) * C) || !expect_length(&args, "x", &x, (uint64_t)B * T * C) ||
-      !expect_length(&args, "dx", &dx, (uint64_t)B * T * C) || !expect_disjoint(&args, "dx", &dx, inputs, 2)) {
-    return NULL;
-  }
+  if (!arg_f32_list(&args, 0, arrays, F32_COUNT(arrays)) || !arg_btc(&args, F32_COUNT(arrays), &B, &T, &C)) return NULL;
+  const uint64_t lengths[] = {(uint64_t)B * ((T + 1) / 2) * C, (uint64_t)B * T * C, (uint64_t)B * T * C};
+  if (!expect_f32_list(&args, arrays, F32_COUNT(arrays), lengths)) return NULL;
   pool_t* pool = addon_pool(env);
   if (pool == NULL) return NULL;
   const size_t parts = (size_t)pool_threads(pool);
@@ -1001,16 +941,12 @@ static napi_value Sgd(napi_env env, napi_callback_info info) {
   args_t args;
   if (!args_read(env, info, "sgd", 8, &args)) return NULL;
   f32_t p, g, buf, out;
+  const f32_arg_t arrays[] = {F32_IN("p", p), F32_IN("g", g), F32_OUT_OPT("buffer", buf), F32_OUT("out", out)};
   sgd_job job = {0};
-  if (!arg_f32(&args, 0, "p", false, &p) || !arg_f32(&args, 1, "g", false, &g) || !arg_f32(&args, 2, "buffer", true, &buf) ||
-      !arg_f32(&args, 3, "out", false, &out) || !arg_number(&args, 4, "lr", &job.lr) || !arg_number(&args, 5, "momentum", &job.momentum) ||
-      !arg_number(&args, 6, "weightDecay", &job.decay) || !arg_bool(&args, 7, "first", &job.first)) {
-    return NULL;
-  }
-  const f32_t* all[] = {&p, &g, &buf, &out};
-  if (!expect_length(&args, "g", &g, p.length) || !expect_length(&args, "buffer", &buf, p.length) ||
-      !expect_length(&args, "out", &out, p.length) || !expect_disjoint(&args, "out", &out, all, 4) ||
-      !expect_disjoint(&args, "buffer", &buf, all, 4)) {
+  if (!arg_f32_list(&args, 0, arrays, F32_COUNT(arrays)) || !arg_number(&args, 4, "lr", &job.lr) ||
+      !arg_number(&args, 5, "momentum", &job.momentum) || !arg_number(&args, 6, "weightDecay", &job.decay) ||
+      !arg_bool(&args, 7, "first", &job.first) ||
+      !expect_f32_list(&args, arrays, F32_COUNT(arrays), (const uint64_t[]){p.length, p.length, p.length, p.length})) {
     return NULL;
   }
   pool_t* pool = addon_pool(env);
@@ -1129,19 +1065,11 @@ static napi_value Gate(napi_env env, napi_callback_info info) {
   args_t args;
   if (!args_read(env, info, "gate", 9, &args)) return NULL;
   f32_t u, wf, bf, wg, bg, out;
+  const f32_arg_t arrays[] = {F32_IN("u", u), F32_IN("wf", wf), F32_IN("bf", bf), F32_IN("wg", wg), F32_IN("bg", bg), F32_OUT("out", out)};
   gate_job job = {0};
-  if (!arg_f32(&args, 0, "u", false, &u) || !arg_f32(&args, 1, "wf", false, &wf) || !arg_f32(&args, 2, "bf", false, &bf) ||
-      !arg_f32(&args, 3, "wg", false, &wg) || !arg_f32(&args, 4, "bg", false, &bg) || !arg_f32(&args, 5, "out", false, &out) ||
-      !gate_args(&args, 6, &job)) {
-    return NULL;
-  }
+  if (!arg_f32_list(&args, 0, arrays, F32_COUNT(arrays)) || !gate_args(&args, F32_COUNT(arrays), &job)) return NULL;
   const uint64_t size = (uint64_t)job.B * job.T * job.C;
-  const f32_t* inputs[] = {&u, &wf, &bf, &wg, &bg};
-  if (!expect_length(&args, "u", &u, size) || !expect_length(&args, "wf", &wf, job.C) || !expect_length(&args, "bf", &bf, job.C) ||
-      !expect_length(&args, "wg", &wg, job.C) || !expect_length(&args, "bg", &bg, job.C) || !expect_length(&args, "out", &out, size) ||
-      !expect_disjoint(&args, "out", &out, inputs, 5)) {
-    return NULL;
-  }
+  if (!expect_f32_list(&args, arrays, F32_COUNT(arrays), (const uint64_t[]){size, job.C, job.C, job.C, job.C, size})) return NULL;
   pool_t* pool = addon_pool(env);
   if (pool == NULL) return NULL;
   job.sums = scratch(2 * job.C * sizeof(double) * (size_t)pool_threads(pool));
@@ -1165,23 +1093,14 @@ static napi_value GateGrad(napi_env env, napi_callback_info info) {
   args_t args;
   if (!args_read(env, info, "gateGrad", 14, &args)) return NULL;
   f32_t dkv, u, wf, bf, wg, bg, du, dwf, dbf, dwg, dbg;
+  const f32_arg_t arrays[] = {F32_IN("dkv", dkv), F32_IN("u", u),     F32_IN("wf", wf),     F32_IN("bf", bf),
+                              F32_IN("wg", wg),   F32_IN("bg", bg),   F32_OUT("du", du),    F32_OUT("dwf", dwf),
+                              F32_OUT("dbf", dbf), F32_OUT("dwg", dwg), F32_OUT("dbg", dbg)};
   gate_job job = {0};
-  if (!arg_f32(&args, 0, "dkv", false, &dkv) || !arg_f32(&args, 1, "u", false, &u) || !arg_f32(&args, 2, "wf", false, &wf) ||
-      !arg_f32(&args, 3, "bf", false, &bf) || !arg_f32(&args, 4, "wg", false, &wg) || !arg_f32(&args, 5, "bg", false, &bg) ||
-      !arg_f32(&args, 6, "du", false, &du) || !arg_f32(&args, 7, "dwf", false, &dwf) || !arg_f32(&args, 8, "dbf", false, &dbf) ||
-      !arg_f32(&args, 9, "dwg", false, &dwg) || !arg_f32(&args, 10, "dbg", false, &dbg) || !gate_args(&args, 11, &job)) {
-    return NULL;
-  }
-  const uint64_t size = (uint64_t)job.B * job.T * job.C;
-  const f32_t* all[] = {&dkv, &u, &wf, &bf, &wg, &bg, &du, &dwf, &dbf, &dwg, &dbg};
-  if (!expect_length(&args, "dkv", &dkv, size) || !expect_length(&args, "u", &u, size) || !expect_length(&args, "wf", &wf, job.C) ||
-      !expect_length(&args, "bf", &bf, job.C) || !expect_length(&args, "wg", &wg, job.C) || !expect_length(&args, "bg", &bg, job.C) ||
-      !expect_length(&args, "du", &du, size) || !expect_length(&args, "dwf", &dwf, job.C) || !expect_length(&args, "dbf", &dbf, job.C) ||
-      !expect_length(&args, "dwg", &dwg, job.C) || !expect_length(&args, "dbg", &dbg, job.C)) {
-    return NULL;
-  }
-  for (size_t i = 6; i < 11; i++)
-    if (!expect_disjoint(&args, "gradient output", all[i], all, 11)) return NULL;
+  if (!arg_f32_list(&args, 0, arrays, F32_COUNT(arrays)) || !gate_args(&args, F32_COUNT(arrays), &job)) return NULL;
+  const uint64_t size = (uint64_t)job.B * job.T * job.C, C = job.C;
+  const uint64_t lengths[] = {size, size, C, C, C, C, size, C, C, C, C};
+  if (!expect_f32_list(&args, arrays, F32_COUNT(arrays), lengths)) return NULL;
   pool_t* pool = addon_pool(env);
   if (pool == NULL) return NULL;
   job.sums = scratch(8 * job.C * sizeof(double));
@@ -1289,20 +1208,13 @@ static napi_value Residual(napi_env env, napi_callback_info info) {
   args_t args;
   if (!args_read(env, info, "residual", 10, &args)) return NULL;
   f32_t x, mask, a, b, scale, keep, out;
+  const f32_arg_t arrays[] = {F32_IN("x", x),           F32_IN_OPT("mask", mask), F32_IN("a", a),   F32_IN_OPT("b", b),
+                              F32_IN_OPT("scale", scale), F32_IN_OPT("keep", keep), F32_OUT("out", out)};
   residual_job job = {0};
-  if (!arg_f32(&args, 0, "x", false, &x) || !arg_f32(&args, 1, "mask", true, &mask) || !arg_f32(&args, 2, "a", false, &a) ||
-      !arg_f32(&args, 3, "b", true, &b) || !arg_f32(&args, 4, "scale", true, &scale) || !arg_f32(&args, 5, "keep", true, &keep) ||
-      !arg_f32(&args, 6, "out", false, &out) || !residual_common(&args, 7, &job)) {
-    return NULL;
-  }
+  if (!arg_f32_list(&args, 0, arrays, F32_COUNT(arrays)) || !residual_common(&args, F32_COUNT(arrays), &job)) return NULL;
   const uint64_t size = (uint64_t)job.B * job.T * job.C;
-  const f32_t* inputs[] = {&x, &mask, &a, &b, &scale, &keep};
-  if (!expect_length(&args, "x", &x, size) || !expect_length(&args, "mask", &mask, (uint64_t)job.B * job.T) ||
-      !expect_length(&args, "a", &a, size) || !expect_length(&args, "b", &b, size) || !expect_length(&args, "scale", &scale, job.C) ||
-      !expect_length(&args, "keep", &keep, job.B) || !expect_length(&args, "out", &out, size) ||
-      !expect_disjoint(&args, "out", &out, inputs, 6)) {
-    return NULL;
-  }
+  const uint64_t lengths[] = {size, (uint64_t)job.B * job.T, size, size, job.C, job.B, size};
+  if (!expect_f32_list(&args, arrays, F32_COUNT(arrays), lengths)) return NULL;
   pool_t* pool = addon_pool(env);
   if (pool == NULL) return NULL;
   job.x = x.data;
@@ -1321,22 +1233,14 @@ static napi_value ResidualGrad(napi_env env, napi_callback_info info) {
   args_t args;
   if (!args_read(env, info, "residualGrad", 12, &args)) return NULL;
   f32_t dout, mask, a, b, scale, keep, dx, da, dscale;
+  const f32_arg_t arrays[] = {F32_IN("dout", dout),       F32_IN_OPT("mask", mask), F32_IN("a", a),   F32_IN_OPT("b", b),
+                              F32_IN_OPT("scale", scale), F32_IN_OPT("keep", keep), F32_OUT("dx", dx), F32_OUT("da", da),
+                              F32_OUT_OPT("dscale", dscale)};
   residual_job job = {0};
-  if (!arg_f32(&args, 0, "dout", false, &dout) || !arg_f32(&args, 1, "mask", true, &mask) || !arg_f32(&args, 2, "a", false, &a) ||
-      !arg_f32(&args, 3, "b", true, &b) || !arg_f32(&args, 4, "scale", true, &scale) || !arg_f32(&args, 5, "keep", true, &keep) ||
-      !arg_f32(&args, 6, "dx", false, &dx) || !arg_f32(&args, 7, "da", false, &da) || !arg_f32(&args, 8, "dscale", true, &dscale) ||
-      !residual_common(&args, 9, &job)) {
-    return NULL;
-  }
+  if (!arg_f32_list(&args, 0, arrays, F32_COUNT(arrays)) || !residual_common(&args, F32_COUNT(arrays), &job)) return NULL;
   const uint64_t size = (uint64_t)job.B * job.T * job.C;
-  const f32_t* all[] = {&dout, &mask, &a, &b, &scale, &keep, &dx, &da, &dscale};
-  if (!expect_length(&args, "dout", &dout, size) || !expect_length(&args, "mask", &mask, (uint64_t)job.B * job.T) ||
-      !expect_length(&args, "a", &a, size) || !expect_length(&args, "b", &b, size) || !expect_length(&args, "scale", &scale, job.C) ||
-      !expect_length(&args, "keep", &keep, job.B) || !expect_length(&args, "dx", &dx, size) || !expect_length(&args, "da", &da, size) ||
-      !expect_length(&args, "dscale", &dscale, job.C) || !expect_disjoint(&args, "dx", &dx, all, 9) ||
-      !expect_disjoint(&args, "da", &da, all, 9) || !expect_disjoint(&args, "dscale", &dscale, all, 9)) {
-    return NULL;
-  }
+  const uint64_t lengths[] = {size, (uint64_t)job.B * job.T, size, size, job.C, job.B, size, size, job.C};
+  if (!expect_f32_list(&args, arrays, F32_COUNT(arrays), lengths)) return NULL;
   if (dscale.data != NULL && scale.data == NULL) {
     fail_range(&args, "dscale: given without a scale");
     return NULL;
@@ -1392,10 +1296,8 @@ static napi_value Binary(napi_env env, napi_callback_info info) {
   if (!args_read(env, info, "binary", 4, &args)) return NULL;
   uint32_t op;
   f32_t a, b, out;
-  if (!arg_size(&args, 0, "op", &op) || !arg_f32(&args, 1, "a", false, &a) || !arg_f32(&args, 2, "b", false, &b) ||
-      !arg_f32(&args, 3, "out", false, &out)) {
-    return NULL;
-  }
+  const f32_arg_t arrays[] = {F32_IN("a", a), F32_IN("b", b), F32_OUT("out", out)};
+  if (!arg_size(&args, 0, "op", &op) || !arg_f32_list(&args, 1, arrays, F32_COUNT(arrays))) return NULL;
   if (op > 1) {
     fail_range(&args, "op: expected 0 (add) or 1 (multiply)");
     return NULL;
@@ -1404,8 +1306,7 @@ static napi_value Binary(napi_env env, napi_callback_info info) {
     fail_range(&args, "b: expected a length that divides a's");
     return NULL;
   }
-  const f32_t* inputs[] = {&a, &b};
-  if (!expect_length(&args, "out", &out, a.length) || !expect_disjoint(&args, "out", &out, inputs, 2)) return NULL;
+  if (!expect_f32_list(&args, arrays, F32_COUNT(arrays), (const uint64_t[]){a.length, b.length, a.length})) return NULL;
   pool_t* pool = addon_pool(env);
   if (pool == NULL) return NULL;
   binary_job job = {.a = a.data, .b = b.data, .out = out.data, .size_b = b.length, .op = (int)op};

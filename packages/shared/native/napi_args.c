@@ -83,18 +83,32 @@ bool expect_length(args_t* args, const char* name, const f32_t* array, uint64_t 
   return fail_range(args, message);
 }
 
-bool expect_disjoint(args_t* args, const char* name, const f32_t* out, const f32_t* const* others, size_t count) {
-  if (out->data == NULL || out->length == 0) return true;
-  const float* begin = out->data;
-  const float* end = out->data + out->length;
+static bool overlaps(const f32_t* a, const f32_t* b) {
+  if (a->data == NULL || b->data == NULL || a->length == 0 || b->length == 0) return false;
+  return b->data < a->data + a->length && a->data < b->data + b->length;
+}
+
+bool arg_f32_list(args_t* args, size_t first, const f32_arg_t* list, size_t count) {
+  for (size_t i = 0; i < count; i++)
+    if (!arg_f32(args, first + i, list[i].name, list[i].nullable, list[i].view)) return false;
+  return true;
+}
+
+bool expect_outputs_disjoint(args_t* args, const f32_arg_t* list, size_t count) {
   for (size_t i = 0; i < count; i++) {
-    const f32_t* other = others[i];
-    if (other == NULL || other == out || other->data == NULL || other->length == 0) continue;
-    if (other->data < end && begin < other->data + other->length) {
-      char message[120];
-      snprintf(message, sizeof message, "%s: shares memory with another argument", name);
+    if (!list[i].output) continue;
+    for (size_t j = 0; j < count; j++) {
+      if (j == i || !overlaps(list[i].view, list[j].view)) continue;
+      char message[160];
+      snprintf(message, sizeof message, "%s: shares memory with %s", list[i].name, list[j].name);
       return fail_range(args, message);
     }
   }
   return true;
+}
+
+bool expect_f32_list(args_t* args, const f32_arg_t* list, size_t count, const uint64_t* lengths) {
+  for (size_t i = 0; i < count; i++)
+    if (!expect_length(args, list[i].name, list[i].view, lengths[i])) return false;
+  return expect_outputs_disjoint(args, list, count);
 }

@@ -35,8 +35,28 @@ typedef struct {
 bool arg_f32(args_t* args, size_t index, const char* name, bool nullable, f32_t* out);
 /* Throws a RangeError unless `array` (when present) holds exactly `expected` values. */
 bool expect_length(args_t* args, const char* name, const f32_t* array, uint64_t expected);
-/* Throws a RangeError if `out` shares memory with any of `others` (entries may be NULL). */
-bool expect_disjoint(args_t* args, const char* name, const f32_t* out, const f32_t* const* others, size_t count);
+/*
+ * One Float32Array argument of a kernel, read into `view`: null allowed where `nullable`; an
+ * `output` is written by the kernel, so it may share memory with no other argument of the call.
+ */
+typedef struct {
+  const char* name;
+  f32_t* view;
+  bool nullable;
+  bool output;
+} f32_arg_t;
+#define F32_IN(name, var) {(name), &(var), false, false}
+#define F32_IN_OPT(name, var) {(name), &(var), true, false}
+#define F32_OUT(name, var) {(name), &(var), false, true}
+#define F32_OUT_OPT(name, var) {(name), &(var), true, true}
+#define F32_COUNT(list) (sizeof(list) / sizeof((list)[0]))
+
+/* Reads `count` consecutive Float32Array arguments from `first` into their views. */
+bool arg_f32_list(args_t* args, size_t first, const f32_arg_t* list, size_t count);
+/* Checks each argument's length against `lengths[i]` (absent ones pass), then every output against every other argument. */
+bool expect_f32_list(args_t* args, const f32_arg_t* list, size_t count, const uint64_t* lengths);
+/* Only the overlap check of expect_f32_list, for kernels that check lengths their own way. */
+bool expect_outputs_disjoint(args_t* args, const f32_arg_t* list, size_t count);
 /* Throws a RangeError with the function's name and `message`. */
 bool fail_range(args_t* args, const char* message);
 

@@ -10,5 +10,5 @@ export * from './packed/make-batch.js';
 export * from './trainer/types.js';
 export { trainRun, predictDataset } from './trainer/trainer.js';
 export { datasetSpecs, buildDataset } from './stages/datasets.js';
-export { trainDirections, trainDirection } from './stages/train.js';
+export { checkTrainClasses, trainDirections, trainDirection } from './stages/train.js';
 export { importFeatures } from './stages/importFeatures.js';

@@ -1,5 +1,6 @@
 import type { VegaLiteSpec } from 'shared';
 import type { MuSweepEntry } from '../combine/index.js';
+import { REPORT_CHART_SIZES } from './constants.js';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 const AXIS_CONFIG = { labelFontSize: 13, titleFontSize: 14 };
@@ -63,6 +64,17 @@ export function confusionMatrixSpec(confusion: readonly (readonly number[])[], c
     ],
     config: { axis: AXIS_CONFIG, legend: { labelFontSize: 12, titleFontSize: 12 } },
   };
+}
+
+/**
+ * Pixel size of a confusion-matrix PNG for `numClasses` classes: the charts are scaled to fit, so
+ * past 7 classes the picture grows with the matrix (about 70 px per class) and its labels and
+ * counts keep the size they have at 7 instead of shrinking.
+ */
+export function confusionChartSize(numClasses: number): { width: number; height: number } {
+  const base = REPORT_CHART_SIZES.confusion;
+  const extra = 70 * Math.max(0, numClasses - 7);
+  return { width: base.width + extra, height: base.height + extra };
 }
 
 /** UAR and WAR (%) against mu, with the chosen mu marked. */

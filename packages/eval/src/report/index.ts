@@ -13,6 +13,6 @@ export type {
 export { DEFAULT_REPORT_OPTIONS, PUBLISHED_RESULTS, REPORT_CHART_SIZES, REPORT_FILES } from './constants.js';
 export { readReport, validateReportInput, validateReportOptions, writeReport } from './report.js';
 export { compareReports, formatComparison } from './compare.js';
-export { confusionMatrixSpec, muSweepSpec } from './charts.js';
+export { confusionChartSize, confusionMatrixSpec, muSweepSpec } from './charts.js';
 export { renderReportMarkdown } from './markdown.js';
 export { renderPredictionsCsv } from './csv.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ConfigError, InputError, renderChartPng, trainingCurvePoints, trainingCurvesSpec, writeFileAtomic } from 'shared';
 import { validateMu } from '../combine/index.js';
 import type { ClassificationMetrics } from 'shared';
-import { confusionMatrixSpec, muSweepSpec } from './charts.js';
+import { confusionChartSize, confusionMatrixSpec, muSweepSpec } from './charts.js';
 import { DEFAULT_REPORT_OPTIONS, REPORT_CHART_SIZES, REPORT_FILES } from './constants.js';
 import { renderPredictionsCsv } from './csv.js';
 import { publishedResultsFor } from './format.js';
@@ -116,7 +116,7 @@ export async function writeReport(dir: string, input: ReportInput, options?: Rep
       jobs.push([
         `${REPORT_FILES.confusionChartPrefix}${model}.png`,
         confusionMatrixSpec(metrics.confusion, classNames, title),
-        REPORT_CHART_SIZES.confusion,
+        confusionChartSize(classNames.length),
       ]);
     }
     if (input.sweep !== undefined && input.sweep.length > 0) {

@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ManifestStore, hashFile, readArtifactRecord, readPngSize, reportIdentity, selectBackend } from 'shared';
 import { loadPthNetCheckpoint, savePthNetCheckpoint } from 'model';
 import { dispatch } from 'shared/cli';
+import { dumpManifest } from 'shared/testing';
 import { TINY, fixtureWorkspace } from 'train/testing';
 import { EVAL_STAGES } from './index.js';
 
@@ -99,5 +100,30 @@ describe('eval command on the reference fixture', () => {
       });
     });
     expect((await readReport(out)).results.reversed).toBeUndefined();
+  });
+
+  it('a bad --forward or --reversed checkpoint is refused before anything is recorded: the done report stays done', async () => {
+    const pth = join(TINY, 'checkpoint_init.pth');
+    expect(await main(['eval', '--config', config, '--forward', pth, '--reversed', pth])).toBe(0);
+    const manifest = join(work, 'data', 'manifest.sqlite');
+    const before = dumpManifest(manifest);
+    const bad = join(work, 'bad.pth');
+    writeFileSync(bad, 'PK\u0003\u0004 not a zip after all');
+    const errors: string[] = [];
+    const error = console.error;
+    console.error = (text: unknown) => errors.push(String(text));
+    try {
+      for (const flags of [
+        ['--forward', bad, '--reversed', pth],
+        ['--forward', pth, '--reversed', work],
+      ]) {
+        expect(await main(['eval', '--config', config, ...flags]), flags.join(' ')).toBe(1);
+        expect(dumpManifest(manifest), flags.join(' ')).toBe(before);
+      }
+    } finally {
+      console.error = error;
+    }
+    expect(errors[0]).toMatch(new RegExp(`^pthnet eval: ${bad}`));
+    expect(errors[1]).toBe(`pthnet eval: ${work}: expected a checkpoint file, got a folder`);
   });
 });

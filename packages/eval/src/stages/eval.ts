@@ -1,7 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type {
+  ArtifactIdentity,
+  CheckOptions,
   ClassificationMetrics,
   ConfigFlag,
   DatasetScope,
@@ -16,15 +18,20 @@ import {
   describeBackend,
   ConfigError,
   ManifestStore,
+  addRehashOption,
   artifactCacheKey,
   artifactFolderOf,
   bestCheckpointOf,
+  checkArtifact,
+  checkClassCount,
   computeMetrics,
+  datasetClasses,
   hashFile,
   ensureArtifact,
   packedDatasetIdentity,
   packedDatasetName,
   parseTrainLog,
+  readArtifactRecord,
   reportFolder,
   reportIdentity,
   resolveDataset,
@@ -32,12 +39,15 @@ import {
   stageCommand,
   stageContext,
   trainingRunIdentity,
+  verifyOf,
   withStageRun,
 } from 'shared';
+import type { LoadedPthNetCheckpoint } from 'model';
 import { createPthNet, loadPthNetCheckpoint } from 'model';
 import { checkPackedStrides, openPackedDataset, predictDataset } from 'train';
 import { combineLogits, sweepMu } from '../combine/index.js';
-import { compareReports, formatComparison, readReport, writeReport } from '../report/index.js';
+import { compareReportPaths } from '../cv-report/index.js';
+import { formatComparison, readReport, writeReport } from '../report/index.js';
 import type { PredictionRow, WrittenReport } from '../report/types.js';
 
 const EVAL_FLAGS: readonly ConfigFlag[] = [
@@ -70,8 +80,7 @@ export interface EvalSummary {
 }
 
 /** Level-H logits of one checkpoint on one packed dataset, keyed by clip id. */
-async function logitsByClip(checkpoint: string, datasetDir: string, name: string, batchSize: number) {
-  const ckpt = await loadPthNetCheckpoint(checkpoint);
+async function logitsByClip(checkpoint: string, ckpt: LoadedPthNetCheckpoint, datasetDir: string, name: string, batchSize: number) {
   const model = createPthNet(ckpt.config);
   model.loadStateDict(ckpt.stateDict);
   const ds = await openPackedDataset(datasetDir, name);
@@ -88,11 +97,28 @@ async function logitsByClip(checkpoint: string, datasetDir: string, name: string
       // biome-ignore lint/style/noNonNullAssertion: a packed dataset has one label per clip id
       rows.set(id, { label: ds.labels[i]!, logits: logits.slice(i * K, (i + 1) * K) });
     });
-    return { rows, K, labelNames: ds.labelNames };
+    return { rows, K };
   } finally {
     model.dispose();
     await ds.close();
   }
+}
+
+/**
+ * The sha256 of a checkpoint. The pipeline's own best checkpoint takes the one its training run's
+ * record lists, once the run's files are found unchanged by their stamps (read only where a stamp
+ * moved, or with --rehash); any other checkpoint is read and hashed.
+ */
+async function checkpointHash(store: ManifestStore, checkpoint: string, run: ArtifactIdentity, verify: CheckOptions['verify']) {
+  const row = await store.artifacts.getArtifact(run);
+  if (row?.status === 'done' && bestCheckpointOf(row.path) === checkpoint) {
+    const folder = artifactFolderOf(row.path);
+    const plan = await checkArtifact(store, run, { cacheKey: row.cacheKey, path: folder }, verify === undefined ? {} : { verify });
+    const listed =
+      plan.decision === 'skip' ? (await readArtifactRecord(row.path)).files.find((f) => f.path === basename(checkpoint)) : undefined;
+    if (listed !== undefined) return listed.sha256;
+  }
+  return hashFile(checkpoint);
 }
 
 function readCurves(path: string): TrainLogRecord[] | undefined {
@@ -104,7 +130,7 @@ async function resolveInputs(
   store: ManifestStore,
   config: PipelineConfig,
   datasetName: string,
-  flags: { forward?: string; reversed?: string },
+  flags: { forward?: string; reversed?: string; fold?: number },
 ) {
   const source = config.datasets.source;
   const checkpoint = async (direction: Direction, flag: string | undefined) => {
@@ -112,7 +138,9 @@ async function resolveInputs(
       if (!existsSync(flag)) throw new ConfigError(`--${direction}: expected an existing checkpoint, got "${flag}"`);
       return resolve(flag);
     }
-    const row = await store.artifacts.getArtifact(trainingRunIdentity(datasetName, { direction, source }));
+    const row = await store.artifacts.getArtifact(
+      trainingRunIdentity(datasetName, { direction, source, ...(flags.fold === undefined ? {} : { fold: flags.fold }) }),
+    );
     const best = row?.status === 'done' ? bestCheckpointOf(row.path) : undefined;
     return best !== undefined && existsSync(best) ? best : undefined;
   };
@@ -135,14 +163,44 @@ async function resolveInputs(
   return { forward, reversed, forwardData: await dataset('forward'), reversedData: reversed ? await dataset('reversed') : undefined };
 }
 
+/**
+ * The checkpoints and test datasets eval would use, checked without writing anything: the
+ * datasets done and at `datasets.strides`, each checkpoint read (format, keys, shapes). The
+ * command runs it before it records a run, so that a bad `--forward`/`--reversed` leaves the
+ * manifest as it was (inside the run it would fail, and demote, the done report).
+ */
+export async function checkEvalInputs(
+  store: ManifestStore,
+  config: PipelineConfig,
+  scope: DatasetScope,
+  flags: { forward?: string; reversed?: string },
+): Promise<void> {
+  const inputs = await resolveInputs(store, config, scope.name, flags);
+  for (const data of [inputs.forwardData, inputs.reversedData]) {
+    if (data) await checkPackedStrides(data.dir, packedDatasetName(data.spec), config.datasets.strides);
+  }
+  for (const checkpoint of [inputs.forward, inputs.reversed]) if (checkpoint !== undefined) await loadPthNetCheckpoint(checkpoint);
+}
+
 export async function runEval(
   store: ManifestStore,
   config: PipelineConfig,
   dataDir: string,
   scope: DatasetScope,
-  flags: { forward?: string; reversed?: string; runId?: string },
+  flags: { forward?: string; reversed?: string; runId?: string; fold?: number; verify?: CheckOptions['verify'] },
 ): Promise<EvalSummary> {
   const inputs = await resolveInputs(store, config, scope.name, flags);
+  // Each network's head must score exactly the dataset's classes: checked before the report is claimed.
+  const classes = await datasetClasses(store.clips, scope.name);
+  const forwardCkpt = await loadPthNetCheckpoint(inputs.forward);
+  const reversedCkpt = inputs.reversed ? await loadPthNetCheckpoint(inputs.reversed) : undefined;
+  for (const [flag, path, ckpt] of [
+    ['--forward', inputs.forward, forwardCkpt],
+    ['--reversed', inputs.reversed, reversedCkpt],
+  ] as const) {
+    if (ckpt && path)
+      checkClassCount(ckpt.config.num_classes, classes.count, `eval ${flag}: the head of ${path}`, `dataset "${scope.name}"`);
+  }
   // Test sets packed from features at `datasets.strides`, or an error naming it (checked before
   // a report is found up to date: a changed setting never gets the old report).
   for (const data of [inputs.forwardData, inputs.reversedData]) {
@@ -150,14 +208,18 @@ export async function runEval(
   }
   const reportDir = reportFolder(dataDir, config.eval.out, scope);
   const identity = reportIdentity(scope.name, config.eval.out);
+  const runOf = (direction: Direction) => trainingRunIdentity(scope.name, { direction, source: config.datasets.source });
   const params = { mu: config.eval.mu, sweep: config.eval.sweep, split: config.datasets.testSplit };
   const key = artifactCacheKey('report', {
     params,
     inputs: {
-      forward: await hashFile(inputs.forward),
+      forward: await checkpointHash(store, inputs.forward, runOf('forward'), flags.verify),
       forwardData: inputs.forwardData.contentHash,
       ...(inputs.reversed && inputs.reversedData
-        ? { reversed: await hashFile(inputs.reversed), reversedData: inputs.reversedData.contentHash }
+        ? {
+            reversed: await checkpointHash(store, inputs.reversed, runOf('reversed'), flags.verify),
+            reversedData: inputs.reversedData.contentHash,
+          }
         : {}),
     },
   });
@@ -168,7 +230,7 @@ export async function runEval(
     identity,
     { cacheKey: key, path: reportDir, params },
     { writeFolder: writeEvalReport },
-    flags.runId === undefined ? {} : { runId: flags.runId },
+    { ...(flags.runId === undefined ? {} : { runId: flags.runId }), ...(flags.verify === undefined ? {} : { verify: flags.verify }) },
   );
   if (made.outcome === 'skipped') {
     if (made.reason === 'taken') throw new ConfigError(`eval: another process is writing ${reportDir}`);
@@ -181,10 +243,10 @@ export async function runEval(
   /** Scores the models on the test split and writes the report's files into `reportDir`. */
   async function writeEvalReport(): Promise<FolderContents> {
     const batch = config.train.batchSize;
-    const fwd = await logitsByClip(inputs.forward, inputs.forwardData.dir, packedDatasetName(inputs.forwardData.spec), batch);
+    const fwd = await logitsByClip(inputs.forward, forwardCkpt, inputs.forwardData.dir, packedDatasetName(inputs.forwardData.spec), batch);
     const rev =
-      inputs.reversed && inputs.reversedData
-        ? await logitsByClip(inputs.reversed, inputs.reversedData.dir, packedDatasetName(inputs.reversedData.spec), batch)
+      inputs.reversed && inputs.reversedData && reversedCkpt
+        ? await logitsByClip(inputs.reversed, reversedCkpt, inputs.reversedData.dir, packedDatasetName(inputs.reversedData.spec), batch)
         : undefined;
     // Joined by clip id: a clip missing from the reversed dataset is scored on the forward model alone.
     const ids = [...fwd.rows.keys()].filter((id) => rev === undefined || rev.rows.has(id)).sort();
@@ -210,7 +272,7 @@ export async function runEval(
     const forward = computeMetrics(forwardLogits, labels);
     const reversed = reversedLogits ? computeMetrics(reversedLogits, labels) : undefined;
     const combined = computeMetrics(combinedLogits, labels);
-    const classNames = fwd.labelNames ?? Array.from({ length: K }, (_, k) => String(k));
+    const classNames = classes.names;
     const predictions: PredictionRow[] = ids.map((id, i) => {
       const row = (m: { data: Float32Array }) => m.data.subarray(i * K, (i + 1) * K);
       const c = row(combinedLogits);
@@ -277,13 +339,14 @@ export function command(): Command {
   const cmd = stageCommand('eval', 'evaluate forward, reversed and combined models; write the report', EVAL_FLAGS)
     .option('--forward <checkpoint>', "forward model (ours .safetensors or a reference .pth); default: the pipeline's")
     .option('--reversed <checkpoint>', "reversed model; default: the pipeline's")
-    .option('--compare <reports...>', 'print the metric differences between two report folders and exit')
+    .option('--compare <reports...>', 'print the metric differences between two report folders (eval or cv reports) and exit')
     .option('--json', 'print the summary as JSON');
+  addRehashOption(cmd, "the report's files");
   cmd.action(async (opts: { forward?: string; reversed?: string; compare?: string[]; json?: boolean }) => {
     if (opts.compare !== undefined) {
       if (opts.compare.length !== 2) throw new ConfigError(`--compare: expected two report folders, got ${opts.compare.length}`);
       const [a, b] = opts.compare as [string, string];
-      const comparison = compareReports(await readReport(a), await readReport(b));
+      const comparison = await compareReportPaths(a, b);
       console.log(opts.json ? JSON.stringify(comparison, null, 2) : formatComparison(comparison, { a, b }));
       return;
     }
@@ -294,11 +357,14 @@ export function command(): Command {
     try {
       let summary: EvalSummary | undefined;
       const scope = await resolveDataset(store.clips, ctx.config.dataset);
+      const flags = { ...(opts.forward ? { forward: opts.forward } : {}), ...(opts.reversed ? { reversed: opts.reversed } : {}) };
+      await checkEvalInputs(store, ctx.config, scope, flags);
       await withStageRun(store, 'eval', { dataset: scope.name, ...ctx.config.eval }, async (run) => {
         summary = await runEval(store, ctx.config, ctx.dataDir, scope, {
           ...(opts.forward ? { forward: opts.forward } : {}),
           ...(opts.reversed ? { reversed: opts.reversed } : {}),
           runId: run.id,
+          verify: verifyOf(cmd),
         });
         return { counts: { written: summary.outcome === 'written' ? 1 : 0 } };
       });

@@ -91,6 +91,30 @@ describe('predict on one clip (tiny backbone and PTH-Net fixtures, both 48-wide)
     expect(p.combined[1]! > p.combined[0]!).toBe(true);
   });
 
+  it('streams the backbone under a weight budget of one block and predicts exactly as with the weights held', async () => {
+    const video = join(dir, 'streamed.mp4');
+    await writeLavfiVideo(video, 'testsrc2', 30, 40, 32);
+    const networks = { forward: PTHNET, reversed: PTHNET };
+    const held = await predictClip(video, config, networks);
+    // the tiny ViT's patch embedding and fc_norm (74,304 bytes) and one of its two blocks (112,896): less than its 300,096
+    const oneBlock = 74_304 + 112_896;
+    const streamedConfig = validateConfig({
+      ...config,
+      extract: { ...config.extract, backbone: { ...config.extract.backbone, weightBudget: oneBlock } },
+    });
+    const streamed = await predictClip(video, streamedConfig, networks);
+    expect(streamed.windows).toBe(5);
+    expect(streamed.combined).toEqual(held.combined);
+    expect(streamed.forward).toEqual(held.forward);
+    const tooSmall = validateConfig({
+      ...config,
+      extract: { ...config.extract, backbone: { ...config.extract.backbone, weightBudget: oneBlock - 1 } },
+    });
+    await expect(predictClip(video, tooSmall, networks)).rejects.toThrow(
+      /^extract\.backbone\.weightBudget: expected at least 187200 bytes/,
+    );
+  });
+
   it('rejects an unreadable file with an error naming it', async () => {
     const bad = join(dir, 'broken.mp4');
     writeFileSync(bad, 'not a video');

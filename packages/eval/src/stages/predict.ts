@@ -4,7 +4,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
 import type { ConfigFlag, Direction, PipelineConfig } from 'shared';
 import { describeBackend, ConfigError, InputError, ManifestStore, selectBackend, stageCommand, stageContext } from 'shared';
-import { DATASET_FLAG, bestCheckpointOf, manifestExists, resolveDataset, trainingRunIdentity } from 'shared';
+import {
+  DATASET_FLAG,
+  bestCheckpointOf,
+  checkClassCount,
+  datasetClasses,
+  manifestExists,
+  resolveDataset,
+  trainingRunIdentity,
+} from 'shared';
 import type { LoadedPthNetCheckpoint } from 'model';
 import { createPthNet, loadPthNetCheckpoint, pthnetLevelLengths } from 'model';
 import type { Backbone } from 'extract';
@@ -57,11 +65,11 @@ async function levelH(
   const L = config.extract.windowLength;
   const plan = planWindows(clip.n, [config.datasets.strides.H], config.extract.rule, direction, L);
   const D = vit.spec.featureDim;
-  const rows = new Float32Array(plan.windows.length * D);
-  for (const [i, w] of plan.windows.entries()) {
-    const data = copyWindowFrames(clip, w.frames);
-    rows.set(await vit.extractFeatures({ data, shape: [1, L, clip.height, clip.width, 3] }), i * D);
-  }
+  // One call for all the windows: a backbone that streams its weights reads them once per call.
+  const windowBytes = L * clip.height * clip.width * 3;
+  const data = new Uint8Array(plan.windows.length * windowBytes);
+  for (const [i, w] of plan.windows.entries()) data.set(copyWindowFrames(clip, w.frames), i * windowBytes);
+  const rows = await vit.extractFeatures({ data, shape: [plan.windows.length, L, clip.height, clip.width, 3] });
   const T = pthnetLevelLengths(net.checkpoint.config).H;
   const sampled = sampleClipLevel({ data: rows, rows: plan.windows.length }, D, T, 'eval');
   return {
@@ -130,6 +138,8 @@ export async function predictClip(
     const combinedLogits = r ? combineLogits(row(f.logits), row(r.logits), mu).data : f.logits;
     const combined = softmax(combinedLogits);
     const names = checkpoints.labelNames ?? [];
+    // a network of another dataset (or class count) would name its outputs with the wrong labels
+    if (names.length > 0) checkClassCount(f.classes, names.length, `predict --forward: the head of ${checkpoints.forward}`, 'the dataset');
     const classes = combined
       .map((probability, index) => ({ index, name: names[index] ?? String(index), probability }))
       .sort((a, b) => b.probability - a.probability || a.index - b.index);
@@ -156,6 +166,12 @@ const PREDICT_FLAGS: readonly ConfigFlag[] = [
     flags: '--checkpoint <file>',
     key: 'extract.backbone.checkpoint',
     description: 'backbone weights (VideoMAE v2: .pth or .safetensors)',
+    kind: 'string',
+  },
+  {
+    flags: '--weight-budget <size>',
+    key: 'extract.backbone.weightBudget',
+    description: 'most backbone weight bytes held at once, e.g. 512MiB; a larger model is streamed block by block',
     kind: 'string',
   },
 ];
@@ -187,7 +203,7 @@ export function command(): Command {
         };
         forward ??= await best('forward');
         reversed ??= await best('reversed');
-        if (dataset) labelNames = await store.clips.getLabelMap(dataset);
+        if (dataset) labelNames = (await datasetClasses(store.clips, dataset)).names;
       } finally {
         await store.close();
       }
@@ -200,8 +216,9 @@ export function command(): Command {
       return;
     }
     console.log(`${clipPath}: ${prediction.frames} frames, ${prediction.windows} windows`);
-    for (const c of prediction.classes.slice(0, Number(opts.top) || 3))
-      console.log(`  ${c.name.padEnd(10)} ${(100 * c.probability).toFixed(1).padStart(5)} %`);
+    const shown = prediction.classes.slice(0, Number(opts.top) || 3);
+    const width = Math.max(10, ...shown.map((c) => c.name.length));
+    for (const c of shown) console.log(`  ${c.name.padEnd(width)} ${(100 * c.probability).toFixed(1).padStart(5)} %`);
   });
   return cmd;
 }

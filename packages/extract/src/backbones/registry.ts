@@ -48,6 +48,11 @@ export function resolveBackbone(config: BackboneConfig): BackboneSpec {
   return backboneNamed(config.name ?? DEFAULT_BACKBONE).resolve(config);
 }
 
+/** Checks a checkpoint against a resolved backbone without loading its weights (`CheckpointError` naming the file). */
+export function checkBackboneCheckpoint(spec: BackboneSpec, checkpoint: string): Promise<void> {
+  return backboneNamed(spec.backbone).check(spec, checkpoint);
+}
+
 /** Loads a resolved backbone's weights, in this thread or on `options.workers` worker threads. */
 export function openBackbone(spec: BackboneSpec, options: OpenBackboneOptions): Promise<Backbone> {
   return backboneNamed(spec.backbone).open(spec, options);

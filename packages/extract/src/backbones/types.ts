@@ -1,7 +1,10 @@
 import type { BackendPreference, JsonValue, PipelineConfig } from 'shared';
 
-/** What `extract.backbone` holds: the backbone's registered `name`, its `preset`, `custom` shape, `normalize` and `checkpoint`. */
-export type BackboneConfig = PipelineConfig['extract']['backbone'];
+/**
+ * What `extract.backbone` holds: the backbone's registered `name`, its `preset`, `custom` shape,
+ * `normalize`, `checkpoint` and `weightBudget` (bytes; absent or null: the backbone decides).
+ */
+export type BackboneConfig = Omit<PipelineConfig['extract']['backbone'], 'weightBudget'> & { weightBudget?: number | null };
 
 /** A batch of video windows: RGB uint8, row-major `[batch, frames, height, width, 3]`. */
 export interface VideoWindowBatch {
@@ -55,8 +58,8 @@ export type BackboneWeights = { checkpoint: string } | { randomSeed: number } | 
 export interface OpenBackboneOptions {
   weights: BackboneWeights;
   /**
-   * Worker threads, each with its own tfjs backend and its own copy of the weights. Without it
-   * the backbone runs in this thread, on the backend already selected.
+   * Worker threads, each with its own tfjs backend and its own weights (or, streamed, its own
+   * turn through them). Without it the backbone runs in this thread, on the backend already selected.
    */
   workers?: number;
   /** The backend each worker selects. Default `wasm`. */
@@ -72,6 +75,8 @@ export interface Backbone {
   readonly backend: string;
   /** The same, for logs: with the matMul library on wasm (`describeBackend`). */
   readonly backendDetail: string;
+  /** How the weights are held, for logs (e.g. streamed block by block); absent when there is nothing to say. */
+  readonly weightsDetail?: string;
   /** Features of every window: `[batch, spec.featureDim]` row-major. The caller's buffer is left as it was. */
   extractFeatures(windows: VideoWindowBatch): Promise<Float32Array>;
   /** Frees the weights and stops the workers. */
@@ -91,6 +96,12 @@ export interface BackboneDefinition<Spec extends BackboneSpec = BackboneSpec> {
   readonly presets: readonly string[];
   /** Validates `extract.backbone` (preset, custom, normalize) and fills the defaults; `ConfigError` naming the bad key. */
   resolve(config: BackboneConfig): Spec;
+  /**
+   * Checks a checkpoint against the spec (format, keys, shapes) without loading its weights:
+   * `extract` calls it before anything is planned or recorded, so that a bad checkpoint is
+   * refused without touching the manifest. Throws `CheckpointError` naming the file.
+   */
+  check(spec: Spec, checkpoint: string): Promise<void>;
   /** Loads the weights (checking them against the spec) and gets ready to extract. */
   open(spec: Spec, options: OpenBackboneOptions): Promise<Backbone>;
   /** Seeded random weights in checkpoint layout, the same on every machine (benchmarks, the demo's backbone). */

@@ -49,7 +49,7 @@ export interface VitBenchResult {
 }
 
 /** Deterministic pseudo-random frames: the timing must not depend on a file or a decoder. */
-function syntheticWindows(batch: number, spec: BackboneSpec): VideoWindowBatch {
+export function syntheticWindows(batch: number, spec: BackboneSpec): VideoWindowBatch {
   const { frames, height, width } = spec.window;
   const data = new Uint8Array(batch * frames * height * width * 3);
   let state = 12345;

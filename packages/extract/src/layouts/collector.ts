@@ -1,11 +1,31 @@
 import { readFile } from 'node:fs/promises';
+import { confinedRelativePath } from 'shared';
 import type { ClipCandidate, IngestProblem, LabelEntry, LayoutResult } from './types.js';
 
-/** Gathers clips and problems for one dataset; a clip id seen before becomes a problem, not a clip. */
+/** Where a clip id was listed: what a later listing of the same id is compared with. */
+export interface ClaimPlace {
+  /** What a person reads: `train_All.csv:7`, or the entry's path. */
+  where: string;
+  /** The list file (or entry) the id comes from. */
+  path?: string;
+  /** 1-based line of `path`. */
+  line?: number;
+  split: string;
+  label: number;
+}
+
+/**
+ * Gathers clips and problems for one dataset. Every clip id is confined (`..` and absolute ids
+ * are `path_escape` problems: ids become file names under the data folder) and claimed once:
+ * - the same id again with the same split and label: `duplicate`, a warning (the later line is ignored);
+ * - with another label: `duplicate`, an error (the clip is left out: which label is right is unknown);
+ * - in another split: `split_conflict`, an error (train/test leakage; the clip is left out of every split).
+ */
 export class LayoutCollector {
   readonly clips: ClipCandidate[] = [];
   readonly problems: IngestProblem[] = [];
-  private readonly firstSeen = new Map<string, string>();
+  private readonly firstSeen = new Map<string, ClaimPlace>();
+  private readonly rejected = new Set<string>();
 
   constructor(
     readonly dataset: string,
@@ -16,22 +36,62 @@ export class LayoutCollector {
     this.problems.push({ dataset: this.dataset, ...problem });
   }
 
-  /** Remembers the id (ignoring case: the file lookups ignore it too); false when already listed. */
-  claim(clipId: string, where: string, listPath?: string, line?: number): boolean {
-    const key = clipId.toLowerCase();
+  /**
+   * The id, normalised, when it is new (the caller goes on to build the clip); undefined (and a
+   * problem) when it escapes its root or was listed before. Ids are compared ignoring case: the
+   * file lookups ignore it too.
+   */
+  claim(clipId: string, place: ClaimPlace): string | undefined {
+    const at = { ...(place.path ? { path: place.path } : {}), ...(place.line !== undefined ? { line: place.line } : {}) };
+    const id = this.confine(clipId, place);
+    if (id === undefined) return undefined;
+    const key = id.toLowerCase();
     const earlier = this.firstSeen.get(key);
-    if (earlier !== undefined) {
+    if (earlier === undefined) {
+      this.firstSeen.set(key, place);
+      return id;
+    }
+    if (earlier.split !== place.split) {
+      this.rejected.add(key);
+      this.problem({
+        code: 'split_conflict',
+        clipId: id,
+        ...at,
+        detail: `${place.where}: clip listed in split ${place.split} here and in split ${earlier.split} at ${earlier.where} (train/test leakage): left out of every split`,
+      });
+    } else if (earlier.label !== place.label) {
+      this.rejected.add(key);
       this.problem({
         code: 'duplicate',
-        clipId,
-        ...(listPath ? { path: listPath } : {}),
-        ...(line !== undefined ? { line } : {}),
-        detail: `${where}: clip listed twice (first at ${earlier})`,
+        clipId: id,
+        ...at,
+        detail: `${place.where}: clip listed with label ${this.nameOf(place.label)} here and ${this.nameOf(earlier.label)} at ${earlier.where}: left out`,
       });
-      return false;
+    } else {
+      this.problem({
+        code: 'duplicate',
+        clipId: id,
+        ...at,
+        detail: `${place.where}: clip listed twice (first at ${earlier.where}): line ignored`,
+      });
     }
-    this.firstSeen.set(key, where);
-    return true;
+    return undefined;
+  }
+
+  /** The id, normalised, or undefined (and a `path_escape` problem) when it is absolute or climbs out with `..`. */
+  confine(clipId: string, place: Pick<ClaimPlace, 'where' | 'path' | 'line'>): string | undefined {
+    try {
+      return confinedRelativePath(clipId, place.where);
+    } catch (error) {
+      const at = { ...(place.path ? { path: place.path } : {}), ...(place.line !== undefined ? { line: place.line } : {}) };
+      this.problem({ code: 'path_escape', clipId, ...at, detail: (error as Error).message });
+      return undefined;
+    }
+  }
+
+  private nameOf(label: number): string {
+    const name = this.labelByIndex(label)?.name;
+    return name === undefined ? String(label) : `${label} (${name})`;
   }
 
   add(clip: ClipCandidate): void {
@@ -48,7 +108,8 @@ export class LayoutCollector {
   }
 
   result(): LayoutResult {
-    return { labelMap: this.labelMap, clips: this.clips, problems: this.problems };
+    const clips = this.clips.filter((clip) => !this.rejected.has(clip.id.toLowerCase()));
+    return { labelMap: this.labelMap, clips, problems: this.problems };
   }
 }
 

@@ -107,8 +107,9 @@ async function read(config: Ferv39kLayoutConfig): Promise<LayoutResult> {
         });
         continue;
       }
-      if (!collector.claim(clipId, where, listPath, line.number)) continue;
-      const clip: ClipCandidate = { id: clipId, dataset: DATASET, split, label: label.index, labelName: label.name, sources: {} };
+      const id = collector.claim(clipId, { where, path: listPath, line: line.number, split, label: label.index });
+      if (id === undefined) continue;
+      const clip: ClipCandidate = { id, dataset: DATASET, split, label: label.index, labelName: label.name, sources: {} };
       if (attachSources(clip, trees, collector)) collector.add(clip);
     }
   }

@@ -90,9 +90,10 @@ async function read(config: GenericLayoutConfig): Promise<LayoutResult> {
           continue;
         }
         const clipId = `${split}/${labelFolder.name}/${clipStem(entry.name)}`;
-        if (!collector.claim(clipId, entry.path, entry.path)) continue;
+        const id = collector.claim(clipId, { where: entry.path, path: entry.path, split, label: label.index });
+        if (id === undefined) continue;
         const clip: ClipCandidate = {
-          id: clipId,
+          id,
           dataset: config.dataset,
           split,
           label: label.index,

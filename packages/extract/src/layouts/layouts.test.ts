@@ -90,7 +90,7 @@ describe('FERV39k layout', () => {
     expect(clips['DailyLife/Angry/0094']?.sources.face).toBeUndefined();
     expect(reasons(result.problems)).toEqual([
       '- | malformed_line | 7 | train_All.csv:7: malformed line "garbage" (expected "<Scene>/<Emotion>/<ID> <Emotion>")',
-      'Action/Happy/0001 | duplicate | 4 | train_All.csv:4: clip listed twice (first at train_All.csv:2)',
+      'Action/Happy/0001 | duplicate | 4 | train_All.csv:4: clip listed twice (first at train_All.csv:2): line ignored',
       'Action/Sad/0011 | missing_file | - | face source missing',
       'Action/Sad/0011 | missing_file | - | raw source missing',
       'Action/Sad/0012 | unknown_label | 6 | train_All.csv:6: label "Bored" not in the label map',
@@ -117,6 +117,67 @@ describe('FERV39k layout', () => {
     ]);
     expect(result.problems[1]?.path).toBe(path.join(bare, '4_setups/All_scenes/test_All.csv'));
     await expect(readFerv39kLayout({ root: path.join(tmp, 'nowhere') })).rejects.toThrow(InputError);
+  });
+});
+
+describe('MAFW layout', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = path.join(tmp, 'mafw');
+    await buildTree(root, {
+      'data/clips/00001.mp4': '',
+      'data/clips/00002.mp4': '',
+      'data/clips/00004.mp4': '',
+      'data/clips/00005.mp4': '',
+      'data/frames/00001/1.jpg': '',
+      // the formats seen in split lists: "<clip> <label>", comma, semicolon, tab, a path, a class name
+      'Train & Test Set/single/no_caption/set_1/train.txt': '00001.mp4 0\n2,happiness\n00003 11\ndata/clips/00004.mp4\t3\nwhat is this\n',
+      'Train & Test Set/single/no_caption/set_1/test.txt': '5;10\n1 0\n',
+      'Train & Test Set/single/no_caption/set_2/train_list.csv': 'video_name,label\n00005,11\n',
+    });
+  });
+
+  it('reads the 11 classes over the folds, numeric labels 0-based when a list holds a 0, and reports every line that fits none', async () => {
+    const result = await readLayout({ layout: 'mafw', root, folds: [1] });
+    expect(result.labelMap.map((l) => l.name)).toEqual([
+      'anger',
+      'disgust',
+      'fear',
+      'happiness',
+      'neutral',
+      'sadness',
+      'surprise',
+      'contempt',
+      'anxiety',
+      'helplessness',
+      'disappointment',
+    ]);
+    expect(result.clips.map((clip) => [clip.id, clip.splits, clip.labelName, clip.sources.raw?.kind])).toEqual([
+      ['00001', ['set_1_train'], 'anger', 'video'],
+      ['00002', ['set_1_train'], 'happiness', 'video'],
+      ['00004', ['set_1_train'], 'happiness', 'video'],
+      ['00005', ['set_1_test'], 'disappointment', 'video'],
+    ]);
+    const train = path.join(root, 'Train & Test Set/single/no_caption/set_1/train.txt');
+    expect(result.problems.find((p) => p.code === 'malformed_line')).toMatchObject({ path: train, line: 5 });
+    expect(reasons(result.problems)).toEqual([
+      '- | malformed_line | 5 | set_1/train.txt:5: malformed line "what is this" (expected "<clip> <label>" or "<clip>,<label>", the label a number or a class name)',
+      '00001 | duplicate | 2 | set_1/test.txt:2: clip 00001 listed twice in fold 1 (first at set_1/train.txt:1)',
+      '00003 | unknown_label | 3 | set_1/train.txt:3: label 11 is not one of 0..10 or a class name (anger, disgust, fear, happiness, neutral, sadness, surprise, contempt, anxiety, helplessness, disappointment)',
+    ]);
+  });
+
+  it('takes frame folders, 1-based labels, a list named otherwise and a header line; folds are checked', async () => {
+    const result = await readLayout({ layout: 'mafw', root, folds: [2], media: 'frames', labelBase: 1, checkFiles: false });
+    expect(result.clips.map((clip) => [clip.id, clip.splits, clip.labelName, clip.sources.raw])).toEqual([
+      ['00005', ['set_2_train'], 'disappointment', { path: path.join(root, 'data/frames/00005'), kind: 'frames' }],
+    ]);
+    // fold 2 has no test list
+    expect(reasons(result.problems)).toEqual(['- | missing_file | - | list file missing']);
+    expect(() => validateLayoutConfig({ layout: 'mafw', root, folds: [0] })).toThrow(
+      'layout.folds: expected a non-empty list of distinct fold numbers 1..5, got [0]',
+    );
+    expect(() => validateLayoutConfig({ layout: 'mafw', root, labelBase: 2 })).toThrow('layout.labelBase: expected 0, 1 or "auto", got 2');
   });
 });
 
@@ -156,7 +217,7 @@ describe('DFEW layout', () => {
     expect(clips['00005']).toMatchObject({ split: 'test', label: 2, labelName: 'Neutral' });
     expect(reasons(result.problems)).toEqual([
       '- | malformed_line | 6 | train/set_1.csv:6: malformed line "abc,1" (expected "<video number>,<label 1..7>")',
-      '00002 | duplicate | 5 | train/set_1.csv:5: clip listed twice (first at train/set_1.csv:3)',
+      '00002 | duplicate | 5 | train/set_1.csv:5: clip listed twice (first at train/set_1.csv:3): line ignored',
       '00003 | unknown_label | 4 | train/set_1.csv:4: label 8 not in 1..7',
       '00004 | missing_file | - | face source missing',
       '00004 | missing_file | - | raw source missing',
@@ -172,6 +233,28 @@ describe('DFEW layout', () => {
     ]);
     expect(result.problems).toEqual([]);
     await expect(readDfewLayout({ root, fold: 6 })).rejects.toThrow('layout.fold: expected an integer 1..5, got 6');
+  });
+
+  it('reads several folds at once ("folds"): each clip once, in the split of every fold that lists it', async () => {
+    const result = await readDfewLayout({ root, folds: [2, 1], sources: ['raw'] });
+    expect(result.clips.map((clip) => [clip.id, clip.split, clip.splits, clip.label])).toEqual([
+      ['00001', null, ['set_1_train', 'set_2_test'], 0],
+      ['00002', null, ['set_1_train'], 6],
+      ['00005', null, ['set_1_test'], 2],
+    ]);
+    expect(reasons(result.problems)).toContain(
+      '00002 | duplicate | 5 | train/set_1.csv:5: clip 00002 listed twice in fold 1 (first at train/set_1.csv:3)',
+    );
+    // fold 2 lists 00005 with another label than fold 1: neither is guessed right, the second is reported
+    expect(reasons(result.problems)).toContain(
+      '00005 | duplicate | 2 | train/set_2.csv:2: clip 00005 listed with label Surprise here and Neutral at test/set_1.csv:2',
+    );
+    await expect(readDfewLayout({ root, fold: 1, folds: [1] })).rejects.toThrow(
+      'layout.folds: expected either "fold" or "folds", not both',
+    );
+    await expect(readDfewLayout({ root, folds: [] })).rejects.toThrow(
+      'layout.folds: expected a non-empty list of distinct fold numbers 1..5',
+    );
   });
 });
 
@@ -286,8 +369,87 @@ describe('reference list layout (small)', () => {
     expect(reasons(result.problems)).toEqual([
       '- | malformed_line | 5 | list.txt:5: malformed line "Action/Sad/0012 x 1" (expected "<path> <frames> <label index>")',
       '- | malformed_line | 6 | list.txt:6: malformed line "0013 12 1" (expected "<path> <frames> <label index>")',
-      'Action/Sad/0010 | duplicate | 3 | list.txt:3: clip listed twice (first at list.txt:1)',
-      'Action/Sad/0011 | unknown_label | 4 | list.txt:4: label 9 not in 0..6',
+      'Action/Sad/0010 | duplicate | 3 | list.txt:3: clip listed twice (first at list.txt:1): line ignored',
+      "Action/Sad/0011 | unknown_label | 4 | list.txt:4: clip Action/Sad/0011 (split test): label 9 not in 0..6 (the dataset's 7 classes)",
+    ]);
+  });
+});
+
+describe('hostile list lines', () => {
+  it('refuses ids that climb out of the root, and names clips listed twice, with two labels or in two splits', async () => {
+    const root = path.join(tmp, 'hostile');
+    await buildTree(root, {
+      'faces/Action/Sad/0010/1.jpg': '',
+      'faces/Action/Sad/0020/1.jpg': '',
+      'faces/Action/Sad/0030/1.jpg': '',
+      'faces/Action/Sad/0040/1.jpg': '',
+      'train.txt': [
+        '/home/author/../../x 20 1',
+        '/data/FERV39k/Action/../Sad/0099 20 1',
+        '/data/FERV39k/Action/Sad/0010 20 1',
+        '/data/FERV39k/Action/Sad/0010 20 1',
+        '/data/FERV39k/Action/Sad/0020 20 1',
+        '/data/FERV39k/Action/Sad/0020 20 2',
+        '/data/FERV39k/Action/Sad/0030 20 1',
+      ].join('\n'),
+      'test.txt': ['/data/FERV39k/Action/Sad/0030 20 1', '/data/FERV39k/Action/Sad/0040 20 1'].join('\n'),
+      // FERV39k's own lists: ids relative to the clip folders
+      'ferv/0_7_LabelClips/Action/Sad/0001.mp4': '',
+      'ferv/4_setups/All_scenes/train_All.csv': ['../../../etc/passwd Sad', 'Action/Sad/0001 Sad'].join('\n'),
+      'ferv/4_setups/All_scenes/test_All.csv': '',
+    });
+    const result = await readReferenceListLayout({
+      root: path.join(root, 'faces'),
+      lists: [
+        { split: 'train', path: path.join(root, 'train.txt') },
+        { split: 'test', path: path.join(root, 'test.txt') },
+      ],
+    });
+    // kept: the clip listed twice alike (once) and the clip of one split; left out: two labels, two splits
+    expect(result.clips.map((clip) => [clip.id, clip.split, clip.label])).toEqual([
+      ['Action/Sad/0010', 'train', 1],
+      ['Action/Sad/0040', 'test', 1],
+    ]);
+    expect(reasons(result.problems)).toEqual([
+      '- | path_escape | 1 | train.txt:1: expected a clip path without ".." segments, got "/home/author/../../x" (split train)',
+      '- | path_escape | 2 | train.txt:2: expected a clip path without ".." segments, got "/data/FERV39k/Action/../Sad/0099" (split train)',
+      'Action/Sad/0010 | duplicate | 4 | train.txt:4: clip listed twice (first at train.txt:3): line ignored',
+      'Action/Sad/0020 | duplicate | 6 | train.txt:6: clip listed with label 2 (Neutral) here and 1 (Sad) at train.txt:5: left out',
+      'Action/Sad/0030 | split_conflict | 1 | test.txt:1: clip listed in split test here and in split train at train.txt:7 (train/test leakage): left out of every split',
+    ]);
+    expect(result.problems.every((problem) => problem.path !== undefined)).toBe(true);
+
+    const ferv = await readFerv39kLayout({ root: path.join(root, 'ferv'), sources: ['raw'] });
+    expect(ferv.clips.map((clip) => clip.id)).toEqual(['Action/Sad/0001']);
+    expect(reasons(ferv.problems)).toEqual([
+      '../etc/passwd | path_escape | 1 | train_All.csv:1: expected a path inside its root, got "../etc/passwd", whose ".." segments lead outside it',
+    ]);
+  });
+
+  it('reads lists named as fold splits (set_<k>_train / set_<k>_test) as folds, with the class names of the config', async () => {
+    const root = path.join(tmp, 'reference-folds');
+    await buildTree(root, {
+      'f1_train.txt': '/x/A/b/01 16 0\n/x/A/b/02 16 2\n',
+      'f1_test.txt': '/x/A/b/03 16 1\n',
+      'f2_train.txt': '/x/A/b/03 16 1\n/x/A/b/01 16 0\n',
+      'f2_test.txt': '/x/A/b/02 16 2\n/x/A/b/01 16 0\n',
+    });
+    const result = await readReferenceListLayout({
+      root,
+      checkFiles: false,
+      dataset: 'cremad',
+      labels: ['ANG', 'DIS', 'FEA'],
+      lists: [1, 2].flatMap((k) =>
+        (['train', 'test'] as const).map((role) => ({ split: `set_${k}_${role}`, path: path.join(root, `f${k}_${role}.txt`) })),
+      ),
+    });
+    expect(result.clips.map((clip) => [clip.id, clip.split, clip.splits, clip.labelName, clip.expectedFrames])).toEqual([
+      ['A/b/01', null, ['set_1_train', 'set_2_train'], 'ANG', 16],
+      ['A/b/02', null, ['set_1_train', 'set_2_test'], 'FEA', 16],
+      ['A/b/03', null, ['set_1_test', 'set_2_train'], 'DIS', 16],
+    ]);
+    expect(reasons(result.problems)).toEqual([
+      'A/b/01 | duplicate | 2 | f2_test.txt:2: clip A/b/01 listed twice in fold 2 (first at f2_train.txt:2)',
     ]);
   });
 });
@@ -312,7 +474,7 @@ describe('layout config validation', () => {
 
   it('names the bad key and value', () => {
     expect(() => validateLayoutConfig({ layout: 'lmdb', root: '/x' })).toThrow(
-      'layout.layout: expected one of ferv39k, dfew, reference-list, generic, got "lmdb"',
+      'layout.layout: expected one of ferv39k, dfew, mafw, reference-list, generic, got "lmdb"',
     );
     expect(() => validateLayoutConfig({ layout: 'dfew' })).toThrow('layout.root: expected a non-empty string, got undefined');
     expect(() => validateLayoutConfig({ layout: 'ferv39k', root: '/x', sources: ['raw', 'depth'] })).toThrow(ConfigError);
@@ -326,9 +488,9 @@ describe('layout config validation', () => {
 
 describe('layout registry', () => {
   it('lists the four built-in layouts in registration order and names them in the error for an unknown one', async () => {
-    expect(layoutDefinitions().map((layout) => layout.name)).toEqual(['ferv39k', 'dfew', 'reference-list', 'generic']);
+    expect(layoutDefinitions().map((layout) => layout.name)).toEqual(['ferv39k', 'dfew', 'mafw', 'reference-list', 'generic']);
     await expect(readLayout({ layout: 'lmdb', root: tmp })).rejects.toThrow(
-      new ConfigError('layout.layout: expected one of ferv39k, dfew, reference-list, generic, got "lmdb"'),
+      new ConfigError('layout.layout: expected one of ferv39k, dfew, mafw, reference-list, generic, got "lmdb"'),
     );
   });
 
@@ -346,10 +508,17 @@ describe('layout registry', () => {
       }),
     });
     try {
-      expect(layoutDefinitions().map((layout) => layout.name)).toEqual(['ferv39k', 'dfew', 'reference-list', 'generic', 'one-clip']);
+      expect(layoutDefinitions().map((layout) => layout.name)).toEqual([
+        'ferv39k',
+        'dfew',
+        'mafw',
+        'reference-list',
+        'generic',
+        'one-clip',
+      ]);
       expect((await readLayout({ layout: 'one-clip', root: '/v.mp4' })).clips[0]?.sources.raw?.path).toBe('/v.mp4');
       expect(() => validateLayoutConfig({ layout: 'lmdb', root: '/x' })).toThrow(
-        'layout.layout: expected one of ferv39k, dfew, reference-list, generic, one-clip, got "lmdb"',
+        'layout.layout: expected one of ferv39k, dfew, mafw, reference-list, generic, one-clip, got "lmdb"',
       );
       expect(() => registerLayout({ ...layoutDefinitions()[0]!, summary: 'again' })).toThrow(
         new ConfigError('registerLayout: expected a new layout name, got "ferv39k" again'),
@@ -357,7 +526,7 @@ describe('layout registry', () => {
     } finally {
       unregister();
     }
-    expect(layoutDefinitions().map((layout) => layout.name)).toEqual(['ferv39k', 'dfew', 'reference-list', 'generic']);
+    expect(layoutDefinitions().map((layout) => layout.name)).toEqual(['ferv39k', 'dfew', 'mafw', 'reference-list', 'generic']);
   });
 
   it('resolves relative paths (root, list files) against the context directory', () => {

@@ -3,6 +3,8 @@ import { LayoutCollector, labelMapOf, readListLines } from './collector.js';
 import { boolean, fail, nonEmptyString, oneOf, pathOption, stringList } from './config.js';
 import { DEFAULT_LABELS } from './constants.js';
 import { ferv39kClipId } from './ferv39k.js';
+import type { FoldRole } from './folds.js';
+import { FoldClips } from './folds.js';
 import { clipStem, indexClipTree, requireFolder } from './fs-index.js';
 import type { RoleTree } from './role-trees.js';
 import { attachSources } from './role-trees.js';
@@ -85,6 +87,10 @@ async function read(config: ReferenceListLayoutConfig): Promise<LayoutResult> {
     ...(config.checkFiles ? { index: await indexClipTree(config.root, 3) } : {}),
   };
 
+  // Lists named as fold splits (`set_<k>_train`, `set_<k>_test`, see `foldSplit`) form folds: a
+  // clip is in the splits of every fold that lists it, and twice in one fold is a duplicate.
+  const foldOf = (split: string) => /^set_(\d+)_(train|test)$/.exec(split);
+  const folded = config.lists.every((list) => foldOf(list.split)) ? new FoldClips(collector) : undefined;
   for (const list of config.lists) {
     const listName = path.basename(list.path);
     for (const line of (await readListLines(list.path, collector)) ?? []) {
@@ -93,7 +99,19 @@ async function read(config: ReferenceListLayoutConfig): Promise<LayoutResult> {
       const tokens = line.text.split(/\s+/);
       const labelText = tokens.pop() ?? '';
       const framesText = tokens.pop() ?? '';
-      const clipId = tokens.length > 0 ? ferv39kClipId(clipStem(tokens.join(' '))) : undefined;
+      const listed = tokens.join(' ');
+      // The listed path is absolute (the authors' machine) and only its tail is kept, so a `..`
+      // anywhere in it would silently move the id: refused, like an id escaping the root.
+      if (listed.split(/[\\/]/).includes('..')) {
+        collector.problem({
+          code: 'path_escape',
+          path: list.path,
+          line: line.number,
+          detail: `${where}: expected a clip path without ".." segments, got "${listed}" (split ${list.split})`,
+        });
+        continue;
+      }
+      const clipId = tokens.length > 0 ? ferv39kClipId(clipStem(listed)) : undefined;
       if (!clipId || !/^\d+$/.test(framesText) || Number(framesText) < 1 || !/^-?\d+$/.test(labelText)) {
         collector.problem({
           code: 'malformed_line',
@@ -110,13 +128,19 @@ async function read(config: ReferenceListLayoutConfig): Promise<LayoutResult> {
           clipId,
           path: list.path,
           line: line.number,
-          detail: `${where}: label ${labelText} not in 0..${collector.labelMap.length - 1}`,
+          detail: `${where}: clip ${clipId} (split ${list.split}): label ${labelText} not in 0..${collector.labelMap.length - 1} (the dataset's ${collector.labelMap.length} classes)`,
         });
         continue;
       }
-      if (!collector.claim(clipId, where, list.path, line.number)) continue;
+      const fold = foldOf(list.split);
+      if (folded && fold) {
+        folded.add(clipId, label, Number(fold[1]), fold[2] as FoldRole, { path: list.path, line: line.number, where }, Number(framesText));
+        continue;
+      }
+      const id = collector.claim(clipId, { where, path: list.path, line: line.number, split: list.split, label: label.index });
+      if (id === undefined) continue;
       const clip: ClipCandidate = {
-        id: clipId,
+        id,
         dataset: config.dataset,
         split: list.split,
         label: label.index,
@@ -127,6 +151,7 @@ async function read(config: ReferenceListLayoutConfig): Promise<LayoutResult> {
       if (attachSources(clip, [tree], collector)) collector.add(clip);
     }
   }
+  folded?.finish([tree]);
   return collector.result();
 }
 

@@ -5,6 +5,7 @@ import { ConfigError } from 'shared';
 import { dfewLayout } from './dfew.js';
 import { ferv39kLayout } from './ferv39k.js';
 import { genericLayout } from './generic.js';
+import { mafwLayout } from './mafw.js';
 import { referenceListLayout } from './reference-list.js';
 import type { LayoutConfigBase, LayoutContext, LayoutDefinition, LayoutOptions, LayoutResult } from './types.js';
 
@@ -26,6 +27,7 @@ export function registerLayout<Config extends LayoutConfigBase>(definition: Layo
 
 registerLayout(ferv39kLayout);
 registerLayout(dfewLayout);
+registerLayout(mafwLayout);
 registerLayout(referenceListLayout);
 registerLayout(genericLayout);
 

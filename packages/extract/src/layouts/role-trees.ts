@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { resolveInside } from 'shared';
 import type { LayoutCollector } from './collector.js';
 import { findChildFolder, indexClipTree, pickSource } from './fs-index.js';
 import type { ClipCandidate, SourceKind, SourceRef, SourceRole } from './types.js';
@@ -53,9 +54,10 @@ export async function openRoleTrees(
 /** Fills `clip.sources` from the trees; returns false (after recording why) when no source was found. */
 export function attachSources(clip: ClipCandidate, trees: readonly RoleTree[], collector: LayoutCollector): boolean {
   for (const tree of trees) {
-    const relative = clip.id.split('/');
+    // the id was confined when it was claimed; the join is confined again, as every path from input is
+    const assumed = resolveInside(tree.folder, clip.id, `clip id "${clip.id}"`);
     if (!tree.index) {
-      const file = path.join(tree.folder, ...relative) + (tree.preferred === 'video' ? '.mp4' : '');
+      const file = assumed + (tree.preferred === 'video' ? '.mp4' : '');
       clip.sources[tree.role] = { path: file, kind: tree.preferred };
       continue;
     }
@@ -65,7 +67,7 @@ export function attachSources(clip: ClipCandidate, trees: readonly RoleTree[], c
       collector.problem({
         code: 'missing_file',
         clipId: clip.id,
-        path: path.join(tree.folder, ...relative),
+        path: assumed,
         detail: `${tree.role} source missing`,
       });
   }

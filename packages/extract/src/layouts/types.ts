@@ -20,7 +20,10 @@ export interface ClipCandidate {
   /** Stable within the dataset: FERV39k `<Scene>/<Emotion>/<ID>`, DFEW the 5-digit name, generic `<split>/<label>/<clip>`. */
   id: string;
   dataset: string;
-  split: string;
+  /** The clip's own split (FERV39k `train`); null where it belongs to folds, which `splits` lists. */
+  split: string | null;
+  /** Every split of every fold the clip is in (DFEW, MAFW: `set_1_train`, `set_2_test`, ...), see `foldSplit`. */
+  splits?: string[];
   label: number;
   labelName: string;
   sources: { raw?: SourceRef; face?: SourceRef };
@@ -36,12 +39,14 @@ export interface ClipCandidate {
  * - `malformed_line`: a list line that does not parse
  * - `unknown_label`: a label that is not in the label map
  * - `duplicate`: a clip listed (or stored) twice
+ * - `split_conflict`: a clip listed in two splits (train/test leakage)
+ * - `path_escape`: a clip id or listed path that is absolute or climbs out of its root with `..`
  * - `not_a_clip`: an entry that is neither a video file nor a folder of frames
  * - `unreadable`: a file that exists but cannot be read or decoded
  * - `zero_length`: a video or frame folder without a single frame
  */
 /** What is wrong with an item a layout reader or the probe gives up on (the manifest's one list of codes). */
-export type IngestProblemCode = Exclude<IngestIssueReason, 'split_conflict' | 'missing_from_list'>;
+export type IngestProblemCode = Exclude<IngestIssueReason, 'missing_from_list' | 'bad_features' | 'unpackable_features'>;
 
 /** Something wrong with one clip, list line or folder; reading goes on past it. */
 export interface IngestProblem {

@@ -76,7 +76,7 @@ describe('extract stage (tiny VideoMAE checkpoint, generated videos)', () => {
       const row = (file.data as Float32Array).slice(2 * 48, 3 * 48);
       for (let j = 0; j < 48; j++) expect(row[j]).toBeCloseTo(direct[j]!, 4);
     }
-    model.dispose();
+    await model.dispose();
     // feature lists in the reference format
     const list = readFileSync(join(root, 'data/features/tiny_16_4/test.txt'), 'utf8');
     expect(list).toBe('features/tiny_16_4/Action/Happy/0003.npy 9 0\n');

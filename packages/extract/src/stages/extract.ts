@@ -1,28 +1,42 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import PQueue from 'p-queue';
 import type { Command } from 'commander';
-import type { ArtifactIdentity, ClipRow, ClipSourceKind, ClipSourceRow, ConfigFlag, Direction, JsonValue, PipelineConfig } from 'shared';
+import type {
+  ArtifactIdentity,
+  CheckOptions,
+  ClipRow,
+  ClipSourceKind,
+  ClipSourceRow,
+  ConfigFlag,
+  Direction,
+  JsonValue,
+  PipelineConfig,
+} from 'shared';
 import {
   ConfigError,
   ManifestStore,
+  addRehashOption,
   artifactCacheKey,
+  checkArtifact,
   createProgress,
   encodeNpy,
   failArtifact,
   featureFolderName,
   featureIdentity,
   featurePath,
+  fileStampSync,
   hashFile,
   produceArtifact,
   stageCommand,
   stageContext,
+  verifyOf,
   withStageRun,
   writeFileAtomic,
 } from 'shared';
 import { decodeClip } from '../decode/decode.js';
-import { backboneDefinitions, openBackbone, resolveBackbone } from '../backbones/registry.js';
+import { backboneDefinitions, checkBackboneCheckpoint, openBackbone, resolveBackbone } from '../backbones/registry.js';
 import type { Backbone, BackboneSpec } from '../backbones/types.js';
 import { copyWindowFrames } from '../windows/window-frames.js';
 import { planWindows } from '../windows/windows.js';
@@ -59,13 +73,14 @@ export interface ExtractSummary {
 }
 
 /**
- * The sha256 of the backbone checkpoint, remembered by path, size and mtime: hashing a 4 GB
- * ViT-g file on every run would cost more than a rerun that has nothing to do.
+ * The sha256 of the backbone checkpoint, remembered by path and stamp (size, mtime, inode):
+ * hashing a 4 GB ViT-g file on every run would cost more than a rerun that has nothing to do.
+ * `rehash` hashes it whatever its stamp.
  */
-export async function backboneHash(path: string, dataDir: string): Promise<string> {
+export async function backboneHash(path: string, dataDir: string, rehash = false): Promise<string> {
   const memoPath = join(dataDir, 'backbone-hashes.json');
-  const info = statSync(path);
-  const stamp = `${info.size}:${info.mtimeMs}`;
+  const stamp = fileStampSync(path)?.stamp;
+  if (stamp === undefined) throw new ConfigError(`backbone checkpoint ${path}: expected a file, got none`);
   let memo: Record<string, { stamp: string; hash: string }> = {};
   if (existsSync(memoPath)) {
     try {
@@ -75,7 +90,7 @@ export async function backboneHash(path: string, dataDir: string): Promise<strin
     }
   }
   const known = memo[path];
-  if (known?.stamp === stamp) return known.hash;
+  if (!rehash && known?.stamp === stamp) return known.hash;
   const hash = await hashFile(path);
   memo[path] = { stamp, hash };
   await writeFileAtomic(memoPath, JSON.stringify(memo, null, 2));
@@ -91,8 +106,11 @@ export async function planExtractItems(
 ): Promise<ExtractItem[]> {
   const e = config.extract;
   const items: ExtractItem[] = [];
+  // one query for every source: a query per clip would dominate a rerun with nothing to do
+  const sourcesOf = new Map<string, ClipSourceRow[]>();
+  for (const row of await store.clips.listClipSources()) sourcesOf.set(row.clipId, [...(sourcesOf.get(row.clipId) ?? []), row]);
   for (const clip of await store.clips.listClips()) {
-    const sources = await store.clips.getClipSources(clip.id);
+    const sources = sourcesOf.get(clip.id) ?? [];
     for (const kind of e.sources) {
       const source = sources.find((s) => s.kind === kind);
       if (!source) continue;
@@ -278,16 +296,23 @@ const EXTRACT_FLAGS: readonly ConfigFlag[] = [
     description: 'backbone weights (VideoMAE v2: .pth or .safetensors)',
     kind: 'string',
   },
+  {
+    flags: '--weight-budget <size>',
+    key: 'extract.backbone.weightBudget',
+    description: 'most backbone weight bytes per worker, e.g. 512MiB; a larger model is streamed block by block',
+    kind: 'string',
+  },
   { flags: '--batch-size <n>', key: 'extract.batchSize', description: 'windows per backbone batch', kind: 'number' },
   { flags: '--tag <tag>', key: 'extract.tag', description: 'feature folder prefix', kind: 'string' },
 ];
 
-export async function runExtract(
-  store: ManifestStore,
-  config: PipelineConfig,
-  dataDir: string,
-  options: { limit?: number; shard?: { index: number; count: number }; runId: string; signal?: AbortSignal },
-): Promise<ExtractSummary> {
+/**
+ * The backbone and its checkpoint, checked (settings, file, format, keys and shapes) without
+ * loading the weights. The command calls it before it records a run, and `runExtract` before it
+ * plans anything: a refused checkpoint leaves every feature as it was (planning with another
+ * checkpoint's key would mark done features stale).
+ */
+export async function checkExtractInputs(config: PipelineConfig): Promise<{ spec: BackboneSpec; checkpoint: string }> {
   const spec = resolveBackbone(config.extract.backbone);
   if (spec.window.frames !== config.extract.windowLength) {
     throw new ConfigError(
@@ -300,14 +325,36 @@ export async function runExtract(
       `extract.backbone.checkpoint: expected an existing ${spec.checkpointKind}, got ${JSON.stringify(checkpoint ?? null)}`,
     );
   }
-  const hash = await backboneHash(checkpoint, dataDir);
+  await checkBackboneCheckpoint(spec, checkpoint);
+  return { spec, checkpoint };
+}
+
+export async function runExtract(
+  store: ManifestStore,
+  config: PipelineConfig,
+  dataDir: string,
+  options: {
+    limit?: number;
+    shard?: { index: number; count: number };
+    runId: string;
+    signal?: AbortSignal;
+    verify?: CheckOptions['verify'];
+  },
+): Promise<ExtractSummary> {
+  const { spec, checkpoint } = await checkExtractInputs(config);
+  const hash = await backboneHash(checkpoint, dataDir, options.verify === 'hash');
   const all = await planExtractItems(store, config, dataDir, { hash, spec });
   const summary: ExtractSummary = { clips: 0, produced: 0, upToDate: 0, taken: 0, failed: 0, windows: 0, passesSaved: 0 };
 
   // Decide per item; group the todo items by clip source.
   const groups = new Map<string, ClipSourceItems>();
   for (const item of all) {
-    const plan = await store.artifacts.planArtifact(item.identity, { cacheKey: item.cacheKey, path: item.path, params: item.params });
+    const plan = await checkArtifact(
+      store,
+      item.identity,
+      { cacheKey: item.cacheKey, path: item.path, params: item.params },
+      options.verify === undefined ? {} : { verify: options.verify },
+    );
     if (plan.decision === 'skip') {
       summary.upToDate += 1;
       continue;
@@ -328,7 +375,7 @@ export async function runExtract(
       pool = await openBackbone(spec, { weights: { checkpoint }, workers: config.workers, backend: config.backend });
       summary.backend = pool.backend;
       process.stderr.write(
-        `[extract] backbone ${spec.backbone} ${spec.label} D=${spec.featureDim} on ${pool.backendDetail} x${pool.workers}, ${jobs.length} clip sources to do\n`,
+        `[extract] backbone ${spec.backbone} ${spec.label} D=${spec.featureDim} on ${pool.backendDetail} x${pool.workers}${pool.weightsDetail ? `, ${pool.weightsDetail}` : ''}, ${jobs.length} clip sources to do\n`,
       );
       const activePool = pool;
       const L = config.extract.windowLength;
@@ -397,12 +444,15 @@ export function command(): Command {
     .option('--limit <n>', 'extract at most n clip sources this run')
     .option('--shard <i/n>', 'only clips i, i+n, i+2n, ... (in id order) of those with work')
     .option('--json', 'print the summary as JSON');
+  addRehashOption(cmd, 'every feature file written before (and the checkpoint)');
   cmd.action(async (opts: { limit?: string; shard?: string; json?: boolean }) => {
     const ctx = stageContext(cmd, EXTRACT_FLAGS);
     const limit = opts.limit === undefined ? undefined : Number(opts.limit);
     if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0))
       throw new ConfigError(`--limit: expected a non-negative integer, got "${opts.limit}"`);
     const shard = parseShard(opts.shard);
+    // a bad backbone setting or checkpoint is refused before a run is recorded
+    await checkExtractInputs(ctx.config);
     const store = await ManifestStore.open(ctx.manifest);
     try {
       let summary: ExtractSummary | undefined;
@@ -412,6 +462,7 @@ export function command(): Command {
           ...(shard ? { shard } : {}),
           runId: run.id,
           signal: run.signal,
+          verify: verifyOf(cmd),
         });
         const { produced, upToDate, failed, windows, passesSaved } = summary;
         return { counts: { produced, upToDate, failed, windows, passesSaved }, outcome: failed > 0 ? 'failed' : 'ok' };

@@ -143,8 +143,8 @@ describe('ingest', () => {
     const store = await ManifestStore.open(join(root, 'manifest.sqlite'));
     stores.push(store);
     const entry = { name: 'mine', layout: 'lmdb', root } as DatasetSourceConfig;
-    (await expect(ingestDataset(store, entry, { cwd: root, runId: await store.runs.startRun('ingest', {}) }))).rejects.toThrow(
-      new ConfigError('ingest.datasets "mine": layout.layout: expected one of ferv39k, dfew, reference-list, generic, got "lmdb"'),
+    await expect(ingestDataset(store, entry, { cwd: root, runId: await store.runs.startRun('ingest', {}) })).rejects.toThrow(
+      new ConfigError('ingest.datasets "mine": layout.layout: expected one of ferv39k, dfew, mafw, reference-list, generic, got "lmdb"'),
     );
   });
 });

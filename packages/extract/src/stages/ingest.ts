@@ -1,8 +1,20 @@
 import PQueue from 'p-queue';
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { ClipInput, ClipSourceInput, DatasetSourceConfig } from 'shared';
-import { ConfigError, ManifestStore, createProgress, hashBytes, stageCommand, stageContext, withStageRun } from 'shared';
+import type { BigIntStats } from 'node:fs';
+import type { ClipInput, ClipSourceInput, ClipSourceRow, DatasetSourceConfig } from 'shared';
+import {
+  ConfigError,
+  ManifestStore,
+  addRehashOption,
+  createProgress,
+  hashBytes,
+  stageCommand,
+  stageContext,
+  stampOf,
+  verifyOf,
+  withStageRun,
+} from 'shared';
 import { findLayout, layoutDefinitions } from '../layouts/registry.js';
 import type { ClipCandidate, IngestProblemCode, LayoutConfigBase, LayoutDefinition, SourceRef, SourceRole } from '../layouts/types.js';
 import { SourceError, problemOfFsError } from '../probe/errors.js';
@@ -19,7 +31,20 @@ export interface IngestSummary {
   artifactsMarkedStale: number;
   /** Problems found, counted by code. */
   problems: Partial<Record<IngestProblemCode, number>>;
+  /** Every problem: its code, the file (and line) or clip, and what is wrong. */
+  issues: IngestIssueReport[];
 }
+
+/** One problem as the summary names it. */
+export interface IngestIssueReport {
+  code: IngestProblemCode;
+  clipId?: string;
+  path?: string;
+  detail: string;
+}
+
+/** Problems printed per dataset; the rest are counted (all of them are in `status --problems` and `--json`). */
+const PRINTED_ISSUES = 20;
 
 /**
  * The layout's validated options for one `ingest.datasets` entry: the entry's `name` is offered
@@ -41,18 +66,15 @@ interface ProbedSource {
 }
 
 /**
- * Size and mtime of a video, or of every file of a frame folder: when they are unchanged the
- * content is taken as unchanged, so re-ingesting an unchanged tree reads no file contents.
- * `rehash` turns this off (a file changed without its size or mtime changing).
+ * The stamp (size, mtime, inode: `stampOf`) of a video, or of every file of a frame folder: when
+ * it is unchanged the content is taken as unchanged, so re-ingesting an unchanged tree reads no
+ * file contents. `rehash` turns this off (a file changed without its stamp changing).
  */
 export async function fileStamp(ref: SourceRef): Promise<string> {
-  if (ref.kind === 'video') {
-    const s = await stat(ref.path);
-    return `${s.size}:${s.mtimeMs}`;
-  }
+  if (ref.kind === 'video') return stampOf(await stat(ref.path, { bigint: true }));
   const files = await listFrameFiles(ref.path);
-  const stats = await Promise.all(files.map((f) => stat(f)));
-  return `${files.length}:${stats.reduce((n, s) => n + s.size, 0)}:${Math.max(0, ...stats.map((s) => s.mtimeMs))}`;
+  const stats = await Promise.all(files.map((f) => stat(f, { bigint: true })));
+  return `${files.length}:${hashBytes(files.map((f, i) => `${f}\t${stampOf(stats[i] as BigIntStats)}`).join('\n'))}`;
 }
 
 /**
@@ -60,14 +82,13 @@ export async function fileStamp(ref: SourceRef): Promise<string> {
  * or same hash): counting frames decodes the whole clip, hashing reads it, a stamp does neither.
  */
 async function probeWithCache(
-  store: ManifestStore,
+  known: ClipSourceRow | undefined,
   clipId: string,
   role: SourceRole,
   ref: SourceRef,
   rehash: boolean,
 ): Promise<ProbedSource> {
   const stamp = await fileStamp(ref);
-  const known = await store.clips.getClipSource(clipId, role);
   const reuse = (prior: NonNullable<typeof known>, contentHash: string): ProbedSource => ({
     role,
     row: {
@@ -121,9 +142,11 @@ export async function ingestDataset(
   // Issues describe the tree as it is now: last run's are replaced, not accumulated.
   await store.clips.clearIngestIssues(dataset);
   const problems: Partial<Record<IngestProblemCode, number>> = {};
+  const issues: IngestIssueReport[] = [];
   // The code is the reader's (or the probe's) own: never inferred from the wording of the detail.
   const record = async (code: IngestProblemCode, detail: string, clipId?: string, path?: string) => {
     problems[code] = (problems[code] ?? 0) + 1;
+    issues.push({ code, ...(clipId === undefined ? {} : { clipId }), ...(path === undefined ? {} : { path }), detail });
     await store.clips.recordIngestIssue({
       dataset,
       clipId: clipId ?? null,
@@ -135,9 +158,12 @@ export async function ingestDataset(
   };
   for (const p of layout.problems) await record(p.code, p.detail, p.clipId, p.path);
 
+  // one query for every recorded source of the dataset, not one per file
+  const recorded = new Map((await store.clips.listClipSources(dataset)).map((row) => [`${row.clipId}\u0000${row.kind}`, row]));
   const progress = createProgress({ label: `ingest ${dataset}`, total: layout.clips.length, unit: 'clips' });
   const queue = new PQueue({ concurrency: options.concurrency ?? 4 });
   const clipRows: ClipInput[] = [];
+  const memberships = new Map<string, readonly string[]>();
   const sourceRows: ClipSourceInput[] = [];
   const ingestOne = async (clip: ClipCandidate) => {
     if (options.signal?.aborted) return;
@@ -146,7 +172,8 @@ export async function ingestDataset(
       const ref = clip.sources[role];
       if (!ref) continue;
       try {
-        probed.push(await probeWithCache(store, clip.id, role, ref, options.rehash ?? false));
+        const known = recorded.get(`${clip.id}\u0000${role}`);
+        probed.push(await probeWithCache(known, clip.id, role, ref, options.rehash ?? false));
       } catch (error) {
         // a plain file-system error (the stamp's stat) says by its errno whether the file is gone
         await record(error instanceof SourceError ? error.problem : problemOfFsError(error), (error as Error).message, clip.id, ref.path);
@@ -174,6 +201,7 @@ export async function ingestDataset(
       ),
     });
     sourceRows.push(...probed.map((p) => p.row));
+    if (clip.splits !== undefined) memberships.set(clip.id, clip.splits);
   };
   await Promise.all(layout.clips.map((clip) => queue.add(() => ingestOne(clip))));
   progress.stop();
@@ -182,8 +210,15 @@ export async function ingestDataset(
   const counts = await store.clips.upsertClips(clipRows);
   const sourceCounts = await store.clips.upsertClipSources(sourceRows);
   const splits = new Map<string, string[]>();
-  for (const c of clipRows) splits.set(c.split ?? '', [...(splits.get(c.split ?? '') ?? []), c.id]);
-  for (const [split, ids] of splits) if (split !== '') await store.clips.setSplitMembers(dataset, split, ids);
+  // A clip's own split, and each fold split it is in (DFEW, MAFW), by name.
+  for (const c of clipRows) {
+    for (const split of [...(c.split ? [c.split] : []), ...(memberships.get(c.id) ?? [])]) {
+      const ids = splits.get(split) ?? [];
+      ids.push(c.id);
+      splits.set(split, ids);
+    }
+  }
+  for (const [split, ids] of splits) await store.clips.setSplitMembers(dataset, split, ids);
   return {
     dataset,
     clips: clipRows.length,
@@ -192,14 +227,21 @@ export async function ingestDataset(
     unchanged: counts.unchanged,
     artifactsMarkedStale: counts.artifactsMarkedStale + sourceCounts.artifactsMarkedStale,
     problems,
+    issues,
   };
+}
+
+/** The detail, with the file or clip in front when the detail does not name it already. */
+function describeIssue(issue: IngestIssueReport): string {
+  const subject = issue.path ?? issue.clipId;
+  return subject === undefined || issue.detail.includes(subject) ? issue.detail : `${subject}: ${issue.detail}`;
 }
 
 export function command(): Command {
   const cmd = stageCommand('ingest', 'register clips (videos or frame folders) and their labels in the manifest')
     .option('--dataset <name>', 'ingest only this configured dataset')
-    .option('--rehash', 'hash every file again, even when its size and mtime are unchanged')
     .option('--json', 'print the summary as JSON');
+  addRehashOption(cmd, 'every clip file');
   // the registered layouts, as they are when the help is shown
   cmd.addHelpText(
     'after',
@@ -210,7 +252,7 @@ export function command(): Command {
         .map((layout) => `  ${layout.name.padEnd(16)} ${layout.summary}`)
         .join('\n')}`,
   );
-  cmd.action(async (opts: { dataset?: string; json?: boolean; rehash?: boolean }) => {
+  cmd.action(async (opts: { dataset?: string; json?: boolean }) => {
     const ctx = stageContext(cmd);
     const datasets = ctx.config.ingest.datasets.filter((d) => opts.dataset === undefined || d.name === opts.dataset);
     if (datasets.length === 0) {
@@ -220,6 +262,8 @@ export function command(): Command {
           : `--dataset: expected one of ${ctx.config.ingest.datasets.map((d) => d.name).join(', ') || '(none configured)'}, got "${opts.dataset}"`,
       );
     }
+    // every dataset's layout options are checked before a run is recorded
+    for (const entry of datasets) layoutConfig(entry, process.cwd());
     const store = await ManifestStore.open(ctx.manifest);
     try {
       const summaries: IngestSummary[] = [];
@@ -227,11 +271,16 @@ export function command(): Command {
         for (const entry of datasets) {
           if (run.signal.aborted) break;
           summaries.push(
-            await ingestDataset(store, entry, { cwd: process.cwd(), runId: run.id, signal: run.signal, rehash: opts.rehash ?? false }),
+            await ingestDataset(store, entry, { cwd: process.cwd(), runId: run.id, signal: run.signal, rehash: verifyOf(cmd) === 'hash' }),
           );
         }
         const total = (k: 'inserted' | 'updated' | 'unchanged') => summaries.reduce((s, x) => s + x[k], 0);
-        return { counts: { inserted: total('inserted'), updated: total('updated'), unchanged: total('unchanged') } };
+        const problems = summaries.reduce((n, x) => n + x.issues.length, 0);
+        // A recorded problem is a clip, list line or folder left out: the exit code says so, as `status` does.
+        return {
+          counts: { inserted: total('inserted'), updated: total('updated'), unchanged: total('unchanged'), problems },
+          outcome: problems > 0 ? 'failed' : 'ok',
+        };
       });
       if (opts.json) console.log(JSON.stringify(summaries, null, 2));
       else
@@ -244,6 +293,9 @@ export function command(): Command {
             `ingest ${s.dataset}: ${s.clips} clips (${s.inserted} new, ${s.updated} changed, ${s.unchanged} unchanged); ` +
               `${s.artifactsMarkedStale} artifacts marked stale; problems: ${probs}`,
           );
+          for (const issue of s.issues.slice(0, PRINTED_ISSUES)) console.log(`  ${issue.code}: ${describeIssue(issue)}`);
+          if (s.issues.length > PRINTED_ISSUES)
+            console.log(`  ... and ${s.issues.length - PRINTED_ISSUES} more (pnpm pthnet status --problems lists them all)`);
         }
     } finally {
       await store.close();

@@ -66,19 +66,38 @@ function tensorsOf(checkpoint: ToyCheckpoint, description: string): BackboneTens
   };
 }
 
-async function open(spec: BackboneSpec, options: OpenBackboneOptions): Promise<Backbone> {
-  const { weights } = options;
-  let source: BackboneTensorSource;
-  if ('checkpoint' in weights) {
-    source = tensorsOf(JSON.parse(await readFile(weights.checkpoint, 'utf8')) as ToyCheckpoint, weights.checkpoint);
-  } else {
-    source = 'tensors' in weights ? weights.tensors : randomTensors(spec, weights.randomSeed);
-  }
+/** The file's weight shape against the spec; `tensors` is what the file holds. */
+function checkShapes(spec: BackboneSpec, source: BackboneTensorSource): void {
   const D = spec.featureDim;
   const [rows, columns] = source.shapes.get('weight') ?? [];
   if (rows !== D || columns !== 3) {
     throw new CheckpointError(`${source.description}: weight: expected shape [${D}, 3], got [${source.shapes.get('weight')?.join(', ')}]`);
   }
+}
+
+async function readToyCheckpoint(file: string): Promise<BackboneTensorSource> {
+  let parsed: ToyCheckpoint;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8')) as ToyCheckpoint;
+  } catch (cause) {
+    throw new CheckpointError(`${file}: expected a toy checkpoint (JSON), got ${(cause as Error).message}`, file, { cause });
+  }
+  if (!Array.isArray(parsed?.weight) || !Array.isArray(parsed?.bias)) {
+    throw new CheckpointError(`${file}: expected { "weight", "bias" }, got other JSON`, file);
+  }
+  return tensorsOf(parsed, file);
+}
+
+async function open(spec: BackboneSpec, options: OpenBackboneOptions): Promise<Backbone> {
+  const { weights } = options;
+  let source: BackboneTensorSource;
+  if ('checkpoint' in weights) {
+    source = await readToyCheckpoint(weights.checkpoint);
+  } else {
+    source = 'tensors' in weights ? weights.tensors : randomTensors(spec, weights.randomSeed);
+  }
+  checkShapes(spec, source);
+  const D = spec.featureDim;
   const weight = await source.read('weight');
   const bias = await source.read('bias');
   return {
@@ -131,6 +150,7 @@ export const toyMeanColourBackbone: BackboneDefinition = {
   summary: 'a test backbone: the mean colour of a window through a linear map',
   presets: Object.keys(PRESETS),
   resolve,
+  check: async (spec, checkpoint) => checkShapes(spec, await readToyCheckpoint(checkpoint)),
   open,
   randomTensors,
 };

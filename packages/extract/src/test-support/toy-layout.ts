@@ -8,6 +8,7 @@ import { fail, nonEmptyString, pathOption, stringList } from '../layouts/config.
 import { clipStem, requireFolder } from '../layouts/fs-index.js';
 import type { LayoutContext, LayoutDefinition, LayoutResult, SourceKind } from '../layouts/types.js';
 import { VIDEO_EXTENSIONS } from '../layouts/constants.js';
+import { resolveInside } from 'shared';
 
 const NAME = 'toy-list';
 
@@ -71,8 +72,9 @@ async function read(config: ToyListLayoutConfig): Promise<LayoutResult> {
       });
       continue;
     }
-    if (!collector.claim(clipId, where, listPath, line.number)) continue;
-    const file = path.join(config.root, relative);
+    const id = collector.claim(clipId, { where, path: listPath, line: line.number, split, label: label.index });
+    if (id === undefined) continue;
+    const file = resolveInside(config.root, relative, where);
     const kind = await kindOf(file);
     if (kind === 'missing') {
       collector.problem({ code: 'missing_file', clipId, path: file, detail: `${where}: ${relative} missing` });
@@ -85,7 +87,7 @@ async function read(config: ToyListLayoutConfig): Promise<LayoutResult> {
       });
     } else {
       collector.add({
-        id: clipId,
+        id,
         dataset: config.dataset,
         split,
         label: label.index,

@@ -46,6 +46,39 @@ describe('openVitTensorSource', () => {
     await expect(openVitTensorSource(bogus)).rejects.toThrow(
       `${bogus}: expected a PyTorch zip checkpoint (.pth) or a safetensors file, got neither`,
     );
+    await expect(opening).rejects.toMatchObject({ reason: 'unknown_format', path: bogus });
+  });
+
+  it('reports a safetensors file with a bad header as a bad safetensors header, naming the file, whatever its name', async () => {
+    const header = (length: bigint, json: string) => {
+      const bytes = Buffer.alloc(8 + json.length);
+      bytes.writeBigUInt64LE(length, 0);
+      bytes.write(json, 8, 'latin1');
+      return bytes;
+    };
+    const cases: Array<[string, Buffer, RegExp]> = [
+      // a header length past the end of the file, in a file named like a torch checkpoint
+      ['long.pth', header(1n << 40n, '{"a": 1}'), /bad safetensors header: its length 1099511627776 does not fit a 16-byte file/],
+      ['broken.safetensors', header(5n, '{"a":'), /bad safetensors header: expected JSON/],
+      [
+        'short.safetensors',
+        Buffer.from([1, 2, 3]),
+        /bad safetensors header: expected at least the 8-byte header length, got a 3-byte file/,
+      ],
+      ['entry.safetensors', header(23n, '{"w": {"dtype": "F32"}}'), /safetensors header entry w: expected shape/],
+    ];
+    for (const [name, bytes, message] of cases) {
+      const file = path.join(scratch, name);
+      await writeFile(file, bytes);
+      const error = await openVitTensorSource(file).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error, name).toBeInstanceOf(CheckpointError);
+      expect(error, name).toMatchObject({ reason: 'bad_safetensors_header', path: file });
+      expect((error as Error).message, name).toMatch(message);
+      expect((error as Error).message.startsWith(file), name).toBe(true);
+    }
   });
 });
 
@@ -61,7 +94,7 @@ describe('loadVitWeights', () => {
 
     const model = createVitModel(fixture.config, await loadVitWeights(copy, fixture.config));
     expect(maxAbsDiff(await model.extractFeatures(fixture.windows), fixture.features.data)).toBeLessThan(1e-4);
-    model.dispose();
+    await model.dispose();
   });
 
   it('refuses a checkpoint that does not fit the preset, with the file as the error path', async () => {

@@ -1,13 +1,15 @@
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import type { TensorRef } from 'model';
-import { isSafetensorsFile, openSafetensors, openTorchCheckpoint, safetensorsToFloat32 } from 'model';
+import { openSafetensors, openTorchCheckpoint, safetensorsToFloat32 } from 'model';
 import { CheckpointError } from 'shared';
 import { VIT_STATE_DICT_CONTAINERS, VIT_STATE_DICT_PREFIXES } from './constants.js';
 import type { LoadVitWeightsOptions, VitConfig, VitTensorSource, VitWeights } from './types.js';
 import { vitWeightsFromSource } from './weights.js';
 
 const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
+/** `{`: a safetensors header is a JSON object right after its 8-byte length. */
+const JSON_OPEN_BRACE = 0x7b;
 
 /** Removes a wrapper prefix (`module.`, `model.`) that every key carries. */
 function stripCommonPrefix(keys: readonly string[]): { prefix: string; strip: (key: string) => string } {
@@ -17,24 +19,34 @@ function stripCommonPrefix(keys: readonly string[]): { prefix: string; strip: (k
   return { prefix: '', strip: (key) => key };
 }
 
+/**
+ * Which reader a backbone checkpoint needs, from its first bytes: a zip is a PyTorch checkpoint;
+ * a file named `.safetensors`, or one whose ninth byte opens a JSON header, is safetensors, so
+ * that a broken safetensors header is reported as that (by the safetensors reader, naming the
+ * file) rather than as some other format.
+ */
 async function detectFormat(path: string): Promise<'torch' | 'safetensors'> {
-  if (await isSafetensorsFile(path)) return 'safetensors';
   let handle: FileHandle;
   try {
     handle = await open(path, 'r');
   } catch (cause) {
     throw new CheckpointError(`cannot open backbone checkpoint ${path}: ${(cause as Error).message}`, path, { cause });
   }
+  const head = new Uint8Array(9);
+  let length: number;
   try {
-    const head = new Uint8Array(4);
-    await handle.read(head, 0, 4, 0);
-    if (ZIP_MAGIC.every((byte, i) => head[i] === byte)) return 'torch';
+    ({ bytesRead: length } = await handle.read(head, 0, head.length, 0));
+  } catch (cause) {
+    throw new CheckpointError(`cannot read backbone checkpoint ${path}: ${(cause as Error).message}`, path, { cause });
   } finally {
     await handle.close();
   }
+  if (length >= 4 && ZIP_MAGIC.every((byte, i) => head[i] === byte)) return 'torch';
+  if (path.toLowerCase().endsWith('.safetensors') || (length === 9 && head[8] === JSON_OPEN_BRACE)) return 'safetensors';
   throw new CheckpointError(
     `${path}: expected a PyTorch zip checkpoint (.pth) or a safetensors file, got neither (legacy non-zip torch.save files are not supported: re-save with torch >= 1.6)`,
     path,
+    { reason: 'unknown_format' },
   );
 }
 

@@ -120,12 +120,36 @@ export interface LoadVitWeightsOptions {
   format?: 'auto' | 'torch' | 'safetensors';
 }
 
+/** How a model's weights sit on its backend: all of them, or streamed block by block from the checkpoint. */
+export interface VitWeightPlan {
+  streamed: boolean;
+  /** Most weight bytes on the backend at once: the whole model, or the patch embedding, fc_norm and one block. */
+  heldBytes: number;
+  /** Bytes of all the weights. */
+  totalBytes: number;
+  /** `extract.backbone.weightBudget` in bytes; null: streamed only when the model would not fit the backend. */
+  budget: number | null;
+}
+
+/** What one model (one worker) has held, measured as it ran. */
+export interface VitMemoryStats {
+  streamed: boolean;
+  /** Most bytes of weight tensors on the backend at once (counted exactly). */
+  weightBytesPeak: number;
+  /** Most bytes of all tensors on the backend (`tf.memory().numBytes`), sampled after each block's weights came in and after each block ran. */
+  tensorBytesPeak: number;
+  /** Weight bytes brought onto the backend in all (streaming brings every block in once per pass). */
+  weightBytesLoaded: number;
+}
+
 export interface VitModel {
   readonly config: VitConfig;
+  readonly weightPlan: VitWeightPlan;
   /** One feature row per window: `[batch, embedDim]` row-major. */
   extractFeatures(windows: VideoWindowBatch): Promise<Float32Array>;
-  /** Frees the weights. */
-  dispose(): void;
+  memoryStats(): VitMemoryStats;
+  /** Frees the weights (and closes a streamed model's checkpoint). */
+  dispose(): Promise<void>;
 }
 
 /** Where a worker gets its weights: a checkpoint file, or seeded random ones (benchmarks). */
@@ -142,6 +166,8 @@ export interface VitWorkerPoolOptions {
   workers?: number;
   /** Backend each worker selects. Default `wasm`. */
   backend?: BackendPreference;
+  /** Most weight bytes each worker holds at once (see `planVitWeights`); null or absent: stream only what would not fit. */
+  weightBudget?: number | null;
 }
 
 export interface VitWorkerPool {
@@ -151,7 +177,11 @@ export interface VitWorkerPool {
   readonly backend: string;
   /** The same, for logs: with the matMul library on wasm (`describeBackend`). */
   readonly backendDetail: string;
+  /** How each worker holds its weights. */
+  readonly weightPlan: VitWeightPlan;
   /** Splits the batch across the idle workers; resolves to `[batch, embedDim]` row-major. */
   extractFeatures(windows: VideoWindowBatch): Promise<Float32Array>;
+  /** Each worker's memory figures so far. */
+  memoryStats(): Promise<VitMemoryStats[]>;
   close(): Promise<void>;
 }

@@ -82,7 +82,7 @@ describe.each<BackendName>(['wasm', 'cpu'])('tiny VideoMAE v2 ViT on %s against 
     expect(maxAbsDiff(second, fixture.features.data.subarray(48))).toBeLessThan(FEATURE_TOLERANCE);
     expect(tf.memory().numTensors).toBe(before);
 
-    model.dispose();
+    await model.dispose();
     expect(tf.memory().numTensors).toBe(before - (4 + 2 * (10 + 4 * 5)) - 1);
   });
 });
@@ -97,6 +97,6 @@ describe('window batch checks', () => {
     await expect(model.extractFeatures({ data: new Uint8Array(10), shape: [1, 16, 10, 10, 3] })).rejects.toThrow(
       'windows.data: expected 4800 bytes for shape [1,16,10,10,3], got 10',
     );
-    model.dispose();
+    await model.dispose();
   });
 });

@@ -1,25 +1,26 @@
 /**
  * Entry point of one ViT worker thread: selects its own tfjs backend (a wasm instance runs one
- * thread, so parallelism across cores means one backend per thread), loads its own copy of the
- * weights, then answers `extract` calls (see `createVitWorkerPool`).
+ * thread, so parallelism across cores means one backend per thread), opens the weights (held
+ * whole, or streamed block by block from the checkpoint file, which every worker reads through
+ * the one copy in the OS page cache), then answers `extract` calls (see `createVitWorkerPool`).
  */
 import { describeBackend, selectBackend, serveWorker, transferring } from 'shared';
-import { loadVitWeights } from './checkpoint.js';
+import { openVitTensorSource } from './checkpoint.js';
 import { resolveVitConfig } from './config.js';
-import { createVitModel } from './vit.js';
-import { randomVitTensorSource, vitWeightsFromSource } from './weights.js';
+import { openVitModel } from './vit.js';
+import { randomVitTensorSource } from './weights.js';
 import type { VitWorkerInit, VitWorkerMethods, VitWorkerReady } from './workerProtocol.js';
 
 serveWorker<VitWorkerMethods, VitWorkerInit, VitWorkerReady>(async (init) => {
   const selected = await selectBackend(init.backend, { gemmThreads: init.gemmThreads });
   const config = resolveVitConfig(init.config);
-  const weights =
+  const source =
     'path' in init.weights
-      ? await loadVitWeights(init.weights.path, config, { format: init.weights.format ?? 'auto' })
-      : await vitWeightsFromSource(randomVitTensorSource(config, init.weights.randomSeed), config);
-  const model = createVitModel(config, weights);
+      ? await openVitTensorSource(init.weights.path, { format: init.weights.format ?? 'auto' })
+      : randomVitTensorSource(config, init.weights.randomSeed);
+  const model = await openVitModel(source, config, { budget: init.weightBudget, closeSource: true });
   return {
-    ready: { backend: selected.name, backendDetail: describeBackend(selected) },
+    ready: { backend: selected.name, backendDetail: describeBackend(selected), weightPlan: model.weightPlan },
     handlers: {
       extract: async (windows) => {
         const features = await model.extractFeatures(windows);
@@ -27,6 +28,7 @@ serveWorker<VitWorkerMethods, VitWorkerInit, VitWorkerReady>(async (init) => {
         const owned = features.byteOffset === 0 && features.byteLength === features.buffer.byteLength ? features : features.slice();
         return transferring(owned, [owned.buffer as ArrayBuffer]);
       },
+      memory: async () => model.memoryStats(),
     },
     close: () => model.dispose(),
   };

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { seededUniform } from 'shared';
-import { CheckpointError, ConfigError } from 'shared';
+import { CheckpointError, ConfigError, formatByteSize, seededUniform } from 'shared';
 import { vitParameterCount } from './flops.js';
 import {
   VIT_IGNORED_WEIGHT_PREFIXES,
@@ -10,7 +9,16 @@ import {
   VIT_PRESET_NAMES,
   VIT_PRESETS,
 } from './constants.js';
-import type { InferredVitShape, VitBlockWeights, VitHeadWeights, VitConfig, VitPresetName, VitTensorSource, VitWeights } from './types.js';
+import type {
+  InferredVitShape,
+  VitBlockWeights,
+  VitConfig,
+  VitHeadWeights,
+  VitPresetName,
+  VitTensorSource,
+  VitWeightPlan,
+  VitWeights,
+} from './types.js';
 
 function showShape(shape: readonly number[] | undefined): string {
   return shape === undefined ? 'missing' : `[${shape.join(', ')}]`;
@@ -218,109 +226,99 @@ function patchKernelFromConv(values: Float32Array, config: VitConfig): Float32Ar
   return out;
 }
 
+/** Bytes of the largest live activations of one window: the MLP's hidden tensors and their GELU temporaries (about 6 of `[tokens, hidden]`) and one head's scores. */
+function vitActivationBytes(config: VitConfig): number {
+  return 4 * (6 * config.tokenCount * config.mlpHidden + 2 * config.tokenCount * config.tokenCount);
+}
+
 /**
- * Bytes the forward pass needs at its peak on one window: the float32 weights plus the MLP's
- * hidden activations and their GELU temporaries (the largest live tensors, about 6 of
- * `[tokens, hidden]`) and one head's scores. A lower bound, used to refuse early what cannot fit.
+ * Bytes the forward pass needs at its peak on one window: the float32 weights plus the largest
+ * live activations. A lower bound, used to refuse early what cannot fit.
  */
 export function vitMemoryEstimate(config: VitConfig): number {
-  const activations = 6 * config.tokenCount * config.mlpHidden + 2 * config.tokenCount * config.tokenCount;
-  return 4 * (vitParameterCount(config) + activations);
+  return 4 * vitParameterCount(config) + vitActivationBytes(config);
+}
+
+/** Float32 bytes of the weights: those every window needs throughout (patch embedding, fc_norm), one block's, all of them. */
+export function vitWeightBytes(config: VitConfig): { resident: number; block: number; total: number } {
+  const { embedDim: d, mlpHidden: hidden } = config;
+  const resident = 4 * (3 * config.tubeletSize * config.patchSize ** 2 * d + d + 2 * d);
+  const block = 4 * (4 * d + 3 * d * d + 2 * d + d * d + d + 2 * d * hidden + hidden + d);
+  return { resident, block, total: resident + config.depth * block };
+}
+
+/**
+ * The smallest budget that can run the model: the resident weights and one block. A smaller one
+ * is a `ConfigError` naming `extract.backbone.weightBudget`.
+ */
+export function checkWeightBudget(config: VitConfig, budget: number | null): void {
+  if (budget === null) return;
+  const { resident, block } = vitWeightBytes(config);
+  if (budget < resident + block) {
+    throw new ConfigError(
+      `extract.backbone.weightBudget: expected at least ${resident + block} bytes (${formatByteSize(resident + block)}: the patch embedding, fc_norm and one of the ${config.depth} blocks of ${config.preset}), got ${budget} (${formatByteSize(budget)})`,
+    );
+  }
+}
+
+/**
+ * Whether the weights are held whole or streamed block by block, on the backend in use
+ * (`backend`, as `tf.getBackend()` names it). With a budget, streamed when the model exceeds it;
+ * without one, streamed when the model would not fit the wasm heap (ViT-g/14), else held whole.
+ */
+export function planVitWeights(config: VitConfig, budget: number | null, backend: string): VitWeightPlan {
+  checkWeightBudget(config, budget);
+  const bytes = vitWeightBytes(config);
+  const streamed = budget !== null ? bytes.total > budget : backend === 'wasm' && vitMemoryEstimate(config) > WASM_HEAP_MAX_BYTES;
+  return { streamed, heldBytes: streamed ? bytes.resident + bytes.block : bytes.total, totalBytes: bytes.total, budget };
+}
+
+/**
+ * Windows one streamed pass can carry on wasm: each keeps its `[tokens, D]` residual stream
+ * while the blocks come through, beside the weights held and one window's activations.
+ */
+export function vitWindowsPerPass(config: VitConfig, plan: VitWeightPlan, backend: string): number {
+  if (backend !== 'wasm') return Number.POSITIVE_INFINITY;
+  const residual = 4 * config.tokenCount * config.embedDim;
+  return Math.max(1, Math.floor((WASM_HEAP_MAX_BYTES - plan.heldBytes - vitActivationBytes(config)) / residual));
 }
 
 /**
  * The wasm backend addresses at most 4 GiB: ViT-g/14's 1.01 B float32 weights alone take 3.8 GiB.
  * Refuse before reading gigabytes of checkpoint rather than fail on an allocation midway.
  */
-function assertFitsBackend(config: VitConfig): void {
+function assertFitsBackend(config: VitConfig, plan: VitWeightPlan): void {
   if (tf.getBackend() !== 'wasm') return;
-  const needed = vitMemoryEstimate(config);
+  const needed = plan.heldBytes + vitActivationBytes(config);
   if (needed > WASM_HEAP_MAX_BYTES) {
-    const gib = (bytes: number): string => (bytes / 1024 ** 3).toFixed(2);
     throw new ConfigError(
-      `backbone: expected a model whose weights and activations fit the wasm backend's ${gib(WASM_HEAP_MAX_BYTES)} GiB heap, got ${config.preset} needing about ${gib(needed)} GiB; ` +
-        `run it on the node or node-gpu backend (tfjs-node), or use the published pre-extracted features`,
+      `backbone: expected a model whose weights and activations fit the wasm backend's ${formatByteSize(WASM_HEAP_MAX_BYTES)} heap, got ${config.preset} needing about ${formatByteSize(needed)}; ` +
+        `leave extract.backbone.weightBudget unset (or set it below ${formatByteSize(plan.totalBytes)}) to stream the weights block by block, or run it on the node or node-gpu backend (tfjs-node)`,
     );
   }
+}
+
+/** Frees the tensors of one block. */
+export function disposeVitBlockWeights(block: VitBlockWeights): void {
+  const { heads, ...rest } = block;
+  tf.dispose(Object.values(rest));
+  for (const head of heads) tf.dispose(Object.values(head));
 }
 
 /** Frees every tensor of the weights. */
 export function disposeVitWeights(weights: VitWeights): void {
-  const tensors: tf.Tensor[] = [weights.patchKernel, weights.patchBias, weights.fcNormGamma, weights.fcNormBeta];
-  for (const { heads, ...block } of weights.blocks) {
-    tensors.push(...Object.values(block));
-    for (const head of heads) tensors.push(...Object.values(head));
-  }
-  tf.dispose(tensors);
+  tf.dispose([weights.patchKernel, weights.patchBias, weights.fcNormGamma, weights.fcNormBeta]);
+  for (const block of weights.blocks) disposeVitBlockWeights(block);
 }
 
-/**
- * Reads the checked state dict one tensor at a time into the forward pass's layouts on the
- * active backend; the source's copy of each tensor is dropped before the next is read, so the
- * peak is the model's own weights plus one tensor.
- */
-export async function vitWeightsFromSource(source: VitTensorSource, config: VitConfig): Promise<VitWeights> {
-  checkVitShapes(source.shapes, config, source.description, source.path);
-  assertFitsBackend(config);
-  const { embedDim: d, mlpHidden: hidden, headDim } = config;
+/** Reads tensors through `read`, freeing what it made if a read fails; errors become `CheckpointError`s naming the source. */
+async function loading<T>(source: VitTensorSource, read: (keep: <U extends tf.Tensor>(tensor: U) => U) => Promise<T>): Promise<T> {
   const created: tf.Tensor[] = [];
-  const keep = <T extends tf.Tensor>(tensor: T): T => {
-    created.push(tensor);
-    return tensor;
-  };
-  const vector = async (key: string): Promise<tf.Tensor1D> => keep(tf.tensor1d(await source.read(key)));
-  const kernel = async (key: string, rows: number, cols: number): Promise<tf.Tensor2D> =>
-    keep(tf.tensor2d(transposeMatrix(await source.read(key), rows, cols), [cols, rows]));
   try {
-    const patchKernel = keep(
-      tf.tensor2d(patchKernelFromConv(await source.read('patch_embed.proj.weight'), config), [
-        3 * config.tubeletSize * config.patchSize ** 2,
-        d,
-      ]),
-    );
-    const patchBias = await vector('patch_embed.proj.bias');
-    // The reference scales q after the projection; folding head_dim^-0.5 into the query
-    // weights and bias is the same product and saves one pass over q per head.
-    const queryScale = headDim ** -0.5;
-    const blocks: VitBlockWeights[] = [];
-    for (let i = 0; i < config.depth; i++) {
-      const b = `blocks.${i}.`;
-      const norm1Gamma = await vector(`${b}norm1.weight`);
-      const norm1Beta = await vector(`${b}norm1.bias`);
-      // qkv.weight rows: all query channels, then keys, then values; head h owns headDim of each.
-      const qkv = await source.read(`${b}attn.qkv.weight`);
-      const qBias = await source.read(`${b}attn.q_bias`);
-      const vBias = await source.read(`${b}attn.v_bias`);
-      const heads: VitHeadWeights[] = [];
-      for (let h = 0; h < config.numHeads; h++) {
-        const first = h * headDim;
-        const headKernel = (row: number, scale = 1): tf.Tensor2D =>
-          keep(tf.tensor2d(transposedRows(qkv, d, row, headDim, scale), [d, headDim]));
-        heads.push({
-          queryKernel: headKernel(first, queryScale),
-          queryBias: keep(tf.tensor1d(qBias.subarray(first, first + headDim).map((v) => v * queryScale))),
-          keyKernel: headKernel(d + first),
-          valueKernel: headKernel(2 * d + first),
-          valueBias: keep(tf.tensor1d(vBias.slice(first, first + headDim))),
-        });
-      }
-      blocks.push({
-        norm1Gamma,
-        norm1Beta,
-        heads,
-        projKernel: await kernel(`${b}attn.proj.weight`, d, d),
-        projBias: await vector(`${b}attn.proj.bias`),
-        norm2Gamma: await vector(`${b}norm2.weight`),
-        norm2Beta: await vector(`${b}norm2.bias`),
-        fc1Kernel: await kernel(`${b}mlp.fc1.weight`, hidden, d),
-        fc1Bias: await vector(`${b}mlp.fc1.bias`),
-        fc2Kernel: await kernel(`${b}mlp.fc2.weight`, d, hidden),
-        fc2Bias: await vector(`${b}mlp.fc2.bias`),
-      });
-    }
-    const fcNormGamma = await vector('fc_norm.weight');
-    const fcNormBeta = await vector('fc_norm.bias');
-    return { patchKernel, patchBias, blocks, fcNormGamma, fcNormBeta };
+    return await read((tensor) => {
+      created.push(tensor);
+      return tensor;
+    });
   } catch (error) {
     tf.dispose(created);
     if (error instanceof CheckpointError) throw error;
@@ -328,4 +326,100 @@ export async function vitWeightsFromSource(source: VitTensorSource, config: VitC
       cause: error,
     });
   }
+}
+
+/** The weights every window needs from start to end: the patch embedding and fc_norm. */
+export function loadVitResidentWeights(source: VitTensorSource, config: VitConfig): Promise<Omit<VitWeights, 'blocks'>> {
+  return loading(source, async (keep) => {
+    const d = config.embedDim;
+    const patchKernel = keep(
+      tf.tensor2d(patchKernelFromConv(await source.read('patch_embed.proj.weight'), config), [
+        3 * config.tubeletSize * config.patchSize ** 2,
+        d,
+      ]),
+    );
+    const patchBias = keep(tf.tensor1d(await source.read('patch_embed.proj.bias')));
+    const fcNormGamma = keep(tf.tensor1d(await source.read('fc_norm.weight')));
+    const fcNormBeta = keep(tf.tensor1d(await source.read('fc_norm.bias')));
+    return { patchKernel, patchBias, fcNormGamma, fcNormBeta };
+  });
+}
+
+/**
+ * Block `index` in the forward pass's layouts on the active backend, read one tensor at a time
+ * (each checkpoint copy is dropped once converted). The same for held and streamed weights, so
+ * both compute with the same numbers.
+ */
+export function loadVitBlockWeights(source: VitTensorSource, config: VitConfig, index: number): Promise<VitBlockWeights> {
+  return loading(source, async (keep) => {
+    const { embedDim: d, mlpHidden: hidden, headDim } = config;
+    const vector = async (key: string): Promise<tf.Tensor1D> => keep(tf.tensor1d(await source.read(key)));
+    const kernel = async (key: string, rows: number, cols: number): Promise<tf.Tensor2D> =>
+      keep(tf.tensor2d(transposeMatrix(await source.read(key), rows, cols), [cols, rows]));
+    // The reference scales q after the projection; folding head_dim^-0.5 into the query
+    // weights and bias is the same product and saves one pass over q per head.
+    const queryScale = headDim ** -0.5;
+    const b = `blocks.${index}.`;
+    const norm1Gamma = await vector(`${b}norm1.weight`);
+    const norm1Beta = await vector(`${b}norm1.bias`);
+    // qkv.weight rows: all query channels, then keys, then values; head h owns headDim of each.
+    const qkv = await source.read(`${b}attn.qkv.weight`);
+    const qBias = await source.read(`${b}attn.q_bias`);
+    const vBias = await source.read(`${b}attn.v_bias`);
+    const heads: VitHeadWeights[] = [];
+    for (let h = 0; h < config.numHeads; h++) {
+      const first = h * headDim;
+      const headKernel = (row: number, scale = 1): tf.Tensor2D =>
+        keep(tf.tensor2d(transposedRows(qkv, d, row, headDim, scale), [d, headDim]));
+      heads.push({
+        queryKernel: headKernel(first, queryScale),
+        queryBias: keep(tf.tensor1d(qBias.subarray(first, first + headDim).map((v) => v * queryScale))),
+        keyKernel: headKernel(d + first),
+        valueKernel: headKernel(2 * d + first),
+        valueBias: keep(tf.tensor1d(vBias.slice(first, first + headDim))),
+      });
+    }
+    return {
+      norm1Gamma,
+      norm1Beta,
+      heads,
+      projKernel: await kernel(`${b}attn.proj.weight`, d, d),
+      projBias: await vector(`${b}attn.proj.bias`),
+      norm2Gamma: await vector(`${b}norm2.weight`),
+      norm2Beta: await vector(`${b}norm2.bias`),
+      fc1Kernel: await kernel(`${b}mlp.fc1.weight`, hidden, d),
+      fc1Bias: await vector(`${b}mlp.fc1.bias`),
+      fc2Kernel: await kernel(`${b}mlp.fc2.weight`, d, hidden),
+      fc2Bias: await vector(`${b}mlp.fc2.bias`),
+    };
+  });
+}
+
+/**
+ * Checks the source against the config and the budget, and says how the weights will be held
+ * on the active backend (see `planVitWeights`); refuses a model that cannot fit even so.
+ */
+export function prepareVitWeights(source: VitTensorSource, config: VitConfig, budget: number | null): VitWeightPlan {
+  checkVitShapes(source.shapes, config, source.description, source.path);
+  const plan = planVitWeights(config, budget, tf.getBackend());
+  assertFitsBackend(config, plan);
+  return plan;
+}
+
+/**
+ * Reads the whole checked state dict, one tensor at a time, into the forward pass's layouts on
+ * the active backend: the peak is the model's own weights plus one tensor.
+ */
+export async function vitWeightsFromSource(source: VitTensorSource, config: VitConfig): Promise<VitWeights> {
+  // every block held at once: as if the budget had room for them all
+  prepareVitWeights(source, config, Number.MAX_SAFE_INTEGER);
+  const resident = await loadVitResidentWeights(source, config);
+  const blocks: VitBlockWeights[] = [];
+  try {
+    for (let i = 0; i < config.depth; i++) blocks.push(await loadVitBlockWeights(source, config, i));
+  } catch (error) {
+    disposeVitWeights({ ...resident, blocks });
+    throw error;
+  }
+  return { ...resident, blocks };
 }

@@ -3,6 +3,7 @@ import { ConfigError, PthnetError, gemmThreadsPerWorker, startWorkers } from 'sh
 import { DEFAULT_VIT_POOL_WORKERS } from './constants.js';
 import { ensureVitConfig, vitShapeOf } from './config.js';
 import { checkWindowBatch } from './preprocess.js';
+import { checkWeightBudget } from './weights.js';
 import type { VideoWindowBatch } from '../backbones/types.js';
 import type { VitWorkerPool, VitWorkerPoolOptions } from './types.js';
 import type { VitWorkerInit, VitWorkerMethods, VitWorkerReady } from './workerProtocol.js';
@@ -16,9 +17,10 @@ interface PendingTask {
 }
 
 /**
- * Starts `workers` threads, each with its own tfjs backend and its own copy of the weights
- * (a wasm backend runs on one thread, so this is how a CPU's cores all get used). Resolves once
- * every worker has loaded; a worker that fails to start fails the pool with its error.
+ * Starts `workers` threads, each with its own tfjs backend (a wasm backend runs on one thread, so
+ * this is how a CPU's cores all get used) and its own copy of the weights, or, streamed, the
+ * blocks one at a time from the checkpoint file, whose one copy in the OS page cache they all
+ * read. Resolves once every worker is ready; a worker that fails to start fails the pool with its error.
  */
 export async function createVitWorkerPool(options: VitWorkerPoolOptions): Promise<VitWorkerPool> {
   const config = ensureVitConfig(options.config);
@@ -32,7 +34,10 @@ export async function createVitWorkerPool(options: VitWorkerPoolOptions): Promis
         : { randomSeed: options.randomSeed ?? 0 },
     backend: options.backend ?? 'wasm',
     gemmThreads: gemmThreadsPerWorker(count),
+    weightBudget: options.weightBudget ?? null,
   };
+  // a budget no block fits is refused here, before any thread starts
+  checkWeightBudget(config, init.weightBudget);
 
   // A worker that fails to load (its CheckpointError, say) fails the start, the others stopped.
   const workers: Array<WorkerThread<VitWorkerMethods, VitWorkerReady>> = await startWorkers<
@@ -91,6 +96,9 @@ export async function createVitWorkerPool(options: VitWorkerPoolOptions): Promis
     workers: count,
     backend: workers[0]?.ready.backend ?? 'unknown',
     backendDetail: workers[0]?.ready.backendDetail ?? 'unknown',
+    // biome-ignore lint/style/noNonNullAssertion: startWorkers resolves with `count` >= 1 started workers
+    weightPlan: workers[0]!.ready.weightPlan,
+    memoryStats: () => Promise.all(workers.map((worker) => worker.call('memory', undefined))),
     async extractFeatures(windows: VideoWindowBatch): Promise<Float32Array> {
       checkWindowBatch(windows, config);
       const [batch, frames, height, width, channels] = windows.shape;

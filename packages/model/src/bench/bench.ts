@@ -12,6 +12,7 @@ import {
   selectBackend,
 } from 'shared';
 import { SGD } from '../optim/sgd.js';
+import { hostBatchTensors } from '../parallel/host-batch.js';
 import { DataParallelPthNet } from '../parallel/data-parallel.js';
 import type { HostPyramidBatch } from '../parallel/types.js';
 import { pthnetLevelLengths } from '../pthnet/config.js';
@@ -115,17 +116,7 @@ async function benchInProcess(
 ): Promise<BackendResult> {
   const model = createPthNet({}, { seed: options.seed });
   const optimizer = new SGD(model.namedVariables(), { lr: 0.005, momentum: 0.9, weightDecay: 1e-4 });
-  const toTensor = (host: { shape: number[]; data: Float32Array | Uint8Array }) =>
-    tf.tensor(host.data instanceof Uint8Array ? Float32Array.from(host.data) : host.data, host.shape, 'float32');
-  const { inputs } = data;
-  const batch = {
-    x_L: toTensor(inputs.x_L),
-    x_M: toTensor(inputs.x_M),
-    x_H: toTensor(inputs.x_H),
-    m_L: toTensor(inputs.m_L),
-    m_M: toTensor(inputs.m_M),
-    m_H: toTensor(inputs.m_H),
-  };
+  const batch = hostBatchTensors(data.inputs);
   const labels = tf.tensor1d(data.labels, 'int32');
   try {
     const train = await measure(

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from 'shared';
 import { describeActiveBackend, selectBackend } from 'shared';
 import { SGD } from '../optim/sgd.js';
+import { hostBatchTensors } from '../parallel/host-batch.js';
 import { createPthNet } from '../pthnet/pthnet.js';
 import { computeGradients } from '../pthnet/train-step.js';
 import type { PthNetConfig } from '../pthnet/types.js';
@@ -103,17 +104,7 @@ async function profileBackend(backend: BackendName, options: BenchOptions, confi
   const model = createPthNet(config, { seed: options.seed });
   const optimizer = new SGD(model.namedVariables(), { lr: 0.005, momentum: 0.9, weightDecay: 1e-4 });
   const data = makeBenchBatch(options.batch, model.config.n_in, options.seed + 1);
-  const toTensor = (host: { shape: number[]; data: Float32Array | Uint8Array }) =>
-    tf.tensor(host.data instanceof Uint8Array ? Float32Array.from(host.data) : host.data, host.shape, 'float32');
-  const { inputs } = data;
-  const batch = {
-    x_L: toTensor(inputs.x_L),
-    x_M: toTensor(inputs.x_M),
-    x_H: toTensor(inputs.x_H),
-    m_L: toTensor(inputs.m_L),
-    m_M: toTensor(inputs.m_M),
-    m_H: toTensor(inputs.m_H),
-  };
+  const batch = hostBatchTensors(data.inputs);
   const labels = tf.tensor1d(data.labels, 'int32');
   // the same work as trainStep, with a mark after each phase
   const step = (mark: (phase: ProfilePhase) => void): void => {

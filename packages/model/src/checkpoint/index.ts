@@ -12,9 +12,11 @@ export type {
   TensorRef,
   TensorValues,
   TorchDtype,
+  WriteTorchStateDictOptions,
 } from './torch/types.js';
 export { DEFAULT_STATE_DICT_KEYS } from './torch/constants.js';
 export { openTorchCheckpoint, TorchCheckpoint } from './torch/torchCheckpoint.js';
+export { writeTorchStateDict } from './torch/torchWriter.js';
 export { unpickle, type UnpickleOptions } from './torch/unpickler.js';
 export { isPickledObject, isTensorRef } from './torch/globals.js';
 export { halfBitsToFloat32, bfloat16BitsToFloat32 } from './torch/decode.js';
@@ -27,7 +29,6 @@ export type {
   SafetensorsValues,
 } from './safetensors/types.js';
 export {
-  isSafetensorsFile,
   openSafetensors,
   readSafetensors,
   safetensorsToFloat32,

@@ -15,11 +15,8 @@ import type { GradientResult } from '../pthnet/train-step.js';
 import type { PthNetLoss } from '../pthnet/types.js';
 import { CONTROL_ABORT } from './constants.js';
 import { barrier, parameterOffsets, reduceGradient, shardRanges } from './exchange.js';
-import type { DataParallelMethods, HostArray, HostMask, TrainRequest, WorkerInit, WorkerReady } from './types.js';
-
-function toTensor(host: HostArray | HostMask): tf.Tensor {
-  return tf.tensor(host.data instanceof Uint8Array ? Float32Array.from(host.data) : host.data, host.shape, 'float32');
-}
+import { hostBatchTensors, hostTensor } from './host-batch.js';
+import type { DataParallelMethods, TrainRequest, WorkerInit, WorkerReady } from './types.js';
 
 /** Builds the replica and the methods the main thread calls; `init.index` says which shard of the update is this worker's. */
 export async function dataParallelWorker(init: WorkerInit): Promise<WorkerService<DataParallelMethods, WorkerReady>> {
@@ -55,14 +52,7 @@ export async function dataParallelWorker(init: WorkerInit): Promise<WorkerServic
       flags.fill(0, flagRow, flagRow + names.length);
     } else {
       const host = request.batch;
-      const batch = tf.tidy(() => ({
-        x_L: toTensor(host.x_L),
-        x_M: toTensor(host.x_M),
-        x_H: toTensor(host.x_H),
-        m_L: toTensor(host.m_L),
-        m_M: toTensor(host.m_M),
-        m_H: toTensor(host.m_H),
-      }));
+      const batch = tf.tidy(() => hostBatchTensors(host));
       const labels = tf.tensor1d(request.labels, 'int32');
       const rng = seededUniformStream(init.seed, request.step * init.workers + init.index + 1);
       let result: GradientResult;
@@ -118,7 +108,7 @@ export async function dataParallelWorker(init: WorkerInit): Promise<WorkerServic
         }
       },
       predict: (request) => {
-        const logits = tf.tidy(() => model.predict(toTensor(request.x), toTensor(request.mask)));
+        const logits = tf.tidy(() => model.predict(hostTensor(request.x), hostTensor(request.mask)));
         const data = logits.dataSync() as Float32Array;
         logits.dispose();
         return data;

@@ -12,3 +12,9 @@ export const DEFAULT_TEMP_MAX_AGE_MS = 24 * 60 * 60_000;
 
 /** Largest single write in `writeFully`: Linux caps one write(2) just under 2 GiB. */
 export const MAX_WRITE_CHUNK_BYTES = 1 << 30;
+
+/**
+ * Rows per manifest transaction when many existing files are registered at once: large enough
+ * that commits cost nothing beside the rows, small enough that other writers wait well under a second.
+ */
+export const REGISTER_BATCH_ROWS = 2000;

@@ -11,11 +11,13 @@ export {
   writeFully,
 } from './write-file-atomic.js';
 export {
+  checkArtifact,
   ensureArtifact,
   failArtifact,
   listFolderFiles,
   produceArtifact,
   readArtifactRecord,
   recordedPath,
+  registerArtifacts,
   type LedgerHolder,
 } from './produce-artifact.js';

@@ -135,7 +135,7 @@ const upTo = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 it('runs the crash and concurrency tests for every kind of the artifact catalogue, and for registered features', async () => {
   expect([...new Set(PRODUCER_CASES.map((name) => producerCase(name).kind))].sort()).toEqual([...ARTIFACT_KINDS].sort());
-  expect(PRODUCER_CASES.map((name) => producerCase(name).mode)).toEqual(['file', 'register', 'folder', 'folder', 'folder']);
+  expect(PRODUCER_CASES.map((name) => producerCase(name).mode)).toEqual(['file', 'register', 'folder', 'folder', 'folder', 'folder']);
   for (const name of PRODUCER_CASES) {
     const kind = producerCase(name);
     expect(kind.mode === 'folder', name).toBe(ARTIFACT_CATALOGUE[kind.kind].layout === 'folder');

@@ -1,23 +1,27 @@
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readFile, readdir, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { canonicalJson } from '../cache/cache-key.js';
 import { hashFileWithSize } from '../cache/hash.js';
+import { fileStamp } from '../cache/stamp.js';
 import { ManifestError } from '../errors/index.js';
 import { describeIdentity } from '../manifest/identity.js';
 import type { ArtifactLedger } from '../manifest/interfaces.js';
-import type { ArtifactIdentity, ArtifactPlanInfo, PlanOptions } from '../manifest/types.js';
+import type { ArtifactIdentity, ArtifactPlan, ArtifactPlanInfo, ArtifactRow, RegisterCounts } from '../manifest/types.js';
 import { ARTIFACT_CATALOGUE, ARTIFACT_RECORD_FILE } from '../pipeline/catalogue.js';
-import { TEMP_FILE_PATTERN } from './constants.js';
+import { REGISTER_BATCH_ROWS, TEMP_FILE_PATTERN } from './constants.js';
 import type {
   ArtifactMaker,
   ArtifactRecord,
+  CheckOptions,
+  FolderStamp,
   FileWriter,
   FolderWriter,
   ProduceArtifactOptions,
   ProducePhase,
   ProduceResult,
   RegisteredFile,
+  RegisteredItem,
 } from './types.js';
 import { cleanStaleTempFiles, fsyncDirectory, fsyncFile, renameDurably, tempPathFor } from './write-file-atomic.js';
 
@@ -82,8 +86,9 @@ export async function produceArtifact(
   );
   renewal.unref();
   let tempPath: string | undefined;
+  let stamped: { stamp: string; bytes: number } | undefined;
   try {
-    let file: { bytes: number; contentHash: string };
+    let file: { bytes: number; contentHash: string; fileStamp: string };
     if (how.mode === 'register') {
       file = await checkRegistered(claim.path, how.file);
       phase('verified');
@@ -99,6 +104,7 @@ export async function produceArtifact(
         await how.write(tempPath);
         phase('written');
         await fsyncFile(tempPath);
+        stamped = await fileStamp(tempPath);
       } else {
         // A record left from before must never vouch for files that are being replaced.
         await unlink(claim.path).catch(() => undefined);
@@ -108,18 +114,26 @@ export async function produceArtifact(
           return { outcome: 'abandoned' };
         }
         phase('written');
-        await writeRecord(tempPath, folder, contents.files, { artifact: describeIdentity(identity), cacheKey: info.cacheKey });
+        const members = await writeRecord(tempPath, folder, contents.files, {
+          artifact: describeIdentity(identity),
+          cacheKey: info.cacheKey,
+        });
+        const record = await fileStamp(tempPath);
+        stamped = record && { ...record, stamp: canonicalJson({ record: record.stamp, files: members } satisfies FolderStamp) };
       }
       phase('synced');
       const { hash, bytes } = await hashFileWithSize(tempPath);
+      // A rename keeps the inode and the mtime: the stamp taken before hashing is the target's.
       await renameDurably(tempPath, claim.path);
       tempPath = undefined;
       phase('renamed');
-      file = { bytes, contentHash: hash };
+      if (stamped === undefined)
+        throw new ManifestError(`${describeIdentity(identity)}: expected the written file ${claim.path}, got none`);
+      file = { bytes, contentHash: hash, fileStamp: stamped.stamp };
     }
     await ledger.complete(identity, { path: claim.path, ...file });
     phase('recorded');
-    return { outcome: 'produced', path: claim.path, ...file };
+    return { outcome: 'produced', path: claim.path, bytes: file.bytes, contentHash: file.contentHash };
   } catch (error) {
     if (tempPath !== undefined) await unlink(tempPath).catch(() => undefined);
     try {
@@ -134,26 +148,153 @@ export async function produceArtifact(
 }
 
 /**
- * `planArtifact` then, unless the artifact is up to date, `produceArtifact`: the whole
- * incremental step for one item. A done folder artifact whose record lists a file that is gone
- * or changed size is marked stale and made again.
+ * `checkArtifact` then, unless the artifact is up to date, `produceArtifact`: the whole
+ * incremental step for one item.
  */
 export async function ensureArtifact(
   store: LedgerHolder,
   identity: ArtifactIdentity,
   plan: ArtifactPlanInfo,
   maker: ArtifactMaker,
-  options: ProduceArtifactOptions & PlanOptions = {},
+  options: ProduceArtifactOptions & CheckOptions = {},
 ): Promise<ProduceResult> {
-  const ledger = store.artifacts;
-  const info = ledgerInfo(identity, plan);
-  const decision = await ledger.planArtifact(identity, info, options.verify === undefined ? {} : { verify: options.verify });
-  if (decision.decision === 'skip') {
-    const problem = layoutOf(identity) === 'folder' ? await checkRecordedFiles(info.path) : undefined;
-    if (problem === undefined) return { outcome: 'skipped', reason: 'up-to-date' };
-    await ledger.invalidate(identity, problem);
-  }
+  const decision = await checkArtifact(store, identity, plan, options.verify === undefined ? {} : { verify: options.verify });
+  if (decision.decision === 'skip') return { outcome: 'skipped', reason: 'up-to-date' };
   return produceArtifact(store, identity, plan, maker, options);
+}
+
+/**
+ * Whether an artifact is up to date: done with this cache key at this path, and its file (a
+ * folder artifact: its record and every file the record lists) unchanged. By default (`stamp`)
+ * unchanged means the same stamp (size, mtime, inode) as when it was last hashed, found with a
+ * stat and no read; only a file whose stamp moved is hashed again, and when its content is the
+ * same its new stamp is recorded. `hash` hashes everything (`--rehash`); `size` only checks that
+ * the files are there with their sizes. Anything else is marked stale, and the plan says `todo`.
+ */
+export async function checkArtifact(
+  store: LedgerHolder,
+  identity: ArtifactIdentity,
+  plan: ArtifactPlanInfo,
+  options: CheckOptions = {},
+): Promise<ArtifactPlan> {
+  const ledger = store.artifacts;
+  const verify = options.verify ?? 'stamp';
+  // The ledger checks the row and the recorded file's size; the content is checked here, by stamp or hash.
+  const decision = await ledger.planArtifact(identity, ledgerInfo(identity, plan), { verify: 'size' });
+  if (decision.decision === 'todo' || decision.row === undefined) return decision;
+  const row = decision.row;
+  const problem = layoutOf(identity) === 'folder' ? await checkFolder(row, verify) : await checkFile(row, verify);
+  if (problem === undefined) return decision;
+  if (problem.restamp !== undefined) {
+    await ledger.setFileStamp(identity, row.cacheKey, problem.restamp);
+    return decision;
+  }
+  await ledger.invalidate(identity, problem.reason);
+  return { decision: 'todo', reason: problem.code, row: await ledger.getArtifact(identity) };
+}
+
+/** Why a done artifact is not up to date, or the stamp to record for it after a hash found it unchanged. */
+type CheckProblem =
+  | { restamp: string; reason?: undefined }
+  | { restamp?: undefined; code: Exclude<ArtifactPlan['reason'], 'up-to-date'>; reason: string };
+
+async function checkFile(row: ArtifactRow, verify: CheckOptions['verify']): Promise<CheckProblem | undefined> {
+  if (verify === 'size') return undefined;
+  const now = await fileStamp(row.path);
+  if (now === undefined) return { code: 'file-missing', reason: 'file-missing' };
+  if (now.bytes !== row.bytes) return { code: 'size-mismatch', reason: 'size-mismatch' };
+  if (verify === 'stamp' && now.stamp === row.fileStamp) return undefined;
+  const hashed = await hashFileWithSize(row.path).catch(() => undefined);
+  if (hashed === undefined) return { code: 'file-missing', reason: 'file-missing' };
+  if (hashed.bytes !== row.bytes) return { code: 'size-mismatch', reason: 'size-mismatch' };
+  if (hashed.hash !== row.contentHash) return { code: 'hash-mismatch', reason: 'hash-mismatch' };
+  // the stamp from before the read: a change while it was read moves it again
+  return now.stamp === row.fileStamp ? undefined : { restamp: now.stamp };
+}
+
+/** A folder artifact: its record, then each file the record lists (see `checkArtifact`). */
+async function checkFolder(row: ArtifactRow, verify: CheckOptions['verify']): Promise<CheckProblem | undefined> {
+  const folder = path.dirname(row.path);
+  const known = verify === 'stamp' ? parseFolderStamp(row.fileStamp) : undefined;
+  if (known !== undefined) {
+    const stamps = await Promise.all(
+      [row.path, ...Object.keys(known.files).map((file) => path.join(folder, file))].map((p) => fileStamp(p)),
+    );
+    const [record, ...files] = stamps;
+    const same = record?.stamp === known.record && Object.values(known.files).every((stamp, i) => files[i]?.stamp === stamp);
+    if (same) return undefined;
+  }
+  const recordProblem = await checkFile(
+    { ...row, fileStamp: known?.record ?? null },
+    verify === 'size' ? 'size' : known ? 'stamp' : 'hash',
+  );
+  if (recordProblem?.restamp === undefined && recordProblem !== undefined) return recordProblem;
+  const recordStamp = recordProblem?.restamp ?? known?.record ?? (await fileStamp(row.path))?.stamp;
+  let record: ArtifactRecord;
+  try {
+    record = await readArtifactRecord(row.path);
+  } catch (error) {
+    return { code: 'hash-mismatch', reason: `unreadable record ${row.path}: ${(error as Error).message}` };
+  }
+  const members: Record<string, string> = {};
+  for (const file of record.files) {
+    const full = path.join(folder, file.path);
+    const now = await fileStamp(full);
+    if (now === undefined) return { code: 'file-missing', reason: `file-missing: ${file.path}` };
+    if (now.bytes !== file.bytes) return { code: 'size-mismatch', reason: `size-mismatch: ${file.path}` };
+    members[file.path] = now.stamp;
+    if (verify === 'size' || (verify === 'stamp' && known?.files[file.path] === now.stamp)) continue;
+    const hashed = await hashFileWithSize(full).catch(() => undefined);
+    if (hashed?.hash !== file.sha256) return { code: 'hash-mismatch', reason: `hash-mismatch: ${file.path}` };
+  }
+  if (verify === 'size' || recordStamp === undefined) return undefined;
+  const stamp = canonicalJson({ record: recordStamp, files: members } satisfies FolderStamp);
+  return stamp === row.fileStamp ? undefined : { restamp: stamp };
+}
+
+/** A folder artifact's recorded stamp, or undefined for a row without one (hashed once, then stamped). */
+function parseFolderStamp(text: string | null): FolderStamp | undefined {
+  if (text === null) return undefined;
+  try {
+    const parsed = JSON.parse(text) as FolderStamp;
+    return typeof parsed.record === 'string' && typeof parsed.files === 'object' && parsed.files !== null ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Records many existing files as done artifacts of a `file` kind (the `register` maker of
+ * `produceArtifact`, for a whole import at once): their size, sha256 and stamp are given, taken
+ * when they were hashed. Written in transactions of `REGISTER_BATCH_ROWS` rows; an item another
+ * live process holds a claim on is left to it (`taken`).
+ */
+export async function registerArtifacts(
+  store: LedgerHolder,
+  items: readonly RegisteredItem[],
+  options: Pick<ProduceArtifactOptions, 'runId'> = {},
+): Promise<RegisterCounts> {
+  const counts: RegisterCounts = { registered: 0, taken: 0 };
+  for (let start = 0; start < items.length; start += REGISTER_BATCH_ROWS) {
+    const batch = items.slice(start, start + REGISTER_BATCH_ROWS).map((item) => {
+      if (layoutOf(item.identity) !== 'file') {
+        throw new ManifestError(
+          `${describeIdentity(item.identity)}: expected an artifact of the file layout to register, got ${item.identity.kind}`,
+        );
+      }
+      const info = ledgerInfo(item.identity, item.plan);
+      return {
+        identity: item.identity,
+        cacheKey: info.cacheKey,
+        ...(info.params === undefined ? {} : { params: info.params }),
+        file: { path: info.path, ...item.file },
+      };
+    });
+    const done = await store.artifacts.registerDone(batch, { runId: options.runId ?? null });
+    counts.registered += done.registered;
+    counts.taken += done.taken;
+  }
+  return counts;
 }
 
 /**
@@ -231,15 +372,19 @@ function ledgerInfo(identity: ArtifactIdentity, plan: ArtifactPlanInfo): Artifac
 }
 
 /** The registered file as it is now: it must exist, with the given size (and hash) if any. */
-async function checkRegistered(filePath: string, given: RegisteredFile): Promise<{ bytes: number; contentHash: string }> {
-  const info = await stat(filePath).catch(() => undefined);
-  if (!info?.isFile()) throw new ManifestError(`register ${filePath}: expected an existing file, got none`);
-  if (given.bytes !== undefined && given.bytes !== info.size) {
-    throw new ManifestError(`register ${filePath}: expected ${given.bytes} bytes, got ${info.size} (it changed while it was read)`);
+async function checkRegistered(
+  filePath: string,
+  given: RegisteredFile,
+): Promise<{ bytes: number; contentHash: string; fileStamp: string }> {
+  const info = await fileStamp(filePath);
+  if (info === undefined) throw new ManifestError(`register ${filePath}: expected an existing file, got none`);
+  if (given.bytes !== undefined && given.bytes !== info.bytes) {
+    throw new ManifestError(`register ${filePath}: expected ${given.bytes} bytes, got ${info.bytes} (it changed while it was read)`);
   }
-  if (given.contentHash !== undefined) return { bytes: info.size, contentHash: given.contentHash };
+  if (given.contentHash !== undefined)
+    return { bytes: info.bytes, contentHash: given.contentHash, fileStamp: given.fileStamp ?? info.stamp };
   const { hash, bytes } = await hashFileWithSize(filePath);
-  return { bytes, contentHash: hash };
+  return { bytes, contentHash: hash, fileStamp: info.stamp };
 }
 
 /** fsyncs and hashes each file of a folder artifact, then writes and fsyncs the record at `tempPath`. */
@@ -248,9 +393,10 @@ async function writeRecord(
   folder: string,
   files: readonly string[],
   about: Pick<ArtifactRecord, 'artifact' | 'cacheKey'>,
-): Promise<void> {
+): Promise<Record<string, string>> {
   const relative = [...new Set(files.map((file) => path.relative(folder, path.resolve(folder, file))))].sort();
   const entries: ArtifactRecord['files'] = [];
+  const stamps: Record<string, string> = {};
   const folders = new Set<string>();
   for (const file of relative) {
     if (file === '' || file.startsWith('..') || path.isAbsolute(file) || file === ARTIFACT_RECORD_FILE) {
@@ -259,8 +405,11 @@ async function writeRecord(
     const full = path.join(folder, file);
     await fsyncFile(full);
     folders.add(path.dirname(full));
+    const stamp = await fileStamp(full);
     const { hash, bytes } = await hashFileWithSize(full);
-    entries.push({ path: file.split(path.sep).join('/'), bytes, sha256: hash });
+    const relativePath = file.split(path.sep).join('/');
+    entries.push({ path: relativePath, bytes, sha256: hash });
+    if (stamp !== undefined) stamps[relativePath] = stamp.stamp;
   }
   // The files' names must be as durable as their bytes before the record vouches for them.
   for (const dir of folders) await fsyncDirectory(dir);
@@ -273,21 +422,5 @@ async function writeRecord(
   } finally {
     await handle?.close();
   }
-}
-
-/** Why a done folder artifact is no longer whole (a listed file gone or resized), or undefined. */
-async function checkRecordedFiles(recordPath: string): Promise<string | undefined> {
-  let record: ArtifactRecord;
-  try {
-    record = await readArtifactRecord(recordPath);
-  } catch (error) {
-    return `unreadable record ${recordPath}: ${(error as Error).message}`;
-  }
-  const folder = path.dirname(recordPath);
-  for (const file of record.files) {
-    const info = await stat(path.join(folder, file.path)).catch(() => undefined);
-    if (!info?.isFile()) return `file-missing: ${file.path}`;
-    if (info.size !== file.bytes) return `size-mismatch: ${file.path}`;
-  }
-  return undefined;
+  return stamps;
 }

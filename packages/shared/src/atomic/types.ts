@@ -1,3 +1,4 @@
+import type { ArtifactIdentity, ArtifactPlanInfo } from '../manifest/types.js';
 import type { FileHandle } from 'node:fs/promises';
 
 /** Writes the content of an atomic file through an open handle; must not close it. */
@@ -43,6 +44,30 @@ export type FolderWriter = (folder: string) => Promise<FolderContents | 'abandon
 export interface RegisteredFile {
   bytes?: number;
   contentHash?: string;
+  /** The file's stamp when it was hashed (with `contentHash`); default: its stamp now. */
+  fileStamp?: string;
+}
+
+/** One existing file for `registerArtifacts`: size, sha256 and the stamp it had when it was hashed. */
+export interface RegisteredItem {
+  identity: ArtifactIdentity;
+  plan: ArtifactPlanInfo;
+  file: { bytes: number; contentHash: string; fileStamp: string };
+}
+
+/**
+ * How `checkArtifact` (and `ensureArtifact`) decide that a done artifact's files are unchanged:
+ * `stamp` (default) by their stamps, hashing only a file whose stamp moved; `hash` by hashing
+ * every file (`--rehash`); `size` by their sizes alone (quick looks, never to skip work).
+ */
+export interface CheckOptions {
+  verify?: 'stamp' | 'hash' | 'size';
+}
+
+/** What `artifacts.file_stamp` holds for a folder artifact: the stamps of its record and of each file it lists. */
+export interface FolderStamp {
+  record: string;
+  files: Record<string, string>;
 }
 
 /**

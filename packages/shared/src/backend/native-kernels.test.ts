@@ -747,9 +747,13 @@ describe.skipIf(addon === null || !enabled)('native layer kernels on the wasm he
     expect(() => kernels.sgd(f(4), f(4), null, f(4), Number.NaN, 0.9, 0, false)).toThrow(/lr: expected a finite number/);
     expect(() => kernels.depthwise(f(24), f(24), null, null, f(24), -1, 3, 8, 3)).toThrow(/B: expected a non-negative integer/);
     const shared = f(48);
-    expect(() => kernels.gelu(shared.subarray(0, 24), shared.subarray(12, 36))).toThrow(/out: shares memory with another argument/);
+    expect(() => kernels.gelu(shared.subarray(0, 24), shared.subarray(12, 36))).toThrow(/gelu: out: shares memory with x/);
     expect(() => kernels.gemm(false, false, 1, 2, 2, 2, shared.subarray(0, 4), 0, f(4), 0, shared.subarray(2, 6), null)).toThrow(
-      /out: shares memory/,
+      /gemm: out: shares memory with a/,
+    );
+    const grads = f(64);
+    expect(() => kernels.groupNormGrad(f(24), f(24), f(8), grads.subarray(0, 24), grads.subarray(20, 28), f(8), 3, 1, 8, 1, 1e-5)).toThrow(
+      /groupNormGrad: dx: shares memory with dweight/,
     );
   });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, InputError } from '../errors/index.js';
-import { cacheKey, canonicalJson } from './cache-key.js';
+import { cacheKey, cacheKeyOfInput, canonicalJson } from './cache-key.js';
 import { hashBytes, hashFile, hashFileWithSize } from './hash.js';
 import type { CacheKeyInput } from './types.js';
 
@@ -66,6 +66,18 @@ describe('cacheKey', () => {
     expect(keys.size).toBe(variants.length + 1);
     // Ordered inputs: order matters.
     expect(cacheKey({ ...base, inputs: ['a', 'b'] })).not.toBe(cacheKey({ ...base, inputs: ['b', 'a'] }));
+  });
+
+  it('cacheKeyOfInput gives the key cacheKey gives, hash by hash, whatever the hash looks like', () => {
+    const { inputs: _inputs, ...rest } = base;
+    const keyOf = cacheKeyOfInput(rest, 'file');
+    for (const hash of [hashBytes('a'), hashBytes('b'), 'not hex: "quoted"']) {
+      expect(keyOf(hash)).toBe(cacheKey({ ...rest, inputs: { file: hash } }));
+    }
+    expect(keyOf(hashBytes('a'))).not.toBe(keyOf(hashBytes('b')));
+    // a parameter that holds the slot text too is still keyed right
+    const tricky = { ...rest, params: { note: '@@pthnet-input-hash@@' } };
+    expect(cacheKeyOfInput(tricky, 'file')(hashBytes('a'))).toBe(cacheKey({ ...tricky, inputs: { file: hashBytes('a') } }));
   });
 
   it('rejects an empty stage or code version and non-hash inputs', () => {

@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors/index.js';
-import { CACHE_KEY_FORMAT_VERSION } from './constants.js';
+import { CACHE_KEY_FORMAT_VERSION, HASH_SLOT } from './constants.js';
 import { hashBytes } from './hash.js';
 import type { CacheKeyInput, JsonValue } from './types.js';
 
@@ -40,6 +40,28 @@ function canonicalize(value: unknown, at: string): JsonValue {
  * out the same, so a done artifact with the current key can be skipped.
  */
 export function cacheKey(input: CacheKeyInput): string {
+  return hashBytes(cacheKeyText(input));
+}
+
+/**
+ * `cacheKey` for many artifacts that differ in one input's hash alone (a feature import: one key
+ * per file): the canonical text is built once, and each key is one sha256 of it with the hash
+ * put in. Gives exactly `cacheKey({ ...input, inputs: { [role]: hash } })`.
+ */
+export function cacheKeyOfInput(input: Omit<CacheKeyInput, 'inputs'>, role: string): (hash: string) => string {
+  const text = cacheKeyText({ ...input, inputs: { [role]: HASH_SLOT } });
+  const at = text.indexOf(HASH_SLOT);
+  if (at !== text.lastIndexOf(HASH_SLOT)) return (hash) => cacheKey({ ...input, inputs: { [role]: hash } });
+  const before = text.slice(0, at);
+  const after = text.slice(at + HASH_SLOT.length);
+  return (hash) => {
+    // a hex digest needs no escaping in JSON text; anything else goes the long way
+    if (!/^[0-9a-f]+$/.test(hash)) return cacheKey({ ...input, inputs: { [role]: hash } });
+    return hashBytes(before + hash + after);
+  };
+}
+
+function cacheKeyText(input: CacheKeyInput): string {
   for (const key of ['stage', 'kind', 'codeVersion'] as const) {
     if (typeof input[key] !== 'string' || input[key] === '') {
       throw new ConfigError(`cacheKey: ${key}: expected a non-empty string, got ${JSON.stringify(input[key])}`);
@@ -52,16 +74,14 @@ export function cacheKey(input: CacheKeyInput): string {
       throw new ConfigError(`cacheKey: inputs: expected content hashes as non-empty strings, got ${JSON.stringify(hash)}`);
     }
   }
-  return hashBytes(
-    canonicalJson({
-      format: CACHE_KEY_FORMAT_VERSION,
-      stage: input.stage,
-      kind: input.kind,
-      params: input.params,
-      inputs: input.inputs,
-      codeVersion: input.codeVersion,
-    }),
-  );
+  return canonicalJson({
+    format: CACHE_KEY_FORMAT_VERSION,
+    stage: input.stage,
+    kind: input.kind,
+    params: input.params,
+    inputs: input.inputs,
+    codeVersion: input.codeVersion,
+  });
 }
 
 function isPlainObject(value: object): boolean {

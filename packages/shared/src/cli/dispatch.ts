@@ -37,6 +37,8 @@ export async function dispatch(stages: readonly StageEntry[], argv: readonly str
   const cmd = (await entry.load()).command();
   cmd.name(`pthnet ${entry.name}`);
   cmd.exitOverride();
+  // the code is this command's: a stage sets it (failed items, Ctrl-C), an earlier command in this process does not count
+  process.exitCode = undefined;
   try {
     await cmd.parseAsync([...rest], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

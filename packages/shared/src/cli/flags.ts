@@ -7,7 +7,7 @@ import type { ConfigOverride } from '../config/index.js';
  * unambiguous (numbers, lists, booleans); anything else reaches the validator as given, so
  * `--lr fast` fails as "train.lr (--lr): expected number, got "fast"" rather than as NaN.
  */
-export type FlagKind = 'number' | 'string' | 'numberList' | 'stringList' | 'boolean' | 'negatedBoolean';
+export type FlagKind = 'number' | 'string' | 'numberList' | 'numberRange' | 'stringList' | 'boolean' | 'negatedBoolean';
 
 export interface ConfigFlag {
   /** Commander flag spec, e.g. `--lr <number>` or `--no-shuffle`. */
@@ -26,6 +26,8 @@ function convert(raw: unknown, kind: FlagKind): unknown {
       return num(raw);
     case 'numberList':
       return raw.split(',').map((s) => num(s.trim()));
+    case 'numberRange':
+      return numberRange(raw);
     case 'stringList':
       return raw
         .split(',')
@@ -34,6 +36,23 @@ function convert(raw: unknown, kind: FlagKind): unknown {
     default:
       return raw;
   }
+}
+
+/**
+ * `1-5` → [1, 2, 3, 4, 5], `1,3-4` → [1, 3, 4]. Text that is not such a list comes back as given,
+ * so that the validator names the flag and the value.
+ */
+function numberRange(raw: string): unknown {
+  const out: number[] = [];
+  for (const part of raw.split(',').map((s) => s.trim())) {
+    const m = /^(\d+)(?:\s*-\s*(\d+))?$/.exec(part);
+    if (!m) return raw;
+    const from = Number(m[1]);
+    const to = m[2] === undefined ? from : Number(m[2]);
+    if (to < from) return raw;
+    for (let k = from; k <= to; k++) out.push(k);
+  }
+  return out;
 }
 
 /** Commander's attribute name for a flag spec (`--weight-decay <x>` → `weightDecay`, `--no-shuffle` → `shuffle`). */

@@ -3,3 +3,4 @@ export * from './flags.js';
 export type * from './types.js';
 export * from './run.js';
 export * from './dispatch.js';
+export * from './rehash.js';

@@ -10,7 +10,7 @@ export interface StageRun {
 
 export interface StageRunResult {
   counts: RunCounts;
-  /** `failed` when some items failed but the run itself completed. */
+  /** `failed` when some items failed but the run itself completed: the command then exits 1. */
   outcome?: 'ok' | 'failed';
 }
 
@@ -44,6 +44,8 @@ export async function withStageRun(
     const outcome = controller.signal.aborted ? 'interrupted' : (result.outcome ?? 'ok');
     await store.runs.finishRun(id, { outcome, counts: result.counts });
     if (controller.signal.aborted) process.exitCode = 130;
+    // Items that failed are failed in the manifest (and in `status`): the exit code agrees.
+    else if (outcome === 'failed') process.exitCode = 1;
     return result;
   } catch (error) {
     await store.runs.finishRun(id, { outcome: 'failed', error });

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { BACKENDS, DEFAULT_DATA_DIR, DIRECTIONS, SOURCES, WINDOW_RULES } from './constants.js';
+import { parseByteSize } from './size.js';
 
 /**
  * The pipeline config: one typed object for every stage, read from `pthnet.config.json`
@@ -43,6 +44,23 @@ export const backboneSchema = z.strictObject({
     .object({ mean: z.array(z.number()).length(3), std: z.array(z.number()).length(3) })
     .nullable()
     .default(null),
+  /**
+   * Most bytes of backbone weights one worker (or the calling thread) holds at once: a model
+   * larger than this is streamed from its checkpoint block by block. Bytes, or a size such as
+   * `512MiB`; null: stream only what would not fit the backend (ViT-g/14 on wasm).
+   */
+  weightBudget: z
+    .unknown()
+    .default(null)
+    .transform((value, ctx): number | null => {
+      if (value === null) return null;
+      const bytes = parseByteSize(value);
+      if (bytes === null) {
+        ctx.addIssue({ code: 'custom', message: 'expected a positive size such as 512MiB, 2GiB or a number of bytes' });
+        return z.NEVER;
+      }
+      return bytes;
+    }),
 });
 
 export const pipelineConfigSchema = z.strictObject({
@@ -146,6 +164,18 @@ export const pipelineConfigSchema = z.strictObject({
       sweep: z.boolean().default(false),
       /** Report folder (relative to dataDir). */
       out: z.string().default('reports/latest'),
+    })
+    .prefault({}),
+  cv: z
+    .strictObject({
+      /** The folds `pthnet cv` runs (splits `set_<k>_train` / `set_<k>_test`); DFEW and MAFW have five. */
+      folds: z
+        .array(positiveInt)
+        .min(1)
+        .refine((folds) => new Set(folds).size === folds.length, { error: 'expected distinct fold numbers' })
+        .default([1, 2, 3, 4, 5]),
+      /** The cross-validation report's folder (relative to dataDir); fold k's own report goes in `<out>/set_<k>`. */
+      out: z.string().default('reports/cv'),
     })
     .prefault({}),
 });

@@ -19,21 +19,38 @@ export class ConfigError extends PthnetError {
   }
 }
 
+/**
+ * Why an input was refused, where a caller acts on the kind (tests, summaries):
+ * - `path_escape`: a path or clip id taken from input that is absolute or climbs out of its root with `..`
+ */
+export type InputErrorReason = 'path_escape';
+
 /** Input data (a clip, a list, a feature file) that cannot be used as it is. */
 export class InputError extends PthnetError {
   readonly path: string | undefined;
-  constructor(message: string, path?: string, options?: { cause?: unknown }) {
+  readonly reason: InputErrorReason | undefined;
+  constructor(message: string, path?: string, options?: { cause?: unknown; reason?: InputErrorReason }) {
     super('INPUT', message, options);
     this.path = path;
+    this.reason = options?.reason;
   }
 }
+
+/**
+ * Why a checkpoint was refused, where a caller acts on the kind:
+ * - `bad_safetensors_header`: a file that is meant as safetensors (by its name or its first bytes) whose header is unusable
+ * - `unknown_format`: neither a PyTorch zip nor a safetensors file
+ */
+export type CheckpointErrorReason = 'bad_safetensors_header' | 'unknown_format';
 
 /** A checkpoint file (.pth, safetensors) that cannot be read or does not fit the model. */
 export class CheckpointError extends PthnetError {
   readonly path: string | undefined;
-  constructor(message: string, path?: string, options?: { cause?: unknown }) {
+  readonly reason: CheckpointErrorReason | undefined;
+  constructor(message: string, path?: string, options?: { cause?: unknown; reason?: CheckpointErrorReason }) {
     super('CHECKPOINT', message, options);
     this.path = path;
+    this.reason = options?.reason;
   }
 }
 
@@ -48,5 +65,19 @@ export class ManifestError extends PthnetError {
 export class TrainingError extends PthnetError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('TRAINING', message, options);
+  }
+}
+
+/**
+ * Two things that must agree on the number of classes do not: the dataset's label set, the
+ * config (`train.model.num_classes`), a checkpoint's classification head. Names both counts.
+ */
+export class ClassCountError extends PthnetError {
+  readonly expected: number;
+  readonly got: number;
+  constructor(message: string, counts: { expected: number; got: number }, options?: { cause?: unknown }) {
+    super('CLASS_COUNT', message, options);
+    this.expected = counts.expected;
+    this.got = counts.got;
   }
 }

@@ -15,6 +15,7 @@ import type { ArtifactLedger } from './interfaces.js';
 import type { PipelineStage } from '../pipeline/catalogue.js';
 import type {
   ArtifactClaim,
+  ArtifactFileRow,
   ArtifactFilter,
   ArtifactIdentity,
   ArtifactPlan,
@@ -27,6 +28,8 @@ import type {
   FailedArtifact,
   Lease,
   PlanOptions,
+  RegisterCounts,
+  RegisteredArtifact,
 } from './types.js';
 import type { ClipSourceKind } from './constants.js';
 
@@ -34,6 +37,12 @@ import type { ClipSourceKind } from './constants.js';
 const INVALIDATABLE: readonly ArtifactStatus[] = ['done', 'failed'];
 
 const CLEARED_CLAIM = { claimPid: null, claimHost: null, claimToken: null, claimExpiresAt: null } as const;
+
+/** Rows `registerDone` looks up or inserts per query (well under both databases' bound-parameter limits). */
+const REGISTER_CHUNK = 500;
+
+/** What deciding whether a claim is live reads of a row. */
+type ClaimColumns = Pick<ArtifactRow, 'claimToken' | 'claimHost' | 'claimPid' | 'claimExpiresAt'>;
 
 /** The artifact ledger, on either database (see backend.ts). */
 export class ManifestArtifactLedger implements ArtifactLedger {
@@ -66,6 +75,26 @@ export class ManifestArtifactLedger implements ArtifactLedger {
   async listArtifacts(filter: ArtifactFilter = {}): Promise<ArtifactRow[]> {
     const artifacts = this.table;
     return this.db.select().from(artifacts).where(filterCondition(artifacts, filter)).orderBy(asc(artifacts.id));
+  }
+
+  async listArtifactFiles(filter: ArtifactFilter = {}): Promise<ArtifactFileRow[]> {
+    const artifacts = this.table;
+    return this.db
+      .select({
+        clipId: artifacts.clipId,
+        direction: artifacts.direction,
+        stride: artifacts.stride,
+        source: artifacts.source,
+        status: artifacts.status,
+        cacheKey: artifacts.cacheKey,
+        path: artifacts.path,
+        bytes: artifacts.bytes,
+        contentHash: artifacts.contentHash,
+        fileStamp: artifacts.fileStamp,
+      })
+      .from(artifacts)
+      .where(filterCondition(artifacts, filter))
+      .orderBy(asc(artifacts.id));
   }
 
   async planArtifact(identity: ArtifactIdentity, info: ArtifactPlanInfo, options: PlanOptions = {}): Promise<ArtifactPlan> {
@@ -189,6 +218,7 @@ export class ManifestArtifactLedger implements ArtifactLedger {
           path: filePath,
           bytes: file.bytes,
           contentHash: file.contentHash,
+          fileStamp: file.fileStamp ?? null,
           error: null,
           ...CLEARED_CLAIM,
           updatedAt: now,
@@ -198,6 +228,90 @@ export class ManifestArtifactLedger implements ArtifactLedger {
         .returning();
       // biome-ignore lint/style/noNonNullAssertion: the row is locked and ours (checked above), so the update matched it
       return done!;
+    });
+  }
+
+  async setFileStamp(identity: ArtifactIdentity, cacheKey: string, fileStamp: string): Promise<boolean> {
+    const artifacts = this.table;
+    const updated = await this.db
+      .update(artifacts)
+      .set({ fileStamp })
+      .where(and(eq(artifacts.identity, identityKey(identity)), eq(artifacts.cacheKey, cacheKey), eq(artifacts.status, 'done')))
+      .returning({ id: artifacts.id });
+    return updated.length === 1;
+  }
+
+  async registerDone(items: readonly RegisteredArtifact[], options: ClaimOptions = {}): Promise<RegisterCounts> {
+    // Hundreds of thousands of rows (a FERV39k import): one transaction for the batch, rows looked up
+    // and inserted a chunk at a time, instead of a claim and a completion (two transactions) per file.
+    const artifacts = this.table;
+    const runId = options.runId ?? null;
+    return this.#backend.transaction(async () => {
+      const counts: RegisterCounts = { registered: 0, taken: 0 };
+      const now = await this.#backend.now();
+      for (let start = 0; start < items.length; start += REGISTER_CHUNK) {
+        const chunk = items.slice(start, start + REGISTER_CHUNK).map((item) => {
+          const normalized = normalizeIdentity(item.identity);
+          return { item, normalized, key: identityKey(normalized), filePath: path.resolve(item.file.path) };
+        });
+        const keys = chunk.map((entry) => entry.key);
+        const owners = await this.db
+          .select({ identity: artifacts.identity, path: artifacts.path })
+          .from(artifacts)
+          .where(inArray(artifacts.path, [...new Set(chunk.map((entry) => entry.filePath))]));
+        const ownersByPath = new Map<string, string[]>();
+        for (const owner of owners) ownersByPath.set(owner.path, [...(ownersByPath.get(owner.path) ?? []), owner.identity]);
+        const existing = new Map(
+          (await this.db.select().from(artifacts).where(inArray(artifacts.identity, keys))).map((row) => [row.identity, row]),
+        );
+        const inserts = [];
+        for (const { item, normalized, key, filePath } of chunk) {
+          const other = (ownersByPath.get(filePath) ?? []).find((identity) => identity !== key);
+          if (other !== undefined) {
+            throw new ManifestError(`artifact path ${filePath}: expected a path no other artifact uses, got one used by ${other}`);
+          }
+          ownersByPath.set(filePath, [key]);
+          const values = {
+            status: 'done' as const,
+            cacheKey: item.cacheKey,
+            params: canonicalJson(item.params ?? {}),
+            path: filePath,
+            bytes: item.file.bytes,
+            contentHash: item.file.contentHash,
+            fileStamp: item.file.fileStamp ?? null,
+            error: null,
+            runId,
+            ...CLEARED_CLAIM,
+            updatedAt: now,
+            completedAt: now,
+          };
+          const row = existing.get(key);
+          if (row === undefined) {
+            inserts.push({ ...normalized, identity: key, ...values, attempts: 1, createdAt: now });
+            continue;
+          }
+          if (row.status === 'pending' && this.claimIsHeldByOther(row, now)) {
+            counts.taken += 1;
+            continue;
+          }
+          await this.db
+            .update(artifacts)
+            .set({ ...values, attempts: sql`${artifacts.attempts} + 1` })
+            .where(eq(artifacts.id, row.id));
+          counts.registered += 1;
+        }
+        if (inserts.length > 0) {
+          // A row another worker inserted since we looked (a claim) is theirs.
+          const inserted = await this.db
+            .insert(artifacts)
+            .values(inserts)
+            .onConflictDoNothing({ target: artifacts.identity })
+            .returning({ id: artifacts.id });
+          counts.registered += inserted.length;
+          counts.taken += inserts.length - inserted.length;
+        }
+      }
+      return counts;
     });
   }
 
@@ -347,12 +461,12 @@ export class ManifestArtifactLedger implements ArtifactLedger {
     });
   }
 
-  private claimIsHeldByOther(row: ArtifactRow, now: Date): boolean {
+  private claimIsHeldByOther(row: ClaimColumns, now: Date): boolean {
     return row.claimToken !== this.claimToken && this.claimIsLive(row, now);
   }
 
   /** A claim whose lease runs and whose process, where we can tell (this machine), lives. */
-  private claimIsLive(row: ArtifactRow, now: Date): boolean {
+  private claimIsLive(row: ClaimColumns, now: Date): boolean {
     if (row.claimToken === null) return false;
     if (row.claimExpiresAt === null || row.claimExpiresAt.getTime() <= now.getTime()) return false;
     // A pid is only meaningful on its own machine; elsewhere the lease alone decides.

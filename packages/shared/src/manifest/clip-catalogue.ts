@@ -182,6 +182,17 @@ export class ManifestClipCatalogue implements ClipCatalogue {
     return this.db.select().from(clipSources).where(eq(clipSources.clipId, clipId)).orderBy(asc(clipSources.kind));
   }
 
+  async listClipSources(dataset?: string): Promise<ClipSourceRow[]> {
+    const { clips, clipSources } = this.tables;
+    const rows = await this.db
+      .select({ source: clipSources })
+      .from(clipSources)
+      .innerJoin(clips, eq(clips.id, clipSources.clipId))
+      .where(dataset === undefined ? undefined : eq(clips.dataset, dataset))
+      .orderBy(asc(clipSources.clipId), asc(clipSources.kind));
+    return rows.map((row) => row.source);
+  }
+
   async getClipSource(clipId: string, kind: ClipSourceKind): Promise<ClipSourceRow | undefined> {
     const { clipSources } = this.tables;
     const [row] = await this.db

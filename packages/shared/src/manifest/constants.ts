@@ -42,8 +42,14 @@ export const INGEST_ISSUE_REASONS = [
   'duplicate',
   'unknown_label',
   'missing_from_list',
-  // import-features: a clip in the train and the test list of one fold
+  // a clip in the train and the test list of one fold (import-features, list layouts)
   'split_conflict',
+  // a listed path or clip id that is absolute or climbs out of its root with `..`
+  'path_escape',
+  // import-features: a feature file that cannot be used (dtype, order, rank, width, rows, values)
+  'bad_features',
+  // datasets: a done feature file the packer could not use
+  'unpackable_features',
 ] as const;
 export type IngestIssueReason = (typeof INGEST_ISSUE_REASONS)[number];
 

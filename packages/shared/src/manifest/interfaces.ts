@@ -7,6 +7,7 @@
 import type { PipelineStage } from '../pipeline/catalogue.js';
 import type {
   ArtifactClaim,
+  ArtifactFileRow,
   ArtifactFilter,
   ArtifactIdentity,
   ArtifactPlan,
@@ -28,6 +29,8 @@ import type {
   IngestIssueRow,
   Lease,
   PlanOptions,
+  RegisterCounts,
+  RegisteredArtifact,
   RunRow,
   StatusOptions,
   StatusSummary,
@@ -59,6 +62,8 @@ export interface ClipCatalogue {
   upsertClipSource(input: ClipSourceInput): Promise<UpsertOutcome>;
   getClipSources(clipId: string): Promise<ClipSourceRow[]>;
   getClipSource(clipId: string, kind: ClipSourceKind): Promise<ClipSourceRow | undefined>;
+  /** Every source of a dataset's clips (of all datasets when omitted) in one query, by clip id then kind. */
+  listClipSources(dataset?: string): Promise<ClipSourceRow[]>;
   /** Replaces the members of a named split (e.g. DFEW `set_1/train`) with `clipIds`. */
   setSplitMembers(dataset: string, split: string, clipIds: readonly string[]): Promise<void>;
   /** Stores a dataset's label names by index, replacing any previous mapping. Returns whether anything changed. */
@@ -106,6 +111,11 @@ export interface ArtifactLedger {
   /** In creation order. */
   listArtifacts(filter?: ArtifactFilter): Promise<ArtifactRow[]>;
   /**
+   * `listArtifacts` narrowed to what deciding "unchanged" needs (a per-clip artifact's identity
+   * parts, status, key, file, hash, stamp): light enough for hundreds of thousands of rows.
+   */
+  listArtifactFiles(filter?: ArtifactFilter): Promise<ArtifactFileRow[]>;
+  /**
    * Decides whether an artifact must be (re)made. `skip` only when the row is done with the same
    * cache key and the file at the same path still has the recorded size and sha256 (re-read in
    * full unless `verify: 'size'`). A done row that fails those checks, or whose key changed, is
@@ -126,6 +136,17 @@ export interface ArtifactLedger {
    * Throws if this ledger no longer holds the claim (it expired and was taken over).
    */
   complete(identity: ArtifactIdentity, file: CompletedFile): Promise<ArtifactRow>;
+  /**
+   * Records the stamp of a done artifact's file(s) after its content was hashed again and found
+   * unchanged, so that the next check is a stat. Returns false unless it is done with `cacheKey`.
+   */
+  setFileStamp(identity: ArtifactIdentity, cacheKey: string, fileStamp: string): Promise<boolean>;
+  /**
+   * Records existing files as done artifacts in one transaction, each as a claim and a completion
+   * would (path checked, claim cleared), except those another live process holds a claim on. For
+   * registering many files at once (`registerArtifacts` in ../atomic).
+   */
+  registerDone(items: readonly RegisteredArtifact[], options?: ClaimOptions): Promise<RegisterCounts>;
   /** Records a claimed artifact as failed with the error (and its causes). Returns false when the claim is no longer ours. */
   fail(identity: ArtifactIdentity, error: unknown): Promise<boolean>;
   /** Gives back this ledger's claim on one artifact, leaving it pending for the next run. Returns false when it was not ours. */

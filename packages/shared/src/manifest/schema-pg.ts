@@ -148,6 +148,7 @@ export const artifacts = pgTable(
     path: text('path').notNull(),
     bytes: bigint('bytes', { mode: 'number' }),
     contentHash: text('content_hash'),
+    fileStamp: text('file_stamp'),
     status: text('status', { enum: ['pending', 'done', 'failed', 'stale'] }).notNull(),
     error: text('error'),
     attempts: integer('attempts').notNull().default(0),

@@ -152,6 +152,12 @@ export const artifacts = sqliteTable(
     path: text('path').notNull(),
     bytes: integer('bytes'),
     contentHash: text('content_hash'),
+    /**
+     * The recorded file's stamp (size, mtime, inode) when its content was last hashed; for a folder
+     * artifact, the stamps of its record and of every file it lists. An unchanged stamp lets a rerun
+     * skip the artifact without reading it; null (rows from before stamps) means hash once.
+     */
+    fileStamp: text('file_stamp'),
     status: text('status', { enum: ['pending', 'done', 'failed', 'stale'] }).notNull(),
     error: text('error'),
     attempts: integer('attempts').notNull().default(0),

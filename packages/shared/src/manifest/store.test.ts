@@ -160,6 +160,45 @@ describe('manifest upgrades', () => {
     }
   });
 
+  it('migrates a manifest at 0004_artifact_file_stamp forward, keeping its file stamps', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pthnet-upgrade-'));
+    const upTo = JOURNAL.entries.findIndex((entry) => entry.tag === '0004_artifact_file_stamp');
+    expect(upTo).toBeGreaterThan(0);
+    expect(JOURNAL.entries.length).toBeGreaterThan(upTo + 1);
+    const old = path.join(dir, 'drizzle');
+    mkdirSync(path.join(old, 'meta'), { recursive: true });
+    const entries = JOURNAL.entries.slice(0, upTo + 1);
+    for (const entry of entries) {
+      writeFileSync(path.join(old, `${entry.tag}.sql`), readFileSync(path.join(DRIZZLE_DIR, `${entry.tag}.sql`)));
+    }
+    writeFileSync(path.join(old, 'meta/_journal.json'), JSON.stringify({ ...JOURNAL, entries }));
+    const file = path.join(dir, 'manifest.sqlite');
+    const sqlite = new Database(file);
+    migrate(drizzle(sqlite), { migrationsFolder: old });
+    const columns = () =>
+      sqlite
+        .prepare("select name from pragma_table_info('artifacts')")
+        .all()
+        .map((r) => (r as { name: string }).name);
+    expect(columns()).toContain('file_stamp');
+    expect(columns()).not.toContain('claimed_at');
+    sqlite
+      .prepare(
+        "insert into artifacts (identity, stage, kind, variant, cache_key, path, status, bytes, content_hash, file_stamp) values ('x', 'eval', 'report', 'r', 'k', '/r/record.json', 'done', 3, 'h', '3:1:2')",
+      )
+      .run();
+    sqlite.close();
+    const store = await ManifestStore.open(file);
+    try {
+      expect(await store.appliedMigrations()).toHaveLength(JOURNAL.entries.length);
+      const [row] = await store.artifacts.listArtifacts();
+      expect(row).toMatchObject({ identity: 'x', fileStamp: '3:1:2', claimedAt: null, status: 'done' });
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('forgets the dataset-wide artifacts of a manifest holding several datasets (they mixed them), keeping per-clip ones', async () => {
     const { file, sqlite } = firstReleaseManifest([
       ['a', 'ferv39k'],
@@ -500,6 +539,11 @@ describe.each(BACKENDS)('ManifestStore clips, labels, issues and runs (%s)', (ba
       ['face', 'f2'],
       ['raw', 'r1'],
     ]);
+    expect((await store.clips.listClipSources(sadClip.dataset)).map((row) => [row.kind, row.contentHash])).toEqual([
+      ['face', 'f2'],
+      ['raw', 'r1'],
+    ]);
+    expect(await store.clips.listClipSources('another dataset')).toEqual([]);
     await expect(store.clips.upsertClipSource({ ...raw, clipId: 'no/such/clip' })).rejects.toThrow(ManifestError);
   });
 
@@ -735,6 +779,51 @@ describe.each(BACKENDS)('ManifestStore artifact protocol (%s)', (backend) => {
       { stage: 'extract', done: 7, stale: 5, failed: 0, pending: 0, missing: 0, total: 12, bytes: expect.any(Number) },
       { stage: 'datasets', done: 0, stale: 1, failed: 0, pending: 0, missing: 0, total: 1, bytes: 0 },
     ]);
+  });
+
+  it('registers existing files as done in one batch, leaving items another live worker holds; restamps and lists them', async () => {
+    const other = await ManifestStore.open(location);
+    try {
+      const [held, stale, fresh] = [identityFor(sadClip.id, 4), identityFor(sadClip.id, 8), identityFor('Action/Sad/0011', 4)];
+      const file = (identity: ArtifactIdentity, content: string) => {
+        const filePath = pathFor(identity);
+        mkdirSync(path.dirname(filePath), { recursive: true });
+        writeFileSync(filePath, content);
+        return { path: filePath, bytes: Buffer.byteLength(content), contentHash: sha256(content), fileStamp: `stamp-${content}` };
+      };
+      expect(await other.artifacts.claim(held, { cacheKey: 'k', path: pathFor(held) }, { leaseMs: 60_000 })).not.toBeNull();
+      await produce(stale, keyFor('hash-a'), 'old bytes');
+      expect(await store.artifacts.invalidate(stale, 'test')).toBe(true);
+      const items = [held, stale, fresh].map((identity, i) => ({ identity, cacheKey: `key-${i}`, file: file(identity, `bytes ${i}`) }));
+      const runId = await store.runs.startRun('import-features', {});
+      expect(await store.artifacts.registerDone(items, { runId })).toEqual({ registered: 2, taken: 1 });
+      expect(await store.artifacts.getArtifact(held)).toMatchObject({ status: 'pending', claimToken: other.artifacts.claimToken });
+      expect(await store.artifacts.getArtifact(stale)).toMatchObject({
+        status: 'done',
+        cacheKey: 'key-1',
+        fileStamp: 'stamp-bytes 1',
+        attempts: 2,
+        runId,
+        claimToken: null,
+      });
+      expect(await store.artifacts.getArtifact(fresh)).toMatchObject({ status: 'done', cacheKey: 'key-2', attempts: 1, bytes: 7 });
+      // again: the same rows, registered again (not duplicated)
+      expect(await store.artifacts.registerDone(items.slice(1))).toEqual({ registered: 2, taken: 0 });
+      expect(await store.artifacts.listArtifacts()).toHaveLength(3);
+      // a path another artifact records is refused, naming it, and the batch writes nothing
+      const clash = { identity: identityFor('Action/Sad/0011', 8), cacheKey: 'key-x', file: { ...file(fresh, 'bytes 2') } };
+      await expect(store.artifacts.registerDone([clash])).rejects.toThrow(/expected a path no other artifact uses/);
+      expect(await store.artifacts.getArtifact(clash.identity)).toBeUndefined();
+
+      expect(await store.artifacts.setFileStamp(fresh, 'key-2', 'moved')).toBe(true);
+      expect(await store.artifacts.setFileStamp(fresh, 'another key', 'x')).toBe(false);
+      expect(await store.artifacts.listArtifactFiles({ status: 'done' })).toEqual([
+        expect.objectContaining({ clipId: sadClip.id, stride: 8, cacheKey: 'key-1', fileStamp: 'stamp-bytes 1' }),
+        expect.objectContaining({ clipId: 'Action/Sad/0011', stride: 4, direction: 'forward', source: 'raw', fileStamp: 'moved' }),
+      ]);
+    } finally {
+      await other.close();
+    }
   });
 
   it('claims atomically: a live holder keeps its item; dead or expired claims are taken over', async () => {

@@ -1,4 +1,4 @@
-import type { ArtifactKind, PipelineStage } from '../pipeline/catalogue.js';
+import type { ArtifactIdentity, ArtifactKind, PipelineStage } from '../pipeline/catalogue.js';
 import type { ARTIFACT_STATUSES, ClipSourceKind, Direction, IngestIssueReason, RUN_OUTCOMES } from './constants.js';
 
 export type { ArtifactIdentity } from '../pipeline/catalogue.js';
@@ -105,6 +105,8 @@ export interface ArtifactRow {
   path: string;
   bytes: number | null;
   contentHash: string | null;
+  /** Stamp of what was last hashed (see `artifacts.file_stamp`); null until the first stamped check. */
+  fileStamp: string | null;
   status: ArtifactStatus;
   error: string | null;
   attempts: number;
@@ -119,6 +121,12 @@ export interface ArtifactRow {
   updatedAt: Date;
   completedAt: Date | null;
 }
+
+/** What `listArtifactFiles` reads of each artifact. */
+export type ArtifactFileRow = Pick<
+  ArtifactRow,
+  'clipId' | 'direction' | 'stride' | 'source' | 'status' | 'cacheKey' | 'path' | 'bytes' | 'contentHash' | 'fileStamp'
+>;
 
 /** A clip as ingest describes it. */
 export interface ClipInput {
@@ -248,6 +256,23 @@ export interface CompletedFile {
   path: string;
   bytes: number;
   contentHash: string;
+  /** Stamp of the file as hashed (see `artifacts.file_stamp`); without it the next check hashes. */
+  fileStamp?: string | null;
+}
+
+/** An existing file recorded as a done artifact without a claim of its own (see `ArtifactLedger.registerDone`). */
+export interface RegisteredArtifact {
+  identity: ArtifactIdentity;
+  cacheKey: string;
+  /** The parameters that went into the cache key, stored as JSON for inspection. */
+  params?: Record<string, unknown>;
+  file: CompletedFile;
+}
+
+export interface RegisterCounts {
+  registered: number;
+  /** Left alone: another live process holds a claim on them. */
+  taken: number;
 }
 
 /** Selects artifacts; every given field must match (null matches NULL). */

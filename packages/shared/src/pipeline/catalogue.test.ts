@@ -7,6 +7,8 @@ import {
   ARTIFACT_KINDS,
   PIPELINE_STAGES,
   artifactCacheKey,
+  cvReportFolder,
+  cvReportIdentity,
   featureFolderName,
   featureIdentity,
   featurePath,
@@ -41,16 +43,17 @@ describe('the artifact catalogue', () => {
     'packed-dataset': packedDatasetIdentity('ferv39k', { split: 'test', direction: 'forward', source: 'raw' }),
     'training-run': trainingRunIdentity('ferv39k', { direction: 'reversed', source: 'raw' }),
     report: reportIdentity('ferv39k', 'reports/latest'),
+    'cv-report': cvReportIdentity('ferv39k', 'reports/cv'),
   } as const;
 
   it('has one entry per kind, in pipeline order, each made by a pipeline stage', () => {
-    expect(ARTIFACT_KINDS).toEqual(['features', 'packed-dataset', 'training-run', 'report']);
-    expect(ARTIFACT_KINDS.map((kind) => ARTIFACT_CATALOGUE[kind].stage)).toEqual(['extract', 'datasets', 'train', 'eval']);
+    expect(ARTIFACT_KINDS).toEqual(['features', 'packed-dataset', 'training-run', 'report', 'cv-report']);
+    expect(ARTIFACT_KINDS.map((kind) => ARTIFACT_CATALOGUE[kind].stage)).toEqual(['extract', 'datasets', 'train', 'eval', 'cv']);
     const ranks = ARTIFACT_KINDS.map((kind) => stageRank(ARTIFACT_CATALOGUE[kind].stage));
     expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
-    expect(PIPELINE_STAGES).toEqual(['ingest', 'extract', 'import-features', 'datasets', 'train', 'eval']);
+    expect(PIPELINE_STAGES).toEqual(['ingest', 'extract', 'import-features', 'datasets', 'train', 'eval', 'cv']);
     expect(stageRank('status')).toBe(PIPELINE_STAGES.length);
-    expect(ARTIFACT_KINDS.map((kind) => ARTIFACT_CATALOGUE[kind].layout)).toEqual(['file', 'folder', 'folder', 'folder']);
+    expect(ARTIFACT_KINDS.map((kind) => ARTIFACT_CATALOGUE[kind].layout)).toEqual(['file', 'folder', 'folder', 'folder', 'folder']);
   });
 
   it("builds each kind's identity with the catalogue's stage, and the manifest accepts exactly those", () => {
@@ -71,7 +74,7 @@ describe('the artifact catalogue', () => {
     expect(identityKey(reportIdentity('dfew', 'reports/latest'))).not.toBe(identityKey(identities.report));
     // A kind outside the catalogue, or a stage that is not its kind's, is refused.
     expect(() => normalizeIdentity({ stage: 'eval', kind: 'blob' } as never)).toThrow(
-      'kind: expected one of features, packed-dataset, training-run, report, got "blob"',
+      'kind: expected one of features, packed-dataset, training-run, report, cv-report, got "blob"',
     );
     expect(() => normalizeIdentity({ stage: 'train', kind: 'report' } as never)).toThrow(
       'stage: expected eval (the stage of report in the catalogue), got "train"',
@@ -91,6 +94,14 @@ describe('the artifact catalogue', () => {
     expect(trainingRunFolder(data, '/elsewhere/runs', only, { direction: 'forward', source: 'raw' })).toBe('/elsewhere/runs/raw_forward');
     expect(reportFolder(data, 'reports/latest', only)).toBe(path.join(data, 'reports/latest'));
     expect(reportFolder(data, '/tmp/report', only)).toBe('/tmp/report');
+    // pthnet cv: each fold's runs in a folder of their own, the cv report where cv.out says
+    expect(trainingRunFolder(data, 'runs', only, { direction: 'forward', source: 'raw', fold: 3 })).toBe(
+      '/work/data/runs/set_3/raw_forward',
+    );
+    expect(cvReportFolder(data, 'reports/cv', only)).toBe('/work/data/reports/cv');
+    expect(identityKey(trainingRunIdentity('ferv39k', { direction: 'forward', source: 'raw', fold: 3 }))).not.toBe(
+      identityKey(trainingRunIdentity('ferv39k', { direction: 'forward', source: 'raw' })),
+    );
   });
 
   it('gives each dataset a folder of its own once the manifest holds several', () => {

@@ -5,13 +5,14 @@
  * else spells an artifact's identity.
  */
 import path from 'node:path';
-import { cacheKey } from '../cache/cache-key.js';
+import { cacheKey, cacheKeyOfInput } from '../cache/cache-key.js';
 import type { CacheKeyInput } from '../cache/types.js';
 import { ConfigError } from '../errors/index.js';
+import { resolveInside } from '../paths/confine.js';
 import type { ClipSourceKind, Direction } from '../manifest/constants.js';
 
 /** The pipeline's stages in run order (`pthnet status` lists them in this order). */
-export const PIPELINE_STAGES = ['ingest', 'extract', 'import-features', 'datasets', 'train', 'eval'] as const;
+export const PIPELINE_STAGES = ['ingest', 'extract', 'import-features', 'datasets', 'train', 'eval', 'cv'] as const;
 export type PipelineStage = (typeof PIPELINE_STAGES)[number];
 
 /** Each artifact kind and the stage that makes it; `ARTIFACT_CATALOGUE` has one entry per kind. */
@@ -20,6 +21,7 @@ interface KindStages {
   'packed-dataset': 'datasets';
   'training-run': 'train';
   report: 'eval';
+  'cv-report': 'cv';
 }
 export type ArtifactKind = keyof KindStages;
 
@@ -106,9 +108,13 @@ export function featureIdentity(
   return { stage: 'extract', kind: 'features', clipId, direction, stride, source };
 }
 
-/** `<dataDir>/features/<tag>_16_<stride>[_face][_rv]/<clip id>.npy`, the reference layout. */
+/**
+ * `<dataDir>/features/<tag>_16_<stride>[_face][_rv]/<clip id>.npy`, the reference layout. A clip
+ * id that would leave that folder (absolute, or `..` climbing out) is an `InputError`
+ * (`path_escape`): ids come from lists, and a list never decides where a file is written.
+ */
 export function featurePath(dataDir: string, clipId: string, folder: FeatureFolder): string {
-  return path.join(dataDir, 'features', featureFolderName(folder), `${clipId}.npy`);
+  return resolveInside(path.join(dataDir, 'features', featureFolderName(folder)), `${clipId}.npy`, `clip id "${clipId}"`);
 }
 
 // ------------------------------------------------------------------- datasets
@@ -137,6 +143,22 @@ function inDatasetFolder(base: string, scope: DatasetScope): string {
   return path.join(base, scope.name);
 }
 
+// ------------------------------------------------------------------- folds
+
+/**
+ * The split of fold `fold` (1-based) in `role`: `set_<fold>_train`, `set_<fold>_test`. Layouts
+ * with folds (DFEW, MAFW) record every fold's members under these names, and `pthnet cv` packs,
+ * trains and evaluates on them; `foldOfSplit` (import-features) reads `set_<k>` back from them.
+ */
+export function foldSplit(fold: number, role: 'train' | 'test'): string {
+  return `${foldName(fold)}_${role}`;
+}
+
+/** `set_<fold>`: the folder a fold's training runs and report go in. */
+export function foldName(fold: number): string {
+  return `set_${fold}`;
+}
+
 // ------------------------------------------------------------------- packed datasets
 
 /** One packed dataset: a split's clips in one direction, from one feature source. */
@@ -162,19 +184,32 @@ export function packedDatasetFolder(dataDir: string, scope: DatasetScope, spec: 
 
 // ------------------------------------------------------------------- training runs
 
-/** One training run: a network trained on one direction of one feature source. */
+/** One training run: a network trained on one direction of one feature source (of one fold, under `pthnet cv`). */
 export interface TrainingRunSpec {
   direction: Direction;
   source: ClipSourceKind;
+  /** The fold (1-based) whose train split it learns, for the runs of `pthnet cv`; absent for `pthnet train`'s. */
+  fold?: number;
 }
 
 export function trainingRunIdentity(dataset: string, spec: TrainingRunSpec): ArtifactIdentityOf<'training-run'> {
-  return { stage: 'train', kind: 'training-run', dataset, direction: spec.direction, source: spec.source };
+  return {
+    stage: 'train',
+    kind: 'training-run',
+    dataset,
+    direction: spec.direction,
+    source: spec.source,
+    ...(spec.fold === undefined ? {} : { variant: foldName(spec.fold) }),
+  };
 }
 
-/** `<out>/[<dataset>/]<source>_<direction>/`, `out` (`train.out`) relative to the data directory unless absolute. */
+/**
+ * `<out>/[<dataset>/][set_<fold>/]<source>_<direction>/`, `out` (`train.out`) relative to the
+ * data directory unless absolute.
+ */
 export function trainingRunFolder(dataDir: string, out: string, scope: DatasetScope, spec: TrainingRunSpec): string {
-  return path.join(inDatasetFolder(underDataDir(dataDir, out), scope), `${spec.source}_${spec.direction}`);
+  const base = inDatasetFolder(underDataDir(dataDir, out), scope);
+  return path.join(spec.fold === undefined ? base : path.join(base, foldName(spec.fold)), `${spec.source}_${spec.direction}`);
 }
 
 /** The best checkpoint's weights of a done training run, from the path the manifest records for it. */
@@ -191,6 +226,18 @@ export function reportIdentity(dataset: string, out: string): ArtifactIdentityOf
 
 /** `<out>[/<dataset>]`, `out` relative to the data directory unless absolute. */
 export function reportFolder(dataDir: string, out: string, scope: DatasetScope): string {
+  return inDatasetFolder(underDataDir(dataDir, out), scope);
+}
+
+// ------------------------------------------------------------------- cross-validation reports
+
+/** The report of `pthnet cv` on a dataset into the folder `out` (`cv.out`); each fold's own report is a `report` in `<out>/set_<k>`. */
+export function cvReportIdentity(dataset: string, out: string): ArtifactIdentityOf<'cv-report'> {
+  return { stage: 'cv', kind: 'cv-report', dataset, variant: out };
+}
+
+/** `<out>[/<dataset>]`, `out` relative to the data directory unless absolute (as `reportFolder`). */
+export function cvReportFolder(dataDir: string, out: string, scope: DatasetScope): string {
   return inDatasetFolder(underDataDir(dataDir, out), scope);
 }
 
@@ -247,6 +294,14 @@ export const ARTIFACT_CATALOGUE = {
     identity: reportIdentity,
     path: reportFolder,
   },
+  'cv-report': {
+    stage: 'cv',
+    layout: 'folder',
+    codeVersion: 'cv/1',
+    summary: "a k-fold cross-validation report: per-fold and mean UAR/WAR, the folds' chart, the summed confusion matrix",
+    identity: cvReportIdentity,
+    path: cvReportFolder,
+  },
 } as const satisfies { [K in ArtifactKind]: CatalogueEntry<K> };
 
 export const ARTIFACT_KINDS = Object.keys(ARTIFACT_CATALOGUE) as ArtifactKind[];
@@ -266,4 +321,10 @@ export function stageRank(stage: string): number {
 export function artifactCacheKey(kind: ArtifactKind, input: Pick<CacheKeyInput, 'params' | 'inputs'>): string {
   const entry = ARTIFACT_CATALOGUE[kind];
   return cacheKey({ stage: entry.stage, kind, params: input.params, inputs: input.inputs, codeVersion: entry.codeVersion });
+}
+
+/** `artifactCacheKey` for many artifacts of `kind` that differ in one input's hash alone (see `cacheKeyOfInput`). */
+export function artifactCacheKeyOfInput(kind: ArtifactKind, params: CacheKeyInput['params'], role: string): (hash: string) => string {
+  const entry = ARTIFACT_CATALOGUE[kind];
+  return cacheKeyOfInput({ stage: entry.stage, kind, params, codeVersion: entry.codeVersion }, role);
 }

@@ -1,14 +1,15 @@
 import type { Command } from 'commander';
 import { stageCommand, stageContext } from '../cli/common.js';
 import { ManifestStore, manifestExists } from '../manifest/index.js';
-import type { Lease, StatusSummary } from '../manifest/types.js';
+import type { FailedArtifact, IngestIssueRow, Lease, StatusSummary } from '../manifest/types.js';
+import { foldStatus, formatFoldStatus } from '../pipeline/fold-status.js';
 
 function formatAge(ms: number): string {
   const seconds = Math.max(0, Math.round(ms / 1000));
   return seconds < 120 ? `${seconds} s` : `${Math.round(seconds / 60)} min`;
 }
 
-export function formatStatus(summary: StatusSummary, manifestPath: string): string {
+export function formatStatus(summary: StatusSummary, manifestPath: string, folds?: ReturnType<typeof foldStatus>): string {
   const lines: string[] = [`manifest: ${manifestPath}`];
   const byDataset = Object.entries(summary.clips.byDataset)
     .map(([d, n]) => `${d} ${n}`)
@@ -17,7 +18,8 @@ export function formatStatus(summary: StatusSummary, manifestPath: string): stri
   const issues = Object.entries(summary.ingestIssues.byReason)
     .map(([r, n]) => `${r} ${n}`)
     .join(', ');
-  lines.push(`ingest issues: ${summary.ingestIssues.total}${issues ? ` (${issues})` : ''}`);
+  const hint = summary.ingestIssues.total > 0 ? '; `pthnet status --problems` lists them' : '';
+  lines.push(`ingest issues: ${summary.ingestIssues.total}${issues ? ` (${issues})` : ''}${hint}`);
   lines.push('');
   const header = ['stage', 'done', 'stale', 'failed', 'pending', 'missing', 'total', 'MB'];
   // summary.stages come in the artifact catalogue's pipeline order, so the table reads like the pipeline
@@ -46,6 +48,7 @@ export function formatStatus(summary: StatusSummary, manifestPath: string): stri
   if (summary.expiredLeases.length > 0) {
     lines.push('', `expired leases (${summary.expiredLeases.length}; the next worker redoes them):`, ...summary.expiredLeases.map(lease));
   }
+  if (folds) lines.push(...formatFoldStatus(folds));
   if (summary.lastRuns.length > 0) {
     lines.push('', 'last runs:');
     for (const r of summary.lastRuns) {
@@ -56,11 +59,46 @@ export function formatStatus(summary: StatusSummary, manifestPath: string): stri
   return lines.join('\n');
 }
 
+/** Every failed artifact and every ingest issue: what `status --problems` prints. */
+export interface ProblemsReport {
+  failed: FailedArtifact[];
+  ingestIssues: IngestIssueRow[];
+}
+
+export async function problemsReport(store: ManifestStore): Promise<ProblemsReport> {
+  return {
+    failed: await store.artifacts.listFailed(Number.MAX_SAFE_INTEGER),
+    ingestIssues: (await store.clips.listIngestIssues()).sort(
+      (a, b) => a.dataset.localeCompare(b.dataset) || a.reason.localeCompare(b.reason) || a.subject.localeCompare(b.subject),
+    ),
+  };
+}
+
+/** One line per problem, each naming the file (or item) and why. */
+export function formatProblems(report: ProblemsReport): string {
+  const lines = [`${report.failed.length} failed items, ${report.ingestIssues.length} ingest issues`];
+  if (report.failed.length > 0) lines.push('', 'failed:');
+  for (const f of report.failed) {
+    const what = [f.stage, f.kind, f.dataset, f.clipId, f.direction, f.stride, f.source, f.variant]
+      .filter((x) => x !== null && x !== '')
+      .join(' ');
+    lines.push(`  ${what}: ${f.path}: ${f.error ?? '(no error text)'}`);
+  }
+  if (report.ingestIssues.length > 0) lines.push('', 'ingest issues:');
+  for (const i of report.ingestIssues) {
+    const where = i.path ?? i.clipId ?? i.subject;
+    const detail = i.detail ?? '(no detail)';
+    lines.push(`  ${i.dataset} ${i.reason}: ${detail.includes(where) ? detail : `${where}: ${detail}`}`);
+  }
+  return lines.join('\n');
+}
+
 export function command(): Command {
   const cmd = stageCommand('status', 'what the manifest holds: done, stale, failed, missing per stage')
     .option('--json', 'print the summary as JSON')
-    .option('--no-check-files', 'trust recorded files without checking they exist');
-  cmd.action(async (opts: { json?: boolean; checkFiles: boolean }) => {
+    .option('--no-check-files', 'trust recorded files without checking they exist')
+    .option('--problems', 'list every failed item and every ingest issue, each with its file and reason');
+  cmd.action(async (opts: { json?: boolean; checkFiles: boolean; problems?: boolean }) => {
     const ctx = stageContext(cmd);
     if (!manifestExists(ctx.manifest)) {
       if (opts.json) console.log(JSON.stringify({ manifest: ctx.manifest, exists: false }));
@@ -69,9 +107,18 @@ export function command(): Command {
     }
     const store = await ManifestStore.open(ctx.manifest);
     try {
+      if (opts.problems) {
+        const report = await problemsReport(store);
+        if (opts.json) console.log(JSON.stringify({ manifest: ctx.manifest, exists: true, ...report }, null, 2));
+        else console.log(formatProblems(report));
+        return;
+      }
       const summary = await store.status.summary({ checkFiles: opts.checkFiles });
-      if (opts.json) console.log(JSON.stringify({ manifest: ctx.manifest, exists: true, ...summary }, null, 2));
-      else console.log(formatStatus(summary, ctx.manifest));
+      // whole-dataset kinds only: the per-clip features can number hundreds of thousands
+      const kinds = ['packed-dataset', 'training-run', 'report', 'cv-report'] as const;
+      const folds = foldStatus((await Promise.all(kinds.map((kind) => store.artifacts.listArtifacts({ kind })))).flat());
+      if (opts.json) console.log(JSON.stringify({ manifest: ctx.manifest, exists: true, ...summary, ...folds }, null, 2));
+      else console.log(formatStatus(summary, ctx.manifest, folds));
     } finally {
       await store.close();
     }

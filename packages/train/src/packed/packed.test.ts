@@ -275,7 +275,8 @@ describe('buildPackedDataset edge cases', () => {
       { id: 'A/Fear/0003', level: 'H', reason: 'unreadable' },
       { id: 'A/Fear/0003', level: 'M', reason: 'empty' },
     ]);
-    expect(result.skipped[1]!.detail).toMatch(/0003\.npy: expected \d+ bytes for \(3, 48\) <f4, got \d+/);
+    expect(result.skipped[1]!.detail).toMatch(/0003\.npy: expected \d+ bytes for shape \(3, 48\) <f4, got \d+ \(truncated\)/);
+    expect(result.skipped.map((s) => s.check)).toEqual(['missing', 'size', 'empty']);
     expect(result.rowCountMismatches).toEqual([
       { id: 'A/Angry/0004', level: 'M', path: featureFile(root, 'M', 'A/Angry/0004'), listed: 6, actual: 5 },
     ]);

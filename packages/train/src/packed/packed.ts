@@ -5,6 +5,7 @@ import { open, readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { NpyFileHeader } from 'shared';
 import { ConfigError, InputError, PthnetError, npyHeader, readNpy, readNpyHeader, writeFileAtomic, writeFully } from 'shared';
+import { checkFeatureHeader, firstNonFinite } from '../feature-check/check.js';
 import { LEVELS, LEVEL_STRIDES } from '../sampling/constants.js';
 import type { Level } from '../sampling/types.js';
 import { PACKED_FORMAT, PACKED_NAME_PATTERN, PACKED_READ_CHUNK_BYTES, PACKED_VERSION, PACKED_WRITE_CHUNK_BYTES } from './constants.js';
@@ -14,6 +15,7 @@ import type {
   OpenPackedDatasetOptions,
   PackedClipSource,
   PackedDataset,
+  PackedDatasetContents,
   PackedIndex,
   PackedLevelIndex,
   RowCountMismatch,
@@ -87,35 +89,20 @@ function validateBuildOptions(options: BuildPackedDatasetOptions): void {
   }
 }
 
-/** Header checks of one level file; a reason to leave the clip out, or its shape. */
+/** Header checks of one level file (those of `import-features`); a reason to leave the clip out, or its shape. */
 async function probeLevel(clip: PackedClipSource, level: Level): Promise<{ probe: LevelProbe } | { skipped: SkippedClip }> {
   const file = clip.levels?.[level];
-  const skip = (reason: SkippedClip['reason'], detail: string) => ({
-    skipped: { id: clip.id, level, path: file ?? '', reason, detail },
-  });
-  if (typeof file !== 'string' || file === '') return skip('missing-file', `no ${level} feature file given`);
-  let header: NpyFileHeader;
-  try {
-    header = await readNpyHeader(file);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return skip('missing-file', `${file} does not exist`);
-    return skip('unreadable', (error as Error).message);
+  if (typeof file !== 'string' || file === '') {
+    return {
+      skipped: { id: clip.id, level, path: '', reason: 'missing-file', check: 'missing', detail: `no ${level} feature file given` },
+    };
   }
-  if (header.shape.length !== 2 || (header.descr !== '<f4' && header.descr !== '<f8') || header.fortranOrder) {
-    return skip(
-      'unreadable',
-      `${file}: expected a C-order little-endian float32 or float64 array [windows, D], got ${header.descr}${header.fortranOrder ? ' Fortran-order' : ''} (${header.shape.join(', ')})`,
-    );
+  const check = await checkFeatureHeader(file);
+  if (!check.ok) {
+    const reason = check.code === 'missing' ? 'missing-file' : check.code === 'empty' ? 'empty' : 'unreadable';
+    return { skipped: { id: clip.id, level, path: file, reason, check: check.code, detail: check.detail } };
   }
-  const [rows, D] = header.shape as [number, number];
-  const itemSize = header.descr === '<f4' ? 4 : 8;
-  const expectedSize = header.dataOffset + rows * D * itemSize;
-  if (header.fileSize !== expectedSize) {
-    return skip('unreadable', `${file}: expected ${expectedSize} bytes for (${rows}, ${D}) ${header.descr}, got ${header.fileSize}`);
-  }
-  if (rows === 0 || D === 0) return skip('empty', `${file}: shape (${rows}, ${D}) has no features`);
-  return { probe: { path: file, header, rows, D } };
+  return { probe: { path: file, header: check.header, rows: check.rows, D: check.width } };
 }
 
 /** Reads one probed level file's rows as little-endian float32 bytes. */
@@ -131,6 +118,7 @@ async function readLevelBytes(probe: LevelProbe): Promise<Uint8Array> {
       );
     }
     const values = Float32Array.from(array.data);
+    refuseNonFinite(probe, values);
     return new Uint8Array(values.buffer);
   }
   const byteLength = rows * D * 4;
@@ -148,7 +136,21 @@ async function readLevelBytes(probe: LevelProbe): Promise<Uint8Array> {
   } finally {
     await handle.close();
   }
+  refuseNonFinite(probe, new Float32Array(raw.buffer));
   return raw;
+}
+
+/**
+ * NaN or infinite features would only show as a NaN loss epochs later: packing stops here,
+ * naming the file (`import-features` refuses such files; this catches those made otherwise).
+ */
+function refuseNonFinite(probe: LevelProbe, values: Float32Array): void {
+  const bad = firstNonFinite(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), 4);
+  if (bad === undefined) return;
+  throw new InputError(
+    `${probe.path}: expected finite features, got ${bad.count} NaN or infinite (the first, ${bad.value}, at row ${Math.floor(bad.index / probe.D)}, column ${bad.index % probe.D})`,
+    probe.path,
+  );
 }
 
 /**
@@ -382,6 +384,21 @@ function checkStrides(index: PackedIndex, wanted: Readonly<Record<Level, number>
       `datasets.strides: expected ${showStrides(wanted)}, got a packed dataset ${name} built from features at ${showStrides(index.strides)} (${indexPath}); run \`pnpm pthnet datasets\` with these strides`,
     );
   }
+}
+
+/**
+ * What a packed dataset holds, from its index alone: how many clips were packed and which were
+ * left out and why (a stage reports an up-to-date dataset with these, never with what it planned).
+ */
+export async function packedDatasetContents(dir: string, name: string): Promise<PackedDatasetContents> {
+  const { index } = await readIndex(dir, name);
+  return {
+    size: index.size,
+    D: index.D,
+    labelNames: index.labelNames,
+    maxLabel: Math.max(-1, ...index.labels),
+    skipped: Array.isArray(index.skipped) ? index.skipped : [],
+  };
 }
 
 /**

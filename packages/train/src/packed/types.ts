@@ -1,3 +1,4 @@
+import type { FeatureProblemCode } from '../feature-check/types.js';
 import type { Level } from '../sampling/types.js';
 
 /** One clip to pack: its id, label and the `.npy` feature file `[windows, D]` of each level. */
@@ -32,6 +33,8 @@ export interface SkippedClip {
   readonly level: Level;
   readonly path: string;
   readonly reason: 'missing-file' | 'empty' | 'unreadable';
+  /** The check that failed (`import-features` uses the same codes); absent in indexes written before there were codes. */
+  readonly check?: FeatureProblemCode;
   readonly detail: string;
 }
 
@@ -114,6 +117,19 @@ export interface PackedDataset {
   rows(level: Level, i: number): Float32Array;
   /** Releases open files (positional mode); the dataset cannot be read afterwards. */
   close(): Promise<void>;
+}
+
+/** What a packed dataset's index says it holds (`packedDatasetContents`), without its data. */
+export interface PackedDatasetContents {
+  /** Clips packed. */
+  readonly size: number;
+  /** Feature width. */
+  readonly D: number;
+  readonly labelNames: readonly string[] | null;
+  /** The largest label packed (-1 when empty). */
+  readonly maxLabel: number;
+  /** Clips left out, and why. */
+  readonly skipped: readonly SkippedClip[];
 }
 
 /** One line of a reference feature list: `<npy path> <windows> <label>`. */

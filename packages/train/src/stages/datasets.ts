@@ -1,10 +1,12 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { ArtifactRow, ConfigFlag, DatasetScope, PackedDatasetSpec, PipelineConfig } from 'shared';
+import type { ArtifactFileRow, CheckOptions, ConfigFlag, DatasetScope, PackedDatasetSpec, PipelineConfig } from 'shared';
 import {
   DATASET_FLAG,
   ManifestStore,
+  addRehashOption,
   artifactCacheKey,
+  datasetClasses,
   ensureArtifact,
   packedDatasetFolder,
   packedDatasetIdentity,
@@ -12,12 +14,14 @@ import {
   resolveDataset,
   stageCommand,
   stageContext,
+  verifyOf,
   withStageRun,
 } from 'shared';
 import { LEVELS } from '../sampling/constants.js';
 import type { Level } from '../sampling/types.js';
-import { buildPackedDataset } from '../packed/packed.js';
-import type { BuildPackedDatasetResult, PackedClipSource } from '../packed/types.js';
+import type { FeatureProblemCode } from '../feature-check/types.js';
+import { buildPackedDataset, packedDatasetContents } from '../packed/packed.js';
+import type { BuildPackedDatasetResult, PackedClipSource, SkippedClip } from '../packed/types.js';
 
 export interface DatasetOutcome {
   /** The manifest's dataset the split belongs to. */
@@ -26,6 +30,8 @@ export interface DatasetOutcome {
   clips: number;
   /** Clips of the split left out because a level's features are not done. */
   incomplete: Array<{ clipId: string; missing: Level[] }>;
+  /** Clips left out because a level's feature file could not be used: the file and why. */
+  unusable: Array<{ clipId: string; level: Level; path: string; check: FeatureProblemCode; detail: string }>;
   outcome: 'built' | 'up-to-date' | 'empty' | 'taken';
   indexPath: string;
 }
@@ -34,17 +40,19 @@ export interface DatasetOutcome {
  * Collects, per clip of the dataset's split, the done feature artifacts of the three levels.
  * Joined by clip id; a clip missing a level is reported and left out, never shifted onto another.
  */
-export async function collectDatasetClips(store: ManifestStore, config: PipelineConfig, dataset: string, spec: PackedDatasetSpec) {
+export async function collectDatasetClips(
+  store: ManifestStore,
+  config: PipelineConfig,
+  dataset: string,
+  spec: PackedDatasetSpec,
+  done?: readonly ArtifactFileRow[],
+) {
   const strides = config.datasets.strides;
-  const byClip = new Map<string, Map<number, ArtifactRow>>();
-  for (const row of await store.artifacts.listArtifacts({
-    kind: 'features',
-    status: 'done',
-    direction: spec.direction,
-    source: spec.source,
-  })) {
+  const features = done ?? (await doneFeatures(store, spec));
+  const byClip = new Map<string, Map<number, ArtifactFileRow>>();
+  for (const row of features) {
     if (row.clipId === null || row.stride === null) continue;
-    const m = byClip.get(row.clipId) ?? new Map<number, ArtifactRow>();
+    const m = byClip.get(row.clipId) ?? new Map<number, ArtifactFileRow>();
     m.set(row.stride, row);
     byClip.set(row.clipId, m);
   }
@@ -58,7 +66,7 @@ export async function collectDatasetClips(store: ManifestStore, config: Pipeline
       incomplete.push({ clipId: clip.id, missing: LEVELS.filter((l) => found[l] === undefined) });
       continue;
     }
-    const level: Record<Level, ArtifactRow> = { H, M, L };
+    const level: Record<Level, ArtifactFileRow> = { H, M, L };
     clips.push({
       id: clip.id,
       label: clip.label,
@@ -70,6 +78,19 @@ export async function collectDatasetClips(store: ManifestStore, config: Pipeline
   return { clips, incomplete };
 }
 
+/**
+ * The done features of a spec's direction and source, from the narrow listing (full rows of 233k
+ * FERV39k features took seconds to read); the train and test splits of a direction share them.
+ */
+function doneFeatures(store: ManifestStore, spec: Pick<PackedDatasetSpec, 'direction' | 'source'>): Promise<ArtifactFileRow[]> {
+  return store.artifacts.listArtifactFiles({ kind: 'features', status: 'done', direction: spec.direction, source: spec.source });
+}
+
+interface BuildDatasetOptions extends CheckOptions {
+  /** `doneFeatures` of the spec's direction and source, when the caller already has them. */
+  features?: readonly ArtifactFileRow[];
+}
+
 /** Builds (or confirms up to date) one packed dataset. */
 export async function buildDataset(
   store: ManifestStore,
@@ -78,16 +99,20 @@ export async function buildDataset(
   scope: DatasetScope,
   spec: PackedDatasetSpec,
   runId?: string,
+  options: BuildDatasetOptions = {},
 ): Promise<DatasetOutcome> {
+  const { features, ...check } = options;
   const name = packedDatasetName(spec);
   const outDir = packedDatasetFolder(dataDir, scope, spec);
   const indexPath = join(outDir, `${name}.index.json`);
-  const { clips, incomplete } = await collectDatasetClips(store, config, scope.name, spec);
-  const base = { dataset: scope.name, name, clips: clips.length, incomplete, indexPath };
+  const { clips, incomplete } = await collectDatasetClips(store, config, scope.name, spec, features);
+  const base = { dataset: scope.name, name, clips: clips.length, incomplete, unusable: [], indexPath };
   if (clips.length === 0) return { ...base, outcome: 'empty' };
+  // The index records the class names; reports and predict take them from the label map itself,
+  // so a renamed class needs no repacking (nor, through the packed content, retraining).
+  const labelNames = (await datasetClasses(store.clips, scope.name)).names;
   const params = { split: spec.split, direction: spec.direction, source: spec.source, strides: config.datasets.strides };
   const key = artifactCacheKey('packed-dataset', { params, inputs: clips.map((c) => `${c.id}\t${c.label}\t${c.hashes.join(',')}`) });
-  const labelNames = await store.clips.getLabelMap(scope.name);
   let built: BuildPackedDatasetResult | undefined;
   const result = await ensureArtifact(
     store,
@@ -100,18 +125,27 @@ export async function buildDataset(
         // the network does not depend on them, but a network must be trained, evaluated and used on
         // features at the same strides. So the index records them, and train, eval and predict check.
         const strides = config.datasets.strides;
-        const made = await buildPackedDataset({ clips, outDir: folder, name, strides, ...(labelNames.length > 0 ? { labelNames } : {}) });
+        const made = await buildPackedDataset({ clips, outDir: folder, name, strides, labelNames });
         built = made;
         return { files: [made.indexPath, ...LEVELS.map((level) => made.dataPaths[level])] };
       },
     },
-    runId === undefined ? {} : { runId },
+    { ...check, ...(runId === undefined ? {} : { runId }) },
   );
-  if (result.outcome === 'skipped') return { ...base, outcome: result.reason };
+  if (result.outcome === 'skipped') {
+    if (result.reason !== 'up-to-date') return { ...base, outcome: result.reason };
+    // what the dataset on disk holds, not what was planned: files the packer left out are not in it
+    const packed = await packedDatasetContents(outDir, name);
+    return { ...base, clips: packed.size, unusable: unusableOf(packed.skipped), outcome: 'up-to-date' };
+  }
   // the folder writer above never abandons: a produced dataset was built by it
   if (built === undefined) throw new Error(`datasets ${name}: expected the builder's result, got none`);
-  const skipped = built.skipped.map((s) => ({ clipId: s.id, missing: [s.level] }));
-  return { ...base, clips: built.size, incomplete: [...incomplete, ...skipped], outcome: 'built' };
+  return { ...base, clips: built.size, unusable: unusableOf(built.skipped), outcome: 'built' };
+}
+
+function unusableOf(skipped: readonly SkippedClip[]): DatasetOutcome['unusable'] {
+  // an index written before the checks had codes gives none: its reason stands in
+  return skipped.map((s) => ({ clipId: s.id, level: s.level, path: s.path, check: s.check ?? 'unreadable', detail: s.detail }));
 }
 
 export function datasetSpecs(config: PipelineConfig): PackedDatasetSpec[] {
@@ -135,6 +169,7 @@ export function command(): Command {
     '--json',
     'print the outcome as JSON',
   );
+  addRehashOption(cmd, "each packed dataset's files");
   cmd.action(async (opts: { json?: boolean }) => {
     const ctx = stageContext(cmd, DATASET_FLAGS);
     const store = await ManifestStore.open(ctx.manifest);
@@ -142,18 +177,40 @@ export function command(): Command {
       const outcomes: DatasetOutcome[] = [];
       const scope = await resolveDataset(store.clips, ctx.config.dataset);
       await withStageRun(store, 'datasets', { dataset: scope.name, ...ctx.config.datasets }, async (run) => {
+        const features = new Map<string, ArtifactFileRow[]>();
         for (const spec of datasetSpecs(ctx.config)) {
           if (run.signal.aborted) break;
-          outcomes.push(await buildDataset(store, ctx.config, ctx.dataDir, scope, spec, run.id));
+          const key = `${spec.direction}/${spec.source}`;
+          const rows = features.get(key) ?? (await doneFeatures(store, spec));
+          features.set(key, rows);
+          outcomes.push(await buildDataset(store, ctx.config, ctx.dataDir, scope, spec, run.id, { verify: verifyOf(cmd), features: rows }));
         }
+        // Issues describe the datasets as they are now: last run's are replaced.
+        await store.clips.clearIngestIssues(scope.name, 'unpackable_features');
+        for (const o of outcomes)
+          for (const u of o.unusable)
+            await store.clips.recordIngestIssue({
+              dataset: scope.name,
+              path: u.path,
+              reason: 'unpackable_features',
+              detail: `${u.detail} (clip ${u.clipId}, level ${u.level}: left out of ${o.name})`,
+              runId: run.id,
+            });
         const count = (o: DatasetOutcome['outcome']) => outcomes.filter((x) => x.outcome === o).length;
-        return { counts: { built: count('built'), upToDate: count('up-to-date'), empty: count('empty') } };
+        const unusable = outcomes.reduce((n, o) => n + o.unusable.length, 0);
+        return {
+          counts: { built: count('built'), upToDate: count('up-to-date'), empty: count('empty'), unusable },
+          // a clip left out for a bad file is a failed item, as `status` shows it
+          outcome: unusable > 0 ? 'failed' : 'ok',
+        };
       });
       if (opts.json) console.log(JSON.stringify(outcomes, null, 2));
       else
         for (const o of outcomes) {
           const left = o.incomplete.length ? `, ${o.incomplete.length} left out (a level missing)` : '';
-          console.log(`datasets ${scope.ownFolder ? `${o.dataset} ` : ''}${o.name}: ${o.outcome}, ${o.clips} clips${left}`);
+          const bad = o.unusable.length ? `, ${o.unusable.length} left out (a feature file unusable)` : '';
+          console.log(`datasets ${scope.ownFolder ? `${o.dataset} ` : ''}${o.name}: ${o.outcome}, ${o.clips} clips${left}${bad}`);
+          for (const u of o.unusable) console.log(`  ${u.check}: ${u.detail} (clip ${u.clipId}, level ${u.level})`);
         }
     } finally {
       await store.close();

@@ -1,24 +1,35 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { basename, join, relative, resolve } from 'node:path';
+import { basename, join, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
-import type { ClipInput, FeatureFolder } from 'shared';
+import type { ArtifactFileRow, ClipInput, FeatureFolder, RegisteredItem } from 'shared';
 import {
   ConfigError,
+  InputError,
   ManifestStore,
   REFERENCE_LABELS,
+  addRehashOption,
   artifactCacheKey,
+  artifactCacheKeyOfInput,
+  confinedRelativePath,
   createProgress,
+  failArtifact,
   featureIdentity,
+  fileStampSync,
   hashBytes,
-  ensureArtifact,
-  hashFileWithSize,
   parseFeatureFolderName,
+  registerArtifacts,
+  resolveInside,
   stageCommand,
   stageContext,
+  verifyOf,
   withStageRun,
 } from 'shared';
+import { checkFeatureFile } from '../feature-check/check.js';
+import type { FeatureFileOk, FeatureProblemCode } from '../feature-check/types.js';
 import { readFeatureList } from '../packed/feature-list.js';
+import type { FeatureList, FeatureListEntry } from '../packed/types.js';
+import { PROGRESS_YIELD_MS } from './constants.js';
 
 /** `train_All.txt` → `train`: the FERV39k lists carry an `_All` suffix that ingest does not. */
 export function splitFromListName(file: string): string {
@@ -34,6 +45,25 @@ export interface ListedAt {
   line: number;
 }
 
+/** A list line that was not used, and why: each is recorded as an ingest issue too. */
+export interface ImportRejection {
+  /** The list file (relative to `--lists`) and its 1-based line. */
+  file: string;
+  line: number;
+  split: string;
+  clipId: string;
+  /** The feature file the line names, where it names one inside `--root`. */
+  path?: string;
+  /**
+   * `path_escape`: the path is absolute or leaves `--root`; `unknown_label`: not a class of the
+   * dataset; `duplicate`: the clip listed twice in one list (the later line is ignored) or with
+   * two labels (the clip is left out); `bad_features`: the file is not usable (`check` says why).
+   */
+  reason: 'path_escape' | 'unknown_label' | 'duplicate' | 'bad_features';
+  check?: FeatureProblemCode;
+  detail: string;
+}
+
 export interface ImportSummary {
   folders: Array<{
     folder: string;
@@ -44,6 +74,8 @@ export interface ImportSummary {
     missingFiles: number;
     /** Lines of clips left out because they are listed in conflicting splits. */
     splitConflicts: number;
+    /** Lines not used (see `rejected`). */
+    rejected: number;
   }>;
   clipsAdded: number;
   /** Clips present in some folders of a tag/source but not in others (a level or direction missing). */
@@ -56,7 +88,15 @@ export interface ImportSummary {
    * `split_conflict`, so that no result is computed on it silently.
    */
   splitConflicts: Array<{ clipId: string; listed: ListedAt[] }>;
+  /** Every line not used, with the file and the reason. */
+  rejected: ImportRejection[];
 }
+
+/** Refused lines printed; the rest are counted (all of them are in `--json` and `status --problems`). */
+const PRINTED_REJECTIONS = 50;
+
+/** The ingest-issue reasons an import records; a rerun replaces them (the lists as they are now). */
+const IMPORT_ISSUE_REASONS = ['split_conflict', 'path_escape', 'unknown_label', 'duplicate', 'bad_features'] as const;
 
 /**
  * The fold a split belongs to: its name without the train/test/validation word (`train` and
@@ -90,6 +130,10 @@ export interface ImportFeaturesOptions {
   dataset: string;
   labels?: readonly string[];
   runId?: string;
+  /** Read and check every file, even one whose stamp (size, mtime, inode) is the one recorded. */
+  rehash?: boolean;
+  /** The lists, read already (`readImportLists`); read here when absent. */
+  lists?: ImportLists;
 }
 
 /**
@@ -97,55 +141,233 @@ export interface ImportFeaturesOptions {
  * artifacts, so that `datasets`, `train` and `eval` run without extraction. Lists are
  * joined by clip id (the trailing `<Scene>/<Emotion>/<ID>` of each path), never by line.
  */
-export async function importFeatures(store: ManifestStore, options: ImportFeaturesOptions): Promise<ImportSummary> {
-  const labels = options.labels ?? REFERENCE_LABELS;
-  const folders = (await readdir(options.listsDir, { withFileTypes: true }))
+/** The feature folders and their parsed lists under `--lists`: read before anything is recorded. */
+export interface ImportLists {
+  folders: Array<{ name: string; parsed: FeatureFolder }>;
+  lists: Array<{ folder: string; parsed: FeatureFolder; file: string; list: FeatureList }>;
+}
+
+/**
+ * Reads every `<tag>_16_<stride>[_face][_rv]/<split>.txt` under `listsDir`; a folder without
+ * such lists, or a line that does not parse, is an error naming it (`ConfigError`, `InputError`).
+ */
+export async function readImportLists(listsDir: string): Promise<ImportLists> {
+  const folders = (await readdir(listsDir, { withFileTypes: true }))
     .filter((d) => d.isDirectory())
     .map((d) => ({ name: d.name, parsed: parseFeatureFolderName(d.name) }))
     .filter((f): f is { name: string; parsed: FeatureFolder } => f.parsed !== undefined)
     .sort((a, b) => a.name.localeCompare(b.name));
   if (folders.length === 0) {
-    throw new ConfigError(`--lists ${options.listsDir}: expected folders named <tag>_16_<stride>[_face][_rv], got none`);
+    throw new ConfigError(`--lists ${listsDir}: expected folders named <tag>_16_<stride>[_face][_rv], got none`);
   }
-  if ((await store.clips.getLabelMap(options.dataset)).length === 0) await store.clips.setLabelMap(options.dataset, labels);
-
-  const summary: ImportSummary = { folders: [], clipsAdded: 0, incomplete: [], labelConflicts: [], splitConflicts: [] };
-  const seen = new Map<string, Set<string>>(); // clip id → folders it was registered from
-  const lists: Array<{ folder: string; parsed: FeatureFolder; file: string }> = [];
+  const files: Array<{ folder: string; parsed: FeatureFolder; file: string }> = [];
   for (const f of folders) {
-    for (const file of (await readdir(join(options.listsDir, f.name))).filter((n) => n.endsWith('.txt')).sort()) {
-      lists.push({ folder: f.name, parsed: f.parsed, file: join(options.listsDir, f.name, file) });
+    for (const file of (await readdir(join(listsDir, f.name))).filter((n) => n.endsWith('.txt')).sort()) {
+      files.push({ folder: f.name, parsed: f.parsed, file: join(listsDir, f.name, file) });
     }
   }
-  const parsedLists = await Promise.all(lists.map(async (l) => ({ ...l, list: await readFeatureList(l.file) })));
-  const progress = createProgress({
-    label: 'import-features',
-    total: parsedLists.reduce((s, l) => s + l.list.entries.length, 0),
-    unit: 'files',
-  });
+  return { folders, lists: await Promise.all(files.map(async (l) => ({ ...l, list: await readFeatureList(l.file) }))) };
+}
 
-  // Every split each clip is listed in, before anything is registered: a clip in the train and
-  // the test list of one fold goes into neither (see ImportSummary.splitConflicts).
-  const listed = new Map<string, ListedAt[]>();
-  for (const { file, list } of parsedLists) {
-    const split = splitFromListName(file);
-    for (const entry of list.entries) {
-      const at = listed.get(entry.clipId) ?? [];
-      at.push({ split, file: relative(options.listsDir, file), line: entry.line });
-      listed.set(entry.clipId, at);
+export async function importFeatures(store: ManifestStore, options: ImportFeaturesOptions): Promise<ImportSummary> {
+  const { folders, lists: parsedLists } = options.lists ?? (await readImportLists(options.listsDir));
+  // The class names: `--labels`, else the dataset's stored map, else the FERV39k/DFEW seven. A new
+  // dataset named by default must have a name for every label its lists use (11 classes need 11
+  // names); once the classes are known, a label outside them is a refused line.
+  const stored = await store.clips.getLabelMap(options.dataset);
+  const classes = options.labels ? [...options.labels] : stored.length > 0 ? stored : [...REFERENCE_LABELS];
+  if (options.labels === undefined && stored.length === 0) {
+    const top = parsedLists.reduce((max, l) => l.list.entries.reduce((m, e) => Math.max(m, e.label), max), -1);
+    if (top >= classes.length) {
+      throw new ConfigError(
+        `--labels: expected a name for each label of the lists (0..${top}), got ${classes.length} names (${classes.join(', ')}, the default)`,
+      );
     }
+  }
+  const summary: ImportSummary = { folders: [], clipsAdded: 0, incomplete: [], labelConflicts: [], splitConflicts: [], rejected: [] };
+
+  // Everything is checked before anything is written: a line or file that is refused leaves no
+  // clip, artifact or half-done import behind, and the rest goes in whole.
+  const lines: ImportLine[] = [];
+  const rootDir = resolve(options.root);
+  const reject = (
+    line: Pick<ImportLine, 'listFile' | 'split' | 'entry'>,
+    rest: Omit<ImportRejection, 'file' | 'line' | 'split' | 'clipId'>,
+  ) => summary.rejected.push({ file: line.listFile, line: line.entry.line, split: line.split, clipId: line.entry.clipId, ...rest });
+  for (const { folder, parsed, file, list } of parsedLists) {
+    const split = splitFromListName(file);
+    const listFile = relative(options.listsDir, file);
+    for (const entry of list.entries) {
+      const where = `${listFile}:${entry.line}`;
+      let id: string;
+      let path: string;
+      try {
+        id = confinedRelativePath(entry.clipId, where);
+        path = featurePathIn(rootDir, folder, id, where);
+      } catch (error) {
+        if (!(error instanceof InputError) || error.reason !== 'path_escape') throw error;
+        reject({ listFile, split, entry }, { reason: 'path_escape', detail: `${error.message} (the path "${entry.rawPath}")` });
+        continue;
+      }
+      if (entry.label >= classes.length) {
+        reject(
+          { listFile, split, entry },
+          {
+            reason: 'unknown_label',
+            detail: `${where}: clip ${id} (split ${split}): label ${entry.label} not in 0..${classes.length - 1} (the dataset's ${classes.length} classes)`,
+          },
+        );
+        continue;
+      }
+      lines.push({ folder, parsed, listFile, split, entry: { ...entry, clipId: id }, path });
+    }
+  }
+
+  // The same clip twice in one list: a repeat is ignored (named); two labels anywhere leave it out.
+  const firstInList = new Map<string, ImportLine>();
+  const labelsOf = new Map<string, ImportLine[]>();
+  const kept: ImportLine[] = [];
+  for (const line of lines) {
+    const key = `${line.listFile}\u0000${line.entry.clipId}`;
+    const first = firstInList.get(key);
+    if (first !== undefined && first.entry.label === line.entry.label) {
+      reject(line, {
+        reason: 'duplicate',
+        path: line.path,
+        detail: `${line.listFile}:${line.entry.line}: clip ${line.entry.clipId} listed twice (first at line ${first.entry.line}): line ignored`,
+      });
+      continue;
+    }
+    if (first === undefined) firstInList.set(key, line);
+    labelsOf.set(line.entry.clipId, [...(labelsOf.get(line.entry.clipId) ?? []), line]);
+    kept.push(line);
+  }
+  const twoLabels = new Set<string>();
+  for (const [clipId, at] of labelsOf) {
+    if (new Set(at.map((l) => l.entry.label)).size < 2) continue;
+    twoLabels.add(clipId);
+    const places = at.map((l) => `${l.entry.label} (${classes[l.entry.label]}) at ${l.listFile}:${l.entry.line}`).join(', ');
+    reject(at[0] as ImportLine, { reason: 'duplicate', detail: `clip ${clipId} listed with different labels: ${places}: left out` });
+  }
+
+  // Every split each clip is listed in: a clip in the train and the test list of one fold goes
+  // into neither (see ImportSummary.splitConflicts).
+  const listed = new Map<string, ListedAt[]>();
+  for (const { entry, split, listFile } of kept) {
+    if (twoLabels.has(entry.clipId)) continue;
+    const at = listed.get(entry.clipId) ?? [];
+    at.push({ split, file: listFile, line: entry.line });
+    listed.set(entry.clipId, at);
   }
   summary.splitConflicts = findSplitConflicts(listed);
   const conflicting = new Set(summary.splitConflicts.map((c) => c.clipId));
+
+  // The files, each read once: checked, and hashed for the manifest.
+  // A file whose stamp (size, mtime, inode) is the one recorded when it was checked and hashed is
+  // unchanged without being read; only the others are read (all of them with `rehash`).
+  const progress = createProgress({ label: 'import-features', total: kept.length, unit: 'files' });
+  const checked = new Map<ImportLine, (FeatureFileOk & { stamp: string }) | 'missing' | 'unchanged'>();
+  const refusedFiles: ImportLine[] = [];
+  // One query per feature folder (a query per file would dominate on 233k files), held for its lines only.
+  let recorded = { folder: '', byClip: new Map<string, ArtifactFileRow>() };
+  const recordedIn = async ({ folder, parsed }: ImportLine) => {
+    if (recorded.folder !== folder) {
+      const rows = await store.artifacts.listArtifactFiles({
+        kind: 'features',
+        direction: parsed.direction,
+        stride: parsed.stride,
+        source: parsed.source,
+      });
+      recorded = { folder, byClip: new Map(rows.map((r) => [r.clipId ?? '', r])) };
+    }
+    return recorded.byClip;
+  };
+  // Registered, not made: the key is the file's own hash (and where it came from); one template per folder.
+  const keyOfFolder = new Map(
+    folders.map((f) => [f.name, artifactCacheKeyOfInput('features', { folder: f.name, imported: true }, 'file')]),
+  );
+  const featureKey = (folder: string, contentHash: string) => (keyOfFolder.get(folder) as (hash: string) => string)(contentHash);
+  let yielded = performance.now();
+  let unticked = 0;
+  for (const line of kept) {
+    if (conflicting.has(line.entry.clipId) || twoLabels.has(line.entry.clipId)) continue;
+    const now = fileStampSync(line.path);
+    const prior = (await recordedIn(line)).get(line.entry.clipId);
+    if (
+      now !== undefined &&
+      !options.rehash &&
+      prior?.status === 'done' &&
+      prior.path === line.path &&
+      prior.fileStamp === now.stamp &&
+      prior.contentHash !== null &&
+      prior.cacheKey === featureKey(line.folder, prior.contentHash)
+    ) {
+      checked.set(line, 'unchanged');
+      // a tick per stat (233k) would cost more than the stats in a terminal
+      unticked += 1;
+      continue;
+    }
+    progress.tick(unticked + 1);
+    unticked = 0;
+    const check = now === undefined ? undefined : await checkFeatureFile(line.path, { rows: line.entry.windows });
+    if (now === undefined || check === undefined || (!check.ok && check.code === 'missing')) checked.set(line, 'missing');
+    else if (check.ok) checked.set(line, { ...check, stamp: now.stamp });
+    else {
+      refusedFiles.push(line);
+      reject(line, {
+        reason: 'bad_features',
+        path: line.path,
+        check: check.code,
+        detail: `${check.detail} (listed at ${line.listFile}:${line.entry.line})`,
+      });
+    }
+    // the checks run in this thread: let the progress line (and signals) through now and then
+    if (performance.now() - yielded > PROGRESS_YIELD_MS) {
+      await new Promise((done) => setImmediate(done));
+      yielded = performance.now();
+    }
+  }
+  progress.tick(unticked);
+  progress.stop();
+  // One feature width for the dataset: the most common one; a file of another is refused here
+  // rather than failing the packing of a whole split later.
+  const widths = new Map<number, number>();
+  // (among the files read now: an unchanged file passed this check when it was registered)
+  for (const c of checked.values()) if (typeof c !== 'string') widths.set(c.width, (widths.get(c.width) ?? 0) + 1);
+  const width = [...widths].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]?.[0];
+  for (const [line, c] of checked) {
+    if (typeof c === 'string' || c.width === width) continue;
+    checked.delete(line);
+    refusedFiles.push(line);
+    reject(line, {
+      reason: 'bad_features',
+      path: line.path,
+      check: 'width',
+      detail: `${line.path}: expected D = ${width} (the width of most files of this import), got D = ${c.width} (listed at ${line.listFile}:${line.entry.line})`,
+    });
+  }
+
+  // ---- writes from here on
+  if (options.labels !== undefined || stored.length === 0) await store.clips.setLabelMap(options.dataset, classes);
   const importedHash = (clipId: string) => hashBytes(`imported:${options.dataset}:${clipId}`);
-  // Issues describe the lists as they are now: last run's conflicts are replaced.
-  await store.clips.clearIngestIssues(options.dataset, 'split_conflict');
+  // Issues describe the lists as they are now: last run's are replaced.
+  for (const reason of IMPORT_ISSUE_REASONS) await store.clips.clearIngestIssues(options.dataset, reason);
   for (const { clipId, listed: at } of summary.splitConflicts) {
     await store.clips.recordIngestIssue({
       dataset: options.dataset,
       clipId,
       reason: 'split_conflict',
       detail: `listed in ${describeListings(at)}: left out of every split`,
+      runId: options.runId ?? null,
+    });
+  }
+  for (const r of summary.rejected) {
+    // one row per feature file where there is one (a clip can have several bad files), else per clip
+    await store.clips.recordIngestIssue({
+      dataset: options.dataset,
+      ...(r.path !== undefined && r.reason !== 'duplicate' ? { path: r.path } : { clipId: r.clipId, path: r.path ?? null }),
+      reason: r.reason,
+      detail: r.detail,
       runId: options.runId ?? null,
     });
   }
@@ -161,57 +383,94 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
     const split = conflicting.has(clipId) ? null : splits.size === 1 ? (at[0]?.split ?? null) : clip.split;
     if (split !== clip.split) moved.push({ ...clip, split });
   }
+  // likewise a clip the lists now give two labels: which is right is unknown, so it is in no split
+  for (const clipId of twoLabels) {
+    const clip = known.get(clipId);
+    if (clip !== undefined && clip.contentHash === importedHash(clipId) && clip.split !== null) moved.push({ ...clip, split: null });
+  }
   await store.clips.upsertClips(moved);
-  for (const { folder, parsed, file, list } of parsedLists) {
+  // A file registered by an earlier import and refused now (changed on disk since) is failed with
+  // the reason, so that nothing is packed from it; a refused file never registered has its issue only.
+  for (const line of refusedFiles) {
+    const identity = featureIdentity(line.entry.clipId, line.parsed.direction, line.parsed.stride, line.parsed.source);
+    if ((await store.artifacts.getArtifact(identity)) === undefined) continue;
+    const rejection = summary.rejected.find((r) => r.path === line.path && r.reason === 'bad_features');
+    const params = { folder: line.folder, imported: true };
+    const key = artifactCacheKey('features', { params, inputs: { file: `refused:${rejection?.check ?? 'unreadable'}` } });
+    await failArtifact(
+      store,
+      identity,
+      { cacheKey: key, path: line.path, params },
+      new InputError(rejection?.detail ?? line.path, line.path),
+      {
+        ...(options.runId === undefined ? {} : { runId: options.runId }),
+      },
+    );
+  }
+  const seen = new Map<string, Set<string>>(); // clip id → folders it was registered from
+  for (const { folder, file, list } of parsedLists) {
     const split = splitFromListName(file);
-    const row = { folder, split, listed: list.entries.length, registered: 0, unchanged: 0, missingFiles: 0, splitConflicts: 0 };
-    const newClips = list.entries
-      .filter((e) => !known.has(e.clipId) && !conflicting.has(e.clipId))
-      .map((e) => ({
-        id: e.clipId,
+    const listFile = relative(options.listsDir, file);
+    const mine = kept.filter((l) => l.listFile === listFile);
+    const row = {
+      folder,
+      split,
+      listed: list.entries.length,
+      registered: 0,
+      unchanged: 0,
+      missingFiles: 0,
+      splitConflicts: 0,
+      rejected: summary.rejected.filter((r) => r.file === listFile).length,
+    };
+    const usable = mine.filter((l) => !conflicting.has(l.entry.clipId) && !twoLabels.has(l.entry.clipId));
+    row.splitConflicts = mine.filter((l) => conflicting.has(l.entry.clipId)).length;
+    const newClips = usable
+      .filter((l) => !known.has(l.entry.clipId))
+      .map(({ entry }) => ({
+        id: entry.clipId,
         dataset: options.dataset,
         split,
-        label: e.label,
-        labelName: labels[e.label] ?? String(e.label),
+        label: entry.label,
+        labelName: classes[entry.label] ?? String(entry.label),
         frameCount: 0,
         // An imported clip has no media: its identity is its id, its content the feature files.
-        contentHash: importedHash(e.clipId),
+        contentHash: importedHash(entry.clipId),
       }));
     summary.clipsAdded += (await store.clips.upsertClips(newClips)).inserted;
     for (const c of await store.clips.listClips({ dataset: options.dataset, split })) known.set(c.id, c);
-    for (const entry of list.entries) {
-      progress.tick();
-      if (conflicting.has(entry.clipId)) {
-        row.splitConflicts += 1;
-        continue;
-      }
+    // `restamped`: read because its stamp moved, and the same content: only its new stamp is recorded.
+    const fresh: RegisteredItem[] = [];
+    const restamped: RegisteredItem[] = [];
+    for (const line of usable) {
+      const { entry, parsed, path } = line;
       const knownLabel = known.get(entry.clipId)?.label;
       if (knownLabel !== undefined && knownLabel !== entry.label)
         summary.labelConflicts.push({ clipId: entry.clipId, manifest: knownLabel, list: entry.label });
-      const path = resolve(options.root, folder, `${entry.clipId}.npy`);
-      if (!existsSync(path)) {
-        row.missingFiles += 1;
-        continue;
-      }
-      const { hash: contentHash, bytes } = await hashFileWithSize(path);
-      // Registered, not made: the key is the file's own hash (and where it came from).
-      const key = artifactCacheKey('features', { params: { folder, imported: true }, inputs: { file: contentHash } });
-      const result = await ensureArtifact(
-        store,
-        featureIdentity(entry.clipId, parsed.direction, parsed.stride, parsed.source),
-        { cacheKey: key, path, params: { folder, imported: true } },
-        { register: { bytes, contentHash } },
-        { verify: 'size', ...(options.runId === undefined ? {} : { runId: options.runId }) },
-      );
-      if (result.outcome === 'produced') row.registered += 1;
-      else if (result.outcome === 'skipped' && result.reason === 'up-to-date') row.unchanged += 1;
+      const file = checked.get(line);
+      if (file === 'missing') row.missingFiles += 1;
+      if (file === undefined || file === 'missing') continue;
       const at = seen.get(entry.clipId) ?? new Set<string>();
       at.add(folder);
       seen.set(entry.clipId, at);
+      if (file === 'unchanged') {
+        row.unchanged += 1;
+        continue;
+      }
+      const key = featureKey(folder, file.hash);
+      const item = {
+        identity: featureIdentity(entry.clipId, parsed.direction, parsed.stride, parsed.source),
+        plan: { cacheKey: key, path, params: { folder, imported: true } },
+        file: { bytes: file.bytes, contentHash: file.hash, fileStamp: file.stamp },
+      };
+      const prior = (await recordedIn(line)).get(entry.clipId);
+      if (prior?.status === 'done' && prior.cacheKey === key && prior.path === path) restamped.push(item);
+      else fresh.push(item);
     }
+    const runId = options.runId === undefined ? {} : { runId: options.runId };
+    row.registered += (await registerArtifacts(store, fresh, runId)).registered;
+    row.unchanged += (await registerArtifacts(store, restamped, runId)).registered;
     summary.folders.push(row);
   }
-  progress.stop();
 
   // Group folders by tag/source: every clip should be in each stride and direction.
   const groups = new Map<string, string[]>();
@@ -227,6 +486,27 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
   return summary;
 }
 
+/**
+ * `<root>/<folder>/<clip id>.npy`, inside `root`. A plain id (`Scene/Emotion/ID`) cannot leave it
+ * and is appended as it is: resolving 233k paths took longer than stating the files.
+ */
+function featurePathIn(root: string, folder: string, clipId: string, where: string): string {
+  return /^[\w-]+(\/[\w-]+)*$/.test(clipId) && /^[\w-]+$/.test(folder)
+    ? `${root}${sep}${folder}${sep}${clipId}.npy`
+    : resolveInside(join(root, folder), `${clipId}.npy`, where);
+}
+
+/** One list line that passed the line checks: its clip id confined, its file inside `--root`. */
+interface ImportLine {
+  folder: string;
+  parsed: FeatureFolder;
+  /** The list, relative to `--lists`. */
+  listFile: string;
+  split: string;
+  entry: FeatureListEntry;
+  path: string;
+}
+
 /** `train (a/train_All.txt:3, b/train_All.txt:3) and test (a/test_All.txt:7)`: where a clip is listed, by split. */
 export function describeListings(listed: readonly ListedAt[]): string {
   const bySplit = new Map<string, string[]>();
@@ -240,17 +520,33 @@ export function command(): Command {
     .requiredOption('--lists <dir>', 'folder holding <tag>_16_<stride>[_face][_rv]/<split>.txt feature lists')
     .option('--root <dir>', 'folder holding <tag>_16_<stride>[_face][_rv]/<Scene>/<Emotion>/<ID>.npy (default: --lists)')
     .option('--dataset <name>', 'dataset name for clips not ingested yet', 'ferv39k')
+    .option('--labels <names>', 'class names in label order, comma separated (default: the FERV39k/DFEW seven)')
     .option('--json', 'print the summary as JSON');
-  cmd.action(async (opts: { lists: string; root?: string; dataset: string; json?: boolean }) => {
+  addRehashOption(cmd, 'every feature file');
+  cmd.action(async (opts: { lists: string; root?: string; dataset: string; labels?: string; json?: boolean }) => {
     const ctx = stageContext(cmd);
     const listsDir = resolve(opts.lists);
     if (!existsSync(listsDir)) throw new ConfigError(`--lists: expected an existing folder, got "${opts.lists}"`);
     const root = resolve(opts.root ?? opts.lists);
+    const labels = opts.labels?.split(',').map((name) => name.trim());
+    if (labels !== undefined && (labels.length < 2 || labels.some((name) => name === '') || new Set(labels).size !== labels.length)) {
+      throw new ConfigError(`--labels: expected two or more distinct class names, comma separated, got "${opts.labels}"`);
+    }
+    // the lists are read (and a bad one refused) before a run is recorded
+    const lists = await readImportLists(listsDir);
     const store = await ManifestStore.open(ctx.manifest);
     try {
       let summary: ImportSummary | undefined;
       await withStageRun(store, 'import-features', { listsDir, root, dataset: opts.dataset }, async (run) => {
-        const imported = await importFeatures(store, { listsDir, root, dataset: opts.dataset, runId: run.id });
+        const imported = await importFeatures(store, {
+          listsDir,
+          root,
+          dataset: opts.dataset,
+          runId: run.id,
+          lists,
+          ...(labels ? { labels } : {}),
+          rehash: verifyOf(cmd) === 'hash',
+        });
         summary = imported;
         const sum = (k: 'registered' | 'unchanged' | 'missingFiles') => imported.folders.reduce((s, f) => s + f[k], 0);
         return {
@@ -259,7 +555,10 @@ export function command(): Command {
             unchanged: sum('unchanged'),
             missingFiles: sum('missingFiles'),
             splitConflicts: imported.splitConflicts.length,
+            rejected: imported.rejected.length,
           },
+          // a refused line or file is a clip (or a level of one) left out: the exit code says so, as `status` does
+          outcome: imported.rejected.length > 0 ? 'failed' : 'ok',
         };
       });
       if (!summary) return;
@@ -269,9 +568,16 @@ export function command(): Command {
       }
       for (const f of summary.folders) {
         const left = f.splitConflicts > 0 ? `, ${f.splitConflicts} left out (split conflict)` : '';
+        const refused = f.rejected > 0 ? `, ${f.rejected} refused` : '';
         console.log(
-          `${f.folder}/${f.split}: ${f.listed} listed, ${f.registered} registered, ${f.unchanged} unchanged, ${f.missingFiles} files missing${left}`,
+          `${f.folder}/${f.split}: ${f.listed} listed, ${f.registered} registered, ${f.unchanged} unchanged, ${f.missingFiles} files missing${left}${refused}`,
         );
+      }
+      if (summary.rejected.length > 0) {
+        console.log(`${summary.rejected.length} lines not used, each recorded as an ingest issue:`);
+        for (const r of summary.rejected.slice(0, PRINTED_REJECTIONS)) console.log(`  ${r.check ?? r.reason}: ${r.detail}`);
+        if (summary.rejected.length > PRINTED_REJECTIONS)
+          console.log(`  ... and ${summary.rejected.length - PRINTED_REJECTIONS} more (pnpm pthnet status --problems lists them all)`);
       }
       console.log(`${summary.clipsAdded} clips added to the manifest`);
       if (summary.incomplete.length > 0) {

@@ -1,7 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ManifestStore, bestCheckpointOf, hashFile, readArtifactRecord, selectBackend, trainingRunIdentity, validateConfig } from 'shared';
+import {
+  ManifestStore,
+  bestCheckpointOf,
+  datasetClasses,
+  hashFile,
+  readArtifactRecord,
+  selectBackend,
+  trainingRunIdentity,
+  validateConfig,
+} from 'shared';
 import { loadPthNetCheckpoint } from 'model';
 import { dispatch } from 'shared/cli';
 import { TRAIN_STAGES } from './index.js';
@@ -211,11 +220,17 @@ describe('train command on the reference fixture (fixtures/pthnet/tiny)', () => 
       const runId = await store.runs.startRun('train');
       const identity = trainingRunIdentity('ferv39k', { direction: 'forward', source: 'raw' });
       const scope = { name: 'ferv39k', ownFolder: false };
-      const stopped = await trainDirection(store, cfg, dataDir, scope, 'forward', { resume: 'auto', runId, signal: AbortSignal.abort() });
+      const classes = await datasetClasses(store.clips, 'ferv39k');
+      const stopped = await trainDirection(store, cfg, dataDir, scope, 'forward', {
+        resume: 'auto',
+        runId,
+        classes,
+        signal: AbortSignal.abort(),
+      });
       expect(stopped.outcome).toBe('interrupted');
       expect(await store.artifacts.getArtifact(identity)).toMatchObject({ status: 'pending', claimToken: null, claimPid: null });
 
-      const finished = await trainDirection(store, cfg, dataDir, scope, 'forward', { resume: 'auto', runId });
+      const finished = await trainDirection(store, cfg, dataDir, scope, 'forward', { resume: 'auto', runId, classes });
       expect(finished).toMatchObject({ outcome: 'trained', outDir: join(dataDir, 'runs-interrupted/raw_forward') });
       const row = await store.artifacts.getArtifact(identity);
       const recordPath = join(dataDir, 'runs-interrupted/raw_forward/artifact.json');
@@ -233,7 +248,7 @@ describe('train command on the reference fixture (fixtures/pthnet/tiny)', () => 
       ]);
       for (const file of record.files) expect(await hashFile(join(dataDir, 'runs-interrupted/raw_forward', file.path))).toBe(file.sha256);
       expect(bestCheckpointOf(row?.path ?? '')).toBe(finished.result?.bestPath);
-      expect((await trainDirection(store, cfg, dataDir, scope, 'forward', { resume: 'auto', runId })).outcome).toBe('up-to-date');
+      expect((await trainDirection(store, cfg, dataDir, scope, 'forward', { resume: 'auto', runId, classes })).outcome).toBe('up-to-date');
     } finally {
       await store.close();
     }

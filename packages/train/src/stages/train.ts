@@ -1,15 +1,28 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { ConfigFlag, DatasetScope, Direction, JsonValue, PackedDatasetSpec, PipelineConfig } from 'shared';
-import { validatePthNetConfig } from 'model';
+import type {
+  CheckOptions,
+  ConfigFlag,
+  DatasetClasses,
+  DatasetScope,
+  Direction,
+  JsonValue,
+  PackedDatasetSpec,
+  PipelineConfig,
+} from 'shared';
+import type { LoadedPthNetCheckpoint } from 'model';
+import { loadPthNetCheckpoint, validatePthNetConfig } from 'model';
 import {
   DATASET_FLAG,
   describeBackend,
   ConfigError,
   ManifestStore,
+  addRehashOption,
   artifactCacheKey,
   artifactFolderOf,
+  checkClassCount,
+  datasetClasses,
   hashFile,
   listFolderFiles,
   ensureArtifact,
@@ -21,10 +34,12 @@ import {
   stageContext,
   trainingRunFolder,
   trainingRunIdentity,
+  verifyOf,
   withStageRun,
 } from 'shared';
-import { checkPackedStrides, openPackedDataset } from '../packed/packed.js';
-import { trainRun } from '../trainer/trainer.js';
+import { checkPackedStrides, openPackedDataset, packedDatasetContents } from '../packed/packed.js';
+import type { PackedDatasetContents } from '../packed/types.js';
+import { checkInitNetwork, trainRun } from '../trainer/trainer.js';
 import type { ResumeMode, TrainRunResult } from '../trainer/types.js';
 
 export const TRAIN_FLAGS: readonly ConfigFlag[] = [
@@ -77,13 +92,109 @@ async function requireDataset(
   return { folder: artifactFolderOf(row.path), contentHash: row.contentHash };
 }
 
+/**
+ * The dataset's classes (`datasetClasses`), checked against `train.model.num_classes` when the
+ * config pins it and against the head of the `--init` checkpoint: a disagreement is a
+ * `ClassCountError` naming both counts, raised before any run is recorded or trained.
+ */
+export async function checkTrainClasses(
+  store: ManifestStore,
+  config: PipelineConfig,
+  scope: DatasetScope,
+  loaded?: LoadedPthNetCheckpoint,
+): Promise<DatasetClasses> {
+  const fixed = config.train.model['num_classes'];
+  const classes = await datasetClasses(store.clips, scope.name, typeof fixed === 'number' ? fixed : null);
+  const checkpoint = loaded ?? (await loadInitCheckpoint(config));
+  if (checkpoint !== undefined && config.train.init !== null) {
+    checkClassCount(
+      checkpoint.config.num_classes,
+      classes.count,
+      `train.init (--init): the head of ${config.train.init}`,
+      `dataset "${scope.name}"`,
+    );
+  }
+  return classes;
+}
+
+/**
+ * A done run whose network has another class count than the dataset now (a class added to the
+ * label map without a clip label changing, so its inputs look the same) is made again: its
+ * checkpoint sidecar says how many classes its head has.
+ */
+async function staleIfOtherHead(
+  store: ManifestStore,
+  identity: ReturnType<typeof trainingRunIdentity>,
+  classes: DatasetClasses,
+): Promise<void> {
+  const row = await store.artifacts.getArtifact(identity);
+  if (row?.status !== 'done') return;
+  let head: unknown;
+  try {
+    const sidecar = join(artifactFolderOf(row.path), 'best.json');
+    head = (JSON.parse(readFileSync(sidecar, 'utf8')) as { config?: { num_classes?: unknown } }).config?.num_classes;
+  } catch {
+    return; // a missing or unreadable sidecar: planning the run finds its files changed anyway
+  }
+  if (typeof head === 'number' && head !== classes.count) {
+    await store.artifacts.invalidate(identity, `the dataset has ${classes.count} classes now, the run's network ${head}`);
+  }
+}
+
+/** The `--init` checkpoint, loaded (and so checked: format, keys, shapes), or undefined without one. */
+export async function loadInitCheckpoint(config: PipelineConfig): Promise<LoadedPthNetCheckpoint | undefined> {
+  if (config.train.init === null) return undefined;
+  const init = resolve(config.train.init);
+  if (!existsSync(init)) throw new ConfigError(`train.init (--init): expected an existing checkpoint, got "${config.train.init}"`);
+  return loadPthNetCheckpoint(init);
+}
+
+/**
+ * What `trainDirection` needs, checked without writing anything: the packed datasets done and
+ * at `datasets.strides`, and the `--init` network fitting them. The command runs it for every
+ * direction before it records a run, so that a refused command leaves the manifest as it was
+ * (a check inside the run would fail the run, and the claim would demote a done training run).
+ */
+export async function checkTrainInputs(
+  store: ManifestStore,
+  config: PipelineConfig,
+  scope: DatasetScope,
+  direction: Direction,
+  init: LoadedPthNetCheckpoint | undefined,
+): Promise<void> {
+  const source = config.datasets.source;
+  const specs = [
+    { split: config.datasets.trainSplit, direction, source },
+    { split: config.datasets.testSplit, direction, source },
+  ];
+  const contents = [];
+  for (const spec of specs) {
+    const data = await requireDataset(store, scope.name, spec);
+    await checkPackedStrides(data.folder, packedDatasetName(spec), config.datasets.strides);
+    contents.push(await packedDatasetContents(data.folder, packedDatasetName(spec)));
+  }
+  if (init === undefined) return;
+  const [train, validation] = contents as [PackedDatasetContents, PackedDatasetContents];
+  // as trainRun counts them: the training set's label names, else the largest label seen
+  const classes = train.labelNames?.length ?? Math.max(train.maxLabel, validation.maxLabel) + 1;
+  checkInitNetwork(config.train, init, train.D, classes);
+}
+
 export async function trainDirection(
   store: ManifestStore,
   config: PipelineConfig,
   dataDir: string,
   scope: DatasetScope,
   direction: Direction,
-  options: { resume: ResumeMode; runId: string; signal?: AbortSignal },
+  options: {
+    resume: ResumeMode;
+    runId: string;
+    signal?: AbortSignal;
+    classes: DatasetClasses;
+    fold?: number;
+    verify?: CheckOptions['verify'];
+    init?: LoadedPthNetCheckpoint;
+  },
 ): Promise<TrainOutcome> {
   const source = config.datasets.source;
   const trainSpec: PackedDatasetSpec = { split: config.datasets.trainSplit, direction, source };
@@ -107,12 +218,14 @@ export async function trainDirection(
   const inputs: Record<string, string> = { train: trainData.contentHash, validation: valData.contentHash };
   if (init !== null) inputs.init = await hashFile(init);
   const key = artifactCacheKey('training-run', { params, inputs });
-  const outDir = trainingRunFolder(dataDir, config.train.out, scope, { direction, source });
+  const runSpec = { direction, source, ...(options.fold === undefined ? {} : { fold: options.fold }) };
+  const outDir = trainingRunFolder(dataDir, config.train.out, scope, runSpec);
+  await staleIfOtherHead(store, trainingRunIdentity(scope.name, runSpec), options.classes);
   let result: TrainRunResult | undefined;
   // The run folder is the artifact; produceArtifact renews the claim while training runs for hours.
   const made = await ensureArtifact(
     store,
-    trainingRunIdentity(scope.name, { direction, source }),
+    trainingRunIdentity(scope.name, runSpec),
     { cacheKey: key, path: outDir, params },
     {
       writeFolder: async (folder) => {
@@ -126,10 +239,12 @@ export async function trainDirection(
             train: trainSet,
             validation: valSet,
             hyper: config.train,
+            ...(options.init === undefined ? {} : { init: options.init }),
             runKey: key,
             resume: options.resume,
             workers: config.workers,
-            label: `train ${direction}`,
+            classes: options.classes.count,
+            label: options.fold === undefined ? `train ${direction}` : `train set_${options.fold} ${direction}`,
             ...(options.signal ? { signal: options.signal } : {}),
             provenance: {
               dataset: scope.name,
@@ -147,7 +262,7 @@ export async function trainDirection(
         return { files: await listFolderFiles(folder) };
       },
     },
-    { runId: options.runId },
+    { runId: options.runId, ...(options.verify === undefined ? {} : { verify: options.verify }) },
   );
   switch (made.outcome) {
     case 'skipped':
@@ -165,6 +280,7 @@ export function command(): Command {
     .option('--restart', 'ignore an interrupted run and start over')
     .option('--json', 'print the outcome as JSON');
   cmd.addHelpText('after', '\nWithout --resume or --restart, an interrupted run with the same settings and data is continued.');
+  addRehashOption(cmd, "a finished run's files");
   cmd.action(async (opts: { resume?: boolean; restart?: boolean; json?: boolean }) => {
     const ctx = stageContext(cmd, TRAIN_FLAGS);
     // the network settings are checked before any work, named where the user wrote them
@@ -173,14 +289,25 @@ export function command(): Command {
     const resume: ResumeMode = opts.resume ? 'require' : opts.restart ? 'never' : 'auto';
     const backend = await selectBackend(ctx.config.backend);
     process.stderr.write(`[train] tfjs backend: ${describeBackend(backend)}\n`);
+    // the --init checkpoint is read and checked before the manifest is touched
+    const init = await loadInitCheckpoint(ctx.config);
     const store = await ManifestStore.open(ctx.manifest);
     try {
       const outcomes: TrainOutcome[] = [];
       const scope = await resolveDataset(store.clips, ctx.config.dataset);
+      const classes = await checkTrainClasses(store, ctx.config, scope, init);
+      for (const direction of trainDirections(ctx.config)) await checkTrainInputs(store, ctx.config, scope, direction, init);
       await withStageRun(store, 'train', { dataset: scope.name, ...ctx.config.train }, async (run) => {
         for (const direction of trainDirections(ctx.config)) {
           if (run.signal.aborted) break;
-          const options = { resume, runId: run.id, signal: run.signal };
+          const options = {
+            resume,
+            runId: run.id,
+            signal: run.signal,
+            classes,
+            verify: verifyOf(cmd),
+            ...(init === undefined ? {} : { init }),
+          };
           outcomes.push(await trainDirection(store, ctx.config, ctx.dataDir, scope, direction, options));
         }
         return {

@@ -6,6 +6,7 @@ import type { Rng, TrainEpochRecord, TrainLogRecord, TrainStepRecord } from 'sha
 import {
   ARTIFACT_CATALOGUE,
   CheckpointError,
+  ClassCountError,
   ConfigError,
   TrainingError,
   computeMetrics,
@@ -23,7 +24,7 @@ import type { Batch } from '../sampling/types.js';
 import { LEVELS } from '../sampling/constants.js';
 import { makeBatch } from '../packed/make-batch.js';
 import type { PackedDataset } from '../packed/types.js';
-import type { TrainRunOptions, TrainRunResult, TrainingState } from './types.js';
+import type { TrainHyperparameters, TrainRunOptions, TrainRunResult, TrainingState } from './types.js';
 
 /** Batch tensors in the network's layout; masks as 0/1 floats. */
 function batchTensors(batch: Batch) {
@@ -66,6 +67,20 @@ function networkConfig(model: Record<string, unknown>, init: PthNetConfig | unde
     return init;
   }
   return validatePthNetConfig({ n_in: nIn, num_classes: numClasses, ...model }, { keyPrefix: 'train.model.' });
+}
+
+/**
+ * Checks that an `--init` checkpoint's network can train on data of `width`-wide features and
+ * `classes` classes, with `train.model` agreeing with it: what `trainRun` would find out only
+ * after the run began. `ConfigError` naming `train.init` (or the `train.model` key).
+ */
+export function checkInitNetwork(hyper: TrainHyperparameters, init: LoadedPthNetCheckpoint, width: number, classes: number): void {
+  const config = networkConfig(hyper.model, init.config, width, classes);
+  if (config.n_in !== width || config.num_classes < classes) {
+    throw new ConfigError(
+      `train.init (--init ${hyper.init}): expected a network taking the packed datasets' ${width}-wide features and at least ${classes} classes, got one taking ${config.n_in}-wide features and ${config.num_classes} classes`,
+    );
+  }
 }
 
 /** Level-H logits of every clip of `dataset`, `[N, K]` row-major, sampled at the network's level length (`max_len`). */
@@ -152,7 +167,7 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
   const lastBase = join(outDir, 'last');
   const bestBase = join(outDir, 'best');
   const logPath = join(outDir, 'log.jsonl');
-  const numClasses = train.labelNames?.length ?? Math.max(...train.labels, ...validation.labels) + 1;
+  const numClasses = options.classes ?? train.labelNames?.length ?? Math.max(...train.labels, ...validation.labels) + 1;
 
   if (LEVELS.some((level) => train.strides[level] !== validation.strides[level])) {
     throw new TrainingError(
@@ -161,7 +176,7 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
   }
   // Initial weights decide the architecture; `dropPath` is only the stochastic-depth rate
   // (a model built with drop path has its per-channel scales even when the rate is 0).
-  const init = hyper.init ? await loadPthNetCheckpoint(hyper.init) : undefined;
+  const init = options.init ?? (hyper.init ? await loadPthNetCheckpoint(hyper.init) : undefined);
   const engine = await createTrainingEngine({
     config: networkConfig(hyper.model, init?.config, train.D, numClasses),
     seed: hyper.seed,
@@ -170,10 +185,16 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
     ...(options.parallelFromParameters !== undefined ? { parallelFromParameters: options.parallelFromParameters } : {}),
   });
   try {
-    if (engine.config.n_in !== train.D || engine.config.num_classes < numClasses) {
+    // A head wider than the label set would score classes no clip has; narrower cannot score them all.
+    if (engine.config.num_classes !== numClasses) {
+      throw new ClassCountError(
+        `${label}: expected a network with ${numClasses} classes (those of the dataset), got ${engine.config.num_classes}${hyper.init ? ` (from --init ${hyper.init})` : ''}`,
+        { expected: numClasses, got: engine.config.num_classes },
+      );
+    }
+    if (engine.config.n_in !== train.D) {
       throw new TrainingError(
-        `${label}: the network takes ${engine.config.n_in}-wide features and ${engine.config.num_classes} classes, ` +
-          `got ${train.D}-wide features and ${numClasses} classes${hyper.init ? ` (from --init ${hyper.init})` : ''}`,
+        `${label}: the network takes ${engine.config.n_in}-wide features, got ${train.D}-wide features${hyper.init ? ` (from --init ${hyper.init})` : ''}`,
       );
     }
     process.stderr.write(`[${label}] training on ${engine.description}\n`);
@@ -184,7 +205,14 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
     let state: TrainingState = { runKey: options.runKey, epoch: 0, step: 0, rng: rng.getState(), bestWar: -1, bestEpoch: -1 };
 
     const resumeMode = options.resume ?? 'auto';
-    const resumePoint = resumeMode === 'never' ? undefined : await loadResumePoint(lastBase, label);
+    const saved = resumeMode === 'never' ? undefined : await loadResumePoint(lastBase, label);
+    // a `last` of another head (the dataset's class count changed since) cannot be continued
+    const resumePoint = saved?.checkpoint.config.num_classes === engine.config.num_classes ? saved : undefined;
+    if (saved !== undefined && resumePoint === undefined) {
+      process.stderr.write(
+        `[${label}] starting over: the last checkpoint has ${saved.checkpoint.config.num_classes} classes, the dataset ${numClasses}\n`,
+      );
+    }
     const previous = resumePoint?.state;
     if (resumeMode === 'require' && (previous === undefined || previous.runKey !== options.runKey)) {
       throw new TrainingError(

@@ -1,3 +1,4 @@
+import type { LoadedPthNetCheckpoint } from 'model';
 import type { PipelineConfig, TrainEpochRecord } from 'shared';
 import type { RngState } from 'shared';
 import type { PackedDataset } from '../packed/types.js';
@@ -14,6 +15,8 @@ export interface TrainRunOptions {
   /** Scored after every epoch (the test split, or a held-out validation split). */
   validation: PackedDataset;
   hyper: TrainHyperparameters;
+  /** The `hyper.init` checkpoint, already loaded and checked by the caller; loaded here when absent. */
+  init?: LoadedPthNetCheckpoint;
   /** Identifies the inputs and settings of this run; `last` is resumed only when it matches. */
   runKey: string;
   resume?: ResumeMode;
@@ -26,6 +29,11 @@ export interface TrainRunOptions {
   workers?: number;
   /** Smallest network split across workers (see `EngineOptions`). */
   parallelFromParameters?: number;
+  /**
+   * The dataset's class count (`datasetClasses`): the network's head must have exactly this many
+   * outputs. Default: the packed dataset's label names, else its largest label + 1.
+   */
+  classes?: number;
   /** Provenance recorded in the checkpoints. */
   provenance?: Record<string, unknown>;
 }

@@ -16,7 +16,7 @@
  * inferred from the shapes) and reference `.pth` files (trainer dicts or bare state dicts).
  */
 import { randomUUID } from 'node:crypto';
-import { access, link, open, readFile, unlink } from 'node:fs/promises';
+import { access, link, open, readFile, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CheckpointError, writeFileAtomic } from 'shared';
 import type { PthNetConfig } from '../../pthnet/types.js';
@@ -598,6 +598,9 @@ async function startsWithZipMagic(path: string): Promise<boolean> {
  * the config are checked; SGD momentum is mapped to parameter names when present.
  */
 export async function loadPthNetCheckpoint(path: string): Promise<LoadedPthNetCheckpoint> {
+  if ((await stat(path).catch(() => undefined))?.isDirectory()) {
+    throw new CheckpointError(`${path}: expected a checkpoint file, got a folder`, path);
+  }
   if (path.endsWith(SIDECAR_SUFFIX)) return loadSafetensorsCheckpoint(`${checkpointBase(path)}${WEIGHTS_SUFFIX}`, path);
   if (path.endsWith(WEIGHTS_SUFFIX) && !path.endsWith(OPTIMIZER_SUFFIX)) {
     const sidecarPath = `${checkpointBase(path)}${SIDECAR_SUFFIX}`;

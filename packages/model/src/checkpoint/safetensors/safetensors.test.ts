@@ -141,14 +141,14 @@ describe('writeSafetensors / readSafetensors', () => {
     const content = readFileSync(good);
     const headerLength = Number(content.readBigUInt64LE(0));
     const cases: Array<[string, Uint8Array, RegExp]> = [
-      ['empty', new Uint8Array(0), /too short/],
-      ['cut in header', content.subarray(0, 20), /header length \d+ does not fit/],
+      ['empty', new Uint8Array(0), /bad safetensors header: expected at least the 8-byte header length, got a 0-byte file/],
+      ['cut in header', content.subarray(0, 20), /bad safetensors header: its length \d+ does not fit/],
       ['cut in data', content.subarray(0, content.length - 3), /describes 16 bytes of tensor data but the file holds 13/],
       ['trailing bytes', Buffer.concat([content, Buffer.from([0])]), /holds 17/],
       [
         'bad json',
         Buffer.concat([content.subarray(0, 8), Buffer.from('{"a":'.padEnd(headerLength, ' ')), content.subarray(8 + headerLength)]),
-        /not valid JSON/,
+        /bad safetensors header: expected JSON/,
       ],
     ];
     const badOffsets = '{"a":{"dtype":"F32","shape":[4],"data_offsets":[4,20]}}';
@@ -168,6 +168,8 @@ describe('writeSafetensors / readSafetensors', () => {
       writeFileSync(file, data);
       await expect(readSafetensors(file), label).rejects.toBeInstanceOf(CheckpointError);
       await expect(readSafetensors(file), label).rejects.toThrowError(message);
+      // every one is a header that does not describe the file: one reason code, the file named
+      await expect(readSafetensors(file), label).rejects.toMatchObject({ reason: 'bad_safetensors_header', path: file });
     }
   });
 });

@@ -5,7 +5,7 @@
  * Values are copied byte for byte, never through JS numbers, so NaN payloads and -0 survive.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { open, stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { CheckpointError, writeFileAtomic, writeFully } from 'shared';
 import { bfloat16BitsToFloat32, halfBitsToFloat32 } from '../torch/decode.js';
@@ -135,12 +135,17 @@ export class SafetensorsFile {
       const { size } = await handle.stat();
       const lengthBytes = new Uint8Array(8);
       if (size < 8 || (await handle.read(lengthBytes, 0, 8, 0)).bytesRead !== 8)
-        throw new CheckpointError(`${path} is not a safetensors file: ${size} bytes, too short for a header`, path);
+        throw new CheckpointError(
+          `${path}: bad safetensors header: expected at least the 8-byte header length, got a ${size}-byte file`,
+          path,
+          { reason: 'bad_safetensors_header' },
+        );
       const headerLength = new DataView(lengthBytes.buffer).getBigUint64(0, true);
       if (headerLength > BigInt(Math.min(MAX_HEADER_BYTES, size - 8))) {
         throw new CheckpointError(
-          `${path}: header length ${headerLength} does not fit a ${size}-byte file (truncated, or not safetensors)`,
+          `${path}: bad safetensors header: its length ${headerLength} does not fit a ${size}-byte file (truncated, or not safetensors)`,
           path,
+          { reason: 'bad_safetensors_header' },
         );
       }
       const headerBytes = new Uint8Array(Number(headerLength));
@@ -191,15 +196,20 @@ function parseHeader(
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch (cause) {
-    throw new CheckpointError(`${path}: safetensors header is not valid JSON: ${(cause as Error).message}`, path, { cause });
+    throw new CheckpointError(`${path}: bad safetensors header: expected JSON, got ${(cause as Error).message}`, path, {
+      cause,
+      reason: 'bad_safetensors_header',
+    });
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header))
-    throw new CheckpointError(`${path}: safetensors header: expected a JSON object`, path);
+    throw new CheckpointError(`${path}: safetensors header: expected a JSON object`, path, { reason: 'bad_safetensors_header' });
   const metadata: Record<string, string> = {};
   const entries = new Map<string, SafetensorsHeaderEntry>();
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     const fail = (what: string, got: unknown): never => {
-      throw new CheckpointError(`${path}: safetensors header entry ${name}: expected ${what}, got ${JSON.stringify(got)}`, path);
+      throw new CheckpointError(`${path}: safetensors header entry ${name}: expected ${what}, got ${JSON.stringify(got)}`, path, {
+        reason: 'bad_safetensors_header',
+      });
     };
     if (name === METADATA_KEY) {
       if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('a string map', raw);
@@ -237,6 +247,7 @@ function parseHeader(
       throw new CheckpointError(
         `${path}: tensor ${span.name} starts at byte ${span.begin} of the data, expected ${expected} (offsets must be contiguous)`,
         path,
+        { reason: 'bad_safetensors_header' },
       );
     expected = span.end;
   }
@@ -244,6 +255,7 @@ function parseHeader(
     throw new CheckpointError(
       `${path}: header describes ${expected} bytes of tensor data but the file holds ${dataLength} (truncated or padded)`,
       path,
+      { reason: 'bad_safetensors_header' },
     );
   }
   return { entries, metadata };
@@ -279,24 +291,5 @@ export function safetensorsToFloat32(tensor: SafetensorsTensor): Float32Array {
       return new Float32Array(tensor.data as Float64Array);
     default:
       throw new CheckpointError(`tensor ${tensor.name}: expected a floating dtype, got ${tensor.dtype}`);
-  }
-}
-
-/** True when `path` starts like a safetensors file (a header length that fits, then `{`). */
-export async function isSafetensorsFile(path: string): Promise<boolean> {
-  try {
-    const { size } = await stat(path);
-    if (size < 8) return false;
-    const handle = await open(path, 'r');
-    try {
-      const head = new Uint8Array(9);
-      await handle.read(head, 0, 9, 0);
-      const length = new DataView(head.buffer).getBigUint64(0, true);
-      return length > 0n && length <= BigInt(size - 8) && head[8] === 0x7b;
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    return false;
   }
 }

@@ -149,3 +149,6 @@ export const PICKLE_OPCODE_NAMES: Readonly<Record<number, string>> = {
   151: 'NEXT_BUFFER',
   152: 'READONLY_BUFFER',
 };
+
+/** What `writeTorchStateDict` writes to `<archive>/version`: the archive format of torch >= 1.6. */
+export const TORCH_WRITER_VERSION = 3;

@@ -310,6 +310,26 @@ describe('tensor decoding', () => {
     }
   });
 
+  it('charges the budget once per view: the same tensor read again (streamed weights) passes, a new view past it fails', async () => {
+    const root: Py = {
+      dict: [
+        ['a', torchTensor(storage('FloatStorage', 'f', 12), 0, [2, 4], [4, 1])],
+        ['b', torchTensor(storage('FloatStorage', 'f', 12), 4, [2, 4], [4, 1])],
+      ],
+    };
+    // 32 bytes per view: room for one of them, not two
+    const checkpoint = await openTorchCheckpoint(writeTemp(buildTorchZip('a', root, { f: bytesOf(f32) })), { budgetBytes: 48 });
+    try {
+      const refs = checkpoint.findStateDict();
+      for (let pass = 0; pass < 5; pass++) {
+        expect(Array.from((await checkpoint.readTensor(refs.get('a')!)).data as Float32Array)).toEqual(Array.from(f32.subarray(0, 8)));
+      }
+      await expect(checkpoint.readTensor(refs.get('b')!)).rejects.toThrowError(/tensor b .* more than its budget of 48/);
+    } finally {
+      await checkpoint.close();
+    }
+  });
+
   it('refuses a view that reaches past its storage, and a storage shorter than declared', async () => {
     const overRoot: Py = {
       dict: [

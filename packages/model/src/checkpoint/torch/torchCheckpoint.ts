@@ -166,6 +166,8 @@ export class TorchCheckpoint {
   readonly budgetBytes: number;
   private readonly zip: ZipReader;
   private bytesReturned = 0;
+  /** Views already charged to the budget: reading one again (weights streamed pass after pass) costs nothing more. */
+  private readonly charged = new Set<string>();
 
   private constructor(init: {
     path: string;
@@ -258,13 +260,20 @@ export class TorchCheckpoint {
         this.path,
       );
     }
-    if (this.bytesReturned + bytes > this.budgetBytes) {
+    // The budget bounds how much distinct data a file can make us read; the same view read again
+    // returns the same bytes, so a file cannot amplify through it.
+    const view = `${storage.key}|${dtype}|${storageOffset}|${shape.join(',')}|${stride.join(',')}`;
+    const counted = this.charged.has(view);
+    if (!counted && this.bytesReturned + bytes > this.budgetBytes) {
       throw new CheckpointError(
         `${this.path}: tensor ${ref.name} (shape ${JSON.stringify(shape)}, ${bytes} bytes) would take the tensors read from this ${this.zip.fileSize}-byte file to ${this.bytesReturned + bytes} bytes, more than its budget of ${this.budgetBytes}`,
         this.path,
       );
     }
-    this.bytesReturned += bytes;
+    if (!counted) {
+      this.charged.add(view);
+      this.bytesReturned += bytes;
+    }
     const entry = this.zip.entries.get(`${this.archiveName}/data/${storage.key}`);
     if (!entry)
       throw new CheckpointError(

@@ -128,3 +128,17 @@ export type ElementArray =
   | Uint16Array
   | Int8Array
   | Uint8Array;
+
+/** Options of `writeTorchStateDict`. */
+export interface WriteTorchStateDictOptions {
+  /** Keys and shapes in file order. */
+  entries: ReadonlyArray<{ key: string; shape: readonly number[] }>;
+  /** The float32 values of one key, row-major; asked for one key at a time, in order. */
+  values: (key: string) => Float32Array | Promise<Float32Array>;
+  /** Top-level key holding the state dict (`module`, as the official VideoMAE v2 checkpoints); null: the state dict is the root. Default `module`. */
+  container?: string | null;
+  /** Top folder of the archive. Default `archive`. */
+  archive?: string;
+  /** Deflate the storages (torch stores them; some re-zipped copies are deflated). Default false. */
+  deflate?: boolean;
+}

@@ -2,6 +2,8 @@ import path from 'node:path';
 import type { ClipInput } from '../../manifest/types.js';
 import type { ArtifactIdentity, ArtifactKind, DatasetScope, PipelineStage } from '../../pipeline/catalogue.js';
 import {
+  cvReportFolder,
+  cvReportIdentity,
   featureIdentity,
   featurePath,
   packedDatasetFolder,
@@ -17,10 +19,11 @@ import type { ProducePhase } from '../types.js';
  * The crash, kill and concurrency tests of `produceArtifact` run once per case: each kind of the
  * artifact catalogue as a stage makes it (identity and path from the catalogue, the real helper,
  * the kind's layout), with stand-in content: features written as one file, features registered
- * as they already are (import-features), and packed datasets, training runs and reports written as
+ * as they already are (import-features), and packed datasets, training runs, reports and
+ * cross-validation reports written as
  * folders of the files the real stages write.
  */
-export const PRODUCER_CASES = ['features', 'imported-features', 'packed-dataset', 'training-run', 'report'] as const;
+export const PRODUCER_CASES = ['features', 'imported-features', 'packed-dataset', 'training-run', 'report', 'cv-report'] as const;
 type ProducerCaseName = (typeof PRODUCER_CASES)[number];
 
 export interface ProducerCase {
@@ -148,6 +151,17 @@ const CASES: Record<ProducerCaseName, ProducerCase> = {
     identity: (item) => reportIdentity(datasetOf(item).name, 'reports/latest'),
     target: (dataDir, item) => reportFolder(dataDir, 'reports/latest', datasetOf(item)),
     files: folderFiles(['confusion_combined.png', 'metrics.json', 'predictions.csv', 'report.md']),
+    clips: () => [],
+    itemOf: itemOfDataset,
+  },
+  'cv-report': {
+    name: 'cv-report',
+    kind: 'cv-report',
+    mode: 'folder',
+    runStage: 'cv',
+    identity: (item) => cvReportIdentity(datasetOf(item).name, 'reports/cv'),
+    target: (dataDir, item) => cvReportFolder(dataDir, 'reports/cv', datasetOf(item)),
+    files: folderFiles(['confusion_combined.png', 'cv.json', 'folds.png', 'report.md']),
     clips: () => [],
     itemOf: itemOfDataset,
   },

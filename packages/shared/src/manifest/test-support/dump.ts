@@ -1,0 +1,17 @@
+import Database from 'better-sqlite3';
+
+/**
+ * Every row of every manifest table (runs, clips, artifacts, ingest issues, ...), in a stable
+ * order, as text: tests compare it before and after a command that must change nothing.
+ */
+export function dumpManifest(file: string): string {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const tables = db
+      .prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name")
+      .all() as Array<{ name: string }>;
+    return tables.map(({ name }) => `${name}\n${JSON.stringify(db.prepare(`select * from "${name}" order by rowid`).all())}`).join('\n');
+  } finally {
+    db.close();
+  }
+}

@@ -28,15 +28,22 @@ const postgres = postgresForTests();
 
 interface Worker {
   pid: number;
+  /** Its connections' `application_name` on the server. */
+  name: string;
   done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
   kill(): void;
   /** SIGSTOP / SIGCONT: holds a worker still, as a slow machine would be, without ending its leases. */
   pause(paused: boolean): void;
 }
 
+let workerCount = 0;
+
 function startWorker(configPath: string, manifestUrl: string): Worker {
+  const name = `pthnet-worker-${++workerCount}`;
+  const url = new URL(manifestUrl);
+  url.searchParams.set('application_name', name);
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD, '--config', configPath], {
-    env: { ...process.env, PTHNET_MANIFEST_URL: manifestUrl },
+    env: { ...process.env, PTHNET_MANIFEST_URL: url.href },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -44,7 +51,13 @@ function startWorker(configPath: string, manifestUrl: string): Worker {
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((done) =>
     child.on('close', (code, signal) => done({ code, signal, stderr })),
   );
-  return { pid: child.pid ?? -1, done, kill: () => child.kill('SIGKILL'), pause: (paused) => child.kill(paused ? 'SIGSTOP' : 'SIGCONT') };
+  return {
+    pid: child.pid ?? -1,
+    name,
+    done,
+    kill: () => child.kill('SIGKILL'),
+    pause: (paused) => child.kill(paused ? 'SIGSTOP' : 'SIGCONT'),
+  };
 }
 
 function filesUnder(dir: string): string[] {
@@ -109,6 +122,8 @@ describe.skipIf(!postgres.available)('extract by several processes sharing one P
       for (const w of others) w.pause(true);
       victim.kill();
       expect((await victim.done).signal).toBe('SIGKILL');
+      // a claim the victim sent just before it died may still be committing on the server
+      await server.waitForDisconnect(victim.name);
       const stalled = await store.status.summary({ checkFiles: false });
       expect(stalled.expiredLeases.length).toBeGreaterThan(0);
       expect(stalled.expiredLeases.every((lease) => lease.pid === victim.pid && lease.stage === 'extract')).toBe(true);

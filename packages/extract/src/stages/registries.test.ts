@@ -173,7 +173,8 @@ describe('a toy layout and a toy backbone, added through the registries, run by 
     const again = await runExtract(store, config, join(root, 'data'), { runId: await store.runs.startRun('extract', {}) });
     expect(again).toMatchObject({ clips: 0, produced: 0, upToDate: 12 });
     const eight = validateConfig({ ...config, extract: { ...config.extract, windowLength: 8 } });
-    (await expect(runExtract(store, eight, join(root, 'data'), { runId: await store.runs.startRun('extract', {}) }))).rejects.toThrow(
+    const runId = await store.runs.startRun('extract', {});
+    await expect(runExtract(store, eight, join(root, 'data'), { runId })).rejects.toThrow(
       new ConfigError('extract.windowLength: expected 16 (the frames per window of backbone toy-mean-colour toy-2), got 8'),
     );
   });

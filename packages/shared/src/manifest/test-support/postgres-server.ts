@@ -73,6 +73,12 @@ export interface PostgresServer {
   readonly port: number;
   /** A fresh, empty database on this server; its URL. */
   createDatabase(): Promise<string>;
+  /**
+   * Waits until no server process serves a client that connected with `application_name`
+   * (a URL's `?application_name=`): after a client is killed, the server may still be finishing
+   * what it sent last (a commit), which a test must see before it reads the database.
+   */
+  waitForDisconnect(applicationName: string, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -133,6 +139,24 @@ export async function startPostgres(found: Extract<PostgresAvailability, { avail
         await client.end();
       }
       return `postgres://${SUPERUSER}@127.0.0.1:${port}/${name}`;
+    },
+    async waitForDisconnect(applicationName: string, timeoutMs = 10_000) {
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      try {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          const { rows } = await client.query<{ n: number }>(
+            'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1',
+            [applicationName],
+          );
+          if (rows[0]?.n === 0) return;
+          if (Date.now() > deadline) throw new Error(`PostgreSQL still serves ${applicationName} after ${timeoutMs} ms`);
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      } finally {
+        await client.end();
+      }
     },
     async stop() {
       if (server.exitCode === null) {

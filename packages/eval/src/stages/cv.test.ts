@@ -73,7 +73,7 @@ describe('pthnet cv on a generated MAFW tree (11 classes, 5 folds)', () => {
   let ws: { work: string; config: string; data: string };
   beforeAll(async () => {
     const clips = foldClips(15, MAFW_LABELS.length);
-    ws = await foldWorkspace({ name: 'mafw', layout: 'mafw', media: 'frames' }, (root) => writeMafwTree(root, clips, MAFW_LABELS));
+    ws = await foldWorkspace({ name: 'mafw', layout: 'mafw', media: 'frames' }, (root) => writeMafwTree(root, clips, MAFW_LABELS), true);
   }, 120_000);
 
   it('ingests every fold, reporting the line that fits no format with its file and line', async () => {

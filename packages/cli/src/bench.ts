@@ -16,6 +16,10 @@ const BENCHMARKS: Record<string, { script: string; summary: string }> = {
     summary: 'ViT-g/14 with random weights streamed from a 3.8 GB checkpoint on 2 workers: windows/s, peak memory',
   },
   scale: { script: 'cli/src/bench/main.ts', summary: 'the pipeline at FERV39k size: each stage, first run and no-op rerun' },
+  manifest: {
+    script: 'shared/src/bench/manifest.ts',
+    summary: 'claims/s and no-op rerun time at FERV39k size (233,610 artifacts), SQLite and PostgreSQL (--postgres <url>)',
+  },
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -15,6 +15,7 @@ describe('pthnet dispatcher', () => {
       'predict',
       'demo',
       'status',
+      'manifest',
     ]);
   });
 

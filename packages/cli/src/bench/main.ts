@@ -39,7 +39,7 @@ const positive = (flag: string, text: string) => {
   return n;
 };
 
-const result = runScaleBench({
+const result = await runScaleBench({
   dir: path.resolve(values.dir),
   every: positive('every', values.every),
   epochs: positive('epochs', values.epochs),

@@ -83,7 +83,13 @@ function childrenCpuSeconds(): number | undefined {
 }
 
 /** Runs one stage as `pnpm pthnet` would, and reads its recorded run from the manifest. */
-function runStage(stage: ScaleStage, config: string, manifest: string, args: readonly string[], log: (line: string) => void): StageTiming {
+async function runStage(
+  stage: ScaleStage,
+  config: string,
+  manifest: string,
+  args: readonly string[],
+  log: (line: string) => void,
+): Promise<StageTiming> {
   const started = performance.now();
   const cpuBefore = childrenCpuSeconds();
   const child = spawnSync(process.execPath, ['--import', 'tsx', PTHNET, stage, '--config', config, ...args], {
@@ -95,9 +101,9 @@ function runStage(stage: ScaleStage, config: string, manifest: string, args: rea
   const cpuAfter = childrenCpuSeconds();
   const cpuS = cpuBefore === undefined || cpuAfter === undefined ? null : cpuAfter - cpuBefore;
   if (child.status !== 0) throw new ConfigError(`bench scale: pthnet ${stage} failed with status ${child.status}:\n${child.stdout}`);
-  const store = ManifestStore.open(manifest, { readonly: true });
+  const store = await ManifestStore.open(manifest, { readonly: true });
   try {
-    const run = store.runs.listRuns({ stage, limit: 1 })[0];
+    const [run] = await store.runs.listRuns({ stage, limit: 1 });
     if (run?.endedAt == null || run.outcome !== 'ok') {
       throw new ConfigError(`bench scale: expected a finished ${stage} run in ${manifest}, got ${run ? run.outcome : 'none'}`);
     }
@@ -112,11 +118,11 @@ function runStage(stage: ScaleStage, config: string, manifest: string, args: rea
     log(`${stage}: ${timing.stageS.toFixed(2)} s (process ${processS.toFixed(2)} s${cpu}) ${JSON.stringify(timing.counts)}`);
     return timing;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
-export function runScaleBench(options: ScaleBenchOptions): ScaleBenchResult {
+export async function runScaleBench(options: ScaleBenchOptions): Promise<ScaleBenchResult> {
   const features = ensureFeatureSet(options);
   const size = featureSetSize(features);
   const dataDir = path.join(options.dir, `data-every${options.every}`);
@@ -131,12 +137,14 @@ export function runScaleBench(options: ScaleBenchOptions): ScaleBenchResult {
   }
   const manifest = ManifestStore.defaultPath(dataDir);
   const stages = SCALE_STAGES.filter((stage) => !options.skipTrain || (stage !== 'train' && stage !== 'eval'));
-  const pass = (label: string) => {
+  const pass = async (label: string) => {
     options.log(`--- ${label}`);
-    return stages.map((stage) => runStage(stage, config, manifest, stageArgs(stage, features, options), options.log));
+    const timings: StageTiming[] = [];
+    for (const stage of stages) timings.push(await runStage(stage, config, manifest, stageArgs(stage, features, options), options.log));
+    return timings;
   };
-  const first = options.rerunOnly ? [] : pass('first run');
-  const noop = pass('no-op rerun');
+  const first = options.rerunOnly ? [] : await pass('first run');
+  const noop = await pass('no-op rerun');
   const sum = (key: 'stageS' | 'processS' | 'cpuS') => noop.reduce((s, t) => s + (t[key] ?? 0), 0);
   return {
     clips: Math.ceil(FERV39K_CLIPS / options.every),

@@ -91,24 +91,24 @@ describe('any number of classes (reference-list layout, names from the config)',
 
     // a head of another size stops train before a run is recorded: the --init checkpoint's (7) or the config's
     const manifest = join(ws.data, 'manifest.sqlite');
-    const trainRuns = () => {
-      const store = ManifestStore.open(manifest);
+    const trainRuns = async () => {
+      const store = await ManifestStore.open(manifest);
       try {
-        return store.runs.listRuns({ stage: 'train' }).length;
+        return (await store.runs.listRuns({ stage: 'train' })).length;
       } finally {
-        store.close();
+        await store.close();
       }
     };
-    const before = trainRuns();
+    const before = await trainRuns();
     const pth = join(TINY, 'checkpoint_init.pth');
     expect(await run(TRAIN_STAGES, ['train', '--config', ws.config, '--init', pth, '--restart'])).not.toBe(0);
     const config = JSON.parse(readFileSync(ws.config, 'utf8')) as { train: { model: Record<string, unknown> } };
     const pinned = join(ws.work, 'pinned.json');
     writeFileSync(pinned, JSON.stringify({ ...config, train: { ...config.train, model: { ...config.train.model, num_classes: 7 } } }));
     expect(await run(TRAIN_STAGES, ['train', '--config', pinned])).not.toBe(0);
-    expect(trainRuns()).toBe(before);
+    expect(await trainRuns()).toBe(before);
     // what those commands said, and that it is a typed error carrying both counts
-    const store = ManifestStore.open(manifest);
+    const store = await ManifestStore.open(manifest);
     try {
       const scope = { name: 'lists', ownFolder: false };
       const initError = await checkTrainClasses(store, validateConfig({ ...config, train: { ...config.train, init: pth } }), scope).catch(
@@ -129,7 +129,7 @@ describe('any number of classes (reference-list layout, names from the config)',
         message: 'train.model.num_classes: expected 11 classes (those of dataset "lists"), got 7',
       });
     } finally {
-      store.close();
+      await store.close();
     }
   }, 120_000);
 

@@ -76,20 +76,20 @@ describe('pthnet cv on a generated MAFW tree (11 classes, 5 folds)', () => {
     ws = await foldWorkspace({ name: 'mafw', layout: 'mafw', media: 'frames' }, (root) => writeMafwTree(root, clips, MAFW_LABELS), true);
   }, 120_000);
 
-  it('ingests every fold, reporting the line that fits no format with its file and line', () => {
-    const store = ManifestStore.open(join(ws.data, 'manifest.sqlite'));
+  it('ingests every fold, reporting the line that fits no format with its file and line', async () => {
+    const store = await ManifestStore.open(join(ws.data, 'manifest.sqlite'));
     try {
-      expect(store.clips.getLabelMap('mafw')).toEqual(MAFW_LABELS);
-      expect(store.clips.countClips('mafw')).toBe(15);
+      expect(await store.clips.getLabelMap('mafw')).toEqual(MAFW_LABELS);
+      expect(await store.clips.countClips('mafw')).toBe(15);
       for (let fold = 1; fold <= 5; fold++) {
-        expect(store.clips.listClips({ dataset: 'mafw', split: foldSplit(fold, 'test') })).toHaveLength(3);
-        expect(store.clips.listClips({ dataset: 'mafw', split: foldSplit(fold, 'train') })).toHaveLength(12);
+        expect(await store.clips.listClips({ dataset: 'mafw', split: foldSplit(fold, 'test') })).toHaveLength(3);
+        expect(await store.clips.listClips({ dataset: 'mafw', split: foldSplit(fold, 'train') })).toHaveLength(12);
       }
-      const malformed = store.clips.listIngestIssues({ dataset: 'mafw', reason: 'malformed_line' });
+      const malformed = await store.clips.listIngestIssues({ dataset: 'mafw', reason: 'malformed_line' });
       expect(malformed).toHaveLength(1);
       expect(malformed[0]?.detail).toContain('set_1/train.txt:2: malformed line "this line fits no format at all"');
     } finally {
-      store.close();
+      await store.close();
     }
   });
 
@@ -97,20 +97,24 @@ describe('pthnet cv on a generated MAFW tree (11 classes, 5 folds)', () => {
     const killed = await cvChild(ws.config, '[cv] fold 3: train forward');
     expect(killed.signal, killed.stderr).toBe('SIGKILL');
     const manifest = join(ws.data, 'manifest.sqlite');
-    const runsOf = () => {
-      const store = ManifestStore.open(manifest);
+    const runsOf = async () => {
+      const store = await ManifestStore.open(manifest);
       try {
-        return [1, 2, 3, 4, 5].map((fold) =>
-          (['forward', 'reversed'] as const).map((direction) => {
-            const row = store.artifacts.getArtifact(trainingRunIdentity('mafw', { direction, source: 'raw', fold }));
-            return { status: row?.status, runId: row?.runId, completedAt: row?.completedAt?.getTime() };
-          }),
+        return await Promise.all(
+          [1, 2, 3, 4, 5].map((fold) =>
+            Promise.all(
+              (['forward', 'reversed'] as const).map(async (direction) => {
+                const row = await store.artifacts.getArtifact(trainingRunIdentity('mafw', { direction, source: 'raw', fold }));
+                return { status: row?.status, runId: row?.runId, completedAt: row?.completedAt?.getTime() };
+              }),
+            ),
+          ),
         );
       } finally {
-        store.close();
+        await store.close();
       }
     };
-    const before = runsOf();
+    const before = await runsOf();
     expect(
       before
         .slice(0, 2)
@@ -120,10 +124,10 @@ describe('pthnet cv on a generated MAFW tree (11 classes, 5 folds)', () => {
     expect(before[2]?.[0]?.status).not.toBe('done');
     const firstRun = before[0]?.[0]?.runId;
     // status tells, per fold, what is done
-    const store0 = ManifestStore.open(manifest);
+    const store0 = await ManifestStore.open(manifest);
     try {
       const kinds = ['packed-dataset', 'training-run', 'report', 'cv-report'] as const;
-      const status = foldStatus(kinds.flatMap((kind) => store0.artifacts.listArtifacts({ kind })));
+      const status = foldStatus((await Promise.all(kinds.map((kind) => store0.artifacts.listArtifacts({ kind })))).flat());
       expect(status.folds.slice(0, 2).map((f) => [f.fold, f.datasets, f.runs, f.report])).toEqual([
         [1, { done: 4, total: 4 }, { done: 2, total: 2 }, 'done'],
         [2, { done: 4, total: 4 }, { done: 2, total: 2 }, 'done'],
@@ -132,12 +136,12 @@ describe('pthnet cv on a generated MAFW tree (11 classes, 5 folds)', () => {
       expect(status.cvReports).toEqual([]);
       expect(formatFoldStatus(status).join('\n')).toMatch(/mafw +set_2 +4\/4 +2\/2 +done/);
     } finally {
-      store0.close();
+      await store0.close();
     }
 
     const finished = await cvChild(ws.config);
     expect(finished.code, finished.stderr).toBe(0);
-    const after = runsOf();
+    const after = await runsOf();
     // folds 1-2: the same rows, untouched; folds 3-5: made by the second run
     expect(after.slice(0, 2)).toEqual(before.slice(0, 2));
     const secondRun = after[2]?.[0]?.runId;
@@ -164,16 +168,16 @@ describe('pthnet cv on a generated MAFW tree (11 classes, 5 folds)', () => {
 
     const again = await cvChild(ws.config);
     expect(again.code, again.stderr).toBe(0);
-    expect(runsOf()).toEqual(after);
-    const store = ManifestStore.open(manifest);
+    expect(await runsOf()).toEqual(after);
+    const store = await ManifestStore.open(manifest);
     try {
-      const cvRuns = store.runs.listRuns({ stage: 'cv' });
+      const cvRuns = await store.runs.listRuns({ stage: 'cv' });
       expect(cvRuns.map((r) => r.outcome)).toEqual(['ok', 'ok', 'interrupted']);
       expect(JSON.parse(cvRuns[0]?.counts ?? '{}')).toEqual({ folds: 5, trained: 0, reports: 0 });
-      expect(store.artifacts.getArtifact(cvReportIdentity('mafw', 'reports/cv'))?.runId).toBe(secondRun);
-      expect(store.artifacts.getArtifact(reportIdentity('mafw', 'reports/cv/set_1'))?.runId).toBe(firstRun);
+      expect((await store.artifacts.getArtifact(cvReportIdentity('mafw', 'reports/cv')))?.runId).toBe(secondRun);
+      expect((await store.artifacts.getArtifact(reportIdentity('mafw', 'reports/cv/set_1')))?.runId).toBe(firstRun);
     } finally {
-      store.close();
+      await store.close();
     }
   }, 300_000);
 });

@@ -66,11 +66,11 @@ export function foldConfig(config: PipelineConfig, fold: number): PipelineConfig
 }
 
 /** Fails before any work when a fold's splits have no clip (the dataset was ingested without those folds). */
-function checkFoldSplits(store: ManifestStore, scope: DatasetScope, folds: readonly number[]): void {
+async function checkFoldSplits(store: ManifestStore, scope: DatasetScope, folds: readonly number[]): Promise<void> {
   for (const fold of folds) {
     for (const role of ['train', 'test'] as const) {
       const split = foldSplit(fold, role);
-      if (store.clips.listClips({ dataset: scope.name, split }).length === 0) {
+      if ((await store.clips.listClips({ dataset: scope.name, split })).length === 0) {
         throw new ConfigError(
           `cv.folds (--folds): expected clips in the split ${split} of ${scope.name}, got none (ingest the dataset with its folds, e.g. "folds": [1, 2, 3, 4, 5] for DFEW; MAFW reads all five)`,
         );
@@ -129,7 +129,7 @@ export async function runCv(
   const foldReports = outcomes.map((o) => ({ fold: o.fold, dir: o.reportDir }));
   const inputs: Record<string, string> = {};
   for (const { fold } of foldReports) {
-    const row = store.artifacts.getArtifact(reportIdentity(scope.name, foldConfig(config, fold).eval.out));
+    const row = await store.artifacts.getArtifact(reportIdentity(scope.name, foldConfig(config, fold).eval.out));
     // runEval has just made or confirmed it, so it is done with a content hash
     if (row?.contentHash == null) throw new Error(`cv: expected the done report of fold ${fold}, got ${row?.status ?? 'none'}`);
     inputs[foldName(fold)] = row.contentHash;
@@ -188,11 +188,11 @@ export function command(): Command {
   );
   cmd.action(async (opts: { json?: boolean }) => {
     const ctx = stageContext(cmd, CV_FLAGS);
-    const store = ManifestStore.open(ctx.manifestPath);
+    const store = await ManifestStore.open(ctx.manifest);
     try {
-      const scope = resolveDataset(store.clips, ctx.config.dataset);
+      const scope = await resolveDataset(store.clips, ctx.config.dataset);
       // before any run is recorded: the folds exist, the head fits the classes
-      checkFoldSplits(store, scope, ctx.config.cv.folds);
+      await checkFoldSplits(store, scope, ctx.config.cv.folds);
       const classes = await checkTrainClasses(store, ctx.config, scope);
       const backend = await selectBackend(ctx.config.backend);
       process.stderr.write(`[cv] tfjs backend: ${describeBackend(backend)}\n`);
@@ -221,7 +221,7 @@ export function command(): Command {
         );
       else console.log(`cv: ${summary.outcome} after ${summary.folds.length} fold(s); rerun to continue`);
     } finally {
-      store.close();
+      await store.close();
     }
   });
   return cmd;

@@ -39,11 +39,11 @@ describe('one manifest, two datasets: eval and predict take the dataset into acc
     ({ work, config } = await fixtureWorkspace('pthnet-two-datasets-', ['forward', 'reversed']));
     const second = join(work, 'dfew-features');
     await writeFixtureFeatures(second, ['', '_rv'], 'Other');
-    const store = ManifestStore.open(join(work, 'data/manifest.sqlite'));
+    const store = await ManifestStore.open(join(work, 'data/manifest.sqlite'));
     try {
       await importFeatures(store, { listsDir: second, root: second, dataset: 'dfew', labels: DFEW_LABELS });
     } finally {
-      store.close();
+      await store.close();
     }
   });
 
@@ -66,17 +66,17 @@ describe('one manifest, two datasets: eval and predict take the dataset into acc
     expect(ferv.classNames).toEqual([...REFERENCE_LABELS]);
     // the same network on the same features (under other clip ids): the same scores, in two reports
     expect(dfew.results.combined.war).toBe(ferv.results.combined.war);
-    const store = ManifestStore.open(join(work, 'data/manifest.sqlite'));
+    const store = await ManifestStore.open(join(work, 'data/manifest.sqlite'));
     try {
-      expect(store.artifacts.listArtifacts({ kind: 'report' }).map((row) => [row.dataset, row.status])).toEqual([
+      expect((await store.artifacts.listArtifacts({ kind: 'report' })).map((row) => [row.dataset, row.status])).toEqual([
         ['dfew', 'done'],
         ['ferv39k', 'done'],
       ]);
-      expect(store.artifacts.getArtifact(reportIdentity('dfew', 'reports/latest'))?.path).toBe(
+      expect((await store.artifacts.getArtifact(reportIdentity('dfew', 'reports/latest')))?.path).toBe(
         join(work, 'data/reports/latest/dfew/artifact.json'),
       );
     } finally {
-      store.close();
+      await store.close();
     }
   });
 

@@ -25,17 +25,17 @@ function demo(config: string): string {
 }
 
 /** Counts of the newest run of each stage. */
-function lastRunCounts(manifest: string): Record<string, Record<string, number>> {
-  const store = ManifestStore.open(manifest);
+async function lastRunCounts(manifest: string): Promise<Record<string, Record<string, number>>> {
+  const store = await ManifestStore.open(manifest);
   try {
     const out: Record<string, Record<string, number>> = {};
     for (const stage of ['ingest', 'extract', 'datasets', 'train', 'eval'] as const) {
-      const run = store.runs.listRuns({ stage, limit: 1 })[0];
+      const run = (await store.runs.listRuns({ stage, limit: 1 }))[0];
       out[stage] = run?.counts ? (JSON.parse(run.counts) as Record<string, number>) : {};
     }
     return out;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -66,7 +66,7 @@ describe('demo end to end (reduced)', () => {
     expect(first).toMatch(/combined\s+[\d.]+\s+[\d.]+/);
     expect(existsSync(join(data, 'reports/latest/report.md'))).toBe(true);
     expect(existsSync(join(data, 'reports/latest/metrics.json'))).toBe(true);
-    const c1 = lastRunCounts(manifest);
+    const c1 = await lastRunCounts(manifest);
     expect(c1.ingest).toMatchObject({ inserted: 35 });
     expect(c1.extract).toMatchObject({ produced: 35 * 6, failed: 0 });
     expect(c1.datasets).toMatchObject({ built: 4 });
@@ -74,7 +74,7 @@ describe('demo end to end (reduced)', () => {
     expect(c1.eval).toMatchObject({ written: 1 });
 
     demo(config);
-    const c2 = lastRunCounts(manifest);
+    const c2 = await lastRunCounts(manifest);
     expect(c2.ingest).toMatchObject({ inserted: 0, updated: 0, unchanged: 35 });
     expect(c2.extract).toMatchObject({ produced: 0, upToDate: 35 * 6 });
     expect(c2.datasets).toMatchObject({ built: 0, upToDate: 4 });
@@ -82,10 +82,10 @@ describe('demo end to end (reduced)', () => {
     expect(c2.eval).toMatchObject({ written: 0 });
 
     // one clip's raw video (or frame) changes: its 6 feature files, then everything downstream
-    const store = ManifestStore.open(manifest);
-    const clip = store.clips.listClips({ split: 'test' })[0]!;
-    const source = store.clips.getClipSource(clip.id, 'raw')!;
-    store.close();
+    const store = await ManifestStore.open(manifest);
+    const clip = (await store.clips.listClips({ split: 'test' }))[0]!;
+    const source = (await store.clips.getClipSource(clip.id, 'raw'))!;
+    await store.close();
     const file = source.isFrameFolder ? join(source.path, readdirSync(source.path).sort()[0]!) : source.path;
     const { ffmpeg } = resolveMediaBinaries();
     const args = source.isFrameFolder
@@ -93,7 +93,7 @@ describe('demo end to end (reduced)', () => {
       : ['-y', '-f', 'lavfi', '-i', `testsrc2=s=64x48:r=25`, '-frames:v', String(source.frameCount), '-pix_fmt', 'yuv420p', file];
     expect(spawnSync(ffmpeg, args).status).toBe(0);
     demo(config);
-    const c3 = lastRunCounts(manifest);
+    const c3 = await lastRunCounts(manifest);
     expect(c3.ingest).toMatchObject({ updated: 1 });
     expect(c3.extract).toMatchObject({ produced: 6, upToDate: 34 * 6 });
     expect(c3.datasets).toMatchObject({ built: 2, upToDate: 2 });

@@ -59,15 +59,15 @@ describe('eval command on the reference fixture', () => {
     // the manifest records the report folder's artifact.json, which lists every file of the report
     const record = await readArtifactRecord(join(dir, 'artifact.json'));
     expect(record.files.map((f) => f.path)).toEqual([...report.charts, 'metrics.json', 'predictions.csv', 'report.md'].sort());
-    const store = ManifestStore.open(join(work, 'data/manifest.sqlite'));
+    const store = await ManifestStore.open(join(work, 'data/manifest.sqlite'));
     try {
-      expect(store.artifacts.getArtifact(reportIdentity('ferv39k', 'reports/latest'))).toMatchObject({
+      expect(await store.artifacts.getArtifact(reportIdentity('ferv39k', 'reports/latest'))).toMatchObject({
         status: 'done',
         path: join(dir, 'artifact.json'),
         contentHash: await hashFile(join(dir, 'artifact.json')),
       });
     } finally {
-      store.close();
+      await store.close();
     }
     // nothing changed: the report is up to date, and --compare of a report with itself is all zeros
     expect(await main(['eval', '--config', config, '--forward', pth, '--reversed', pth, '--mu', '0.7', '--sweep'])).toBe(0);

@@ -110,7 +110,7 @@ async function logitsByClip(checkpoint: string, ckpt: LoadedPthNetCheckpoint, da
  * moved, or with --rehash); any other checkpoint is read and hashed.
  */
 async function checkpointHash(store: ManifestStore, checkpoint: string, run: ArtifactIdentity, verify: CheckOptions['verify']) {
-  const row = store.artifacts.getArtifact(run);
+  const row = await store.artifacts.getArtifact(run);
   if (row?.status === 'done' && bestCheckpointOf(row.path) === checkpoint) {
     const folder = artifactFolderOf(row.path);
     const plan = await checkArtifact(store, run, { cacheKey: row.cacheKey, path: folder }, verify === undefined ? {} : { verify });
@@ -126,31 +126,31 @@ function readCurves(path: string): TrainLogRecord[] | undefined {
 }
 
 /** The pipeline's own checkpoints and test datasets, or the flags' overrides. */
-function resolveInputs(
+async function resolveInputs(
   store: ManifestStore,
   config: PipelineConfig,
   datasetName: string,
   flags: { forward?: string; reversed?: string; fold?: number },
 ) {
   const source = config.datasets.source;
-  const checkpoint = (direction: Direction, flag: string | undefined) => {
+  const checkpoint = async (direction: Direction, flag: string | undefined) => {
     if (flag !== undefined) {
       if (!existsSync(flag)) throw new ConfigError(`--${direction}: expected an existing checkpoint, got "${flag}"`);
       return resolve(flag);
     }
-    const row = store.artifacts.getArtifact(
+    const row = await store.artifacts.getArtifact(
       trainingRunIdentity(datasetName, { direction, source, ...(flags.fold === undefined ? {} : { fold: flags.fold }) }),
     );
     const best = row?.status === 'done' ? bestCheckpointOf(row.path) : undefined;
     return best !== undefined && existsSync(best) ? best : undefined;
   };
-  const forward = checkpoint('forward', flags.forward);
+  const forward = await checkpoint('forward', flags.forward);
   if (forward === undefined)
     throw new ConfigError('eval: expected a forward checkpoint, got none (run `pnpm pthnet train`, or pass --forward <checkpoint>)');
-  const reversed = checkpoint('reversed', flags.reversed);
-  const dataset = (direction: Direction) => {
+  const reversed = await checkpoint('reversed', flags.reversed);
+  const dataset = async (direction: Direction) => {
     const spec: PackedDatasetSpec = { split: config.datasets.testSplit, direction, source };
-    const row = store.artifacts.getArtifact(packedDatasetIdentity(datasetName, spec));
+    const row = await store.artifacts.getArtifact(packedDatasetIdentity(datasetName, spec));
     if (row?.status !== 'done')
       throw new ConfigError(
         `eval: expected the packed dataset ${packedDatasetName(spec)} of ${datasetName}, got ${row ? `one that is ${row.status}` : 'none'} (run \`pnpm pthnet datasets\`)`,
@@ -160,7 +160,7 @@ function resolveInputs(
       throw new ConfigError(`eval: the packed dataset ${packedDatasetName(spec)} of ${datasetName} is done but has no content hash`);
     return { spec, contentHash: row.contentHash, dir: artifactFolderOf(row.path) };
   };
-  return { forward, reversed, forwardData: dataset('forward'), reversedData: reversed ? dataset('reversed') : undefined };
+  return { forward, reversed, forwardData: await dataset('forward'), reversedData: reversed ? await dataset('reversed') : undefined };
 }
 
 /**
@@ -175,7 +175,7 @@ export async function checkEvalInputs(
   scope: DatasetScope,
   flags: { forward?: string; reversed?: string },
 ): Promise<void> {
-  const inputs = resolveInputs(store, config, scope.name, flags);
+  const inputs = await resolveInputs(store, config, scope.name, flags);
   for (const data of [inputs.forwardData, inputs.reversedData]) {
     if (data) await checkPackedStrides(data.dir, packedDatasetName(data.spec), config.datasets.strides);
   }
@@ -189,9 +189,9 @@ export async function runEval(
   scope: DatasetScope,
   flags: { forward?: string; reversed?: string; runId?: string; fold?: number; verify?: CheckOptions['verify'] },
 ): Promise<EvalSummary> {
-  const inputs = resolveInputs(store, config, scope.name, flags);
+  const inputs = await resolveInputs(store, config, scope.name, flags);
   // Each network's head must score exactly the dataset's classes: checked before the report is claimed.
-  const classes = datasetClasses(store.clips, scope.name);
+  const classes = await datasetClasses(store.clips, scope.name);
   const forwardCkpt = await loadPthNetCheckpoint(inputs.forward);
   const reversedCkpt = inputs.reversed ? await loadPthNetCheckpoint(inputs.reversed) : undefined;
   for (const [flag, path, ckpt] of [
@@ -353,10 +353,10 @@ export function command(): Command {
     const ctx = stageContext(cmd, EVAL_FLAGS);
     const backend = await selectBackend(ctx.config.backend);
     process.stderr.write(`[eval] tfjs backend: ${describeBackend(backend)}\n`);
-    const store = ManifestStore.open(ctx.manifestPath);
+    const store = await ManifestStore.open(ctx.manifest);
     try {
       let summary: EvalSummary | undefined;
-      const scope = resolveDataset(store.clips, ctx.config.dataset);
+      const scope = await resolveDataset(store.clips, ctx.config.dataset);
       const flags = { ...(opts.forward ? { forward: opts.forward } : {}), ...(opts.reversed ? { reversed: opts.reversed } : {}) };
       await checkEvalInputs(store, ctx.config, scope, flags);
       await withStageRun(store, 'eval', { dataset: scope.name, ...ctx.config.eval }, async (run) => {
@@ -372,7 +372,7 @@ export function command(): Command {
       if (opts.json) console.log(JSON.stringify(summary, null, 2));
       else console.log(`${formatResultTable(summary)}\nreport (${summary.outcome}): ${join(summary.reportDir, 'report.md')}`);
     } finally {
-      store.close();
+      await store.close();
     }
   });
   return cmd;

@@ -4,7 +4,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
 import type { ConfigFlag, Direction, PipelineConfig } from 'shared';
 import { describeBackend, ConfigError, InputError, ManifestStore, selectBackend, stageCommand, stageContext } from 'shared';
-import { DATASET_FLAG, bestCheckpointOf, checkClassCount, datasetClasses, resolveDataset, trainingRunIdentity } from 'shared';
+import {
+  DATASET_FLAG,
+  bestCheckpointOf,
+  checkClassCount,
+  datasetClasses,
+  manifestExists,
+  resolveDataset,
+  trainingRunIdentity,
+} from 'shared';
 import type { LoadedPthNetCheckpoint } from 'model';
 import { createPthNet, loadPthNetCheckpoint, pthnetLevelLengths } from 'model';
 import type { Backbone } from 'extract';
@@ -182,22 +190,22 @@ export function command(): Command {
     let forward = opts.forward;
     let reversed = opts.reversed;
     let labelNames: string[] = [];
-    if (existsSync(ctx.manifestPath)) {
-      const store = ManifestStore.open(ctx.manifestPath);
+    if (manifestExists(ctx.manifest)) {
+      const store = await ManifestStore.open(ctx.manifest);
       try {
         // the runs and label names of the dataset asked for, or of the only one (with several, it asks which)
-        const any = store.clips.listDatasets().length > 0 || ctx.config.dataset !== null;
-        const dataset = any ? resolveDataset(store.clips, ctx.config.dataset).name : undefined;
-        const best = (d: Direction) => {
+        const any = (await store.clips.listDatasets()).length > 0 || ctx.config.dataset !== null;
+        const dataset = any ? (await resolveDataset(store.clips, ctx.config.dataset)).name : undefined;
+        const best = async (d: Direction) => {
           if (dataset === undefined) return undefined;
-          const row = store.artifacts.getArtifact(trainingRunIdentity(dataset, { direction: d, source: ctx.config.datasets.source }));
+          const row = await store.artifacts.getArtifact(trainingRunIdentity(dataset, { direction: d, source: ctx.config.datasets.source }));
           return row?.status === 'done' ? bestCheckpointOf(row.path) : undefined;
         };
-        forward ??= best('forward');
-        reversed ??= best('reversed');
-        if (dataset) labelNames = datasetClasses(store.clips, dataset).names;
+        forward ??= await best('forward');
+        reversed ??= await best('reversed');
+        if (dataset) labelNames = (await datasetClasses(store.clips, dataset)).names;
       } finally {
-        store.close();
+        await store.close();
       }
     }
     if (forward === undefined)

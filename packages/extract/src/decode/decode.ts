@@ -41,7 +41,10 @@ function runToBuffer(configure: (command: ffmpeg.FfmpegCommand) => ffmpeg.Ffmpeg
   const { ffmpeg: ffmpegPath } = resolveMediaBinaries();
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const output = new PassThrough();
+    // No 'close' event: fluent-ffmpeg takes the target's close for a failure unless the process's
+    // exit is seen within 20 ms, which a busy event loop (the backbone runs in this thread) misses,
+    // failing clips that decoded fine. The end of the output and the process's exit decide instead.
+    const output = new PassThrough({ emitClose: false });
     let commandEnded = false;
     let outputEnded = false;
     let failed = false;

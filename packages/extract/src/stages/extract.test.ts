@@ -32,8 +32,8 @@ describe('extract stage (tiny VideoMAE checkpoint, generated videos)', () => {
     await mkdir(join(root, '4_setups/All_scenes'), { recursive: true });
     await writeFile(join(root, '4_setups/All_scenes/train_All.csv'), 'Action/Sad/0001 Sad\nAction/Sad/0002 Sad\nAction/Happy/0004 Happy\n');
     await writeFile(join(root, '4_setups/All_scenes/test_All.csv'), 'Action/Happy/0003 Happy\n');
-    store = ManifestStore.open(join(root, 'data', 'manifest.sqlite'));
-    await ingestDataset(store, entry(), { cwd: root, runId: store.runs.startRun('ingest', {}) });
+    store = await ManifestStore.open(join(root, 'data', 'manifest.sqlite'));
+    await ingestDataset(store, entry(), { cwd: root, runId: await store.runs.startRun('ingest', {}) });
     config = validateConfig({
       workers: 2,
       extract: {
@@ -46,7 +46,7 @@ describe('extract stage (tiny VideoMAE checkpoint, generated videos)', () => {
   afterAll(() => store?.close());
 
   it('writes [windows, D] files per stride and direction in the reference layout, matching the ViT on the same frames', async () => {
-    const summary = await runExtract(store, config, join(root, 'data'), { runId: store.runs.startRun('extract', {}) });
+    const summary = await runExtract(store, config, join(root, 'data'), { runId: await store.runs.startRun('extract', {}) });
     expect(summary).toMatchObject({ clips: 4, produced: 24, upToDate: 0, failed: 0 });
     // distinct windows: forward + reversed, stride 4 windows cover the others (n=47: 9 distinct)
     expect(summary.windows).toBe(2 * (2 + 1 + 9 + 1));
@@ -83,14 +83,14 @@ describe('extract stage (tiny VideoMAE checkpoint, generated videos)', () => {
   });
 
   it('does nothing on a rerun, and redoes only a changed clip', async () => {
-    expect(await runExtract(store, config, join(root, 'data'), { runId: store.runs.startRun('extract', {}) })).toMatchObject({
+    expect(await runExtract(store, config, join(root, 'data'), { runId: await store.runs.startRun('extract', {}) })).toMatchObject({
       clips: 0,
       produced: 0,
       upToDate: 24,
     });
     await writeLavfiVideo(join(root, '0_7_LabelClips/Action/Sad/0001.mp4'), 'testsrc2', 20, 40, 32);
-    await ingestDataset(store, entry(), { cwd: root, runId: store.runs.startRun('ingest', {}) });
-    const again = await runExtract(store, config, join(root, 'data'), { runId: store.runs.startRun('extract', {}) });
+    await ingestDataset(store, entry(), { cwd: root, runId: await store.runs.startRun('ingest', {}) });
+    const again = await runExtract(store, config, join(root, 'data'), { runId: await store.runs.startRun('extract', {}) });
     expect(again).toMatchObject({ clips: 1, produced: 6, upToDate: 18, failed: 0 });
     expect((await readNpy(join(root, 'data/features/tiny_16_4/Action/Sad/0001.npy'))).shape).toEqual([2, 48]);
   });
@@ -98,14 +98,14 @@ describe('extract stage (tiny VideoMAE checkpoint, generated videos)', () => {
   it('records a clip that cannot be decoded as failed, with its error, and finishes the others', async () => {
     // 0002's file goes bad after ingest; its artifacts are forced stale so extract retries it
     await writeFile(join(root, '0_7_LabelClips/Action/Sad/0002.mp4'), 'garbage, not a video');
-    store.artifacts.markStaleWhere({ stage: 'extract', clipId: 'Action/Sad/0002' });
-    store.artifacts.markStaleWhere({ stage: 'extract', clipId: 'Action/Happy/0004' });
-    const summary = await runExtract(store, config, join(root, 'data'), { runId: store.runs.startRun('extract', {}) });
+    await store.artifacts.markStaleWhere({ stage: 'extract', clipId: 'Action/Sad/0002' });
+    await store.artifacts.markStaleWhere({ stage: 'extract', clipId: 'Action/Happy/0004' });
+    const summary = await runExtract(store, config, join(root, 'data'), { runId: await store.runs.startRun('extract', {}) });
     expect(summary).toMatchObject({ clips: 2, produced: 6, failed: 1 });
-    const failed = store.artifacts.listArtifacts({ stage: 'extract', status: 'failed' });
+    const failed = await store.artifacts.listArtifacts({ stage: 'extract', status: 'failed' });
     expect(failed).toHaveLength(6);
     expect(failed.every((a) => a.clipId === 'Action/Sad/0002' && /0002\.mp4/.test(a.error ?? ''))).toBe(true);
-    const status = store.status.summary().stages.find((s) => s.stage === 'extract');
+    const status = (await store.status.summary()).stages.find((s) => s.stage === 'extract');
     expect(status).toMatchObject({ done: 18, failed: 6 });
   });
 });

@@ -98,18 +98,18 @@ export async function backboneHash(path: string, dataDir: string, rehash = false
 }
 
 /** Every (clip, source, direction, stride) feature file the config asks for, with its cache key. */
-export function planExtractItems(
+export async function planExtractItems(
   store: ManifestStore,
   config: PipelineConfig,
   dataDir: string,
   backbone: { hash: string; spec: BackboneSpec },
-): ExtractItem[] {
+): Promise<ExtractItem[]> {
   const e = config.extract;
   const items: ExtractItem[] = [];
   // one query for every source: a query per clip would dominate a rerun with nothing to do
   const sourcesOf = new Map<string, ClipSourceRow[]>();
-  for (const row of store.clips.listClipSources()) sourcesOf.set(row.clipId, [...(sourcesOf.get(row.clipId) ?? []), row]);
-  for (const clip of store.clips.listClips()) {
+  for (const row of await store.clips.listClipSources()) sourcesOf.set(row.clipId, [...(sourcesOf.get(row.clipId) ?? []), row]);
+  for (const clip of await store.clips.listClips()) {
     const sources = sourcesOf.get(clip.id) ?? [];
     for (const kind of e.sources) {
       const source = sources.find((s) => s.kind === kind);
@@ -172,7 +172,42 @@ async function extractClipSource(
   runId: string,
   summary: ExtractSummary,
 ): Promise<void> {
-  const first = items[0];
+  // Claimed before the clip is decoded and run through the backbone, not only when its files are
+  // written: processes sharing a manifest (several machines) then split the compute, not just the writes.
+  const claimed: ExtractItem[] = [];
+  for (const item of items) {
+    const info = { cacheKey: item.cacheKey, path: item.path, params: item.params };
+    if (await store.artifacts.claim(item.identity, info, { runId })) claimed.push(item);
+    else summary.taken += 1;
+  }
+  const [first] = claimed;
+  if (first === undefined) return;
+  const leaseMs = store.artifacts.claimLeaseMs;
+  const renewal = setInterval(
+    () => {
+      // A busy database: the next tick retries; the lease outlasts a few missed ones.
+      for (const item of claimed) store.artifacts.renewClaim(item.identity, leaseMs).catch(() => undefined);
+    },
+    Math.max(1000, Math.floor(leaseMs / 3)),
+  );
+  renewal.unref();
+  try {
+    await extractClaimed(store, first, claimed, batcher, config, runId, summary);
+  } finally {
+    clearInterval(renewal);
+  }
+}
+
+/** Decodes the clip source once and makes the claimed items of it (see `extractClipSource`). */
+async function extractClaimed(
+  store: ManifestStore,
+  first: ExtractItem,
+  items: ExtractItem[],
+  batcher: WindowBatcher<FrameWindow>,
+  config: PipelineConfig,
+  runId: string,
+  summary: ExtractSummary,
+): Promise<void> {
   const decoded = await decodeClip({ path: first.source.path, kind: first.source.isFrameFolder ? 'frames' : 'video' });
   const L = config.extract.windowLength;
   for (const direction of new Set(items.map((i) => i.direction))) {
@@ -219,8 +254,8 @@ async function extractClipSource(
 export async function writeFeatureLists(store: ManifestStore, dataDir: string): Promise<string[]> {
   const featuresDir = join(dataDir, 'features');
   const byFile = new Map<string, string[]>();
-  const clips = new Map(store.clips.listClips().map((c) => [c.id, c]));
-  for (const row of store.artifacts.listArtifacts({ stage: 'extract', kind: 'features', status: 'done' })) {
+  const clips = new Map((await store.clips.listClips()).map((c) => [c.id, c]));
+  for (const row of await store.artifacts.listArtifacts({ stage: 'extract', kind: 'features', status: 'done' })) {
     if (!row.path.startsWith(featuresDir) || row.clipId === null) continue;
     const clip = clips.get(row.clipId);
     // biome-ignore lint/style/noNonNullAssertion: String.split always returns at least one element
@@ -308,7 +343,7 @@ export async function runExtract(
 ): Promise<ExtractSummary> {
   const { spec, checkpoint } = await checkExtractInputs(config);
   const hash = await backboneHash(checkpoint, dataDir, options.verify === 'hash');
-  const all = planExtractItems(store, config, dataDir, { hash, spec });
+  const all = await planExtractItems(store, config, dataDir, { hash, spec });
   const summary: ExtractSummary = { clips: 0, produced: 0, upToDate: 0, taken: 0, failed: 0, windows: 0, passesSaved: 0 };
 
   // Decide per item; group the todo items by clip source.
@@ -383,9 +418,9 @@ export async function runExtract(
             } catch (error) {
               summary.failed += 1;
               for (const item of items) {
-                const current = store.artifacts.getArtifact(item.identity);
+                const current = await store.artifacts.getArtifact(item.identity);
                 if (current?.status === 'done' && current.cacheKey === item.cacheKey) continue;
-                failArtifact(store, item.identity, { cacheKey: item.cacheKey, path: item.path, params: item.params }, error, options);
+                await failArtifact(store, item.identity, { cacheKey: item.cacheKey, path: item.path, params: item.params }, error, options);
               }
               process.stderr.write(`[extract] ${items[0].clip.id} (${items[0].source.kind}): ${(error as Error).message}\n`);
             } finally {
@@ -418,7 +453,7 @@ export function command(): Command {
     const shard = parseShard(opts.shard);
     // a bad backbone setting or checkpoint is refused before a run is recorded
     await checkExtractInputs(ctx.config);
-    const store = ManifestStore.open(ctx.manifestPath);
+    const store = await ManifestStore.open(ctx.manifest);
     try {
       let summary: ExtractSummary | undefined;
       await withStageRun(store, 'extract', ctx.config.extract, async (run) => {
@@ -441,7 +476,7 @@ export function command(): Command {
         );
       }
     } finally {
-      store.close();
+      await store.close();
     }
   });
   return cmd;

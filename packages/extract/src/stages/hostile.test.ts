@@ -97,12 +97,12 @@ describe('hostile input through ingest, extract and status', () => {
       ['path_escape', join(work, 'clips/clips.csv')],
       ['split_conflict', join(work, 'clips/clips.csv')],
     ]);
-    const store = ManifestStore.open(manifest());
+    const store = await ManifestStore.open(manifest());
     try {
       // the leaked clip is in no split, and nothing outside the root became a clip
-      expect(store.clips.listClips().map((c) => [c.id, c.split])).toEqual([['junk', 'train']]);
+      expect((await store.clips.listClips()).map((c) => [c.id, c.split])).toEqual([['junk', 'train']]);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 

@@ -32,56 +32,56 @@ async function buildTree(root: string): Promise<void> {
 
 describe('ingest', () => {
   const stores: ManifestStore[] = [];
-  afterEach(() => {
-    for (const s of stores.splice(0)) s.close();
+  afterEach(async () => {
+    for (const s of stores.splice(0)) await s.close();
   });
 
   it('records clips with both sources, reports every bad input, and re-ingests an unchanged tree as unchanged', async () => {
     const root = await makeTempDir('pthnet-ingest-');
     await buildTree(root);
-    const store = ManifestStore.open(join(root, 'manifest.sqlite'));
+    const store = await ManifestStore.open(join(root, 'manifest.sqlite'));
     stores.push(store);
     const entry = { name: 'ferv39k', layout: 'ferv39k', root, sources: ['raw', 'face'] } as DatasetSourceConfig;
-    const runId = store.runs.startRun('ingest', {});
+    const runId = await store.runs.startRun('ingest', {});
 
     const first = await ingestDataset(store, entry, { cwd: root, runId });
     expect(first.clips).toBe(3);
     expect(first.inserted).toBe(3);
-    const clip = store.clips.getClip('Action/Sad/0001');
+    const clip = await store.clips.getClip('Action/Sad/0001');
     expect(clip).toMatchObject({ dataset: 'ferv39k', split: 'train', label: 1, labelName: 'Sad', frameCount: 17, width: 64, height: 48 });
-    expect(store.clips.getClip('Action/Happy/0003')).toMatchObject({ split: 'test', label: 0, frameCount: 47 });
-    expect(store.clips.getClip('Action/Sad/0002')?.frameCount).toBe(9);
-    const sources = store.clips.getClipSources('Action/Sad/0001').map((s) => [s.kind, s.frameCount, s.isFrameFolder]);
+    expect(await store.clips.getClip('Action/Happy/0003')).toMatchObject({ split: 'test', label: 0, frameCount: 47 });
+    expect((await store.clips.getClip('Action/Sad/0002'))?.frameCount).toBe(9);
+    const sources = (await store.clips.getClipSources('Action/Sad/0001')).map((s) => [s.kind, s.frameCount, s.isFrameFolder]);
     expect(sources.sort()).toEqual([
       ['face', 12, true],
       ['raw', 17, false],
     ]);
-    expect(store.clips.getLabelMap('ferv39k')).toEqual(['Happy', 'Sad', 'Neutral', 'Angry', 'Surprise', 'Disgust', 'Fear']);
+    expect(await store.clips.getLabelMap('ferv39k')).toEqual(['Happy', 'Sad', 'Neutral', 'Angry', 'Surprise', 'Disgust', 'Fear']);
 
     // corrupt video, missing clip, a clip listed twice, an unknown label
     expect(first.problems.unreadable).toBe(1);
     expect(first.problems.missing_file).toBeGreaterThanOrEqual(1);
     expect(first.problems.duplicate).toBe(1);
     expect(first.problems.unknown_label).toBe(1);
-    const issues = store.clips.listIngestIssues({ dataset: 'ferv39k' });
+    const issues = await store.clips.listIngestIssues({ dataset: 'ferv39k' });
     expect(issues.find((i) => i.reason === 'unreadable')?.clipId).toBe('Action/Happy/0004');
 
     const again = await ingestDataset(store, entry, { cwd: root, runId });
     expect(again).toMatchObject({ clips: 3, inserted: 0, updated: 0, unchanged: 3, artifactsMarkedStale: 0 });
-    expect(store.clips.listIngestIssues({ dataset: 'ferv39k' })).toHaveLength(issues.length);
+    expect(await store.clips.listIngestIssues({ dataset: 'ferv39k' })).toHaveLength(issues.length);
 
     // a changed file: that clip alone is updated and its artifacts become stale
     const identity = featureIdentity('Action/Sad/0002', 'forward', 4, 'raw');
-    const claimed = store.artifacts.claim(identity, { cacheKey: 'k', path: join(root, 'f.npy') });
+    const claimed = await store.artifacts.claim(identity, { cacheKey: 'k', path: join(root, 'f.npy') });
     expect(claimed).not.toBeNull();
     await writeFile(join(root, 'f.npy'), 'x');
-    store.artifacts.complete(identity, { path: join(root, 'f.npy'), bytes: 1, contentHash: 'h' });
+    await store.artifacts.complete(identity, { path: join(root, 'f.npy'), bytes: 1, contentHash: 'h' });
     await writeLavfiVideo(join(root, '0_7_labelClips/Action/Sad/0002.mp4'), 'testsrc2', 20, 64, 48);
     const changed = await ingestDataset(store, entry, { cwd: root, runId });
     expect(changed).toMatchObject({ inserted: 0, updated: 1, unchanged: 2 });
     expect(changed.artifactsMarkedStale).toBeGreaterThanOrEqual(1);
-    expect(store.clips.getClip('Action/Sad/0002')?.frameCount).toBe(20);
-    expect(store.artifacts.getArtifact(identity)?.status).toBe('stale');
+    expect((await store.clips.getClip('Action/Sad/0002'))?.frameCount).toBe(20);
+    expect((await store.artifacts.getArtifact(identity))?.status).toBe('stale');
   });
 
   it('records each problem with the code its layout reader gave, never a code guessed from the wording', async () => {
@@ -110,9 +110,9 @@ describe('ingest', () => {
     await mkdir(join(root, 'generic/train/happy/no-frames'), { recursive: true });
     await writeFile(join(root, 'generic/train/happy/notes.txt'), 'not a clip');
 
-    const store = ManifestStore.open(join(root, 'manifest.sqlite'));
+    const store = await ManifestStore.open(join(root, 'manifest.sqlite'));
     stores.push(store);
-    const runId = store.runs.startRun('ingest', {});
+    const runId = await store.runs.startRun('ingest', {});
     const entries = [
       { name: 'ferv39k', layout: 'ferv39k', root: join(root, 'ferv39k') },
       { name: 'dfew', layout: 'dfew', root: join(root, 'dfew') },
@@ -127,7 +127,7 @@ describe('ingest', () => {
       ['listed', 1, { malformed_line: 1 }],
       ['generic', 1, { not_a_clip: 1, zero_length: 2 }],
     ]);
-    const issues = store.clips.listIngestIssues().map((i) => [i.dataset, i.reason, i.path, i.clipId]);
+    const issues = (await store.clips.listIngestIssues()).map((i) => [i.dataset, i.reason, i.path, i.clipId]);
     expect(issues.sort()).toEqual([
       ['dfew', 'malformed_line', join(root, 'dfew/EmoLabel_DataSplit/train(single-labeled)/set_1.csv'), null],
       ['ferv39k', 'missing_folder', join(root, 'ferv39k/0_7_LabelClips'), null],
@@ -140,10 +140,10 @@ describe('ingest', () => {
 
   it('names the dataset, the key and the registered layouts when the config asks for a layout nobody registered', async () => {
     const root = await makeTempDir('pthnet-ingest-layout-');
-    const store = ManifestStore.open(join(root, 'manifest.sqlite'));
+    const store = await ManifestStore.open(join(root, 'manifest.sqlite'));
     stores.push(store);
     const entry = { name: 'mine', layout: 'lmdb', root } as DatasetSourceConfig;
-    await expect(ingestDataset(store, entry, { cwd: root, runId: store.runs.startRun('ingest', {}) })).rejects.toThrow(
+    await expect(ingestDataset(store, entry, { cwd: root, runId: await store.runs.startRun('ingest', {}) })).rejects.toThrow(
       new ConfigError('ingest.datasets "mine": layout.layout: expected one of ferv39k, dfew, mafw, reference-list, generic, got "lmdb"'),
     );
   });

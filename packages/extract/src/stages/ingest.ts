@@ -135,24 +135,31 @@ export async function ingestDataset(
   const { definition, config } = layoutConfig(entry, options.cwd);
   const layout = await definition.read(config);
   const dataset = entry.name;
-  store.clips.setLabelMap(
+  await store.clips.setLabelMap(
     dataset,
     layout.labelMap.map((l) => l.name),
   );
   // Issues describe the tree as it is now: last run's are replaced, not accumulated.
-  store.clips.clearIngestIssues(dataset);
+  await store.clips.clearIngestIssues(dataset);
   const problems: Partial<Record<IngestProblemCode, number>> = {};
   const issues: IngestIssueReport[] = [];
   // The code is the reader's (or the probe's) own: never inferred from the wording of the detail.
-  const record = (code: IngestProblemCode, detail: string, clipId?: string, path?: string) => {
+  const record = async (code: IngestProblemCode, detail: string, clipId?: string, path?: string) => {
     problems[code] = (problems[code] ?? 0) + 1;
     issues.push({ code, ...(clipId === undefined ? {} : { clipId }), ...(path === undefined ? {} : { path }), detail });
-    store.clips.recordIngestIssue({ dataset, clipId: clipId ?? null, path: path ?? null, reason: code, detail, runId: options.runId });
+    await store.clips.recordIngestIssue({
+      dataset,
+      clipId: clipId ?? null,
+      path: path ?? null,
+      reason: code,
+      detail,
+      runId: options.runId,
+    });
   };
-  for (const p of layout.problems) record(p.code, p.detail, p.clipId, p.path);
+  for (const p of layout.problems) await record(p.code, p.detail, p.clipId, p.path);
 
   // one query for every recorded source of the dataset, not one per file
-  const recorded = new Map(store.clips.listClipSources(dataset).map((row) => [`${row.clipId}\u0000${row.kind}`, row]));
+  const recorded = new Map((await store.clips.listClipSources(dataset)).map((row) => [`${row.clipId}\u0000${row.kind}`, row]));
   const progress = createProgress({ label: `ingest ${dataset}`, total: layout.clips.length, unit: 'clips' });
   const queue = new PQueue({ concurrency: options.concurrency ?? 4 });
   const clipRows: ClipInput[] = [];
@@ -169,7 +176,7 @@ export async function ingestDataset(
         probed.push(await probeWithCache(known, clip.id, role, ref, options.rehash ?? false));
       } catch (error) {
         // a plain file-system error (the stamp's stat) says by its errno whether the file is gone
-        record(error instanceof SourceError ? error.problem : problemOfFsError(error), (error as Error).message, clip.id, ref.path);
+        await record(error instanceof SourceError ? error.problem : problemOfFsError(error), (error as Error).message, clip.id, ref.path);
       }
     }
     progress.tick();
@@ -200,8 +207,8 @@ export async function ingestDataset(
   progress.stop();
 
   clipRows.sort((a, b) => a.id.localeCompare(b.id));
-  const counts = store.clips.upsertClips(clipRows);
-  const sourceCounts = store.clips.upsertClipSources(sourceRows);
+  const counts = await store.clips.upsertClips(clipRows);
+  const sourceCounts = await store.clips.upsertClipSources(sourceRows);
   const splits = new Map<string, string[]>();
   // A clip's own split, and each fold split it is in (DFEW, MAFW), by name.
   for (const c of clipRows) {
@@ -211,7 +218,7 @@ export async function ingestDataset(
       splits.set(split, ids);
     }
   }
-  for (const [split, ids] of splits) store.clips.setSplitMembers(dataset, split, ids);
+  for (const [split, ids] of splits) await store.clips.setSplitMembers(dataset, split, ids);
   return {
     dataset,
     clips: clipRows.length,
@@ -257,7 +264,7 @@ export function command(): Command {
     }
     // every dataset's layout options are checked before a run is recorded
     for (const entry of datasets) layoutConfig(entry, process.cwd());
-    const store = ManifestStore.open(ctx.manifestPath);
+    const store = await ManifestStore.open(ctx.manifest);
     try {
       const summaries: IngestSummary[] = [];
       await withStageRun(store, 'ingest', ctx.config.ingest, async (run) => {
@@ -291,7 +298,7 @@ export function command(): Command {
             console.log(`  ... and ${s.issues.length - PRINTED_ISSUES} more (pnpm pthnet status --problems lists them all)`);
         }
     } finally {
-      store.close();
+      await store.close();
     }
   });
   return cmd;

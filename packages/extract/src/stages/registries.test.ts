@@ -101,7 +101,7 @@ describe('a toy layout and a toy backbone, added through the registries, run by 
       ].join('\n'),
     );
     await writeToyCheckpoint(join(root, 'toy.json'), { weight: WEIGHT, bias: BIAS });
-    store = ManifestStore.open(join(root, 'data', 'manifest.sqlite'));
+    store = await ManifestStore.open(join(root, 'data', 'manifest.sqlite'));
     config = validateConfig({
       workers: 2,
       ingest: { datasets: [{ name: 'toy', layout: 'toy-list', root: 'clips/..', labels: ['happy', 'sad'] }] },
@@ -113,27 +113,24 @@ describe('a toy layout and a toy backbone, added through the registries, run by 
       },
     });
   });
-  afterAll(() => {
-    store?.close();
+  afterAll(async () => {
+    await store?.close();
     for (const undo of unregister) undo();
   });
 
   it('ingests the toy list: its clips with their labels, and its bad lines with the codes the layout gave', async () => {
     const entry = config.ingest.datasets[0]!;
-    const summary = await ingestDataset(store, entry, { cwd: root, runId: store.runs.startRun('ingest', {}) });
+    const summary = await ingestDataset(store, entry, { cwd: root, runId: await store.runs.startRun('ingest', {}) });
     expect(summary).toMatchObject({ dataset: 'toy', clips: 3, inserted: 3 });
     expect(summary.problems).toEqual({ unknown_label: 1, malformed_line: 1, missing_file: 1 });
-    expect(store.clips.getLabelMap('toy')).toEqual(['happy', 'sad']);
-    expect(store.clips.listClips().map((clip) => [clip.id, clip.split, clip.labelName, clip.frameCount])).toEqual([
+    expect(await store.clips.getLabelMap('toy')).toEqual(['happy', 'sad']);
+    expect((await store.clips.listClips()).map((clip) => [clip.id, clip.split, clip.labelName, clip.frameCount])).toEqual([
       ['clips/a', 'train', 'happy', 20],
       ['clips/b', 'train', 'sad', 5],
       ['clips/c', 'test', 'happy', 17],
     ]);
     expect(
-      store.clips
-        .listIngestIssues({ dataset: 'toy' })
-        .map((issue) => [issue.reason, issue.clipId, issue.detail])
-        .sort(),
+      (await store.clips.listIngestIssues({ dataset: 'toy' })).map((issue) => [issue.reason, issue.clipId, issue.detail]).sort(),
     ).toEqual([
       ['malformed_line', null, 'clips.csv:5: malformed line "test,happy" (expected "<split>,<label>,<clip path>")'],
       ['missing_file', 'clips/gone', 'clips.csv:6: clips/gone.mp4 missing'],
@@ -142,7 +139,7 @@ describe('a toy layout and a toy backbone, added through the registries, run by 
   });
 
   it("extracts every clip with the toy backbone: [windows, 2] rows equal to its mean colour through the checkpoint's map", async () => {
-    const summary = await runExtract(store, config, join(root, 'data'), { runId: store.runs.startRun('extract', {}) });
+    const summary = await runExtract(store, config, join(root, 'data'), { runId: await store.runs.startRun('extract', {}) });
     expect(summary).toMatchObject({ clips: 3, produced: 12, upToDate: 0, failed: 0, backend: 'js' });
     for (const [id, means] of frameMeans) {
       for (const stride of [4, 8]) {
@@ -163,9 +160,9 @@ describe('a toy layout and a toy backbone, added through the registries, run by 
     const first = await readNpy(join(root, 'data/features/toy_16_4/clips/a.npy'));
     expect([...(first.data as Float32Array).subarray(0, 2)].map((v) => Number(v.toFixed(5)))).toEqual([0.29412, 1.37745]);
     // the backbone's own cache params key the features, and the lists follow the reference format
-    const params = store.artifacts
-      .listArtifacts({ stage: 'extract' })
-      .map((row) => JSON.parse(row.params ?? '{}') as Record<string, unknown>);
+    const params = (await store.artifacts.listArtifacts({ stage: 'extract' })).map(
+      (row) => JSON.parse(row.params ?? '{}') as Record<string, unknown>,
+    );
     expect(params.every((p) => JSON.stringify(p['toyMeanColour']) === '{"featureDim":2}' && !('vit' in p))).toBe(true);
     expect(readFileSync(join(root, 'data/features/toy_16_8/train.txt'), 'utf8')).toBe(
       'features/toy_16_8/clips/a.npy 2 0\nfeatures/toy_16_8/clips/b.npy 1 1\n',
@@ -173,10 +170,11 @@ describe('a toy layout and a toy backbone, added through the registries, run by 
   });
 
   it('reruns nothing when nothing changed, and refuses a window length the backbone does not take', async () => {
-    const again = await runExtract(store, config, join(root, 'data'), { runId: store.runs.startRun('extract', {}) });
+    const again = await runExtract(store, config, join(root, 'data'), { runId: await store.runs.startRun('extract', {}) });
     expect(again).toMatchObject({ clips: 0, produced: 0, upToDate: 12 });
     const eight = validateConfig({ ...config, extract: { ...config.extract, windowLength: 8 } });
-    await expect(runExtract(store, eight, join(root, 'data'), { runId: store.runs.startRun('extract', {}) })).rejects.toThrow(
+    const runId = await store.runs.startRun('extract', {});
+    await expect(runExtract(store, eight, join(root, 'data'), { runId })).rejects.toThrow(
       new ConfigError('extract.windowLength: expected 16 (the frames per window of backbone toy-mean-colour toy-2), got 8'),
     );
   });

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashBytes } from '../cache/hash.js';
-import { ManifestStore, connectionOf } from '../manifest/store.js';
+import { sql } from 'drizzle-orm';
+import { ManifestStore, backendOf } from '../manifest/store.js';
 import { ARTIFACT_RECORD_FILE, reportIdentity } from '../pipeline/catalogue.js';
 import { checkArtifact, ensureArtifact } from './produce-artifact.js';
 import { itemClip, itemIdentity } from './test-support/items.js';
@@ -26,17 +27,17 @@ function rewriteKeepingStamp(file: string, content: string): void {
 describe('checkArtifact: unchanged by stamp, hashed only when a stamp moved', () => {
   let dir: string;
   let store: ManifestStore;
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'pthnet-stamp-'));
-    store = ManifestStore.open(path.join(dir, 'manifest.sqlite'));
+    store = await ManifestStore.open(path.join(dir, 'manifest.sqlite'));
   });
-  afterEach(() => {
-    store.close();
+  afterEach(async () => {
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('a file artifact: a touch is re-hashed and re-stamped, not remade; a same-stamp rewrite needs verify hash', async () => {
-    store.clips.upsertClip(itemClip(1));
+    await store.clips.upsertClip(itemClip(1));
     const identity = itemIdentity(1);
     const file = path.join(dir, 'out', 'one.bin');
     const plan = { cacheKey: 'k1', path: file };
@@ -47,7 +48,7 @@ describe('checkArtifact: unchanged by stamp, hashed only when a stamp moved', ()
       utimesSync(tmp, T0, T0);
     };
     expect(await ensureArtifact(store, identity, plan, writer)).toMatchObject({ outcome: 'produced' });
-    const stamp = store.artifacts.getArtifact(identity)?.fileStamp;
+    const stamp = (await store.artifacts.getArtifact(identity))?.fileStamp;
     const now = statSync(file, { bigint: true });
     expect(stamp).toBe(`${now.size}:${now.mtimeNs}:${now.ino}`);
 
@@ -55,7 +56,7 @@ describe('checkArtifact: unchanged by stamp, hashed only when a stamp moved', ()
     utimesSync(file, T1, T1);
     expect(await checkArtifact(store, identity, plan)).toMatchObject({ decision: 'skip', reason: 'up-to-date' });
     expect(writes).toBe(1);
-    const touched = store.artifacts.getArtifact(identity)?.fileStamp;
+    const touched = (await store.artifacts.getArtifact(identity))?.fileStamp;
     expect(touched).not.toBe(stamp);
     expect(touched).toBe(`${now.size}:${statSync(file, { bigint: true }).mtimeNs}:${now.ino}`);
 
@@ -73,20 +74,20 @@ describe('checkArtifact: unchanged by stamp, hashed only when a stamp moved', ()
     // changed content with a moved stamp is found without verify hash
     writeFileSync(file, 'third content');
     expect(await checkArtifact(store, identity, plan)).toMatchObject({ decision: 'todo', reason: 'hash-mismatch' });
-    expect(store.artifacts.getArtifact(identity)).toMatchObject({ status: 'stale', error: 'hash-mismatch' });
+    expect(await store.artifacts.getArtifact(identity)).toMatchObject({ status: 'stale', error: 'hash-mismatch' });
   });
 
   it('a row from before stamps is hashed once and stamped, then checked by stamp', async () => {
-    store.clips.upsertClip(itemClip(2));
+    await store.clips.upsertClip(itemClip(2));
     const identity = itemIdentity(2);
     const plan = { cacheKey: 'k2', path: path.join(dir, 'out', 'two.bin') };
     await ensureArtifact(store, identity, plan, async (tmp) => writeFile(tmp, 'two'));
     // as migration 0004 leaves the rows it finds
-    connectionOf(store).sqlite.prepare('UPDATE artifacts SET file_stamp = NULL').run();
-    expect(store.artifacts.getArtifact(identity)?.fileStamp).toBeNull();
+    await backendOf(store).rows(sql`UPDATE artifacts SET file_stamp = NULL`);
+    expect((await store.artifacts.getArtifact(identity))?.fileStamp).toBeNull();
     expect(await checkArtifact(store, identity, plan)).toMatchObject({ decision: 'skip' });
     const stats = statSync(plan.path, { bigint: true });
-    expect(store.artifacts.getArtifact(identity)?.fileStamp).toBe(`${stats.size}:${stats.mtimeNs}:${stats.ino}`);
+    expect((await store.artifacts.getArtifact(identity))?.fileStamp).toBe(`${stats.size}:${stats.mtimeNs}:${stats.ino}`);
   });
 
   it('a folder artifact: its record and every listed file by stamp; a touched file re-stamped, a changed one remade', async () => {
@@ -103,7 +104,7 @@ describe('checkArtifact: unchanged by stamp, hashed only when a stamp moved', ()
       },
     };
     expect(await ensureArtifact(store, identity, plan, writer)).toMatchObject({ outcome: 'produced' });
-    const row = store.artifacts.getArtifact(identity);
+    const row = await store.artifacts.getArtifact(identity);
     const stampOf = (file: string) => {
       const s = statSync(path.join(folder, file), { bigint: true });
       return `${s.size}:${s.mtimeNs}:${s.ino}`;
@@ -116,7 +117,7 @@ describe('checkArtifact: unchanged by stamp, hashed only when a stamp moved', ()
     // a listed file touched: hashed, found the same, its new stamp recorded; not remade
     utimesSync(path.join(folder, 'report.md'), T1, T1);
     expect(await ensureArtifact(store, identity, plan, writer)).toEqual({ outcome: 'skipped', reason: 'up-to-date' });
-    expect(JSON.parse(store.artifacts.getArtifact(identity)?.fileStamp ?? '').files['report.md']).toBe(stampOf('report.md'));
+    expect(JSON.parse((await store.artifacts.getArtifact(identity))?.fileStamp ?? '').files['report.md']).toBe(stampOf('report.md'));
     expect(writes).toBe(1);
 
     // a listed file rewritten with the same size and stamp: only verify hash notices
@@ -129,13 +130,15 @@ describe('checkArtifact: unchanged by stamp, hashed only when a stamp moved', ()
       decision: 'todo',
       reason: 'hash-mismatch',
     });
-    expect(store.artifacts.getArtifact(identity)?.error).toBe('hash-mismatch: metrics.json');
+    expect((await store.artifacts.getArtifact(identity))?.error).toBe('hash-mismatch: metrics.json');
     expect(await ensureArtifact(store, identity, plan, writer)).toMatchObject({ outcome: 'produced' });
     expect(writes).toBe(2);
 
     // a listed file changed with its stamp: found by stamp, then hash
     writeFileSync(path.join(folder, 'report.md'), '# rep0rt');
     expect(await checkArtifact(store, identity, plan)).toMatchObject({ decision: 'todo', reason: 'hash-mismatch' });
-    expect(hashBytes(readFileSync(path.join(folder, ARTIFACT_RECORD_FILE)))).toBe(store.artifacts.getArtifact(identity)?.contentHash);
+    expect(hashBytes(readFileSync(path.join(folder, ARTIFACT_RECORD_FILE)))).toBe(
+      (await store.artifacts.getArtifact(identity))?.contentHash,
+    );
   });
 });

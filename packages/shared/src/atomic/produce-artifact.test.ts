@@ -25,7 +25,7 @@ describe('produceArtifact', () => {
   let manifestPath: string;
   let outDir: string;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'pthnet-produce-'));
     manifestPath = path.join(dir, 'manifest.sqlite');
     outDir = path.join(dir, 'out');
@@ -33,9 +33,9 @@ describe('produceArtifact', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('records done with the file size and hash, and a rerun skips it', async () => {
-    const store = ManifestStore.open(manifestPath);
+    const store = await ManifestStore.open(manifestPath);
     try {
-      store.clips.upsertClip(itemClip(1));
+      await store.clips.upsertClip(itemClip(1));
       const identity = itemIdentity(1);
       const plan = { cacheKey: 'k1', path: path.join(outDir, 'one.bin') };
       const phases: ProducePhase[] = [];
@@ -53,7 +53,7 @@ describe('produceArtifact', () => {
       );
       expect(phases).toEqual(['claimed', 'written', 'synced', 'renamed', 'recorded']);
       expect(first).toEqual({ outcome: 'produced', path: plan.path, bytes: content.length, contentHash: sha256(content) });
-      const row = store.artifacts.getArtifact(identity);
+      const row = await store.artifacts.getArtifact(identity);
       expect(row?.status).toBe('done');
       expect(row?.claimToken).toBeNull();
       expect(row?.bytes).toBe(content.length);
@@ -64,14 +64,14 @@ describe('produceArtifact', () => {
       });
       expect(again).toEqual({ outcome: 'skipped', reason: 'up-to-date' });
     } finally {
-      store.close();
+      await store.close();
     }
   });
 
   it('records a failing writer as failed with its error, removes its temp file and rethrows', async () => {
-    const store = ManifestStore.open(manifestPath);
+    const store = await ManifestStore.open(manifestPath);
     try {
-      store.clips.upsertClip(itemClip(2));
+      await store.clips.upsertClip(itemClip(2));
       const identity = itemIdentity(2);
       const plan = { cacheKey: 'k1', path: path.join(outDir, 'bad.bin') };
       await expect(
@@ -80,7 +80,7 @@ describe('produceArtifact', () => {
           throw new Error('decoder exploded', { cause: new Error('EOF at frame 3') });
         }),
       ).rejects.toThrow('decoder exploded');
-      const row = store.artifacts.getArtifact(identity);
+      const row = await store.artifacts.getArtifact(identity);
       expect(row?.status).toBe('failed');
       expect(row?.error).toBe('Error: decoder exploded <- caused by Error: EOF at frame 3');
       expect(row?.claimToken).toBeNull();
@@ -88,12 +88,12 @@ describe('produceArtifact', () => {
       expect(existsSync(plan.path)).toBe(false);
       expect((await store.artifacts.planArtifact(identity, plan)).reason).toBe('failed');
     } finally {
-      store.close();
+      await store.close();
     }
   });
 
   it('writes a folder artifact, records its record file last, and remakes it when a listed file is gone or resized', async () => {
-    const store = ManifestStore.open(manifestPath);
+    const store = await ManifestStore.open(manifestPath);
     try {
       const identity = reportIdentity('demo', 'reports/latest');
       const folder = path.join(outDir, 'report');
@@ -118,7 +118,7 @@ describe('produceArtifact', () => {
       const recordPath = path.join(folder, ARTIFACT_RECORD_FILE);
       const recordBytes = readFileSync(recordPath);
       expect(first).toEqual({ outcome: 'produced', path: recordPath, bytes: recordBytes.length, contentHash: sha256(recordBytes) });
-      expect(store.artifacts.getArtifact(identity)).toMatchObject({
+      expect(await store.artifacts.getArtifact(identity)).toMatchObject({
         status: 'done',
         path: recordPath,
         bytes: recordBytes.length,
@@ -145,7 +145,7 @@ describe('produceArtifact', () => {
         outcome: 'produced',
       });
       expect(writes).toBe(2);
-      expect(store.artifacts.getArtifact(identity)).toMatchObject({ status: 'done', attempts: 2 });
+      expect(await store.artifacts.getArtifact(identity)).toMatchObject({ status: 'done', attempts: 2 });
       // A listed file resized: made again too. An unlisted file changing is no concern of the artifact.
       writeFileSync(path.join(folder, 'notes.txt'), 'other scratch');
       expect(await ensureArtifact(store, identity, plan, writer)).toEqual({ outcome: 'skipped', reason: 'up-to-date' });
@@ -153,12 +153,12 @@ describe('produceArtifact', () => {
       expect(await ensureArtifact(store, identity, plan, writer)).toMatchObject({ outcome: 'produced' });
       expect(writes).toBe(3);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 
   it('refuses a folder writer naming a file outside its folder, and records the failure', async () => {
-    const store = ManifestStore.open(manifestPath);
+    const store = await ManifestStore.open(manifestPath);
     try {
       const identity = reportIdentity('demo', 'reports/escape');
       const plan = { cacheKey: 'k1', path: path.join(outDir, 'escape') };
@@ -170,16 +170,16 @@ describe('produceArtifact', () => {
           },
         }),
       ).rejects.toThrow(`eval/report demo reports/escape: expected the files of ${path.join(outDir, 'escape')}, got ../elsewhere.txt`);
-      expect(store.artifacts.getArtifact(identity)).toMatchObject({ status: 'failed', claimToken: null });
+      expect(await store.artifacts.getArtifact(identity)).toMatchObject({ status: 'failed', claimToken: null });
       expect(tempFilesIn(path.join(outDir, 'escape'))).toEqual([]);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 
   it('gives the claim back when a folder writer stops early on purpose, leaving the item pending for the next run', async () => {
-    const store = ManifestStore.open(manifestPath);
-    const other = ManifestStore.open(manifestPath);
+    const store = await ManifestStore.open(manifestPath);
+    const other = await ManifestStore.open(manifestPath);
     try {
       const identity = trainingRunIdentity('demo', { direction: 'forward', source: 'raw' });
       const plan = { cacheKey: 'k1', path: path.join(outDir, 'runs', 'raw_forward') };
@@ -190,7 +190,7 @@ describe('produceArtifact', () => {
         },
       });
       expect(result).toEqual({ outcome: 'abandoned' });
-      expect(store.artifacts.getArtifact(identity)).toMatchObject({ status: 'pending', claimToken: null, claimPid: null });
+      expect(await store.artifacts.getArtifact(identity)).toMatchObject({ status: 'pending', claimToken: null, claimPid: null });
       expect(existsSync(path.join(plan.path, ARTIFACT_RECORD_FILE))).toBe(false);
       // another process need not wait for a lease: it takes the item over at once and finishes it
       const resumed = await ensureArtifact(other, identity, plan, {
@@ -206,15 +206,15 @@ describe('produceArtifact', () => {
         'last.safetensors',
       ]);
     } finally {
-      other.close();
-      store.close();
+      await other.close();
+      await store.close();
     }
   });
 
   it('registers an existing file without writing it: claim, check, record; a missing or changed file fails', async () => {
-    const store = ManifestStore.open(manifestPath);
+    const store = await ManifestStore.open(manifestPath);
     try {
-      store.clips.upsertClips([itemClip(3), itemClip(4), itemClip(5)]);
+      await store.clips.upsertClips([itemClip(3), itemClip(4), itemClip(5)]);
       const file = path.join(outDir, 'imported', 'clip-003.npy');
       await writeFileAtomic(file, itemBytes(3));
       const before = statSync(file).mtimeMs;
@@ -237,7 +237,7 @@ describe('produceArtifact', () => {
         { register: {} },
       ).catch((error: Error) => error.message);
       expect(given).toBe(`register ${file.replace('003', '004')}: expected an existing file, got none`);
-      expect(store.artifacts.getArtifact(itemIdentity(4))).toMatchObject({ status: 'failed' });
+      expect(await store.artifacts.getArtifact(itemIdentity(4))).toMatchObject({ status: 'failed' });
       await writeFileAtomic(file.replace('003', '005'), 'abc');
       await expect(
         produceArtifact(store, itemIdentity(5), { cacheKey: 'k', path: file.replace('003', '005') }, { register: { bytes: 4 } }),
@@ -251,14 +251,14 @@ describe('produceArtifact', () => {
         ),
       ).toMatchObject({ outcome: 'produced', contentHash: 'known' });
     } finally {
-      store.close();
+      await store.close();
     }
   });
 
   it('checks the maker against the layout of the kind in the catalogue, before claiming anything', async () => {
-    const store = ManifestStore.open(manifestPath);
+    const store = await ManifestStore.open(manifestPath);
     try {
-      store.clips.upsertClip(itemClip(6));
+      await store.clips.upsertClip(itemClip(6));
       const report = reportIdentity('demo', 'reports/x');
       await expect(produceArtifact(store, report, { cacheKey: 'k', path: path.join(outDir, 'x') }, async () => undefined)).rejects.toThrow(
         'eval/report demo reports/x: expected a maker for the folder layout of report (see the artifact catalogue), got file',
@@ -271,26 +271,26 @@ describe('produceArtifact', () => {
           { writeFolder: async () => ({ files: [] }) },
         ),
       ).rejects.toThrow('expected a maker for the file layout of features (see the artifact catalogue), got folder');
-      expect(store.artifacts.listArtifacts()).toEqual([]);
+      expect(await store.artifacts.listArtifacts()).toEqual([]);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 
-  it('records an item that could not be made as failed, unless another process holds it', () => {
-    const store = ManifestStore.open(manifestPath);
-    const other = ManifestStore.open(manifestPath);
+  it('records an item that could not be made as failed, unless another process holds it', async () => {
+    const store = await ManifestStore.open(manifestPath);
+    const other = await ManifestStore.open(manifestPath);
     try {
-      store.clips.upsertClips([itemClip(7), itemClip(8)]);
+      await store.clips.upsertClips([itemClip(7), itemClip(8)]);
       const plan = { cacheKey: 'k', path: path.join(outDir, 'f7') };
-      expect(failArtifact(store, itemIdentity(7), plan, new Error('moov atom not found'), { runId: undefined })).toBe(true);
-      expect(store.artifacts.getArtifact(itemIdentity(7))).toMatchObject({ status: 'failed', error: 'Error: moov atom not found' });
-      expect(other.artifacts.claim(itemIdentity(8), { cacheKey: 'k', path: path.join(outDir, 'f8') })).not.toBeNull();
-      expect(failArtifact(store, itemIdentity(8), { cacheKey: 'k', path: path.join(outDir, 'f8') }, new Error('x'))).toBe(false);
-      expect(store.artifacts.getArtifact(itemIdentity(8))).toMatchObject({ status: 'pending' });
+      expect(await failArtifact(store, itemIdentity(7), plan, new Error('moov atom not found'), { runId: undefined })).toBe(true);
+      expect(await store.artifacts.getArtifact(itemIdentity(7))).toMatchObject({ status: 'failed', error: 'Error: moov atom not found' });
+      expect(await other.artifacts.claim(itemIdentity(8), { cacheKey: 'k', path: path.join(outDir, 'f8') })).not.toBeNull();
+      expect(await failArtifact(store, itemIdentity(8), { cacheKey: 'k', path: path.join(outDir, 'f8') }, new Error('x'))).toBe(false);
+      expect(await store.artifacts.getArtifact(itemIdentity(8))).toMatchObject({ status: 'pending' });
     } finally {
-      other.close();
-      store.close();
+      await other.close();
+      await store.close();
     }
   });
 });

@@ -72,18 +72,15 @@ export async function produceArtifact(
   const how = makerFor(identity, maker);
   const info = ledgerInfo(identity, plan);
   const leaseMs = options.leaseMs ?? ledger.claimLeaseMs;
-  const claim = ledger.claim(identity, info, { leaseMs, runId: options.runId ?? null });
+  const claim = await ledger.claim(identity, info, { leaseMs, runId: options.runId ?? null });
   if (!claim) return { outcome: 'skipped', reason: 'taken' };
   const phase = (p: ProducePhase) => options.onPhase?.(p);
   phase('claimed');
   // A long job (a training run) must not lose its claim to a lease timeout while this process is alive.
   const renewal = setInterval(
     () => {
-      try {
-        ledger.renewClaim(identity, leaseMs);
-      } catch {
-        // Busy database: the next tick retries; the pid check protects the claim meanwhile.
-      }
+      // Busy database: the next tick retries; the pid check protects the claim meanwhile.
+      ledger.renewClaim(identity, leaseMs).catch(() => undefined);
     },
     Math.max(1000, Math.floor(leaseMs / 3)),
   );
@@ -113,7 +110,7 @@ export async function produceArtifact(
         await unlink(claim.path).catch(() => undefined);
         const contents = await how.writeFolder(folder);
         if (contents === 'abandoned') {
-          ledger.release(identity);
+          await ledger.release(identity);
           return { outcome: 'abandoned' };
         }
         phase('written');
@@ -134,13 +131,13 @@ export async function produceArtifact(
         throw new ManifestError(`${describeIdentity(identity)}: expected the written file ${claim.path}, got none`);
       file = { bytes, contentHash: hash, fileStamp: stamped.stamp };
     }
-    ledger.complete(identity, { path: claim.path, ...file });
+    await ledger.complete(identity, { path: claim.path, ...file });
     phase('recorded');
     return { outcome: 'produced', path: claim.path, bytes: file.bytes, contentHash: file.contentHash };
   } catch (error) {
     if (tempPath !== undefined) await unlink(tempPath).catch(() => undefined);
     try {
-      ledger.fail(identity, error);
+      await ledger.fail(identity, error);
     } catch {
       // Recording the failure is best effort; the original error matters more.
     }
@@ -189,11 +186,11 @@ export async function checkArtifact(
   const problem = layoutOf(identity) === 'folder' ? await checkFolder(row, verify) : await checkFile(row, verify);
   if (problem === undefined) return decision;
   if (problem.restamp !== undefined) {
-    ledger.setFileStamp(identity, row.cacheKey, problem.restamp);
+    await ledger.setFileStamp(identity, row.cacheKey, problem.restamp);
     return decision;
   }
-  ledger.invalidate(identity, problem.reason);
-  return { decision: 'todo', reason: problem.code, row: ledger.getArtifact(identity) };
+  await ledger.invalidate(identity, problem.reason);
+  return { decision: 'todo', reason: problem.code, row: await ledger.getArtifact(identity) };
 }
 
 /** Why a done artifact is not up to date, or the stamp to record for it after a hash found it unchanged. */
@@ -272,11 +269,11 @@ function parseFolderStamp(text: string | null): FolderStamp | undefined {
  * when they were hashed. Written in transactions of `REGISTER_BATCH_ROWS` rows; an item another
  * live process holds a claim on is left to it (`taken`).
  */
-export function registerArtifacts(
+export async function registerArtifacts(
   store: LedgerHolder,
   items: readonly RegisteredItem[],
   options: Pick<ProduceArtifactOptions, 'runId'> = {},
-): RegisterCounts {
+): Promise<RegisterCounts> {
   const counts: RegisterCounts = { registered: 0, taken: 0 };
   for (let start = 0; start < items.length; start += REGISTER_BATCH_ROWS) {
     const batch = items.slice(start, start + REGISTER_BATCH_ROWS).map((item) => {
@@ -293,7 +290,7 @@ export function registerArtifacts(
         file: { path: info.path, ...item.file },
       };
     });
-    const done = store.artifacts.registerDone(batch, { runId: options.runId ?? null });
+    const done = await store.artifacts.registerDone(batch, { runId: options.runId ?? null });
     counts.registered += done.registered;
     counts.taken += done.taken;
   }
@@ -305,15 +302,15 @@ export function registerArtifacts(
  * was written): claim, then fail with the error. Returns false when another process holds it or
  * it is already done with this cache key.
  */
-export function failArtifact(
+export async function failArtifact(
   store: LedgerHolder,
   identity: ArtifactIdentity,
   plan: ArtifactPlanInfo,
   error: unknown,
   options: Pick<ProduceArtifactOptions, 'runId'> = {},
-): boolean {
+): Promise<boolean> {
   const ledger = store.artifacts;
-  if (!ledger.claim(identity, ledgerInfo(identity, plan), { runId: options.runId ?? null })) return false;
+  if (!(await ledger.claim(identity, ledgerInfo(identity, plan), { runId: options.runId ?? null }))) return false;
   return ledger.fail(identity, error);
 }
 

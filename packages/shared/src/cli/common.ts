@@ -4,6 +4,8 @@ import type { ConfigOverride, PipelineConfig } from '../config/index.js';
 import { loadConfig } from '../config/index.js';
 import type { ConfigFlag } from './flags.js';
 import { addConfigFlags, configOverrides } from './flags.js';
+import { MANIFEST_ENV_VAR, MANIFEST_FILE_NAME } from '../manifest/constants.js';
+import { isPostgresLocation } from '../manifest/location.js';
 
 /** Flags every stage takes. */
 export const COMMON_FLAGS: readonly ConfigFlag[] = [
@@ -29,8 +31,11 @@ export interface StageContext {
   config: PipelineConfig;
   /** Absolute data directory. */
   dataDir: string;
-  /** Absolute path of the manifest database. */
-  manifestPath: string;
+  /**
+   * Where the manifest is: `$PTHNET_MANIFEST_URL`, else the config's `manifest`, else
+   * `<dataDir>/manifest.sqlite`; a `postgres://` URL or an absolute SQLite file path.
+   */
+  manifest: string;
 }
 
 /** A stage command with `--config`, the common flags and the stage's own config flags. */
@@ -50,5 +55,12 @@ export function stageContext(cmd: Command, flags: readonly ConfigFlag[] = [], ex
   const configPath = typeof opts.config === 'string' ? opts.config : undefined;
   const config = loadConfig({ ...(configPath !== undefined ? { path: configPath } : {}), overrides });
   const dataDir = isAbsolute(config.dataDir) ? config.dataDir : resolve(process.cwd(), config.dataDir);
-  return { config, dataDir, manifestPath: resolve(dataDir, 'manifest.sqlite') };
+  return { config, dataDir, manifest: manifestLocation(config, dataDir) };
+}
+
+/** See `StageContext.manifest`. */
+export function manifestLocation(config: PipelineConfig, dataDir: string): string {
+  const chosen = process.env[MANIFEST_ENV_VAR] || config.manifest;
+  if (chosen === null || chosen === undefined) return resolve(dataDir, MANIFEST_FILE_NAME);
+  return isPostgresLocation(chosen) ? chosen : resolve(process.cwd(), chosen);
 }

@@ -25,8 +25,8 @@ export async function withStageRun(
   config: unknown,
   body: (run: StageRun) => Promise<StageRunResult>,
 ): Promise<StageRunResult> {
-  store.runs.markInterruptedRuns();
-  const id = store.runs.startRun(stage, config);
+  await store.runs.markInterruptedRuns();
+  const id = await store.runs.startRun(stage, config);
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
@@ -42,13 +42,13 @@ export async function withStageRun(
   try {
     const result = await body({ id, signal: controller.signal });
     const outcome = controller.signal.aborted ? 'interrupted' : (result.outcome ?? 'ok');
-    store.runs.finishRun(id, { outcome, counts: result.counts });
+    await store.runs.finishRun(id, { outcome, counts: result.counts });
     if (controller.signal.aborted) process.exitCode = 130;
     // Items that failed are failed in the manifest (and in `status`): the exit code agrees.
     else if (outcome === 'failed') process.exitCode = 1;
     return result;
   } catch (error) {
-    store.runs.finishRun(id, { outcome: 'failed', error });
+    await store.runs.finishRun(id, { outcome: 'failed', error });
     throw error;
   } finally {
     process.off('SIGINT', onSigint);

@@ -80,6 +80,19 @@ export const pipelineConfigSchema = z.strictObject({
    * (`--dataset`); null: the only one there (with several, they ask which).
    */
   dataset: z.string().min(1).nullable().default(null),
+  /**
+   * Where the manifest lives: a SQLite file (relative to the current directory) or a PostgreSQL
+   * database (`postgres://user@host:port/db`) that processes on several machines share; null:
+   * `<dataDir>/manifest.sqlite`. `$PTHNET_MANIFEST_URL` overrides it.
+   */
+  manifest: z
+    .string()
+    .min(1)
+    .refine((value) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(value) || /^postgres(ql)?:\/\//i.test(value), {
+      error: (issue) => `expected a postgres:// URL or a SQLite file path, got ${JSON.stringify(issue.input)}`,
+    })
+    .nullable()
+    .default(null),
   ingest: z
     .strictObject({
       datasets: z.array(datasetSourceSchema).default([]),

@@ -2,18 +2,16 @@ import { randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { SQL } from 'drizzle-orm';
-import { and, asc, desc, eq, inArray, isNull, ne, sql } from 'drizzle-orm';
-import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
+import type { Column, SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNotNull, isNull, ne, sql } from 'drizzle-orm';
 import { isProcessAlive } from '../atomic/liveness.js';
 import { canonicalJson } from '../cache/cache-key.js';
 import { hashFileWithSize } from '../cache/hash.js';
 import { ManifestError } from '../errors/index.js';
-import type { ManifestConnection } from './connection.js';
+import type { ManifestBackend, ManifestTables } from './backend.js';
 import { formatError } from './format-error.js';
 import { describeIdentity, identityKey, normalizeIdentity } from './identity.js';
 import type { ArtifactLedger } from './interfaces.js';
-import { artifacts } from './schema.js';
 import type { PipelineStage } from '../pipeline/catalogue.js';
 import type {
   ArtifactClaim,
@@ -28,62 +26,60 @@ import type {
   ClaimOptions,
   CompletedFile,
   FailedArtifact,
+  Lease,
   PlanOptions,
   RegisterCounts,
   RegisteredArtifact,
 } from './types.js';
-import type { ClipSourceKind, Direction } from './constants.js';
+import type { ClipSourceKind } from './constants.js';
 
 /** Statuses an input change or a key change turns into `stale`: pending rows are todo already. */
 const INVALIDATABLE: readonly ArtifactStatus[] = ['done', 'failed'];
 
 const CLEARED_CLAIM = { claimPid: null, claimHost: null, claimToken: null, claimExpiresAt: null } as const;
 
-/** `registerDone`'s view of an existing row. */
-interface RegisterRow {
-  id: number;
-  status: ArtifactStatus;
-  claimToken: string | null;
-  claimHost: string | null;
-  claimPid: number | null;
-  claimExpiresAt: number | null;
-}
+/** Rows `registerDone` looks up or inserts per query (well under both databases' bound-parameter limits). */
+const REGISTER_CHUNK = 500;
 
-/** The artifact ledger over the manifest's SQLite connection. */
-export class SqliteArtifactLedger implements ArtifactLedger {
+/** What deciding whether a claim is live reads of a row. */
+type ClaimColumns = Pick<ArtifactRow, 'claimToken' | 'claimHost' | 'claimPid' | 'claimExpiresAt'>;
+
+/** The artifact ledger, on either database (see backend.ts). */
+export class ManifestArtifactLedger implements ArtifactLedger {
   readonly claimToken: string;
   readonly claimLeaseMs: number;
-  readonly #connection: ManifestConnection;
+  readonly #backend: ManifestBackend;
 
-  constructor(connection: ManifestConnection, claimLeaseMs: number) {
-    this.#connection = connection;
+  constructor(backend: ManifestBackend, claimLeaseMs: number) {
+    this.#backend = backend;
     this.claimLeaseMs = claimLeaseMs;
     this.claimToken = randomBytes(8).toString('hex');
   }
 
   private get db() {
-    return this.#connection.db;
+    return this.#backend.db;
+  }
+
+  private get table() {
+    return this.#backend.tables.artifacts;
   }
 
   private get host() {
-    return this.#connection.host;
+    return this.#backend.host;
   }
 
-  getArtifact(identity: ArtifactIdentity): ArtifactRow | undefined {
+  async getArtifact(identity: ArtifactIdentity): Promise<ArtifactRow | undefined> {
+    return this.rowByKey(identityKey(identity));
+  }
+
+  async listArtifacts(filter: ArtifactFilter = {}): Promise<ArtifactRow[]> {
+    const artifacts = this.table;
+    return this.db.select().from(artifacts).where(filterCondition(artifacts, filter)).orderBy(asc(artifacts.id));
+  }
+
+  async listArtifactFiles(filter: ArtifactFilter = {}): Promise<ArtifactFileRow[]> {
+    const artifacts = this.table;
     return this.db
-      .select()
-      .from(artifacts)
-      .where(eq(artifacts.identity, identityKey(identity)))
-      .get();
-  }
-
-  listArtifacts(filter: ArtifactFilter = {}): ArtifactRow[] {
-    return this.db.select().from(artifacts).where(filterCondition(filter)).orderBy(asc(artifacts.id)).all();
-  }
-
-  listArtifactFiles(filter: ArtifactFilter = {}): ArtifactFileRow[] {
-    // rows as arrays, made into objects here: drizzle's row mapping took longer than the query on 233k rows
-    const rows = this.db
       .select({
         clipId: artifacts.clipId,
         direction: artifacts.direction,
@@ -97,123 +93,106 @@ export class SqliteArtifactLedger implements ArtifactLedger {
         fileStamp: artifacts.fileStamp,
       })
       .from(artifacts)
-      .where(filterCondition(filter))
-      .orderBy(asc(artifacts.id))
-      .values() as Array<
-      [
-        string | null,
-        Direction | null,
-        number | null,
-        ClipSourceKind | null,
-        ArtifactStatus,
-        string,
-        string,
-        number | null,
-        string | null,
-        string | null,
-      ]
-    >;
-    return rows.map(([clipId, direction, stride, source, status, cacheKey, path, bytes, contentHash, fileStamp]) => ({
-      clipId,
-      direction,
-      stride,
-      source,
-      status,
-      cacheKey,
-      path,
-      bytes,
-      contentHash,
-      fileStamp,
-    }));
+      .where(filterCondition(artifacts, filter))
+      .orderBy(asc(artifacts.id));
   }
 
   async planArtifact(identity: ArtifactIdentity, info: ArtifactPlanInfo, options: PlanOptions = {}): Promise<ArtifactPlan> {
-    const key = identityKey(identity);
-    const row = this.db.select().from(artifacts).where(eq(artifacts.identity, key)).get();
+    const row = await this.rowByKey(identityKey(identity));
     if (!row) return { decision: 'todo', reason: 'new', row: undefined };
     if (row.cacheKey !== info.cacheKey) {
-      return { decision: 'todo', reason: 'key-changed', row: this.invalidateRow(row, 'cache key changed') };
+      return { decision: 'todo', reason: 'key-changed', row: await this.invalidateRow(row, 'cache key changed') };
     }
     if (row.status !== 'done') return { decision: 'todo', reason: row.status, row };
     if (row.path !== path.resolve(info.path)) {
-      return { decision: 'todo', reason: 'path-changed', row: this.invalidateRow(row, `path changed to ${info.path}`) };
+      return { decision: 'todo', reason: 'path-changed', row: await this.invalidateRow(row, `path changed to ${info.path}`) };
     }
     const problem = await checkFile(row, options.verify ?? 'hash');
-    if (problem) return { decision: 'todo', reason: problem, row: this.invalidateRow(row, problem) };
+    if (problem) return { decision: 'todo', reason: problem, row: await this.invalidateRow(row, problem) };
     return { decision: 'skip', reason: 'up-to-date', row };
   }
 
-  claim(identity: ArtifactIdentity, info: ArtifactPlanInfo, options: ClaimOptions = {}): ArtifactClaim | null {
+  async claim(identity: ArtifactIdentity, info: ArtifactPlanInfo, options: ClaimOptions = {}): Promise<ArtifactClaim | null> {
     const normalized = normalizeIdentity(identity);
     const key = identityKey(normalized);
     const leaseMs = options.leaseMs ?? this.claimLeaseMs;
     const filePath = path.resolve(info.path);
     const params = canonicalJson(info.params ?? {});
-    return this.#connection.writeTransaction(() => {
-      const now = new Date();
-      const expiresAt = new Date(now.getTime() + leaseMs);
-      const row = this.db.select().from(artifacts).where(eq(artifacts.identity, key)).get();
-      const claimColumns = {
-        status: 'pending' as const,
-        cacheKey: info.cacheKey,
-        params,
-        path: filePath,
-        error: null,
-        runId: options.runId ?? null,
-        claimPid: process.pid,
-        claimHost: this.host,
-        claimToken: this.claimToken,
-        claimExpiresAt: expiresAt,
-        updatedAt: now,
-      };
-      let artifactId: number;
-      try {
-        this.assertPathFree(filePath, key);
+    const artifacts = this.table;
+    try {
+      return await this.#backend.transaction(async () => {
+        const now = await this.#backend.now();
+        const expiresAt = new Date(now.getTime() + leaseMs);
+        // Another worker in the middle of claiming or completing this item holds its row: move on.
+        const row = await this.#backend.lockArtifact(key, 'skip-locked');
+        if (row === 'locked') return null;
+        const claimColumns = {
+          status: 'pending' as const,
+          cacheKey: info.cacheKey,
+          params,
+          path: filePath,
+          error: null,
+          runId: options.runId ?? null,
+          claimPid: process.pid,
+          claimHost: this.host,
+          claimToken: this.claimToken,
+          claimExpiresAt: expiresAt,
+          claimedAt: now,
+          updatedAt: now,
+        };
+        let artifactId: number;
+        await this.assertPathFree(filePath, key);
         if (!row) {
-          const inserted = this.db
+          const [inserted] = await this.db
             .insert(artifacts)
             .values({ ...normalized, identity: key, ...claimColumns, attempts: 1, createdAt: now })
-            .returning({ id: artifacts.id })
-            .get();
+            .onConflictDoNothing({ target: artifacts.identity })
+            .returning({ id: artifacts.id });
+          // Another worker inserted it since we looked: it is theirs.
+          if (!inserted) return null;
           artifactId = inserted.id;
         } else {
           if (row.status === 'done' && row.cacheKey === info.cacheKey) return null;
           if (row.status === 'pending' && this.claimIsHeldByOther(row, now)) return null;
-          this.db
+          // Claiming again what this ledger already holds (a stage that claims before it computes,
+          // then makes the file through produceArtifact) renews it; it is not another attempt.
+          const ours = row.status === 'pending' && row.claimToken === this.claimToken;
+          await this.db
             .update(artifacts)
-            .set({ ...claimColumns, attempts: sql`${artifacts.attempts} + 1` })
-            .where(eq(artifacts.id, row.id))
-            .run();
+            .set({ ...claimColumns, ...(ours ? { claimedAt: row.claimedAt ?? now } : { attempts: sql`${artifacts.attempts} + 1` }) })
+            .where(eq(artifacts.id, row.id));
           artifactId = row.id;
         }
-      } catch (error) {
-        if (error instanceof ManifestError) throw error;
-        throw new ManifestError(`cannot claim ${describeIdentity(normalized)}: ${(error as Error).message}`, { cause: error });
-      }
-      return {
-        artifactId,
-        identity: normalized,
-        identityKey: key,
-        token: this.claimToken,
-        path: filePath,
-        cacheKey: info.cacheKey,
-        expiresAt,
-      };
-    });
+        return {
+          artifactId,
+          identity: normalized,
+          identityKey: key,
+          token: this.claimToken,
+          path: filePath,
+          cacheKey: info.cacheKey,
+          expiresAt,
+        };
+      });
+    } catch (error) {
+      if (error instanceof ManifestError) throw error;
+      throw new ManifestError(`cannot claim ${describeIdentity(normalized)}: ${(error as Error).message}`, { cause: error });
+    }
   }
 
-  renewClaim(identity: ArtifactIdentity, leaseMs: number = this.claimLeaseMs): boolean {
-    const now = new Date();
-    return (
-      this.db
+  async renewClaim(identity: ArtifactIdentity, leaseMs: number = this.claimLeaseMs): Promise<boolean> {
+    const artifacts = this.table;
+    return this.#backend.transaction(async () => {
+      const now = await this.#backend.now();
+      const renewed = await this.db
         .update(artifacts)
         .set({ claimExpiresAt: new Date(now.getTime() + leaseMs) })
         .where(this.ownClaim(identity))
-        .run().changes === 1
-    );
+        .returning({ id: artifacts.id });
+      return renewed.length === 1;
+    });
   }
 
-  complete(identity: ArtifactIdentity, file: CompletedFile): ArtifactRow {
+  async complete(identity: ArtifactIdentity, file: CompletedFile): Promise<ArtifactRow> {
     const key = identityKey(identity);
     if (!(Number.isInteger(file.bytes) && file.bytes >= 0)) {
       throw new ManifestError(`complete ${describeIdentity(identity)}: bytes: expected a non-negative integer, got ${file.bytes}`);
@@ -223,13 +202,16 @@ export class SqliteArtifactLedger implements ArtifactLedger {
         `complete ${describeIdentity(identity)}: contentHash: expected a non-empty string, got ${JSON.stringify(file.contentHash)}`,
       );
     }
-    return this.#connection.writeTransaction(() => {
-      const row = this.db.select().from(artifacts).where(eq(artifacts.identity, key)).get();
+    const artifacts = this.table;
+    return this.#backend.transaction(async () => {
+      // Waits for a worker that is taking over an expired claim, then sees whether it did.
+      const locked = await this.#backend.lockArtifact(key, 'wait');
+      const row = locked === 'locked' ? undefined : locked;
       this.assertOwnClaim(row, identity, 'complete');
       const filePath = path.resolve(file.path);
-      this.assertPathFree(filePath, key);
-      const now = new Date();
-      return this.db
+      await this.assertPathFree(filePath, key);
+      const now = await this.#backend.now();
+      const [done] = await this.db
         .update(artifacts)
         .set({
           status: 'done',
@@ -243,116 +225,132 @@ export class SqliteArtifactLedger implements ArtifactLedger {
           completedAt: now,
         })
         .where(eq(artifacts.id, row.id))
-        .returning()
-        .get();
+        .returning();
+      // biome-ignore lint/style/noNonNullAssertion: the row is locked and ours (checked above), so the update matched it
+      return done!;
     });
   }
 
-  setFileStamp(identity: ArtifactIdentity, cacheKey: string, fileStamp: string): boolean {
-    return (
-      this.db
-        .update(artifacts)
-        .set({ fileStamp })
-        .where(and(eq(artifacts.identity, identityKey(identity)), eq(artifacts.cacheKey, cacheKey), eq(artifacts.status, 'done')))
-        .run().changes === 1
-    );
+  async setFileStamp(identity: ArtifactIdentity, cacheKey: string, fileStamp: string): Promise<boolean> {
+    const artifacts = this.table;
+    const updated = await this.db
+      .update(artifacts)
+      .set({ fileStamp })
+      .where(and(eq(artifacts.identity, identityKey(identity)), eq(artifacts.cacheKey, cacheKey), eq(artifacts.status, 'done')))
+      .returning({ id: artifacts.id });
+    return updated.length === 1;
   }
 
-  registerDone(items: readonly RegisteredArtifact[], options: ClaimOptions = {}): RegisterCounts {
-    // Hundreds of thousands of rows (a FERV39k import): one transaction for the batch and statements
-    // prepared once, instead of a claim and a completion (two transactions, six queries) per file.
-    const statements = this.registerStatements();
+  async registerDone(items: readonly RegisteredArtifact[], options: ClaimOptions = {}): Promise<RegisterCounts> {
+    // Hundreds of thousands of rows (a FERV39k import): one transaction for the batch, rows looked up
+    // and inserted a chunk at a time, instead of a claim and a completion (two transactions) per file.
+    const artifacts = this.table;
     const runId = options.runId ?? null;
-    return this.#connection.writeTransaction(() => {
+    return this.#backend.transaction(async () => {
       const counts: RegisterCounts = { registered: 0, taken: 0 };
-      const now = new Date();
-      const at = now.getTime();
-      for (const item of items) {
-        const normalized = normalizeIdentity(item.identity);
-        const key = identityKey(normalized);
-        const filePath = path.resolve(item.file.path);
-        const owner = statements.pathOwner.get(filePath, key) as { identity: string } | undefined;
-        if (owner) {
-          throw new ManifestError(`artifact path ${filePath}: expected a path no other artifact uses, got one used by ${owner.identity}`);
-        }
-        const row = statements.byIdentity.get(key) as RegisterRow | undefined;
-        const values = {
-          cacheKey: item.cacheKey,
-          params: canonicalJson(item.params ?? {}),
-          path: filePath,
-          bytes: item.file.bytes,
-          contentHash: item.file.contentHash,
-          fileStamp: item.file.fileStamp ?? null,
-          runId,
-          now: at,
-        };
-        if (row === undefined) {
-          statements.insert.run({ ...values, ...normalized, identity: key });
-        } else {
-          const claim = {
-            claimToken: row.claimToken,
-            claimHost: row.claimHost,
-            claimPid: row.claimPid,
-            claimExpiresAt: row.claimExpiresAt === null ? null : new Date(row.claimExpiresAt),
+      const now = await this.#backend.now();
+      for (let start = 0; start < items.length; start += REGISTER_CHUNK) {
+        const chunk = items.slice(start, start + REGISTER_CHUNK).map((item) => {
+          const normalized = normalizeIdentity(item.identity);
+          return { item, normalized, key: identityKey(normalized), filePath: path.resolve(item.file.path) };
+        });
+        const keys = chunk.map((entry) => entry.key);
+        const owners = await this.db
+          .select({ identity: artifacts.identity, path: artifacts.path })
+          .from(artifacts)
+          .where(inArray(artifacts.path, [...new Set(chunk.map((entry) => entry.filePath))]));
+        const ownersByPath = new Map<string, string[]>();
+        for (const owner of owners) ownersByPath.set(owner.path, [...(ownersByPath.get(owner.path) ?? []), owner.identity]);
+        const existing = new Map(
+          (await this.db.select().from(artifacts).where(inArray(artifacts.identity, keys))).map((row) => [row.identity, row]),
+        );
+        const inserts = [];
+        for (const { item, normalized, key, filePath } of chunk) {
+          const other = (ownersByPath.get(filePath) ?? []).find((identity) => identity !== key);
+          if (other !== undefined) {
+            throw new ManifestError(`artifact path ${filePath}: expected a path no other artifact uses, got one used by ${other}`);
+          }
+          ownersByPath.set(filePath, [key]);
+          const values = {
+            status: 'done' as const,
+            cacheKey: item.cacheKey,
+            params: canonicalJson(item.params ?? {}),
+            path: filePath,
+            bytes: item.file.bytes,
+            contentHash: item.file.contentHash,
+            fileStamp: item.file.fileStamp ?? null,
+            error: null,
+            runId,
+            ...CLEARED_CLAIM,
+            updatedAt: now,
+            completedAt: now,
           };
-          if (row.status === 'pending' && this.claimIsHeldByOther(claim, now)) {
+          const row = existing.get(key);
+          if (row === undefined) {
+            inserts.push({ ...normalized, identity: key, ...values, attempts: 1, createdAt: now });
+            continue;
+          }
+          if (row.status === 'pending' && this.claimIsHeldByOther(row, now)) {
             counts.taken += 1;
             continue;
           }
-          statements.update.run({ ...values, id: row.id });
+          await this.db
+            .update(artifacts)
+            .set({ ...values, attempts: sql`${artifacts.attempts} + 1` })
+            .where(eq(artifacts.id, row.id));
+          counts.registered += 1;
         }
-        counts.registered += 1;
+        if (inserts.length > 0) {
+          // A row another worker inserted since we looked (a claim) is theirs.
+          const inserted = await this.db
+            .insert(artifacts)
+            .values(inserts)
+            .onConflictDoNothing({ target: artifacts.identity })
+            .returning({ id: artifacts.id });
+          counts.registered += inserted.length;
+          counts.taken += inserts.length - inserted.length;
+        }
       }
       return counts;
     });
   }
 
-  fail(identity: ArtifactIdentity, error: unknown): boolean {
-    const now = new Date();
-    return (
-      this.db
-        .update(artifacts)
-        .set({ status: 'failed', error: formatError(error), ...CLEARED_CLAIM, updatedAt: now })
-        .where(this.ownClaim(identity))
-        .run().changes === 1
-    );
+  async fail(identity: ArtifactIdentity, error: unknown): Promise<boolean> {
+    return this.updateOwnClaim(identity, { status: 'failed', error: formatError(error) });
   }
 
-  release(identity: ArtifactIdentity): boolean {
-    return (
-      this.db
+  async release(identity: ArtifactIdentity): Promise<boolean> {
+    return this.updateOwnClaim(identity, {});
+  }
+
+  async releaseClaims(): Promise<number> {
+    const artifacts = this.table;
+    return this.#backend.transaction(async () => {
+      const released = await this.db
         .update(artifacts)
         .set({ ...CLEARED_CLAIM, updatedAt: new Date() })
-        .where(this.ownClaim(identity))
-        .run().changes === 1
-    );
+        .where(and(eq(artifacts.claimToken, this.claimToken), eq(artifacts.status, 'pending')))
+        .returning({ id: artifacts.id });
+      return released.length;
+    });
   }
 
-  releaseClaims(): number {
-    return this.db
-      .update(artifacts)
-      .set({ ...CLEARED_CLAIM, updatedAt: new Date() })
-      .where(and(eq(artifacts.claimToken, this.claimToken), eq(artifacts.status, 'pending')))
-      .run().changes;
+  async invalidate(identity: ArtifactIdentity, reason: string): Promise<boolean> {
+    return (await this.markStaleRows(eq(this.table.identity, identityKey(identity)), new Date(), reason)) === 1;
   }
 
-  invalidate(identity: ArtifactIdentity, reason: string): boolean {
-    return this.markStaleRows(eq(artifacts.identity, identityKey(identity)), new Date(), reason) === 1;
-  }
-
-  markStaleWhere(filter: ArtifactFilter): number {
+  async markStaleWhere(filter: ArtifactFilter): Promise<number> {
     const withStatus: ArtifactFilter = { ...filter, status: filter.status ?? INVALIDATABLE };
-    return this.#connection.writeTransaction(() =>
-      this.markStaleRows(filterCondition(withStatus) ?? sql`1`, new Date(), 'marked stale', true),
-    );
+    return this.markStaleRows(filterCondition(this.table, withStatus), new Date(), 'marked stale', true);
   }
 
-  markStaleByKeys(expected: Iterable<{ identity: ArtifactIdentity; cacheKey: string }>): number {
-    return this.#connection.writeTransaction(() => {
+  async markStaleByKeys(expected: Iterable<{ identity: ArtifactIdentity; cacheKey: string }>): Promise<number> {
+    const artifacts = this.table;
+    return this.#backend.transaction(async () => {
       const now = new Date();
       let changed = 0;
       for (const { identity, cacheKey } of expected) {
-        changed += this.markStaleRows(
+        changed += await this.markStaleRows(
           and(eq(artifacts.identity, identityKey(identity)), ne(artifacts.cacheKey, cacheKey)) as SQL,
           now,
           'cache key changed',
@@ -362,35 +360,57 @@ export class SqliteArtifactLedger implements ArtifactLedger {
     });
   }
 
-  markClipArtifactsStale(clipId: string, source: ClipSourceKind | null, reason: string): number {
+  async markClipArtifactsStale(clipId: string, source: ClipSourceKind | null, reason: string): Promise<number> {
+    const artifacts = this.table;
     const condition =
       source === null ? eq(artifacts.clipId, clipId) : (and(eq(artifacts.clipId, clipId), eq(artifacts.source, source)) as SQL);
     return this.markStaleRows(condition, new Date(), reason);
   }
 
-  statusCounts(): ArtifactStatusCount[] {
+  async statusCounts(): Promise<ArtifactStatusCount[]> {
+    const artifacts = this.table;
     return this.db
       .select({
         stage: artifacts.stage,
         status: artifacts.status,
-        count: sql<number>`count(*)`,
-        bytes: sql<number>`coalesce(sum(${artifacts.bytes}), 0)`,
+        count: sql<number>`count(*)`.mapWith(Number),
+        bytes: sql<number>`coalesce(sum(${artifacts.bytes}), 0)`.mapWith(Number),
       })
       .from(artifacts)
-      .groupBy(artifacts.stage, artifacts.status)
-      .all();
+      .groupBy(artifacts.stage, artifacts.status);
   }
 
-  donePaths(): Array<{ stage: PipelineStage; path: string }> {
+  async donePaths(): Promise<Array<{ stage: PipelineStage; path: string }>> {
+    const artifacts = this.table;
     return this.db
       .select({ stage: artifacts.stage, path: artifacts.path })
       .from(artifacts)
       .where(eq(artifacts.status, 'done'))
-      .orderBy(asc(artifacts.id))
-      .all();
+      .orderBy(asc(artifacts.id));
   }
 
-  listFailed(limit: number): FailedArtifact[] {
+  async listLeases(): Promise<Lease[]> {
+    const artifacts = this.table;
+    const now = await this.#backend.now();
+    const rows = await this.db
+      .select()
+      .from(artifacts)
+      .where(and(eq(artifacts.status, 'pending'), isNotNull(artifacts.claimToken)))
+      .orderBy(asc(artifacts.claimedAt), asc(artifacts.id));
+    return rows.map((row) => ({
+      stage: row.stage,
+      item: describeIdentity(row),
+      host: row.claimHost,
+      pid: row.claimPid,
+      claimedAt: row.claimedAt,
+      expiresAt: row.claimExpiresAt,
+      ageMs: row.claimedAt === null ? null : now.getTime() - row.claimedAt.getTime(),
+      expired: !this.claimIsLive(row, now),
+    }));
+  }
+
+  async listFailed(limit: number): Promise<FailedArtifact[]> {
+    const artifacts = this.table;
     return this.db
       .select({
         stage: artifacts.stage,
@@ -409,43 +429,18 @@ export class SqliteArtifactLedger implements ArtifactLedger {
       .from(artifacts)
       .where(eq(artifacts.status, 'failed'))
       .orderBy(desc(artifacts.updatedAt))
-      .limit(limit)
-      .all();
+      .limit(limit);
   }
 
-  #registerStatements: ReturnType<SqliteArtifactLedger['prepareRegisterStatements']> | undefined;
-
-  private registerStatements() {
-    this.#registerStatements ??= this.prepareRegisterStatements();
-    return this.#registerStatements;
-  }
-
-  /** The statements of `registerDone`, in SQL: drizzle's query building costs more than the query here. */
-  private prepareRegisterStatements() {
-    const sqlite = this.#connection.sqlite;
-    return {
-      pathOwner: sqlite.prepare('SELECT identity FROM artifacts WHERE path = ? AND identity <> ?'),
-      byIdentity: sqlite.prepare(
-        `SELECT id, status, claim_token AS claimToken, claim_host AS claimHost, claim_pid AS claimPid,
-                claim_expires_at AS claimExpiresAt FROM artifacts WHERE identity = ?`,
-      ),
-      insert: sqlite.prepare(
-        `INSERT INTO artifacts (identity, stage, kind, clip_id, direction, stride, source, variant, dataset, params, cache_key,
-           path, bytes, content_hash, file_stamp, status, attempts, run_id, created_at, updated_at, completed_at)
-         VALUES (@identity, @stage, @kind, @clipId, @direction, @stride, @source, @variant, @dataset, @params, @cacheKey,
-           @path, @bytes, @contentHash, @fileStamp, 'done', 1, @runId, @now, @now, @now)`,
-      ),
-      update: sqlite.prepare(
-        `UPDATE artifacts SET status = 'done', cache_key = @cacheKey, params = @params, path = @path, bytes = @bytes,
-           content_hash = @contentHash, file_stamp = @fileStamp, error = NULL, run_id = @runId, attempts = attempts + 1,
-           claim_pid = NULL, claim_host = NULL, claim_token = NULL, claim_expires_at = NULL, updated_at = @now, completed_at = @now
-         WHERE id = @id`,
-      ),
-    };
+  private async rowByKey(key: string): Promise<ArtifactRow | undefined> {
+    const artifacts = this.table;
+    const [row] = await this.db.select().from(artifacts).where(eq(artifacts.identity, key)).limit(1);
+    return row;
   }
 
   /** The row of `identity` while it is pending under this ledger's claim. */
   private ownClaim(identity: ArtifactIdentity): SQL {
+    const artifacts = this.table;
     return and(
       eq(artifacts.identity, identityKey(identity)),
       eq(artifacts.claimToken, this.claimToken),
@@ -453,8 +448,26 @@ export class SqliteArtifactLedger implements ArtifactLedger {
     ) as SQL;
   }
 
-  private claimIsHeldByOther(row: Pick<ArtifactRow, 'claimToken' | 'claimHost' | 'claimPid' | 'claimExpiresAt'>, now: Date): boolean {
-    if (row.claimToken === null || row.claimToken === this.claimToken) return false;
+  /** Ends this ledger's claim on one artifact, setting `changes` too; false when the claim is no longer ours. */
+  private async updateOwnClaim(identity: ArtifactIdentity, changes: { status?: 'failed'; error?: string }): Promise<boolean> {
+    const artifacts = this.table;
+    return this.#backend.transaction(async () => {
+      const updated = await this.db
+        .update(artifacts)
+        .set({ ...changes, ...CLEARED_CLAIM, updatedAt: new Date() })
+        .where(this.ownClaim(identity))
+        .returning({ id: artifacts.id });
+      return updated.length === 1;
+    });
+  }
+
+  private claimIsHeldByOther(row: ClaimColumns, now: Date): boolean {
+    return row.claimToken !== this.claimToken && this.claimIsLive(row, now);
+  }
+
+  /** A claim whose lease runs and whose process, where we can tell (this machine), lives. */
+  private claimIsLive(row: ClaimColumns, now: Date): boolean {
+    if (row.claimToken === null) return false;
     if (row.claimExpiresAt === null || row.claimExpiresAt.getTime() <= now.getTime()) return false;
     // A pid is only meaningful on its own machine; elsewhere the lease alone decides.
     if (row.claimHost === this.host && row.claimPid !== null && !isProcessAlive(row.claimPid)) return false;
@@ -471,42 +484,51 @@ export class SqliteArtifactLedger implements ArtifactLedger {
     }
   }
 
-  private assertPathFree(filePath: string, key: string): void {
-    const owner = this.db
+  private async assertPathFree(filePath: string, key: string): Promise<void> {
+    const artifacts = this.table;
+    const [owner] = await this.db
       .select({ identity: artifacts.identity })
       .from(artifacts)
       .where(and(eq(artifacts.path, filePath), ne(artifacts.identity, key)))
-      .get();
+      .limit(1);
     if (owner) {
       throw new ManifestError(`artifact path ${filePath}: expected a path no other artifact uses, got one used by ${owner.identity}`);
     }
   }
 
   /** Marks one row stale if it is still as read (another process may have moved it on meanwhile). */
-  private invalidateRow(row: ArtifactRow, why: string): ArtifactRow {
+  private async invalidateRow(row: ArtifactRow, why: string): Promise<ArtifactRow> {
     if (!INVALIDATABLE.includes(row.status)) return row;
-    const updated = this.db
-      .update(artifacts)
-      .set({ status: 'stale', error: why, updatedAt: new Date() })
-      .where(
-        and(
-          eq(artifacts.id, row.id),
-          eq(artifacts.status, row.status),
-          eq(artifacts.cacheKey, row.cacheKey),
-          row.completedAt === null ? isNull(artifacts.completedAt) : eq(artifacts.completedAt, row.completedAt),
-        ),
-      )
-      .returning()
-      .get();
-    return updated ?? this.db.select().from(artifacts).where(eq(artifacts.id, row.id)).get() ?? row;
+    const artifacts = this.table;
+    const [updated] = await this.#backend.transaction(() =>
+      this.db
+        .update(artifacts)
+        .set({ status: 'stale', error: why, updatedAt: new Date() })
+        .where(
+          and(
+            eq(artifacts.id, row.id),
+            eq(artifacts.status, row.status),
+            eq(artifacts.cacheKey, row.cacheKey),
+            row.completedAt === null ? isNull(artifacts.completedAt) : eq(artifacts.completedAt, row.completedAt),
+          ),
+        )
+        .returning(),
+    );
+    if (updated) return updated;
+    const [current] = await this.db.select().from(artifacts).where(eq(artifacts.id, row.id)).limit(1);
+    return current ?? row;
   }
 
-  private markStaleRows(condition: SQL, now: Date, why: string, statusInCondition = false): number {
-    return this.db
-      .update(artifacts)
-      .set({ status: 'stale', error: why, updatedAt: now })
-      .where(statusInCondition ? condition : and(condition, inArray(artifacts.status, [...INVALIDATABLE])))
-      .run().changes;
+  private async markStaleRows(condition: SQL | undefined, now: Date, why: string, statusInCondition = false): Promise<number> {
+    const artifacts = this.table;
+    return this.#backend.transaction(async () => {
+      const changed = await this.db
+        .update(artifacts)
+        .set({ status: 'stale', error: why, updatedAt: now })
+        .where(statusInCondition ? condition : and(condition, inArray(artifacts.status, [...INVALIDATABLE])))
+        .returning({ id: artifacts.id });
+      return changed.length;
+    });
   }
 }
 
@@ -533,7 +555,7 @@ async function checkFile(
   return undefined;
 }
 
-function filterCondition(filter: ArtifactFilter): SQL | undefined {
+function filterCondition(artifacts: ManifestTables['artifacts'], filter: ArtifactFilter): SQL | undefined {
   const conditions: Array<SQL | undefined> = [
     filter.stage === undefined ? undefined : eq(artifacts.stage, filter.stage),
     filter.kind === undefined ? undefined : eq(artifacts.kind, filter.kind),
@@ -552,7 +574,7 @@ function filterCondition(filter: ArtifactFilter): SQL | undefined {
   return and(...conditions);
 }
 
-function nullableEq(column: SQLiteColumn, value: string | number | null | undefined): SQL | undefined {
+function nullableEq(column: Column, value: string | number | null | undefined): SQL | undefined {
   if (value === undefined) return undefined;
   return value === null ? isNull(column) : eq(column, value);
 }

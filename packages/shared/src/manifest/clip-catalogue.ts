@@ -1,10 +1,10 @@
 import type { SQL } from 'drizzle-orm';
 import { and, asc, eq, inArray, or, sql } from 'drizzle-orm';
 import { InputError, ManifestError } from '../errors/index.js';
-import type { ManifestConnection } from './connection.js';
+import type { ManifestBackend } from './backend.js';
 import { CLIP_SOURCE_KINDS } from './constants.js';
 import type { ClipCatalogue } from './interfaces.js';
-import { clipSources, clips, ingestIssues, labelMaps, splitMembers } from './schema.js';
+import type { clipSources, clips } from './schema.js';
 import type {
   ClipCounts,
   ClipInput,
@@ -20,35 +20,45 @@ import type {
 } from './types.js';
 import type { ClipSourceKind } from './constants.js';
 
-/** Marks the artifacts made from a clip (or one of its sources) stale; the artifact ledger's job. */
-export type ClipArtifactsInvalidator = (clipId: string, source: ClipSourceKind | null, reason: string) => number;
+/** Rows per multi-row INSERT: well under SQLite's 32,766 bound parameters at 3 columns a row. */
+const INSERT_BATCH_ROWS = 1000;
 
-/** The clip catalogue over the manifest's SQLite connection. */
-export class SqliteClipCatalogue implements ClipCatalogue {
-  readonly #connection: ManifestConnection;
+/** Marks the artifacts made from a clip (or one of its sources) stale; the artifact ledger's job. */
+export type ClipArtifactsInvalidator = (clipId: string, source: ClipSourceKind | null, reason: string) => Promise<number>;
+
+/** The clip catalogue, on either database (see backend.ts). */
+export class ManifestClipCatalogue implements ClipCatalogue {
+  readonly #backend: ManifestBackend;
   readonly #invalidateArtifacts: ClipArtifactsInvalidator;
 
-  constructor(connection: ManifestConnection, invalidateArtifacts: ClipArtifactsInvalidator) {
-    this.#connection = connection;
+  constructor(backend: ManifestBackend, invalidateArtifacts: ClipArtifactsInvalidator) {
+    this.#backend = backend;
     this.#invalidateArtifacts = invalidateArtifacts;
   }
 
   private get db() {
-    return this.#connection.db;
+    return this.#backend.db;
   }
 
-  upsertClips(inputs: readonly ClipInput[]): UpsertCounts {
+  private get tables() {
+    return this.#backend.tables;
+  }
+
+  /** A catalogue write that reads first (is the clip there? the label map the same?): run alone, see `TransactionOptions`. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#backend.transaction(fn, { exclusive: true });
+  }
+
+  async upsertClips(inputs: readonly ClipInput[]): Promise<UpsertCounts> {
+    const { clips } = this.tables;
     const counts: UpsertCounts = { inserted: 0, updated: 0, unchanged: 0, artifactsMarkedStale: 0 };
-    this.#connection.writeTransaction(() => {
+    await this.exclusive(async () => {
       const now = new Date();
       for (const input of inputs) {
         const next = clipValues(input);
-        const existing = this.db.select().from(clips).where(eq(clips.id, next.id)).get();
+        const [existing] = await this.db.select().from(clips).where(eq(clips.id, next.id)).limit(1);
         if (!existing) {
-          this.db
-            .insert(clips)
-            .values({ ...next, createdAt: now, updatedAt: now })
-            .run();
+          await this.db.insert(clips).values({ ...next, createdAt: now, updatedAt: now });
           counts.inserted++;
           continue;
         }
@@ -56,29 +66,31 @@ export class SqliteClipCatalogue implements ClipCatalogue {
           counts.unchanged++;
           continue;
         }
-        this.db
+        await this.db
           .update(clips)
           .set({ ...next, updatedAt: now })
-          .where(eq(clips.id, next.id))
-          .run();
+          .where(eq(clips.id, next.id));
         counts.updated++;
         if (existing.contentHash !== next.contentHash) {
-          counts.artifactsMarkedStale += this.#invalidateArtifacts(next.id, null, 'clip content changed');
+          counts.artifactsMarkedStale += await this.#invalidateArtifacts(next.id, null, 'clip content changed');
         }
       }
     });
     return counts;
   }
 
-  upsertClip(input: ClipInput): UpsertOutcome {
-    return outcomeOf(this.upsertClips([input]));
+  async upsertClip(input: ClipInput): Promise<UpsertOutcome> {
+    return outcomeOf(await this.upsertClips([input]));
   }
 
-  getClip(id: string): ClipRow | undefined {
-    return this.db.select().from(clips).where(eq(clips.id, id)).get();
+  async getClip(id: string): Promise<ClipRow | undefined> {
+    const { clips } = this.tables;
+    const [row] = await this.db.select().from(clips).where(eq(clips.id, id)).limit(1);
+    return row;
   }
 
-  listClips(query: ClipQuery = {}): ClipRow[] {
+  async listClips(query: ClipQuery = {}): Promise<ClipRow[]> {
+    const { clips, splitMembers } = this.tables;
     const conditions: SQL[] = [];
     if (query.dataset !== undefined) conditions.push(eq(clips.dataset, query.dataset));
     if (query.label !== undefined) conditions.push(eq(clips.label, query.label));
@@ -93,30 +105,30 @@ export class SqliteClipCatalogue implements ClipCatalogue {
       .select()
       .from(clips)
       .where(and(...conditions))
-      .orderBy(asc(clips.id))
-      .all();
+      .orderBy(asc(clips.id));
   }
 
-  countClips(dataset?: string): number {
-    const row = this.db
-      .select({ n: sql<number>`count(*)` })
+  async countClips(dataset?: string): Promise<number> {
+    const { clips } = this.tables;
+    const [row] = await this.db
+      .select({ n: sql<number>`count(*)`.mapWith(Number) })
       .from(clips)
-      .where(dataset === undefined ? undefined : eq(clips.dataset, dataset))
-      .get();
+      .where(dataset === undefined ? undefined : eq(clips.dataset, dataset));
     return row?.n ?? 0;
   }
 
-  listDatasets(): string[] {
-    return this.db
-      .selectDistinct({ dataset: clips.dataset })
-      .from(clips)
-      .orderBy(asc(clips.dataset))
-      .all()
-      .map((row) => row.dataset);
+  async listDatasets(): Promise<string[]> {
+    const { clips } = this.tables;
+    const rows = await this.db.selectDistinct({ dataset: clips.dataset }).from(clips).orderBy(asc(clips.dataset));
+    return rows.map((row) => row.dataset);
   }
 
-  clipCounts(): ClipCounts {
-    const groups = this.db.select({ dataset: clips.dataset, n: sql<number>`count(*)` }).from(clips).groupBy(clips.dataset).all();
+  async clipCounts(): Promise<ClipCounts> {
+    const { clips } = this.tables;
+    const groups = await this.db
+      .select({ dataset: clips.dataset, n: sql<number>`count(*)`.mapWith(Number) })
+      .from(clips)
+      .groupBy(clips.dataset);
     const counts: ClipCounts = { total: 0, byDataset: {} };
     for (const group of groups) {
       counts.total += group.n;
@@ -125,24 +137,22 @@ export class SqliteClipCatalogue implements ClipCatalogue {
     return counts;
   }
 
-  upsertClipSources(inputs: readonly ClipSourceInput[]): UpsertCounts {
+  async upsertClipSources(inputs: readonly ClipSourceInput[]): Promise<UpsertCounts> {
+    const { clipSources } = this.tables;
     const counts: UpsertCounts = { inserted: 0, updated: 0, unchanged: 0, artifactsMarkedStale: 0 };
-    this.#connection.writeTransaction(() => {
+    await this.exclusive(async () => {
       const now = new Date();
       for (const input of inputs) {
         const next = clipSourceValues(input);
         const where = and(eq(clipSources.clipId, next.clipId), eq(clipSources.kind, next.kind));
-        const existing = this.db.select().from(clipSources).where(where).get();
+        const [existing] = await this.db.select().from(clipSources).where(where).limit(1);
         if (!existing) {
-          if (!this.getClip(next.clipId)) {
+          if (!(await this.getClip(next.clipId))) {
             throw new ManifestError(
               `clip source ${next.kind} of ${next.clipId}: expected an existing clip, got none (upsert the clip first)`,
             );
           }
-          this.db
-            .insert(clipSources)
-            .values({ ...next, createdAt: now, updatedAt: now })
-            .run();
+          await this.db.insert(clipSources).values({ ...next, createdAt: now, updatedAt: now });
           counts.inserted++;
           continue;
         }
@@ -150,60 +160,62 @@ export class SqliteClipCatalogue implements ClipCatalogue {
           counts.unchanged++;
           continue;
         }
-        this.db
+        await this.db
           .update(clipSources)
           .set({ ...next, updatedAt: now })
-          .where(where)
-          .run();
+          .where(where);
         counts.updated++;
         if (existing.contentHash !== next.contentHash) {
-          counts.artifactsMarkedStale += this.#invalidateArtifacts(next.clipId, next.kind, `${next.kind} source content changed`);
+          counts.artifactsMarkedStale += await this.#invalidateArtifacts(next.clipId, next.kind, `${next.kind} source content changed`);
         }
       }
     });
     return counts;
   }
 
-  upsertClipSource(input: ClipSourceInput): UpsertOutcome {
-    return outcomeOf(this.upsertClipSources([input]));
+  async upsertClipSource(input: ClipSourceInput): Promise<UpsertOutcome> {
+    return outcomeOf(await this.upsertClipSources([input]));
   }
 
-  getClipSources(clipId: string): ClipSourceRow[] {
-    return this.db.select().from(clipSources).where(eq(clipSources.clipId, clipId)).orderBy(asc(clipSources.kind)).all();
+  async getClipSources(clipId: string): Promise<ClipSourceRow[]> {
+    const { clipSources } = this.tables;
+    return this.db.select().from(clipSources).where(eq(clipSources.clipId, clipId)).orderBy(asc(clipSources.kind));
   }
 
-  listClipSources(dataset?: string): ClipSourceRow[] {
-    const rows = this.db
+  async listClipSources(dataset?: string): Promise<ClipSourceRow[]> {
+    const { clips, clipSources } = this.tables;
+    const rows = await this.db
       .select({ source: clipSources })
       .from(clipSources)
       .innerJoin(clips, eq(clips.id, clipSources.clipId))
       .where(dataset === undefined ? undefined : eq(clips.dataset, dataset))
-      .orderBy(asc(clipSources.clipId), asc(clipSources.kind))
-      .all();
+      .orderBy(asc(clipSources.clipId), asc(clipSources.kind));
     return rows.map((row) => row.source);
   }
 
-  getClipSource(clipId: string, kind: ClipSourceKind): ClipSourceRow | undefined {
-    return this.db
+  async getClipSource(clipId: string, kind: ClipSourceKind): Promise<ClipSourceRow | undefined> {
+    const { clipSources } = this.tables;
+    const [row] = await this.db
       .select()
       .from(clipSources)
       .where(and(eq(clipSources.clipId, clipId), eq(clipSources.kind, kind)))
-      .get();
+      .limit(1);
+    return row;
   }
 
-  setSplitMembers(dataset: string, split: string, clipIds: readonly string[]): void {
-    this.#connection.writeTransaction(() => {
-      this.db
-        .delete(splitMembers)
-        .where(and(eq(splitMembers.dataset, dataset), eq(splitMembers.split, split)))
-        .run();
-      for (const clipId of new Set(clipIds)) {
-        this.db.insert(splitMembers).values({ dataset, split, clipId }).run();
+  async setSplitMembers(dataset: string, split: string, clipIds: readonly string[]): Promise<void> {
+    const { splitMembers } = this.tables;
+    await this.exclusive(async () => {
+      await this.db.delete(splitMembers).where(and(eq(splitMembers.dataset, dataset), eq(splitMembers.split, split)));
+      const members = [...new Set(clipIds)].map((clipId) => ({ dataset, split, clipId }));
+      for (let start = 0; start < members.length; start += INSERT_BATCH_ROWS) {
+        await this.db.insert(splitMembers).values(members.slice(start, start + INSERT_BATCH_ROWS));
       }
     });
   }
 
-  setLabelMap(dataset: string, names: readonly string[]): boolean {
+  async setLabelMap(dataset: string, names: readonly string[]): Promise<boolean> {
+    const { labelMaps } = this.tables;
     const seen = new Set<string>();
     names.forEach((name, index) => {
       if (typeof name !== 'string' || name === '') {
@@ -212,19 +224,18 @@ export class SqliteClipCatalogue implements ClipCatalogue {
       if (seen.has(name)) throw new InputError(`label map of ${dataset}: expected unique names, got ${name} twice`);
       seen.add(name);
     });
-    return this.#connection.writeTransaction(() => {
-      const current = this.getLabelMap(dataset);
+    return this.exclusive(async () => {
+      const current = await this.getLabelMap(dataset);
       if (current.length === names.length && current.every((name, i) => name === names[i])) return false;
-      this.db.delete(labelMaps).where(eq(labelMaps.dataset, dataset)).run();
-      names.forEach((name, index) => {
-        this.db.insert(labelMaps).values({ dataset, index, name }).run();
-      });
+      await this.db.delete(labelMaps).where(eq(labelMaps.dataset, dataset));
+      if (names.length > 0) await this.db.insert(labelMaps).values(names.map((name, index) => ({ dataset, index, name })));
       return true;
     });
   }
 
-  getLabelMap(dataset: string): string[] {
-    const rows = this.db.select().from(labelMaps).where(eq(labelMaps.dataset, dataset)).orderBy(asc(labelMaps.index)).all();
+  async getLabelMap(dataset: string): Promise<string[]> {
+    const { labelMaps } = this.tables;
+    const rows = await this.db.select().from(labelMaps).where(eq(labelMaps.dataset, dataset)).orderBy(asc(labelMaps.index));
     rows.forEach((row, i) => {
       if (row.index !== i) {
         throw new ManifestError(`label map of ${dataset}: expected indices 0..${rows.length - 1}, got ${row.index} at position ${i}`);
@@ -233,39 +244,42 @@ export class SqliteClipCatalogue implements ClipCatalogue {
     return rows.map((row) => row.name);
   }
 
-  recordIngestIssue(input: IngestIssueInput): void {
+  async recordIngestIssue(input: IngestIssueInput): Promise<void> {
+    const { ingestIssues } = this.tables;
     const subject = input.clipId ?? input.path;
     if (!subject) {
       throw new InputError(`ingest issue ${input.reason} in ${input.dataset}: expected a clipId or a path, got neither`);
     }
     const now = new Date();
-    this.db
-      .insert(ingestIssues)
-      .values({
-        dataset: input.dataset,
-        subject,
-        clipId: input.clipId ?? null,
-        path: input.path ?? null,
-        reason: input.reason,
-        detail: input.detail ?? null,
-        runId: input.runId ?? null,
-        createdAt: now,
-        updatedAt: now,
-      })
-      .onConflictDoUpdate({
-        target: [ingestIssues.dataset, ingestIssues.subject, ingestIssues.reason],
-        set: {
+    await this.#backend.transaction(async () => {
+      await this.db
+        .insert(ingestIssues)
+        .values({
+          dataset: input.dataset,
+          subject,
           clipId: input.clipId ?? null,
           path: input.path ?? null,
+          reason: input.reason,
           detail: input.detail ?? null,
           runId: input.runId ?? null,
+          createdAt: now,
           updatedAt: now,
-        },
-      })
-      .run();
+        })
+        .onConflictDoUpdate({
+          target: [ingestIssues.dataset, ingestIssues.subject, ingestIssues.reason],
+          set: {
+            clipId: input.clipId ?? null,
+            path: input.path ?? null,
+            detail: input.detail ?? null,
+            runId: input.runId ?? null,
+            updatedAt: now,
+          },
+        });
+    });
   }
 
-  listIngestIssues(query: { dataset?: string; runId?: string; reason?: string } = {}): IngestIssueRow[] {
+  async listIngestIssues(query: { dataset?: string; runId?: string; reason?: string } = {}): Promise<IngestIssueRow[]> {
+    const { ingestIssues } = this.tables;
     return this.db
       .select()
       .from(ingestIssues)
@@ -276,23 +290,26 @@ export class SqliteClipCatalogue implements ClipCatalogue {
           query.reason === undefined ? undefined : eq(ingestIssues.reason, query.reason),
         ),
       )
-      .orderBy(asc(ingestIssues.id))
-      .all();
+      .orderBy(asc(ingestIssues.id));
   }
 
-  clearIngestIssues(dataset: string, reason?: string): number {
-    return this.db
-      .delete(ingestIssues)
-      .where(and(eq(ingestIssues.dataset, dataset), reason === undefined ? undefined : eq(ingestIssues.reason, reason)))
-      .run().changes;
+  async clearIngestIssues(dataset: string, reason?: string): Promise<number> {
+    const { ingestIssues } = this.tables;
+    return this.#backend.transaction(async () => {
+      const deleted = await this.db
+        .delete(ingestIssues)
+        .where(and(eq(ingestIssues.dataset, dataset), reason === undefined ? undefined : eq(ingestIssues.reason, reason)))
+        .returning({ id: ingestIssues.id });
+      return deleted.length;
+    });
   }
 
-  ingestIssueCounts(): IngestIssueCounts {
-    const groups = this.db
-      .select({ dataset: ingestIssues.dataset, reason: ingestIssues.reason, n: sql<number>`count(*)` })
+  async ingestIssueCounts(): Promise<IngestIssueCounts> {
+    const { ingestIssues } = this.tables;
+    const groups = await this.db
+      .select({ dataset: ingestIssues.dataset, reason: ingestIssues.reason, n: sql<number>`count(*)`.mapWith(Number) })
       .from(ingestIssues)
-      .groupBy(ingestIssues.dataset, ingestIssues.reason)
-      .all();
+      .groupBy(ingestIssues.dataset, ingestIssues.reason);
     const counts: IngestIssueCounts = { total: 0, byReason: {}, byDataset: {} };
     for (const group of groups) {
       counts.total += group.n;

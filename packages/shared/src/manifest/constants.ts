@@ -1,3 +1,6 @@
+/** Overrides the config's `manifest` (a `postgres://` URL or a SQLite file), e.g. for every worker of a cluster. */
+export const MANIFEST_ENV_VAR = 'PTHNET_MANIFEST_URL';
+
 /** File name of the manifest inside a data directory (`<data-dir>/manifest.sqlite`). */
 export const MANIFEST_FILE_NAME = 'manifest.sqlite';
 
@@ -49,3 +52,9 @@ export const INGEST_ISSUE_REASONS = [
   'unpackable_features',
 ] as const;
 export type IngestIssueReason = (typeof INGEST_ISSUE_REASONS)[number];
+
+/** The `pg_advisory_lock` key under which a process migrates a PostgreSQL manifest ("pthnet" in ASCII). */
+export const POSTGRES_MIGRATION_LOCK = 0x707468_6e6574;
+
+/** The `pg_advisory_xact_lock` key that serialises the clip catalogue's read-then-write transactions. */
+export const POSTGRES_CATALOGUE_LOCK = POSTGRES_MIGRATION_LOCK + 1;

@@ -1,6 +1,7 @@
 /**
- * The manifest schema, source of truth for the generated migrations in packages/shared/drizzle/
- * (`pnpm db:generate` after any change here). Timestamps are Unix epoch milliseconds, read back
+ * The manifest schema (SQLite), source of truth for the generated migrations in packages/shared/drizzle/
+ * (`pnpm db:generate` after any change here). `schema-pg.ts` is its PostgreSQL twin, column for
+ * column (a test holds them together); `pnpm db:generate` writes the migrations of both. Timestamps are Unix epoch milliseconds, read back
  * as `Date`. JSON columns hold text written by `canonicalJson`.
  *
  * Kept free of imports other than drizzle (and erased type imports) so that drizzle-kit can load it on its own.
@@ -165,6 +166,8 @@ export const artifacts = sqliteTable(
     claimHost: text('claim_host'),
     claimToken: text('claim_token'),
     claimExpiresAt: integer('claim_expires_at', { mode: 'timestamp_ms' }),
+    /** When the current holder took the claim: `status` shows a worker's lease age from it. */
+    claimedAt: integer('claimed_at', { mode: 'timestamp_ms' }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
     completedAt: integer('completed_at', { mode: 'timestamp_ms' }),

@@ -12,7 +12,7 @@ export class ManifestStatusReader implements ManifestStatus {
     private readonly artifacts: ArtifactLedger,
   ) {}
 
-  summary(options: StatusOptions = {}): StatusSummary {
+  async summary(options: StatusOptions = {}): Promise<StatusSummary> {
     const checkFiles = options.checkFiles ?? true;
     const failedLimit = options.failedLimit ?? 50;
     const byStage = new Map<PipelineStage, StageStatus>();
@@ -24,15 +24,16 @@ export class ManifestStatusReader implements ManifestStatus {
       }
       return entry;
     };
-    for (const group of this.artifacts.statusCounts()) {
+    for (const group of await this.artifacts.statusCounts()) {
       const entry = stageOf(group.stage);
       entry[group.status] += group.count;
       entry.total += group.count;
       if (group.status === 'done') entry.bytes += group.bytes;
     }
+    const leases = await this.artifacts.listLeases();
     const missing: string[] = [];
     if (checkFiles) {
-      for (const row of this.artifacts.donePaths()) {
+      for (const row of await this.artifacts.donePaths()) {
         if (existsSync(row.path)) continue;
         const entry = stageOf(row.stage);
         entry.missing++;
@@ -42,11 +43,13 @@ export class ManifestStatusReader implements ManifestStatus {
     }
     return {
       stages: [...byStage.values()].sort((a, b) => stageRank(a.stage) - stageRank(b.stage)),
-      failed: this.artifacts.listFailed(failedLimit),
+      failed: await this.artifacts.listFailed(failedLimit),
       missing,
-      ingestIssues: this.clips.ingestIssueCounts(),
-      clips: this.clips.clipCounts(),
-      lastRuns: this.runs.latestRuns(),
+      ingestIssues: await this.clips.ingestIssueCounts(),
+      clips: await this.clips.clipCounts(),
+      lastRuns: await this.runs.latestRuns(),
+      workers: leases.filter((lease) => !lease.expired),
+      expiredLeases: leases.filter((lease) => lease.expired),
     };
   }
 }

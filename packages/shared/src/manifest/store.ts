@@ -1,22 +1,27 @@
 import path from 'node:path';
 import { ManifestError } from '../errors/index.js';
-import { SqliteArtifactLedger } from './artifact-ledger.js';
-import { SqliteClipCatalogue } from './clip-catalogue.js';
-import { ManifestConnection } from './connection.js';
+import { ManifestArtifactLedger } from './artifact-ledger.js';
+import type { ManifestBackend, ManifestDialect } from './backend.js';
+import { ManifestClipCatalogue } from './clip-catalogue.js';
 import { DEFAULT_CLAIM_LEASE_MS, MANIFEST_FILE_NAME } from './constants.js';
 import type { ArtifactLedger, ClipCatalogue, ManifestStatus, RunLog } from './interfaces.js';
-import { SqliteRunLog } from './run-log.js';
+import { isPostgresLocation } from './location.js';
+import { PostgresBackend } from './postgres-backend.js';
+import { ManifestRunLog } from './run-log.js';
+import { SqliteBackend } from './sqlite-backend.js';
 import { ManifestStatusReader } from './status.js';
 import type { ManifestOpenOptions } from './types.js';
 
-/** The connection behind each store: private to the manifest (see `connectionOf`). */
-const connections = new WeakMap<ManifestStore, ManifestConnection>();
+/** The database behind each store: private to the manifest (see `backendOf`). */
+const backends = new WeakMap<ManifestStore, ManifestBackend>();
 
 /**
- * The manifest: a SQLite database that records every clip and every artifact of the pipeline,
- * so that reruns only redo what changed and concurrent processes never do the same item twice.
+ * The manifest: a database that records every clip and every artifact of the pipeline, so that
+ * reruns only redo what changed and concurrent processes never do the same item twice. A SQLite
+ * file by default; a PostgreSQL server (a `postgres://` location) when several machines share
+ * the work. Nothing outside the manifest knows which.
  *
- * A thin facade: it owns the one connection and hands out the modules that use it, each a
+ * A thin facade: it owns the one database handle and hands out the modules that use it, each a
  * focused interface over plain data (see ./interfaces.ts):
  * - `clips`: clips, their sources, splits, label maps and ingest issues;
  * - `runs`: the run log;
@@ -25,20 +30,23 @@ const connections = new WeakMap<ManifestStore, ManifestConnection>();
  * - `status`: the summary `pthnet status` prints.
  */
 export class ManifestStore {
+  /** The SQLite file, or the PostgreSQL URL without its password. */
   readonly path: string;
+  readonly dialect: ManifestDialect;
   readonly clips: ClipCatalogue;
   readonly runs: RunLog;
   readonly artifacts: ArtifactLedger;
   readonly status: ManifestStatus;
 
-  private constructor(connection: ManifestConnection, claimLeaseMs: number) {
-    this.path = connection.path;
-    const artifacts = new SqliteArtifactLedger(connection, claimLeaseMs);
+  private constructor(backend: ManifestBackend, claimLeaseMs: number) {
+    this.path = backend.location;
+    this.dialect = backend.dialect;
+    const artifacts = new ManifestArtifactLedger(backend, claimLeaseMs);
     this.artifacts = artifacts;
-    this.clips = new SqliteClipCatalogue(connection, (clipId, source, reason) => artifacts.markClipArtifactsStale(clipId, source, reason));
-    this.runs = new SqliteRunLog(connection);
+    this.clips = new ManifestClipCatalogue(backend, (clipId, source, reason) => artifacts.markClipArtifactsStale(clipId, source, reason));
+    this.runs = new ManifestRunLog(backend);
     this.status = new ManifestStatusReader(this.clips, this.runs, this.artifacts);
-    connections.set(this, connection);
+    backends.set(this, backend);
   }
 
   /** `<dataDir>/manifest.sqlite`. */
@@ -47,40 +55,41 @@ export class ManifestStore {
   }
 
   /**
-   * Opens (creating if needed) a manifest file, or an in-memory one for `':memory:'`, and
-   * applies pending migrations (see `ManifestConnection.open`).
+   * Opens a manifest and applies pending migrations: a `postgres://` (or `postgresql://`) URL, or
+   * a SQLite file (created if needed), or an in-memory SQLite database for `':memory:'`.
    */
-  static open(filePath: string, options: ManifestOpenOptions = {}): ManifestStore {
+  static async open(location: string, options: ManifestOpenOptions = {}): Promise<ManifestStore> {
     const claimLeaseMs = options.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS;
     if (!(Number.isFinite(claimLeaseMs) && claimLeaseMs > 0)) {
       throw new ManifestError(`claimLeaseMs: expected a positive number, got ${claimLeaseMs}`);
     }
-    return new ManifestStore(ManifestConnection.open(filePath, options), claimLeaseMs);
+    const backend = isPostgresLocation(location) ? await PostgresBackend.open(location, options) : SqliteBackend.open(location, options);
+    return new ManifestStore(backend, claimLeaseMs);
   }
 
   /** Migrations recorded in the database, oldest first. */
-  appliedMigrations(): Array<{ hash: string; createdAt: number }> {
-    return connectionOf(this).appliedMigrations();
+  appliedMigrations(): Promise<Array<{ hash: string; createdAt: number }>> {
+    return backendOf(this).appliedMigrations();
   }
 
   /** Releases this store's claims (so others need not wait for the lease) and closes. */
-  close(): void {
-    const connection = connectionOf(this);
-    if (!connection.open) return;
-    if (!connection.readonly) {
+  async close(): Promise<void> {
+    const backend = backendOf(this);
+    if (!backend.open) return;
+    if (!backend.readonly) {
       try {
-        this.artifacts.releaseClaims();
+        await this.artifacts.releaseClaims();
       } catch {
         // Closing must not fail because the database is busy; the claims expire or die with us.
       }
     }
-    connection.close();
+    await backend.close();
   }
 }
 
-/** The raw connection behind a store: for the manifest's own tests (raw SQL, pragmas), never for stages. */
-export function connectionOf(store: ManifestStore): ManifestConnection {
-  const connection = connections.get(store);
-  if (connection === undefined) throw new ManifestError('connectionOf: expected an open ManifestStore');
-  return connection;
+/** The database behind a store: for the manifest's own tests, copies and benchmarks (raw SQL), never for stages. */
+export function backendOf(store: ManifestStore): ManifestBackend {
+  const backend = backends.get(store);
+  if (backend === undefined) throw new ManifestError('backendOf: expected an open ManifestStore');
+  return backend;
 }

@@ -115,6 +115,8 @@ export interface ArtifactRow {
   claimHost: string | null;
   claimToken: string | null;
   claimExpiresAt: Date | null;
+  /** When the current holder took the claim. */
+  claimedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
   completedAt: Date | null;
@@ -338,6 +340,21 @@ export interface ClipCounts {
   byDataset: Record<string, number>;
 }
 
+/** A claim on an artifact: who holds it (a worker) and until when. */
+export interface Lease {
+  stage: PipelineStage;
+  /** The artifact, as `describeIdentity` names it. */
+  item: string;
+  host: string | null;
+  pid: number | null;
+  claimedAt: Date | null;
+  expiresAt: Date | null;
+  /** Since the claim was taken, on the database's clock. */
+  ageMs: number | null;
+  /** The lease ran out, or its process on this machine is gone: another worker may take the item. */
+  expired: boolean;
+}
+
 export interface StatusSummary {
   /** In pipeline order (the artifact catalogue's). */
   stages: StageStatus[];
@@ -348,6 +365,10 @@ export interface StatusSummary {
   clips: ClipCounts;
   /** Most recent run of each stage, in pipeline order. */
   lastRuns: RunRow[];
+  /** Items being made now, by live workers on any machine, oldest claim first. */
+  workers: Lease[];
+  /** Items whose worker stopped renewing (killed, partitioned): the next worker to reach them redoes them. */
+  expiredLeases: Lease[];
 }
 
 export interface StatusOptions {

@@ -18,10 +18,10 @@ export const MIN_CLASSES = 2;
  * (`train.model.num_classes`): it must agree. Every stage that sizes a head, checks a
  * checkpoint or names classes asks here.
  */
-export function datasetClasses(clips: ClipCatalogue, dataset: string, fixed?: number | null): DatasetClasses {
-  let names = clips.getLabelMap(dataset);
+export async function datasetClasses(clips: ClipCatalogue, dataset: string, fixed?: number | null): Promise<DatasetClasses> {
+  let names = await clips.getLabelMap(dataset);
   if (names.length === 0) {
-    const top = clips.listClips({ dataset }).reduce((max, clip) => Math.max(max, clip.label), -1);
+    const top = (await clips.listClips({ dataset })).reduce((max, clip) => Math.max(max, clip.label), -1);
     names = Array.from({ length: top + 1 }, (_, k) => String(k));
   }
   if (names.length < MIN_CLASSES) {

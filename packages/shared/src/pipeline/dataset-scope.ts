@@ -6,8 +6,8 @@ import type { DatasetScope } from './catalogue.js';
  * The dataset a stage works on: the one asked for (`--dataset`, config key `dataset`), or the only
  * one in the manifest. With several and none asked for, it refuses to guess and names them.
  */
-export function resolveDataset(clips: ClipCatalogue, requested: string | null | undefined): DatasetScope {
-  const datasets = clips.listDatasets();
+export async function resolveDataset(clips: ClipCatalogue, requested: string | null | undefined): Promise<DatasetScope> {
+  const datasets = await clips.listDatasets();
   const ownFolder = datasets.length > 1;
   if (requested !== null && requested !== undefined) {
     if (!datasets.includes(requested)) {

@@ -12,33 +12,41 @@ import { formatStatus } from './status.js';
 describe('pthnet status', () => {
   let dir: string;
   let store: ManifestStore;
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'pthnet-status-'));
-    store = ManifestStore.open(path.join(dir, 'manifest.sqlite'));
+    store = await ManifestStore.open(path.join(dir, 'manifest.sqlite'));
   });
-  afterEach(() => {
-    store.close();
+  afterEach(async () => {
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function done(identity: ArtifactIdentity, name: string, content: string): void {
+  async function done(identity: ArtifactIdentity, name: string, content: string): Promise<void> {
     const file = path.join(dir, name);
     writeFileSync(file, content);
-    expect(store.artifacts.claim(identity, { cacheKey: 'k', path: file })).not.toBeNull();
-    store.artifacts.complete(identity, { path: file, bytes: content.length, contentHash: 'h' });
+    expect(await store.artifacts.claim(identity, { cacheKey: 'k', path: file })).not.toBeNull();
+    await store.artifacts.complete(identity, { path: file, bytes: content.length, contentHash: 'h' });
   }
 
-  it('lists stages and last runs in the catalogue pipeline order, whatever order they were made in', () => {
-    store.clips.upsertClip({ id: 'c1', dataset: 'demo', split: 'test', label: 0, labelName: 'Happy', frameCount: 3, contentHash: 'c' });
-    for (const stage of ['eval', 'train', 'ingest', 'datasets', 'extract'] as const) store.runs.startRun(stage);
-    done(reportIdentity('demo', 'reports/latest'), 'metrics.json', 'r');
-    done(trainingRunIdentity('demo', { direction: 'forward', source: 'raw' }), 'run.json', 'tt');
+  it('lists stages and last runs in the catalogue pipeline order, whatever order they were made in', async () => {
+    await store.clips.upsertClip({
+      id: 'c1',
+      dataset: 'demo',
+      split: 'test',
+      label: 0,
+      labelName: 'Happy',
+      frameCount: 3,
+      contentHash: 'c',
+    });
+    for (const stage of ['eval', 'train', 'ingest', 'datasets', 'extract'] as const) await store.runs.startRun(stage);
+    await done(reportIdentity('demo', 'reports/latest'), 'metrics.json', 'r');
+    await done(trainingRunIdentity('demo', { direction: 'forward', source: 'raw' }), 'run.json', 'tt');
     const failed = packedDatasetIdentity('demo', { split: 'test', direction: 'forward', source: 'raw' });
-    store.artifacts.claim(failed, { cacheKey: 'k', path: path.join(dir, 'index.json') });
-    store.artifacts.fail(failed, new Error('no clips'));
-    done(featureIdentity('c1', 'forward', 4, 'raw'), 'f.npy', 'ffff');
+    await store.artifacts.claim(failed, { cacheKey: 'k', path: path.join(dir, 'index.json') });
+    await store.artifacts.fail(failed, new Error('no clips'));
+    await done(featureIdentity('c1', 'forward', 4, 'raw'), 'f.npy', 'ffff');
 
-    const summary = store.status.summary();
+    const summary = await store.status.summary();
     expect(summary.stages.map((s) => [s.stage, s.done, s.failed, s.bytes])).toEqual([
       ['extract', 1, 0, 4],
       ['datasets', 0, 1, 0],
@@ -61,23 +69,31 @@ describe('pthnet status', () => {
   });
 
   it('--problems lists every failed item and every ingest issue with its file and reason, as text and as JSON', async () => {
-    store.clips.upsertClip({ id: 'c1', dataset: 'demo', split: 'test', label: 0, labelName: 'Happy', frameCount: 3, contentHash: 'c' });
+    await store.clips.upsertClip({
+      id: 'c1',
+      dataset: 'demo',
+      split: 'test',
+      label: 0,
+      labelName: 'Happy',
+      frameCount: 3,
+      contentHash: 'c',
+    });
     const failed = featureIdentity('c1', 'forward', 4, 'raw');
-    store.artifacts.claim(failed, { cacheKey: 'k', path: path.join(dir, 'c1.npy') });
-    store.artifacts.fail(failed, new Error('decode failed: frame 3 of /clips/c1/0003.jpg is not an image'));
-    store.clips.recordIngestIssue({
+    await store.artifacts.claim(failed, { cacheKey: 'k', path: path.join(dir, 'c1.npy') });
+    await store.artifacts.fail(failed, new Error('decode failed: frame 3 of /clips/c1/0003.jpg is not an image'));
+    await store.clips.recordIngestIssue({
       dataset: 'demo',
       path: '/lists/train.txt',
       reason: 'path_escape',
       detail: 'train.txt:1: "/x/../../y" climbs out',
     });
-    store.clips.recordIngestIssue({
+    await store.clips.recordIngestIssue({
       dataset: 'demo',
       path: '/f/a.npy',
       reason: 'bad_features',
       detail: 'expected finite values, got 1 NaN',
     });
-    store.close();
+    await store.close();
     const config = path.join(dir, 'pthnet.config.json');
     writeFileSync(config, JSON.stringify({ dataDir: dir }));
     const printed: string[] = [];
@@ -88,7 +104,7 @@ describe('pthnet status', () => {
       expect(await dispatch(SHARED_STAGES, ['status', '--config', config, '--problems', '--json'])).toBe(0);
     } finally {
       console.log = log;
-      store = ManifestStore.open(path.join(dir, 'manifest.sqlite'));
+      store = await ManifestStore.open(path.join(dir, 'manifest.sqlite'));
     }
     expect(printed[0]?.split('\n')).toEqual([
       '1 failed items, 2 ingest issues',

@@ -1,9 +1,13 @@
-import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { stageCommand, stageContext } from '../cli/common.js';
-import { ManifestStore } from '../manifest/index.js';
-import type { FailedArtifact, IngestIssueRow, StatusSummary } from '../manifest/types.js';
+import { ManifestStore, manifestExists } from '../manifest/index.js';
+import type { FailedArtifact, IngestIssueRow, Lease, StatusSummary } from '../manifest/types.js';
 import { foldStatus, formatFoldStatus } from '../pipeline/fold-status.js';
+
+function formatAge(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  return seconds < 120 ? `${seconds} s` : `${Math.round(seconds / 60)} min`;
+}
 
 export function formatStatus(summary: StatusSummary, manifestPath: string, folds?: ReturnType<typeof foldStatus>): string {
   const lines: string[] = [`manifest: ${manifestPath}`];
@@ -38,6 +42,12 @@ export function formatStatus(summary: StatusSummary, manifestPath: string, folds
   }
   if (summary.missing.length > 0)
     lines.push('', `missing files (${summary.missing.length}):`, ...summary.missing.slice(0, 20).map((p) => `  ${p}`));
+  const lease = (l: Lease) =>
+    `  ${l.stage.padEnd(16)} ${l.item}  ${l.host ?? '?'} pid ${l.pid ?? '?'}  lease age ${l.ageMs === null ? '?' : formatAge(l.ageMs)}`;
+  if (summary.workers.length > 0) lines.push('', `workers (${summary.workers.length} items in hand):`, ...summary.workers.map(lease));
+  if (summary.expiredLeases.length > 0) {
+    lines.push('', `expired leases (${summary.expiredLeases.length}; the next worker redoes them):`, ...summary.expiredLeases.map(lease));
+  }
   if (folds) lines.push(...formatFoldStatus(folds));
   if (summary.lastRuns.length > 0) {
     lines.push('', 'last runs:');
@@ -55,12 +65,12 @@ export interface ProblemsReport {
   ingestIssues: IngestIssueRow[];
 }
 
-export function problemsReport(store: ManifestStore): ProblemsReport {
+export async function problemsReport(store: ManifestStore): Promise<ProblemsReport> {
   return {
-    failed: store.artifacts.listFailed(Number.MAX_SAFE_INTEGER),
-    ingestIssues: store.clips
-      .listIngestIssues()
-      .sort((a, b) => a.dataset.localeCompare(b.dataset) || a.reason.localeCompare(b.reason) || a.subject.localeCompare(b.subject)),
+    failed: await store.artifacts.listFailed(Number.MAX_SAFE_INTEGER),
+    ingestIssues: (await store.clips.listIngestIssues()).sort(
+      (a, b) => a.dataset.localeCompare(b.dataset) || a.reason.localeCompare(b.reason) || a.subject.localeCompare(b.subject),
+    ),
   };
 }
 
@@ -88,29 +98,29 @@ export function command(): Command {
     .option('--json', 'print the summary as JSON')
     .option('--no-check-files', 'trust recorded files without checking they exist')
     .option('--problems', 'list every failed item and every ingest issue, each with its file and reason');
-  cmd.action((opts: { json?: boolean; checkFiles: boolean; problems?: boolean }) => {
+  cmd.action(async (opts: { json?: boolean; checkFiles: boolean; problems?: boolean }) => {
     const ctx = stageContext(cmd);
-    if (!existsSync(ctx.manifestPath)) {
-      if (opts.json) console.log(JSON.stringify({ manifest: ctx.manifestPath, exists: false }));
-      else console.log(`no manifest yet at ${ctx.manifestPath}: run \`pnpm pthnet ingest\` first`);
+    if (!manifestExists(ctx.manifest)) {
+      if (opts.json) console.log(JSON.stringify({ manifest: ctx.manifest, exists: false }));
+      else console.log(`no manifest yet at ${ctx.manifest}: run \`pnpm pthnet ingest\` first`);
       return;
     }
-    const store = ManifestStore.open(ctx.manifestPath);
+    const store = await ManifestStore.open(ctx.manifest);
     try {
       if (opts.problems) {
-        const report = problemsReport(store);
-        if (opts.json) console.log(JSON.stringify({ manifest: ctx.manifestPath, exists: true, ...report }, null, 2));
+        const report = await problemsReport(store);
+        if (opts.json) console.log(JSON.stringify({ manifest: ctx.manifest, exists: true, ...report }, null, 2));
         else console.log(formatProblems(report));
         return;
       }
-      const summary = store.status.summary({ checkFiles: opts.checkFiles });
+      const summary = await store.status.summary({ checkFiles: opts.checkFiles });
       // whole-dataset kinds only: the per-clip features can number hundreds of thousands
       const kinds = ['packed-dataset', 'training-run', 'report', 'cv-report'] as const;
-      const folds = foldStatus(kinds.flatMap((kind) => store.artifacts.listArtifacts({ kind })));
-      if (opts.json) console.log(JSON.stringify({ manifest: ctx.manifestPath, exists: true, ...summary, ...folds }, null, 2));
-      else console.log(formatStatus(summary, ctx.manifestPath, folds));
+      const folds = foldStatus((await Promise.all(kinds.map((kind) => store.artifacts.listArtifacts({ kind })))).flat());
+      if (opts.json) console.log(JSON.stringify({ manifest: ctx.manifest, exists: true, ...summary, ...folds }, null, 2));
+      else console.log(formatStatus(summary, ctx.manifest, folds));
     } finally {
-      store.close();
+      await store.close();
     }
   });
   return cmd;

@@ -23,22 +23,22 @@ async function addFeatures(store: ManifestStore, dir: string, clipId: string, st
   await writeNpy(path, { data: new Float32Array(rows * D).fill(fill), shape: [rows, D] });
   const identity = featureIdentity(clipId, 'forward', stride, 'raw');
   const { hash, bytes } = await hashFileWithSize(path);
-  expect(store.artifacts.claim(identity, { cacheKey: `k${fill}`, path })).not.toBeNull();
-  store.artifacts.complete(identity, { path, bytes, contentHash: hash });
+  expect(await store.artifacts.claim(identity, { cacheKey: `k${fill}`, path })).not.toBeNull();
+  await store.artifacts.complete(identity, { path, bytes, contentHash: hash });
 }
 
 describe('datasets stage', () => {
   const stores: ManifestStore[] = [];
-  afterEach(() => {
-    for (const s of stores.splice(0)) s.close();
+  afterEach(async () => {
+    for (const s of stores.splice(0)) await s.close();
   });
 
   it('packs clips joined by id, leaves out a clip missing a level, and rebuilds only when an input changes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pthnet-datasets-'));
-    const store = ManifestStore.open(join(dir, 'manifest.sqlite'));
+    const store = await ManifestStore.open(join(dir, 'manifest.sqlite'));
     stores.push(store);
-    store.clips.setLabelMap('demo', ['A', 'B']);
-    store.clips.upsertClips(
+    await store.clips.setLabelMap('demo', ['A', 'B']);
+    await store.clips.upsertClips(
       ['c1', 'c2', 'c3'].map((id, i) => ({
         id,
         dataset: 'demo',
@@ -71,7 +71,7 @@ describe('datasets stage', () => {
 
     // the manifest records the folder's artifact.json, written after the index and the three level files
     const recordPath = join(dir, 'datasets', 'raw_forward_train', 'artifact.json');
-    expect(store.artifacts.getArtifact(packedDatasetIdentity('demo', spec))).toMatchObject({ status: 'done', path: recordPath });
+    expect(await store.artifacts.getArtifact(packedDatasetIdentity('demo', spec))).toMatchObject({ status: 'done', path: recordPath });
     const files = (await readArtifactRecord(recordPath)).files.map((f) => f.path);
     expect(files.map((f) => f.replace(/\.[0-9a-f]{8}\.npy$/, '.<build>.npy'))).toEqual([
       'raw_forward_train.H.<build>.npy',
@@ -94,7 +94,7 @@ describe('datasets stage', () => {
   });
   it('packs only the chosen dataset of a manifest holding several, with its own labels, in a folder of its own; without --dataset it asks which', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pthnet-datasets-two-'));
-    const store = ManifestStore.open(join(dir, 'data', 'manifest.sqlite'));
+    const store = await ManifestStore.open(join(dir, 'data', 'manifest.sqlite'));
     stores.push(store);
     // two datasets with the same split name and different label maps
     const datasets = {
@@ -102,8 +102,8 @@ describe('datasets stage', () => {
       dfew: { clips: ['d1', 'd2', 'd3'], labels: ['Angry', 'Fear', 'Neutral'] },
     };
     for (const [dataset, { clips, labels }] of Object.entries(datasets)) {
-      store.clips.setLabelMap(dataset, labels);
-      store.clips.upsertClips(
+      await store.clips.setLabelMap(dataset, labels);
+      await store.clips.upsertClips(
         clips.map((id, i) => ({
           id,
           dataset,
@@ -128,7 +128,7 @@ describe('datasets stage', () => {
       expect(errors.mock.calls.flat().join('\n')).toContain(
         'pthnet datasets: dataset (--dataset): the manifest holds several datasets (dfew, ferv39k); expected --dataset <name> (or the config key "dataset") to say which, got none',
       );
-      expect(store.artifacts.listArtifacts({ kind: 'packed-dataset' })).toEqual([]);
+      expect(await store.artifacts.listArtifacts({ kind: 'packed-dataset' })).toEqual([]);
 
       for (const dataset of ['ferv39k', 'dfew'] as const) {
         expect(await dispatch(TRAIN_STAGES, ['datasets', '--config', config, '--dataset', dataset])).toBe(0);
@@ -139,7 +139,7 @@ describe('datasets stage', () => {
         await ds.close();
       }
       // both are there, each under its own identity and path: the second did not overwrite the first
-      const rows = store.artifacts.listArtifacts({ kind: 'packed-dataset' });
+      const rows = await store.artifacts.listArtifacts({ kind: 'packed-dataset' });
       expect(rows.map((row) => [row.dataset, row.status, row.path])).toEqual([
         ['ferv39k', 'done', join(dir, 'data', 'datasets', 'ferv39k', 'raw_forward_train', 'artifact.json')],
         ['dfew', 'done', join(dir, 'data', 'datasets', 'dfew', 'raw_forward_train', 'artifact.json')],

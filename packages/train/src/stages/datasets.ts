@@ -40,14 +40,15 @@ export interface DatasetOutcome {
  * Collects, per clip of the dataset's split, the done feature artifacts of the three levels.
  * Joined by clip id; a clip missing a level is reported and left out, never shifted onto another.
  */
-export function collectDatasetClips(
+export async function collectDatasetClips(
   store: ManifestStore,
   config: PipelineConfig,
   dataset: string,
   spec: PackedDatasetSpec,
-  features: readonly ArtifactFileRow[] = doneFeatures(store, spec),
+  done?: readonly ArtifactFileRow[],
 ) {
   const strides = config.datasets.strides;
+  const features = done ?? (await doneFeatures(store, spec));
   const byClip = new Map<string, Map<number, ArtifactFileRow>>();
   for (const row of features) {
     if (row.clipId === null || row.stride === null) continue;
@@ -57,7 +58,7 @@ export function collectDatasetClips(
   }
   const clips: Array<PackedClipSource & { hashes: string[] }> = [];
   const incomplete: DatasetOutcome['incomplete'] = [];
-  for (const clip of store.clips.listClips({ dataset, split: spec.split })) {
+  for (const clip of await store.clips.listClips({ dataset, split: spec.split })) {
     const rows = byClip.get(clip.id);
     const found = { H: rows?.get(strides.H), M: rows?.get(strides.M), L: rows?.get(strides.L) };
     const { H, M, L } = found;
@@ -81,7 +82,7 @@ export function collectDatasetClips(
  * The done features of a spec's direction and source, from the narrow listing (full rows of 233k
  * FERV39k features took seconds to read); the train and test splits of a direction share them.
  */
-function doneFeatures(store: ManifestStore, spec: Pick<PackedDatasetSpec, 'direction' | 'source'>): ArtifactFileRow[] {
+function doneFeatures(store: ManifestStore, spec: Pick<PackedDatasetSpec, 'direction' | 'source'>): Promise<ArtifactFileRow[]> {
   return store.artifacts.listArtifactFiles({ kind: 'features', status: 'done', direction: spec.direction, source: spec.source });
 }
 
@@ -104,12 +105,12 @@ export async function buildDataset(
   const name = packedDatasetName(spec);
   const outDir = packedDatasetFolder(dataDir, scope, spec);
   const indexPath = join(outDir, `${name}.index.json`);
-  const { clips, incomplete } = collectDatasetClips(store, config, scope.name, spec, features ?? doneFeatures(store, spec));
+  const { clips, incomplete } = await collectDatasetClips(store, config, scope.name, spec, features);
   const base = { dataset: scope.name, name, clips: clips.length, incomplete, unusable: [], indexPath };
   if (clips.length === 0) return { ...base, outcome: 'empty' };
   // The index records the class names; reports and predict take them from the label map itself,
   // so a renamed class needs no repacking (nor, through the packed content, retraining).
-  const labelNames = datasetClasses(store.clips, scope.name).names;
+  const labelNames = (await datasetClasses(store.clips, scope.name)).names;
   const params = { split: spec.split, direction: spec.direction, source: spec.source, strides: config.datasets.strides };
   const key = artifactCacheKey('packed-dataset', { params, inputs: clips.map((c) => `${c.id}\t${c.label}\t${c.hashes.join(',')}`) });
   let built: BuildPackedDatasetResult | undefined;
@@ -171,24 +172,24 @@ export function command(): Command {
   addRehashOption(cmd, "each packed dataset's files");
   cmd.action(async (opts: { json?: boolean }) => {
     const ctx = stageContext(cmd, DATASET_FLAGS);
-    const store = ManifestStore.open(ctx.manifestPath);
+    const store = await ManifestStore.open(ctx.manifest);
     try {
       const outcomes: DatasetOutcome[] = [];
-      const scope = resolveDataset(store.clips, ctx.config.dataset);
+      const scope = await resolveDataset(store.clips, ctx.config.dataset);
       await withStageRun(store, 'datasets', { dataset: scope.name, ...ctx.config.datasets }, async (run) => {
         const features = new Map<string, ArtifactFileRow[]>();
         for (const spec of datasetSpecs(ctx.config)) {
           if (run.signal.aborted) break;
           const key = `${spec.direction}/${spec.source}`;
-          const rows = features.get(key) ?? doneFeatures(store, spec);
+          const rows = features.get(key) ?? (await doneFeatures(store, spec));
           features.set(key, rows);
           outcomes.push(await buildDataset(store, ctx.config, ctx.dataDir, scope, spec, run.id, { verify: verifyOf(cmd), features: rows }));
         }
         // Issues describe the datasets as they are now: last run's are replaced.
-        store.clips.clearIngestIssues(scope.name, 'unpackable_features');
+        await store.clips.clearIngestIssues(scope.name, 'unpackable_features');
         for (const o of outcomes)
           for (const u of o.unusable)
-            store.clips.recordIngestIssue({
+            await store.clips.recordIngestIssue({
               dataset: scope.name,
               path: u.path,
               reason: 'unpackable_features',
@@ -212,7 +213,7 @@ export function command(): Command {
           for (const u of o.unusable) console.log(`  ${u.check}: ${u.detail} (clip ${u.clipId}, level ${u.level})`);
         }
     } finally {
-      store.close();
+      await store.close();
     }
   });
   return cmd;

@@ -109,23 +109,24 @@ describe('import-features and datasets on hostile feature lists and files', () =
       ['unknown_label', 'Scene/Emotion/0009'],
     ]);
     // nothing outside --root, and no clip of a refused line, got into the manifest
-    const store = ManifestStore.open(join(work, 'data', 'manifest.sqlite'));
+    const store = await ManifestStore.open(join(work, 'data', 'manifest.sqlite'));
     try {
-      expect(store.clips.listClips().map((c) => [c.id, c.split])).toEqual(
+      expect((await store.clips.listClips()).map((c) => [c.id, c.split])).toEqual(
         [0, 1, 2, 3, 4].map((i) => [`Scene/Emotion/000${i}`, i === 3 ? null : 'train']),
       );
-      expect(store.artifacts.listArtifacts({ kind: 'features' }).every((a) => a.path.startsWith(features()))).toBe(true);
+      expect((await store.artifacts.listArtifacts({ kind: 'features' })).every((a) => a.path.startsWith(features()))).toBe(true);
       // the files registered before and refused now are failed, with the reason: nothing is packed from them
       expect(
-        store.artifacts
-          .listArtifacts({ kind: 'features', status: 'failed' })
-          .map((a) => [a.path, a.error?.replace(/ \(listed at .*$/, '')]),
+        (await store.artifacts.listArtifacts({ kind: 'features', status: 'failed' })).map((a) => [
+          a.path,
+          a.error?.replace(/ \(listed at .*$/, ''),
+        ]),
       ).toEqual([
         [file(4, 1), `InputError: ${file(4, 1)}: expected finite values, got 1 NaN or infinite (the first, NaN, at row 1, column 2)`],
         [file(8, 2), `InputError: ${file(8, 2)}: expected 2 rows (the window count its list gives), got 1`],
       ]);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 

@@ -45,36 +45,36 @@ describe('import-features decides unchanged by stamp (size, mtime, inode)', () =
     const [folder] = summary.folders;
     return { registered: folder?.registered, unchanged: folder?.unchanged, read: hashed.mock.calls.length };
   };
-  const recorded = (clip: number) => store.artifacts.getArtifact(featureIdentity(CLIPS[clip] as string, 'forward', 4, 'raw'));
+  const recorded = async (clip: number) => await store.artifacts.getArtifact(featureIdentity(CLIPS[clip] as string, 'forward', 4, 'raw'));
 
-  beforeEach(() => {
+  beforeEach(async () => {
     root = mkdtempSync(join(tmpdir(), 'pthnet-import-stamps-'));
     files = makeFeatures(root);
-    store = ManifestStore.open(join(root, 'manifest.sqlite'));
+    store = await ManifestStore.open(join(root, 'manifest.sqlite'));
   });
-  afterEach(() => {
-    store.close();
+  afterEach(async () => {
+    await store.close();
     rmSync(root, { recursive: true, force: true });
   });
 
   it('an unchanged rerun reads no feature file; a touched file is hashed again and not re-imported', async () => {
     expect(await run()).toEqual({ registered: 3, unchanged: 0, read: 3 });
-    expect(recorded(1)).toMatchObject({ status: 'done', contentHash: hashBytes(features(1)), bytes: features(1).length });
+    expect(await recorded(1)).toMatchObject({ status: 'done', contentHash: hashBytes(features(1)), bytes: features(1).length });
     expect(await run()).toEqual({ registered: 0, unchanged: 3, read: 0 });
 
     // touched: same content, the stamp moved: read once to be sure, then known by its new stamp
     utimesSync(files[1] as string, T0 + 60, T0 + 60);
-    const before = recorded(1);
+    const before = await recorded(1);
     expect(await run()).toEqual({ registered: 0, unchanged: 3, read: 1 });
     expect(hashed.mock.calls[0]?.[0]).toBe(files[1]);
-    expect(recorded(1)).toMatchObject({ contentHash: before?.contentHash, cacheKey: before?.cacheKey });
-    expect(recorded(1)?.fileStamp).not.toBe(before?.fileStamp);
+    expect(await recorded(1)).toMatchObject({ contentHash: before?.contentHash, cacheKey: before?.cacheKey });
+    expect((await recorded(1))?.fileStamp).not.toBe(before?.fileStamp);
     expect(await run()).toEqual({ registered: 0, unchanged: 3, read: 0 });
 
     // changed, with its stamp: read and registered again with the new hash
     writeFileSync(files[2] as string, features(9));
     expect(await run()).toEqual({ registered: 1, unchanged: 2, read: 1 });
-    expect(recorded(2)?.contentHash).toBe(hashBytes(features(9)));
+    expect((await recorded(2))?.contentHash).toBe(hashBytes(features(9)));
   });
 
   it('a same-size rewrite that keeps mtime and inode goes unnoticed without --rehash, and is found with it', async () => {
@@ -87,8 +87,8 @@ describe('import-features decides unchanged by stamp (size, mtime, inode)', () =
     expect([after.size, after.mtimeNs, after.ino]).toEqual([stamp.size, stamp.mtimeNs, stamp.ino]);
 
     expect(await run()).toEqual({ registered: 0, unchanged: 3, read: 0 });
-    expect(recorded(0)?.contentHash).toBe(hashBytes(features(0)));
+    expect((await recorded(0))?.contentHash).toBe(hashBytes(features(0)));
     expect(await run(true)).toEqual({ registered: 1, unchanged: 2, read: 3 });
-    expect(recorded(0)?.contentHash).toBe(hashBytes(features(7)));
+    expect((await recorded(0))?.contentHash).toBe(hashBytes(features(7)));
   });
 });

@@ -23,8 +23,8 @@ const CLIPS = { 'Interview/Happy/0118': [5, 3, 2], 'DailyLife/Angry/0094': [4, 3
 
 describe('import-features on the real FERV39k feature lists', () => {
   const stores: ManifestStore[] = [];
-  afterEach(() => {
-    for (const s of stores.splice(0)) s.close();
+  afterEach(async () => {
+    for (const s of stores.splice(0)) await s.close();
   });
 
   it('registers present files by clip id, reports missing files and clips missing from a direction', async () => {
@@ -38,7 +38,7 @@ describe('import-features on the real FERV39k feature lists', () => {
         await writeNpy(join(root, folder, `${clipId}.npy`), { data: new Float32Array(n * 8).fill(1), shape: [n, 8] });
       }
     }
-    const store = ManifestStore.open(join(root, 'manifest.sqlite'));
+    const store = await ManifestStore.open(join(root, 'manifest.sqlite'));
     stores.push(store);
     const summary = await importFeatures(store, { listsDir: LISTS, root, dataset: 'ferv39k' });
 
@@ -53,8 +53,8 @@ describe('import-features on the real FERV39k feature lists', () => {
     expect(summary.incomplete).toEqual([
       { clipId: 'DailyLife/Angry/0094', missingFrom: ['th14_vit_g_16_16_rv', 'th14_vit_g_16_4_rv', 'th14_vit_g_16_8_rv'] },
     ]);
-    expect(store.clips.getClip('Interview/Happy/0118')).toMatchObject({ split: 'test', label: 0, labelName: 'Happy' });
-    const art = store.artifacts.getArtifact(featureIdentity('Interview/Happy/0118', 'reversed', 8, 'raw'));
+    expect(await store.clips.getClip('Interview/Happy/0118')).toMatchObject({ split: 'test', label: 0, labelName: 'Happy' });
+    const art = await store.artifacts.getArtifact(featureIdentity('Interview/Happy/0118', 'reversed', 8, 'raw'));
     expect(art).toMatchObject({ status: 'done', path: join(root, 'th14_vit_g_16_8_rv/Interview/Happy/0118.npy') });
 
     const again = await importFeatures(store, { listsDir: LISTS, root, dataset: 'ferv39k' });
@@ -62,11 +62,11 @@ describe('import-features on the real FERV39k feature lists', () => {
     expect(again.folders.every((f) => f.registered === 0 && f.unchanged === (f.folder.endsWith('_rv') ? 1 : 2))).toBe(true);
   });
 
-  it('maps list names to split names', () => {
+  it('maps list names to split names', async () => {
     expect(splitFromListName('/x/test_All.txt')).toBe('test');
     expect(splitFromListName('set_1.txt')).toBe('set_1');
   });
-  it('tells the train/test lists of one fold apart from the lists of different folds', () => {
+  it('tells the train/test lists of one fold apart from the lists of different folds', async () => {
     expect(['train', 'test', 'val', 'set_1_train', 'test_set_1', 'set-2-validation'].map(foldOfSplit)).toEqual([
       '',
       '',
@@ -104,12 +104,16 @@ describe('import-features on the real FERV39k feature lists', () => {
     };
     const leak = 'DailyLife/Angry/0003';
     const where = `test (${folder}/test_All.txt:2) and train (${folder}/train_All.txt:2)`;
-    const splitsOf = (store: ManifestStore) =>
-      Object.fromEntries(['train', 'test'].map((split) => [split, store.clips.listClips({ split }).map((c) => c.id)]));
+    const splitsOf = async (store: ManifestStore) =>
+      Object.fromEntries(
+        await Promise.all(
+          ['train', 'test'].map(async (split) => [split, (await store.clips.listClips({ split })).map((c) => c.id)] as const),
+        ),
+      );
 
     // The leaking clip is in both lists from the start: before this was reported, it silently went to test.
     writeLists(['Interview/Happy/0001', leak], ['Action/Sad/0002', leak]);
-    const store = ManifestStore.open(join(root, 'manifest.sqlite'));
+    const store = await ManifestStore.open(join(root, 'manifest.sqlite'));
     stores.push(store);
     const summary = await importFeatures(store, { listsDir: root, root, dataset: 'ferv39k' });
     expect(summary.splitConflicts).toEqual([
@@ -126,12 +130,12 @@ describe('import-features on the real FERV39k feature lists', () => {
       ['train', 2, 1, 1],
     ]);
     expect(summary.clipsAdded).toBe(2);
-    expect(store.clips.getClip(leak)).toBeUndefined();
-    expect(splitsOf(store)).toEqual({ train: ['Interview/Happy/0001'], test: ['Action/Sad/0002'] });
-    expect(store.artifacts.getArtifact(featureIdentity(leak, 'forward', 4, 'raw'))).toBeUndefined();
-    expect(store.clips.listIngestIssues({ dataset: 'ferv39k', reason: 'split_conflict' }).map((i) => [i.subject, i.detail])).toEqual([
-      [leak, `listed in ${where}: left out of every split`],
-    ]);
+    expect(await store.clips.getClip(leak)).toBeUndefined();
+    expect(await splitsOf(store)).toEqual({ train: ['Interview/Happy/0001'], test: ['Action/Sad/0002'] });
+    expect(await store.artifacts.getArtifact(featureIdentity(leak, 'forward', 4, 'raw'))).toBeUndefined();
+    expect(
+      (await store.clips.listIngestIssues({ dataset: 'ferv39k', reason: 'split_conflict' })).map((i) => [i.subject, i.detail]),
+    ).toEqual([[leak, `listed in ${where}: left out of every split`]]);
 
     // The command names the clip, both lists and the lines.
     const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
@@ -153,14 +157,14 @@ describe('import-features on the real FERV39k feature lists', () => {
     writeLists(['Interview/Happy/0001'], ['Action/Sad/0002', leak]);
     const fixed = await importFeatures(store, { listsDir: root, root, dataset: 'ferv39k' });
     expect(fixed.splitConflicts).toEqual([]);
-    expect(splitsOf(store)).toEqual({ train: ['Interview/Happy/0001'], test: ['Action/Sad/0002', leak] });
-    expect(store.artifacts.getArtifact(featureIdentity(leak, 'forward', 4, 'raw'))?.status).toBe('done');
-    expect(store.clips.listIngestIssues({ reason: 'split_conflict' })).toEqual([]);
+    expect(await splitsOf(store)).toEqual({ train: ['Interview/Happy/0001'], test: ['Action/Sad/0002', leak] });
+    expect((await store.artifacts.getArtifact(featureIdentity(leak, 'forward', 4, 'raw')))?.status).toBe('done');
+    expect(await store.clips.listIngestIssues({ reason: 'split_conflict' })).toEqual([]);
 
     // A clip an earlier import put in a split, now listed in both: taken out of its split again.
     writeLists(['Interview/Happy/0001', leak], ['Action/Sad/0002', leak]);
     expect((await importFeatures(store, { listsDir: root, root, dataset: 'ferv39k' })).splitConflicts.map((c) => c.clipId)).toEqual([leak]);
-    expect(store.clips.getClip(leak)?.split).toBeNull();
-    expect(splitsOf(store)).toEqual({ train: ['Interview/Happy/0001'], test: ['Action/Sad/0002'] });
+    expect((await store.clips.getClip(leak))?.split).toBeNull();
+    expect(await splitsOf(store)).toEqual({ train: ['Interview/Happy/0001'], test: ['Action/Sad/0002'] });
   });
 });

@@ -174,7 +174,7 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
   // The class names: `--labels`, else the dataset's stored map, else the FERV39k/DFEW seven. A new
   // dataset named by default must have a name for every label its lists use (11 classes need 11
   // names); once the classes are known, a label outside them is a refused line.
-  const stored = store.clips.getLabelMap(options.dataset);
+  const stored = await store.clips.getLabelMap(options.dataset);
   const classes = options.labels ? [...options.labels] : stored.length > 0 ? stored : [...REFERENCE_LABELS];
   if (options.labels === undefined && stored.length === 0) {
     const top = parsedLists.reduce((max, l) => l.list.entries.reduce((m, e) => Math.max(m, e.label), max), -1);
@@ -270,9 +270,9 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
   const refusedFiles: ImportLine[] = [];
   // One query per feature folder (a query per file would dominate on 233k files), held for its lines only.
   let recorded = { folder: '', byClip: new Map<string, ArtifactFileRow>() };
-  const recordedIn = ({ folder, parsed }: ImportLine) => {
+  const recordedIn = async ({ folder, parsed }: ImportLine) => {
     if (recorded.folder !== folder) {
-      const rows = store.artifacts.listArtifactFiles({
+      const rows = await store.artifacts.listArtifactFiles({
         kind: 'features',
         direction: parsed.direction,
         stride: parsed.stride,
@@ -292,7 +292,7 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
   for (const line of kept) {
     if (conflicting.has(line.entry.clipId) || twoLabels.has(line.entry.clipId)) continue;
     const now = fileStampSync(line.path);
-    const prior = recordedIn(line).get(line.entry.clipId);
+    const prior = (await recordedIn(line)).get(line.entry.clipId);
     if (
       now !== undefined &&
       !options.rehash &&
@@ -348,12 +348,12 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
   }
 
   // ---- writes from here on
-  if (options.labels !== undefined || stored.length === 0) store.clips.setLabelMap(options.dataset, classes);
+  if (options.labels !== undefined || stored.length === 0) await store.clips.setLabelMap(options.dataset, classes);
   const importedHash = (clipId: string) => hashBytes(`imported:${options.dataset}:${clipId}`);
   // Issues describe the lists as they are now: last run's are replaced.
-  for (const reason of IMPORT_ISSUE_REASONS) store.clips.clearIngestIssues(options.dataset, reason);
+  for (const reason of IMPORT_ISSUE_REASONS) await store.clips.clearIngestIssues(options.dataset, reason);
   for (const { clipId, listed: at } of summary.splitConflicts) {
-    store.clips.recordIngestIssue({
+    await store.clips.recordIngestIssue({
       dataset: options.dataset,
       clipId,
       reason: 'split_conflict',
@@ -363,7 +363,7 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
   }
   for (const r of summary.rejected) {
     // one row per feature file where there is one (a clip can have several bad files), else per clip
-    store.clips.recordIngestIssue({
+    await store.clips.recordIngestIssue({
       dataset: options.dataset,
       ...(r.path !== undefined && r.reason !== 'duplicate' ? { path: r.path } : { clipId: r.clipId, path: r.path ?? null }),
       reason: r.reason,
@@ -373,7 +373,7 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
   }
 
   // One query for all clips: a query per list line would dominate on 47k lines.
-  const known = new Map(store.clips.listClips().map((c) => [c.id, c]));
+  const known = new Map((await store.clips.listClips()).map((c) => [c.id, c]));
   // A clip an earlier import added takes the split the lists give it now, or none when they conflict.
   const moved: ClipInput[] = [];
   for (const [clipId, at] of listed) {
@@ -388,18 +388,24 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
     const clip = known.get(clipId);
     if (clip !== undefined && clip.contentHash === importedHash(clipId) && clip.split !== null) moved.push({ ...clip, split: null });
   }
-  store.clips.upsertClips(moved);
+  await store.clips.upsertClips(moved);
   // A file registered by an earlier import and refused now (changed on disk since) is failed with
   // the reason, so that nothing is packed from it; a refused file never registered has its issue only.
   for (const line of refusedFiles) {
     const identity = featureIdentity(line.entry.clipId, line.parsed.direction, line.parsed.stride, line.parsed.source);
-    if (store.artifacts.getArtifact(identity) === undefined) continue;
+    if ((await store.artifacts.getArtifact(identity)) === undefined) continue;
     const rejection = summary.rejected.find((r) => r.path === line.path && r.reason === 'bad_features');
     const params = { folder: line.folder, imported: true };
     const key = artifactCacheKey('features', { params, inputs: { file: `refused:${rejection?.check ?? 'unreadable'}` } });
-    failArtifact(store, identity, { cacheKey: key, path: line.path, params }, new InputError(rejection?.detail ?? line.path, line.path), {
-      ...(options.runId === undefined ? {} : { runId: options.runId }),
-    });
+    await failArtifact(
+      store,
+      identity,
+      { cacheKey: key, path: line.path, params },
+      new InputError(rejection?.detail ?? line.path, line.path),
+      {
+        ...(options.runId === undefined ? {} : { runId: options.runId }),
+      },
+    );
   }
   const seen = new Map<string, Set<string>>(); // clip id → folders it was registered from
   for (const { folder, file, list } of parsedLists) {
@@ -430,8 +436,8 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
         // An imported clip has no media: its identity is its id, its content the feature files.
         contentHash: importedHash(entry.clipId),
       }));
-    summary.clipsAdded += store.clips.upsertClips(newClips).inserted;
-    for (const c of store.clips.listClips({ dataset: options.dataset, split })) known.set(c.id, c);
+    summary.clipsAdded += (await store.clips.upsertClips(newClips)).inserted;
+    for (const c of await store.clips.listClips({ dataset: options.dataset, split })) known.set(c.id, c);
     // `restamped`: read because its stamp moved, and the same content: only its new stamp is recorded.
     const fresh: RegisteredItem[] = [];
     const restamped: RegisteredItem[] = [];
@@ -456,13 +462,13 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
         plan: { cacheKey: key, path, params: { folder, imported: true } },
         file: { bytes: file.bytes, contentHash: file.hash, fileStamp: file.stamp },
       };
-      const prior = recordedIn(line).get(entry.clipId);
+      const prior = (await recordedIn(line)).get(entry.clipId);
       if (prior?.status === 'done' && prior.cacheKey === key && prior.path === path) restamped.push(item);
       else fresh.push(item);
     }
     const runId = options.runId === undefined ? {} : { runId: options.runId };
-    row.registered += registerArtifacts(store, fresh, runId).registered;
-    row.unchanged += registerArtifacts(store, restamped, runId).registered;
+    row.registered += (await registerArtifacts(store, fresh, runId)).registered;
+    row.unchanged += (await registerArtifacts(store, restamped, runId)).registered;
     summary.folders.push(row);
   }
 
@@ -528,7 +534,7 @@ export function command(): Command {
     }
     // the lists are read (and a bad one refused) before a run is recorded
     const lists = await readImportLists(listsDir);
-    const store = ManifestStore.open(ctx.manifestPath);
+    const store = await ManifestStore.open(ctx.manifest);
     try {
       let summary: ImportSummary | undefined;
       await withStageRun(store, 'import-features', { listsDir, root, dataset: opts.dataset }, async (run) => {
@@ -588,7 +594,7 @@ export function command(): Command {
         for (const c of summary.splitConflicts) console.log(`  ${c.clipId}: listed in ${describeListings(c.listed)}`);
       }
     } finally {
-      store.close();
+      await store.close();
     }
   });
   return cmd;

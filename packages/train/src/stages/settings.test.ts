@@ -18,24 +18,24 @@ async function addFeatures(store: ManifestStore, dir: string, clipId: string, st
   await writeNpy(path, { data: new Float32Array(rows * D).fill(fill), shape: [rows, D] });
   const identity = featureIdentity(clipId, 'forward', stride, 'raw');
   const { hash, bytes } = await hashFileWithSize(path);
-  expect(store.artifacts.claim(identity, { cacheKey: `k${stride}`, path })).not.toBeNull();
-  store.artifacts.complete(identity, { path, bytes, contentHash: hash });
+  expect(await store.artifacts.claim(identity, { cacheKey: `k${stride}`, path })).not.toBeNull();
+  await store.artifacts.complete(identity, { path, bytes, contentHash: hash });
 }
 
 describe('datasets.strides is honoured: recorded in the packed index, checked by train', () => {
   beforeAll(async () => {
     await selectBackend('wasm');
   });
-  afterEach(() => {
+  afterEach(async () => {
     vi.restoreAllMocks();
   });
 
   it('the datasets stage packs the configured strides and records them; opening with other strides is an error naming the key', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pthnet-strides-'));
-    const store = ManifestStore.open(join(dir, 'manifest.sqlite'));
+    const store = await ManifestStore.open(join(dir, 'manifest.sqlite'));
     try {
-      store.clips.setLabelMap('demo', ['A', 'B']);
-      store.clips.upsertClips(
+      await store.clips.setLabelMap('demo', ['A', 'B']);
+      await store.clips.upsertClips(
         ['c1', 'c2'].map((id, i) => ({
           id,
           dataset: 'demo',
@@ -77,7 +77,7 @@ describe('datasets.strides is honoured: recorded in the packed index, checked by
         'datasets.strides: expected H 4, M 8, L 16, got a packed dataset raw_forward_train built from features at H 2, M 4, L 8',
       );
     } finally {
-      store.close();
+      await store.close();
     }
   });
 

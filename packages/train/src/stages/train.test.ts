@@ -91,9 +91,9 @@ describe('train command on the reference fixture (fixtures/pthnet/tiny)', () => 
       expect(worst, key).toBeLessThan(1e-5);
     }
     // rerun with nothing changed: no training
-    const store = ManifestStore.open(join(work, 'data/manifest.sqlite'));
-    const before = store.artifacts.getArtifact(trainingRunIdentity('ferv39k', { direction: 'forward', source: 'raw' }));
-    store.close();
+    const store = await ManifestStore.open(join(work, 'data/manifest.sqlite'));
+    const before = await store.artifacts.getArtifact(trainingRunIdentity('ferv39k', { direction: 'forward', source: 'raw' }));
+    await store.close();
     expect(before?.status).toBe('done');
     expect(
       await main([
@@ -215,12 +215,12 @@ describe('train command on the reference fixture (fixtures/pthnet/tiny)', () => 
       },
     });
     const dataDir = join(work, 'data');
-    const store = ManifestStore.open(join(dataDir, 'manifest.sqlite'));
+    const store = await ManifestStore.open(join(dataDir, 'manifest.sqlite'));
     try {
-      const runId = store.runs.startRun('train');
+      const runId = await store.runs.startRun('train');
       const identity = trainingRunIdentity('ferv39k', { direction: 'forward', source: 'raw' });
       const scope = { name: 'ferv39k', ownFolder: false };
-      const classes = datasetClasses(store.clips, 'ferv39k');
+      const classes = await datasetClasses(store.clips, 'ferv39k');
       const stopped = await trainDirection(store, cfg, dataDir, scope, 'forward', {
         resume: 'auto',
         runId,
@@ -228,11 +228,11 @@ describe('train command on the reference fixture (fixtures/pthnet/tiny)', () => 
         signal: AbortSignal.abort(),
       });
       expect(stopped.outcome).toBe('interrupted');
-      expect(store.artifacts.getArtifact(identity)).toMatchObject({ status: 'pending', claimToken: null, claimPid: null });
+      expect(await store.artifacts.getArtifact(identity)).toMatchObject({ status: 'pending', claimToken: null, claimPid: null });
 
       const finished = await trainDirection(store, cfg, dataDir, scope, 'forward', { resume: 'auto', runId, classes });
       expect(finished).toMatchObject({ outcome: 'trained', outDir: join(dataDir, 'runs-interrupted/raw_forward') });
-      const row = store.artifacts.getArtifact(identity);
+      const row = await store.artifacts.getArtifact(identity);
       const recordPath = join(dataDir, 'runs-interrupted/raw_forward/artifact.json');
       expect(row).toMatchObject({ status: 'done', path: recordPath, contentHash: await hashFile(recordPath) });
       const record = await readArtifactRecord(recordPath);
@@ -250,7 +250,7 @@ describe('train command on the reference fixture (fixtures/pthnet/tiny)', () => 
       expect(bestCheckpointOf(row?.path ?? '')).toBe(finished.result?.bestPath);
       expect((await trainDirection(store, cfg, dataDir, scope, 'forward', { resume: 'auto', runId, classes })).outcome).toBe('up-to-date');
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });

@@ -78,8 +78,12 @@ export interface TrainOutcome {
 }
 
 /** The done packed dataset of a split (its folder and content hash), or a clear error saying which stage to run. */
-function requireDataset(store: ManifestStore, dataset: string, spec: PackedDatasetSpec): { folder: string; contentHash: string } {
-  const row = store.artifacts.getArtifact(packedDatasetIdentity(dataset, spec));
+async function requireDataset(
+  store: ManifestStore,
+  dataset: string,
+  spec: PackedDatasetSpec,
+): Promise<{ folder: string; contentHash: string }> {
+  const row = await store.artifacts.getArtifact(packedDatasetIdentity(dataset, spec));
   if (row?.status !== 'done' || row.contentHash === null || !existsSync(row.path)) {
     throw new ConfigError(
       `train: expected the packed dataset ${packedDatasetName(spec)} of ${dataset}, got ${row ? `one that is ${row.status}` : 'none'} (run \`pnpm pthnet datasets\` first)`,
@@ -100,7 +104,7 @@ export async function checkTrainClasses(
   loaded?: LoadedPthNetCheckpoint,
 ): Promise<DatasetClasses> {
   const fixed = config.train.model['num_classes'];
-  const classes = datasetClasses(store.clips, scope.name, typeof fixed === 'number' ? fixed : null);
+  const classes = await datasetClasses(store.clips, scope.name, typeof fixed === 'number' ? fixed : null);
   const checkpoint = loaded ?? (await loadInitCheckpoint(config));
   if (checkpoint !== undefined && config.train.init !== null) {
     checkClassCount(
@@ -118,8 +122,12 @@ export async function checkTrainClasses(
  * label map without a clip label changing, so its inputs look the same) is made again: its
  * checkpoint sidecar says how many classes its head has.
  */
-function staleIfOtherHead(store: ManifestStore, identity: ReturnType<typeof trainingRunIdentity>, classes: DatasetClasses): void {
-  const row = store.artifacts.getArtifact(identity);
+async function staleIfOtherHead(
+  store: ManifestStore,
+  identity: ReturnType<typeof trainingRunIdentity>,
+  classes: DatasetClasses,
+): Promise<void> {
+  const row = await store.artifacts.getArtifact(identity);
   if (row?.status !== 'done') return;
   let head: unknown;
   try {
@@ -129,7 +137,7 @@ function staleIfOtherHead(store: ManifestStore, identity: ReturnType<typeof trai
     return; // a missing or unreadable sidecar: planning the run finds its files changed anyway
   }
   if (typeof head === 'number' && head !== classes.count) {
-    store.artifacts.invalidate(identity, `the dataset has ${classes.count} classes now, the run's network ${head}`);
+    await store.artifacts.invalidate(identity, `the dataset has ${classes.count} classes now, the run's network ${head}`);
   }
 }
 
@@ -177,7 +185,7 @@ export async function checkTrainInputs(
   ];
   const contents = [];
   for (const spec of specs) {
-    const data = requireDataset(store, scope.name, spec);
+    const data = await requireDataset(store, scope.name, spec);
     await checkPackedStrides(data.folder, packedDatasetName(spec), config.datasets.strides);
     contents.push(await packedDatasetContents(data.folder, packedDatasetName(spec)));
   }
@@ -207,8 +215,8 @@ export async function trainDirection(
   const source = config.datasets.source;
   const trainSpec: PackedDatasetSpec = { split: config.datasets.trainSplit, direction, source };
   const valSpec: PackedDatasetSpec = { split: config.datasets.testSplit, direction, source };
-  const trainData = requireDataset(store, scope.name, trainSpec);
-  const valData = requireDataset(store, scope.name, valSpec);
+  const trainData = await requireDataset(store, scope.name, trainSpec);
+  const valData = await requireDataset(store, scope.name, valSpec);
   // Packed from features at `datasets.strides`, or an error naming it (checked before a run is
   // found up to date: a changed setting never gets the old result).
   for (const [data, spec] of [
@@ -228,7 +236,7 @@ export async function trainDirection(
   const key = artifactCacheKey('training-run', { params, inputs });
   const runSpec = { direction, source, ...(options.fold === undefined ? {} : { fold: options.fold }) };
   const outDir = trainingRunFolder(dataDir, config.train.out, scope, runSpec);
-  staleIfOtherHead(store, trainingRunIdentity(scope.name, runSpec), options.classes);
+  await staleIfOtherHead(store, trainingRunIdentity(scope.name, runSpec), options.classes);
   let result: TrainRunResult | undefined;
   // The run folder is the artifact; produceArtifact renews the claim while training runs for hours.
   const made = await ensureArtifact(
@@ -299,10 +307,10 @@ export function command(): Command {
     process.stderr.write(`[train] tfjs backend: ${describeBackend(backend)}\n`);
     // the --init checkpoint is read and checked before the manifest is touched
     const init = await loadInitCheckpoint(ctx.config);
-    const store = ManifestStore.open(ctx.manifestPath);
+    const store = await ManifestStore.open(ctx.manifest);
     try {
       const outcomes: TrainOutcome[] = [];
-      const scope = resolveDataset(store.clips, ctx.config.dataset);
+      const scope = await resolveDataset(store.clips, ctx.config.dataset);
       const classes = await checkTrainClasses(store, ctx.config, scope, init);
       for (const direction of trainDirections(ctx.config)) {
         await checkTrainInputs(store, ctx.config, scope, direction, init);
@@ -344,7 +352,7 @@ export function command(): Command {
           console.log(`train ${o.direction}: ${o.outcome}${best}`);
         }
     } finally {
-      store.close();
+      await store.close();
     }
   });
   return cmd;

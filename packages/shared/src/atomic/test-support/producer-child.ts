@@ -37,9 +37,9 @@ const chunkDelayMs = Number(process.env.CHUNK_DELAY_MS ?? '0');
 const crashItem = process.env.CRASH_ITEM === undefined ? -1 : Number(process.env.CRASH_ITEM);
 const crashPhase = process.env.CRASH_PHASE;
 
-const store = ManifestStore.open(manifestPath);
-const runId = store.runs.startRun(kind.runStage, { case: kind.name, itemCount });
-store.clips.upsertClips(kind.clips(itemCount));
+const store = await ManifestStore.open(manifestPath);
+const runId = await store.runs.startRun(kind.runStage, { case: kind.name, itemCount });
+await store.clips.upsertClips(kind.clips(itemCount));
 await cleanStaleTempFiles(dataDir, { recursive: true });
 if (kind.mode === 'register') {
   // the files import-features finds already there
@@ -115,8 +115,8 @@ for (let item = 0; item < itemCount; item++) {
   else if (result.outcome === 'skipped' && result.reason === 'up-to-date') counts.upToDate++;
   else counts.taken++;
 }
-store.runs.finishRun(runId, { outcome: 'ok', counts });
-// printed as soon as the run is recorded finished (before closing, which can take a while on a busy
-// machine): a test that kills this process tells from it whether the kill interrupted the run
+await store.runs.finishRun(runId, { outcome: 'ok', counts });
+// A kill from here on finds the run recorded as finished: the crash test must not count it as interrupted.
+process.stdout.write('finished\n');
+await store.close();
 process.stdout.write(`${JSON.stringify(counts)}\n`);
-store.close();

@@ -2,7 +2,9 @@ import Database from 'better-sqlite3';
 
 /**
  * Every row of every manifest table (runs, clips, artifacts, ingest issues, ...), in a stable
- * order, as text: tests compare it before and after a command that must change nothing.
+ * order, as text: tests compare it before and after a command that must change nothing. Reads a
+ * SQLite manifest file directly (the commands' tests run on SQLite; the store's own tests cover
+ * PostgreSQL), so that a dump never goes through the store it checks.
  */
 export function dumpManifest(file: string): string {
   const db = new Database(file, { readonly: true, fileMustExist: true });

@@ -146,9 +146,15 @@ async function staleIfOtherHead(
  * refused before a run is recorded: the trainer would find out only inside a recorded run. A
  * finished run is left to the trainer: up to date, or its inputs changed (then `last` decides).
  */
-function checkResumable(store: ManifestStore, config: PipelineConfig, dataDir: string, scope: DatasetScope, direction: Direction): void {
+async function checkResumable(
+  store: ManifestStore,
+  config: PipelineConfig,
+  dataDir: string,
+  scope: DatasetScope,
+  direction: Direction,
+): Promise<void> {
   const runSpec = { direction, source: config.datasets.source };
-  if (store.artifacts.getArtifact(trainingRunIdentity(scope.name, runSpec))?.status === 'done') return;
+  if ((await store.artifacts.getArtifact(trainingRunIdentity(scope.name, runSpec)))?.status === 'done') return;
   const folder = trainingRunFolder(dataDir, config.train.out, scope, runSpec);
   if (!existsSync(join(folder, 'last.json')) && !existsSync(join(folder, 'last.prev.json'))) {
     throw new ConfigError(
@@ -314,7 +320,7 @@ export function command(): Command {
       const classes = await checkTrainClasses(store, ctx.config, scope, init);
       for (const direction of trainDirections(ctx.config)) {
         await checkTrainInputs(store, ctx.config, scope, direction, init);
-        if (resume === 'require') checkResumable(store, ctx.config, ctx.dataDir, scope, direction);
+        if (resume === 'require') await checkResumable(store, ctx.config, ctx.dataDir, scope, direction);
       }
       await withStageRun(store, 'train', { dataset: scope.name, ...ctx.config.train }, async (run) => {
         for (const direction of trainDirections(ctx.config)) {

@@ -6,9 +6,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManifestStore } from 'shared';
-import { dispatch } from 'shared/cli';
 import { SHARED_STAGES } from 'shared/stages';
-import { dumpManifest } from 'shared/testing';
+import type { CapturedRun } from 'shared/testing';
+import { dispatchCaptured, dumpManifest } from 'shared/testing';
 import { registerBackbone } from '../backbones/registry.js';
 import { registerLayout } from '../layouts/registry.js';
 import { makeTempDir, patternFrames, writePngFrames } from '../probe/testing.js';
@@ -19,23 +19,9 @@ import { EXTRACT_STAGES } from './index.js';
 const STAGES = [...EXTRACT_STAGES, ...SHARED_STAGES];
 
 /** Runs `pthnet <args>` in-process with the work folder's config; the exit code and what it printed. */
-async function pthnet(work: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const { log, error } = console;
-  const write = process.stderr.write.bind(process.stderr);
-  console.log = (text: unknown) => out.push(String(text));
-  console.error = (text: unknown) => err.push(String(text));
-  process.stderr.write = ((chunk: string | Uint8Array) => err.push(String(chunk)) > 0) as typeof process.stderr.write;
-  try {
-    const config = args.includes('--config') ? [] : ['--config', join(work, 'pthnet.config.json')];
-    const code = await dispatch(STAGES, [args[0] as string, ...config, ...args.slice(1)]);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-    process.stderr.write = write;
-  }
+function pthnet(work: string, ...args: string[]): Promise<CapturedRun> {
+  const config = args.includes('--config') ? [] : ['--config', join(work, 'pthnet.config.json')];
+  return dispatchCaptured(STAGES, [args[0] as string, ...config, ...args.slice(1)]);
 }
 
 describe('hostile input through ingest, extract and status', () => {

@@ -5,31 +5,17 @@ import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ManifestStore, encodeNpy, readNpy, selectBackend } from 'shared';
-import { dispatch } from 'shared/cli';
 import { SHARED_STAGES } from 'shared/stages';
-import { dumpManifest } from 'shared/testing';
+import type { CapturedRun } from 'shared/testing';
+import { dispatchCaptured, dumpManifest } from 'shared/testing';
 import { TINY, fixtureWorkspace } from './fixture.test-helper.js';
 import { TRAIN_STAGES } from './index.js';
 
 const STAGES = [...TRAIN_STAGES, ...SHARED_STAGES];
 
-/** Runs `pthnet <args>` in-process; the exit code and what it printed on stdout and stderr. */
-async function pthnet(config: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const { log, error } = console;
-  const write = process.stderr.write.bind(process.stderr);
-  console.log = (text: unknown) => out.push(String(text));
-  console.error = (text: unknown) => err.push(String(text));
-  process.stderr.write = ((chunk: string | Uint8Array) => err.push(String(chunk)) > 0) as typeof process.stderr.write;
-  try {
-    const code = await dispatch(STAGES, [args[0] as string, '--config', config, ...args.slice(1)]);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-    process.stderr.write = write;
-  }
+/** Runs `pthnet <args>` in-process with `config`; the exit code and what it printed on stdout and stderr. */
+function pthnet(config: string, ...args: string[]): Promise<CapturedRun> {
+  return dispatchCaptured(STAGES, [args[0] as string, '--config', config, ...args.slice(1)]);
 }
 
 describe('import-features and datasets on hostile feature lists and files', () => {

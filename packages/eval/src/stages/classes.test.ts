@@ -15,21 +15,7 @@ import { TRAIN_STAGES } from 'train/stages';
 import { TINY } from 'train/testing';
 import { readReport } from '../report/index.js';
 import { EVAL_STAGES } from './index.js';
-import { foldWorkspace, writeReferenceListTree } from './test-support/fold-trees.js';
-
-const ELEVEN = [
-  'anger',
-  'disgust',
-  'fear',
-  'happiness',
-  'neutral',
-  'sadness',
-  'surprise',
-  'contempt',
-  'anxiety',
-  'helplessness',
-  'disappointment',
-];
+import { MAFW_LABELS as ELEVEN, foldWorkspace, writeReferenceListTree } from './test-support/fold-trees.js';
 
 async function listDataset(classes: readonly string[], perClass: { train: number; test: number }) {
   return foldWorkspace(

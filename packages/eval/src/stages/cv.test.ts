@@ -21,22 +21,9 @@ import { dispatch } from 'shared/cli';
 import { compareReportPaths, readCvReport } from '../cv-report/index.js';
 import { readReport } from '../report/index.js';
 import { EVAL_STAGES } from './index.js';
-import { foldClips, foldWorkspace, writeDfewTree, writeMafwTree } from './test-support/fold-trees.js';
+import { MAFW_LABELS, foldClips, foldWorkspace, writeDfewTree, writeMafwTree } from './test-support/fold-trees.js';
 
 const ROOT = join(import.meta.dirname, '../../../..');
-const MAFW_LABELS = [
-  'anger',
-  'disgust',
-  'fear',
-  'happiness',
-  'neutral',
-  'sadness',
-  'surprise',
-  'contempt',
-  'anxiety',
-  'helplessness',
-  'disappointment',
-];
 
 interface Child {
   code: number | null;

@@ -38,6 +38,21 @@ async function writeClipFrames(dir: string, clip: FoldClip): Promise<void> {
   await writePngFrames(dir, rgb, SIDE, SIDE);
 }
 
+/** MAFW's 11 classes in the order of its label numbers (written out here, as a user reads them). */
+export const MAFW_LABELS = [
+  'anger',
+  'disgust',
+  'fear',
+  'happiness',
+  'neutral',
+  'sadness',
+  'surprise',
+  'contempt',
+  'anxiety',
+  'helplessness',
+  'disappointment',
+];
+
 const name5 = (n: number) => String(n).padStart(5, '0');
 
 /**

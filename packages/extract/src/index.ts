@@ -31,6 +31,7 @@ export { planDemoDataset } from './demo/plan.js';
 export { renderDemoClip, demoFrameSize, type FrameSize, type RenderedView } from './demo/render.js';
 export { generateDemoDataset } from './demo/generate.js';
 export type * from './backbones/types.js';
+export { BACKBONE_WEIGHT_FLAGS } from './backbones/flags.js';
 export { backboneDefinitions, openBackbone, randomBackboneTensors, registerBackbone, resolveBackbone } from './backbones/registry.js';
 export { videoMaeV2Backbone, type VideoMaeSpec } from './backbones/videomae-v2.js';
 export type { VitConfig, VitConfigInput, VitNormalization, VitPresetName, VitShape, VitTensorSource } from './videomae/types.js';

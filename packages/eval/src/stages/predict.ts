@@ -16,7 +16,7 @@ import {
 import type { LoadedPthNetCheckpoint } from 'model';
 import { createPthNet, loadPthNetCheckpoint, pthnetLevelLengths } from 'model';
 import type { Backbone } from 'extract';
-import { copyWindowFrames, decodeClip, openBackbone, planWindows, resolveBackbone } from 'extract';
+import { BACKBONE_WEIGHT_FLAGS, copyWindowFrames, decodeClip, openBackbone, planWindows, resolveBackbone } from 'extract';
 import { sampleClipLevel } from 'train';
 import { combineLogits } from '../combine/index.js';
 
@@ -162,18 +162,7 @@ export async function predictClip(
 const PREDICT_FLAGS: readonly ConfigFlag[] = [
   DATASET_FLAG,
   { flags: '--mu <x>', key: 'eval.mu', description: 'weight of the forward model (default 0.7)', kind: 'number' },
-  {
-    flags: '--checkpoint <file>',
-    key: 'extract.backbone.checkpoint',
-    description: 'backbone weights (VideoMAE v2: .pth or .safetensors)',
-    kind: 'string',
-  },
-  {
-    flags: '--weight-budget <size>',
-    key: 'extract.backbone.weightBudget',
-    description: 'most backbone weight bytes held at once, e.g. 512MiB; a larger model is streamed block by block',
-    kind: 'string',
-  },
+  ...BACKBONE_WEIGHT_FLAGS,
 ];
 
 export function command(): Command {

@@ -36,6 +36,7 @@ import {
   writeFileAtomic,
 } from 'shared';
 import { decodeClip } from '../decode/decode.js';
+import { BACKBONE_WEIGHT_FLAGS } from '../backbones/flags.js';
 import { backboneDefinitions, checkBackboneCheckpoint, openBackbone, resolveBackbone } from '../backbones/registry.js';
 import type { Backbone, BackboneSpec } from '../backbones/types.js';
 import { copyWindowFrames } from '../windows/window-frames.js';
@@ -290,18 +291,7 @@ const EXTRACT_FLAGS: readonly ConfigFlag[] = [
       .join('|'),
     kind: 'string',
   },
-  {
-    flags: '--checkpoint <file>',
-    key: 'extract.backbone.checkpoint',
-    description: 'backbone weights (VideoMAE v2: .pth or .safetensors)',
-    kind: 'string',
-  },
-  {
-    flags: '--weight-budget <size>',
-    key: 'extract.backbone.weightBudget',
-    description: 'most backbone weight bytes per worker, e.g. 512MiB; a larger model is streamed block by block',
-    kind: 'string',
-  },
+  ...BACKBONE_WEIGHT_FLAGS,
   { flags: '--batch-size <n>', key: 'extract.batchSize', description: 'windows per backbone batch', kind: 'number' },
   { flags: '--tag <tag>', key: 'extract.tag', description: 'feature folder prefix', kind: 'string' },
 ];

@@ -114,7 +114,11 @@ export interface ArtifactLedger {
    * `listArtifacts` narrowed to what deciding "unchanged" needs (a per-clip artifact's identity
    * parts, status, key, file, hash, stamp): light enough for hundreds of thousands of rows.
    */
-  listArtifactFiles(filter?: ArtifactFilter): Promise<ArtifactFileRow[]>;
+  listArtifactFiles<K extends keyof ArtifactFileRow = keyof ArtifactFileRow>(
+    filter?: ArtifactFilter,
+    /** Only these columns (default all of `ArtifactFileRow`). */
+    columns?: readonly K[],
+  ): Promise<Array<Pick<ArtifactFileRow, K>>>;
   /**
    * Decides whether an artifact must be (re)made. `skip` only when the row is done with the same
    * cache key and the file at the same path still has the recorded size and sha256 (re-read in

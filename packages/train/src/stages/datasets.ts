@@ -45,14 +45,14 @@ export async function collectDatasetClips(
   config: PipelineConfig,
   dataset: string,
   spec: PackedDatasetSpec,
-  done?: readonly ArtifactFileRow[],
+  done?: readonly DoneFeature[],
 ) {
   const strides = config.datasets.strides;
   const features = done ?? (await doneFeatures(store, spec));
-  const byClip = new Map<string, Map<number, ArtifactFileRow>>();
+  const byClip = new Map<string, Map<number, DoneFeature>>();
   for (const row of features) {
     if (row.clipId === null || row.stride === null) continue;
-    const m = byClip.get(row.clipId) ?? new Map<number, ArtifactFileRow>();
+    const m = byClip.get(row.clipId) ?? new Map<number, DoneFeature>();
     m.set(row.stride, row);
     byClip.set(row.clipId, m);
   }
@@ -66,7 +66,7 @@ export async function collectDatasetClips(
       incomplete.push({ clipId: clip.id, missing: LEVELS.filter((l) => found[l] === undefined) });
       continue;
     }
-    const level: Record<Level, ArtifactFileRow> = { H, M, L };
+    const level: Record<Level, DoneFeature> = { H, M, L };
     clips.push({
       id: clip.id,
       label: clip.label,
@@ -82,13 +82,17 @@ export async function collectDatasetClips(
  * The done features of a spec's direction and source, from the narrow listing (full rows of 233k
  * FERV39k features took seconds to read); the train and test splits of a direction share them.
  */
-function doneFeatures(store: ManifestStore, spec: Pick<PackedDatasetSpec, 'direction' | 'source'>): Promise<ArtifactFileRow[]> {
-  return store.artifacts.listArtifactFiles({ kind: 'features', status: 'done', direction: spec.direction, source: spec.source });
+function doneFeatures(store: ManifestStore, spec: Pick<PackedDatasetSpec, 'direction' | 'source'>): Promise<DoneFeature[]> {
+  const filter = { kind: 'features', status: 'done', direction: spec.direction, source: spec.source } as const;
+  return store.artifacts.listArtifactFiles(filter, ['clipId', 'stride', 'path', 'contentHash']);
 }
+
+/** What packing reads of a done feature row: its clip, level, file and hash (for the dataset's key). */
+type DoneFeature = Pick<ArtifactFileRow, 'clipId' | 'stride' | 'path' | 'contentHash'>;
 
 interface BuildDatasetOptions extends CheckOptions {
   /** `doneFeatures` of the spec's direction and source, when the caller already has them. */
-  features?: readonly ArtifactFileRow[];
+  features?: readonly DoneFeature[];
 }
 
 /** Builds (or confirms up to date) one packed dataset. */
@@ -177,7 +181,7 @@ export function command(): Command {
       const outcomes: DatasetOutcome[] = [];
       const scope = await resolveDataset(store.clips, ctx.config.dataset);
       await withStageRun(store, 'datasets', { dataset: scope.name, ...ctx.config.datasets }, async (run) => {
-        const features = new Map<string, ArtifactFileRow[]>();
+        const features = new Map<string, DoneFeature[]>();
         for (const spec of datasetSpecs(ctx.config)) {
           if (run.signal.aborted) break;
           const key = `${spec.direction}/${spec.source}`;

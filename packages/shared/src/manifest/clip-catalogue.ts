@@ -1,5 +1,5 @@
 import type { SQL } from 'drizzle-orm';
-import { and, asc, eq, inArray, or, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, or, sql } from 'drizzle-orm';
 import { InputError, ManifestError } from '../errors/index.js';
 import type { ManifestBackend } from './backend.js';
 import { CLIP_SOURCE_KINDS } from './constants.js';
@@ -89,7 +89,10 @@ export class ManifestClipCatalogue implements ClipCatalogue {
     return row;
   }
 
-  async listClips(query: ClipQuery = {}): Promise<ClipRow[]> {
+  async listClips<K extends keyof ClipRow = keyof ClipRow>(
+    query: ClipQuery = {},
+    columns?: readonly K[],
+  ): Promise<Array<Pick<ClipRow, K>>> {
     const { clips, splitMembers } = this.tables;
     const conditions: SQL[] = [];
     if (query.dataset !== undefined) conditions.push(eq(clips.dataset, query.dataset));
@@ -101,8 +104,11 @@ export class ManifestClipCatalogue implements ClipCatalogue {
         .where(and(eq(splitMembers.split, query.split), query.dataset === undefined ? undefined : eq(splitMembers.dataset, query.dataset)));
       conditions.push(or(eq(clips.split, query.split), inArray(clips.id, member)) as SQL);
     }
+    const all = getTableColumns(clips);
+    const picked =
+      columns === undefined ? all : (Object.fromEntries(columns.map((column) => [column, all[column]])) as unknown as typeof all);
     return this.db
-      .select()
+      .select(picked)
       .from(clips)
       .where(and(...conditions))
       .orderBy(asc(clips.id));

@@ -49,7 +49,8 @@ export interface ClipCatalogue {
   upsertClip(input: ClipInput): Promise<UpsertOutcome>;
   getClip(id: string): Promise<ClipRow | undefined>;
   /** In id order. */
-  listClips(query?: ClipQuery): Promise<ClipRow[]>;
+  /** `columns`: only these (default all): a stage reading tens of thousands of clips reads what it uses. */
+  listClips<K extends keyof ClipRow = keyof ClipRow>(query?: ClipQuery, columns?: readonly K[]): Promise<Array<Pick<ClipRow, K>>>;
   countClips(dataset?: string): Promise<number>;
   /** Names of the datasets that have clips, sorted. */
   listDatasets(): Promise<string[]>;

@@ -401,22 +401,27 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
   }
 
   // One query for all clips: a query per list line would dominate on 47k lines.
-  const known = new Map((await store.clips.listClips()).map((c) => [c.id, c]));
+  // (the columns deciding what moved: the whole row is read only for a clip that did)
+  const known = new Map((await store.clips.listClips({}, ['id', 'label', 'split', 'contentHash'])).map((c) => [c.id, c]));
   // A clip an earlier import added takes the split the lists give it now, or none when they conflict.
-  const moved: ClipInput[] = [];
+  const moved: Array<{ id: string; split: string | null }> = [];
   for (const [clipId, at] of listed) {
     const clip = known.get(clipId);
     if (clip === undefined || clip.contentHash !== importedHash(clipId)) continue;
     const first = at[0]?.split ?? null;
     const split = conflicting.has(clipId) ? null : at.every((l) => l.split === first) ? first : clip.split;
-    if (split !== clip.split) moved.push({ ...clip, split });
+    if (split !== clip.split) moved.push({ id: clipId, split });
   }
   // likewise a clip the lists now give two labels: which is right is unknown, so it is in no split
   for (const clipId of twoLabels) {
     const clip = known.get(clipId);
-    if (clip !== undefined && clip.contentHash === importedHash(clipId) && clip.split !== null) moved.push({ ...clip, split: null });
+    if (clip !== undefined && clip.contentHash === importedHash(clipId) && clip.split !== null) moved.push({ id: clipId, split: null });
   }
-  await store.clips.upsertClips(moved);
+  if (moved.length > 0) {
+    const splitOf = new Map(moved.map((m) => [m.id, m.split]));
+    const rows = (await store.clips.listClips()).filter((c) => splitOf.has(c.id));
+    await store.clips.upsertClips(rows.map((c): ClipInput => ({ ...c, split: splitOf.get(c.id) ?? null })));
+  }
   // A file registered by an earlier import and refused now (changed on disk since) is failed with
   // the reason, so that nothing is packed from it; a refused file never registered has its issue only.
   for (const line of refusedFiles) {

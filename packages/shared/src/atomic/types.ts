@@ -64,6 +64,12 @@ export interface CheckOptions {
   verify?: 'stamp' | 'hash' | 'size';
 }
 
+/** One item for `checkArtifacts`: the artifact and how the current run would make it. */
+export interface CheckItem {
+  identity: ArtifactIdentity;
+  plan: ArtifactPlanInfo;
+}
+
 /** What `artifacts.file_stamp` holds for a folder artifact: the stamps of its record and of each file it lists. */
 export interface FolderStamp {
   record: string;

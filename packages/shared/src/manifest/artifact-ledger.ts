@@ -1,12 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { Stats } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Column, SQL } from 'drizzle-orm';
 import { and, asc, desc, eq, inArray, isNotNull, isNull, ne, sql } from 'drizzle-orm';
 import { isProcessAlive } from '../atomic/liveness.js';
 import { canonicalJson } from '../cache/cache-key.js';
-import { hashFileWithSize } from '../cache/hash.js';
 import { ManifestError } from '../errors/index.js';
 import type { ManifestBackend, ManifestTables } from './backend.js';
 import { formatError } from './format-error.js';
@@ -18,7 +15,6 @@ import type {
   ArtifactFileRow,
   ArtifactFilter,
   ArtifactIdentity,
-  ArtifactPlan,
   ArtifactPlanInfo,
   ArtifactRow,
   ArtifactStatus,
@@ -27,7 +23,6 @@ import type {
   CompletedFile,
   FailedArtifact,
   Lease,
-  PlanOptions,
   RegisterCounts,
   RegisteredArtifact,
 } from './types.js';
@@ -40,6 +35,9 @@ const CLEARED_CLAIM = { claimPid: null, claimHost: null, claimToken: null, claim
 
 /** Rows `registerDone` looks up or inserts per query (well under both databases' bound-parameter limits). */
 const REGISTER_CHUNK = 500;
+
+/** Identities `getArtifacts` looks up per query: one round trip per 500 rows instead of one per row. */
+const LOOKUP_CHUNK = 500;
 
 /** What deciding whether a claim is live reads of a row. */
 type ClaimColumns = Pick<ArtifactRow, 'claimToken' | 'claimHost' | 'claimPid' | 'claimExpiresAt'>;
@@ -97,19 +95,15 @@ export class ManifestArtifactLedger implements ArtifactLedger {
       .orderBy(asc(artifacts.id));
   }
 
-  async planArtifact(identity: ArtifactIdentity, info: ArtifactPlanInfo, options: PlanOptions = {}): Promise<ArtifactPlan> {
-    const row = await this.rowByKey(identityKey(identity));
-    if (!row) return { decision: 'todo', reason: 'new', row: undefined };
-    if (row.cacheKey !== info.cacheKey) {
-      return { decision: 'todo', reason: 'key-changed', row: await this.invalidateRow(row, 'cache key changed') };
+  async getArtifacts(identities: readonly ArtifactIdentity[]): Promise<Array<ArtifactRow | undefined>> {
+    const artifacts = this.table;
+    const keys = identities.map((identity) => identityKey(identity));
+    const rows = new Map<string, ArtifactRow>();
+    for (let start = 0; start < keys.length; start += LOOKUP_CHUNK) {
+      const chunk = [...new Set(keys.slice(start, start + LOOKUP_CHUNK))];
+      for (const row of await this.db.select().from(artifacts).where(inArray(artifacts.identity, chunk))) rows.set(row.identity, row);
     }
-    if (row.status !== 'done') return { decision: 'todo', reason: row.status, row };
-    if (row.path !== path.resolve(info.path)) {
-      return { decision: 'todo', reason: 'path-changed', row: await this.invalidateRow(row, `path changed to ${info.path}`) };
-    }
-    const problem = await checkFile(row, options.verify ?? 'hash');
-    if (problem) return { decision: 'todo', reason: problem, row: await this.invalidateRow(row, problem) };
-    return { decision: 'skip', reason: 'up-to-date', row };
+    return keys.map((key) => rows.get(key));
   }
 
   async claim(identity: ArtifactIdentity, info: ArtifactPlanInfo, options: ClaimOptions = {}): Promise<ArtifactClaim | null> {
@@ -339,6 +333,28 @@ export class ManifestArtifactLedger implements ArtifactLedger {
     return (await this.markStaleRows(eq(this.table.identity, identityKey(identity)), new Date(), reason)) === 1;
   }
 
+  async invalidateRow(row: ArtifactRow, why: string): Promise<ArtifactRow> {
+    if (!INVALIDATABLE.includes(row.status)) return row;
+    const artifacts = this.table;
+    const [updated] = await this.#backend.transaction(() =>
+      this.db
+        .update(artifacts)
+        .set({ status: 'stale', error: why, updatedAt: new Date() })
+        .where(
+          and(
+            eq(artifacts.id, row.id),
+            eq(artifacts.status, row.status),
+            eq(artifacts.cacheKey, row.cacheKey),
+            row.completedAt === null ? isNull(artifacts.completedAt) : eq(artifacts.completedAt, row.completedAt),
+          ),
+        )
+        .returning(),
+    );
+    if (updated) return updated;
+    const [current] = await this.db.select().from(artifacts).where(eq(artifacts.id, row.id)).limit(1);
+    return current ?? row;
+  }
+
   async markStaleWhere(filter: ArtifactFilter): Promise<number> {
     const withStatus: ArtifactFilter = { ...filter, status: filter.status ?? INVALIDATABLE };
     return this.markStaleRows(filterCondition(this.table, withStatus), new Date(), 'marked stale', true);
@@ -496,29 +512,6 @@ export class ManifestArtifactLedger implements ArtifactLedger {
     }
   }
 
-  /** Marks one row stale if it is still as read (another process may have moved it on meanwhile). */
-  private async invalidateRow(row: ArtifactRow, why: string): Promise<ArtifactRow> {
-    if (!INVALIDATABLE.includes(row.status)) return row;
-    const artifacts = this.table;
-    const [updated] = await this.#backend.transaction(() =>
-      this.db
-        .update(artifacts)
-        .set({ status: 'stale', error: why, updatedAt: new Date() })
-        .where(
-          and(
-            eq(artifacts.id, row.id),
-            eq(artifacts.status, row.status),
-            eq(artifacts.cacheKey, row.cacheKey),
-            row.completedAt === null ? isNull(artifacts.completedAt) : eq(artifacts.completedAt, row.completedAt),
-          ),
-        )
-        .returning(),
-    );
-    if (updated) return updated;
-    const [current] = await this.db.select().from(artifacts).where(eq(artifacts.id, row.id)).limit(1);
-    return current ?? row;
-  }
-
   private async markStaleRows(condition: SQL | undefined, now: Date, why: string, statusInCondition = false): Promise<number> {
     const artifacts = this.table;
     return this.#backend.transaction(async () => {
@@ -530,29 +523,6 @@ export class ManifestArtifactLedger implements ArtifactLedger {
       return changed.length;
     });
   }
-}
-
-async function checkFile(
-  row: ArtifactRow,
-  verify: 'hash' | 'size',
-): Promise<'file-missing' | 'size-mismatch' | 'hash-mismatch' | undefined> {
-  let info: Stats;
-  try {
-    info = await stat(row.path);
-  } catch {
-    return 'file-missing';
-  }
-  if (!info.isFile()) return 'file-missing';
-  if (row.bytes === null || info.size !== row.bytes) return 'size-mismatch';
-  if (verify === 'size') return undefined;
-  try {
-    const { hash, bytes } = await hashFileWithSize(row.path);
-    if (bytes !== row.bytes) return 'size-mismatch';
-    if (hash !== row.contentHash) return 'hash-mismatch';
-  } catch {
-    return 'file-missing';
-  }
-  return undefined;
 }
 
 function filterCondition(artifacts: ManifestTables['artifacts'], filter: ArtifactFilter): SQL | undefined {

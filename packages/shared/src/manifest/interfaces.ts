@@ -10,7 +10,6 @@ import type {
   ArtifactFileRow,
   ArtifactFilter,
   ArtifactIdentity,
-  ArtifactPlan,
   ArtifactPlanInfo,
   ArtifactRow,
   ArtifactStatusCount,
@@ -28,7 +27,6 @@ import type {
   IngestIssueInput,
   IngestIssueRow,
   Lease,
-  PlanOptions,
   RegisterCounts,
   RegisteredArtifact,
   RunRow,
@@ -98,7 +96,7 @@ export interface RunLog {
 /**
  * Every artifact the pipeline makes, with its cache key, recorded file and claim.
  *
- * Protocol, per item: `planArtifact` (skip or todo) → `claim` → write the file atomically →
+ * Protocol, per item: plan (skip or todo: `checkArtifact` in ../atomic) → `claim` → write the file atomically →
  * `complete` (or `fail`, or `release` to leave it for later). `produceArtifact` in ../atomic
  * is the one way stages run it.
  */
@@ -108,6 +106,11 @@ export interface ArtifactLedger {
   /** Identifies this ledger's claims; one per open manifest, so two in one process compete too. */
   readonly claimToken: string;
   getArtifact(identity: ArtifactIdentity): Promise<ArtifactRow | undefined>;
+  /**
+   * The rows of many artifacts, in the order asked (undefined where there is none), read a few
+   * hundred per query: what planning hundreds of thousands of items (`checkArtifacts` in ../atomic) reads.
+   */
+  getArtifacts(identities: readonly ArtifactIdentity[]): Promise<Array<ArtifactRow | undefined>>;
   /** In creation order. */
   listArtifacts(filter?: ArtifactFilter): Promise<ArtifactRow[]>;
   /**
@@ -115,13 +118,6 @@ export interface ArtifactLedger {
    * parts, status, key, file, hash, stamp): light enough for hundreds of thousands of rows.
    */
   listArtifactFiles(filter?: ArtifactFilter): Promise<ArtifactFileRow[]>;
-  /**
-   * Decides whether an artifact must be (re)made. `skip` only when the row is done with the same
-   * cache key and the file at the same path still has the recorded size and sha256 (re-read in
-   * full unless `verify: 'size'`). A done row that fails those checks, or whose key changed, is
-   * marked stale here, so that `claim` hands it out.
-   */
-  planArtifact(identity: ArtifactIdentity, info: ArtifactPlanInfo, options?: PlanOptions): Promise<ArtifactPlan>;
   /**
    * Takes an artifact for this process, atomically: marks it pending and owned by this ledger
    * (pid, host, token, lease expiry). Returns null when another live process holds an unexpired
@@ -155,6 +151,11 @@ export interface ArtifactLedger {
   releaseClaims(): Promise<number>;
   /** Marks one done or failed artifact stale, with the reason. Returns whether it changed. */
   invalidate(identity: ArtifactIdentity, reason: string): Promise<boolean>;
+  /**
+   * Marks a done or failed row stale, with the reason, if it is still as it was read (another
+   * process may have moved it on meanwhile); returns the row as it now stands.
+   */
+  invalidateRow(row: ArtifactRow, reason: string): Promise<ArtifactRow>;
   /**
    * Marks done/failed artifacts matching `filter` stale (pass `status` to choose other
    * statuses). With `cacheKeyNot`, only those whose key differs. Returns how many changed.

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, w
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { checkArtifact } from '../atomic/produce-artifact.js';
 import { cacheKey } from '../cache/cache-key.js';
 import type { CacheKeyInput } from '../cache/types.js';
 import { ManifestError } from '../errors/index.js';
@@ -676,44 +677,44 @@ describe.each(BACKENDS)('ManifestStore artifact protocol (%s)', (backend) => {
     const identity = identityFor(sadClip.id, 4);
     const key = keyFor('hash-a');
     const info = { cacheKey: key, path: pathFor(identity), params };
-    expect(await store.artifacts.planArtifact(identity, info)).toMatchObject({ decision: 'todo', reason: 'new' });
+    expect(await checkArtifact(store, identity, info, { verify: 'hash' })).toMatchObject({ decision: 'todo', reason: 'new' });
     await produce(identity, key, 'features v1 bytes');
-    expect(await store.artifacts.planArtifact(identity, info)).toMatchObject({ decision: 'skip', reason: 'up-to-date' });
+    expect(await checkArtifact(store, identity, info, { verify: 'hash' })).toMatchObject({ decision: 'skip', reason: 'up-to-date' });
 
     // A different key from a parameter, an input hash or the code version: todo, old row stale first.
     for (const changed of [keyFor('hash-a', { ...params, window: 'inside' }), keyFor('hash-a2'), keyFor('hash-a', params, 'extract-2')]) {
       expect(changed).not.toBe(key);
-      const plan = await store.artifacts.planArtifact(identity, { ...info, cacheKey: changed });
+      const plan = await checkArtifact(store, identity, { ...info, cacheKey: changed }, { verify: 'hash' });
       expect(plan).toMatchObject({ decision: 'todo', reason: 'key-changed' });
       expect(plan.row?.status).toBe('stale');
       await produce(identity, key, 'features v1 bytes');
     }
-    expect(await store.artifacts.planArtifact(identity, info)).toMatchObject({ decision: 'skip' });
+    expect(await checkArtifact(store, identity, info, { verify: 'hash' })).toMatchObject({ decision: 'skip' });
 
     // Corrupted: same size, different bytes.
     const original = readFileSync(info.path);
     writeFileSync(info.path, Buffer.from('features v1 BYTES'));
     expect(readFileSync(info.path).length).toBe(original.length);
-    expect(await store.artifacts.planArtifact(identity, info, { verify: 'size' })).toMatchObject({ decision: 'skip' });
-    const corrupted = await store.artifacts.planArtifact(identity, info);
+    expect(await checkArtifact(store, identity, info, { verify: 'size' })).toMatchObject({ decision: 'skip' });
+    const corrupted = await checkArtifact(store, identity, info, { verify: 'hash' });
     expect(corrupted).toMatchObject({ decision: 'todo', reason: 'hash-mismatch' });
     expect(corrupted.row?.status).toBe('stale');
-    expect(await store.artifacts.planArtifact(identity, info)).toMatchObject({ decision: 'todo', reason: 'stale' });
+    expect(await checkArtifact(store, identity, info, { verify: 'hash' })).toMatchObject({ decision: 'todo', reason: 'stale' });
     await produce(identity, key, 'features v1 bytes');
 
     // Truncated: size differs.
     writeFileSync(info.path, 'features');
-    expect(await store.artifacts.planArtifact(identity, info)).toMatchObject({ decision: 'todo', reason: 'size-mismatch' });
+    expect(await checkArtifact(store, identity, info, { verify: 'hash' })).toMatchObject({ decision: 'todo', reason: 'size-mismatch' });
     await produce(identity, key, 'features v1 bytes');
 
     // Deleted.
     unlinkSync(info.path);
     expect((await store.status.summary()).stages[0]).toMatchObject({ done: 0, missing: 1 });
-    expect(await store.artifacts.planArtifact(identity, info)).toMatchObject({ decision: 'todo', reason: 'file-missing' });
+    expect(await checkArtifact(store, identity, info, { verify: 'hash' })).toMatchObject({ decision: 'todo', reason: 'file-missing' });
     await produce(identity, key, 'features v1 bytes');
 
     // Moved elsewhere by the config: redo at the new path.
-    expect(await store.artifacts.planArtifact(identity, { ...info, path: path.join(dir, 'elsewhere.npy') })).toMatchObject({
+    expect(await checkArtifact(store, identity, { ...info, path: path.join(dir, 'elsewhere.npy') }, { verify: 'hash' })).toMatchObject({
       decision: 'todo',
       reason: 'path-changed',
     });
@@ -765,7 +766,7 @@ describe.each(BACKENDS)('ManifestStore artifact protocol (%s)', (backend) => {
     // Applying the same keys again changes nothing more.
     expect(await store.artifacts.markStaleByKeys(expected)).toBe(0);
     for (const { identity, cacheKey: key } of expected) {
-      const plan = await store.artifacts.planArtifact(identity, { cacheKey: key, path: pathFor(identity) });
+      const plan = await checkArtifact(store, identity, { cacheKey: key, path: pathFor(identity) }, { verify: 'hash' });
       expect(plan.decision).toBe(identity.stride === 8 ? 'todo' : 'skip');
     }
 

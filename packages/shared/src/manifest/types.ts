@@ -228,14 +228,6 @@ export interface ArtifactPlan {
   row: ArtifactRow | undefined;
 }
 
-export interface PlanOptions {
-  /**
-   * `hash` (default) re-reads a done file and compares its sha256; `size` trusts a file with
-   * the recorded size (for quick status checks, not for deciding to skip work).
-   */
-  verify?: 'hash' | 'size';
-}
-
 /** A claim this store holds on an artifact. */
 export interface ArtifactClaim {
   artifactId: number;

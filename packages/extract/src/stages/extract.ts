@@ -19,7 +19,7 @@ import {
   ManifestStore,
   addRehashOption,
   artifactCacheKey,
-  checkArtifact,
+  checkArtifacts,
   createProgress,
   encodeNpy,
   failArtifact,
@@ -109,7 +109,11 @@ export async function planExtractItems(
   const items: ExtractItem[] = [];
   // one query for every source: a query per clip would dominate a rerun with nothing to do
   const sourcesOf = new Map<string, ClipSourceRow[]>();
-  for (const row of await store.clips.listClipSources()) sourcesOf.set(row.clipId, [...(sourcesOf.get(row.clipId) ?? []), row]);
+  for (const row of await store.clips.listClipSources()) {
+    const sources = sourcesOf.get(row.clipId);
+    if (sources) sources.push(row);
+    else sourcesOf.set(row.clipId, [row]);
+  }
   for (const clip of await store.clips.listClips()) {
     const sources = sourcesOf.get(clip.id) ?? [];
     for (const kind of e.sources) {
@@ -251,7 +255,10 @@ async function extractClaimed(
   }
 }
 
-/** Rewrites each feature folder's lists (`<split>.txt`, reference format) from the manifest. */
+/**
+ * Rewrites each feature folder's lists (`<split>.txt`, reference format) from the manifest; a list
+ * whose content is already that is left alone, so that a rerun with nothing to do writes nothing.
+ */
 export async function writeFeatureLists(store: ManifestStore, dataDir: string): Promise<string[]> {
   const featuresDir = join(dataDir, 'features');
   const byFile = new Map<string, string[]>();
@@ -264,9 +271,16 @@ export async function writeFeatureLists(store: ManifestStore, dataDir: string): 
     const split = clip?.split ?? 'all';
     const windows = (JSON.parse(row.params ?? '{}') as { windows?: number }).windows ?? 0;
     const key = join(featuresDir, folder, `${split}.txt`);
-    byFile.set(key, [...(byFile.get(key) ?? []), `${relative(dataDir, row.path)} ${windows} ${clip?.label ?? 0}`]);
+    const line = `${relative(dataDir, row.path)} ${windows} ${clip?.label ?? 0}`;
+    const lines = byFile.get(key);
+    if (lines) lines.push(line);
+    else byFile.set(key, [line]);
   }
-  for (const [file, lines] of byFile) await writeFileAtomic(file, `${lines.sort().join('\n')}\n`);
+  for (const [file, lines] of byFile) {
+    const text = `${lines.sort().join('\n')}\n`;
+    if (existsSync(file) && readFileSync(file, 'utf8') === text) continue;
+    await writeFileAtomic(file, text);
+  }
   return [...byFile.keys()];
 }
 
@@ -319,6 +333,39 @@ export async function checkExtractInputs(config: PipelineConfig): Promise<{ spec
   return { spec, checkpoint };
 }
 
+/**
+ * What a run of `extract` has to do: every item the config asks for, checked against the manifest
+ * and the files in one pass (`checkArtifacts`), the todo ones grouped by clip source (one decode
+ * each). A rerun with nothing to do is this and the feature lists; `pnpm bench manifest` times it.
+ */
+export async function planExtract(
+  store: ManifestStore,
+  config: PipelineConfig,
+  dataDir: string,
+  backbone: { hash: string; spec: BackboneSpec },
+  verify: CheckOptions['verify'],
+): Promise<{ groups: ClipSourceItems[]; upToDate: number }> {
+  const items = await planExtractItems(store, config, dataDir, backbone);
+  const plans = await checkArtifacts(
+    store,
+    items.map((item) => ({ identity: item.identity, plan: { cacheKey: item.cacheKey, path: item.path, params: item.params } })),
+    verify === undefined ? {} : { verify },
+  );
+  const groups = new Map<string, ClipSourceItems>();
+  let upToDate = 0;
+  items.forEach((item, i) => {
+    if (plans[i]?.decision === 'skip') {
+      upToDate += 1;
+      return;
+    }
+    const k = `${item.clip.id}\u0000${item.source.kind}`;
+    const group = groups.get(k);
+    if (group) group.push(item);
+    else groups.set(k, [item]);
+  });
+  return { groups: [...groups.values()], upToDate };
+}
+
 export async function runExtract(
   store: ManifestStore,
   config: PipelineConfig,
@@ -333,28 +380,9 @@ export async function runExtract(
 ): Promise<ExtractSummary> {
   const { spec, checkpoint } = await checkExtractInputs(config);
   const hash = await backboneHash(checkpoint, dataDir, options.verify === 'hash');
-  const all = await planExtractItems(store, config, dataDir, { hash, spec });
-  const summary: ExtractSummary = { clips: 0, produced: 0, upToDate: 0, taken: 0, failed: 0, windows: 0, passesSaved: 0 };
-
-  // Decide per item; group the todo items by clip source.
-  const groups = new Map<string, ClipSourceItems>();
-  for (const item of all) {
-    const plan = await checkArtifact(
-      store,
-      item.identity,
-      { cacheKey: item.cacheKey, path: item.path, params: item.params },
-      options.verify === undefined ? {} : { verify: options.verify },
-    );
-    if (plan.decision === 'skip') {
-      summary.upToDate += 1;
-      continue;
-    }
-    const k = `${item.clip.id}\u0000${item.source.kind}`;
-    const group = groups.get(k);
-    if (group) group.push(item);
-    else groups.set(k, [item]);
-  }
-  let jobs = [...groups.values()].sort((a, b) => a[0].clip.id.localeCompare(b[0].clip.id));
+  const { groups, upToDate } = await planExtract(store, config, dataDir, { hash, spec }, options.verify);
+  const summary: ExtractSummary = { clips: 0, produced: 0, upToDate, taken: 0, failed: 0, windows: 0, passesSaved: 0 };
+  let jobs = groups.sort((a, b) => a[0].clip.id.localeCompare(b[0].clip.id));
   const shard = options.shard;
   if (shard) jobs = jobs.filter((_, i) => i % shard.count === shard.index);
   if (options.limit !== undefined) jobs = jobs.slice(0, options.limit);

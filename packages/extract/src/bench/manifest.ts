@@ -87,7 +87,7 @@ async function measure(label: string, location: string, dataDir: string): Promis
       label: i % 7,
       labelName: `Emotion${i % 7}`,
       frameCount: 8 + (i % 40),
-      contentHash: `clip-${i}`,
+      contentHash: hashBytes(`clip-${i}`),
     }));
     await store.clips.upsertClips(clips);
     await store.clips.upsertClipSources(

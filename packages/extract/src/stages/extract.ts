@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join, resolve } from 'node:path';
 import PQueue from 'p-queue';
 import type { Command } from 'commander';
 import type {
@@ -18,14 +18,14 @@ import {
   ConfigError,
   ManifestStore,
   addRehashOption,
-  artifactCacheKey,
+  artifactCacheKeyOfInput,
   checkArtifacts,
   createProgress,
   encodeNpy,
   failArtifact,
   featureFolderName,
   featureIdentity,
-  featurePath,
+  featurePathOf,
   fileStampSync,
   hashFile,
   produceArtifact,
@@ -114,38 +114,50 @@ export async function planExtractItems(
     if (sources) sources.push(row);
     else sourcesOf.set(row.clipId, [row]);
   }
+  // what is the same for every clip, worked out once per (source, direction, stride): at 233,610
+  // items a cache key's canonical JSON built per item costs more than the rest of the plan
+  const combos = e.sources.flatMap((kind) =>
+    e.directions.flatMap((direction) =>
+      e.strides.map((stride) => {
+        const featureFolder = { tag: e.tag, windowLength: e.windowLength, stride, source: kind, direction };
+        const params: Record<string, JsonValue> = {
+          backbone: backbone.hash,
+          // what the backbone says decides its features besides the weights (the ViT: `vit`, its shape)
+          ...backbone.spec.cacheParams,
+          rule: e.rule,
+          windowLength: e.windowLength,
+          stride,
+          direction,
+          source: kind,
+        };
+        return {
+          kind: kind as ClipSourceKind,
+          direction,
+          stride,
+          pathOf: featurePathOf(dataDir, featureFolder),
+          folder: featureFolderName(featureFolder),
+          params,
+          keyOf: artifactCacheKeyOfInput('features', params, 'source'),
+        };
+      }),
+    ),
+  );
   for (const clip of await store.clips.listClips()) {
     const sources = sourcesOf.get(clip.id) ?? [];
-    for (const kind of e.sources) {
-      const source = sources.find((s) => s.kind === kind);
+    for (const combo of combos) {
+      const source = sources.find((s) => s.kind === combo.kind);
       if (!source) continue;
-      for (const direction of e.directions) {
-        for (const stride of e.strides) {
-          const featureFolder = { tag: e.tag, windowLength: e.windowLength, stride, source: kind, direction };
-          const folder = featureFolderName(featureFolder);
-          const params: Record<string, JsonValue> = {
-            backbone: backbone.hash,
-            // what the backbone says decides its features besides the weights (the ViT: `vit`, its shape)
-            ...backbone.spec.cacheParams,
-            rule: e.rule,
-            windowLength: e.windowLength,
-            stride,
-            direction,
-            source: kind,
-          };
-          items.push({
-            identity: featureIdentity(clip.id, direction, stride, kind as ClipSourceKind),
-            clip,
-            source,
-            direction,
-            stride,
-            folder,
-            path: featurePath(dataDir, clip.id, featureFolder),
-            cacheKey: artifactCacheKey('features', { params, inputs: { source: source.contentHash } }),
-            params,
-          });
-        }
-      }
+      items.push({
+        identity: featureIdentity(clip.id, combo.direction, combo.stride, combo.kind),
+        clip,
+        source,
+        direction: combo.direction,
+        stride: combo.stride,
+        folder: combo.folder,
+        path: combo.pathOf(clip.id),
+        cacheKey: combo.keyOf(source.contentHash),
+        params: combo.params,
+      });
     }
   }
   return items;
@@ -260,18 +272,22 @@ async function extractClaimed(
  * whose content is already that is left alone, so that a rerun with nothing to do writes nothing.
  */
 export async function writeFeatureLists(store: ManifestStore, dataDir: string): Promise<string[]> {
-  const featuresDir = join(dataDir, 'features');
+  const root = resolve(dataDir);
+  const featuresDir = join(root, 'features');
   const byFile = new Map<string, string[]>();
   const clips = new Map((await store.clips.listClips()).map((c) => [c.id, c]));
-  for (const row of await store.artifacts.listArtifacts({ stage: 'extract', kind: 'features', status: 'done' })) {
-    if (!row.path.startsWith(featuresDir) || row.clipId === null) continue;
+  for (const row of await store.artifacts.listArtifactParams({ stage: 'extract', kind: 'features', status: 'done' })) {
+    if (!row.path.startsWith(`${featuresDir}/`) || row.clipId === null) continue;
     const clip = clips.get(row.clipId);
-    // biome-ignore lint/style/noNonNullAssertion: String.split always returns at least one element
-    const folder = relative(featuresDir, row.path).split('/')[0]!;
+    // recorded paths are absolute and normalised: below the features folder, slicing is `relative` without its cost at 233,610 rows
+    const folderEnd = row.path.indexOf('/', featuresDir.length + 1);
+    if (folderEnd < 0) continue;
+    const inData = row.path.slice(root.length + 1);
+    const folder = row.path.slice(featuresDir.length + 1, folderEnd);
     const split = clip?.split ?? 'all';
     const windows = (JSON.parse(row.params ?? '{}') as { windows?: number }).windows ?? 0;
     const key = join(featuresDir, folder, `${split}.txt`);
-    const line = `${relative(dataDir, row.path)} ${windows} ${clip?.label ?? 0}`;
+    const line = `${inData} ${windows} ${clip?.label ?? 0}`;
     const lines = byFile.get(key);
     if (lines) lines.push(line);
     else byFile.set(key, [line]);

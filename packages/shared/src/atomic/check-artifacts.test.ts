@@ -7,7 +7,7 @@ import { hashBytes } from '../cache/hash.js';
 import { ManifestStore } from '../manifest/store.js';
 import { postgresForTests, startPostgres } from '../manifest/test-support/postgres-server.js';
 import type { PostgresServer } from '../manifest/test-support/postgres-server.js';
-import type { ArtifactPlan, ArtifactRow } from '../manifest/types.js';
+import type { ArtifactPlan, ArtifactState } from '../manifest/types.js';
 import { reportIdentity } from '../pipeline/catalogue.js';
 import { checkArtifact, checkArtifacts, ensureArtifact, registerArtifacts } from './produce-artifact.js';
 import { itemClip, itemIdentity } from './test-support/items.js';
@@ -61,7 +61,7 @@ interface Outcome {
   stored: ReturnType<typeof comparable>;
 }
 
-function comparable(row: ArtifactRow | undefined, before: string | null | undefined, dir: string) {
+function comparable(row: ArtifactState | undefined, before: string | null | undefined, dir: string) {
   if (row === undefined) return undefined;
   return {
     status: row.status,
@@ -163,9 +163,9 @@ describe.each(BACKENDS)('checkArtifacts agrees with checkArtifact (%s)', (backen
     const run = async (bulk: boolean) => {
       const { dir, store } = await open();
       const items = await makeCases(store, dir);
-      const before = await store.artifacts.getArtifacts(items.map((item) => item.identity));
+      const before = await store.artifacts.getArtifactStates(items.map((item) => item.identity));
       const plans = bulk ? await checkArtifacts(store, items, options) : await checkEach(store, items, options);
-      const after = await store.artifacts.getArtifacts(items.map((item) => item.identity));
+      const after = await store.artifacts.getArtifactStates(items.map((item) => item.identity));
       const outcomes = plans.map(
         (plan, i): Outcome => ({
           decision: plan.decision,
@@ -247,8 +247,8 @@ describe.each(BACKENDS)('checkArtifacts agrees with checkArtifact (%s)', (backen
     const plans = await checkArtifacts(store, registered);
     expect(plans).toHaveLength(count);
     plans.forEach((plan, i) => {
-      expect([i, plan.decision, plan.reason, plan.row?.clipId]).toEqual(
-        i % 100 === 0 ? [i, 'todo', 'new', undefined] : [i, 'skip', 'up-to-date', clips[i]?.id],
+      expect([i, plan.decision, plan.reason, plan.row?.cacheKey]).toEqual(
+        i % 100 === 0 ? [i, 'todo', 'new', undefined] : [i, 'skip', 'up-to-date', `k${i}`],
       );
     });
   });

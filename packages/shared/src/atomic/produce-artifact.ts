@@ -7,7 +7,7 @@ import { fileStamp, fileStampSync } from '../cache/stamp.js';
 import { ManifestError } from '../errors/index.js';
 import { describeIdentity } from '../manifest/identity.js';
 import type { ArtifactLedger } from '../manifest/interfaces.js';
-import type { ArtifactIdentity, ArtifactPlan, ArtifactPlanInfo, ArtifactRow, RegisterCounts } from '../manifest/types.js';
+import type { ArtifactIdentity, ArtifactPlan, ArtifactPlanInfo, ArtifactState, RegisterCounts } from '../manifest/types.js';
 import { ARTIFACT_CATALOGUE, ARTIFACT_RECORD_FILE } from '../pipeline/catalogue.js';
 import { CHECK_BATCH_ROWS, REGISTER_BATCH_ROWS, TEMP_FILE_PATTERN } from './constants.js';
 import type {
@@ -201,7 +201,7 @@ export async function checkArtifacts(
   const plans: ArtifactPlan[] = [];
   for (let start = 0; start < items.length; start += CHECK_BATCH_ROWS) {
     const chunk = items.slice(start, start + CHECK_BATCH_ROWS);
-    const rows = await ledger.getArtifacts(chunk.map((item) => item.identity));
+    const rows = await ledger.getArtifactStates(chunk.map((item) => item.identity));
     for (const [i, item] of chunk.entries()) {
       const row = rows[i];
       const verdict = await decideArtifact(row, item.identity, ledgerInfo(item.identity, item.plan), verify);
@@ -221,7 +221,7 @@ type Verdict =
 
 /** The decision for one item, from its row and its files; writes nothing (see `settleVerdict`). */
 async function decideArtifact(
-  row: ArtifactRow | undefined,
+  row: ArtifactState | undefined,
   identity: ArtifactIdentity,
   info: ArtifactPlanInfo,
   verify: NonNullable<CheckOptions['verify']>,
@@ -244,7 +244,7 @@ async function decideArtifact(
 async function settleVerdict(
   ledger: ArtifactLedger,
   identity: ArtifactIdentity,
-  row: ArtifactRow | undefined,
+  row: ArtifactState | undefined,
   verdict: Verdict,
 ): Promise<ArtifactPlan> {
   if (verdict.decision === 'skip') {
@@ -263,7 +263,7 @@ type CheckProblem =
   | { restamp?: undefined; code: Exclude<ArtifactPlan['reason'], 'up-to-date'>; reason: string };
 
 /** A file artifact whose file is there with its recorded size and has the stamp `now`. */
-async function checkFile(row: ArtifactRow, now: string, verify: CheckOptions['verify']): Promise<CheckProblem | undefined> {
+async function checkFile(row: ArtifactState, now: string, verify: CheckOptions['verify']): Promise<CheckProblem | undefined> {
   if (verify === 'size') return undefined;
   if (verify === 'stamp' && now === row.fileStamp) return undefined;
   const hashed = await hashFileWithSize(row.path).catch(() => undefined);
@@ -275,7 +275,7 @@ async function checkFile(row: ArtifactRow, now: string, verify: CheckOptions['ve
 }
 
 /** A folder artifact: its record, then each file the record lists (see `checkArtifact`). */
-async function checkFolder(row: ArtifactRow, verify: CheckOptions['verify']): Promise<CheckProblem | undefined> {
+async function checkFolder(row: ArtifactState, verify: CheckOptions['verify']): Promise<CheckProblem | undefined> {
   const folder = path.dirname(row.path);
   const known = verify === 'stamp' ? parseFolderStamp(row.fileStamp) : undefined;
   if (known !== undefined) {

@@ -13,10 +13,12 @@ import type { PipelineStage } from '../pipeline/catalogue.js';
 import type {
   ArtifactClaim,
   ArtifactFileRow,
+  ArtifactParamsRow,
   ArtifactFilter,
   ArtifactIdentity,
   ArtifactPlanInfo,
   ArtifactRow,
+  ArtifactState,
   ArtifactStatus,
   ArtifactStatusCount,
   ClaimOptions,
@@ -95,13 +97,38 @@ export class ManifestArtifactLedger implements ArtifactLedger {
       .orderBy(asc(artifacts.id));
   }
 
-  async getArtifacts(identities: readonly ArtifactIdentity[]): Promise<Array<ArtifactRow | undefined>> {
+  async listArtifactParams(filter: ArtifactFilter = {}): Promise<ArtifactParamsRow[]> {
+    const artifacts = this.table;
+    return this.db
+      .select({ clipId: artifacts.clipId, path: artifacts.path, params: artifacts.params })
+      .from(artifacts)
+      .where(filterCondition(artifacts, filter))
+      .orderBy(asc(artifacts.id));
+  }
+
+  async getArtifactStates(identities: readonly ArtifactIdentity[]): Promise<Array<ArtifactState | undefined>> {
     const artifacts = this.table;
     const keys = identities.map((identity) => identityKey(identity));
-    const rows = new Map<string, ArtifactRow>();
+    const rows = new Map<string, ArtifactState>();
     for (let start = 0; start < keys.length; start += LOOKUP_CHUNK) {
       const chunk = [...new Set(keys.slice(start, start + LOOKUP_CHUNK))];
-      for (const row of await this.db.select().from(artifacts).where(inArray(artifacts.identity, chunk))) rows.set(row.identity, row);
+      // the columns a check reads, not all of them: at 233,610 rows the mapping is most of the cost
+      const found = await this.db
+        .select({
+          id: artifacts.id,
+          identity: artifacts.identity,
+          status: artifacts.status,
+          cacheKey: artifacts.cacheKey,
+          path: artifacts.path,
+          bytes: artifacts.bytes,
+          contentHash: artifacts.contentHash,
+          fileStamp: artifacts.fileStamp,
+          error: artifacts.error,
+          completedAt: artifacts.completedAt,
+        })
+        .from(artifacts)
+        .where(inArray(artifacts.identity, chunk));
+      for (const row of found) rows.set(row.identity, row);
     }
     return keys.map((key) => rows.get(key));
   }
@@ -333,7 +360,7 @@ export class ManifestArtifactLedger implements ArtifactLedger {
     return (await this.markStaleRows(eq(this.table.identity, identityKey(identity)), new Date(), reason)) === 1;
   }
 
-  async invalidateRow(row: ArtifactRow, why: string): Promise<ArtifactRow> {
+  async invalidateRow(row: ArtifactState, why: string): Promise<ArtifactState> {
     if (!INVALIDATABLE.includes(row.status)) return row;
     const artifacts = this.table;
     const [updated] = await this.#backend.transaction(() =>

@@ -8,10 +8,12 @@ import type { PipelineStage } from '../pipeline/catalogue.js';
 import type {
   ArtifactClaim,
   ArtifactFileRow,
+  ArtifactParamsRow,
   ArtifactFilter,
   ArtifactIdentity,
   ArtifactPlanInfo,
   ArtifactRow,
+  ArtifactState,
   ArtifactStatusCount,
   ClaimOptions,
   ClipCounts,
@@ -107,10 +109,11 @@ export interface ArtifactLedger {
   readonly claimToken: string;
   getArtifact(identity: ArtifactIdentity): Promise<ArtifactRow | undefined>;
   /**
-   * The rows of many artifacts, in the order asked (undefined where there is none), read a few
-   * hundred per query: what planning hundreds of thousands of items (`checkArtifacts` in ../atomic) reads.
+   * What a check reads of many artifacts' rows, in the order asked (undefined where there is
+   * none), a few hundred per query: what planning hundreds of thousands of items
+   * (`checkArtifacts` in ../atomic) reads.
    */
-  getArtifacts(identities: readonly ArtifactIdentity[]): Promise<Array<ArtifactRow | undefined>>;
+  getArtifactStates(identities: readonly ArtifactIdentity[]): Promise<Array<ArtifactState | undefined>>;
   /** In creation order. */
   listArtifacts(filter?: ArtifactFilter): Promise<ArtifactRow[]>;
   /**
@@ -118,6 +121,8 @@ export interface ArtifactLedger {
    * parts, status, key, file, hash, stamp): light enough for hundreds of thousands of rows.
    */
   listArtifactFiles(filter?: ArtifactFilter): Promise<ArtifactFileRow[]>;
+  /** `listArtifacts` narrowed to a per-clip artifact's clip, file and parameters (feature lists read each one's window count). */
+  listArtifactParams(filter?: ArtifactFilter): Promise<ArtifactParamsRow[]>;
   /**
    * Takes an artifact for this process, atomically: marks it pending and owned by this ledger
    * (pid, host, token, lease expiry). Returns null when another live process holds an unexpired
@@ -155,7 +160,7 @@ export interface ArtifactLedger {
    * Marks a done or failed row stale, with the reason, if it is still as it was read (another
    * process may have moved it on meanwhile); returns the row as it now stands.
    */
-  invalidateRow(row: ArtifactRow, reason: string): Promise<ArtifactRow>;
+  invalidateRow(row: ArtifactState, reason: string): Promise<ArtifactState>;
   /**
    * Marks done/failed artifacts matching `filter` stale (pass `status` to choose other
    * statuses). With `cacheKeyNot`, only those whose key differs. Returns how many changed.

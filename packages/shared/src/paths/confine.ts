@@ -31,12 +31,23 @@ export function confinedRelativePath(text: string, where: string): string {
  * `confinedRelativePath`): the one way a stage turns a clip id or listed path into a file name.
  */
 export function resolveInside(root: string, text: string, where: string): string {
+  return insideOf(root)(text, where);
+}
+
+/**
+ * `resolveInside` for many paths under one root: the root is resolved once (a plan of 233,610
+ * feature files would otherwise spend most of its time resolving the same folder).
+ */
+export function insideOf(root: string): (text: string, where: string) => string {
   const resolvedRoot = path.resolve(root);
-  const resolved = path.resolve(resolvedRoot, confinedRelativePath(text, where));
-  // belt and braces: whatever normalisation did, the result must still be below the root
-  const relative = path.relative(resolvedRoot, resolved);
-  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) {
-    throw new InputError(`${where}: expected a path inside ${resolvedRoot}, got "${text}"`, resolved, { reason: 'path_escape' });
-  }
-  return resolved;
+  const prefix = resolvedRoot.endsWith(path.sep) ? resolvedRoot : `${resolvedRoot}${path.sep}`;
+  return (text, where) => {
+    // a confined path is normalised, relative and free of leading `..`: joined, it stays below the root
+    const resolved = path.join(resolvedRoot, confinedRelativePath(text, where));
+    // belt and braces: whatever normalisation did, the result must still be below the root
+    if (!resolved.startsWith(prefix)) {
+      throw new InputError(`${where}: expected a path inside ${resolvedRoot}, got "${text}"`, resolved, { reason: 'path_escape' });
+    }
+    return resolved;
+  };
 }

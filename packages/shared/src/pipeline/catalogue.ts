@@ -8,7 +8,7 @@ import path from 'node:path';
 import { cacheKey, cacheKeyOfInput } from '../cache/cache-key.js';
 import type { CacheKeyInput } from '../cache/types.js';
 import { ConfigError } from '../errors/index.js';
-import { resolveInside } from '../paths/confine.js';
+import { insideOf } from '../paths/confine.js';
 import type { ClipSourceKind, Direction } from '../manifest/constants.js';
 
 /** The pipeline's stages in run order (`pthnet status` lists them in this order). */
@@ -114,7 +114,13 @@ export function featureIdentity(
  * (`path_escape`): ids come from lists, and a list never decides where a file is written.
  */
 export function featurePath(dataDir: string, clipId: string, folder: FeatureFolder): string {
-  return resolveInside(path.join(dataDir, 'features', featureFolderName(folder)), `${clipId}.npy`, `clip id "${clipId}"`);
+  return featurePathOf(dataDir, folder)(clipId);
+}
+
+/** `featurePath` for many clips in one feature folder (a whole plan): the folder is resolved once. */
+export function featurePathOf(dataDir: string, folder: FeatureFolder): (clipId: string) => string {
+  const inside = insideOf(path.join(dataDir, 'features', featureFolderName(folder)));
+  return (clipId) => inside(`${clipId}.npy`, `clip id "${clipId}"`);
 }
 
 // ------------------------------------------------------------------- datasets

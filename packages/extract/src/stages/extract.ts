@@ -25,7 +25,7 @@ import {
   failArtifact,
   featureFolderName,
   featureIdentity,
-  featurePathOf,
+  featurePathsOf,
   fileStampSync,
   hashFile,
   produceArtifact,
@@ -134,7 +134,7 @@ export async function planExtractItems(
           kind: kind as ClipSourceKind,
           direction,
           stride,
-          pathOf: featurePathOf(dataDir, featureFolder),
+          featureFolder,
           folder: featureFolderName(featureFolder),
           params,
           keyOf: artifactCacheKeyOfInput('features', params, 'source'),
@@ -142,9 +142,14 @@ export async function planExtractItems(
       }),
     ),
   );
+  const pathsOf = featurePathsOf(
+    dataDir,
+    combos.map((combo) => combo.featureFolder),
+  );
   for (const clip of await store.clips.listClips()) {
     const sources = sourcesOf.get(clip.id) ?? [];
-    for (const combo of combos) {
+    const paths = pathsOf(clip.id);
+    for (const [c, combo] of combos.entries()) {
       const source = sources.find((s) => s.kind === combo.kind);
       if (!source) continue;
       items.push({
@@ -154,7 +159,8 @@ export async function planExtractItems(
         direction: combo.direction,
         stride: combo.stride,
         folder: combo.folder,
-        path: combo.pathOf(clip.id),
+        // biome-ignore lint/style/noNonNullAssertion: one path per combination
+        path: paths[c]!,
         cacheKey: combo.keyOf(source.contentHash),
         params: combo.params,
       });

@@ -204,7 +204,13 @@ export async function checkArtifacts(
     const rows = await ledger.getArtifactStates(chunk.map((item) => item.identity));
     for (const [i, item] of chunk.entries()) {
       const row = rows[i];
-      const verdict = await decideArtifact(row, item.identity, ledgerInfo(item.identity, item.plan), verify);
+      const verdict = await decideArtifact(
+        row,
+        item.identity,
+        item.plan.cacheKey,
+        recordedPath(item.identity, path.resolve(item.plan.path)),
+        verify,
+      );
       plans.push(await settleVerdict(ledger, item.identity, row, verdict));
     }
   }
@@ -223,13 +229,14 @@ type Verdict =
 async function decideArtifact(
   row: ArtifactState | undefined,
   identity: ArtifactIdentity,
-  info: ArtifactPlanInfo,
+  cacheKey: string,
+  filePath: string,
   verify: NonNullable<CheckOptions['verify']>,
 ): Promise<Verdict> {
   if (row === undefined) return { decision: 'todo', reason: 'new' };
-  if (row.cacheKey !== info.cacheKey) return { decision: 'todo', reason: 'key-changed', stale: 'cache key changed' };
+  if (row.cacheKey !== cacheKey) return { decision: 'todo', reason: 'key-changed', stale: 'cache key changed' };
   if (row.status !== 'done') return { decision: 'todo', reason: row.status };
-  if (row.path !== info.path) return { decision: 'todo', reason: 'path-changed', stale: `path changed to ${info.path}` };
+  if (row.path !== filePath) return { decision: 'todo', reason: 'path-changed', stale: `path changed to ${filePath}` };
   // the recorded file (a folder artifact's record) is there with its size, whatever `verify` says
   const now = fileStampSync(row.path);
   if (now === undefined) return { decision: 'todo', reason: 'file-missing', stale: 'file-missing' };

@@ -368,11 +368,14 @@ export async function planExtract(
   verify: CheckOptions['verify'],
 ): Promise<{ groups: ClipSourceItems[]; upToDate: number }> {
   const items = await planExtractItems(store, config, dataDir, backbone);
+  // --rehash reads every feature file (4.5 GB at FERV39k size): long enough to show; a stat-only check takes seconds
+  const progress = verify === 'hash' ? createProgress({ label: 'extract: rehash', total: items.length, unit: 'files' }) : undefined;
   const plans = await checkArtifacts(
     store,
     items.map((item) => ({ identity: item.identity, plan: { cacheKey: item.cacheKey, path: item.path, params: item.params } })),
-    verify === undefined ? {} : { verify },
+    { ...(verify === undefined ? {} : { verify }), ...(progress === undefined ? {} : { onChecked: (n: number) => progress.tick(n) }) },
   );
+  progress?.stop();
   const groups = new Map<string, ClipSourceItems>();
   let upToDate = 0;
   items.forEach((item, i) => {

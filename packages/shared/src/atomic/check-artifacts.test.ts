@@ -244,8 +244,10 @@ describe.each(BACKENDS)('checkArtifacts agrees with checkArtifact (%s)', (backen
     // every 100th left out of the manifest: new
     const kept = registered.filter((_, i) => i % 100 !== 0);
     expect(await registerArtifacts(store, kept)).toEqual({ registered: kept.length, taken: 0 });
-    const plans = await checkArtifacts(store, registered);
+    const checked: number[] = [];
+    const plans = await checkArtifacts(store, registered, { onChecked: (items) => checked.push(items) });
     expect(plans).toHaveLength(count);
+    expect(checked.reduce((sum, n) => sum + n, 0)).toBe(count);
     plans.forEach((plan, i) => {
       expect([i, plan.decision, plan.reason, plan.row?.cacheKey]).toEqual(
         i % 100 === 0 ? [i, 'todo', 'new', undefined] : [i, 'skip', 'up-to-date', `k${i}`],

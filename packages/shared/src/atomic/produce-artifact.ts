@@ -213,6 +213,7 @@ export async function checkArtifacts(
       );
       plans.push(await settleVerdict(ledger, item.identity, row, verdict));
     }
+    options.onChecked?.(chunk.length);
   }
   return plans;
 }

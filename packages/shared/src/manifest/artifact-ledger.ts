@@ -164,13 +164,18 @@ export class ManifestArtifactLedger implements ArtifactLedger {
         let artifactId: number;
         await this.assertPathFree(filePath, key);
         if (!row) {
+          // No conflict target: a worker inserting the same item at the same moment can collide on
+          // its path's unique index before its identity's (PostgreSQL checks them in either order).
           const [inserted] = await this.db
             .insert(artifacts)
             .values({ ...normalized, identity: key, ...claimColumns, attempts: 1, createdAt: now })
-            .onConflictDoNothing({ target: artifacts.identity })
+            .onConflictDoNothing()
             .returning({ id: artifacts.id });
-          // Another worker inserted it since we looked: it is theirs.
-          if (!inserted) return null;
+          if (!inserted) {
+            // Another worker inserted it since we looked: it is theirs. Another artifact that took the path meanwhile is an error.
+            await this.assertPathFree(filePath, key);
+            return null;
+          }
           artifactId = inserted.id;
         } else {
           if (row.status === 'done' && row.cacheKey === info.cacheKey) return null;

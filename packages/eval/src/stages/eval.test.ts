@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ManifestStore, hashFile, readArtifactRecord, readPngSize, reportIdentity, selectBackend } from 'shared';
 import { loadPthNetCheckpoint, savePthNetCheckpoint } from 'model';
 import { dispatch } from 'shared/cli';
-import { dumpManifest } from 'shared/testing';
+import { dispatchCaptured, dumpManifest } from 'shared/testing';
 import { TINY, fixtureWorkspace } from 'train/testing';
 import { EVAL_STAGES } from './index.js';
 
@@ -110,20 +110,16 @@ describe('eval command on the reference fixture', () => {
     const bad = join(work, 'bad.pth');
     writeFileSync(bad, 'PK\u0003\u0004 not a zip after all');
     const errors: string[] = [];
-    const error = console.error;
-    console.error = (text: unknown) => errors.push(String(text));
-    try {
-      for (const flags of [
-        ['--forward', bad, '--reversed', pth],
-        ['--forward', pth, '--reversed', work],
-      ]) {
-        expect(await main(['eval', '--config', config, ...flags]), flags.join(' ')).toBe(1);
-        expect(dumpManifest(manifest), flags.join(' ')).toBe(before);
-      }
-    } finally {
-      console.error = error;
+    for (const flags of [
+      ['--forward', bad, '--reversed', pth],
+      ['--forward', pth, '--reversed', work],
+    ]) {
+      const run = await dispatchCaptured(EVAL_STAGES, ['eval', '--config', config, ...flags]);
+      expect(run.code, flags.join(' ')).toBe(1);
+      expect(dumpManifest(manifest), flags.join(' ')).toBe(before);
+      errors.push(run.err);
     }
-    expect(errors[0]).toMatch(new RegExp(`^pthnet eval: ${bad}`));
-    expect(errors[1]).toBe(`pthnet eval: ${work}: expected a checkpoint file, got a folder`);
+    expect(errors[0]).toMatch(new RegExp(`^pthnet eval: ${bad}`, 'm'));
+    expect(errors[1]).toContain(`pthnet eval: ${work}: expected a checkpoint file, got a folder`);
   });
 });

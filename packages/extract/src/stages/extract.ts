@@ -281,7 +281,7 @@ export async function writeFeatureLists(store: ManifestStore, dataDir: string): 
   const root = resolve(dataDir);
   const featuresDir = join(root, 'features');
   const byFile = new Map<string, string[]>();
-  const clips = new Map((await store.clips.listClips()).map((c) => [c.id, c]));
+  const clips = new Map((await store.clips.listClips({}, ['id', 'split', 'label'])).map((c) => [c.id, c]));
   for (const row of await store.artifacts.listArtifactParams({ stage: 'extract', kind: 'features', status: 'done' })) {
     if (!row.path.startsWith(`${featuresDir}/`) || row.clipId === null) continue;
     const clip = clips.get(row.clipId);

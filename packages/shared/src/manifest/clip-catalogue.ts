@@ -107,7 +107,10 @@ export class ManifestClipCatalogue implements ClipCatalogue {
     return row;
   }
 
-  async listClips(query: ClipQuery = {}): Promise<ClipRow[]> {
+  async listClips<K extends keyof ClipRow = keyof ClipRow>(
+    query: ClipQuery = {},
+    columns?: readonly K[],
+  ): Promise<Array<Pick<ClipRow, K>>> {
     const { clips, splitMembers } = this.tables;
     const conditions: SQL[] = [];
     if (query.dataset !== undefined) conditions.push(eq(clips.dataset, query.dataset));
@@ -119,8 +122,11 @@ export class ManifestClipCatalogue implements ClipCatalogue {
         .where(and(eq(splitMembers.split, query.split), query.dataset === undefined ? undefined : eq(splitMembers.dataset, query.dataset)));
       conditions.push(or(eq(clips.split, query.split), inArray(clips.id, member)) as SQL);
     }
+    const all = getTableColumns(clips);
+    const picked =
+      columns === undefined ? all : (Object.fromEntries(columns.map((column) => [column, all[column]])) as unknown as typeof all);
     return this.db
-      .select()
+      .select(picked)
       .from(clips)
       .where(and(...conditions))
       .orderBy(asc(clips.id));

@@ -49,7 +49,8 @@ export interface ClipCatalogue {
   upsertClip(input: ClipInput): Promise<UpsertOutcome>;
   getClip(id: string): Promise<ClipRow | undefined>;
   /** In id order. */
-  listClips(query?: ClipQuery): Promise<ClipRow[]>;
+  /** `columns`: only these (default all): a stage reading tens of thousands of clips reads what it uses. */
+  listClips<K extends keyof ClipRow = keyof ClipRow>(query?: ClipQuery, columns?: readonly K[]): Promise<Array<Pick<ClipRow, K>>>;
   countClips(dataset?: string): Promise<number>;
   /** Names of the datasets that have clips, sorted. */
   listDatasets(): Promise<string[]>;
@@ -120,7 +121,11 @@ export interface ArtifactLedger {
    * `listArtifacts` narrowed to what deciding "unchanged" needs (a per-clip artifact's identity
    * parts, status, key, file, hash, stamp): light enough for hundreds of thousands of rows.
    */
-  listArtifactFiles(filter?: ArtifactFilter): Promise<ArtifactFileRow[]>;
+  listArtifactFiles<K extends keyof ArtifactFileRow = keyof ArtifactFileRow>(
+    filter?: ArtifactFilter,
+    /** Only these columns (default all of `ArtifactFileRow`). */
+    columns?: readonly K[],
+  ): Promise<Array<Pick<ArtifactFileRow, K>>>;
   /** `listArtifacts` narrowed to a per-clip artifact's clip, file and parameters (feature lists read each one's window count). */
   listArtifactParams(filter?: ArtifactFilter): Promise<ArtifactParamsRow[]>;
   /**

@@ -167,6 +167,8 @@ export const artifacts = pgTable(
     uniqueIndex('artifacts_path').on(t.path),
     index('artifacts_stage_status').on(t.stage, t.status),
     index('artifacts_clip').on(t.clipId),
+    // a level's features (import-features reads 6 of them, 39k rows each, at FERV39k size) without a table scan
+    index('artifacts_kind_level').on(t.kind, t.direction, t.source, t.stride),
     check('artifacts_status', sql`${t.status} in ('pending', 'done', 'failed', 'stale')`),
     check('artifacts_direction', sql`${t.direction} is null or ${t.direction} in ('forward', 'reversed')`),
     check('artifacts_source', sql`${t.source} is null or ${t.source} in ('raw', 'face')`),

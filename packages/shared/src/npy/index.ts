@@ -1,3 +1,14 @@
 export * from './types.js';
 export * from './constants.js';
-export { encodeNpy, npyHeader, parseNpy, parseNpyHeader, readNpy, readNpyAs, readNpyHeader, readNpySync, writeNpy } from './npy.js';
+export {
+  encodeNpy,
+  npyHeader,
+  parseNpy,
+  parseNpyHeader,
+  readNpy,
+  readNpyAs,
+  readNpyHeader,
+  readNpyHeaderSync,
+  readNpySync,
+  writeNpy,
+} from './npy.js';

@@ -3,7 +3,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../errors/index.js';
-import { encodeNpy, npyHeader, parseNpy, parseNpyHeader, readNpy, readNpyAs, readNpyHeader, readNpySync, writeNpy } from './npy.js';
+import {
+  encodeNpy,
+  npyHeader,
+  parseNpy,
+  parseNpyHeader,
+  readNpy,
+  readNpyAs,
+  readNpyHeader,
+  readNpyHeaderSync,
+  readNpySync,
+  writeNpy,
+} from './npy.js';
 import type { NpyDtype } from './types.js';
 import { fixturesDir } from '../paths/index.js';
 
@@ -133,8 +144,10 @@ describe('npy headers without the data', () => {
         fileSize: bytes.length,
       });
       // Only the header is read: a file cut after it still reports its shape and true size.
+      expect(readNpyHeaderSync(file)).toEqual(await readNpyHeader(file));
       writeFileSync(file, bytes.subarray(0, 200));
       expect(await readNpyHeader(file)).toMatchObject({ shape: [41, 48], dataOffset: 128, fileSize: 200 });
+      expect(readNpyHeaderSync(file)).toEqual(await readNpyHeader(file));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -153,6 +166,7 @@ describe('npy headers without the data', () => {
       new DataView(bytes.buffer).setInt32(14 + dict.length, -6, true);
       writeFileSync(file, bytes);
       expect(await readNpyHeader(file)).toMatchObject({ dtype: 'int32', shape: [2], dataOffset: 10 + dict.length });
+      expect(readNpyHeaderSync(file)).toEqual(await readNpyHeader(file));
       expect(await readNpy(file)).toEqual({ dtype: 'int32', shape: [2], data: new Int32Array([5, -6]) });
     } finally {
       rmSync(dir, { recursive: true, force: true });

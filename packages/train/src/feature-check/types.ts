@@ -44,6 +44,8 @@ export interface FeatureFileOk {
   bytes: number;
   rows: number;
   width: number;
+  /** The file's stamp (size, mtime, inode) when it was read: the manifest records it with the hash. */
+  stamp: string;
 }
 
 /** A refused feature file: the code and a sentence naming the file and what was expected. */
@@ -68,3 +70,30 @@ interface FeatureHeaderOk {
 }
 
 export type FeatureHeaderCheck = FeatureHeaderOk | FeatureFileProblem;
+
+/** One file for the whole-file check, and what it must be. */
+export interface FileCheckItem {
+  path: string;
+  expected: FeatureExpectation;
+}
+
+/** The file-check worker's methods (see worker.ts). */
+export type FileCheckMethods = {
+  /** Each path's stamp (size, mtime, inode), or null where there is no file. */
+  stamp: { request: { paths: string[] }; response: Array<string | null> };
+  /** `checkFeatureFile` of each item, in order. */
+  check: { request: { items: FileCheckItem[] }; response: FeatureFileCheck[] };
+};
+
+/**
+ * Stamps and checks feature files, in worker threads or in this one (see pool.ts): the results
+ * are the same either way, in the order given.
+ */
+export interface FileChecker {
+  /** Threads the work is spread over (1: this thread). */
+  readonly threads: number;
+  stamps(paths: readonly string[]): Promise<Array<string | null>>;
+  /** `onChecked(n)` as each part of the files is done, for a progress line. */
+  check(items: readonly FileCheckItem[], onChecked?: (n: number) => void): Promise<FeatureFileCheck[]>;
+  close(): Promise<void>;
+}

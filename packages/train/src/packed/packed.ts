@@ -4,8 +4,8 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { open, readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { NpyFileHeader } from 'shared';
-import { ConfigError, InputError, PthnetError, npyHeader, readNpy, readNpyHeader, writeFileAtomic, writeFully } from 'shared';
-import { checkFeatureHeader, firstNonFinite } from '../feature-check/check.js';
+import { ConfigError, InputError, PthnetError, npyHeader, readNpyHeader, readNpySync, writeFileAtomic, writeFully } from 'shared';
+import { checkFeatureHeader, firstNonFinite } from '../feature-check/check-file.js';
 import { LEVELS, LEVEL_STRIDES } from '../sampling/constants.js';
 import type { Level } from '../sampling/types.js';
 import { PACKED_FORMAT, PACKED_NAME_PATTERN, PACKED_READ_CHUNK_BYTES, PACKED_VERSION, PACKED_WRITE_CHUNK_BYTES } from './constants.js';
@@ -90,14 +90,14 @@ function validateBuildOptions(options: BuildPackedDatasetOptions): void {
 }
 
 /** Header checks of one level file (those of `import-features`); a reason to leave the clip out, or its shape. */
-async function probeLevel(clip: PackedClipSource, level: Level): Promise<{ probe: LevelProbe } | { skipped: SkippedClip }> {
+function probeLevel(clip: PackedClipSource, level: Level): { probe: LevelProbe } | { skipped: SkippedClip } {
   const file = clip.levels?.[level];
   if (typeof file !== 'string' || file === '') {
     return {
       skipped: { id: clip.id, level, path: '', reason: 'missing-file', check: 'missing', detail: `no ${level} feature file given` },
     };
   }
-  const check = await checkFeatureHeader(file);
+  const check = checkFeatureHeader(file);
   if (!check.ok) {
     const reason = check.code === 'missing' ? 'missing-file' : check.code === 'empty' ? 'empty' : 'unreadable';
     return { skipped: { id: clip.id, level, path: file, reason, check: check.code, detail: check.detail } };
@@ -105,12 +105,16 @@ async function probeLevel(clip: PackedClipSource, level: Level): Promise<{ probe
   return { probe: { path: file, header: check.header, rows: check.rows, D: check.width } };
 }
 
-/** Reads one probed level file's rows as little-endian float32 bytes. */
-async function readLevelBytes(probe: LevelProbe): Promise<Uint8Array> {
+/**
+ * Reads one probed level file's rows as little-endian float32 bytes. Synchronous: packing reads
+ * tens of thousands of small files one after another, where a thread-pool round trip per read
+ * cost more than the read.
+ */
+function readLevelBytes(probe: LevelProbe): Uint8Array {
   const { header, rows, D } = probe;
   if (header.descr === '<f8') {
     // Rare (the extractor and the reference write float32): parse whole, narrow like `.astype(np.float32)`.
-    const array = await readNpy(probe.path);
+    const array = readNpySync(probe.path);
     if (array.dtype !== 'float64' || array.shape[0] !== rows || array.shape[1] !== D) {
       throw new InputError(
         `${probe.path}: expected float64 (${rows}, ${D}) as probed, got ${array.dtype} (${array.shape.join(', ')})`,
@@ -123,18 +127,18 @@ async function readLevelBytes(probe: LevelProbe): Promise<Uint8Array> {
   }
   const byteLength = rows * D * 4;
   const raw = new Uint8Array(byteLength);
-  const handle = await open(probe.path, 'r');
+  const fd = openSync(probe.path, 'r');
   try {
     let read = 0;
     while (read < byteLength) {
-      const { bytesRead } = await handle.read(raw, read, byteLength - read, header.dataOffset + read);
+      const bytesRead = readSync(fd, raw, read, byteLength - read, header.dataOffset + read);
       if (bytesRead === 0) {
         throw new InputError(`${probe.path}: expected ${byteLength} data bytes, the file ended after ${read}`, probe.path);
       }
       read += bytesRead;
     }
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
   refuseNonFinite(probe, new Float32Array(raw.buffer));
   return raw;
@@ -168,7 +172,7 @@ export async function buildPackedDataset(options: BuildPackedDatasetOptions): Pr
   let featureDim: number | undefined;
   let featureDimSource = '';
   for (const [done, clip] of clips.entries()) {
-    const results = await Promise.all(LEVELS.map((level) => probeLevel(clip, level)));
+    const results = LEVELS.map((level) => probeLevel(clip, level));
     const failures = results.flatMap((result) => ('skipped' in result ? [result.skipped] : []));
     if (failures.length > 0) {
       skipped.push(...failures);
@@ -224,7 +228,7 @@ export async function buildPackedDataset(options: BuildPackedDatasetOptions): Pr
       const chunk = new Uint8Array(PACKED_WRITE_CHUNK_BYTES);
       let filled = 0;
       for (const [done, clip] of kept.entries()) {
-        const bytes = await readLevelBytes(clip.probes[level]);
+        const bytes = readLevelBytes(clip.probes[level]);
         if (filled + bytes.length > chunk.length) {
           await writeFully(handle, chunk.subarray(0, filled));
           filled = 0;

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { ArtifactFileRow, CheckOptions, ConfigFlag, DatasetScope, PackedDatasetSpec, PipelineConfig } from 'shared';
 import {
   DATASET_FLAG,
+  ManifestError,
   ManifestStore,
   addRehashOption,
   artifactCacheKey,
@@ -37,28 +38,30 @@ export interface DatasetOutcome {
 }
 
 /**
- * Collects, per clip of the dataset's split, the done feature artifacts of the three levels.
- * Joined by clip id; a clip missing a level is reported and left out, never shifted onto another.
+ * Collects, per clip of the dataset's split, the content hashes of the done features of the three
+ * levels (what the packed dataset's key is made of). Joined by clip id; a clip missing a level is
+ * reported and left out, never shifted onto another. The files' paths are read only when the
+ * dataset is (re)built (`withPaths`): an up-to-date rerun at FERV39k size skips 233k of them.
  */
 export async function collectDatasetClips(
   store: ManifestStore,
   config: PipelineConfig,
   dataset: string,
   spec: PackedDatasetSpec,
-  done?: readonly ArtifactFileRow[],
+  done?: readonly DoneFeature[],
 ) {
   const strides = config.datasets.strides;
   const features = done ?? (await doneFeatures(store, spec));
-  const byClip = new Map<string, Map<number, ArtifactFileRow>>();
+  const byClip = new Map<string, Map<number, DoneFeature>>();
   for (const row of features) {
     if (row.clipId === null || row.stride === null) continue;
-    const m = byClip.get(row.clipId) ?? new Map<number, ArtifactFileRow>();
+    const m = byClip.get(row.clipId) ?? new Map<number, DoneFeature>();
     m.set(row.stride, row);
     byClip.set(row.clipId, m);
   }
-  const clips: Array<PackedClipSource & { hashes: string[] }> = [];
+  const clips: PlannedClip[] = [];
   const incomplete: DatasetOutcome['incomplete'] = [];
-  for (const clip of await store.clips.listClips({ dataset, split: spec.split })) {
+  for (const clip of await store.clips.listClips({ dataset, split: spec.split }, ['id', 'label'])) {
     const rows = byClip.get(clip.id);
     const found = { H: rows?.get(strides.H), M: rows?.get(strides.M), L: rows?.get(strides.L) };
     const { H, M, L } = found;
@@ -66,29 +69,58 @@ export async function collectDatasetClips(
       incomplete.push({ clipId: clip.id, missing: LEVELS.filter((l) => found[l] === undefined) });
       continue;
     }
-    const level: Record<Level, ArtifactFileRow> = { H, M, L };
-    clips.push({
-      id: clip.id,
-      label: clip.label,
-      levels: { H: H.path, M: M.path, L: L.path },
-      hashes: LEVELS.map((l) => level[l].contentHash ?? ''),
-    });
+    clips.push({ id: clip.id, label: clip.label, hashes: [H.contentHash ?? '', M.contentHash ?? '', L.contentHash ?? ''] });
   }
   clips.sort((a, b) => a.id.localeCompare(b.id));
   return { clips, incomplete };
 }
 
-/**
- * The done features of a spec's direction and source, from the narrow listing (full rows of 233k
- * FERV39k features took seconds to read); the train and test splits of a direction share them.
- */
-function doneFeatures(store: ManifestStore, spec: Pick<PackedDatasetSpec, 'direction' | 'source'>): Promise<ArtifactFileRow[]> {
-  return store.artifacts.listArtifactFiles({ kind: 'features', status: 'done', direction: spec.direction, source: spec.source });
+/** A clip a packed dataset is planned with: its label and its levels' content hashes (H, M, L). */
+interface PlannedClip {
+  id: string;
+  label: number;
+  hashes: string[];
 }
+
+/**
+ * The planned clips with their level files, read now: the features must still be the ones the
+ * dataset's key was made of (an import or extraction that changed one since is a conflict to
+ * rerun after, not a dataset to pack from other files).
+ */
+async function withPaths(store: ManifestStore, config: PipelineConfig, spec: PackedDatasetSpec, clips: readonly PlannedClip[]) {
+  const filter = { kind: 'features', status: 'done', direction: spec.direction, source: spec.source } as const;
+  const rows = await store.artifacts.listArtifactFiles(filter, ['clipId', 'stride', 'path', 'contentHash']);
+  const byKey = new Map(rows.map((row) => [`${row.clipId}\u0000${row.stride}`, row]));
+  const strides = config.datasets.strides;
+  return clips.map((clip): PackedClipSource => {
+    const levels = LEVELS.map((level, i) => {
+      const row = byKey.get(`${clip.id}\u0000${strides[level]}`);
+      if (row === undefined || row.contentHash !== clip.hashes[i]) {
+        throw new ManifestError(
+          `datasets ${packedDatasetName(spec)}: clip ${clip.id} level ${level}: expected the features it was planned with, got ${row === undefined ? 'none done' : 'other content'} (changed while packing: run datasets again)`,
+        );
+      }
+      return row.path;
+    });
+    return { id: clip.id, label: clip.label, levels: { H: levels[0] as string, M: levels[1] as string, L: levels[2] as string } };
+  });
+}
+
+/**
+ * The done features of a spec's direction and source, as the key needs them (clip, level, hash):
+ * the train and test splits of a direction share them.
+ */
+function doneFeatures(store: ManifestStore, spec: Pick<PackedDatasetSpec, 'direction' | 'source'>): Promise<DoneFeature[]> {
+  const filter = { kind: 'features', status: 'done', direction: spec.direction, source: spec.source } as const;
+  return store.artifacts.listArtifactFiles(filter, ['clipId', 'stride', 'contentHash']);
+}
+
+/** What a packed dataset's key reads of a done feature row. */
+type DoneFeature = Pick<ArtifactFileRow, 'clipId' | 'stride' | 'contentHash'>;
 
 interface BuildDatasetOptions extends CheckOptions {
   /** `doneFeatures` of the spec's direction and source, when the caller already has them. */
-  features?: readonly ArtifactFileRow[];
+  features?: readonly DoneFeature[];
 }
 
 /** Builds (or confirms up to date) one packed dataset. */
@@ -125,7 +157,13 @@ export async function buildDataset(
         // the network does not depend on them, but a network must be trained, evaluated and used on
         // features at the same strides. So the index records them, and train, eval and predict check.
         const strides = config.datasets.strides;
-        const made = await buildPackedDataset({ clips, outDir: folder, name, strides, labelNames });
+        const made = await buildPackedDataset({
+          clips: await withPaths(store, config, spec, clips),
+          outDir: folder,
+          name,
+          strides,
+          labelNames,
+        });
         built = made;
         return { files: [made.indexPath, ...LEVELS.map((level) => made.dataPaths[level])] };
       },
@@ -177,7 +215,7 @@ export function command(): Command {
       const outcomes: DatasetOutcome[] = [];
       const scope = await resolveDataset(store.clips, ctx.config.dataset);
       await withStageRun(store, 'datasets', { dataset: scope.name, ...ctx.config.datasets }, async (run) => {
-        const features = new Map<string, ArtifactFileRow[]>();
+        const features = new Map<string, DoneFeature[]>();
         for (const spec of datasetSpecs(ctx.config)) {
           if (run.signal.aborted) break;
           const key = `${spec.direction}/${spec.source}`;

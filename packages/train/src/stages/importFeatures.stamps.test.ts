@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ManifestStore, encodeNpy, featureIdentity, hashBytes } from 'shared';
-import * as check from '../feature-check/check.js';
+import * as check from '../feature-check/check-file.js';
 import { importFeatures } from './importFeatures.js';
 
 // Every feature file import-features reads goes through `checkFeatureFile` (checked and hashed in
 // one read): counting its calls counts the files read.
-vi.mock('../feature-check/check.js', async (importOriginal) => {
-  const original = await importOriginal<typeof import('../feature-check/check.js')>();
+vi.mock('../feature-check/check-file.js', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../feature-check/check-file.js')>();
   return { ...original, checkFeatureFile: vi.fn(original.checkFeatureFile) };
 });
 const hashed = vi.mocked(check.checkFeatureFile);

@@ -15,7 +15,6 @@ import {
   createProgress,
   failArtifact,
   featureIdentity,
-  fileStampSync,
   hashBytes,
   parseFeatureFolderName,
   registerArtifacts,
@@ -25,11 +24,10 @@ import {
   verifyOf,
   withStageRun,
 } from 'shared';
-import { checkFeatureFile } from '../feature-check/check.js';
+import { startFileChecker } from '../feature-check/pool.js';
 import type { FeatureFileOk, FeatureProblemCode } from '../feature-check/types.js';
 import { readFeatureList } from '../packed/feature-list.js';
 import type { FeatureList, FeatureListEntry } from '../packed/types.js';
-import { PROGRESS_YIELD_MS } from './constants.js';
 
 /** `train_All.txt` → `train`: the FERV39k lists carry an `_All` suffix that ingest does not. */
 export function splitFromListName(file: string): string {
@@ -92,6 +90,9 @@ export interface ImportSummary {
   rejected: ImportRejection[];
 }
 
+/** What deciding "unchanged" reads of each done feature row (a FERV39k import reads 233k of them). */
+const RECORDED_COLUMNS = ['clipId', 'cacheKey', 'path', 'contentHash', 'fileStamp'] as const;
+
 /** Refused lines printed; the rest are counted (all of them are in `--json` and `status --problems`). */
 const PRINTED_REJECTIONS = 50;
 
@@ -111,15 +112,23 @@ export function foldOfSplit(split: string): string {
 }
 
 /** The clips listed in two splits of one fold, with every place each is listed. */
-export function findSplitConflicts(listed: ReadonlyMap<string, readonly ListedAt[]>): ImportSummary['splitConflicts'] {
-  const conflicts: ImportSummary['splitConflicts'] = [];
+export function findSplitConflicts<T extends { split: string }>(
+  listed: ReadonlyMap<string, readonly T[]>,
+): Array<{ clipId: string; listed: T[] }> {
+  const conflicts: Array<{ clipId: string; listed: T[] }> = [];
+  // a few splits, hundreds of thousands of listings: each split's fold worked out once
+  const foldOf = new Map<string, string>();
+  const fold = (split: string) => {
+    const known = foldOf.get(split);
+    if (known !== undefined) return known;
+    const f = foldOfSplit(split);
+    foldOf.set(split, f);
+    return f;
+  };
   for (const [clipId, places] of listed) {
-    const splitsByFold = new Map<string, Set<string>>();
-    for (const { split } of places) {
-      const fold = foldOfSplit(split);
-      splitsByFold.set(fold, (splitsByFold.get(fold) ?? new Set()).add(split));
-    }
-    if ([...splitsByFold.values()].some((splits) => splits.size > 1)) conflicts.push({ clipId, listed: [...places] });
+    // a handful of places per clip: pairs compared in place, without a map per clip
+    const conflict = places.some((a, i) => places.some((b, j) => j > i && a.split !== b.split && fold(a.split) === fold(b.split)));
+    if (conflict) conflicts.push({ clipId, listed: [...places] });
   }
   return conflicts.sort((a, b) => a.clipId.localeCompare(b.clipId));
 }
@@ -132,6 +141,11 @@ export interface ImportFeaturesOptions {
   runId?: string;
   /** Read and check every file, even one whose stamp (size, mtime, inode) is the one recorded. */
   rehash?: boolean;
+  /**
+   * Threads that stamp and check the files (the config's `workers`); worker threads are started
+   * only for an import of thousands of files. Default 1: this thread.
+   */
+  threads?: number;
   /** The lists, read already (`readImportLists`); read here when absent. */
   lists?: ImportLists;
 }
@@ -197,13 +211,20 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
   for (const { folder, parsed, file, list } of parsedLists) {
     const split = splitFromListName(file);
     const listFile = relative(options.listsDir, file);
+    const folderDir = `${rootDir}${sep}${folder}${sep}`;
+    const plainFolder = PLAIN_NAME.test(folder);
     for (const entry of list.entries) {
-      const where = `${listFile}:${entry.line}`;
-      let id: string;
+      const where = () => `${listFile}:${entry.line}`;
+      let id = entry.clipId;
       let path: string;
       try {
-        id = confinedRelativePath(entry.clipId, where);
-        path = featurePathIn(rootDir, folder, id, where);
+        // A plain id (`Scene/Emotion/ID`) is already normal and cannot leave the folder: it is
+        // appended as it is (confining and resolving 233k paths took longer than stating the files).
+        if (plainFolder && PLAIN_ID.test(id)) path = `${folderDir}${id}.npy`;
+        else {
+          id = confinedRelativePath(entry.clipId, where());
+          path = resolveInside(join(rootDir, folder), `${id}.npy`, where());
+        }
       } catch (error) {
         if (!(error instanceof InputError) || error.reason !== 'path_escape') throw error;
         reject({ listFile, split, entry }, { reason: 'path_escape', detail: `${error.message} (the path "${entry.rawPath}")` });
@@ -214,22 +235,23 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
           { listFile, split, entry },
           {
             reason: 'unknown_label',
-            detail: `${where}: clip ${id} (split ${split}): label ${entry.label} not in 0..${classes.length - 1} (the dataset's ${classes.length} classes)`,
+            detail: `${where()}: clip ${id} (split ${split}): label ${entry.label} not in 0..${classes.length - 1} (the dataset's ${classes.length} classes)`,
           },
         );
         continue;
       }
-      lines.push({ folder, parsed, listFile, split, entry: { ...entry, clipId: id }, path });
+      lines.push({ folder, parsed, listFile, split, entry: id === entry.clipId ? entry : { ...entry, clipId: id }, path });
     }
   }
 
   // The same clip twice in one list: a repeat is ignored (named); two labels anywhere leave it out.
-  const firstInList = new Map<string, ImportLine>();
+  const firstInList = new Map<string, Map<string, ImportLine>>();
   const labelsOf = new Map<string, ImportLine[]>();
   const kept: ImportLine[] = [];
   for (const line of lines) {
-    const key = `${line.listFile}\u0000${line.entry.clipId}`;
-    const first = firstInList.get(key);
+    const inList = firstInList.get(line.listFile) ?? new Map<string, ImportLine>();
+    firstInList.set(line.listFile, inList);
+    const first = inList.get(line.entry.clipId);
     if (first !== undefined && first.entry.label === line.entry.label) {
       reject(line, {
         reason: 'duplicate',
@@ -238,13 +260,16 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
       });
       continue;
     }
-    if (first === undefined) firstInList.set(key, line);
-    labelsOf.set(line.entry.clipId, [...(labelsOf.get(line.entry.clipId) ?? []), line]);
+    if (first === undefined) inList.set(line.entry.clipId, line);
+    const at = labelsOf.get(line.entry.clipId);
+    if (at === undefined) labelsOf.set(line.entry.clipId, [line]);
+    else at.push(line);
     kept.push(line);
   }
   const twoLabels = new Set<string>();
   for (const [clipId, at] of labelsOf) {
-    if (new Set(at.map((l) => l.entry.label)).size < 2) continue;
+    const label = (at[0] as ImportLine).entry.label;
+    if (at.every((l) => l.entry.label === label)) continue;
     twoLabels.add(clipId);
     const places = at.map((l) => `${l.entry.label} (${classes[l.entry.label]}) at ${l.listFile}:${l.entry.line}`).join(', ');
     reject(at[0] as ImportLine, { reason: 'duplicate', detail: `clip ${clipId} listed with different labels: ${places}: left out` });
@@ -252,92 +277,95 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
 
   // Every split each clip is listed in: a clip in the train and the test list of one fold goes
   // into neither (see ImportSummary.splitConflicts).
-  const listed = new Map<string, ListedAt[]>();
-  for (const { entry, split, listFile } of kept) {
-    if (twoLabels.has(entry.clipId)) continue;
-    const at = listed.get(entry.clipId) ?? [];
-    at.push({ split, file: listFile, line: entry.line });
-    listed.set(entry.clipId, at);
-  }
-  summary.splitConflicts = findSplitConflicts(listed);
+  // (the lines themselves, grouped by clip above: a place object per line is 233k allocations at FERV39k size)
+  const listed = labelsOf;
+  for (const clipId of twoLabels) listed.delete(clipId);
+  summary.splitConflicts = findSplitConflicts(listed).map(({ clipId, listed: at }) => ({
+    clipId,
+    listed: at.map((l) => ({ split: l.split, file: l.listFile, line: l.entry.line })),
+  }));
   const conflicting = new Set(summary.splitConflicts.map((c) => c.clipId));
 
   // The files, each read once: checked, and hashed for the manifest.
   // A file whose stamp (size, mtime, inode) is the one recorded when it was checked and hashed is
   // unchanged without being read; only the others are read (all of them with `rehash`).
-  const progress = createProgress({ label: 'import-features', total: kept.length, unit: 'files' });
-  const checked = new Map<ImportLine, (FeatureFileOk & { stamp: string }) | 'missing' | 'unchanged'>();
   const refusedFiles: ImportLine[] = [];
-  // One query per feature folder (a query per file would dominate on 233k files), held for its lines only.
-  let recorded = { folder: '', byClip: new Map<string, ArtifactFileRow>() };
-  const recordedIn = async ({ folder, parsed }: ImportLine) => {
-    if (recorded.folder !== folder) {
-      const rows = await store.artifacts.listArtifactFiles({
-        kind: 'features',
-        direction: parsed.direction,
-        stride: parsed.stride,
-        source: parsed.source,
-      });
-      recorded = { folder, byClip: new Map(rows.map((r) => [r.clipId ?? '', r])) };
-    }
-    return recorded.byClip;
-  };
   // Registered, not made: the key is the file's own hash (and where it came from); one template per folder.
   const keyOfFolder = new Map(
     folders.map((f) => [f.name, artifactCacheKeyOfInput('features', { folder: f.name, imported: true }, 'file')]),
   );
   const featureKey = (folder: string, contentHash: string) => (keyOfFolder.get(folder) as (hash: string) => string)(contentHash);
-  let yielded = performance.now();
-  let unticked = 0;
-  for (const line of kept) {
-    if (conflicting.has(line.entry.clipId) || twoLabels.has(line.entry.clipId)) continue;
-    const now = fileStampSync(line.path);
-    const prior = (await recordedIn(line)).get(line.entry.clipId);
-    if (
-      now !== undefined &&
-      !options.rehash &&
-      prior?.status === 'done' &&
-      prior.path === line.path &&
-      prior.fileStamp === now.stamp &&
-      prior.contentHash !== null &&
-      prior.cacheKey === featureKey(line.folder, prior.contentHash)
-    ) {
-      checked.set(line, 'unchanged');
-      // a tick per stat (233k) would cost more than the stats in a terminal
-      unticked += 1;
-      continue;
-    }
-    progress.tick(unticked + 1);
-    unticked = 0;
-    const check = now === undefined ? undefined : await checkFeatureFile(line.path, { rows: line.entry.windows });
-    if (now === undefined || check === undefined || (!check.ok && check.code === 'missing')) checked.set(line, 'missing');
-    else if (check.ok) checked.set(line, { ...check, stamp: now.stamp });
-    else {
-      refusedFiles.push(line);
-      reject(line, {
-        reason: 'bad_features',
-        path: line.path,
-        check: check.code,
-        detail: `${check.detail} (listed at ${line.listFile}:${line.entry.line})`,
-      });
-    }
-    // the checks run in this thread: let the progress line (and signals) through now and then
-    if (performance.now() - yielded > PROGRESS_YIELD_MS) {
-      await new Promise((done) => setImmediate(done));
-      yielded = performance.now();
-    }
+  const candidates = kept.filter((l) => !conflicting.has(l.entry.clipId) && !twoLabels.has(l.entry.clipId));
+  const checker = startFileChecker(options.threads ?? 1, candidates.length);
+  // what the manifest holds of each folder: one query a folder (a query per file would dominate on 233k files)
+  const recorded = new Map<string, Map<string, Pick<ArtifactFileRow, (typeof RECORDED_COLUMNS)[number]>>>();
+  try {
+    // the files are stamped in the checker's threads while this one reads the manifest
+    const [stamps] = await Promise.all([
+      checker.stamps(candidates.map((l) => l.path)),
+      (async () => {
+        for (const { name, parsed } of folders) {
+          const filter = {
+            kind: 'features' as const,
+            status: 'done' as const,
+            direction: parsed.direction,
+            stride: parsed.stride,
+            source: parsed.source,
+          };
+          const rows = await store.artifacts.listArtifactFiles(filter, RECORDED_COLUMNS);
+          recorded.set(name, new Map(rows.map((r) => [r.clipId ?? '', r])));
+        }
+      })(),
+    ]);
+    const toCheck: ImportLine[] = [];
+    candidates.forEach((line, i) => {
+      const stamp = stamps[i] ?? null;
+      const prior = recorded.get(line.folder)?.get(line.entry.clipId);
+      if (stamp === null) line.file = 'missing';
+      else if (
+        !options.rehash &&
+        prior !== undefined &&
+        prior.path === line.path &&
+        prior.fileStamp === stamp &&
+        prior.contentHash !== null &&
+        prior.cacheKey === featureKey(line.folder, prior.contentHash)
+      )
+        line.file = 'unchanged';
+      else toCheck.push(line);
+    });
+    // (no progress line when every file is unchanged: the stamps take about a second at FERV39k size)
+    const progress = toCheck.length > 0 ? createProgress({ label: 'import-features', total: toCheck.length, unit: 'files' }) : undefined;
+    const items = toCheck.map((line) => ({ path: line.path, expected: { rows: line.entry.windows } }));
+    const results = await checker.check(items, (n) => progress?.tick(n));
+    progress?.stop();
+    results.forEach((check, i) => {
+      const line = toCheck[i] as ImportLine;
+      if (check.ok) line.file = check;
+      // gone between its stamp and its read
+      else if (check.code === 'missing') line.file = 'missing';
+      else {
+        refusedFiles.push(line);
+        reject(line, {
+          reason: 'bad_features',
+          path: line.path,
+          check: check.code,
+          detail: `${check.detail} (listed at ${line.listFile}:${line.entry.line})`,
+        });
+      }
+    });
+  } finally {
+    await checker.close();
   }
-  progress.tick(unticked);
-  progress.stop();
   // One feature width for the dataset: the most common one; a file of another is refused here
   // rather than failing the packing of a whole split later.
   const widths = new Map<number, number>();
   // (among the files read now: an unchanged file passed this check when it was registered)
-  for (const c of checked.values()) if (typeof c !== 'string') widths.set(c.width, (widths.get(c.width) ?? 0) + 1);
+  for (const { file: c } of candidates) if (typeof c === 'object') widths.set(c.width, (widths.get(c.width) ?? 0) + 1);
   const width = [...widths].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]?.[0];
-  for (const [line, c] of checked) {
-    if (typeof c === 'string' || c.width === width) continue;
-    checked.delete(line);
+  for (const line of candidates) {
+    const c = line.file;
+    if (typeof c !== 'object' || c.width === width) continue;
+    line.file = undefined;
     refusedFiles.push(line);
     reject(line, {
       reason: 'bad_features',
@@ -373,22 +401,27 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
   }
 
   // One query for all clips: a query per list line would dominate on 47k lines.
-  const known = new Map((await store.clips.listClips()).map((c) => [c.id, c]));
+  // (the columns deciding what moved: the whole row is read only for a clip that did)
+  const known = new Map((await store.clips.listClips({}, ['id', 'label', 'split', 'contentHash'])).map((c) => [c.id, c]));
   // A clip an earlier import added takes the split the lists give it now, or none when they conflict.
-  const moved: ClipInput[] = [];
+  const moved: Array<{ id: string; split: string | null }> = [];
   for (const [clipId, at] of listed) {
     const clip = known.get(clipId);
     if (clip === undefined || clip.contentHash !== importedHash(clipId)) continue;
-    const splits = new Set(at.map((l) => l.split));
-    const split = conflicting.has(clipId) ? null : splits.size === 1 ? (at[0]?.split ?? null) : clip.split;
-    if (split !== clip.split) moved.push({ ...clip, split });
+    const first = at[0]?.split ?? null;
+    const split = conflicting.has(clipId) ? null : at.every((l) => l.split === first) ? first : clip.split;
+    if (split !== clip.split) moved.push({ id: clipId, split });
   }
   // likewise a clip the lists now give two labels: which is right is unknown, so it is in no split
   for (const clipId of twoLabels) {
     const clip = known.get(clipId);
-    if (clip !== undefined && clip.contentHash === importedHash(clipId) && clip.split !== null) moved.push({ ...clip, split: null });
+    if (clip !== undefined && clip.contentHash === importedHash(clipId) && clip.split !== null) moved.push({ id: clipId, split: null });
   }
-  await store.clips.upsertClips(moved);
+  if (moved.length > 0) {
+    const splitOf = new Map(moved.map((m) => [m.id, m.split]));
+    const rows = (await store.clips.listClips()).filter((c) => splitOf.has(c.id));
+    await store.clips.upsertClips(rows.map((c): ClipInput => ({ ...c, split: splitOf.get(c.id) ?? null })));
+  }
   // A file registered by an earlier import and refused now (changed on disk since) is failed with
   // the reason, so that nothing is packed from it; a refused file never registered has its issue only.
   for (const line of refusedFiles) {
@@ -407,11 +440,18 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
       },
     );
   }
-  const seen = new Map<string, Set<string>>(); // clip id → folders it was registered from
+  const labelOf = new Map([...known.values()].map((c) => [c.id, c.label]));
+  const seen = new Map<string, string[]>(); // clip id → folders it was registered from
+  const byList = new Map<string, ImportLine[]>();
+  for (const line of kept) {
+    const mine = byList.get(line.listFile);
+    if (mine === undefined) byList.set(line.listFile, [line]);
+    else mine.push(line);
+  }
   for (const { folder, file, list } of parsedLists) {
     const split = splitFromListName(file);
     const listFile = relative(options.listsDir, file);
-    const mine = kept.filter((l) => l.listFile === listFile);
+    const mine = byList.get(listFile) ?? [];
     const row = {
       folder,
       split,
@@ -425,7 +465,7 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
     const usable = mine.filter((l) => !conflicting.has(l.entry.clipId) && !twoLabels.has(l.entry.clipId));
     row.splitConflicts = mine.filter((l) => conflicting.has(l.entry.clipId)).length;
     const newClips = usable
-      .filter((l) => !known.has(l.entry.clipId))
+      .filter((l) => !labelOf.has(l.entry.clipId))
       .map(({ entry }) => ({
         id: entry.clipId,
         dataset: options.dataset,
@@ -437,21 +477,22 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
         contentHash: importedHash(entry.clipId),
       }));
     summary.clipsAdded += (await store.clips.upsertClips(newClips)).inserted;
-    for (const c of await store.clips.listClips({ dataset: options.dataset, split })) known.set(c.id, c);
+    // known from here on without a re-read (a re-read per list read every clip six times over at 233k lines)
+    for (const c of newClips) labelOf.set(c.id, c.label);
     // `restamped`: read because its stamp moved, and the same content: only its new stamp is recorded.
     const fresh: RegisteredItem[] = [];
     const restamped: RegisteredItem[] = [];
     for (const line of usable) {
       const { entry, parsed, path } = line;
-      const knownLabel = known.get(entry.clipId)?.label;
+      const knownLabel = labelOf.get(entry.clipId);
       if (knownLabel !== undefined && knownLabel !== entry.label)
         summary.labelConflicts.push({ clipId: entry.clipId, manifest: knownLabel, list: entry.label });
-      const file = checked.get(line);
+      const file = line.file;
       if (file === 'missing') row.missingFiles += 1;
       if (file === undefined || file === 'missing') continue;
-      const at = seen.get(entry.clipId) ?? new Set<string>();
-      at.add(folder);
-      seen.set(entry.clipId, at);
+      const at = seen.get(entry.clipId);
+      if (at === undefined) seen.set(entry.clipId, [folder]);
+      else at.push(folder);
       if (file === 'unchanged') {
         row.unchanged += 1;
         continue;
@@ -462,8 +503,8 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
         plan: { cacheKey: key, path, params: { folder, imported: true } },
         file: { bytes: file.bytes, contentHash: file.hash, fileStamp: file.stamp },
       };
-      const prior = (await recordedIn(line)).get(entry.clipId);
-      if (prior?.status === 'done' && prior.cacheKey === key && prior.path === path) restamped.push(item);
+      const prior = recorded.get(folder)?.get(entry.clipId);
+      if (prior !== undefined && prior.cacheKey === key && prior.path === path) restamped.push(item);
       else fresh.push(item);
     }
     const runId = options.runId === undefined ? {} : { runId: options.runId };
@@ -473,28 +514,22 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
   }
 
   // Group folders by tag/source: every clip should be in each stride and direction.
-  const groups = new Map<string, string[]>();
+  const groupOf = new Map<string, string[]>();
   for (const f of folders) {
-    const g = `${f.parsed.tag}/${f.parsed.source}`;
-    groups.set(g, [...(groups.get(g) ?? []), f.name]);
+    const names = folders.filter((g) => g.parsed.tag === f.parsed.tag && g.parsed.source === f.parsed.source).map((g) => g.name);
+    groupOf.set(f.name, names);
   }
   for (const [clipId, at] of seen) {
-    const group = [...groups.values()].find((names) => names.some((n) => at.has(n))) ?? [];
-    const missingFrom = group.filter((n) => !at.has(n));
-    if (missingFrom.length > 0) summary.incomplete.push({ clipId, missingFrom });
+    const group = groupOf.get(at[0] as string) ?? [];
+    if (group.every((n) => at.includes(n))) continue;
+    summary.incomplete.push({ clipId, missingFrom: group.filter((n) => !at.includes(n)) });
   }
   return summary;
 }
 
-/**
- * `<root>/<folder>/<clip id>.npy`, inside `root`. A plain id (`Scene/Emotion/ID`) cannot leave it
- * and is appended as it is: resolving 233k paths took longer than stating the files.
- */
-function featurePathIn(root: string, folder: string, clipId: string, where: string): string {
-  return /^[\w-]+(\/[\w-]+)*$/.test(clipId) && /^[\w-]+$/.test(folder)
-    ? `${root}${sep}${folder}${sep}${clipId}.npy`
-    : resolveInside(join(root, folder), `${clipId}.npy`, where);
-}
+/** A folder name, and a clip id of such names, that need no normalising and cannot leave their root. */
+const PLAIN_NAME = /^[\w-]+$/;
+const PLAIN_ID = /^[\w-]+(\/[\w-]+)*$/;
 
 /** One list line that passed the line checks: its clip id confined, its file inside `--root`. */
 interface ImportLine {
@@ -505,6 +540,8 @@ interface ImportLine {
   split: string;
   entry: FeatureListEntry;
   path: string;
+  /** What the file check found: set for each line whose file is checked (unset: left out). */
+  file?: FeatureFileOk | 'missing' | 'unchanged';
 }
 
 /** `train (a/train_All.txt:3, b/train_All.txt:3) and test (a/test_All.txt:7)`: where a clip is listed, by split. */
@@ -544,6 +581,7 @@ export function command(): Command {
           dataset: opts.dataset,
           runId: run.id,
           lists,
+          threads: ctx.config.workers,
           ...(labels ? { labels } : {}),
           rehash: verifyOf(cmd) === 'hash',
         });

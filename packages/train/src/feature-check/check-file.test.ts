@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodeNpy, hashBytes } from 'shared';
-import { checkFeatureFile, checkFeatureHeader } from './check.js';
+import { encodeNpy, fileStampSync, hashBytes } from 'shared';
+import { checkFeatureFile, checkFeatureHeader } from './check-file.js';
 import type { FeatureProblemCode } from './types.js';
 
 /** A .npy file with any header dict (numpy's v1 layout, padded to 64 bytes) and any data bytes. */
@@ -54,37 +54,45 @@ describe('checkFeatureFile: the hostile feature files, each refused with its cod
     ['width', good(), 'width', /expected D = 8 \(the dataset's feature width\), got D = 4/, { width: 8 }],
   ];
   for (const [name, bytes, code, message, expected] of cases) {
-    it(`${name}: ${code}`, async () => {
+    it(`${name}: ${code}`, () => {
       const file = join(dir, `${name}.npy`);
       if (bytes !== undefined) writeFileSync(file, bytes);
-      const check = await checkFeatureFile(file, expected ?? {});
+      const check = checkFeatureFile(file, expected ?? {});
       expect(check).toMatchObject({ ok: false, path: file, code });
       expect(check.ok ? '' : check.detail).toMatch(message);
       expect(check.ok ? '' : check.detail.startsWith(`${file}: `)).toBe(true);
     });
   }
-  it('a folder given as a feature file is unreadable, named', async () => {
-    const check = await checkFeatureHeader(join(dir, 'a-folder.npy'));
-    expect(check).toMatchObject({
-      ok: false,
-      code: 'unreadable',
-      detail: `${join(dir, 'a-folder.npy')}: expected a .npy file, got a folder`,
-    });
+  it('a folder given as a feature file is unreadable, named, by the whole-file and the header check', () => {
+    const folder = join(dir, 'a-folder.npy');
+    const refused = { ok: false, code: 'unreadable', detail: `${folder}: expected a .npy file, got a folder` };
+    expect(checkFeatureFile(folder)).toMatchObject(refused);
+    expect(checkFeatureHeader(folder)).toMatchObject(refused);
   });
 
-  it('accepts float32 and float64 [rows, D] files, giving the hash and size the manifest records', async () => {
+  it('the header check refuses what the whole-file check refuses, for every header case', () => {
+    for (const [name, bytes, code, , expected] of cases) {
+      if (code === 'not_finite' || bytes === undefined) continue;
+      const file = join(dir, `header-${name}.npy`);
+      writeFileSync(file, bytes);
+      expect(checkFeatureHeader(file, expected ?? {}).ok ? 'ok' : 'refused', name).toBe('refused');
+    }
+  });
+
+  it('accepts float32 and float64 [rows, D] files, giving the hash and size the manifest records', () => {
     const f32file = join(dir, 'ok32.npy');
     writeFileSync(f32file, good());
-    expect(await checkFeatureFile(f32file, { rows: 3, width: 4 })).toEqual({
+    expect(checkFeatureFile(f32file, { rows: 3, width: 4 })).toEqual({
       ok: true,
       path: f32file,
       hash: hashBytes(good()),
       bytes: good().length,
       rows: 3,
       width: 4,
+      stamp: fileStampSync(f32file)?.stamp,
     });
     const f64file = join(dir, 'ok64.npy');
     writeFileSync(f64file, encodeNpy({ data: Float64Array.from([1, 2]), shape: [1, 2] }));
-    expect(await checkFeatureFile(f64file)).toMatchObject({ ok: true, rows: 1, width: 2 });
+    expect(checkFeatureFile(f64file)).toMatchObject({ ok: true, rows: 1, width: 2 });
   });
 });

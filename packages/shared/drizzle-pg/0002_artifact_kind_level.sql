@@ -1,0 +1,1 @@
+CREATE INDEX "artifacts_kind_level" ON "artifacts" USING btree ("kind","direction","source","stride");

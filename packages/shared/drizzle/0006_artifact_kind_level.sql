@@ -1,0 +1,1 @@
+CREATE INDEX `artifacts_kind_level` ON `artifacts` (`kind`,`direction`,`source`,`stride`);

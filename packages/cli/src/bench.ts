@@ -17,8 +17,8 @@ const BENCHMARKS: Record<string, { script: string; summary: string }> = {
   },
   scale: { script: 'cli/src/bench/main.ts', summary: 'the pipeline at FERV39k size: each stage, first run and no-op rerun' },
   manifest: {
-    script: 'shared/src/bench/manifest.ts',
-    summary: 'claims/s and no-op rerun time at FERV39k size (233,610 artifacts), SQLite and PostgreSQL (--postgres <url>)',
+    script: 'extract/src/bench/manifest.ts',
+    summary: "claims/s and extract's no-op rerun at FERV39k size (233,610 artifacts), SQLite and PostgreSQL (--postgres <url>)",
   },
 };
 

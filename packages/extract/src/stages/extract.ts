@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join, resolve } from 'node:path';
 import PQueue from 'p-queue';
 import type { Command } from 'commander';
 import type {
@@ -18,14 +18,14 @@ import {
   ConfigError,
   ManifestStore,
   addRehashOption,
-  artifactCacheKey,
-  checkArtifact,
+  artifactCacheKeyOfInput,
+  checkArtifacts,
   createProgress,
   encodeNpy,
   failArtifact,
   featureFolderName,
   featureIdentity,
-  featurePath,
+  featurePathsOf,
   fileStampSync,
   hashFile,
   produceArtifact,
@@ -109,39 +109,61 @@ export async function planExtractItems(
   const items: ExtractItem[] = [];
   // one query for every source: a query per clip would dominate a rerun with nothing to do
   const sourcesOf = new Map<string, ClipSourceRow[]>();
-  for (const row of await store.clips.listClipSources()) sourcesOf.set(row.clipId, [...(sourcesOf.get(row.clipId) ?? []), row]);
+  for (const row of await store.clips.listClipSources()) {
+    const sources = sourcesOf.get(row.clipId);
+    if (sources) sources.push(row);
+    else sourcesOf.set(row.clipId, [row]);
+  }
+  // what is the same for every clip, worked out once per (source, direction, stride): at 233,610
+  // items a cache key's canonical JSON built per item costs more than the rest of the plan
+  const combos = e.sources.flatMap((kind) =>
+    e.directions.flatMap((direction) =>
+      e.strides.map((stride) => {
+        const featureFolder = { tag: e.tag, windowLength: e.windowLength, stride, source: kind, direction };
+        const params: Record<string, JsonValue> = {
+          backbone: backbone.hash,
+          // what the backbone says decides its features besides the weights (the ViT: `vit`, its shape)
+          ...backbone.spec.cacheParams,
+          rule: e.rule,
+          windowLength: e.windowLength,
+          stride,
+          direction,
+          source: kind,
+        };
+        return {
+          kind: kind as ClipSourceKind,
+          direction,
+          stride,
+          featureFolder,
+          folder: featureFolderName(featureFolder),
+          params,
+          keyOf: artifactCacheKeyOfInput('features', params, 'source'),
+        };
+      }),
+    ),
+  );
+  const pathsOf = featurePathsOf(
+    dataDir,
+    combos.map((combo) => combo.featureFolder),
+  );
   for (const clip of await store.clips.listClips()) {
     const sources = sourcesOf.get(clip.id) ?? [];
-    for (const kind of e.sources) {
-      const source = sources.find((s) => s.kind === kind);
+    const paths = pathsOf(clip.id);
+    for (const [c, combo] of combos.entries()) {
+      const source = sources.find((s) => s.kind === combo.kind);
       if (!source) continue;
-      for (const direction of e.directions) {
-        for (const stride of e.strides) {
-          const featureFolder = { tag: e.tag, windowLength: e.windowLength, stride, source: kind, direction };
-          const folder = featureFolderName(featureFolder);
-          const params: Record<string, JsonValue> = {
-            backbone: backbone.hash,
-            // what the backbone says decides its features besides the weights (the ViT: `vit`, its shape)
-            ...backbone.spec.cacheParams,
-            rule: e.rule,
-            windowLength: e.windowLength,
-            stride,
-            direction,
-            source: kind,
-          };
-          items.push({
-            identity: featureIdentity(clip.id, direction, stride, kind as ClipSourceKind),
-            clip,
-            source,
-            direction,
-            stride,
-            folder,
-            path: featurePath(dataDir, clip.id, featureFolder),
-            cacheKey: artifactCacheKey('features', { params, inputs: { source: source.contentHash } }),
-            params,
-          });
-        }
-      }
+      items.push({
+        identity: featureIdentity(clip.id, combo.direction, combo.stride, combo.kind),
+        clip,
+        source,
+        direction: combo.direction,
+        stride: combo.stride,
+        folder: combo.folder,
+        // biome-ignore lint/style/noNonNullAssertion: one path per combination
+        path: paths[c]!,
+        cacheKey: combo.keyOf(source.contentHash),
+        params: combo.params,
+      });
     }
   }
   return items;
@@ -251,22 +273,36 @@ async function extractClaimed(
   }
 }
 
-/** Rewrites each feature folder's lists (`<split>.txt`, reference format) from the manifest. */
+/**
+ * Rewrites each feature folder's lists (`<split>.txt`, reference format) from the manifest; a list
+ * whose content is already that is left alone, so that a rerun with nothing to do writes nothing.
+ */
 export async function writeFeatureLists(store: ManifestStore, dataDir: string): Promise<string[]> {
-  const featuresDir = join(dataDir, 'features');
+  const root = resolve(dataDir);
+  const featuresDir = join(root, 'features');
   const byFile = new Map<string, string[]>();
-  const clips = new Map((await store.clips.listClips()).map((c) => [c.id, c]));
-  for (const row of await store.artifacts.listArtifacts({ stage: 'extract', kind: 'features', status: 'done' })) {
-    if (!row.path.startsWith(featuresDir) || row.clipId === null) continue;
+  const clips = new Map((await store.clips.listClips({}, ['id', 'split', 'label'])).map((c) => [c.id, c]));
+  for (const row of await store.artifacts.listArtifactParams({ stage: 'extract', kind: 'features', status: 'done' })) {
+    if (!row.path.startsWith(`${featuresDir}/`) || row.clipId === null) continue;
     const clip = clips.get(row.clipId);
-    // biome-ignore lint/style/noNonNullAssertion: String.split always returns at least one element
-    const folder = relative(featuresDir, row.path).split('/')[0]!;
+    // recorded paths are absolute and normalised: below the features folder, slicing is `relative` without its cost at 233,610 rows
+    const folderEnd = row.path.indexOf('/', featuresDir.length + 1);
+    if (folderEnd < 0) continue;
+    const inData = row.path.slice(root.length + 1);
+    const folder = row.path.slice(featuresDir.length + 1, folderEnd);
     const split = clip?.split ?? 'all';
     const windows = (JSON.parse(row.params ?? '{}') as { windows?: number }).windows ?? 0;
     const key = join(featuresDir, folder, `${split}.txt`);
-    byFile.set(key, [...(byFile.get(key) ?? []), `${relative(dataDir, row.path)} ${windows} ${clip?.label ?? 0}`]);
+    const line = `${inData} ${windows} ${clip?.label ?? 0}`;
+    const lines = byFile.get(key);
+    if (lines) lines.push(line);
+    else byFile.set(key, [line]);
   }
-  for (const [file, lines] of byFile) await writeFileAtomic(file, `${lines.sort().join('\n')}\n`);
+  for (const [file, lines] of byFile) {
+    const text = `${lines.sort().join('\n')}\n`;
+    if (existsSync(file) && readFileSync(file, 'utf8') === text) continue;
+    await writeFileAtomic(file, text);
+  }
   return [...byFile.keys()];
 }
 
@@ -319,6 +355,42 @@ export async function checkExtractInputs(config: PipelineConfig): Promise<{ spec
   return { spec, checkpoint };
 }
 
+/**
+ * What a run of `extract` has to do: every item the config asks for, checked against the manifest
+ * and the files in one pass (`checkArtifacts`), the todo ones grouped by clip source (one decode
+ * each). A rerun with nothing to do is this and the feature lists; `pnpm bench manifest` times it.
+ */
+export async function planExtract(
+  store: ManifestStore,
+  config: PipelineConfig,
+  dataDir: string,
+  backbone: { hash: string; spec: BackboneSpec },
+  verify: CheckOptions['verify'],
+): Promise<{ groups: ClipSourceItems[]; upToDate: number }> {
+  const items = await planExtractItems(store, config, dataDir, backbone);
+  // --rehash reads every feature file (4.5 GB at FERV39k size): long enough to show; a stat-only check takes seconds
+  const progress = verify === 'hash' ? createProgress({ label: 'extract: rehash', total: items.length, unit: 'files' }) : undefined;
+  const plans = await checkArtifacts(
+    store,
+    items.map((item) => ({ identity: item.identity, plan: { cacheKey: item.cacheKey, path: item.path, params: item.params } })),
+    { ...(verify === undefined ? {} : { verify }), ...(progress === undefined ? {} : { onChecked: (n: number) => progress.tick(n) }) },
+  );
+  progress?.stop();
+  const groups = new Map<string, ClipSourceItems>();
+  let upToDate = 0;
+  items.forEach((item, i) => {
+    if (plans[i]?.decision === 'skip') {
+      upToDate += 1;
+      return;
+    }
+    const k = `${item.clip.id}\u0000${item.source.kind}`;
+    const group = groups.get(k);
+    if (group) group.push(item);
+    else groups.set(k, [item]);
+  });
+  return { groups: [...groups.values()], upToDate };
+}
+
 export async function runExtract(
   store: ManifestStore,
   config: PipelineConfig,
@@ -333,28 +405,9 @@ export async function runExtract(
 ): Promise<ExtractSummary> {
   const { spec, checkpoint } = await checkExtractInputs(config);
   const hash = await backboneHash(checkpoint, dataDir, options.verify === 'hash');
-  const all = await planExtractItems(store, config, dataDir, { hash, spec });
-  const summary: ExtractSummary = { clips: 0, produced: 0, upToDate: 0, taken: 0, failed: 0, windows: 0, passesSaved: 0 };
-
-  // Decide per item; group the todo items by clip source.
-  const groups = new Map<string, ClipSourceItems>();
-  for (const item of all) {
-    const plan = await checkArtifact(
-      store,
-      item.identity,
-      { cacheKey: item.cacheKey, path: item.path, params: item.params },
-      options.verify === undefined ? {} : { verify: options.verify },
-    );
-    if (plan.decision === 'skip') {
-      summary.upToDate += 1;
-      continue;
-    }
-    const k = `${item.clip.id}\u0000${item.source.kind}`;
-    const group = groups.get(k);
-    if (group) group.push(item);
-    else groups.set(k, [item]);
-  }
-  let jobs = [...groups.values()].sort((a, b) => a[0].clip.id.localeCompare(b[0].clip.id));
+  const { groups, upToDate } = await planExtract(store, config, dataDir, { hash, spec }, options.verify);
+  const summary: ExtractSummary = { clips: 0, produced: 0, upToDate, taken: 0, failed: 0, windows: 0, passesSaved: 0 };
+  let jobs = groups.sort((a, b) => a[0].clip.id.localeCompare(b[0].clip.id));
   const shard = options.shard;
   if (shard) jobs = jobs.filter((_, i) => i % shard.count === shard.index);
   if (options.limit !== undefined) jobs = jobs.slice(0, options.limit);

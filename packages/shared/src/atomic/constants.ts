@@ -18,3 +18,9 @@ export const MAX_WRITE_CHUNK_BYTES = 1 << 30;
  * that commits cost nothing beside the rows, small enough that other writers wait well under a second.
  */
 export const REGISTER_BATCH_ROWS = 2000;
+
+/**
+ * Items `checkArtifacts` reads the rows of before it states their files: the ledger reads them a
+ * few hundred per query, and a chunk of rows, not a whole stage's, is held at once before its files are checked.
+ */
+export const CHECK_BATCH_ROWS = 2000;

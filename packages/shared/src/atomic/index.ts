@@ -12,6 +12,7 @@ export {
 } from './write-file-atomic.js';
 export {
   checkArtifact,
+  checkArtifacts,
   ensureArtifact,
   failArtifact,
   listFolderFiles,

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManifestStore } from '../manifest/store.js';
 import { ARTIFACT_RECORD_FILE, reportIdentity, trainingRunIdentity } from '../pipeline/catalogue.js';
-import { ensureArtifact, failArtifact, listFolderFiles, produceArtifact, readArtifactRecord } from './produce-artifact.js';
+import { checkArtifact, ensureArtifact, failArtifact, listFolderFiles, produceArtifact, readArtifactRecord } from './produce-artifact.js';
 import { itemBytes, itemClip, itemIdentity } from './test-support/items.js';
 import { writeFileAtomic } from './write-file-atomic.js';
 import type { ProducePhase } from './types.js';
@@ -86,7 +86,7 @@ describe('produceArtifact', () => {
       expect(row?.claimToken).toBeNull();
       expect(tempFilesIn(outDir)).toEqual([]);
       expect(existsSync(plan.path)).toBe(false);
-      expect((await store.artifacts.planArtifact(identity, plan)).reason).toBe('failed');
+      expect((await checkArtifact(store, identity, plan, { verify: 'hash' })).reason).toBe('failed');
     } finally {
       await store.close();
     }

@@ -62,6 +62,14 @@ export interface RegisteredItem {
  */
 export interface CheckOptions {
   verify?: 'stamp' | 'hash' | 'size';
+  /** `checkArtifacts`: called as it goes with the number of items just decided (for progress: a `hash` check reads every file). */
+  onChecked?: (items: number) => void;
+}
+
+/** One item for `checkArtifacts`: the artifact and how the current run would make it. */
+export interface CheckItem {
+  identity: ArtifactIdentity;
+  plan: ArtifactPlanInfo;
 }
 
 /** What `artifacts.file_stamp` holds for a folder artifact: the stamps of its record and of each file it lists. */

@@ -10,28 +10,41 @@ import type { CacheKeyInput, JsonValue } from './types.js';
  * (NaN, Infinity, bigint, functions), which would otherwise hash to misleading text.
  */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(canonicalize(value, '$'));
+  return JSON.stringify(canonicalize(value, []));
 }
 
-function canonicalize(value: unknown, at: string): JsonValue {
+/** `at`: the keys and indices down to `value`, made into a `$.a[0].b` path only for a message (cache keys and identities are built by the hundred thousand). */
+function canonicalize(value: unknown, at: Array<string | number>): JsonValue {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new ConfigError(`${at}: expected a finite number, got ${value}`);
+    if (!Number.isFinite(value)) throw new ConfigError(`${pathOf(at)}: expected a finite number, got ${value}`);
     return value;
   }
   if (Array.isArray(value)) {
-    return value.map((item, i) => canonicalize(item === undefined ? null : item, `${at}[${i}]`));
+    return value.map((item, i) => {
+      at.push(i);
+      const canonical = canonicalize(item === undefined ? null : item, at);
+      at.pop();
+      return canonical;
+    });
   }
   if (typeof value === 'object' && isPlainObject(value)) {
     const sorted: Record<string, JsonValue> = {};
     for (const key of Object.keys(value).sort()) {
       const item = (value as Record<string, unknown>)[key];
-      if (item !== undefined) sorted[key] = canonicalize(item, `${at}.${key}`);
+      if (item === undefined) continue;
+      at.push(key);
+      sorted[key] = canonicalize(item, at);
+      at.pop();
     }
     return sorted;
   }
   const kind = value === undefined ? 'undefined' : typeof value === 'object' ? (value.constructor?.name ?? 'object') : typeof value;
-  throw new ConfigError(`${at}: expected a JSON value (string, finite number, boolean, null, array, plain object), got ${kind}`);
+  throw new ConfigError(`${pathOf(at)}: expected a JSON value (string, finite number, boolean, null, array, plain object), got ${kind}`);
+}
+
+function pathOf(at: ReadonlyArray<string | number>): string {
+  return `$${at.map((part) => (typeof part === 'number' ? `[${part}]` : `.${part}`)).join('')}`;
 }
 
 /**

@@ -1,12 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { Stats } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Column, SQL } from 'drizzle-orm';
 import { and, asc, desc, eq, getTableColumns, inArray, isNotNull, isNull, ne, sql } from 'drizzle-orm';
 import { isProcessAlive } from '../atomic/liveness.js';
 import { canonicalJson } from '../cache/cache-key.js';
-import { hashFileWithSize } from '../cache/hash.js';
 import { ManifestError } from '../errors/index.js';
 import type { ManifestBackend, ManifestTables } from './backend.js';
 import { formatError } from './format-error.js';
@@ -16,18 +13,18 @@ import type { PipelineStage } from '../pipeline/catalogue.js';
 import type {
   ArtifactClaim,
   ArtifactFileRow,
+  ArtifactParamsRow,
   ArtifactFilter,
   ArtifactIdentity,
-  ArtifactPlan,
   ArtifactPlanInfo,
   ArtifactRow,
+  ArtifactState,
   ArtifactStatus,
   ArtifactStatusCount,
   ClaimOptions,
   CompletedFile,
   FailedArtifact,
   Lease,
-  PlanOptions,
   RegisterCounts,
   RegisteredArtifact,
 } from './types.js';
@@ -84,6 +81,9 @@ const CLEARED_CLAIM = { claimPid: null, claimHost: null, claimToken: null, claim
 
 /** Rows `registerDone` looks up or inserts per query (well under both databases' bound-parameter limits). */
 const REGISTER_CHUNK = 500;
+
+/** Identities `getArtifacts` looks up per query: one round trip per 500 rows instead of one per row. */
+const LOOKUP_CHUNK = 500;
 
 /** What deciding whether a claim is live reads of a row. */
 type ClaimColumns = Pick<ArtifactRow, 'claimToken' | 'claimHost' | 'claimPid' | 'claimExpiresAt'>;
@@ -146,19 +146,40 @@ export class ManifestArtifactLedger implements ArtifactLedger {
     return this.db.select(picked).from(artifacts).where(filterCondition(artifacts, filter)).orderBy(asc(artifacts.id));
   }
 
-  async planArtifact(identity: ArtifactIdentity, info: ArtifactPlanInfo, options: PlanOptions = {}): Promise<ArtifactPlan> {
-    const row = await this.rowByKey(identityKey(identity));
-    if (!row) return { decision: 'todo', reason: 'new', row: undefined };
-    if (row.cacheKey !== info.cacheKey) {
-      return { decision: 'todo', reason: 'key-changed', row: await this.invalidateRow(row, 'cache key changed') };
+  async listArtifactParams(filter: ArtifactFilter = {}): Promise<ArtifactParamsRow[]> {
+    const artifacts = this.table;
+    return this.db
+      .select({ clipId: artifacts.clipId, path: artifacts.path, params: artifacts.params })
+      .from(artifacts)
+      .where(filterCondition(artifacts, filter))
+      .orderBy(asc(artifacts.id));
+  }
+
+  async getArtifactStates(identities: readonly ArtifactIdentity[]): Promise<Array<ArtifactState | undefined>> {
+    const artifacts = this.table;
+    const keys = identities.map((identity) => identityKey(identity));
+    const rows = new Map<string, ArtifactState>();
+    for (let start = 0; start < keys.length; start += LOOKUP_CHUNK) {
+      const chunk = [...new Set(keys.slice(start, start + LOOKUP_CHUNK))];
+      // the columns a check reads, not all of them: at 233,610 rows the mapping is most of the cost
+      const found = await this.db
+        .select({
+          id: artifacts.id,
+          identity: artifacts.identity,
+          status: artifacts.status,
+          cacheKey: artifacts.cacheKey,
+          path: artifacts.path,
+          bytes: artifacts.bytes,
+          contentHash: artifacts.contentHash,
+          fileStamp: artifacts.fileStamp,
+          error: artifacts.error,
+          completedAt: artifacts.completedAt,
+        })
+        .from(artifacts)
+        .where(inArray(artifacts.identity, chunk));
+      for (const row of found) rows.set(row.identity, row);
     }
-    if (row.status !== 'done') return { decision: 'todo', reason: row.status, row };
-    if (row.path !== path.resolve(info.path)) {
-      return { decision: 'todo', reason: 'path-changed', row: await this.invalidateRow(row, `path changed to ${info.path}`) };
-    }
-    const problem = await checkFile(row, options.verify ?? 'hash');
-    if (problem) return { decision: 'todo', reason: problem, row: await this.invalidateRow(row, problem) };
-    return { decision: 'skip', reason: 'up-to-date', row };
+    return keys.map((key) => rows.get(key));
   }
 
   async claim(identity: ArtifactIdentity, info: ArtifactPlanInfo, options: ClaimOptions = {}): Promise<ArtifactClaim | null> {
@@ -192,13 +213,18 @@ export class ManifestArtifactLedger implements ArtifactLedger {
         let artifactId: number;
         await this.assertPathFree(filePath, key);
         if (!row) {
+          // No conflict target: a worker inserting the same item at the same moment can collide on
+          // its path's unique index before its identity's (PostgreSQL checks them in either order).
           const [inserted] = await this.db
             .insert(artifacts)
             .values({ ...normalized, identity: key, ...claimColumns, attempts: 1, createdAt: now })
-            .onConflictDoNothing({ target: artifacts.identity })
+            .onConflictDoNothing()
             .returning({ id: artifacts.id });
-          // Another worker inserted it since we looked: it is theirs.
-          if (!inserted) return null;
+          if (!inserted) {
+            // Another worker inserted it since we looked: it is theirs. Another artifact that took the path meanwhile is an error.
+            await this.assertPathFree(filePath, key);
+            return null;
+          }
           artifactId = inserted.id;
         } else {
           if (row.status === 'done' && row.cacheKey === info.cacheKey) return null;
@@ -442,6 +468,28 @@ export class ManifestArtifactLedger implements ArtifactLedger {
     return (await this.markStaleRows(eq(this.table.identity, identityKey(identity)), new Date(), reason)) === 1;
   }
 
+  async invalidateRow(row: ArtifactState, why: string): Promise<ArtifactState> {
+    if (!INVALIDATABLE.includes(row.status)) return row;
+    const artifacts = this.table;
+    const [updated] = await this.#backend.transaction(() =>
+      this.db
+        .update(artifacts)
+        .set({ status: 'stale', error: why, updatedAt: new Date() })
+        .where(
+          and(
+            eq(artifacts.id, row.id),
+            eq(artifacts.status, row.status),
+            eq(artifacts.cacheKey, row.cacheKey),
+            row.completedAt === null ? isNull(artifacts.completedAt) : eq(artifacts.completedAt, row.completedAt),
+          ),
+        )
+        .returning(),
+    );
+    if (updated) return updated;
+    const [current] = await this.db.select().from(artifacts).where(eq(artifacts.id, row.id)).limit(1);
+    return current ?? row;
+  }
+
   async markStaleWhere(filter: ArtifactFilter): Promise<number> {
     const withStatus: ArtifactFilter = { ...filter, status: filter.status ?? INVALIDATABLE };
     return this.markStaleRows(filterCondition(this.table, withStatus), new Date(), 'marked stale', true);
@@ -599,29 +647,6 @@ export class ManifestArtifactLedger implements ArtifactLedger {
     }
   }
 
-  /** Marks one row stale if it is still as read (another process may have moved it on meanwhile). */
-  private async invalidateRow(row: ArtifactRow, why: string): Promise<ArtifactRow> {
-    if (!INVALIDATABLE.includes(row.status)) return row;
-    const artifacts = this.table;
-    const [updated] = await this.#backend.transaction(() =>
-      this.db
-        .update(artifacts)
-        .set({ status: 'stale', error: why, updatedAt: new Date() })
-        .where(
-          and(
-            eq(artifacts.id, row.id),
-            eq(artifacts.status, row.status),
-            eq(artifacts.cacheKey, row.cacheKey),
-            row.completedAt === null ? isNull(artifacts.completedAt) : eq(artifacts.completedAt, row.completedAt),
-          ),
-        )
-        .returning(),
-    );
-    if (updated) return updated;
-    const [current] = await this.db.select().from(artifacts).where(eq(artifacts.id, row.id)).limit(1);
-    return current ?? row;
-  }
-
   private async markStaleRows(condition: SQL | undefined, now: Date, why: string, statusInCondition = false): Promise<number> {
     const artifacts = this.table;
     return this.#backend.transaction(async () => {
@@ -633,29 +658,6 @@ export class ManifestArtifactLedger implements ArtifactLedger {
       return changed.length;
     });
   }
-}
-
-async function checkFile(
-  row: ArtifactRow,
-  verify: 'hash' | 'size',
-): Promise<'file-missing' | 'size-mismatch' | 'hash-mismatch' | undefined> {
-  let info: Stats;
-  try {
-    info = await stat(row.path);
-  } catch {
-    return 'file-missing';
-  }
-  if (!info.isFile()) return 'file-missing';
-  if (row.bytes === null || info.size !== row.bytes) return 'size-mismatch';
-  if (verify === 'size') return undefined;
-  try {
-    const { hash, bytes } = await hashFileWithSize(row.path);
-    if (bytes !== row.bytes) return 'size-mismatch';
-    if (hash !== row.contentHash) return 'hash-mismatch';
-  } catch {
-    return 'file-missing';
-  }
-  return undefined;
 }
 
 function filterCondition(artifacts: ManifestTables['artifacts'], filter: ArtifactFilter): SQL | undefined {

@@ -1,4 +1,4 @@
-import type { SQL } from 'drizzle-orm';
+import type { SQL, Table } from 'drizzle-orm';
 import { and, asc, eq, getTableColumns, inArray, or, sql } from 'drizzle-orm';
 import { InputError, ManifestError } from '../errors/index.js';
 import type { ManifestBackend } from './backend.js';
@@ -22,6 +22,12 @@ import type { ClipSourceKind } from './constants.js';
 
 /** Rows per multi-row INSERT: well under SQLite's 32,766 bound parameters at 3 columns a row. */
 const INSERT_BATCH_ROWS = 1000;
+
+/**
+ * Clips (or sources) looked up and upserted per query: 500 rows of 12 columns stay well under
+ * both databases' bound-parameter limits (SQLite 32,766, PostgreSQL 65,535).
+ */
+const UPSERT_BATCH_ROWS = 500;
 
 /** Marks the artifacts made from a clip (or one of its sources) stale; the artifact ledger's job. */
 export type ClipArtifactsInvalidator = (clipId: string, source: ClipSourceKind | null, reason: string) => Promise<number>;
@@ -54,25 +60,37 @@ export class ManifestClipCatalogue implements ClipCatalogue {
     const counts: UpsertCounts = { inserted: 0, updated: 0, unchanged: 0, artifactsMarkedStale: 0 };
     await this.exclusive(async () => {
       const now = new Date();
-      for (const input of inputs) {
-        const next = clipValues(input);
-        const [existing] = await this.db.select().from(clips).where(eq(clips.id, next.id)).limit(1);
-        if (!existing) {
-          await this.db.insert(clips).values({ ...next, createdAt: now, updatedAt: now });
-          counts.inserted++;
-          continue;
+      // every clip this call has seen, as it leaves it: a clip twice in one call counts as it would one at a time
+      const known = new Map<string, ClipValues>();
+      for (let start = 0; start < inputs.length; start += UPSERT_BATCH_ROWS) {
+        const chunk = inputs.slice(start, start + UPSERT_BATCH_ROWS).map(clipValues);
+        const unseen = [...new Set(chunk.map((next) => next.id).filter((id) => !known.has(id)))];
+        if (unseen.length > 0) {
+          for (const row of await this.db.select().from(clips).where(inArray(clips.id, unseen))) known.set(row.id, row);
         }
-        if (sameFields(existing, next)) {
-          counts.unchanged++;
-          continue;
+        const writes = new Map<string, ClipValues>();
+        const contentChanged: string[] = [];
+        for (const next of chunk) {
+          const existing = known.get(next.id);
+          if (existing === undefined) counts.inserted++;
+          else if (sameFields(existing, next)) {
+            counts.unchanged++;
+            continue;
+          } else {
+            counts.updated++;
+            if (existing.contentHash !== next.contentHash) contentChanged.push(next.id);
+          }
+          known.set(next.id, next);
+          writes.set(next.id, next);
         }
-        await this.db
-          .update(clips)
-          .set({ ...next, updatedAt: now })
-          .where(eq(clips.id, next.id));
-        counts.updated++;
-        if (existing.contentHash !== next.contentHash) {
-          counts.artifactsMarkedStale += await this.#invalidateArtifacts(next.id, null, 'clip content changed');
+        if (writes.size > 0) {
+          await this.db
+            .insert(clips)
+            .values([...writes.values()].map((next) => ({ ...next, createdAt: now, updatedAt: now })))
+            .onConflictDoUpdate({ target: clips.id, set: excludedValues(clips, ['id', 'createdAt']) });
+        }
+        for (const id of contentChanged) {
+          counts.artifactsMarkedStale += await this.#invalidateArtifacts(id, null, 'clip content changed');
         }
       }
     });
@@ -144,34 +162,59 @@ export class ManifestClipCatalogue implements ClipCatalogue {
   }
 
   async upsertClipSources(inputs: readonly ClipSourceInput[]): Promise<UpsertCounts> {
-    const { clipSources } = this.tables;
+    const { clips, clipSources } = this.tables;
     const counts: UpsertCounts = { inserted: 0, updated: 0, unchanged: 0, artifactsMarkedStale: 0 };
+    const keyOf = (source: { clipId: string; kind: string }) => `${source.clipId}\u0000${source.kind}`;
     await this.exclusive(async () => {
       const now = new Date();
-      for (const input of inputs) {
-        const next = clipSourceValues(input);
-        const where = and(eq(clipSources.clipId, next.clipId), eq(clipSources.kind, next.kind));
-        const [existing] = await this.db.select().from(clipSources).where(where).limit(1);
-        if (!existing) {
-          if (!(await this.getClip(next.clipId))) {
-            throw new ManifestError(
-              `clip source ${next.kind} of ${next.clipId}: expected an existing clip, got none (upsert the clip first)`,
-            );
+      // every source this call has seen, as it leaves it, and the clips it found (see upsertClips)
+      const known = new Map<string, ClipSourceValues>();
+      const clipsFound = new Set<string>();
+      for (let start = 0; start < inputs.length; start += UPSERT_BATCH_ROWS) {
+        const chunk = inputs.slice(start, start + UPSERT_BATCH_ROWS).map(clipSourceValues);
+        const unseen = [...new Set(chunk.filter((next) => !known.has(keyOf(next))).map((next) => next.clipId))];
+        if (unseen.length > 0) {
+          for (const row of await this.db.select().from(clipSources).where(inArray(clipSources.clipId, unseen))) {
+            if (!known.has(keyOf(row))) known.set(keyOf(row), row);
           }
-          await this.db.insert(clipSources).values({ ...next, createdAt: now, updatedAt: now });
-          counts.inserted++;
-          continue;
         }
-        if (sameFields(existing, next)) {
-          counts.unchanged++;
-          continue;
+        const unchecked = [
+          ...new Set(chunk.filter((next) => !known.has(keyOf(next)) && !clipsFound.has(next.clipId)).map((next) => next.clipId)),
+        ];
+        if (unchecked.length > 0) {
+          for (const row of await this.db.select({ id: clips.id }).from(clips).where(inArray(clips.id, unchecked))) clipsFound.add(row.id);
         }
-        await this.db
-          .update(clipSources)
-          .set({ ...next, updatedAt: now })
-          .where(where);
-        counts.updated++;
-        if (existing.contentHash !== next.contentHash) {
+        const writes = new Map<string, ClipSourceValues>();
+        const contentChanged: ClipSourceValues[] = [];
+        for (const next of chunk) {
+          const existing = known.get(keyOf(next));
+          if (existing === undefined) {
+            if (!clipsFound.has(next.clipId)) {
+              throw new ManifestError(
+                `clip source ${next.kind} of ${next.clipId}: expected an existing clip, got none (upsert the clip first)`,
+              );
+            }
+            counts.inserted++;
+          } else if (sameFields(existing, next)) {
+            counts.unchanged++;
+            continue;
+          } else {
+            counts.updated++;
+            if (existing.contentHash !== next.contentHash) contentChanged.push(next);
+          }
+          known.set(keyOf(next), next);
+          writes.set(keyOf(next), next);
+        }
+        if (writes.size > 0) {
+          await this.db
+            .insert(clipSources)
+            .values([...writes.values()].map((next) => ({ ...next, createdAt: now, updatedAt: now })))
+            .onConflictDoUpdate({
+              target: [clipSources.clipId, clipSources.kind],
+              set: excludedValues(clipSources, ['clipId', 'kind', 'createdAt']),
+            });
+        }
+        for (const next of contentChanged) {
           counts.artifactsMarkedStale += await this.#invalidateArtifacts(next.clipId, next.kind, `${next.kind} source content changed`);
         }
       }
@@ -383,6 +426,18 @@ function clipSourceValues(input: ClipSourceInput): Required<ClipSourceValues> {
     isFrameFolder: input.isFrameFolder,
     fileStamp: input.fileStamp ?? null,
   };
+}
+
+/**
+ * The `set` of an INSERT ... ON CONFLICT DO UPDATE that writes each column but `keep` from the
+ * row that was to be inserted (`excluded`, in both dialects).
+ */
+function excludedValues<T extends Table>(table: T, keep: ReadonlyArray<keyof T['_']['columns']>): Record<string, SQL> {
+  const set: Record<string, SQL> = {};
+  for (const [key, column] of Object.entries(getTableColumns(table))) {
+    if (!keep.includes(key)) set[key] = sql.raw(`excluded."${column.name}"`);
+  }
+  return set;
 }
 
 function sameFields<T extends object>(existing: T, next: Partial<T>): boolean {

@@ -1,4 +1,3 @@
-import { canonicalJson } from '../cache/cache-key.js';
 import { ConfigError } from '../errors/index.js';
 import { ARTIFACT_CATALOGUE, ARTIFACT_KINDS, isArtifactKind } from '../pipeline/catalogue.js';
 import { CLIP_SOURCE_KINDS, ARTIFACT_DIRECTIONS } from './constants.js';
@@ -46,7 +45,9 @@ export function normalizeIdentity(identity: ArtifactIdentity | NormalizedArtifac
  */
 export function identityKey(identity: ArtifactIdentity | NormalizedArtifactIdentity): string {
   const { stage, kind, clipId, direction, stride, source, variant, dataset } = normalizeIdentity(identity);
-  return canonicalJson([stage, kind, clipId, direction, stride, source, variant, dataset]);
+  // canonicalJson of an array of strings, integers and nulls (checked above) is its JSON.stringify,
+  // without the walk that a plan of 233,610 items would pay for nothing
+  return JSON.stringify([stage, kind, clipId, direction, stride, source, variant, dataset]);
 }
 
 /** A short human-readable name of an identity for messages: `extract/features Action/Sad/0010 forward s4 raw`, `train/training-run ferv39k forward raw`. */

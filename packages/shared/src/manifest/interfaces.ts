@@ -8,11 +8,12 @@ import type { PipelineStage } from '../pipeline/catalogue.js';
 import type {
   ArtifactClaim,
   ArtifactFileRow,
+  ArtifactParamsRow,
   ArtifactFilter,
   ArtifactIdentity,
-  ArtifactPlan,
   ArtifactPlanInfo,
   ArtifactRow,
+  ArtifactState,
   ArtifactStatusCount,
   ClaimOptions,
   ClipCounts,
@@ -28,7 +29,6 @@ import type {
   IngestIssueInput,
   IngestIssueRow,
   Lease,
-  PlanOptions,
   RegisterCounts,
   RegisteredArtifact,
   RunRow,
@@ -99,7 +99,7 @@ export interface RunLog {
 /**
  * Every artifact the pipeline makes, with its cache key, recorded file and claim.
  *
- * Protocol, per item: `planArtifact` (skip or todo) → `claim` → write the file atomically →
+ * Protocol, per item: plan (skip or todo: `checkArtifact` in ../atomic) → `claim` → write the file atomically →
  * `complete` (or `fail`, or `release` to leave it for later). `produceArtifact` in ../atomic
  * is the one way stages run it.
  */
@@ -109,6 +109,12 @@ export interface ArtifactLedger {
   /** Identifies this ledger's claims; one per open manifest, so two in one process compete too. */
   readonly claimToken: string;
   getArtifact(identity: ArtifactIdentity): Promise<ArtifactRow | undefined>;
+  /**
+   * What a check reads of many artifacts' rows, in the order asked (undefined where there is
+   * none), a few hundred per query: what planning hundreds of thousands of items
+   * (`checkArtifacts` in ../atomic) reads.
+   */
+  getArtifactStates(identities: readonly ArtifactIdentity[]): Promise<Array<ArtifactState | undefined>>;
   /** In creation order. */
   listArtifacts(filter?: ArtifactFilter): Promise<ArtifactRow[]>;
   /**
@@ -120,13 +126,8 @@ export interface ArtifactLedger {
     /** Only these columns (default all of `ArtifactFileRow`). */
     columns?: readonly K[],
   ): Promise<Array<Pick<ArtifactFileRow, K>>>;
-  /**
-   * Decides whether an artifact must be (re)made. `skip` only when the row is done with the same
-   * cache key and the file at the same path still has the recorded size and sha256 (re-read in
-   * full unless `verify: 'size'`). A done row that fails those checks, or whose key changed, is
-   * marked stale here, so that `claim` hands it out.
-   */
-  planArtifact(identity: ArtifactIdentity, info: ArtifactPlanInfo, options?: PlanOptions): Promise<ArtifactPlan>;
+  /** `listArtifacts` narrowed to a per-clip artifact's clip, file and parameters (feature lists read each one's window count). */
+  listArtifactParams(filter?: ArtifactFilter): Promise<ArtifactParamsRow[]>;
   /**
    * Takes an artifact for this process, atomically: marks it pending and owned by this ledger
    * (pid, host, token, lease expiry). Returns null when another live process holds an unexpired
@@ -160,6 +161,11 @@ export interface ArtifactLedger {
   releaseClaims(): Promise<number>;
   /** Marks one done or failed artifact stale, with the reason. Returns whether it changed. */
   invalidate(identity: ArtifactIdentity, reason: string): Promise<boolean>;
+  /**
+   * Marks a done or failed row stale, with the reason, if it is still as it was read (another
+   * process may have moved it on meanwhile); returns the row as it now stands.
+   */
+  invalidateRow(row: ArtifactState, reason: string): Promise<ArtifactState>;
   /**
    * Marks done/failed artifacts matching `filter` stale (pass `status` to choose other
    * statuses). With `cacheKeyNot`, only those whose key differs. Returns how many changed.

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, w
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { checkArtifact } from '../atomic/produce-artifact.js';
 import { cacheKey } from '../cache/cache-key.js';
 import type { CacheKeyInput } from '../cache/types.js';
 import { ManifestError } from '../errors/index.js';
@@ -497,6 +498,66 @@ describe.each(BACKENDS)('ManifestStore clips, labels, issues and runs (%s)', (ba
     ]);
   });
 
+  it('upserts many clips and sources a chunk at a time with exact counts, a clip twice in one call counted as one at a time would', async () => {
+    const many = Array.from(
+      { length: 1203 },
+      (_, i): ClipInput => ({ ...sadClip, id: `Bulk/${String(i).padStart(4, '0')}`, contentHash: `h${i}` }),
+    );
+    expect(await store.clips.upsertClips(many)).toEqual({ inserted: 1203, updated: 0, unchanged: 0, artifactsMarkedStale: 0 });
+    const rawOf = (clip: ClipInput) => ({
+      clipId: clip.id,
+      kind: 'raw' as const,
+      path: `/raw/${clip.id}.mp4`,
+      contentHash: `r-${clip.contentHash}`,
+      frameCount: 47,
+      isFrameFolder: false,
+    });
+    expect(await store.clips.upsertClipSources(many.map(rawOf))).toEqual({
+      inserted: 1203,
+      updated: 0,
+      unchanged: 0,
+      artifactsMarkedStale: 0,
+    });
+    await addDoneArtifact(featureIdentity('Bulk/0700', 'forward', 4, 'raw'), 'bulk-700.npy');
+    await addDoneArtifact(featureIdentity('Bulk/0701', 'forward', 4, 'raw'), 'bulk-701.npy');
+    const writesBefore = await clipWrites(store);
+    expect(await store.clips.upsertClips(many)).toEqual({ inserted: 0, updated: 0, unchanged: 1203, artifactsMarkedStale: 0 });
+    expect(await clipWrites(store)).toBe(writesBefore);
+
+    // 0700 relabelled then given new content in the same call; 0701's content changed twice; a new clip, twice
+    const changed = [
+      ...many,
+      { ...many[700], label: 3 } as ClipInput,
+      { ...many[700], label: 3, contentHash: 'h700b' } as ClipInput,
+      { ...many[701], contentHash: 'h701b' } as ClipInput,
+      { ...many[701], contentHash: 'h701c' } as ClipInput,
+      { ...sadClip, id: 'Bulk/new' },
+      { ...sadClip, id: 'Bulk/new' },
+    ];
+    expect(await store.clips.upsertClips(changed)).toEqual({ inserted: 1, updated: 4, unchanged: 1204, artifactsMarkedStale: 2 });
+    expect(await store.clips.getClip('Bulk/0700')).toMatchObject({ label: 3, contentHash: 'h700b' });
+    expect((await store.clips.getClip('Bulk/0701'))?.contentHash).toBe('h701c');
+    expect(await store.clips.countClips()).toBe(1204);
+    expect((await store.artifacts.listArtifacts()).map((row) => [row.clipId, row.status])).toEqual([
+      ['Bulk/0700', 'stale'],
+      ['Bulk/0701', 'stale'],
+    ]);
+
+    const sources = [
+      ...many.map(rawOf),
+      { ...rawOf(many[5] as ClipInput), contentHash: 'r-new' },
+      { ...rawOf(many[6] as ClipInput), path: '/moved.mp4' },
+    ];
+    expect(await store.clips.upsertClipSources(sources)).toEqual({ inserted: 0, updated: 2, unchanged: 1203, artifactsMarkedStale: 0 });
+    expect((await store.clips.getClipSource('Bulk/0005', 'raw'))?.contentHash).toBe('r-new');
+    expect((await store.clips.getClipSource('Bulk/0006', 'raw'))?.path).toBe('/moved.mp4');
+    // a source of a clip that is not there: nothing of the call is written
+    await expect(
+      store.clips.upsertClipSources([{ ...rawOf(many[7] as ClipInput), contentHash: 'r-x' }, rawOf({ ...sadClip, id: 'Bulk/missing' })]),
+    ).rejects.toThrow('clip source raw of Bulk/missing: expected an existing clip, got none');
+    expect((await store.clips.getClipSource('Bulk/0007', 'raw'))?.contentHash).toBe('r-h7');
+  });
+
   it('a changed source hash marks only the artifacts made from that source stale', async () => {
     await store.clips.upsertClip(sadClip);
     const raw = {
@@ -676,44 +737,44 @@ describe.each(BACKENDS)('ManifestStore artifact protocol (%s)', (backend) => {
     const identity = identityFor(sadClip.id, 4);
     const key = keyFor('hash-a');
     const info = { cacheKey: key, path: pathFor(identity), params };
-    expect(await store.artifacts.planArtifact(identity, info)).toMatchObject({ decision: 'todo', reason: 'new' });
+    expect(await checkArtifact(store, identity, info, { verify: 'hash' })).toMatchObject({ decision: 'todo', reason: 'new' });
     await produce(identity, key, 'features v1 bytes');
-    expect(await store.artifacts.planArtifact(identity, info)).toMatchObject({ decision: 'skip', reason: 'up-to-date' });
+    expect(await checkArtifact(store, identity, info, { verify: 'hash' })).toMatchObject({ decision: 'skip', reason: 'up-to-date' });
 
     // A different key from a parameter, an input hash or the code version: todo, old row stale first.
     for (const changed of [keyFor('hash-a', { ...params, window: 'inside' }), keyFor('hash-a2'), keyFor('hash-a', params, 'extract-2')]) {
       expect(changed).not.toBe(key);
-      const plan = await store.artifacts.planArtifact(identity, { ...info, cacheKey: changed });
+      const plan = await checkArtifact(store, identity, { ...info, cacheKey: changed }, { verify: 'hash' });
       expect(plan).toMatchObject({ decision: 'todo', reason: 'key-changed' });
       expect(plan.row?.status).toBe('stale');
       await produce(identity, key, 'features v1 bytes');
     }
-    expect(await store.artifacts.planArtifact(identity, info)).toMatchObject({ decision: 'skip' });
+    expect(await checkArtifact(store, identity, info, { verify: 'hash' })).toMatchObject({ decision: 'skip' });
 
     // Corrupted: same size, different bytes.
     const original = readFileSync(info.path);
     writeFileSync(info.path, Buffer.from('features v1 BYTES'));
     expect(readFileSync(info.path).length).toBe(original.length);
-    expect(await store.artifacts.planArtifact(identity, info, { verify: 'size' })).toMatchObject({ decision: 'skip' });
-    const corrupted = await store.artifacts.planArtifact(identity, info);
+    expect(await checkArtifact(store, identity, info, { verify: 'size' })).toMatchObject({ decision: 'skip' });
+    const corrupted = await checkArtifact(store, identity, info, { verify: 'hash' });
     expect(corrupted).toMatchObject({ decision: 'todo', reason: 'hash-mismatch' });
     expect(corrupted.row?.status).toBe('stale');
-    expect(await store.artifacts.planArtifact(identity, info)).toMatchObject({ decision: 'todo', reason: 'stale' });
+    expect(await checkArtifact(store, identity, info, { verify: 'hash' })).toMatchObject({ decision: 'todo', reason: 'stale' });
     await produce(identity, key, 'features v1 bytes');
 
     // Truncated: size differs.
     writeFileSync(info.path, 'features');
-    expect(await store.artifacts.planArtifact(identity, info)).toMatchObject({ decision: 'todo', reason: 'size-mismatch' });
+    expect(await checkArtifact(store, identity, info, { verify: 'hash' })).toMatchObject({ decision: 'todo', reason: 'size-mismatch' });
     await produce(identity, key, 'features v1 bytes');
 
     // Deleted.
     unlinkSync(info.path);
     expect((await store.status.summary()).stages[0]).toMatchObject({ done: 0, missing: 1 });
-    expect(await store.artifacts.planArtifact(identity, info)).toMatchObject({ decision: 'todo', reason: 'file-missing' });
+    expect(await checkArtifact(store, identity, info, { verify: 'hash' })).toMatchObject({ decision: 'todo', reason: 'file-missing' });
     await produce(identity, key, 'features v1 bytes');
 
     // Moved elsewhere by the config: redo at the new path.
-    expect(await store.artifacts.planArtifact(identity, { ...info, path: path.join(dir, 'elsewhere.npy') })).toMatchObject({
+    expect(await checkArtifact(store, identity, { ...info, path: path.join(dir, 'elsewhere.npy') }, { verify: 'hash' })).toMatchObject({
       decision: 'todo',
       reason: 'path-changed',
     });
@@ -765,7 +826,7 @@ describe.each(BACKENDS)('ManifestStore artifact protocol (%s)', (backend) => {
     // Applying the same keys again changes nothing more.
     expect(await store.artifacts.markStaleByKeys(expected)).toBe(0);
     for (const { identity, cacheKey: key } of expected) {
-      const plan = await store.artifacts.planArtifact(identity, { cacheKey: key, path: pathFor(identity) });
+      const plan = await checkArtifact(store, identity, { cacheKey: key, path: pathFor(identity) }, { verify: 'hash' });
       expect(plan.decision).toBe(identity.stride === 8 ? 'todo' : 'skip');
     }
 

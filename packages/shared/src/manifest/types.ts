@@ -122,6 +122,9 @@ export interface ArtifactRow {
   completedAt: Date | null;
 }
 
+/** What `listArtifactParams` reads of each artifact. */
+export type ArtifactParamsRow = Pick<ArtifactRow, 'clipId' | 'path' | 'params'>;
+
 /** What `listArtifactFiles` reads of each artifact. */
 export type ArtifactFileRow = Pick<
   ArtifactRow,
@@ -221,19 +224,20 @@ export type PlanReason =
   | 'pending'
   | 'path-changed';
 
+/**
+ * What deciding whether an artifact is up to date reads of its row (`getArtifactStates`): its
+ * key, status, recorded file, and what tells whether the row is still as it was read.
+ */
+export type ArtifactState = Pick<
+  ArtifactRow,
+  'id' | 'identity' | 'status' | 'cacheKey' | 'path' | 'bytes' | 'contentHash' | 'fileStamp' | 'error' | 'completedAt'
+>;
+
 export interface ArtifactPlan {
   decision: 'skip' | 'todo';
   reason: PlanReason;
   /** The row as it stands after planning (undefined for a new item). */
-  row: ArtifactRow | undefined;
-}
-
-export interface PlanOptions {
-  /**
-   * `hash` (default) re-reads a done file and compares its sha256; `size` trusts a file with
-   * the recorded size (for quick status checks, not for deciding to skip work).
-   */
-  verify?: 'hash' | 'size';
+  row: ArtifactState | undefined;
 }
 
 /** A claim this store holds on an artifact. */

@@ -31,12 +31,28 @@ export function confinedRelativePath(text: string, where: string): string {
  * `confinedRelativePath`): the one way a stage turns a clip id or listed path into a file name.
  */
 export function resolveInside(root: string, text: string, where: string): string {
-  const resolvedRoot = path.resolve(root);
-  const resolved = path.resolve(resolvedRoot, confinedRelativePath(text, where));
-  // belt and braces: whatever normalisation did, the result must still be below the root
-  const relative = path.relative(resolvedRoot, resolved);
-  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) {
-    throw new InputError(`${where}: expected a path inside ${resolvedRoot}, got "${text}"`, resolved, { reason: 'path_escape' });
-  }
-  return resolved;
+  // biome-ignore lint/style/noNonNullAssertion: one root, one path
+  return insideEach([root])(text, where)[0]!;
+}
+
+/**
+ * `resolveInside` of one relative path under each of several roots (a clip's feature file in
+ * each feature folder), for many paths: the roots are resolved once and the path confined once
+ * (a plan of 233,610 feature files would otherwise spend most of its time on both).
+ */
+export function insideEach(roots: readonly string[]): (text: string, where: string) => string[] {
+  const resolvedRoots = roots.map((root) => path.resolve(root));
+  const prefixes = resolvedRoots.map((root) => (root.endsWith(path.sep) ? root : `${root}${path.sep}`));
+  return (text, where) => {
+    const relative = confinedRelativePath(text, where);
+    return resolvedRoots.map((root, i) => {
+      // a confined path is normalised, relative and free of leading `..`: joined, it stays below the root
+      const resolved = path.join(root, relative);
+      // belt and braces: whatever normalisation did, the result must still be below the root
+      if (!resolved.startsWith(prefixes[i] ?? root)) {
+        throw new InputError(`${where}: expected a path inside ${root}, got "${text}"`, resolved, { reason: 'path_escape' });
+      }
+      return resolved;
+    });
+  };
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { cacheKey, cacheKeyOfInput } from '../cache/cache-key.js';
 import type { CacheKeyInput } from '../cache/types.js';
 import { ConfigError } from '../errors/index.js';
-import { resolveInside } from '../paths/confine.js';
+import { insideEach } from '../paths/confine.js';
 import type { ClipSourceKind, Direction } from '../manifest/constants.js';
 
 /** The pipeline's stages in run order (`pthnet status` lists them in this order). */
@@ -114,7 +114,14 @@ export function featureIdentity(
  * (`path_escape`): ids come from lists, and a list never decides where a file is written.
  */
 export function featurePath(dataDir: string, clipId: string, folder: FeatureFolder): string {
-  return resolveInside(path.join(dataDir, 'features', featureFolderName(folder)), `${clipId}.npy`, `clip id "${clipId}"`);
+  // biome-ignore lint/style/noNonNullAssertion: one folder, one path
+  return featurePathsOf(dataDir, [folder])(clipId)[0]!;
+}
+
+/** `featurePath` of a clip in each of several feature folders, for many clips (a whole plan): the folders are resolved once and each clip id confined once. */
+export function featurePathsOf(dataDir: string, folders: readonly FeatureFolder[]): (clipId: string) => string[] {
+  const inside = insideEach(folders.map((folder) => path.join(dataDir, 'features', featureFolderName(folder))));
+  return (clipId) => inside(`${clipId}.npy`, `clip id "${clipId}"`);
 }
 
 // ------------------------------------------------------------------- datasets

@@ -277,27 +277,45 @@ async function extractClaimed(
  * Rewrites each feature folder's lists (`<split>.txt`, reference format) from the manifest; a list
  * whose content is already that is left alone, so that a rerun with nothing to do writes nothing.
  */
+/**
+ * The `windows` of a feature row's params. They are canonical JSON (sorted keys, no spaces), so the
+ * number is read where it stands; parsing 233,610 params whole cost most of a no-op rerun's lists.
+ */
+function windowsOf(params: string | null): number {
+  const found = params === null ? null : /"windows":(\d+)[,}]/.exec(params);
+  // (only where the key is there once: a nested "windows" would make the place ambiguous)
+  if (found !== null && params?.indexOf('"windows":', found.index + 1) === -1) return Number(found[1]);
+  return (JSON.parse(params ?? '{}') as { windows?: number }).windows ?? 0;
+}
+
 export async function writeFeatureLists(store: ManifestStore, dataDir: string): Promise<string[]> {
   const root = resolve(dataDir);
   const featuresDir = join(root, 'features');
-  const byFile = new Map<string, string[]>();
+  // folder → split → lines: the list file's name is made once per list, not per row (233,610 rows)
+  const byList = new Map<string, Map<string, string[]>>();
   const clips = new Map((await store.clips.listClips({}, ['id', 'split', 'label'])).map((c) => [c.id, c]));
+  const prefix = `${featuresDir}/`;
   for (const row of await store.artifacts.listArtifactParams({ stage: 'extract', kind: 'features', status: 'done' })) {
-    if (!row.path.startsWith(`${featuresDir}/`) || row.clipId === null) continue;
+    if (!row.path.startsWith(prefix) || row.clipId === null) continue;
     const clip = clips.get(row.clipId);
     // recorded paths are absolute and normalised: below the features folder, slicing is `relative` without its cost at 233,610 rows
-    const folderEnd = row.path.indexOf('/', featuresDir.length + 1);
+    const folderEnd = row.path.indexOf('/', prefix.length);
     if (folderEnd < 0) continue;
     const inData = row.path.slice(root.length + 1);
-    const folder = row.path.slice(featuresDir.length + 1, folderEnd);
+    const folder = row.path.slice(prefix.length, folderEnd);
     const split = clip?.split ?? 'all';
-    const windows = (JSON.parse(row.params ?? '{}') as { windows?: number }).windows ?? 0;
-    const key = join(featuresDir, folder, `${split}.txt`);
-    const line = `${inData} ${windows} ${clip?.label ?? 0}`;
-    const lines = byFile.get(key);
+    const line = `${inData} ${windowsOf(row.params)} ${clip?.label ?? 0}`;
+    let splits = byList.get(folder);
+    if (splits === undefined) {
+      splits = new Map();
+      byList.set(folder, splits);
+    }
+    const lines = splits.get(split);
     if (lines) lines.push(line);
-    else byFile.set(key, [line]);
+    else splits.set(split, [line]);
   }
+  const byFile = new Map<string, string[]>();
+  for (const [folder, splits] of byList) for (const [split, lines] of splits) byFile.set(join(featuresDir, folder, `${split}.txt`), lines);
   for (const [file, lines] of byFile) {
     const text = `${lines.sort().join('\n')}\n`;
     if (existsSync(file) && readFileSync(file, 'utf8') === text) continue;

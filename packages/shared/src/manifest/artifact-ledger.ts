@@ -193,9 +193,17 @@ export class ManifestArtifactLedger implements ArtifactLedger {
       return await this.#backend.transaction(async () => {
         const now = await this.#backend.now();
         const expiresAt = new Date(now.getTime() + leaseMs);
-        // Another worker in the middle of claiming or completing this item holds its row: move on.
-        const row = await this.#backend.lockArtifact(key, 'skip-locked');
-        if (row === 'locked') return null;
+        // Another worker in the middle of claiming or completing this item holds its row: move on,
+        // unless the item is ours already (claimed before the work, claimed again to write it): then
+        // the other worker is only looking at it, and giving up would leave our own claim undone
+        // until its lease ran out (seen on PostgreSQL with four workers on one clip).
+        let row = await this.#backend.lockArtifact(key, 'skip-locked');
+        if (row === 'locked') {
+          const seen = await this.rowByKey(key);
+          if (seen?.status !== 'pending' || seen.claimToken !== this.claimToken) return null;
+          row = await this.#backend.lockArtifact(key, 'wait');
+          if (row === 'locked') return null;
+        }
         const claimColumns = {
           status: 'pending' as const,
           cacheKey: info.cacheKey,

@@ -274,10 +274,6 @@ async function extractClaimed(
 }
 
 /**
- * Rewrites each feature folder's lists (`<split>.txt`, reference format) from the manifest; a list
- * whose content is already that is left alone, so that a rerun with nothing to do writes nothing.
- */
-/**
  * The `windows` of a feature row's params. They are canonical JSON (sorted keys, no spaces), so the
  * number is read where it stands; parsing 233,610 params whole cost most of a no-op rerun's lists.
  */
@@ -288,6 +284,10 @@ function windowsOf(params: string | null): number {
   return (JSON.parse(params ?? '{}') as { windows?: number }).windows ?? 0;
 }
 
+/**
+ * Rewrites each feature folder's lists (`<split>.txt`, reference format) from the manifest; a list
+ * whose content is already that is left alone, so that a rerun with nothing to do writes nothing.
+ */
 export async function writeFeatureLists(store: ManifestStore, dataDir: string): Promise<string[]> {
   const root = resolve(dataDir);
   const featuresDir = join(root, 'features');
@@ -295,7 +295,11 @@ export async function writeFeatureLists(store: ManifestStore, dataDir: string): 
   const byList = new Map<string, Map<string, string[]>>();
   const clips = new Map((await store.clips.listClips({}, ['id', 'split', 'label'])).map((c) => [c.id, c]));
   const prefix = `${featuresDir}/`;
-  for (const row of await store.artifacts.listArtifactParams({ stage: 'extract', kind: 'features', status: 'done' })) {
+  for (const row of await store.artifacts.listArtifactFiles({ stage: 'extract', kind: 'features', status: 'done' }, [
+    'clipId',
+    'path',
+    'params',
+  ])) {
     if (!row.path.startsWith(prefix) || row.clipId === null) continue;
     const clip = clips.get(row.clipId);
     // recorded paths are absolute and normalised: below the features folder, slicing is `relative` without its cost at 233,610 rows

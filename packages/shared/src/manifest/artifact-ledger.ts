@@ -13,7 +13,7 @@ import type { PipelineStage } from '../pipeline/catalogue.js';
 import type {
   ArtifactClaim,
   ArtifactFileRow,
-  ArtifactParamsRow,
+  ArtifactListColumn,
   ArtifactFilter,
   ArtifactIdentity,
   ArtifactPlanInfo,
@@ -123,12 +123,12 @@ export class ManifestArtifactLedger implements ArtifactLedger {
     return this.db.select().from(artifacts).where(filterCondition(artifacts, filter)).orderBy(asc(artifacts.id));
   }
 
-  async listArtifactFiles<K extends keyof ArtifactFileRow = keyof ArtifactFileRow>(
+  async listArtifactFiles<K extends ArtifactListColumn = keyof ArtifactFileRow>(
     filter: ArtifactFilter = {},
     columns?: readonly K[],
-  ): Promise<Array<Pick<ArtifactFileRow, K>>> {
+  ): Promise<Array<Pick<ArtifactRow, K>>> {
     const artifacts = this.table;
-    const all = {
+    const listable = {
       clipId: artifacts.clipId,
       direction: artifacts.direction,
       stride: artifacts.stride,
@@ -139,20 +139,17 @@ export class ManifestArtifactLedger implements ArtifactLedger {
       bytes: artifacts.bytes,
       contentHash: artifacts.contentHash,
       fileStamp: artifacts.fileStamp,
+      params: artifacts.params,
     };
     // each column left out is a value fewer to decode and map, times hundreds of thousands of rows
-    const picked =
-      columns === undefined ? all : (Object.fromEntries(columns.map((column) => [column, all[column]])) as unknown as typeof all);
-    return this.db.select(picked).from(artifacts).where(filterCondition(artifacts, filter)).orderBy(asc(artifacts.id));
-  }
-
-  async listArtifactParams(filter: ArtifactFilter = {}): Promise<ArtifactParamsRow[]> {
-    const artifacts = this.table;
-    return this.db
-      .select({ clipId: artifacts.clipId, path: artifacts.path, params: artifacts.params })
+    const { params: _params, ...fileRow } = listable;
+    const picked = columns === undefined ? fileRow : Object.fromEntries(columns.map((column) => [column, listable[column]]));
+    // (the columns are picked at run time: the row type is the pick the caller asked for)
+    return (await this.db
+      .select(picked as typeof listable)
       .from(artifacts)
       .where(filterCondition(artifacts, filter))
-      .orderBy(asc(artifacts.id));
+      .orderBy(asc(artifacts.id))) as unknown as Array<Pick<ArtifactRow, K>>;
   }
 
   async getArtifactStates(identities: readonly ArtifactIdentity[]): Promise<Array<ArtifactState | undefined>> {

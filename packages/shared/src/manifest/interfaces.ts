@@ -8,7 +8,7 @@ import type { PipelineStage } from '../pipeline/catalogue.js';
 import type {
   ArtifactClaim,
   ArtifactFileRow,
-  ArtifactParamsRow,
+  ArtifactListColumn,
   ArtifactFilter,
   ArtifactIdentity,
   ArtifactPlanInfo,
@@ -121,13 +121,11 @@ export interface ArtifactLedger {
    * `listArtifacts` narrowed to what deciding "unchanged" needs (a per-clip artifact's identity
    * parts, status, key, file, hash, stamp): light enough for hundreds of thousands of rows.
    */
-  listArtifactFiles<K extends keyof ArtifactFileRow = keyof ArtifactFileRow>(
+  listArtifactFiles<K extends ArtifactListColumn = keyof ArtifactFileRow>(
     filter?: ArtifactFilter,
     /** Only these columns (default all of `ArtifactFileRow`). */
     columns?: readonly K[],
-  ): Promise<Array<Pick<ArtifactFileRow, K>>>;
-  /** `listArtifacts` narrowed to a per-clip artifact's clip, file and parameters (feature lists read each one's window count). */
-  listArtifactParams(filter?: ArtifactFilter): Promise<ArtifactParamsRow[]>;
+  ): Promise<Array<Pick<ArtifactRow, K>>>;
   /**
    * Takes an artifact for this process, atomically: marks it pending and owned by this ledger
    * (pid, host, token, lease expiry). Returns null when another live process holds an unexpired

@@ -122,14 +122,14 @@ export interface ArtifactRow {
   completedAt: Date | null;
 }
 
-/** What `listArtifactParams` reads of each artifact. */
-export type ArtifactParamsRow = Pick<ArtifactRow, 'clipId' | 'path' | 'params'>;
-
-/** What `listArtifactFiles` reads of each artifact. */
+/** What `listArtifactFiles` reads of each artifact (by default; `ArtifactListColumn` names what it can). */
 export type ArtifactFileRow = Pick<
   ArtifactRow,
   'clipId' | 'direction' | 'stride' | 'source' | 'status' | 'cacheKey' | 'path' | 'bytes' | 'contentHash' | 'fileStamp'
 >;
+
+/** The columns `listArtifactFiles` can read: `ArtifactFileRow`'s, and the parameters (feature lists read each one's window count). */
+export type ArtifactListColumn = keyof ArtifactFileRow | 'params';
 
 /** A clip as ingest describes it. */
 export interface ClipInput {

@@ -1,8 +1,7 @@
 /** `pnpm bench scale [flags]`: see USAGE. */
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { ConfigError } from 'shared';
+import { benchFlags, positiveIntegerFlag } from 'shared';
 import { NOOP_TARGET_S } from './constants.js';
 import { formatScaleTable, runScaleBench } from './scale.js';
 
@@ -19,30 +18,18 @@ process. Prints each stage's time (its recorded run, and the whole process) on s
   --rerun-only       only the no-op rerun, on the data the previous run left (no first run)
   -h, --help         this text`;
 
-if (process.argv.includes('--help') || process.argv.includes('-h')) {
-  process.stdout.write(`${USAGE}\n`);
-  process.exit(0);
-}
-
-const { values } = parseArgs({
-  options: {
-    dir: { type: 'string', default: path.join(tmpdir(), 'pthnet-bench-scale') },
-    every: { type: 'string', default: '1' },
-    epochs: { type: 'string', default: '1' },
-    'skip-train': { type: 'boolean', default: false },
-    'rerun-only': { type: 'boolean', default: false },
-  },
+const values = benchFlags(USAGE, {
+  dir: { type: 'string', default: path.join(tmpdir(), 'pthnet-bench-scale') },
+  every: { type: 'string', default: '1' },
+  epochs: { type: 'string', default: '1' },
+  'skip-train': { type: 'boolean', default: false },
+  'rerun-only': { type: 'boolean', default: false },
 });
-const positive = (flag: string, text: string) => {
-  const n = Number(text);
-  if (!(Number.isInteger(n) && n >= 1)) throw new ConfigError(`--${flag}: expected a positive integer, got "${text}"`);
-  return n;
-};
 
 const result = await runScaleBench({
   dir: path.resolve(values.dir),
-  every: positive('every', values.every),
-  epochs: positive('epochs', values.epochs),
+  every: positiveIntegerFlag('every', values.every),
+  epochs: positiveIntegerFlag('epochs', values.epochs),
   skipTrain: values['skip-train'],
   rerunOnly: values['rerun-only'],
   log: (line) => process.stderr.write(`[bench scale] ${line}\n`),

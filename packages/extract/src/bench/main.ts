@@ -4,8 +4,8 @@
  * prints the backbone benchmark (through the backbone registry), decode frames/s and the passes
  * window sharing saves as JSON on stdout, progress on stderr.
  */
-import { parseArgs } from 'node:util';
 import type { BackendPreference } from 'shared';
+import { benchFlags } from 'shared';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { benchDecode, benchWindowSharing } from './pipeline.js';
@@ -28,22 +28,15 @@ reference clip list. Prints JSON on stdout, progress on stderr.
   --list <file>        reference clip list for window sharing (default: FERV39k train_All.txt)
   -h, --help           this text`;
 
-if (process.argv.includes('--help') || process.argv.includes('-h')) {
-  process.stdout.write(`${USAGE}\n`);
-  process.exit(0);
-}
-
-const { values } = parseArgs({
-  options: {
-    sizes: { type: 'string', default: '112,224' },
-    seconds: { type: 'string', default: '3' },
-    batch: { type: 'string', default: '1' },
-    workers: { type: 'string', default: '2' },
-    backend: { type: 'string', default: 'auto' },
-    backbone: { type: 'string', default: 'videomae-v2' },
-    preset: { type: 'string', default: 'vit-s16' },
-    list: { type: 'string', default: resolve(import.meta.dirname, '../../../../../shared/data/annotations/ferv39k/train_All.txt') },
-  },
+const values = benchFlags(USAGE, {
+  sizes: { type: 'string', default: '112,224' },
+  seconds: { type: 'string', default: '3' },
+  batch: { type: 'string', default: '1' },
+  workers: { type: 'string', default: '2' },
+  backend: { type: 'string', default: 'auto' },
+  backbone: { type: 'string', default: 'videomae-v2' },
+  preset: { type: 'string', default: 'vit-s16' },
+  list: { type: 'string', default: resolve(import.meta.dirname, '../../../../../shared/data/annotations/ferv39k/train_All.txt') },
 });
 
 let result: VitBenchResult;

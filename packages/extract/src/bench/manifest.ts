@@ -7,8 +7,9 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import {
+  benchFlags,
+  positiveIntegerFlag,
   ConfigError,
   MANIFEST_ENV_VAR,
   ManifestStore,
@@ -43,28 +44,16 @@ Prints the figures on stderr, JSON on stdout.
   --dir <folder>     scratch folder for the SQLite file and the feature files (default: a new temp folder, removed after)
   -h, --help         this text`;
 
-if (process.argv.includes('--help') || process.argv.includes('-h')) {
-  process.stdout.write(`${USAGE}\n`);
-  process.exit(0);
-}
-
-const { values } = parseArgs({
-  options: {
-    clips: { type: 'string', default: '38935' },
-    claims: { type: 'string', default: '2000' },
-    reruns: { type: 'string', default: '3' },
-    postgres: { type: 'string' },
-    dir: { type: 'string' },
-  },
+const values = benchFlags(USAGE, {
+  clips: { type: 'string', default: '38935' },
+  claims: { type: 'string', default: '2000' },
+  reruns: { type: 'string', default: '3' },
+  postgres: { type: 'string' },
+  dir: { type: 'string' },
 });
-const positive = (flag: string, text: string) => {
-  const n = Number(text);
-  if (!(Number.isInteger(n) && n >= 1)) throw new ConfigError(`--${flag}: expected a positive integer, got "${text}"`);
-  return n;
-};
-const clipCount = positive('clips', values.clips);
-const claimCount = positive('claims', values.claims);
-const rerunCount = positive('reruns', values.reruns);
+const clipCount = positiveIntegerFlag('clips', values.clips);
+const claimCount = positiveIntegerFlag('claims', values.claims);
+const rerunCount = positiveIntegerFlag('reruns', values.reruns);
 const postgresUrl = values.postgres ?? process.env[MANIFEST_ENV_VAR];
 
 const clipId = (i: number) => `Scene${i % 22}/Emotion${i % 7}/${String(i).padStart(5, '0')}`;

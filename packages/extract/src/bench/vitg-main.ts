@@ -5,10 +5,9 @@
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { mkdir } from 'node:fs/promises';
 import type { BackendPreference } from 'shared';
-import { ConfigError, formatByteSize, parseByteSize } from 'shared';
+import { ConfigError, benchFlags, formatByteSize, parseByteSize } from 'shared';
 import { benchVitg } from './vitg.js';
 
 const USAGE = `Usage: pnpm bench vitg [flags]
@@ -27,21 +26,14 @@ resident memory of the process (all threads). Also writes random PTH-Net network
   --backend <name>       backend of the workers (default wasm)
   -h, --help             this text`;
 
-if (process.argv.includes('--help') || process.argv.includes('-h')) {
-  process.stdout.write(`${USAGE}\n`);
-  process.exit(0);
-}
-
-const { values } = parseArgs({
-  options: {
-    dir: { type: 'string', default: join(tmpdir(), 'pthnet-bench-vitg') },
-    workers: { type: 'string', default: '2' },
-    batch: { type: 'string' },
-    calls: { type: 'string', default: '1' },
-    seed: { type: 'string', default: '0' },
-    'weight-budget': { type: 'string' },
-    backend: { type: 'string', default: 'wasm' },
-  },
+const values = benchFlags(USAGE, {
+  dir: { type: 'string', default: join(tmpdir(), 'pthnet-bench-vitg') },
+  workers: { type: 'string', default: '2' },
+  batch: { type: 'string' },
+  calls: { type: 'string', default: '1' },
+  seed: { type: 'string', default: '0' },
+  'weight-budget': { type: 'string' },
+  backend: { type: 'string', default: 'wasm' },
 });
 
 try {

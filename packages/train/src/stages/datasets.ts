@@ -78,8 +78,7 @@ interface PlannedClip {
  * rerun after, not a dataset to pack from other files).
  */
 async function withPaths(store: ManifestStore, config: PipelineConfig, spec: PackedDatasetSpec, clips: readonly PlannedClip[]) {
-  const filter = { kind: 'features', status: 'done', direction: spec.direction, source: spec.source } as const;
-  const rows = await store.artifacts.listArtifactFiles(filter, ['clipId', 'stride', 'path', 'contentHash']);
+  const rows = await store.artifacts.listArtifactFiles(doneFeaturesOf(spec), ['clipId', 'stride', 'path', 'contentHash']);
   const byKey = new Map(rows.map((row) => [`${row.clipId}\u0000${row.stride}`, row]));
   const strides = config.datasets.strides;
   return clips.map((clip): PackedClipSource => {
@@ -106,7 +105,6 @@ async function featureHashes(
   config: PipelineConfig,
   spec: Pick<PackedDatasetSpec, 'direction' | 'source'>,
 ): Promise<FeatureHashes> {
-  const filter = { kind: 'features', status: 'done', direction: spec.direction, source: spec.source } as const;
   // (two levels at one stride share its files)
   const levelsOf = new Map<number, number[]>();
   LEVELS.forEach((level, i) => {
@@ -114,7 +112,7 @@ async function featureHashes(
     levelsOf.set(stride, [...(levelsOf.get(stride) ?? []), i]);
   });
   const hashesOf: FeatureHashes = new Map();
-  for (const row of await store.artifacts.listArtifactFiles(filter, ['clipId', 'stride', 'contentHash'])) {
+  for (const row of await store.artifacts.listArtifactFiles(doneFeaturesOf(spec), ['clipId', 'stride', 'contentHash'])) {
     const levels = row.stride === null ? undefined : levelsOf.get(row.stride);
     if (row.clipId === null || levels === undefined) continue;
     let hashes = hashesOf.get(row.clipId);
@@ -125,6 +123,11 @@ async function featureHashes(
     for (const level of levels) hashes[level] = row.contentHash ?? '';
   }
   return hashesOf;
+}
+
+/** The done features a spec's datasets are packed from: its direction and source. */
+function doneFeaturesOf(spec: Pick<PackedDatasetSpec, 'direction' | 'source'>) {
+  return { kind: 'features', status: 'done', direction: spec.direction, source: spec.source } as const;
 }
 
 /** Per clip, its done features' content hashes by level (H, M, L), undefined where a level is not done. */

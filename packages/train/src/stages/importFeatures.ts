@@ -246,7 +246,6 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
 
   // The same clip twice in one list: a repeat is ignored (named); two labels anywhere leave it out.
   const firstInList = new Map<string, Map<string, ImportLine>>();
-  const labelsOf = new Map<string, ImportLine[]>();
   const kept: ImportLine[] = [];
   for (const line of lines) {
     const inList = firstInList.get(line.listFile) ?? new Map<string, ImportLine>();
@@ -261,11 +260,9 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
       continue;
     }
     if (first === undefined) inList.set(line.entry.clipId, line);
-    const at = labelsOf.get(line.entry.clipId);
-    if (at === undefined) labelsOf.set(line.entry.clipId, [line]);
-    else at.push(line);
     kept.push(line);
   }
+  const labelsOf = groupBy(kept, (line) => line.entry.clipId);
   const twoLabels = new Set<string>();
   for (const [clipId, at] of labelsOf) {
     const label = (at[0] as ImportLine).entry.label;
@@ -301,12 +298,7 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
     // Folder by folder, pipelined: the checker's threads stamp a folder's files while this one reads
     // what the manifest holds of it (one query a folder: a query per file would dominate on 233k
     // files), then compares; a folder's rows are dropped once compared (233k of them at FERV39k size).
-    const byFolder = new Map<string, ImportLine[]>();
-    for (const line of candidates) {
-      const mine = byFolder.get(line.folder);
-      if (mine === undefined) byFolder.set(line.folder, [line]);
-      else mine.push(line);
-    }
+    const byFolder = groupBy(candidates, (line) => line.folder);
     const stampsOf = new Map<string, Promise<Array<string | null>>>();
     let previous: Promise<unknown> = Promise.resolve();
     for (const [folder, lines] of byFolder) {
@@ -458,12 +450,7 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
   }
   const labelOf = new Map([...known.values()].map((c) => [c.id, c.label]));
   const seen = new Map<string, string[]>(); // clip id → folders it was registered from
-  const byList = new Map<string, ImportLine[]>();
-  for (const line of kept) {
-    const mine = byList.get(line.listFile);
-    if (mine === undefined) byList.set(line.listFile, [line]);
-    else mine.push(line);
-  }
+  const byList = groupBy(kept, (line) => line.listFile);
   for (const { folder, file, list } of parsedLists) {
     const split = splitFromListName(file);
     const listFile = relative(options.listsDir, file);
@@ -541,6 +528,17 @@ export async function importFeatures(store: ManifestStore, options: ImportFeatur
     summary.incomplete.push({ clipId, missingFrom: group.filter((n) => !at.includes(n)) });
   }
   return summary;
+}
+
+/** `items` by `key`, each group in the items' order (Map.groupBy, which Node 20 lacks). */
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const group = groups.get(key(item));
+    if (group === undefined) groups.set(key(item), [item]);
+    else group.push(item);
+  }
+  return groups;
 }
 
 /** A folder name, and a clip id of such names, that need no normalising and cannot leave their root. */
